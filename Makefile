@@ -1,0 +1,131 @@
+# isol8d — build, test and install.  See README.md.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/isol8
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+RUNTIMES_PREFIX ?= /opt/isol8/runtimes
+
+CC ?= cc
+BUILD ?= build
+SAN ?=
+PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0
+CTL_PKGS := libsystemd json-c libcurl libmicrohttpd
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c17 $(WARN) -D_GNU_SOURCE -fstack-protector-strong \
+	-Iproto -Idaemon -Ictl
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+CFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+PROTO_SRC := $(wildcard proto/*.c)
+DAEMON_SRC := $(wildcard daemon/*.c daemon/sandbox/*.c)
+CTL_SRC := $(wildcard ctl/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+LIBPROTO := $(BUILD)/libisol8proto.a
+
+.PHONY: all deps check test unit integration install run bench fuzz lint clean
+
+all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(LIBPROTO)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS)) -MMD -MP -c $< -o $@
+
+$(LIBPROTO): $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/isol8d: $(DAEMON_OBJ) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS))
+
+$(BUILD)/isol8ctl: $(CTL_OBJ) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBPROTO) $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -o $@ $^ \
+		$(call pkg_libs,$(PKGS) cmocka) $(LDFLAGS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+deps:
+	@tools/install-deps.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+integration: all
+	ISOL8_BUILD=$(abspath $(BUILD)) python3 -m pytest -q tests/integration tests/security
+
+# Everything: a normal build with its tests, the same under ASan+UBSan,
+# clang's build, a short fuzz run and the unit files' verification.
+check: deps
+	$(MAKE) all
+	$(MAKE) CC=clang BUILD=build-clang all
+	$(MAKE) BUILD=build-asan SAN=1 unit
+	$(MAKE) BUILD=build-asan SAN=1 all
+	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) unit
+	ISOL8_BUILD=$(abspath build) ISOL8_ASAN_BUILD=$(abspath build-asan) \
+		python3 -m pytest -q -p no:cacheprovider tests/integration tests/security
+
+run: deps all
+	./$(BUILD)/isol8d
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build-fuzz/%: tests/fuzz/%.c $(PROTO_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c17 -g -O1 -D_GNU_SOURCE -Iproto -fsanitize=fuzzer,address,undefined \
+		$(call pkg_cflags,json-c) -o $@ $^ $(call pkg_libs,json-c)
+
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus-$$(basename $$t); \
+		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			build-fuzz/corpus-$$(basename $$t) tests/fuzz/seeds 2>&1 | tail -n 2; \
+	done
+
+bench: all
+	python3 tests/bench/run.py --build $(abspath $(BUILD))
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
+	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) $(CTL_SRC) -- \
+		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS))
+
+install: all
+	install -Dm755 $(BUILD)/isol8d $(DESTDIR)$(SBINDIR)/isol8d
+	install -Dm755 $(BUILD)/isol8ctl $(DESTDIR)$(BINDIR)/isol8ctl
+	install -Dm644 -t $(DESTDIR)$(UNITDIR) units/*.service units/*.socket
+	install -Dm644 units/isol8.sysusers $(DESTDIR)$(SYSUSERSDIR)/isol8.conf
+	install -Dm644 units/isol8.tmpfiles $(DESTDIR)$(TMPFILESDIR)/isol8.conf
+	install -Dm644 -t $(DESTDIR)$(DATADIR)/profiles $(wildcard profiles/*.json)
+	install -Dm644 -t $(DESTDIR)$(MANDIR)/man1 man/*.1
+	install -Dm644 -t $(DESTDIR)$(MANDIR)/man5 man/*.5
+	install -Dm644 -t $(DESTDIR)$(MANDIR)/man8 man/*.8
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz

@@ -1,0 +1,350 @@
+#include "config.h"
+
+#include "cleanup.h"
+#include "frame.h"
+#include "jsonrpc.h"
+#include "size.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE };
+
+struct key {
+	const char *path; /* dotted JSON path */
+	enum key_type type;
+	size_t offset;
+	const char *def; /* default as JSON text */
+	uint64_t min, max;
+};
+
+#define K(p, t, field, d, lo, hi)                                              \
+	{ p, t, offsetof(struct config, field), d, lo, hi }
+
+static const struct key schema[] = {
+	K("server.socket", T_STRING, socket_path, "\"/run/isol8/isol8.sock\"",
+	  0, 0),
+	K("server.socketMode", T_MODE, socket_mode, "\"0660\"", 0, 07777),
+	K("server.socketGroup", T_STRING, socket_group, "\"isol8\"", 0, 0),
+	K("server.maxFrameBytes", T_SIZE, max_frame_bytes, "\"16m\"", 64,
+	  UINT32_MAX),
+	K("server.maxConnections", T_UINT, max_connections, "1024", 1, 65536),
+	K("server.idleTimeoutMs", T_UINT, idle_timeout_ms, "300000", 100,
+	  86400000),
+	K("server.maxPendingOutputBytes", T_SIZE, max_pending_output, "\"64m\"",
+	  4096, UINT32_MAX),
+	K("server.maxRequestsInFlight", T_UINT, max_requests_in_flight, "256",
+	  1, 65536),
+};
+
+#define NKEYS ARRAY_SIZE(schema)
+
+static const char *const src_default = "default";
+static const char *const src_cmdline = "command line";
+
+static const char *type_name(enum key_type t)
+{
+	switch (t) {
+	case T_STRING:
+		return "a string";
+	case T_UINT:
+		return "a non-negative integer";
+	case T_BOOL:
+		return "true or false";
+	case T_SIZE:
+		return "a size such as \"512m\" or a number of bytes";
+	case T_MODE:
+		return "an octal mode string such as \"0660\"";
+	}
+	return "?";
+}
+
+/* Stores v into the field of k, checking type and range. */
+static int set_value(struct config *cfg, const struct key *k, json_object *v,
+		     char *err, size_t err_len)
+{
+	void *field = (char *)cfg + k->offset;
+	uint64_t n = 0;
+	json_type jt = json_object_get_type(v);
+
+	switch (k->type) {
+	case T_STRING:
+		if (jt != json_type_string || json_object_get_string_len(v) == 0)
+			goto wrong_type;
+		char *s = strdup(json_object_get_string(v));
+		if (!s)
+			return -ENOMEM;
+		free(*(char **)field);
+		*(char **)field = s;
+		return 0;
+	case T_BOOL:
+		if (jt != json_type_boolean)
+			goto wrong_type;
+		*(bool *)field = json_object_get_boolean(v);
+		return 0;
+	case T_UINT:
+		if (jt != json_type_int || json_object_get_int64(v) < 0)
+			goto wrong_type;
+		n = (uint64_t)json_object_get_int64(v);
+		break;
+	case T_SIZE:
+		if (jt == json_type_int && json_object_get_int64(v) >= 0)
+			n = (uint64_t)json_object_get_int64(v);
+		else if (jt == json_type_string) {
+			if (size_parse(json_object_get_string(v), &n) < 0) {
+				char msg[200];
+				size_format_error(msg, sizeof(msg),
+						  json_object_get_string(v));
+				snprintf(err, err_len, "%s: %s", k->path, msg);
+				return -EINVAL;
+			}
+		} else
+			goto wrong_type;
+		break;
+	case T_MODE: {
+		const char *m = json_object_get_string(v);
+		char *end = NULL;
+		if (jt != json_type_string || !*m)
+			goto wrong_type;
+		errno = 0;
+		unsigned long val = strtoul(m, &end, 8);
+		if (errno || *end)
+			goto wrong_type;
+		n = val;
+		break;
+	}
+	}
+	if (n < k->min || n > k->max) {
+		snprintf(err, err_len, "%s: %llu is out of range (%llu to %llu)",
+			 k->path, (unsigned long long)n,
+			 (unsigned long long)k->min,
+			 (unsigned long long)k->max);
+		return -ERANGE;
+	}
+	*(uint64_t *)field = n;
+	return 0;
+
+wrong_type:
+	snprintf(err, err_len, "%s: must be %s, got %s", k->path,
+		 type_name(k->type), json_object_to_json_string(v));
+	return -EINVAL;
+}
+
+static const struct key *find_key(const char *path)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(schema[i].path, path) == 0)
+			return &schema[i];
+	return NULL;
+}
+
+static bool is_section(const char *path)
+{
+	size_t len = strlen(path);
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strncmp(schema[i].path, path, len) == 0 &&
+		    schema[i].path[len] == '.')
+			return true;
+	return false;
+}
+
+static int apply_object(struct config *cfg, json_object *obj,
+			const char *prefix, char *err, size_t err_len)
+{
+	json_object_object_foreach(obj, name, val)
+	{
+		char path[256];
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+			 *prefix ? "." : "", name);
+		const struct key *k = find_key(path);
+		if (k) {
+			int r = set_value(cfg, k, val, err, err_len);
+			if (r < 0)
+				return r;
+			cfg->sources[k - schema] = cfg->file;
+		} else if (is_section(path)) {
+			if (!json_object_is_type(val, json_type_object)) {
+				snprintf(err, err_len,
+					 "%s: must be an object of settings",
+					 path);
+				return -EINVAL;
+			}
+			int r = apply_object(cfg, val, path, err, err_len);
+			if (r < 0)
+				return r;
+		} else {
+			snprintf(err, err_len, "%s: unknown key", path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int load_defaults(struct config *cfg, char *err, size_t err_len)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sources = calloc(NKEYS, sizeof(*cfg->sources));
+	if (!cfg->sources)
+		return -ENOMEM;
+	for (size_t i = 0; i < NKEYS; i++) {
+		_cleanup_json_ json_object *v = json_tokener_parse(schema[i].def);
+		int r = set_value(cfg, &schema[i], v, err, err_len);
+		if (r < 0)
+			return r;
+		cfg->sources[i] = src_default;
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, const char *path, bool path_required,
+		char *err, size_t err_len)
+{
+	int r = load_defaults(cfg, err, err_len);
+	if (r < 0)
+		return r;
+	if (!path)
+		path = CONFIG_DEFAULT_PATH;
+
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !path_required)
+			return 0;
+		r = -errno;
+		snprintf(err, err_len, "cannot open config file %s: %s", path,
+			 strerror(errno));
+		return r;
+	}
+	_cleanup_free_ char *text = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > FRAME_DEFAULT_MAX) {
+				snprintf(err, err_len,
+					 "config file %s is too large", path);
+				return -EFBIG;
+			}
+			char *t = realloc(text, cap);
+			if (!t)
+				return -ENOMEM;
+			text = t;
+		}
+		size_t n = fread(text + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, err_len, "cannot read config file %s", path);
+		return -EIO;
+	}
+	cfg->file = strdup(path);
+	if (!cfg->file)
+		return -ENOMEM;
+
+	char why[200];
+	_cleanup_json_ json_object *root =
+		json_parse_strict(text, len, why, sizeof(why));
+	if (!root) {
+		snprintf(err, err_len, "config file %s: %s", path, why);
+		return -EINVAL;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		snprintf(err, err_len,
+			 "config file %s: the top level must be an object",
+			 path);
+		return -EINVAL;
+	}
+	return apply_object(cfg, root, "", err, err_len);
+}
+
+int config_set_override(struct config *cfg, const char *key,
+			const char *value, char *err, size_t err_len)
+{
+	const struct key *k = find_key(key);
+	if (!k) {
+		snprintf(err, err_len, "%s: unknown key", key);
+		return -EINVAL;
+	}
+	_cleanup_json_ json_object *v = json_object_new_string(value);
+	int r = set_value(cfg, k, v, err, err_len);
+	if (r == 0)
+		cfg->sources[k - schema] = src_cmdline;
+	return r;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (schema[i].type == T_STRING)
+			free(*(char **)((char *)cfg + schema[i].offset));
+	free(cfg->sources);
+	free(cfg->file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static json_object *value_json(const struct config *cfg, const struct key *k)
+{
+	const void *field = (const char *)cfg + k->offset;
+	char buf[32];
+	switch (k->type) {
+	case T_STRING:
+		return json_object_new_string(*(char *const *)field);
+	case T_BOOL:
+		return json_object_new_boolean(*(const bool *)field);
+	case T_MODE:
+		snprintf(buf, sizeof(buf), "%04llo",
+			 (unsigned long long)*(const uint64_t *)field);
+		return json_object_new_string(buf);
+	case T_UINT:
+	case T_SIZE:
+		break;
+	}
+	return json_object_new_int64((int64_t)*(const uint64_t *)field);
+}
+
+/* Walks (creating) the nested objects for the section part of path and
+ * returns the object the leaf belongs in, plus the leaf name. */
+static json_object *section_for(json_object *root, const char *path,
+				const char **leaf)
+{
+	json_object *cur = root;
+	const char *p = path;
+	const char *dot;
+	while ((dot = strchr(p, '.'))) {
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int)(dot - p), p);
+		json_object *next = NULL;
+		if (!json_object_object_get_ex(cur, name, &next)) {
+			next = json_object_new_object();
+			json_object_object_add(cur, name, next);
+		}
+		cur = next;
+		p = dot + 1;
+	}
+	*leaf = p;
+	return cur;
+}
+
+json_object *config_to_json(const struct config *cfg)
+{
+	json_object *out = json_object_new_object();
+	json_object *values = json_object_new_object();
+	json_object *sources = json_object_new_object();
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *leaf;
+		json_object *sec = section_for(values, schema[i].path, &leaf);
+		json_object_object_add(sec, leaf, value_json(cfg, &schema[i]));
+		json_object_object_add(sources, schema[i].path,
+				       json_object_new_string(cfg->sources[i]));
+	}
+	json_object_object_add(out, "config", values);
+	json_object_object_add(out, "sources", sources);
+	json_object_object_add(out, "file",
+			       cfg->file ? json_object_new_string(cfg->file)
+					 : NULL);
+	return out;
+}

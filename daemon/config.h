@@ -1,0 +1,43 @@
+/* The daemon's configuration: built-in defaults, overridden by the JSON file
+ * (/etc/isol8/isol8d.json or --config), overridden by command-line flags.
+ * Every key is described once in the schema table in config.c. */
+#ifndef ISOL8D_CONFIG_H
+#define ISOL8D_CONFIG_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/isol8/isol8d.json"
+
+struct config {
+	/* server */
+	char *socket_path;
+	uint64_t socket_mode;
+	char *socket_group;
+	uint64_t max_frame_bytes;
+	uint64_t max_connections;
+	uint64_t idle_timeout_ms;
+	uint64_t max_pending_output;
+	uint64_t max_requests_in_flight;
+
+	/* where each key's value came from, indexed like the schema */
+	const char **sources;
+	char *file; /* the file read, or NULL */
+};
+
+/* Fills cfg with defaults, then reads path (NULL: the default path, missing
+ * is fine; given: must exist).  On a bad file logs nothing, returns -EINVAL
+ * and a message naming the key's JSON path in err. */
+int config_load(struct config *cfg, const char *path, bool path_required,
+		char *err, size_t err_len);
+/* Overrides one key from the command line, e.g. ("server.socket", "/x"). */
+int config_set_override(struct config *cfg, const char *key,
+			const char *value, char *err, size_t err_len);
+void config_free(struct config *cfg);
+
+/* {"config": {...nested...}, "sources": {"a.b": "default"|file|"command line"},
+ *  "file": path|null} */
+json_object *config_to_json(const struct config *cfg);
+
+#endif

@@ -1,0 +1,439 @@
+#include "connection.h"
+
+#include "cleanup.h"
+#include "daemon.h"
+#include "frame.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "rpc.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_CHUNK 16384
+
+struct outbuf {
+	uint8_t *data;
+	size_t len; /* bytes queued, from data[0] */
+	size_t off; /* bytes of them already written */
+	size_t cap;
+};
+
+struct connection {
+	struct daemon *d;
+	int fd;
+	sd_event_source *io;
+	sd_event_source *idle;
+	struct frame_parser parser;
+	uint8_t rbuf[READ_CHUNK];
+	size_t rlen, roff; /* unconsumed input is rbuf[roff..rlen) */
+	struct outbuf out;
+	struct rpc_call *calls;
+	size_t ncalls;
+	uint64_t last_activity;
+	struct ucred peer;
+	bool eof;	      /* the client will send nothing more */
+	bool processing;      /* inside process_input: callers defer I/O */
+	bool close_when_done; /* after a protocol error, or at eof */
+	connection_closed_fn on_closed;
+	void *userdata;
+};
+
+static void update_events(struct connection *c);
+
+static uint64_t mono_now(const struct connection *c)
+{
+	uint64_t t = 0;
+	sd_event_now(c->d->event, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static size_t pending_out(const struct connection *c)
+{
+	return c->out.len - c->out.off;
+}
+
+/* Reading is paused while the client has too much unread output or too
+ * many requests in flight, so one client cannot make the daemon buffer
+ * without bound. */
+static bool input_blocked(const struct connection *c)
+{
+	return pending_out(c) >= c->d->cfg.max_pending_output ||
+	       c->ncalls >= c->d->cfg.max_requests_in_flight;
+}
+
+static int outbuf_reserve(struct outbuf *o, size_t more)
+{
+	if (o->off > 0 && o->off == o->len)
+		o->off = o->len = 0;
+	if (o->len + more <= o->cap)
+		return 0;
+	if (o->off > 0) {
+		memmove(o->data, o->data + o->off, o->len - o->off);
+		o->len -= o->off;
+		o->off = 0;
+		if (o->len + more <= o->cap)
+			return 0;
+	}
+	size_t cap = o->cap ? o->cap : 4096;
+	while (cap < o->len + more)
+		cap *= 2;
+	uint8_t *n = realloc(o->data, cap);
+	if (!n)
+		return -ENOMEM;
+	o->data = n;
+	o->cap = cap;
+	return 0;
+}
+
+static int flush_output(struct connection *c)
+{
+	while (pending_out(c) > 0) {
+		ssize_t n = send(c->fd, c->out.data + c->out.off, pending_out(c),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -errno;
+		}
+		c->out.off += (size_t)n;
+		c->last_activity = mono_now(c);
+	}
+	/* Give back a large buffer once a burst has drained. */
+	if (c->out.cap > 1024 * 1024) {
+		free(c->out.data);
+		c->out = (struct outbuf){ 0 };
+	}
+	return 0;
+}
+
+/* The client cannot be written to any more: drop its output and close the
+ * connection as soon as no call refers to it.  Never frees c here, so
+ * callers in the middle of a reply stay safe. */
+static void mark_dead(struct connection *c)
+{
+	c->eof = true;
+	c->close_when_done = true;
+	c->out.off = c->out.len;
+}
+
+void connection_send(struct connection *c, json_object *msg)
+{
+	size_t len;
+	const char *text = json_object_to_json_string_length(
+		msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&len);
+	/* A client that lets twice the pending limit pile up is not reading;
+	 * it loses the connection rather than the daemon its memory. */
+	if (pending_out(c) + len > 2 * c->d->cfg.max_pending_output) {
+		log_warn("closing connection of pid %d: %zu bytes of output "
+			 "not read",
+			 (int)c->peer.pid, pending_out(c));
+		mark_dead(c);
+		update_events(c);
+		return;
+	}
+	if (outbuf_reserve(&c->out, FRAME_HEADER_SIZE + len) < 0) {
+		log_err("out of memory queueing a response");
+		return;
+	}
+	frame_encode_header(c->out.data + c->out.len, (uint32_t)len);
+	memcpy(c->out.data + c->out.len + FRAME_HEADER_SIZE, text, len);
+	c->out.len += FRAME_HEADER_SIZE + len;
+	if (c->processing)
+		return; /* on_io flushes once for the whole batch */
+	if (flush_output(c) < 0)
+		mark_dead(c);
+	update_events(c);
+}
+
+static void send_error(struct connection *c, json_object *id, int code,
+		       enum error_kind kind, const char *msg)
+{
+	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
+	connection_send(c, e);
+}
+
+static void log_request(const struct connection *c, const char *method,
+			int prio)
+{
+	char uid[32], pid[32], m[96];
+	snprintf(uid, sizeof(uid), "PEER_UID=%u", (unsigned)c->peer.uid);
+	snprintf(pid, sizeof(pid), "PEER_PID=%d", (int)c->peer.pid);
+	snprintf(m, sizeof(m), "RPC_METHOD=%.80s", method);
+	const char *const fields[] = { uid, pid, m, NULL };
+	log_fields(prio, fields, "request %s from uid %u pid %d", method,
+		   (unsigned)c->peer.uid, (int)c->peer.pid);
+}
+
+static void handle_frame(struct connection *c, const char *body, size_t len)
+{
+	struct rpc_request req;
+	struct rpc_error err;
+	_cleanup_json_ json_object *bad_root = NULL;
+
+	if (rpc_parse_request(body, len, &req, &err, &bad_root) < 0) {
+		send_error(c, err.id, err.code, err.kind, err.message);
+		return;
+	}
+	const struct rpc_method *m = rpc_find_method(req.method);
+	log_request(c, req.method, m && m->quiet ? LOG_DEBUG : LOG_INFO);
+	if (!m) {
+		if (req.id) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "Method not found: \"%.100s\"", req.method);
+			send_error(c, req.id, RPC_METHOD_NOT_FOUND,
+				   ERR_NOT_FOUND, msg);
+		}
+		json_object_put(req.root);
+		return;
+	}
+	struct rpc_call *call = calloc(1, sizeof(*call));
+	if (!call) {
+		send_error(c, req.id, RPC_INTERNAL_ERROR, ERR_INTERNAL,
+			   "out of memory");
+		json_object_put(req.root);
+		return;
+	}
+	json_object *stream = NULL;
+	call->daemon = c->d;
+	call->conn = c;
+	call->root = req.root;
+	call->id = req.id;
+	call->method = req.method;
+	call->params = req.params;
+	call->stream =
+		(json_object_object_get_ex(req.root, "stream", &stream) ||
+		 json_object_object_get_ex(req.params, "stream", &stream)) &&
+		json_object_get_boolean(stream);
+	call->peer_pid = c->peer.pid;
+	call->peer_uid = c->peer.uid;
+	call->next = c->calls;
+	if (c->calls)
+		c->calls->prev = call;
+	c->calls = call;
+	c->ncalls++;
+	m->handler(call);
+}
+
+/* Handles complete frames from the read buffer until it is empty or input
+ * is blocked.  A framing error is answered and ends reading. */
+static void process_frames(struct connection *c)
+{
+	while (c->roff < c->rlen && !input_blocked(c) && !c->close_when_done) {
+		const uint8_t *p = c->rbuf + c->roff;
+		size_t avail = c->rlen - c->roff;
+		char *body = NULL;
+		size_t len = 0;
+		int r = frame_parser_next(&c->parser, &p, &avail, &body, &len);
+		c->roff = c->rlen - avail;
+		if (r < 0) {
+			char msg[160];
+			if (r == -EMSGSIZE)
+				snprintf(msg, sizeof(msg),
+					 "Frame too large: %zu bytes announced, "
+					 "the limit is %llu",
+					 c->parser.body_len,
+					 (unsigned long long)c->d->cfg
+						 .max_frame_bytes);
+			else if (r == -EBADMSG)
+				snprintf(msg, sizeof(msg),
+					 "Invalid frame: zero length");
+			else
+				snprintf(msg, sizeof(msg),
+					 "Cannot read frame: %s", strerror(-r));
+			send_error(c, NULL, RPC_INVALID_REQUEST,
+				   ERR_INVALID_ARGUMENT, msg);
+			c->close_when_done = true;
+			c->eof = true;
+			c->roff = c->rlen;
+			break;
+		}
+		if (r == 0)
+			break;
+		handle_frame(c, body, len);
+		free(body);
+	}
+	if (c->roff == c->rlen)
+		c->roff = c->rlen = 0;
+}
+
+static void process_input(struct connection *c)
+{
+	c->processing = true;
+	process_frames(c);
+	c->processing = false;
+}
+
+static void on_eof(struct connection *c)
+{
+	c->eof = true;
+	c->close_when_done = true;
+	if (frame_parser_mid_frame(&c->parser) || c->roff < c->rlen)
+		send_error(c, NULL, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
+			   "Truncated frame: the connection ended inside a "
+			   "frame");
+}
+
+/* Closes once nothing is left to do for a client that is finished. */
+static bool maybe_close(struct connection *c)
+{
+	if (c->close_when_done && c->ncalls == 0 && pending_out(c) == 0) {
+		connection_close(c);
+		return true;
+	}
+	return false;
+}
+
+static void update_events(struct connection *c)
+{
+	uint32_t ev = 0;
+	if (!c->eof && !input_blocked(c))
+		ev |= EPOLLIN;
+	if (pending_out(c) > 0)
+		ev |= EPOLLOUT;
+	sd_event_source_set_io_events(c->io, ev);
+}
+
+/* Writes what is queued, then closes or re-arms; for use outside a batch. */
+static void settle(struct connection *c)
+{
+	if (flush_output(c) < 0)
+		mark_dead(c);
+	if (!maybe_close(c))
+		update_events(c);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	struct connection *c = userdata;
+
+	if (revents & (EPOLLERR | EPOLLHUP)) {
+		/* The client is gone both ways: nobody is left to answer. */
+		connection_close(c);
+		return 0;
+	}
+	if ((revents & EPOLLIN) && c->rlen < sizeof(c->rbuf)) {
+		ssize_t n = read(fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			connection_close(c);
+			return 0;
+		}
+		if (n == 0)
+			on_eof(c);
+		else if (n > 0) {
+			c->rlen += (size_t)n;
+			c->last_activity = mono_now(c);
+			process_input(c);
+		}
+	}
+	settle(c);
+	return 0;
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct connection *c = userdata;
+	uint64_t limit = c->d->cfg.idle_timeout_ms * 1000;
+	uint64_t due = c->last_activity + limit;
+	/* A connection waiting on its own long request is not idle. */
+	if (c->ncalls > 0)
+		due = usec + limit;
+	if (due > usec) {
+		sd_event_source_set_time(s, due);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	log_debug("closing idle connection of pid %d", (int)c->peer.pid);
+	connection_close(c);
+	return 0;
+}
+
+int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
+		   void *userdata, struct connection **out)
+{
+	struct connection *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->on_closed = on_closed;
+	c->userdata = userdata;
+	frame_parser_init(&c->parser, d->cfg.max_frame_bytes);
+	socklen_t sl = sizeof(c->peer);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0)
+		c->peer = (struct ucred){ .pid = 0, .uid = (uid_t)-1,
+					  .gid = (gid_t)-1 };
+	c->last_activity = mono_now(c);
+
+	int r = sd_event_add_io(d->event, &c->io, fd, EPOLLIN, on_io, c);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d->event, &c->idle,
+					       CLOCK_MONOTONIC,
+					       d->cfg.idle_timeout_ms * 1000,
+					       10 * 1000, on_idle, c);
+	if (r < 0) {
+		log_err("cannot watch a new connection: %s", strerror(-r));
+		sd_event_source_unref(c->io);
+		close(fd);
+		free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void connection_call_done(struct connection *c, struct rpc_call *call)
+{
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		c->calls = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	c->ncalls--;
+	if (c->processing)
+		return; /* the running batch settles for it */
+	/* A slot freed may unblock input already buffered. */
+	if (c->roff < c->rlen)
+		process_input(c);
+	settle(c);
+}
+
+void connection_close(struct connection *c)
+{
+	/* Detach first: cancel handlers end their calls, and those must not
+	 * come back into this connection. */
+	struct rpc_call *calls = c->calls;
+	c->calls = NULL;
+	c->ncalls = 0;
+	for (struct rpc_call *call = calls; call; call = call->next)
+		call->conn = NULL;
+	while (calls) {
+		struct rpc_call *call = calls;
+		calls = call->next;
+		call->next = call->prev = NULL;
+		if (call->cancel)
+			call->cancel(call);
+	}
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->idle);
+	close(c->fd);
+	frame_parser_reset(&c->parser);
+	free(c->out.data);
+	if (c->on_closed)
+		c->on_closed(c, c->userdata);
+	free(c);
+}

@@ -1,0 +1,23 @@
+/* The daemon's process-wide state, owned by main and handed to every part. */
+#ifndef ISOL8D_DAEMON_H
+#define ISOL8D_DAEMON_H
+
+#include "config.h"
+#include "sandbox/host_features.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct server;
+
+struct daemon {
+	sd_event *event;
+	struct config cfg;
+	struct server *server;
+	struct host_features features;
+	uint64_t start_usec; /* CLOCK_MONOTONIC */
+	bool stopping;
+};
+
+#endif

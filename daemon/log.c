@@ -1,0 +1,77 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
+
+static int max_prio = LOG_INFO;
+static bool journal;
+
+/* systemd sets JOURNAL_STREAM to the device:inode of the stream it connected
+ * stderr to; only when stderr still is that stream do we talk to the journal
+ * directly (a redirected stderr means the caller wants the lines). */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_setup(bool debug)
+{
+	max_prio = debug ? LOG_DEBUG : LOG_INFO;
+	journal = stderr_is_journal();
+}
+
+bool log_to_journal(void)
+{
+	return journal;
+}
+
+void log_fields(int prio, const char *const *fields, const char *fmt, ...)
+{
+	if (prio > max_prio)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	size_t nfields = 0;
+	while (fields && fields[nfields])
+		nfields++;
+
+	if (journal) {
+		struct iovec iov[16];
+		char mbuf[2100], pbuf[32];
+		size_t n = 0;
+		snprintf(mbuf, sizeof(mbuf), "MESSAGE=%s", msg);
+		snprintf(pbuf, sizeof(pbuf), "PRIORITY=%d", prio);
+		iov[n++] = (struct iovec){ mbuf, strlen(mbuf) };
+		iov[n++] = (struct iovec){ pbuf, strlen(pbuf) };
+		iov[n++] = (struct iovec){ (void *)"SYSLOG_IDENTIFIER=isol8d",
+					   strlen("SYSLOG_IDENTIFIER=isol8d") };
+		for (size_t i = 0; i < nfields && n < 16; i++)
+			iov[n++] = (struct iovec){ (void *)fields[i],
+						   strlen(fields[i]) };
+		sd_journal_sendv(iov, (int)n);
+		return;
+	}
+	static const char *const names[] = { "emerg", "alert", "crit",
+					     "error", "warn",  "notice",
+					     "info",  "debug" };
+	fprintf(stderr, "isol8d[%s]: %s", names[prio & 7], msg);
+	for (size_t i = 0; i < nfields; i++)
+		fprintf(stderr, "%s%s", i ? " " : " [", fields[i]);
+	fputs(nfields ? "]\n" : "\n", stderr);
+}

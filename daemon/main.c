@@ -1,0 +1,214 @@
+/* isol8d: start-up, signals, readiness and shutdown around one sd-event loop. */
+#include "cleanup.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+#include "version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+struct options {
+	const char *config_path;
+	const char *socket_path;
+	const char *pid_file;
+	bool check_config;
+	bool debug;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: isol8d [OPTIONS]\n"
+		"\n"
+		"Runs untrusted code in lightweight Linux containers and serves\n"
+		"requests as JSON-RPC over a Unix socket.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE    read FILE instead of %s\n"
+		"                       (which may be missing; FILE may not)\n"
+		"  -s, --socket PATH    listen on PATH (overrides server.socket)\n"
+		"      --pid-file PATH  write the daemon's pid to PATH, removed "
+		"at exit\n"
+		"      --check-config   validate the configuration and exit\n"
+		"  -d, --debug          log debug messages\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        print the version and exit\n"
+		"\n"
+		"A socket passed by systemd (socket activation) is used instead "
+		"of binding.\n"
+		"Exit status: 0 after a clean stop, 1 on a start-up error, 2 on "
+		"a usage error.\n"
+		"See isol8d(8) and isol8d.json(5).\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_PID_FILE = 256, OPT_CHECK };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:s:dhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 's':
+			o->socket_path = optarg;
+			break;
+		case OPT_PID_FILE:
+			o->pid_file = optarg;
+			break;
+		case OPT_CHECK:
+			o->check_config = true;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("isol8d %s\n", ISOL8_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "isol8d: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
+			  void *userdata)
+{
+	struct daemon *d = userdata;
+	if (d->stopping)
+		return 0;
+	d->stopping = true;
+	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int write_pid_file(const char *path)
+{
+	_cleanup_close_ int fd =
+		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0) {
+		int r = -errno;
+		log_err("cannot write pid file %s: %m", path);
+		return r;
+	}
+	return 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	int r = sd_event_add_signal(d->event, NULL, SIGTERM, on_stop_signal, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal,
+					d);
+	return r;
+}
+
+static int run(struct daemon *d, const struct options *o)
+{
+	int r = sd_event_default(&d->event);
+	if (r < 0)
+		return r;
+	r = setup_signals(d);
+	if (r < 0) {
+		log_err("cannot set up signal handling: %s", strerror(-r));
+		return r;
+	}
+	r = sd_event_set_watchdog(d->event, true);
+	if (r < 0)
+		log_warn("cannot enable the watchdog: %s", strerror(-r));
+	sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
+	host_features_probe(&d->features);
+	if (!d->features.user_namespaces)
+		log_warn("user namespaces are not available; boxes cannot be "
+			 "created");
+
+	r = server_start(d, &d->server);
+	if (r < 0)
+		return r;
+	if (o->pid_file && (r = write_pid_file(o->pid_file)) < 0)
+		return r;
+
+	sd_notifyf(0,
+		   "READY=1\nSTATUS=Listening on %s; cgroups %s; kernel %s",
+		   d->cfg.socket_path,
+		   cgroup_mode_name(d->features.cgroup_mode),
+		   d->features.kernel_release);
+	log_info("isol8d %s ready (cgroups %s)", ISOL8_VERSION,
+		 cgroup_mode_name(d->features.cgroup_mode));
+	return sd_event_loop(d->event);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	log_setup(o.debug);
+
+	struct daemon d = { 0 };
+	char err[512];
+	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, err,
+			    sizeof(err));
+	if (r >= 0 && o.socket_path)
+		r = config_set_override(&d.cfg, "server.socket", o.socket_path,
+					err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "isol8d: invalid configuration: %s\n", err);
+		config_free(&d.cfg);
+		return 1;
+	}
+	if (o.check_config) {
+		printf("configuration OK (%s)\n",
+		       d.cfg.file ? d.cfg.file : "built-in defaults");
+		config_free(&d.cfg);
+		return 0;
+	}
+
+	r = run(&d, &o);
+	if (r < 0 && !d.stopping)
+		log_err("isol8d failed: %s", strerror(-r));
+	server_stop(d.server);
+	if (o.pid_file)
+		unlink(o.pid_file);
+	sd_event_unref(d.event);
+	config_free(&d.cfg);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,45 @@
+/* health, version and config.get: read-only views of the daemon. */
+#include "daemon.h"
+#include "methods.h"
+#include "rpc.h"
+#include "server.h"
+#include "version.h"
+
+#include <time.h>
+
+void method_health(struct rpc_call *call)
+{
+	struct daemon *d = call->daemon;
+	uint64_t now = 0;
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "status", json_object_new_string("ok"));
+	json_object_object_add(r, "version",
+			       json_object_new_string(ISOL8_VERSION));
+	json_object_object_add(
+		r, "uptimeMs",
+		json_object_new_int64((int64_t)((now - d->start_usec) / 1000)));
+	json_object_object_add(
+		r, "cgroupMode",
+		json_object_new_string(cgroup_mode_name(d->features.cgroup_mode)));
+	json_object_object_add(r, "features",
+			       host_features_to_json(&d->features));
+	json_object_object_add(
+		r, "connections",
+		json_object_new_int64((int64_t)server_connection_count(d->server)));
+	rpc_reply(call, r);
+}
+
+void method_version(struct rpc_call *call)
+{
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "version",
+			       json_object_new_string(ISOL8_VERSION));
+	json_object_object_add(r, "protocol", json_object_new_int(1));
+	rpc_reply(call, r);
+}
+
+void method_config_get(struct rpc_call *call)
+{
+	rpc_reply(call, config_to_json(&call->daemon->cfg));
+}

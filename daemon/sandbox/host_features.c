@@ -1,0 +1,117 @@
+#include "host_features.h"
+
+#include "cleanup.h"
+
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+const char *cgroup_mode_name(enum cgroup_mode mode)
+{
+	switch (mode) {
+	case CGROUP_MODE_V1:
+		return "v1";
+	case CGROUP_MODE_HYBRID:
+		return "hybrid";
+	case CGROUP_MODE_V2:
+		return "v2";
+	case CGROUP_MODE_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
+}
+
+enum cgroup_mode cgroup_mode_detect(const char *root)
+{
+	char path[256];
+	if (is_fs(root, CGROUP2_SUPER_MAGIC))
+		return CGROUP_MODE_V2;
+	if (!is_fs(root, TMPFS_MAGIC))
+		return CGROUP_MODE_UNKNOWN;
+	snprintf(path, sizeof(path), "%s/unified", root);
+	if (is_fs(path, CGROUP2_SUPER_MAGIC))
+		return CGROUP_MODE_HYBRID;
+	return CGROUP_MODE_V1;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			return true;
+	return false;
+}
+
+static bool file_positive(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	long v = 0;
+	return f && fscanf(f, "%ld", &v) == 1 && v > 0;
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+void host_features_probe(struct host_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->cgroup_mode = cgroup_mode_detect(CGROUP_ROOT);
+	struct utsname u;
+	if (uname(&u) == 0)
+		snprintf(f->kernel_release, sizeof(f->kernel_release), "%s",
+			 u.release);
+	f->user_namespaces = file_positive("/proc/sys/user/max_user_namespaces");
+	f->overlayfs = file_contains("/proc/filesystems", "overlay");
+	f->seccomp_filter = exists("/proc/sys/kernel/seccomp/actions_avail");
+	int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	f->pidfd = pfd >= 0;
+	if (pfd >= 0)
+		close(pfd);
+	if (f->cgroup_mode == CGROUP_MODE_V2) {
+		/* cgroup.kill exists in non-root cgroups from Linux 5.14. */
+		unsigned maj = 0, min = 0;
+		sscanf(f->kernel_release, "%u.%u", &maj, &min);
+		f->cgroup_kill = maj > 5 || (maj == 5 && min >= 14);
+		f->memory_swap_limit =
+			file_contains(CGROUP_ROOT "/cgroup.controllers",
+				      "memory");
+	} else {
+		f->memory_swap_limit =
+			exists(CGROUP_ROOT "/memory/memory.memsw.limit_in_bytes");
+	}
+}
+
+json_object *host_features_to_json(const struct host_features *f)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "kernel",
+			       json_object_new_string(f->kernel_release));
+	json_object_object_add(o, "userNamespaces",
+			       json_object_new_boolean(f->user_namespaces));
+	json_object_object_add(o, "overlayfs",
+			       json_object_new_boolean(f->overlayfs));
+	json_object_object_add(o, "seccompFilter",
+			       json_object_new_boolean(f->seccomp_filter));
+	json_object_object_add(o, "pidfd", json_object_new_boolean(f->pidfd));
+	json_object_object_add(o, "cgroupKill",
+			       json_object_new_boolean(f->cgroup_kill));
+	json_object_object_add(o, "swapLimit",
+			       json_object_new_boolean(f->memory_swap_limit));
+	return o;
+}

@@ -1,0 +1,170 @@
+#include "frame.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+void frame_encode_header(uint8_t hdr[FRAME_HEADER_SIZE], uint32_t len)
+{
+	hdr[0] = (uint8_t)(len >> 24);
+	hdr[1] = (uint8_t)(len >> 16);
+	hdr[2] = (uint8_t)(len >> 8);
+	hdr[3] = (uint8_t)len;
+}
+
+static uint32_t decode_header(const uint8_t hdr[FRAME_HEADER_SIZE])
+{
+	return ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
+	       ((uint32_t)hdr[2] << 8) | (uint32_t)hdr[3];
+}
+
+int frame_write(int fd, const char *body, size_t len)
+{
+	if (len == 0 || len > UINT32_MAX)
+		return -EMSGSIZE;
+	uint8_t hdr[FRAME_HEADER_SIZE];
+	frame_encode_header(hdr, (uint32_t)len);
+	struct iovec iov[2] = {
+		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)body, .iov_len = len },
+	};
+	struct iovec *v = iov;
+	int cnt = 2;
+	while (cnt > 0) {
+		ssize_t n = writev(fd, v, cnt);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (cnt > 0 && (size_t)n >= v->iov_len) {
+			n -= (ssize_t)v->iov_len;
+			v++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes; returns bytes read before EOF, or -errno. */
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t have = 0;
+	while (have < len) {
+		ssize_t n = read(fd, (char *)buf + have, len - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	return (ssize_t)have;
+}
+
+int frame_read(int fd, size_t max, char **body, size_t *len)
+{
+	uint8_t hdr[FRAME_HEADER_SIZE];
+	ssize_t n = read_full(fd, hdr, sizeof(hdr));
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ENODATA;
+	if ((size_t)n < sizeof(hdr))
+		return -EPIPE;
+	uint32_t want = decode_header(hdr);
+	if (want == 0)
+		return -EBADMSG;
+	if (want > max)
+		return -EMSGSIZE;
+	char *buf = malloc((size_t)want + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read_full(fd, buf, want);
+	if (n < 0 || (size_t)n < want) {
+		free(buf);
+		return n < 0 ? (int)n : -EPIPE;
+	}
+	buf[want] = '\0';
+	*body = buf;
+	*len = want;
+	return 0;
+}
+
+void frame_parser_init(struct frame_parser *p, size_t max)
+{
+	memset(p, 0, sizeof(*p));
+	p->max = max;
+}
+
+void frame_parser_reset(struct frame_parser *p)
+{
+	free(p->body);
+	frame_parser_init(p, p->max);
+}
+
+int frame_parser_mid_frame(const struct frame_parser *p)
+{
+	return p->hdr_have > 0;
+}
+
+int frame_parser_next(struct frame_parser *p, const uint8_t **data,
+		      size_t *avail, char **body, size_t *len)
+{
+	while (*avail > 0) {
+		if (p->hdr_have < FRAME_HEADER_SIZE) {
+			size_t take = FRAME_HEADER_SIZE - p->hdr_have;
+			if (take > *avail)
+				take = *avail;
+			memcpy(p->hdr + p->hdr_have, *data, take);
+			p->hdr_have += take;
+			*data += take;
+			*avail -= take;
+			if (p->hdr_have < FRAME_HEADER_SIZE)
+				return 0;
+			p->body_len = decode_header(p->hdr);
+			if (p->body_len == 0)
+				return -EBADMSG;
+			if (p->body_len > p->max)
+				return -EMSGSIZE;
+			continue;
+		}
+		size_t take = p->body_len - p->body_have;
+		if (take > *avail)
+			take = *avail;
+		size_t need = p->body_have + take + 1;
+		if (need > p->body_cap) {
+			size_t cap = p->body_cap ? p->body_cap : 256;
+			while (cap < need)
+				cap *= 2;
+			if (cap > p->body_len + 1)
+				cap = p->body_len + 1;
+			char *nb = realloc(p->body, cap);
+			if (!nb)
+				return -ENOMEM;
+			p->body = nb;
+			p->body_cap = cap;
+		}
+		memcpy(p->body + p->body_have, *data, take);
+		p->body_have += take;
+		*data += take;
+		*avail -= take;
+		if (p->body_have == p->body_len) {
+			p->body[p->body_len] = '\0';
+			*body = p->body;
+			*len = p->body_len;
+			p->body = NULL;
+			frame_parser_init(p, p->max);
+			return 1;
+		}
+	}
+	return 0;
+}

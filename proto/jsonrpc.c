@@ -1,0 +1,217 @@
+#include "jsonrpc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int code;
+} kinds[ERR__MAX] = {
+	[ERR_INVALID_ARGUMENT] = { "invalid_argument", RPC_INVALID_PARAMS },
+	[ERR_NOT_FOUND] = { "not_found", -32004 },
+	[ERR_BUSY] = { "busy", -32005 },
+	[ERR_CONFLICT] = { "conflict", -32009 },
+	[ERR_TIMEOUT] = { "timeout", -32008 },
+	[ERR_UNSUPPORTED] = { "unsupported", -32010 },
+	[ERR_INTERNAL] = { "internal", RPC_INTERNAL_ERROR },
+};
+
+const char *error_kind_name(enum error_kind kind)
+{
+	return (unsigned)kind < ERR__MAX ? kinds[kind].name : "internal";
+}
+
+int error_kind_code(enum error_kind kind)
+{
+	return (unsigned)kind < ERR__MAX ? kinds[kind].code
+					 : RPC_INTERNAL_ERROR;
+}
+
+int error_kind_from_name(const char *name)
+{
+	for (int i = 0; i < ERR__MAX; i++)
+		if (name && strcmp(kinds[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+json_object *json_parse_strict(const char *body, size_t len, char *why,
+			       size_t why_len)
+{
+	if (memchr(body, '\0', len)) {
+		snprintf(why, why_len, "frame contains a NUL byte");
+		return NULL;
+	}
+	json_tokener *tok = json_tokener_new();
+	if (!tok) {
+		snprintf(why, why_len, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	if (!obj && jerr == json_tokener_continue)
+		snprintf(why, why_len, "JSON text ends early");
+	else if (!obj && jerr == json_tokener_error_parse_utf8_string)
+		snprintf(why, why_len, "frame is not valid UTF-8");
+	else if (!obj)
+		snprintf(why, why_len, "invalid JSON: %s",
+			 json_tokener_error_desc(jerr));
+	else if (json_tokener_get_parse_end(tok) < len) {
+		snprintf(why, why_len,
+			 "invalid JSON: trailing data after the value");
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static void set_error(struct rpc_error *err, int code, enum error_kind kind,
+		      const char *msg)
+{
+	err->code = code;
+	err->kind = kind;
+	snprintf(err->message, sizeof(err->message), "%s", msg);
+}
+
+static bool id_is_valid(json_object *id)
+{
+	json_type t = json_object_get_type(id);
+	return t == json_type_null || t == json_type_string ||
+	       t == json_type_int || t == json_type_double;
+}
+
+int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
+		      struct rpc_error *err, json_object **root_out)
+{
+	char why[200];
+	memset(req, 0, sizeof(*req));
+	memset(err, 0, sizeof(*err));
+	*root_out = NULL;
+
+	json_object *root = json_parse_strict(body, len, why, sizeof(why));
+	if (!root) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "Parse error: %s", why);
+		set_error(err, RPC_PARSE_ERROR, ERR_INVALID_ARGUMENT, msg);
+		return -EINVAL;
+	}
+	*root_out = root;
+	if (!json_object_is_type(root, json_type_object)) {
+		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
+			  "Invalid request: a request must be a JSON object");
+		return -EINVAL;
+	}
+	json_object *id = NULL;
+	bool has_id = json_object_object_get_ex(root, "id", &id);
+	if (has_id && !id_is_valid(id)) {
+		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
+			  "Invalid request: \"id\" must be a string, a number "
+			  "or null");
+		return -EINVAL;
+	}
+	err->id = id;
+
+	json_object *ver = NULL;
+	if (!json_object_object_get_ex(root, "jsonrpc", &ver) ||
+	    !json_object_is_type(ver, json_type_string) ||
+	    strcmp(json_object_get_string(ver), "2.0") != 0) {
+		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
+			  "Invalid request: \"jsonrpc\" must be \"2.0\"");
+		return -EINVAL;
+	}
+	json_object *method = NULL;
+	if (!json_object_object_get_ex(root, "method", &method)) {
+		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
+			  "Invalid request: \"method\" is missing");
+		return -EINVAL;
+	}
+	if (!json_object_is_type(method, json_type_string) ||
+	    json_object_get_string_len(method) == 0) {
+		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
+			  "Invalid request: \"method\" must be a non-empty "
+			  "string");
+		return -EINVAL;
+	}
+	json_object *params = NULL;
+	if (json_object_object_get_ex(root, "params", &params) &&
+	    !json_object_is_type(params, json_type_null)) {
+		if (json_object_is_type(params, json_type_array)) {
+			set_error(err, RPC_INVALID_PARAMS, ERR_INVALID_ARGUMENT,
+				  "Invalid params: \"params\" must be an object "
+				  "of named parameters, not an array");
+			return -EINVAL;
+		}
+		if (!json_object_is_type(params, json_type_object)) {
+			set_error(err, RPC_INVALID_REQUEST,
+				  ERR_INVALID_ARGUMENT,
+				  "Invalid request: \"params\" must be an "
+				  "object");
+			return -EINVAL;
+		}
+	} else {
+		params = json_object_new_object();
+		json_object_object_add(root, "params", params);
+	}
+	req->root = root;
+	req->id = has_id ? id : NULL;
+	req->method = json_object_get_string(method);
+	req->params = params;
+	*root_out = NULL;
+	return 0;
+}
+
+static json_object *envelope(void)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+	return o;
+}
+
+json_object *rpc_make_request(long long id, const char *method,
+			      json_object *params)
+{
+	json_object *o = envelope();
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "method", json_object_new_string(method));
+	json_object_object_add(o, "params",
+			       params ? params : json_object_new_object());
+	return o;
+}
+
+json_object *rpc_make_notification(const char *method, json_object *params)
+{
+	json_object *o = envelope();
+	json_object_object_add(o, "method", json_object_new_string(method));
+	json_object_object_add(o, "params",
+			       params ? params : json_object_new_object());
+	return o;
+}
+
+json_object *rpc_make_result(json_object *id, json_object *result)
+{
+	json_object *o = envelope();
+	json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+	json_object_object_add(o, "result",
+			       result ? result : json_object_new_object());
+	return o;
+}
+
+json_object *rpc_make_error(json_object *id, int code, enum error_kind kind,
+			    const char *message)
+{
+	json_object *o = envelope();
+	json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+	json_object *e = json_object_new_object();
+	json_object_object_add(e, "code", json_object_new_int(code));
+	json_object_object_add(e, "message", json_object_new_string(message));
+	json_object *data = json_object_new_object();
+	json_object_object_add(data, "kind",
+			       json_object_new_string(error_kind_name(kind)));
+	json_object_object_add(e, "data", data);
+	json_object_object_add(o, "error", e);
+	return o;
+}
