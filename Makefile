@@ -10,6 +10,7 @@ UNITDIR ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 RUNTIMES_PREFIX ?= /opt/isol8/runtimes
+PYTHON ?= /usr/bin/python3
 
 CC ?= cc
 BUILD ?= build
@@ -76,7 +77,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
 
 integration: all
-	ISOL8_BUILD=$(abspath $(BUILD)) python3 -m pytest -q tests/integration tests/security
+	ISOL8_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration tests/security
 
 # Everything: a normal build with its tests, the same under ASan+UBSan,
 # clang's build, a short fuzz run and the unit files' verification.
@@ -88,7 +89,7 @@ check: deps
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) unit
 	ISOL8_BUILD=$(abspath build) ISOL8_ASAN_BUILD=$(abspath build-asan) \
-		python3 -m pytest -q -p no:cacheprovider tests/integration tests/security
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security
 
 run: deps all
 	./$(BUILD)/isol8d
@@ -108,7 +109,7 @@ fuzz: $(FUZZ_TARGETS)
 	done
 
 bench: all
-	python3 tests/bench/run.py --build $(abspath $(BUILD))
+	$(PYTHON) tests/bench/run.py --build $(abspath $(BUILD))
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

@@ -1,1 +1,78 @@
-int main(void) { return 0; }
+/* isol8ctl: the command-line client of isol8d. */
+#include "cleanup.h"
+#include "ctl.h"
+#include "version.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct ctl_command commands[] = {
+	{ "health", cmd_health, "check that isol8d is serving" },
+	{ "version", cmd_version, "print client and daemon versions" },
+	{ "config", cmd_config, "print the daemon's effective configuration" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: isol8ctl [--socket PATH] COMMAND [OPTIONS]\n"
+		     "\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH  isol8d's socket (default $ISOL8_SOCKET, "
+		"then %s)\n"
+		"  -h, --help         show this help; COMMAND --help for a "
+		"command's\n"
+		"  -V, --version      print isol8ctl's version\n"
+		"\n"
+		"Exit status: 0 on success, 1 when the daemon refused or a "
+		"command failed,\n"
+		"2 on a usage error, 69 when the daemon cannot be reached.\n"
+		"See isol8ctl(1).\n",
+		ISOL8_DEFAULT_SOCKET);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct ctl ctl = { 0 };
+	int c;
+	while ((c = getopt_long(argc, argv, "+s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			ctl.socket_flag = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("isol8ctl %s\n", ISOL8_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].run(&ctl, argc - optind,
+					       argv + optind);
+	fprintf(stderr, "isol8ctl: unknown command '%s' (see isol8ctl --help)\n",
+		name);
+	return CTL_EXIT_USAGE;
+}

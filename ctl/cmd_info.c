@@ -1,0 +1,132 @@
+/* health, version and config: what the daemon says about itself. */
+#include "cleanup.h"
+#include "ctl.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char health_help[] =
+	"Usage: isol8ctl health [--json] [--socket PATH]\n"
+	"\n"
+	"Asks isol8d whether it is serving and prints its status, version,\n"
+	"uptime, cgroup mode and the kernel features it found.\n"
+	"  --json         print the daemon's answer as JSON\n"
+	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
+	"                 " ISOL8_DEFAULT_SOCKET ")\n";
+
+static const char version_help[] =
+	"Usage: isol8ctl version [--json] [--socket PATH]\n"
+	"\n"
+	"Prints isol8ctl's version and the version of the daemon it reaches.\n"
+	"  --json         print the daemon's answer as JSON\n"
+	"  --socket PATH  the daemon's socket\n";
+
+static const char config_help[] =
+	"Usage: isol8ctl config [--json] [--socket PATH]\n"
+	"\n"
+	"Prints the daemon's effective configuration, one key a line with\n"
+	"where its value came from (default, the config file, or the command\n"
+	"line).\n"
+	"  --json         print {config, sources, file} as JSON\n"
+	"  --socket PATH  the daemon's socket\n";
+
+static const char *str_field(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
+						      : "?";
+}
+
+int cmd_health(struct ctl *ctl, int argc, char **argv)
+{
+	bool json = false;
+	int code = ctl_simple_args(ctl, argc, argv, health_help, &json);
+	if (code >= 0)
+		return code;
+	_cleanup_json_ json_object *r = NULL;
+	code = ctl_call(ctl, "health", NULL, &r);
+	if (code != CTL_EXIT_OK)
+		return code;
+	if (json) {
+		ctl_print_json(r);
+		return CTL_EXIT_OK;
+	}
+	json_object *up = NULL, *features = NULL;
+	json_object_object_get_ex(r, "uptimeMs", &up);
+	json_object_object_get_ex(r, "features", &features);
+	printf("status:   %s\n", str_field(r, "status"));
+	printf("version:  %s\n", str_field(r, "version"));
+	printf("uptime:   %.1fs\n", (double)json_object_get_int64(up) / 1000.0);
+	printf("cgroups:  %s\n", str_field(r, "cgroupMode"));
+	printf("kernel:   %s\n", str_field(features, "kernel"));
+	printf("features:");
+	json_object_object_foreach(features, k, v)
+	{
+		if (json_object_is_type(v, json_type_boolean))
+			printf(" %s=%s", k,
+			       json_object_get_boolean(v) ? "yes" : "no");
+	}
+	printf("\n");
+	return CTL_EXIT_OK;
+}
+
+int cmd_version(struct ctl *ctl, int argc, char **argv)
+{
+	bool json = false;
+	int code = ctl_simple_args(ctl, argc, argv, version_help, &json);
+	if (code >= 0)
+		return code;
+	_cleanup_json_ json_object *r = NULL;
+	code = ctl_call(ctl, "version", NULL, &r);
+	if (code != CTL_EXIT_OK)
+		return code;
+	if (json)
+		ctl_print_json(r);
+	else
+		printf("isol8ctl %s\nisol8d %s\n", ISOL8_VERSION,
+		       str_field(r, "version"));
+	return CTL_EXIT_OK;
+}
+
+static void print_flat(json_object *o, const char *prefix, json_object *sources)
+{
+	json_object_object_foreach(o, k, v)
+	{
+		char path[256];
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
+			 k);
+		if (json_object_is_type(v, json_type_object)) {
+			print_flat(v, path, sources);
+			continue;
+		}
+		printf("%-32s %-28s (%s)\n", path,
+		       json_object_to_json_string_ext(
+			       v, JSON_C_TO_STRING_NOSLASHESCAPE),
+		       str_field(sources, path));
+	}
+}
+
+int cmd_config(struct ctl *ctl, int argc, char **argv)
+{
+	bool json = false;
+	int code = ctl_simple_args(ctl, argc, argv, config_help, &json);
+	if (code >= 0)
+		return code;
+	_cleanup_json_ json_object *r = NULL;
+	code = ctl_call(ctl, "config.get", NULL, &r);
+	if (code != CTL_EXIT_OK)
+		return code;
+	if (json) {
+		ctl_print_json(r);
+		return CTL_EXIT_OK;
+	}
+	json_object *cfg = NULL, *sources = NULL, *file = NULL;
+	json_object_object_get_ex(r, "config", &cfg);
+	json_object_object_get_ex(r, "sources", &sources);
+	json_object_object_get_ex(r, "file", &file);
+	printf("# config file: %s\n",
+	       file ? json_object_get_string(file) : "none (built-in defaults)");
+	print_flat(cfg, "", sources);
+	return CTL_EXIT_OK;
+}

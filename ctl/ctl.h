@@ -1,0 +1,48 @@
+/* Shared pieces of isol8ctl's commands: connecting, simple calls, exit
+ * codes, and the command table. */
+#ifndef ISOL8CTL_CTL_H
+#define ISOL8CTL_CTL_H
+
+#include "rpc_client.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILURE = 1,	  /* the daemon refused or the command failed */
+	CTL_EXIT_USAGE = 2,	  /* bad command line */
+	CTL_EXIT_UNREACHABLE = 69, /* no daemon at the socket (EX_UNAVAILABLE) */
+};
+
+struct ctl {
+	const char *socket_flag;
+};
+
+struct ctl_command {
+	const char *name;
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+	const char *summary;
+};
+
+/* Connects or prints why not; returns an exit code. */
+int ctl_connect(struct ctl *ctl, struct rpc_client *c);
+/* One call on a fresh connection; prints any error; returns an exit code
+ * and on success the result in *result (caller puts it). */
+int ctl_call(struct ctl *ctl, const char *method, json_object *params,
+	     json_object **result);
+/* Prints a daemon error object as "isol8ctl: <message>"; exit code. */
+int ctl_report_error(json_object *error);
+void ctl_print_json(json_object *o);
+
+/* Parses the options every informational command takes (--json, --socket,
+ * --help; help is printed from help_text).  Returns -1 to go on, else the
+ * exit code to return at once. */
+int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
+		    const char *help_text, bool *json);
+
+int cmd_health(struct ctl *ctl, int argc, char **argv);
+int cmd_version(struct ctl *ctl, int argc, char **argv);
+int cmd_config(struct ctl *ctl, int argc, char **argv);
+
+#endif

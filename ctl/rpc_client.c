@@ -1,0 +1,112 @@
+#include "rpc_client.h"
+
+#include "cleanup.h"
+#include "frame.h"
+#include "jsonrpc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+const char *rpc_client_socket_path(const char *flag)
+{
+	if (flag && *flag)
+		return flag;
+	const char *env = getenv("ISOL8_SOCKET");
+	return env && *env ? env : ISOL8_DEFAULT_SOCKET;
+}
+
+int rpc_client_connect(struct rpc_client *c, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	c->fd = -1;
+	c->path = path;
+	c->next_id = 1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	c->fd = TAKE_FD(fd);
+	return 0;
+}
+
+void rpc_client_close(struct rpc_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+void rpc_client_report_connect_error(const char *path, int err)
+{
+	fprintf(stderr,
+		"isol8ctl: cannot connect to isol8d at %s: %s (start it with "
+		"'systemctl start isol8d' or 'make run', or name its socket "
+		"with --socket or ISOL8_SOCKET)\n",
+		path, strerror(err));
+}
+
+static bool same_id(json_object *a, long long id)
+{
+	return a && json_object_is_type(a, json_type_int) &&
+	       json_object_get_int64(a) == id;
+}
+
+int rpc_client_call(struct rpc_client *c, const char *method,
+		    json_object *params, rpc_notify_fn on_notify,
+		    void *userdata, json_object **result, json_object **error)
+{
+	long long id = c->next_id++;
+	*result = *error = NULL;
+	_cleanup_json_ json_object *req = rpc_make_request(id, method, params);
+	size_t len;
+	const char *text = json_object_to_json_string_length(
+		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&len);
+	int r = frame_write(c->fd, text, len);
+	if (r < 0)
+		return r;
+	for (;;) {
+		_cleanup_free_ char *body = NULL;
+		r = frame_read(c->fd, FRAME_DEFAULT_MAX * 4, &body, &len);
+		if (r < 0)
+			return r == -ENODATA ? -ECONNRESET : r;
+		char why[200];
+		_cleanup_json_ json_object *msg =
+			json_parse_strict(body, len, why, sizeof(why));
+		if (!msg)
+			return -EBADMSG;
+		json_object *mid = NULL, *v = NULL;
+		json_object_object_get_ex(msg, "id", &mid);
+		if (json_object_object_get_ex(msg, "method", &v)) {
+			json_object *p = NULL;
+			json_object_object_get_ex(msg, "params", &p);
+			json_object *pid = NULL;
+			json_object_object_get_ex(p, "id", &pid);
+			if (on_notify && same_id(pid, id))
+				on_notify(p, userdata);
+			continue;
+		}
+		/* An error the daemon could not tie to a request (id null)
+		 * ends the call too: it is about this connection. */
+		if (!same_id(mid, id) && mid)
+			continue;
+		if (json_object_object_get_ex(msg, "error", &v)) {
+			*error = json_object_get(v);
+			return 0;
+		}
+		if (json_object_object_get_ex(msg, "result", &v)) {
+			*result = json_object_get(v);
+			return 0;
+		}
+		return -EBADMSG;
+	}
+}

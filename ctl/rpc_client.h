@@ -1,0 +1,36 @@
+/* isol8ctl's side of the Unix-socket JSON-RPC protocol: blocking calls with
+ * stream notifications delivered to a callback. */
+#ifndef ISOL8CTL_RPC_CLIENT_H
+#define ISOL8CTL_RPC_CLIENT_H
+
+#include <json-c/json.h>
+
+#define ISOL8_DEFAULT_SOCKET "/run/isol8/isol8.sock"
+
+struct rpc_client {
+	int fd;
+	const char *path;
+	long long next_id;
+};
+
+/* The socket to use: the flag, else $ISOL8_SOCKET, else the default. */
+const char *rpc_client_socket_path(const char *flag);
+
+/* 0, or a negative errno (nothing printed). */
+int rpc_client_connect(struct rpc_client *c, const char *path);
+void rpc_client_close(struct rpc_client *c);
+
+typedef void (*rpc_notify_fn)(json_object *params, void *userdata);
+
+/* Sends method(params) (takes ownership of params) and waits for its
+ * response, passing "stream" notifications for it to on_notify.  Returns 0
+ * with exactly one of *result / *error set (caller puts it), or a negative
+ * errno when the connection failed. */
+int rpc_client_call(struct rpc_client *c, const char *method,
+		    json_object *params, rpc_notify_fn on_notify,
+		    void *userdata, json_object **result, json_object **error);
+
+/* Prints the one-line "cannot connect" diagnosis for errno err. */
+void rpc_client_report_connect_error(const char *path, int err);
+
+#endif
