@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE };
+enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE, T_DOUBLE };
 
 struct key {
 	const char *path; /* dotted JSON path */
@@ -38,6 +38,29 @@ static const struct key schema[] = {
 	  4096, UINT32_MAX),
 	K("server.maxRequestsInFlight", T_UINT, max_requests_in_flight, "256",
 	  1, 65536),
+	K("defaults.timeoutMs", T_UINT, default_timeout_ms, "30000", 1,
+	  86400000),
+	K("defaults.memoryLimit", T_SIZE, default_memory, "\"512m\"",
+	  4 << 20, 1ull << 40),
+	K("defaults.cpuLimit", T_DOUBLE, default_cpus, "1.0", 0, 1024),
+	K("defaults.pidsLimit", T_UINT, default_pids, "64", 1, 1 << 22),
+	K("defaults.maxOutputSize", T_SIZE, default_max_output, "1048576", 1,
+	  1ull << 30),
+	K("defaults.sandboxSize", T_SIZE, default_sandbox_size, "\"512m\"",
+	  1 << 20, 1ull << 40),
+	K("defaults.tmpSize", T_SIZE, default_tmp_size, "\"256m\"", 1 << 20,
+	  1ull << 40),
+	K("defaults.network", T_STRING, default_network, "\"none\"", 0, 0),
+	K("defaults.readonlyRootFs", T_BOOL, default_readonly_root, "true", 0,
+	  0),
+	K("defaults.seccomp", T_STRING, default_seccomp, "\"strict\"", 0, 0),
+	K("sandbox.runtimesDir", T_STRING, runtimes_dir,
+	  "\"/opt/isol8/runtimes\"", 0, 0),
+	K("sandbox.uidBase", T_UINT, uid_base, "1000000000", 65536,
+	  4000000000ull),
+	K("sandbox.maxBoxes", T_UINT, max_boxes, "1024", 1, 4096),
+	K("sandbox.maxFileBytes", T_SIZE, max_file_bytes, "\"64m\"", 1,
+	  1ull << 32),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
@@ -58,6 +81,8 @@ static const char *type_name(enum key_type t)
 		return "a size such as \"512m\" or a number of bytes";
 	case T_MODE:
 		return "an octal mode string such as \"0660\"";
+	case T_DOUBLE:
+		return "a number";
 	}
 	return "?";
 }
@@ -85,6 +110,21 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 			goto wrong_type;
 		*(bool *)field = json_object_get_boolean(v);
 		return 0;
+	case T_DOUBLE: {
+		if (jt != json_type_double && jt != json_type_int)
+			goto wrong_type;
+		double d = json_object_get_double(v);
+		if (!(d > (double)k->min && d <= (double)k->max)) {
+			snprintf(err, err_len,
+				 "%s: %g is out of range (above %llu, at most "
+				 "%llu)",
+				 k->path, d, (unsigned long long)k->min,
+				 (unsigned long long)k->max);
+			return -ERANGE;
+		}
+		*(double *)field = d;
+		return 0;
+	}
 	case T_UINT:
 		if (jt != json_type_int || json_object_get_int64(v) < 0)
 			goto wrong_type;
@@ -299,6 +339,8 @@ static json_object *value_json(const struct config *cfg, const struct key *k)
 		snprintf(buf, sizeof(buf), "%04llo",
 			 (unsigned long long)*(const uint64_t *)field);
 		return json_object_new_string(buf);
+	case T_DOUBLE:
+		return json_object_new_double(*(const double *)field);
 	case T_UINT:
 	case T_SIZE:
 		break;

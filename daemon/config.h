@@ -21,6 +21,24 @@ struct config {
 	uint64_t max_pending_output;
 	uint64_t max_requests_in_flight;
 
+	/* defaults of an execution, as isol8's */
+	uint64_t default_timeout_ms;
+	uint64_t default_memory;
+	double default_cpus;
+	uint64_t default_pids;
+	uint64_t default_max_output;
+	uint64_t default_sandbox_size;
+	uint64_t default_tmp_size;
+	char *default_network;
+	bool default_readonly_root;
+	char *default_seccomp;
+
+	/* boxes */
+	char *runtimes_dir;
+	uint64_t uid_base;
+	uint64_t max_boxes;
+	uint64_t max_file_bytes;
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

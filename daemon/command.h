@@ -1,0 +1,38 @@
+/* One command run in a box: its pipes, stdin feeding, output capture and
+ * exit, all on the event loop. */
+#ifndef ISOL8D_COMMAND_H
+#define ISOL8D_COMMAND_H
+
+#include "output.h"
+#include "sandbox/box.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct command;
+
+struct command_spec {
+	struct box_cmd cmd;
+	const char *stdin_data; /* NULL: stdin is at end of file at once */
+	size_t stdin_len;
+	size_t max_output;
+	const char *const *secrets;
+};
+
+/* Masked, valid UTF-8 pieces of output as they arrive. */
+typedef void (*command_output_fn)(void *userdata, bool is_stderr,
+				  const char *data, size_t len);
+/* Called once: err < 0 when the command could not start (what says where),
+ * else the wait status of the process. */
+typedef void (*command_done_fn)(void *userdata, int err, const char *what,
+				int status);
+
+int command_start(sd_event *event, struct box *b,
+		  const struct command_spec *spec, command_output_fn on_output,
+		  command_done_fn on_done, void *userdata,
+		  struct command **out);
+struct output *command_output(struct command *c, bool is_stderr);
+/* Stops watching and closes everything; kills nothing. */
+void command_free(struct command *c);
+
+#endif

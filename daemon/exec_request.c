@@ -1,0 +1,557 @@
+#include "exec_request.h"
+
+#include "cleanup.h"
+#include "size.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LIST 1024
+
+struct parse {
+	char *err;
+	size_t err_len;
+};
+
+__attribute__((format(printf, 2, 3))) static int bad(struct parse *p,
+						     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err, p->err_len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static json_object *field(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return NULL;
+	return v;
+}
+
+static int get_string(struct parse *p, json_object *o, const char *sect,
+		      const char *key, char **out)
+{
+	json_object *v = field(o, key);
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return bad(p, "%s.%s: must be a string", sect, key);
+	free(*out);
+	*out = strdup(json_object_get_string(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_uint(struct parse *p, json_object *o, const char *sect,
+		    const char *key, uint64_t min, uint64_t max, uint64_t *out)
+{
+	json_object *v = field(o, key);
+	if (!v)
+		return 0;
+	int64_t n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < (int64_t)min ||
+	    (uint64_t)n > max)
+		return bad(p, "%s.%s: must be an integer from %llu to %llu",
+			   sect, key, (unsigned long long)min,
+			   (unsigned long long)max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static int get_bool(struct parse *p, json_object *o, const char *sect,
+		    const char *key, bool *out)
+{
+	json_object *v = field(o, key);
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return bad(p, "%s.%s: must be true or false", sect, key);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* A size as a string ("512m") or a number of bytes. */
+static int get_size(struct parse *p, json_object *o, const char *sect,
+		    const char *key, uint64_t min, uint64_t *out)
+{
+	json_object *v = field(o, key);
+	if (!v)
+		return 0;
+	uint64_t n = 0;
+	if (json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) >= 0)
+		n = (uint64_t)json_object_get_int64(v);
+	else if (!json_object_is_type(v, json_type_string) ||
+		 size_parse(json_object_get_string(v), &n) < 0) {
+		char msg[200];
+		size_format_error(msg, sizeof(msg),
+				  json_object_is_type(v, json_type_string)
+					  ? json_object_get_string(v)
+					  : json_object_to_json_string(v));
+		if (strcmp(key, "memoryLimit") == 0)
+			return bad(p, "%s", msg);
+		return bad(p, "%s.%s: %s", sect, key, msg);
+	}
+	if (n < min)
+		return bad(p, "%s.%s: must be at least %llu bytes", sect, key,
+			   (unsigned long long)min);
+	*out = n;
+	return 0;
+}
+
+/* Rejects keys outside allowed, so a misspelt option is not ignored. */
+static int check_keys(struct parse *p, json_object *o, const char *sect,
+		      const char *const *allowed)
+{
+	json_object_object_foreach(o, k, v)
+	{
+		(void)v;
+		bool ok = false;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(allowed[i], k) == 0;
+		if (!ok)
+			return bad(p, "%s.%s: unknown field", sect, k);
+	}
+	return 0;
+}
+
+int box_path_normalize(const char *path, bool allow_tmp, char *out,
+		       size_t out_len)
+{
+	char buf[4096];
+	if (!path || !*path || strlen(path) >= sizeof(buf) - 16)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s%s", path[0] == '/' ? "" : "/sandbox/",
+		 path);
+	/* Collapse ".", ".." and repeated slashes lexically; what remains
+	 * must start with /sandbox or /tmp. */
+	char norm[4096];
+	size_t n = 0;
+	char *save = NULL;
+	for (char *c = strtok_r(buf, "/", &save); c;
+	     c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			while (n > 0 && norm[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+			continue;
+		}
+		n += (size_t)snprintf(norm + n, sizeof(norm) - n, "/%s", c);
+	}
+	norm[n] = '\0';
+	bool in_sandbox = strcmp(norm, "/sandbox") == 0 ||
+			  strncmp(norm, "/sandbox/", 9) == 0;
+	bool in_tmp = allow_tmp && strncmp(norm, "/tmp/", 5) == 0;
+	if (!in_sandbox && !in_tmp)
+		return -EINVAL;
+	if (strlen(norm) >= out_len)
+		return -ENAMETOOLONG;
+	strcpy(out, norm);
+	return 0;
+}
+
+static int get_env(struct parse *p, json_object *o, const char *sect,
+		   const char *key, char ***env, size_t *n, char ***values)
+{
+	json_object *v = field(o, key);
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return bad(p, "%s.%s: must be an object of strings", sect, key);
+	json_object_object_foreach(v, k, val)
+	{
+		if (!json_object_is_type(val, json_type_string))
+			return bad(p, "%s.%s.%s: must be a string", sect, key,
+				   k);
+		if (!*k || strchr(k, '=') || strlen(k) > 256)
+			return bad(p, "%s.%s: \"%s\" is not a valid variable "
+				      "name",
+				   sect, key, k);
+		if (*n >= MAX_LIST)
+			return bad(p, "%s.%s: too many entries", sect, key);
+		char **grown = realloc(*env, (*n + 2) * sizeof(char *));
+		if (!grown)
+			return -ENOMEM;
+		*env = grown;
+		if (asprintf(&grown[*n], "%s=%s", k,
+			     json_object_get_string(val)) < 0)
+			return -ENOMEM;
+		grown[++*n] = NULL;
+		if (values) {
+			size_t m = 0;
+			while (*values && (*values)[m])
+				m++;
+			char **vv = realloc(*values, (m + 2) * sizeof(char *));
+			if (!vv)
+				return -ENOMEM;
+			*values = vv;
+			vv[m] = strdup(json_object_get_string(val));
+			vv[m + 1] = NULL;
+			if (!vv[m])
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int get_string_list(struct parse *p, json_object *o, const char *sect,
+			   const char *key, char ***out)
+{
+	json_object *v = field(o, key);
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return bad(p, "%s.%s: must be an array of strings", sect, key);
+	size_t n = json_object_array_length(v);
+	if (n > MAX_LIST)
+		return bad(p, "%s.%s: too many entries", sect, key);
+	char **list = calloc(n + 1, sizeof(char *));
+	if (!list)
+		return -ENOMEM;
+	*out = list;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string))
+			return bad(p, "%s.%s[%zu]: must be a string", sect, key,
+				   i);
+		list[i] = strdup(json_object_get_string(e));
+		if (!list[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int get_files(struct parse *p, json_object *req, struct exec_request *r)
+{
+	json_object *v = field(req, "files");
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return bad(p, "request.files: must be an object mapping paths "
+			      "to contents");
+	size_t n = (size_t)json_object_object_length(v);
+	if (n > MAX_LIST)
+		return bad(p, "request.files: too many files");
+	r->files = calloc(n ? n : 1, sizeof(*r->files));
+	if (!r->files)
+		return -ENOMEM;
+	json_object_object_foreach(v, path, content)
+	{
+		char norm[4096];
+		if (!json_object_is_type(content, json_type_string))
+			return bad(p, "request.files[\"%s\"]: must be a string",
+				   path);
+		if (box_path_normalize(path, true, norm, sizeof(norm)) < 0 ||
+		    strcmp(norm, "/sandbox") == 0)
+			return bad(p, "request.files: path \"%s\" must be a "
+				      "file inside /sandbox or /tmp",
+				   path);
+		struct exec_file *f = &r->files[r->nfiles++];
+		f->path = strdup(norm);
+		f->len = (size_t)json_object_get_string_len(content);
+		f->content = malloc(f->len + 1);
+		if (!f->path || !f->content)
+			return -ENOMEM;
+		memcpy(f->content, json_object_get_string(content), f->len);
+	}
+	return 0;
+}
+
+static int check_packages(struct parse *p, char **pkgs)
+{
+	regex_t re;
+	if (regcomp(&re, "^[@a-zA-Z0-9_./=-]+$", REG_EXTENDED | REG_NOSUB))
+		return -ENOMEM;
+	int r = 0;
+	for (size_t i = 0; pkgs && pkgs[i] && r == 0; i++)
+		if (regexec(&re, pkgs[i], 0, NULL, 0) != 0 || pkgs[i][0] == '-')
+			r = bad(p, "request.installPackages: invalid package "
+				   "name \"%s\"",
+				pkgs[i]);
+	regfree(&re);
+	return r;
+}
+
+static const char *const request_keys[] = {
+	"code",	     "cmd",	     "codeUrl",	    "codeHash",
+	"runtime",   "timeoutMs",    "env",	    "fileExtension",
+	"stdin",     "files",	     "outputPaths", "installPackages",
+	"setupScript", "workdir",    "metadata",    NULL,
+};
+static const char *const option_keys[] = {
+	"network",	  "networkFilter", "cpuLimit",	   "memoryLimit",
+	"pidsLimit",	  "readonlyRootFs", "maxOutputSize", "timeoutMs",
+	"sandboxSize",	  "tmpSize",	   "secrets",	   "image",
+	"logNetwork",	  "security",	   NULL,
+};
+static const char *const param_keys[] = { "request", "options", "sessionId",
+					  "stream", NULL };
+
+static int parse_options(struct parse *p, json_object *opt,
+			 struct exec_request *r)
+{
+	int e;
+	size_t nenv = 0;
+	while (r->env && r->env[nenv])
+		nenv++;
+	if ((e = check_keys(p, opt, "options", option_keys)) ||
+	    (e = get_string(p, opt, "options", "network", &r->network)) ||
+	    (e = get_uint(p, opt, "options", "timeoutMs", 1, 86400000,
+			  &r->timeout_ms)) ||
+	    (e = get_size(p, opt, "options", "memoryLimit", 4 << 20,
+			  &r->memory)) ||
+	    (e = get_uint(p, opt, "options", "pidsLimit", 1, 1 << 22,
+			  &r->pids)) ||
+	    (e = get_size(p, opt, "options", "maxOutputSize", 1,
+			  &r->max_output)) ||
+	    (e = get_size(p, opt, "options", "sandboxSize", 1 << 20,
+			  &r->sandbox_size)) ||
+	    (e = get_size(p, opt, "options", "tmpSize", 1 << 20,
+			  &r->tmp_size)) ||
+	    (e = get_bool(p, opt, "options", "readonlyRootFs",
+			  &r->readonly_root)) ||
+	    (e = get_bool(p, opt, "options", "logNetwork", &r->log_network)) ||
+	    (e = get_env(p, opt, "options", "secrets", &r->env, &nenv,
+			 &r->secret_values)))
+		return e;
+	json_object *cpu = field(opt, "cpuLimit");
+	if (cpu) {
+		if (!json_object_is_type(cpu, json_type_double) &&
+		    !json_object_is_type(cpu, json_type_int))
+			return bad(p, "options.cpuLimit: must be a number");
+		r->cpus = json_object_get_double(cpu);
+		if (!(r->cpus > 0 && r->cpus <= 1024))
+			return bad(p, "options.cpuLimit: must be above 0 and "
+				      "at most 1024");
+	}
+	json_object *img = field(opt, "image");
+	if (img && (!json_object_is_type(img, json_type_string) ||
+		    strcmp(json_object_get_string(img), "default") != 0))
+		return bad(p, "options.image: only the default image "
+			      "(\"default\") is available");
+	json_object *sec = field(opt, "security");
+	if (sec) {
+		static const char *const sec_keys[] = {
+			"seccomp", "customProfilePath", NULL
+		};
+		if (!json_object_is_type(sec, json_type_object))
+			return bad(p, "options.security: must be an object");
+		if ((e = check_keys(p, sec, "options.security", sec_keys)) ||
+		    (e = get_string(p, sec, "options.security", "seccomp",
+				    &r->seccomp_mode)) ||
+		    (e = get_string(p, sec, "options.security",
+				    "customProfilePath", &r->seccomp_path)))
+			return e;
+	}
+	if (strcmp(r->seccomp_mode, "strict") != 0 &&
+	    strcmp(r->seccomp_mode, "unconfined") != 0 &&
+	    strcmp(r->seccomp_mode, "custom") != 0)
+		return bad(p, "options.security.seccomp: must be \"strict\", "
+			      "\"unconfined\" or \"custom\"");
+	if (strcmp(r->seccomp_mode, "custom") == 0 && !r->seccomp_path)
+		return bad(p, "options.security.customProfilePath: required "
+			      "when seccomp is \"custom\"");
+	if (field(opt, "networkFilter") &&
+	    !json_object_is_type(field(opt, "networkFilter"),
+				 json_type_object))
+		return bad(p, "options.networkFilter: must be an object");
+	return 0;
+}
+
+static int resolve_runtime(struct parse *p, json_object *req,
+			   struct exec_request *r, char **ext)
+{
+	_cleanup_free_ char *name = NULL;
+	int e = get_string(p, req, "request", "runtime", &name);
+	if (e)
+		return e;
+	if ((e = get_string(p, req, "request", "fileExtension", ext)))
+		return e;
+	if (*ext) {
+		if (**ext != '.') {
+			char *dotted;
+			if (asprintf(&dotted, ".%s", *ext) < 0)
+				return -ENOMEM;
+			free(*ext);
+			*ext = dotted;
+		}
+		if (strlen(*ext) > 16 || strpbrk(*ext + 1, "./ \t\n"))
+			return bad(p, "request.fileExtension: \"%s\" is not a "
+				      "file extension",
+				   *ext);
+	}
+	if (name) {
+		r->runtime = runtime_find(name);
+		if (!r->runtime)
+			return bad(p,
+				   "Unknown runtime: \"%s\". Available: " RUNTIME_NAMES,
+				   name);
+	} else if (*ext) {
+		r->runtime = runtime_for_file(*ext);
+		if (!r->runtime)
+			return bad(p,
+				   "Cannot detect runtime for main%s. Use "
+				   "--runtime to specify one.",
+				   *ext);
+	} else if (r->cmd)
+		r->runtime = runtime_find("bash");
+	else
+		return bad(p, "request.runtime: required (one of "
+			      RUNTIME_NAMES ")");
+	return 0;
+}
+
+int exec_request_parse(json_object *params, const struct config *cfg,
+		       struct exec_request *r, char *err, size_t err_len)
+{
+	struct parse p = { err, err_len };
+	memset(r, 0, sizeof(*r));
+	r->timeout_ms = cfg->default_timeout_ms;
+	r->memory = cfg->default_memory;
+	r->cpus = cfg->default_cpus;
+	r->pids = cfg->default_pids;
+	r->max_output = cfg->default_max_output;
+	r->sandbox_size = cfg->default_sandbox_size;
+	r->tmp_size = cfg->default_tmp_size;
+	r->readonly_root = cfg->default_readonly_root;
+	r->network = strdup(cfg->default_network);
+	r->seccomp_mode = strdup(cfg->default_seccomp);
+	if (!r->network || !r->seccomp_mode)
+		return -ENOMEM;
+
+	json_object *req = field(params, "request");
+	json_object *opt = field(params, "options");
+	int e;
+	if ((e = check_keys(&p, params, "params", param_keys)))
+		return e;
+	if (!req || !json_object_is_type(req, json_type_object))
+		return bad(&p, "request: required, an object with the code to "
+			       "run");
+	if (opt && !json_object_is_type(opt, json_type_object))
+		return bad(&p, "options: must be an object");
+	if ((e = get_string(&p, params, "params", "sessionId",
+			    &r->session_id)))
+		return e;
+	if ((e = check_keys(&p, req, "request", request_keys)) ||
+	    (e = get_string(&p, req, "request", "code", &r->code)) ||
+	    (e = get_string(&p, req, "request", "cmd", &r->cmd)))
+		return e;
+	if (field(req, "codeUrl"))
+		return bad(&p, "request.codeUrl: fetching code from a URL is "
+			       "not supported by this daemon; send the code "
+			       "inline");
+	if (!!r->code + !!r->cmd != 1)
+		return bad(&p, "request: exactly one of \"code\" and \"cmd\" "
+			       "is required");
+	_cleanup_free_ char *ext = NULL;
+	if ((e = resolve_runtime(&p, req, r, &ext)))
+		return e;
+	if (asprintf(&r->code_path, "/sandbox/main%s",
+		     ext ? ext : r->runtime->ext) < 0)
+		return -ENOMEM;
+
+	size_t nenv = 0;
+	json_object *stdin_v = field(req, "stdin");
+	if (stdin_v) {
+		if (!json_object_is_type(stdin_v, json_type_string))
+			return bad(&p, "request.stdin: must be a string");
+		r->stdin_len = (size_t)json_object_get_string_len(stdin_v);
+		r->stdin_data = malloc(r->stdin_len + 1);
+		if (!r->stdin_data)
+			return -ENOMEM;
+		memcpy(r->stdin_data, json_object_get_string(stdin_v),
+		       r->stdin_len + 1);
+	}
+	if ((e = get_env(&p, req, "request", "env", &r->env, &nenv, NULL)) ||
+	    (e = get_files(&p, req, r)) ||
+	    (e = get_string_list(&p, req, "request", "outputPaths",
+				 &r->output_paths)) ||
+	    (e = get_string_list(&p, req, "request", "installPackages",
+				 &r->packages)) ||
+	    (e = check_packages(&p, r->packages)) ||
+	    (e = get_string(&p, req, "request", "setupScript",
+			    &r->setup_script)) ||
+	    (e = get_string(&p, req, "request", "workdir", &r->workdir)))
+		return e;
+	if (r->packages && r->packages[0] && !r->runtime->install)
+		return bad(&p, "request.installPackages: the %s runtime has "
+			       "no package manager",
+			   r->runtime->name);
+	for (size_t i = 0; r->output_paths && r->output_paths[i]; i++) {
+		char norm[4096];
+		if (box_path_normalize(r->output_paths[i], true, norm,
+				       sizeof(norm)) < 0)
+			return bad(&p, "request.outputPaths[%zu]: \"%s\" must "
+				       "be inside /sandbox or /tmp",
+				   i, r->output_paths[i]);
+		free(r->output_paths[i]);
+		r->output_paths[i] = strdup(norm);
+		if (!r->output_paths[i])
+			return -ENOMEM;
+	}
+	if (r->workdir) {
+		char norm[4096];
+		if (box_path_normalize(r->workdir, false, norm, sizeof(norm)) <
+		    0)
+			return bad(&p, "Working directory must be inside "
+				       "/sandbox");
+		free(r->workdir);
+		r->workdir = strdup(norm);
+		if (!r->workdir)
+			return -ENOMEM;
+	}
+	json_object *meta = field(req, "metadata");
+	if (meta && !json_object_is_type(meta, json_type_object))
+		return bad(&p, "request.metadata: must be an object");
+	if (opt && (e = parse_options(&p, opt, r)))
+		return e;
+	if ((e = get_uint(&p, req, "request", "timeoutMs", 1, 86400000,
+			  &r->timeout_ms)))
+		return e;
+	if (strcmp(r->network, "none") != 0)
+		return bad(&p, "options.network: \"%s\" is not available; "
+			       "only \"none\" is supported so far",
+			   r->network);
+	return 0;
+}
+
+static void free_list(char **l)
+{
+	for (size_t i = 0; l && l[i]; i++)
+		free(l[i]);
+	free(l);
+}
+
+void exec_request_free(struct exec_request *r)
+{
+	free(r->code);
+	free(r->cmd);
+	free(r->code_path);
+	free_list(r->env);
+	free_list(r->secret_values);
+	free(r->stdin_data);
+	for (size_t i = 0; i < r->nfiles; i++) {
+		free(r->files[i].path);
+		free(r->files[i].content);
+	}
+	free(r->files);
+	free_list(r->output_paths);
+	free_list(r->packages);
+	free(r->setup_script);
+	free(r->workdir);
+	free(r->network);
+	free(r->seccomp_mode);
+	free(r->seccomp_path);
+	free(r->session_id);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,57 @@
+/* An execution request as isol8 shapes it ({request, options, sessionId}),
+ * validated field by field against the daemon's defaults and limits. */
+#ifndef ISOL8D_EXEC_REQUEST_H
+#define ISOL8D_EXEC_REQUEST_H
+
+#include "config.h"
+#include "sandbox/runtimes.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct exec_file {
+	char *path; /* absolute, normalised, inside /sandbox or /tmp */
+	char *content;
+	size_t len;
+};
+
+struct exec_request {
+	const struct runtime *runtime;
+	char *code;	  /* inline code, or NULL */
+	char *cmd;	  /* a shell command, or NULL */
+	char *code_path;  /* where code is written in the box */
+	uint64_t timeout_ms;
+	char **env;	       /* "K=V", NULL-terminated, secrets included */
+	char **secret_values;  /* NULL-terminated */
+	char *stdin_data;      /* NULL: no stdin */
+	size_t stdin_len;
+	struct exec_file *files;
+	size_t nfiles;
+	char **output_paths; /* normalised, NULL-terminated */
+	char **packages;     /* NULL-terminated, or NULL */
+	char *setup_script;
+	char *workdir; /* normalised, inside /sandbox */
+	uint64_t memory, pids, max_output, sandbox_size, tmp_size;
+	double cpus;
+	bool readonly_root;
+	char *network;
+	char *seccomp_mode;
+	char *seccomp_path;
+	bool log_network;
+	char *session_id;
+};
+
+/* Parses params of `execute`.  On error returns -EINVAL with a message
+ * naming the offending field in err. */
+int exec_request_parse(json_object *params, const struct config *cfg,
+		       struct exec_request *out, char *err, size_t err_len);
+void exec_request_free(struct exec_request *r);
+
+/* Normalises path (relative ones are taken from /sandbox) and checks that
+ * it stays inside /sandbox (or /tmp when allow_tmp).  0 or -EINVAL. */
+int box_path_normalize(const char *path, bool allow_tmp, char *out,
+		       size_t out_len);
+
+#endif

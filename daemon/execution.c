@@ -1,0 +1,708 @@
+#include "execution.h"
+
+#include "base64.h"
+#include "cleanup.h"
+#include "command.h"
+#include "daemon.h"
+#include "exec_request.h"
+#include "log.h"
+#include "rpc.h"
+#include "sandbox/seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TIMEOUT_TEXT "EXECUTION TIMED OUT"
+#define TRUNCATION_MARKER "\n...[output truncated]"
+
+enum phase { PH_BOX, PH_FILES, PH_INSTALL, PH_SETUP, PH_CODE, PH_OUTPUTS };
+
+static const char *const phase_names[] = {
+	[PH_INSTALL] = "setup", [PH_SETUP] = "setup", [PH_CODE] = "code"
+};
+
+struct execution {
+	struct daemon *d;
+	struct rpc_call *call;
+	struct exec_request req;
+	struct box *box;
+	struct command *cmd;
+	enum phase phase;
+	size_t next_file; /* files, then the code file, then workdir */
+	size_t next_output;
+	char id[37];
+	uint64_t start_usec;
+	sd_event_source *timer;
+	bool timed_out;
+	json_object *out_files;
+	char **envp;
+	/* the code's results */
+	int status;
+	char *stdout_text, *stderr_text;
+	bool truncated;
+};
+
+static void execution_free(struct execution *e)
+{
+	box_destroy(e->box);
+	command_free(e->cmd);
+	sd_event_source_disable_unref(e->timer);
+	json_object_put(e->out_files);
+	exec_request_free(&e->req);
+	for (size_t i = 0; e->envp && e->envp[i]; i++)
+		free(e->envp[i]);
+	free(e->envp);
+	free(e->stdout_text);
+	free(e->stderr_text);
+	free(e);
+}
+
+static void fail(struct execution *e, enum error_kind kind, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct execution *e, enum error_kind kind, const char *fmt,
+		 ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (e->call) {
+		json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "type",
+				       json_object_new_string("error"));
+		json_object_object_add(ev, "data", json_object_new_string(msg));
+		rpc_stream_event(e->call, ev);
+		rpc_reply_error(e->call, kind, "%s", msg);
+	}
+	execution_free(e);
+}
+
+static void cancel(struct rpc_call *call)
+{
+	struct execution *e = call->userdata;
+	log_debug("execution %s cancelled: its client went away", e->id);
+	e->call = NULL;
+	rpc_reply_error(call, ERR_INTERNAL, "cancelled");
+	execution_free(e);
+}
+
+static void make_uuid(char out[37])
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (unsigned char)rand();
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static uint64_t now_usec(const struct execution *e)
+{
+	uint64_t t = 0;
+	sd_event_now(e->d->event, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+/* ---- result ---- */
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+static json_object *build_result(struct execution *e)
+{
+	struct cgroup_usage u = { 0 };
+	box_usage(e->box, &u);
+	bool oom = u.oom_kills > 0 && WIFSIGNALED(e->status) &&
+		   WTERMSIG(e->status) == SIGKILL;
+	int code = e->timed_out || oom ? 137 : exit_code_of(e->status);
+
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "stdout",
+			       json_object_new_string(e->stdout_text ?: ""));
+	json_object_object_add(r, "stderr",
+			       json_object_new_string(e->stderr_text ?: ""));
+	json_object_object_add(r, "exitCode", json_object_new_int(code));
+	json_object_object_add(
+		r, "durationMs",
+		json_object_new_int64(
+			(int64_t)((now_usec(e) - e->start_usec) / 1000)));
+	json_object_object_add(r, "truncated",
+			       json_object_new_boolean(e->truncated));
+	json_object_object_add(r, "executionId", json_object_new_string(e->id));
+	json_object_object_add(r, "runtime",
+			       json_object_new_string(e->req.runtime->name));
+	char ts[40];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
+	json_object_object_add(r, "timestamp", json_object_new_string(ts));
+	char cid[48];
+	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(e->box));
+	json_object_object_add(r, "containerId", json_object_new_string(cid));
+	if (e->out_files)
+		json_object_object_add(r, "files", json_object_get(e->out_files));
+	json_object *ru = json_object_new_object();
+	json_object_object_add(
+		ru, "cpuTimeMs",
+		json_object_new_double((double)u.cpu_time_ns / 1e6));
+	json_object_object_add(
+		ru, "peakMemoryMB",
+		json_object_new_double((double)u.peak_memory_bytes /
+				       (1024.0 * 1024.0)));
+	json_object_object_add(r, "resourceUsage", ru);
+	if (e->timed_out)
+		json_object_object_add(r, "timedOut",
+				       json_object_new_boolean(true));
+	if (oom)
+		json_object_object_add(r, "oomKilled",
+				       json_object_new_boolean(true));
+	if (WIFSIGNALED(e->status) || e->timed_out) {
+		int sig = e->timed_out ? SIGKILL : WTERMSIG(e->status);
+		char name[24];
+		snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig) ?: "?");
+		json_object_object_add(r, "signal", json_object_new_string(name));
+	}
+	return r;
+}
+
+static void complete(struct execution *e)
+{
+	json_object *result = build_result(e);
+	if (e->call) {
+		json_object *code = NULL;
+		json_object_object_get_ex(result, "exitCode", &code);
+		json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "type",
+				       json_object_new_string("exit"));
+		json_object_object_add(
+			ev, "data",
+			json_object_new_string(json_object_get_string(code)));
+		rpc_stream_event(e->call, ev);
+		rpc_reply(e->call, result);
+	} else
+		json_object_put(result);
+	execution_free(e);
+}
+
+/* ---- output files ---- */
+
+static void read_next_output(struct execution *e);
+
+static void on_output_opened(struct box *b, int err, int fd, void *userdata)
+{
+	(void)b;
+	struct execution *e = userdata;
+	const char *path = e->req.output_paths[e->next_output++];
+	if (err < 0) {
+		log_debug("execution %s: output %s not read: %s", e->id, path,
+			  strerror(-err));
+		read_next_output(e);
+		return;
+	}
+	_cleanup_close_ int f = fd;
+	struct stat st;
+	uint64_t cap = e->d->cfg.max_file_bytes;
+	if (fstat(f, &st) == 0 && (uint64_t)st.st_size <= cap) {
+		_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+		ssize_t n = buf ? pread(f, buf, (size_t)st.st_size, 0) : -1;
+		_cleanup_free_ char *b64 =
+			n >= 0 ? base64_encode(buf, (size_t)n) : NULL;
+		if (b64)
+			json_object_object_add(e->out_files, path,
+					       json_object_new_string(b64));
+	} else
+		log_warn("execution %s: output %s skipped: larger than %llu "
+			 "bytes",
+			 e->id, path, (unsigned long long)cap);
+	read_next_output(e);
+}
+
+static void read_next_output(struct execution *e)
+{
+	e->phase = PH_OUTPUTS;
+	if (!e->req.output_paths || !e->req.output_paths[e->next_output] ||
+	    e->timed_out) {
+		complete(e);
+		return;
+	}
+	if (!e->out_files)
+		e->out_files = json_object_new_object();
+	int r = box_open(e->box, e->req.output_paths[e->next_output],
+			 INIT_OPEN_READ, 0, on_output_opened, e);
+	if (r < 0)
+		complete(e);
+}
+
+/* ---- commands ---- */
+
+static void start_phase(struct execution *e, enum phase ph);
+
+static void on_command_output(void *userdata, bool is_stderr,
+			      const char *data, size_t len)
+{
+	struct execution *e = userdata;
+	if (!e->call || !e->call->stream)
+		return;
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "type", json_object_new_string(
+						   is_stderr ? "stderr"
+							     : "stdout"));
+	json_object_object_add(ev, "data",
+			       json_object_new_string_len(data, (int)len));
+	json_object_object_add(ev, "phase",
+			       json_object_new_string(phase_names[e->phase]));
+	rpc_stream_event(e->call, ev);
+}
+
+static char *take_text(struct output *o, bool *truncated)
+{
+	struct text_buf t = { o->text, o->text_len, o->text_cap };
+	if (o->truncated) {
+		*truncated = true;
+		text_buf_append(&t, TRUNCATION_MARKER,
+				strlen(TRUNCATION_MARKER));
+	}
+	o->text = NULL;
+	o->text_len = o->text_cap = 0;
+	return t.data ? t.data : strdup("");
+}
+
+static void on_command_done(void *userdata, int err, const char *what,
+			    int status)
+{
+	struct execution *e = userdata;
+	if (err < 0) {
+		fail(e, ERR_INTERNAL, "Cannot start the %s: %s: %s",
+		     e->phase == PH_CODE ? "code" : "setup", what ?: "",
+		     strerror(-err));
+		return;
+	}
+	struct command *c = e->cmd;
+	if (e->phase == PH_CODE || e->timed_out) {
+		sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
+		e->status = status;
+		bool t = false;
+		e->stdout_text = take_text(command_output(c, false), &t);
+		e->stderr_text = take_text(command_output(c, true), &t);
+		e->truncated = t;
+		if (e->timed_out) {
+			struct text_buf s = { e->stderr_text,
+					      strlen(e->stderr_text), 0 };
+			s.cap = s.len + 1;
+			text_buf_append(&s, s.len ? "\n" TIMEOUT_TEXT
+						  : TIMEOUT_TEXT,
+					s.len ? strlen(TIMEOUT_TEXT) + 1
+					      : strlen(TIMEOUT_TEXT));
+			e->stderr_text = s.data;
+			if (e->call) {
+				json_object *ev = json_object_new_object();
+				json_object_object_add(
+					ev, "type",
+					json_object_new_string("error"));
+				json_object_object_add(
+					ev, "data",
+					json_object_new_string(TIMEOUT_TEXT));
+				rpc_stream_event(e->call, ev);
+			}
+		}
+		e->cmd = NULL;
+		command_free(c);
+		read_next_output(e);
+		return;
+	}
+	int code = exit_code_of(status);
+	if (code != 0) {
+		struct output *o = command_output(c, true);
+		const char *what_failed = e->phase == PH_INSTALL
+						  ? "Package install failed"
+						  : "Setup script failed";
+		fail(e, ERR_INVALID_ARGUMENT, "%s (exit code %d): %s",
+		     what_failed, code, o->text ? o->text : "");
+		return;
+	}
+	e->cmd = NULL;
+	command_free(c);
+	start_phase(e, e->phase + 1);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	struct execution *e = userdata;
+	log_info("execution %s timed out after %llu ms", e->id,
+		 (unsigned long long)e->req.timeout_ms);
+	e->timed_out = true;
+	box_kill(e->box);
+	return 0;
+}
+
+static int run_command(struct execution *e, const char *const *argv,
+		       const char *stdin_data, size_t stdin_len)
+{
+	const struct exec_request *r = &e->req;
+	struct command_spec spec = {
+		.cmd = {
+			.argv = argv,
+			.envp = (const char *const *)e->envp,
+			.cwd = r->workdir ? r->workdir : "/sandbox",
+			.limits = {
+				.rlimit_fsize = r->sandbox_size,
+				.rlimit_nofile = 1024,
+				.rlimit_nproc = 0,
+			},
+			.seccomp = true,
+		},
+		.stdin_data = stdin_data,
+		.stdin_len = stdin_len,
+		.max_output = r->max_output,
+		.secrets = (const char *const *)r->secret_values,
+	};
+	if (!e->timer) {
+		int t = sd_event_add_time_relative(
+			e->d->event, &e->timer, CLOCK_MONOTONIC,
+			r->timeout_ms * 1000, 1000, on_timeout, e);
+		if (t < 0)
+			return t;
+	}
+	return command_start(e->d->event, e->box, &spec, on_command_output,
+			     on_command_done, e, &e->cmd);
+}
+
+static void start_phase(struct execution *e, enum phase ph)
+{
+	const struct exec_request *r = &e->req;
+	char bin[512];
+	int err = 0;
+	e->phase = ph;
+	switch (ph) {
+	case PH_INSTALL: {
+		if (!r->packages || !r->packages[0]) {
+			start_phase(e, PH_SETUP);
+			return;
+		}
+		const char *argv[1100];
+		size_t n = 0;
+		char first[512];
+		const char *const *inst = r->runtime->install;
+		runtime_path(inst[0], e->d->cfg.runtimes_dir, first,
+			     sizeof(first));
+		argv[n++] = first;
+		for (size_t i = 1; inst[i]; i++)
+			argv[n++] = inst[i];
+		for (size_t i = 0; r->packages[i] && n < 1098; i++)
+			argv[n++] = r->packages[i];
+		argv[n] = NULL;
+		err = run_command(e, argv, NULL, 0);
+		break;
+	}
+	case PH_SETUP:
+		if (!r->setup_script) {
+			start_phase(e, PH_CODE);
+			return;
+		}
+		err = run_command(e,
+				  (const char *[]){ "/usr/bin/bash", "-c",
+						    r->setup_script, NULL },
+				  NULL, 0);
+		break;
+	case PH_CODE: {
+		const char *argv[8];
+		size_t n = 0;
+		if (r->cmd) {
+			argv[n++] = "/usr/bin/bash";
+			argv[n++] = "-c";
+			argv[n++] = r->cmd;
+		} else {
+			runtime_path(r->runtime->binary, e->d->cfg.runtimes_dir,
+				     bin, sizeof(bin));
+			argv[n++] = bin;
+			for (size_t i = 0; r->runtime->run_args[i]; i++)
+				argv[n++] = r->runtime->run_args[i];
+			argv[n++] = r->code_path;
+		}
+		argv[n] = NULL;
+		err = run_command(e, argv, r->stdin_data, r->stdin_len);
+		break;
+	}
+	default:
+		err = -EINVAL;
+	}
+	if (err < 0)
+		fail(e, ERR_INTERNAL, "Cannot run the %s: %s",
+		     ph == PH_CODE ? "code" : "setup", strerror(-err));
+}
+
+/* ---- files in ---- */
+
+static void write_next_file(struct execution *e);
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The n-th thing to put in the box: request files, then the code file. */
+static bool file_at(const struct execution *e, size_t n, const char **path,
+		    const char **content, size_t *len)
+{
+	if (n < e->req.nfiles) {
+		*path = e->req.files[n].path;
+		*content = e->req.files[n].content;
+		*len = e->req.files[n].len;
+		return true;
+	}
+	if (n == e->req.nfiles && e->req.code) {
+		*path = e->req.code_path;
+		*content = e->req.code;
+		*len = strlen(e->req.code);
+		return true;
+	}
+	return false;
+}
+
+static void on_file_opened(struct box *b, int err, int fd, void *userdata)
+{
+	(void)b;
+	struct execution *e = userdata;
+	const char *path, *content;
+	size_t len;
+	file_at(e, e->next_file++, &path, &content, &len);
+	if (err < 0) {
+		fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
+		     err == -ELOOP || err == -EXDEV
+			     ? "the path leads outside the sandbox"
+			     : strerror(-err));
+		return;
+	}
+	int r = write_all(fd, content, len);
+	close(fd);
+	if (r < 0) {
+		fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
+		     r == -ENOSPC || r == -EFBIG ? "the sandbox is full"
+						 : strerror(-r));
+		return;
+	}
+	write_next_file(e);
+}
+
+static void on_workdir_made(struct box *b, int err, int fd, void *userdata)
+{
+	(void)b;
+	struct execution *e = userdata;
+	if (fd >= 0)
+		close(fd);
+	if (err < 0) {
+		fail(e, ERR_INVALID_ARGUMENT, "Cannot create the working "
+					      "directory %s: %s",
+		     e->req.workdir, strerror(-err));
+		return;
+	}
+	start_phase(e, PH_INSTALL);
+}
+
+static void write_next_file(struct execution *e)
+{
+	const char *path, *content;
+	size_t len;
+	int r;
+	e->phase = PH_FILES;
+	if (file_at(e, e->next_file, &path, &content, &len))
+		r = box_open(e->box, path, INIT_OPEN_WRITE, 0644,
+			     on_file_opened, e);
+	else if (e->req.workdir && strcmp(e->req.workdir, "/sandbox") != 0)
+		r = box_open(e->box, e->req.workdir, INIT_OPEN_MKDIR, 0755,
+			     on_workdir_made, e);
+	else {
+		start_phase(e, PH_INSTALL);
+		return;
+	}
+	if (r < 0)
+		fail(e, ERR_INTERNAL, "Cannot reach the box: %s", strerror(-r));
+}
+
+/* ---- the box ---- */
+
+static void on_box_ready(struct box *b, int err, const char *what,
+			 void *userdata)
+{
+	(void)b;
+	struct execution *e = userdata;
+	if (err < 0) {
+		fail(e, ERR_INTERNAL, "Cannot create the sandbox: %s: %s",
+		     what ?: "set-up", strerror(-err));
+		return;
+	}
+	write_next_file(e);
+}
+
+static void on_box_died(struct box *b, void *userdata)
+{
+	(void)b;
+	struct execution *e = userdata;
+	/* A command still running has already been told it was killed. */
+	if (!e->cmd && e->phase != PH_OUTPUTS && !e->timed_out)
+		fail(e, ERR_INTERNAL, "The sandbox ended unexpectedly");
+}
+
+static int build_env(struct execution *e)
+{
+	static const char *const base[] = {
+		"PATH=%R/bin:/usr/local/bin:/usr/bin:/bin",
+		"HOME=/sandbox",
+		"USER=sandbox",
+		"LOGNAME=sandbox",
+		"LANG=C.UTF-8",
+		"TMPDIR=/tmp",
+		"HOSTNAME=sandbox",
+	};
+	size_t n = ARRAY_SIZE(base);
+	for (size_t i = 0; e->req.runtime->env[i]; i++)
+		n++;
+	for (size_t i = 0; e->req.env && e->req.env[i]; i++)
+		n++;
+	e->envp = calloc(n + 1, sizeof(char *));
+	if (!e->envp)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
+		const char *mark = strstr(base[i], "%R");
+		int len = mark ? (int)(mark - base[i]) : (int)strlen(base[i]);
+		if (asprintf(&e->envp[k], "%.*s%s%s", len, base[i],
+			     mark ? e->d->cfg.runtimes_dir : "",
+			     mark ? mark + 2 : "") < 0) {
+			e->envp[k] = NULL;
+			return -ENOMEM;
+		}
+		k++;
+	}
+	/* The request's variables come last so they override the defaults
+	 * (getenv returns the first match, so earlier duplicates go). */
+	for (size_t i = 0; e->req.runtime->env[i]; i++)
+		if (!(e->envp[k++] = strdup(e->req.runtime->env[i])))
+			return -ENOMEM;
+	for (size_t i = 0; e->req.env && e->req.env[i]; i++) {
+		size_t nl = strcspn(e->req.env[i], "=") + 1;
+		for (size_t j = 0; j < k; j++)
+			if (e->envp[j] && strncmp(e->envp[j], e->req.env[i], nl) == 0) {
+				free(e->envp[j]);
+				e->envp[j] = e->envp[--k];
+				e->envp[k] = NULL;
+				break;
+			}
+		if (!(e->envp[k++] = strdup(e->req.env[i])))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void method_execute(struct rpc_call *call)
+{
+	struct daemon *d = call->daemon;
+	struct execution *e = calloc(1, sizeof(*e));
+	if (!e) {
+		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	e->d = d;
+	make_uuid(e->id);
+	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
+	char err[512];
+	int r = exec_request_parse(call->params, &d->cfg, &e->req, err,
+				   sizeof(err));
+	if (r < 0) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s",
+				r == -EINVAL ? err : strerror(-r));
+		execution_free(e);
+		return;
+	}
+	if (e->req.session_id) {
+		rpc_reply_error(call, ERR_UNSUPPORTED,
+				"sessionId: persistent sessions are not "
+				"available in this version");
+		execution_free(e);
+		return;
+	}
+	const struct seccomp_prog *prog = NULL;
+	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog, err,
+			   sizeof(err));
+	if (r < 0) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s", err);
+		execution_free(e);
+		return;
+	}
+	if (build_env(e) < 0) {
+		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		execution_free(e);
+		return;
+	}
+	struct box_spec spec = {
+		.rootfs = {
+			.runtimes_dir = d->cfg.runtimes_dir,
+			.sandbox_size = e->req.sandbox_size,
+			.tmp_size = e->req.tmp_size,
+			.readonly_root = e->req.readonly_root,
+		},
+		.seccomp = prog,
+		.limits = {
+			.memory_bytes = e->req.memory,
+			.pids = e->req.pids,
+			.cpus = e->req.cpus,
+		},
+	};
+	char rt[64], eid[64];
+	snprintf(rt, sizeof(rt), "RUNTIME=%s", e->req.runtime->name);
+	snprintf(eid, sizeof(eid), "EXECUTION_ID=%s", e->id);
+	const char *const fields[] = { rt, eid, NULL };
+	log_fields(LOG_INFO, fields, "execution %s: %s, uid %u", e->id,
+		   e->req.runtime->name, (unsigned)call->peer_uid);
+	e->call = call;
+	call->userdata = e;
+	call->cancel = cancel;
+	r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, e, &e->box);
+	if (r < 0) {
+		e->box = NULL;
+		if (r == -EBUSY)
+			fail(e, ERR_BUSY,
+			     "Too many sandboxes: the limit of %llu is reached; "
+			     "try again later",
+			     (unsigned long long)d->cfg.max_boxes);
+		else
+			fail(e, ERR_INTERNAL, "Cannot create the sandbox: %s",
+			     strerror(-r));
+	}
+}

@@ -1,0 +1,203 @@
+#include "output.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MASK "***"
+
+int text_buf_append(struct text_buf *b, const char *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		char *n = realloc(b->data, cap);
+		if (!n)
+			return -ENOMEM;
+		b->data = n;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid, or -1 if
+ * it is a valid but incomplete prefix. */
+static int utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	int n;
+	uint32_t min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		min = 0x10000;
+	} else
+		return 0;
+	uint32_t cp = c & (0x7f >> n);
+	for (int i = 1; i < n; i++) {
+		if ((size_t)i >= avail)
+			return -1;
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+		/* Reject overlong and out-of-range forms as early as the
+		 * second byte shows them, like a strict decoder. */
+		if (i == 1 && ((n == 3 && c == 0xe0 && s[1] < 0xa0) ||
+			       (n == 3 && c == 0xed && s[1] >= 0xa0) ||
+			       (n == 4 && c == 0xf0 && s[1] < 0x90) ||
+			       (n == 4 && c == 0xf4 && s[1] >= 0x90)))
+			return 0;
+	}
+	return cp >= min ? n : 0;
+}
+
+long utf8_repair(const char *in, size_t len, bool final, struct text_buf *out)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, run = 0;
+	while (i < len) {
+		int n = utf8_seq(s + i, len - i);
+		if (n > 0) {
+			i += (size_t)n;
+			continue;
+		}
+		if (n < 0 && !final)
+			break;
+		if (text_buf_append(out, in + run, i - run) < 0 ||
+		    text_buf_append(out, "\xef\xbf\xbd", 3) < 0)
+			return -ENOMEM;
+		i++;
+		run = i;
+	}
+	if (text_buf_append(out, in + run, i - run) < 0)
+		return -ENOMEM;
+	return (long)i;
+}
+
+void output_init(struct output *o, size_t max, const char *const *secrets)
+{
+	memset(o, 0, sizeof(*o));
+	o->max = max;
+	o->secrets = secrets;
+	for (size_t i = 0; secrets && secrets[i]; i++) {
+		size_t l = strlen(secrets[i]);
+		if (l > o->longest_secret)
+			o->longest_secret = l;
+	}
+}
+
+void output_free(struct output *o)
+{
+	free(o->pending);
+	free(o->text);
+	memset(o, 0, sizeof(*o));
+}
+
+static size_t secret_at(const struct output *o, const char *p, size_t avail)
+{
+	for (size_t i = 0; o->secrets && o->secrets[i]; i++) {
+		size_t l = strlen(o->secrets[i]);
+		if (l && l <= avail && memcmp(p, o->secrets[i], l) == 0)
+			return l;
+	}
+	return 0;
+}
+
+/* Masks pending bytes, keeping back a tail a secret could still start in
+ * (and an incomplete UTF-8 sequence), and emits the rest. */
+static int drain(struct output *o, bool final, output_emit_fn emit,
+		 void *userdata)
+{
+	struct text_buf masked = { 0 };
+	size_t keep = final || o->longest_secret == 0 ? 0
+						      : o->longest_secret - 1;
+	size_t i = 0;
+	int r = 0;
+	if (o->longest_secret == 0) {
+		r = text_buf_append(&masked, o->pending, o->pend_len);
+		i = o->pend_len;
+	}
+	while (r == 0 && i < o->pend_len) {
+		size_t l = secret_at(o, o->pending + i, o->pend_len - i);
+		if (l) {
+			r = text_buf_append(&masked, MASK, strlen(MASK));
+			i += l;
+		} else if (o->pend_len - i <= keep)
+			break;
+		else
+			r = text_buf_append(&masked, o->pending + i++, 1);
+		if (r < 0)
+			goto out;
+	}
+	struct text_buf fixed = { 0 };
+	long used = masked.len ? utf8_repair(masked.data, masked.len, final,
+					     &fixed)
+			       : 0;
+	if (used < 0) {
+		r = -ENOMEM;
+		free(fixed.data);
+		goto out;
+	}
+	/* Bytes of an incomplete character go back in front of the tail. */
+	size_t back = masked.len - (size_t)used;
+	size_t tail = o->pend_len - i;
+	memmove(o->pending + back, o->pending + i, tail);
+	memcpy(o->pending, masked.data + used, back);
+	o->pend_len = back + tail;
+	if (fixed.len) {
+		struct text_buf t = { o->text, o->text_len, o->text_cap };
+		r = text_buf_append(&t, fixed.data, fixed.len);
+		o->text = t.data;
+		o->text_len = t.len;
+		o->text_cap = t.cap;
+		if (r == 0 && emit)
+			emit(fixed.data, fixed.len, userdata);
+	}
+	free(fixed.data);
+out:
+	free(masked.data);
+	return r;
+}
+
+int output_feed(struct output *o, const char *data, size_t len,
+		output_emit_fn emit, void *userdata)
+{
+	size_t room = o->raw_total < o->max ? o->max - o->raw_total : 0;
+	o->raw_total += len;
+	if (len > room) {
+		o->truncated = true;
+		len = room;
+	}
+	if (len == 0)
+		return 0;
+	if (o->pend_len + len > o->pend_cap) {
+		size_t cap = o->pend_cap ? o->pend_cap : 4096;
+		while (cap < o->pend_len + len)
+			cap *= 2;
+		char *n = realloc(o->pending, cap);
+		if (!n)
+			return -ENOMEM;
+		o->pending = n;
+		o->pend_cap = cap;
+	}
+	memcpy(o->pending + o->pend_len, data, len);
+	o->pend_len += len;
+	return drain(o, false, emit, userdata);
+}
+
+int output_finish(struct output *o, output_emit_fn emit, void *userdata)
+{
+	return drain(o, true, emit, userdata);
+}

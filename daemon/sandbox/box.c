@@ -1,0 +1,535 @@
+#include "box.h"
+
+#include "box_init.h"
+#include "cleanup.h"
+#include "log.h"
+#include "netns.h"
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_PENDING 64
+#define MAX_RUNNING 64
+
+enum pending_kind { PENDING_RUN, PENDING_OPEN };
+
+struct pending {
+	enum pending_kind kind;
+	box_started_fn started;
+	box_exited_fn exited;
+	box_opened_fn opened;
+	void *userdata;
+};
+
+struct running {
+	pid_t pid;
+	box_exited_fn exited;
+	void *userdata;
+};
+
+struct box {
+	struct box_host *host;
+	char name[32];
+	pid_t pid;
+	int ctl;
+	sd_event_source *ctl_src;
+	sd_event_source *child_src;
+	sd_event_source *cleanup_timer;
+	struct cgroup_box *cg;
+	int64_t uid_base;
+	bool ready, dead, destroyed;
+	box_ready_fn on_ready;
+	box_died_fn on_died;
+	void *userdata;
+	struct pending pending[MAX_PENDING];
+	unsigned pend_head, pend_len;
+	struct running running[MAX_RUNNING];
+};
+
+const char *box_name(const struct box *b)
+{
+	return b->name;
+}
+
+pid_t box_pid(const struct box *b)
+{
+	return b->pid;
+}
+
+int box_usage(const struct box *b, struct cgroup_usage *u)
+{
+	return b->cg ? cgroup_box_usage(b->cg, u) : -ENOENT;
+}
+
+static void box_free(struct box *b)
+{
+	sd_event_source_disable_unref(b->ctl_src);
+	sd_event_source_disable_unref(b->child_src);
+	sd_event_source_disable_unref(b->cleanup_timer);
+	if (b->ctl >= 0)
+		close(b->ctl);
+	if (b->uid_base >= 0)
+		uid_slots_release(b->host->uids, b->uid_base);
+	b->host->live--;
+	free(b);
+}
+
+static int try_cleanup(struct box *b);
+
+static int on_cleanup_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	try_cleanup(userdata);
+	return 0;
+}
+
+/* Cleanup always runs from this timer or from the child source, never from
+ * inside a caller's callback, so the box outlives every callback. */
+static void schedule_cleanup(struct box *b, uint64_t delay_usec)
+{
+	int r;
+	if (!b->cleanup_timer)
+		r = sd_event_add_time_relative(b->host->event, &b->cleanup_timer,
+					       CLOCK_MONOTONIC, delay_usec, 1000,
+					       on_cleanup_timer, b);
+	else {
+		r = sd_event_source_set_time_relative(b->cleanup_timer,
+						      delay_usec);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(b->cleanup_timer,
+							SD_EVENT_ONESHOT);
+	}
+	if (r < 0)
+		log_err("box %s: cannot schedule its cleanup: %s", b->name,
+			strerror(-r));
+}
+
+/* Removes the cgroup once the kernel has let go of the last process, then
+ * frees the box if its owner has already destroyed it. */
+static int try_cleanup(struct box *b)
+{
+	if (b->cg) {
+		int r = cgroup_box_destroy(b->cg);
+		if (r == -EBUSY) {
+			schedule_cleanup(b, 5000);
+			return r;
+		}
+		if (r < 0)
+			log_err("cannot remove the cgroup of box %s: %s",
+				b->name, strerror(-r));
+		b->cg = NULL;
+	}
+	if (b->destroyed)
+		box_free(b);
+	return 0;
+}
+
+static struct pending *pending_pop(struct box *b)
+{
+	if (b->pend_len == 0)
+		return NULL;
+	struct pending *p = &b->pending[b->pend_head];
+	b->pend_head = (b->pend_head + 1) % MAX_PENDING;
+	b->pend_len--;
+	return p;
+}
+
+static int pending_push(struct box *b, const struct pending *p)
+{
+	if (b->dead || b->destroyed)
+		return -ESRCH;
+	if (b->pend_len == MAX_PENDING)
+		return -EBUSY;
+	b->pending[(b->pend_head + b->pend_len) % MAX_PENDING] = *p;
+	b->pend_len++;
+	return 0;
+}
+
+/* The init is gone: every request still waiting fails, every command
+ * counts as killed. */
+static void mark_dead(struct box *b)
+{
+	if (b->dead)
+		return;
+	b->dead = true;
+	sd_event_source_set_enabled(b->ctl_src, SD_EVENT_OFF);
+	/* Each callback may destroy the box; none fires after that. */
+	struct pending *p;
+	while (!b->destroyed && (p = pending_pop(b))) {
+		struct pending copy = *p;
+		if (copy.kind == PENDING_RUN)
+			copy.started(b, -ESRCH, "the box is gone", 0,
+				     copy.userdata);
+		else
+			copy.opened(b, -ESRCH, -1, copy.userdata);
+	}
+	for (int i = 0; i < MAX_RUNNING && !b->destroyed; i++) {
+		struct running r = b->running[i];
+		if (r.pid) {
+			b->running[i].pid = 0;
+			r.exited(b, r.pid, SIGKILL, r.userdata);
+		}
+	}
+	if (b->destroyed)
+		return;
+	if (!b->ready && b->on_ready) {
+		b->ready = true;
+		b->on_ready(b, -ESRCH, "the box's init ended during set-up",
+			    b->userdata);
+	} else if (b->on_died)
+		b->on_died(b, b->userdata);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	(void)s;
+	struct box *b = userdata;
+	log_debug("box %s: init exited (code %d, status %d)", b->name,
+		  si->si_code, si->si_status);
+	mark_dead(b);
+	try_cleanup(b);
+	return 0;
+}
+
+static void handle_msg(struct box *b, const struct init_msg *m,
+		       const char *payload, size_t len, int fd)
+{
+	char what[256] = "";
+	if (m->op == INIT_ERROR && len > 0)
+		snprintf(what, sizeof(what), "%.*s", (int)len, payload);
+
+	if (!b->ready) {
+		b->ready = true;
+		if (m->op == INIT_READY)
+			b->on_ready(b, 0, NULL, b->userdata);
+		else
+			b->on_ready(b, m->op == INIT_ERROR ? -m->value : -EIO,
+				    what, b->userdata);
+		return;
+	}
+	if (m->op == INIT_EXITED) {
+		for (int i = 0; i < MAX_RUNNING; i++) {
+			struct running r = b->running[i];
+			if (r.pid == m->value) {
+				b->running[i].pid = 0;
+				r.exited(b, r.pid, m->status, r.userdata);
+				return;
+			}
+		}
+		return;
+	}
+	struct pending *p = pending_pop(b);
+	if (!p) {
+		log_warn("box %s: unexpected message %u from init", b->name,
+			 m->op);
+		return;
+	}
+	struct pending copy = *p;
+	if (copy.kind == PENDING_OPEN) {
+		if (m->op == INIT_FD && fd >= 0)
+			copy.opened(b, 0, fd, copy.userdata);
+		else
+			copy.opened(b, m->op == INIT_ERROR ? -m->value : -EIO,
+				    -1, copy.userdata);
+		return;
+	}
+	if (m->op == INIT_STARTED) {
+		for (int i = 0; i < MAX_RUNNING; i++)
+			if (b->running[i].pid == 0) {
+				b->running[i] = (struct running){
+					m->value, copy.exited, copy.userdata
+				};
+				break;
+			}
+		copy.started(b, 0, NULL, m->value, copy.userdata);
+	} else
+		copy.started(b, m->op == INIT_ERROR ? -m->value : -EIO, what,
+			     0, copy.userdata);
+}
+
+static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	(void)revents;
+	struct box *b = userdata;
+	struct init_msg m;
+	char payload[512];
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov[2] = { { &m, sizeof(m) },
+				{ payload, sizeof(payload) } };
+	struct msghdr mh = { .msg_iov = iov,
+			     .msg_iovlen = 2,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	int passed = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c;
+	     c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&passed, CMSG_DATA(c), sizeof(int));
+	if (n < (ssize_t)sizeof(m)) {
+		/* The init closed its end: it is exiting; the child source
+		 * reports the death. */
+		sd_event_source_set_enabled(b->ctl_src, SD_EVENT_OFF);
+		if (passed >= 0)
+			close(passed);
+		return 0;
+	}
+	handle_msg(b, &m, payload, (size_t)n - sizeof(m), passed);
+	if (passed >= 0 && !(m.op == INIT_FD))
+		close(passed);
+	return 0;
+}
+
+static int send_to_init(struct box *b, const struct init_msg *m,
+			const void *payload, const int *fds, int nfds)
+{
+	struct iovec iov[2] = { { (void *)m, sizeof(*m) },
+				{ (void *)payload, m->len } };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+	} u;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = m->len ? 2 : 1 };
+	if (nfds > 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	/* The init answers promptly and the socket buffer holds many
+	 * requests, so a full buffer means the box is wedged. */
+	if (sendmsg(b->ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
+	    box_started_fn started, box_exited_fn exited, void *userdata)
+{
+	struct init_run run = cmd->limits;
+	run.seccomp = cmd->seccomp;
+	run.argc = run.envc = 0;
+	size_t len = sizeof(run) + strlen(cmd->cwd) + 1;
+	for (; cmd->argv[run.argc]; run.argc++)
+		len += strlen(cmd->argv[run.argc]) + 1;
+	for (; cmd->envp[run.envc]; run.envc++)
+		len += strlen(cmd->envp[run.envc]) + 1;
+	if (len > INIT_MSG_MAX)
+		return -E2BIG;
+	_cleanup_free_ char *buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	char *p = buf;
+	memcpy(p, &run, sizeof(run));
+	p = stpcpy(p + sizeof(run), cmd->cwd) + 1;
+	for (uint32_t i = 0; i < run.argc; i++)
+		p = stpcpy(p, cmd->argv[i]) + 1;
+	for (uint32_t i = 0; i < run.envc; i++)
+		p = stpcpy(p, cmd->envp[i]) + 1;
+
+	struct pending pe = { .kind = PENDING_RUN,
+			      .started = started,
+			      .exited = exited,
+			      .userdata = userdata };
+	int r = pending_push(b, &pe);
+	if (r < 0)
+		return r;
+	struct init_msg m = { .op = INIT_RUN, .len = (uint32_t)len };
+	r = send_to_init(b, &m, buf, fds, 3);
+	if (r < 0)
+		b->pend_len--; /* undo: nothing was sent */
+	return r;
+}
+
+int box_open(struct box *b, const char *path, uint32_t flags, uint32_t mode,
+	     box_opened_fn opened, void *userdata)
+{
+	char buf[sizeof(struct init_open) + 4096];
+	struct init_open op = { .flags = flags, .mode = mode };
+	size_t plen = strlen(path) + 1;
+	if (plen > 4096)
+		return -ENAMETOOLONG;
+	memcpy(buf, &op, sizeof(op));
+	memcpy(buf + sizeof(op), path, plen);
+	struct pending pe = { .kind = PENDING_OPEN,
+			      .opened = opened,
+			      .userdata = userdata };
+	int r = pending_push(b, &pe);
+	if (r < 0)
+		return r;
+	struct init_msg m = { .op = INIT_OPEN,
+			      .len = (uint32_t)(sizeof(op) + plen) };
+	r = send_to_init(b, &m, buf, NULL, 0);
+	if (r < 0)
+		b->pend_len--;
+	return r;
+}
+
+void box_kill(struct box *b)
+{
+	if (b->dead || !b->child_src)
+		return;
+	/* Killing PID 1 of the box's PID namespace makes the kernel kill
+	 * every process in it, however it was forked or setsid'd. */
+	int r = sd_event_source_send_child_signal(b->child_src, SIGKILL, NULL,
+						  0);
+	if (r < 0 && r != -ESRCH)
+		log_err("cannot kill box %s: %s", b->name, strerror(-r));
+	if (b->cg)
+		cgroup_box_kill(b->cg);
+}
+
+void box_destroy(struct box *b)
+{
+	if (!b || b->destroyed)
+		return;
+	b->destroyed = true;
+	if (b->dead)
+		schedule_cleanup(b, 0);
+	else
+		box_kill(b); /* on_child finishes the job */
+}
+
+static pid_t clone_box(const struct box_host *host, const struct box *b,
+		       int *pidfd)
+{
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+			 CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	if (host->into_cgroup && cgroup_box_dirfd(b->cg) >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_box_dirfd(b->cg);
+	}
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+int box_create(struct box_host *host, const struct box_spec *spec,
+	       box_ready_fn ready, box_died_fn died, void *userdata,
+	       struct box **out)
+{
+	struct box *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	host->live++;
+	b->host = host;
+	b->ctl = -1;
+	b->uid_base = -1;
+	b->on_ready = ready;
+	b->on_died = died;
+	b->userdata = userdata;
+	snprintf(b->name, sizeof(b->name), "%llu",
+		 (unsigned long long)++host->next_id);
+
+	int r;
+	const char *step = "reserve a uid range";
+	b->uid_base = uid_slots_acquire(host->uids);
+	if (b->uid_base < 0) {
+		r = (int)b->uid_base;
+		goto fail;
+	}
+	step = "create the box cgroup";
+	r = cgroup_box_create(host->cgroups, b->name, &spec->limits, &b->cg);
+	if (r < 0) {
+		b->cg = NULL;
+		goto fail;
+	}
+	int sp[2];
+	step = "create the control socket";
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	b->ctl = sp[0];
+	int pidfd = -1;
+	step = "clone the box";
+	pid_t pid = clone_box(host, b, &pidfd);
+	if (pid == 0) {
+		struct box_init_args a = { .ctl_fd = sp[1],
+					   .rootfs = spec->rootfs,
+					   .seccomp = spec->seccomp };
+		close(sp[0]);
+		box_init_main(&a);
+	}
+	close(sp[1]);
+	if (pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	b->pid = pid;
+	r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
+				     WEXITED, on_child, b);
+	if (r < 0) {
+		/* Without a child source nobody would reap it. */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		waitpid(pid, NULL, 0);
+		close(pidfd);
+		step = "watch the box's init";
+		goto fail;
+	}
+	sd_event_source_set_child_pidfd_own(b->child_src, true);
+	sd_event_source_set_child_process_own(b->child_src, true);
+
+	step = "join the box cgroup";
+	if (!host->into_cgroup && (r = cgroup_box_attach(b->cg, pid)) < 0)
+		goto fail_child;
+	step = "write the id maps";
+	if ((r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
+		goto fail_child;
+	step = "bring up loopback";
+	if ((r = netns_loopback_up(pid)) < 0)
+		goto fail_child;
+	step = "watch the control socket";
+	r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN, on_ctl,
+			    b);
+	if (r < 0)
+		goto fail_child;
+	struct init_msg go = { .op = INIT_GO };
+	step = "start the box's init";
+	if ((r = send_to_init(b, &go, NULL, NULL, 0)) < 0)
+		goto fail_child;
+	*out = b;
+	return 0;
+
+fail_child:
+	log_err("box %s: cannot %s: %s", b->name, step, strerror(-r));
+	/* The child source reaps it and removes the cgroup. */
+	b->on_ready = NULL;
+	b->on_died = NULL;
+	b->ready = true;
+	box_destroy(b);
+	return r;
+fail:
+	log_err("box %s: cannot %s: %s", b->name, step, strerror(-r));
+	if (b->cg)
+		cgroup_box_destroy(b->cg);
+	b->cg = NULL;
+	box_free(b);
+	return r;
+}

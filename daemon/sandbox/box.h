@@ -1,0 +1,81 @@
+/* A box seen from the daemon: creating it (clone3 into new namespaces, id
+ * maps, cgroup, network), talking to its init, and tearing it down.  All of
+ * it is asynchronous on the daemon's event loop. */
+#ifndef ISOL8D_BOX_H
+#define ISOL8D_BOX_H
+
+#include "cgroup.h"
+#include "init_proto.h"
+#include "rootfs.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+struct seccomp_prog;
+struct uid_slots;
+
+/* What every box shares: set up once by the daemon. */
+struct box_host {
+	sd_event *event;
+	struct cgroup_root *cgroups;
+	struct uid_slots *uids;
+	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
+	uint64_t next_id;
+	unsigned live; /* boxes not yet fully torn down */
+};
+
+struct box_spec {
+	struct rootfs_spec rootfs;
+	const struct seccomp_prog *seccomp;
+	struct cgroup_limits limits;
+};
+
+struct box;
+
+typedef void (*box_ready_fn)(struct box *b, int err, const char *what,
+			     void *userdata);
+typedef void (*box_died_fn)(struct box *b, void *userdata);
+typedef void (*box_started_fn)(struct box *b, int err, const char *what,
+			       pid_t pid, void *userdata);
+typedef void (*box_exited_fn)(struct box *b, pid_t pid, int status,
+			      void *userdata);
+typedef void (*box_opened_fn)(struct box *b, int err, int fd, void *userdata);
+
+struct box_cmd {
+	const char *const *argv; /* argv[0] is an absolute path in the box */
+	const char *const *envp;
+	const char *cwd;
+	struct init_run limits; /* argc/envc are filled in by box_run */
+	bool seccomp;
+};
+
+/* Starts creating a box.  ready is called once, from the event loop, with
+ * 0 or a negative errno and the failed step; died when its init is gone
+ * (not after box_destroy). */
+int box_create(struct box_host *host, const struct box_spec *spec,
+	       box_ready_fn ready, box_died_fn died, void *userdata,
+	       struct box **out);
+
+/* Starts a command with the given stdio fds (the box keeps copies only
+ * until the command has started).  started reports the pid or the error;
+ * exited comes when that process ends (status as from waitpid). */
+int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
+	    box_started_fn started, box_exited_fn exited, void *userdata);
+
+/* Opens a path inside /sandbox or /tmp as the box user (flags from
+ * enum init_open_flags); symlinks are never followed. */
+int box_open(struct box *b, const char *path, uint32_t flags, uint32_t mode,
+	     box_opened_fn opened, void *userdata);
+
+int box_usage(const struct box *b, struct cgroup_usage *u);
+const char *box_name(const struct box *b);
+pid_t box_pid(const struct box *b);
+/* Kills everything in the box at once; the box stays until destroyed. */
+void box_kill(struct box *b);
+/* Kills the box and frees it once its init is reaped and its cgroup gone.
+ * No callback fires after this. */
+void box_destroy(struct box *b);
+
+#endif

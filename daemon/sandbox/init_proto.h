@@ -1,0 +1,56 @@
+/* Messages between the daemon and a box's init over their SOCK_SEQPACKET
+ * control socket.  One message per packet; fds travel as SCM_RIGHTS.  The
+ * init answers requests in order; EXITED comes whenever a command ends. */
+#ifndef ISOL8D_INIT_PROTO_H
+#define ISOL8D_INIT_PROTO_H
+
+#include <stdint.h>
+
+#define INIT_MSG_MAX (256 * 1024)
+#define BOX_USER_UID 1000
+#define BOX_USER_GID 1000
+
+enum init_op {
+	/* daemon → init */
+	INIT_GO = 1,  /* maps written, cgroups joined: build the box */
+	INIT_RUN, /* payload: struct init_run + strings; fds: stdin, stdout, stderr */
+	INIT_OPEN,    /* payload: struct init_open + path */
+	/* init → daemon */
+	INIT_READY,   /* set-up done */
+	INIT_STARTED, /* value: pid of the command */
+	INIT_FD,      /* fds: the opened file */
+	INIT_ERROR,   /* value: errno; text: what failed */
+	INIT_EXITED,  /* value: pid; status: wait status */
+};
+
+struct init_msg {
+	uint32_t op;
+	int32_t value;
+	int32_t status;
+	uint32_t len; /* bytes of payload that follow */
+};
+
+/* RUN payload: the strings follow as NUL-terminated runs: cwd, then argc
+ * arguments, then envc environment entries. */
+struct init_run {
+	uint32_t argc;
+	uint32_t envc;
+	uint64_t rlimit_fsize;
+	uint32_t rlimit_nofile;
+	uint32_t rlimit_nproc;
+	int32_t seccomp; /* 1: install the box's seccomp program */
+};
+
+enum init_open_flags {
+	INIT_OPEN_READ = 0,
+	INIT_OPEN_WRITE = 1,	   /* create or truncate, parents made */
+	INIT_OPEN_MKDIR = 2,	   /* create the directory, parents made */
+};
+
+struct init_open {
+	uint32_t flags;
+	uint32_t mode;
+	/* path follows, NUL-terminated: absolute, inside /sandbox or /tmp */
+};
+
+#endif

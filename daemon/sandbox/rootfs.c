@@ -1,0 +1,342 @@
+#include "rootfs.h"
+
+#include "cleanup.h"
+#include "init_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FAIL(what_fmt, ...)                                                    \
+	do {                                                                   \
+		int _e = errno;                                                \
+		snprintf(what, what_len, what_fmt, ##__VA_ARGS__);             \
+		return -_e;                                                    \
+	} while (0)
+
+/* Host paths bound read-only into the box when they exist.  Debian merges
+ * /bin, /sbin and /lib* into /usr, so those become symlinks. */
+static const char *const image_dirs[] = { "usr" };
+static const char *const usr_links[][2] = {
+	{ "bin", "usr/bin" },	  { "sbin", "usr/sbin" },
+	{ "lib", "usr/lib" },	  { "lib64", "usr/lib64" },
+	{ "lib32", "usr/lib32" }, { "libx32", "usr/libx32" },
+};
+static const char *const etc_binds[] = {
+	"alternatives", "ssl",	     "ca-certificates", "ld.so.cache",
+	"ld.so.conf",	"ld.so.conf.d", "localtime",	   "python3",
+	"python3.11",	"protocols",	"services",	   "mime.types",
+	"gai.conf",	"nsswitch.conf",
+};
+static const char *const dev_nodes[] = { "null",   "zero",    "full",
+					 "random", "urandom", "tty" };
+/* Kernel interfaces masked as crun does: files get /dev/null over them,
+ * directories an empty read-only tmpfs. */
+static const char *const proc_masked[] = {
+	"proc/acpi",	     "proc/kcore",	 "proc/keys",
+	"proc/latency_stats", "proc/timer_list", "proc/timer_stats",
+	"proc/sched_debug",  "proc/scsi",	 "proc/interrupts",
+};
+static const char *const proc_readonly[] = {
+	"proc/asound", "proc/bus",	     "proc/fs",
+	"proc/irq",    "proc/sys", "proc/sysrq-trigger",
+};
+
+static const char etc_passwd[] =
+	"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+	"sandbox:x:1000:1000:sandbox:/sandbox:/bin/bash\n"
+	"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+static const char etc_group[] = "root:x:0:\nsandbox:x:1000:\n"
+				"nogroup:x:65534:\n";
+static const char etc_hosts[] = "127.0.0.1\tlocalhost sandbox\n"
+				"::1\tlocalhost ip6-localhost\n";
+
+static int write_file_at(int dirfd, const char *name, const char *text,
+			 mode_t mode)
+{
+	_cleanup_close_ int fd = openat(dirfd, name,
+					O_WRONLY | O_CREAT | O_EXCL |
+						O_NOFOLLOW | O_CLOEXEC,
+					mode);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len)
+		return -EIO;
+	return 0;
+}
+
+#define ATTR_IMAGE (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
+#define ATTR_DEVICE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)
+
+/* Clones the tree at src (recursively), applies attr to every mount in it
+ * and attaches it at name below dirfd. */
+static int bind_at(const char *src, int dirfd, const char *name,
+		   uint64_t attr_set)
+{
+	_cleanup_close_ int tree =
+		open_tree(AT_FDCWD, src,
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+				  AT_SYMLINK_NOFOLLOW);
+	if (tree < 0)
+		return -errno;
+	struct mount_attr attr = {
+		.attr_set = attr_set,
+	};
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			  sizeof(attr)) < 0)
+		return -errno;
+	if (move_mount(tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Makes an empty mount point of the same kind as the host path. */
+static int mountpoint_like(const char *src, int dirfd, const char *name,
+			   bool *is_dir)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return -errno;
+	*is_dir = S_ISDIR(st.st_mode);
+	if (*is_dir)
+		return mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST
+			       ? -errno
+			       : 0;
+	int fd = openat(dirfd, name,
+			O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static int tmpfs_at(const char *target, unsigned long flags,
+		    const char *options)
+{
+	return mount("tmpfs", target, "tmpfs", flags, options) < 0 ? -errno : 0;
+}
+
+static int mkdirs(int dirfd, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mkdirat(dirfd, names[i], 0755) < 0 && errno != EEXIST)
+			return -errno;
+	return 0;
+}
+
+static int build_etc(int rootfd, char *what, size_t what_len)
+{
+	if (mkdirat(rootfd, "etc", 0755) < 0)
+		FAIL("mkdir /etc");
+	_cleanup_close_ int etc =
+		openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
+	if (etc < 0)
+		FAIL("open /etc");
+	if (write_file_at(etc, "passwd", etc_passwd, 0644) < 0 ||
+	    write_file_at(etc, "group", etc_group, 0644) < 0 ||
+	    write_file_at(etc, "hosts", etc_hosts, 0644) < 0 ||
+	    write_file_at(etc, "hostname", "sandbox\n", 0644) < 0 ||
+	    write_file_at(etc, "resolv.conf", "", 0644) < 0)
+		FAIL("write /etc files");
+	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
+		char src[64];
+		bool dir;
+		snprintf(src, sizeof(src), "/etc/%s", etc_binds[i]);
+		if (mountpoint_like(src, etc, etc_binds[i], &dir) == -ENOENT)
+			continue;
+		int r = bind_at(src, etc, etc_binds[i], ATTR_IMAGE);
+		if (r < 0) {
+			errno = -r;
+			FAIL("bind %s", src);
+		}
+	}
+	return 0;
+}
+
+static int build_dev(int rootfd, char *what, size_t what_len)
+{
+	if (mkdirat(rootfd, "dev", 0755) < 0)
+		FAIL("mkdir /dev");
+	if (tmpfs_at("dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+		FAIL("mount /dev");
+	_cleanup_close_ int dev =
+		openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
+	if (dev < 0)
+		FAIL("open /dev");
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		char src[32];
+		bool dir;
+		snprintf(src, sizeof(src), "/dev/%s", dev_nodes[i]);
+		int r = mountpoint_like(src, dev, dev_nodes[i], &dir);
+		if (r == 0)
+			r = bind_at(src, dev, dev_nodes[i], ATTR_DEVICE);
+		if (r < 0) {
+			errno = -r;
+			FAIL("bind %s", src);
+		}
+	}
+	static const char *const subdirs[] = { "pts", "shm" };
+	if (mkdirs(dev, subdirs, ARRAY_SIZE(subdirs)) < 0)
+		FAIL("mkdir /dev/pts, /dev/shm");
+	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620") < 0)
+		FAIL("mount /dev/pts");
+	if (tmpfs_at("dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "mode=1777,size=64m") < 0)
+		FAIL("mount /dev/shm");
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" },		 { "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" },	 { "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
+			FAIL("symlink /dev/%s", links[i][1]);
+	return 0;
+}
+
+static int mask_proc(int rootfd, char *what, size_t what_len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
+		struct stat st;
+		const char *p = proc_masked[i];
+		if (fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		int r = S_ISDIR(st.st_mode)
+				? tmpfs_at(p, MS_RDONLY | MS_NOSUID | MS_NODEV |
+						      MS_NOEXEC,
+					   "size=0,mode=0555")
+				: bind_at("/dev/null", rootfd, p,
+					  ATTR_DEVICE | MOUNT_ATTR_RDONLY);
+		if (r < 0) {
+			errno = -r;
+			FAIL("mask /%s", p);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
+		const char *p = proc_readonly[i];
+		if (faccessat(rootfd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* Relative to the new root: the box's own /proc. */
+		int r = bind_at(p, rootfd, p, ATTR_IMAGE);
+		if (r < 0) {
+			errno = -r;
+			FAIL("make /%s read-only", p);
+		}
+	}
+	return 0;
+}
+
+/* Where the new root is assembled: any directory serves, because the tmpfs
+ * mounted over it exists only in the box's private mount namespace. */
+#define STAGING "/tmp"
+
+int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
+{
+	char opts[96];
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		FAIL("make / rprivate");
+	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "mode=0755,size=1m") < 0)
+		FAIL("mount the root tmpfs");
+	_cleanup_close_ int rootfd = open(STAGING, O_PATH | O_DIRECTORY |
+								 O_NOFOLLOW |
+								 O_CLOEXEC);
+	if (rootfd < 0 || fchdir(rootfd) < 0)
+		FAIL("enter the new root");
+
+	for (size_t i = 0; i < ARRAY_SIZE(image_dirs); i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "/%s", image_dirs[i]);
+		if (mkdirat(rootfd, image_dirs[i], 0755) < 0)
+			FAIL("mkdir /%s", image_dirs[i]);
+		int r = bind_at(src, rootfd, image_dirs[i], ATTR_IMAGE);
+		if (r < 0) {
+			errno = -r;
+			FAIL("bind %s", src);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(usr_links); i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "/%s", usr_links[i][1]);
+		if (access(src, F_OK) == 0 &&
+		    symlinkat(usr_links[i][1], rootfd, usr_links[i][0]) < 0)
+			FAIL("symlink /%s", usr_links[i][0]);
+	}
+	int r = build_etc(rootfd, what, what_len);
+	if (r < 0)
+		return r;
+
+	/* The runtimes prefix keeps its host path so its symlinks resolve. */
+	if (spec->runtimes_dir && access(spec->runtimes_dir, F_OK) == 0) {
+		const char *rel = spec->runtimes_dir + 1;
+		char path[256];
+		snprintf(path, sizeof(path), "%s", rel);
+		for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
+			*s = '\0';
+			if (mkdirat(rootfd, path, 0755) < 0 && errno != EEXIST)
+				FAIL("mkdir /%s", path);
+			*s = '/';
+		}
+		if (mkdirat(rootfd, rel, 0755) < 0 && errno != EEXIST)
+			FAIL("mkdir %s", spec->runtimes_dir);
+		r = bind_at(spec->runtimes_dir, rootfd, rel, ATTR_IMAGE);
+		if (r < 0) {
+			errno = -r;
+			FAIL("bind %s", spec->runtimes_dir);
+		}
+	}
+
+	static const char *const dirs[] = { "sandbox", "tmp", "proc", "root" };
+	if (mkdirs(rootfd, dirs, ARRAY_SIZE(dirs)) < 0)
+		FAIL("mkdir top-level directories");
+	snprintf(opts, sizeof(opts), "mode=0755,uid=%d,gid=%d,size=%llu",
+		 BOX_USER_UID, BOX_USER_GID,
+		 (unsigned long long)spec->sandbox_size);
+	if (tmpfs_at("sandbox", MS_NOSUID | MS_NODEV, opts) < 0)
+		FAIL("mount /sandbox (size %llu)",
+		     (unsigned long long)spec->sandbox_size);
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
+		 (unsigned long long)spec->tmp_size);
+	if (tmpfs_at("tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		FAIL("mount /tmp (size %llu)",
+		     (unsigned long long)spec->tmp_size);
+	r = build_dev(rootfd, what, what_len);
+	if (r < 0)
+		return r;
+	/* /proc must be mounted while the host's /proc is still visible in
+	 * this namespace: the kernel only lets a user namespace mount proc
+	 * when an unobstructed one already is. */
+	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		FAIL("mount /proc");
+	r = mask_proc(rootfd, what, what_len);
+	if (r < 0)
+		return r;
+
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		FAIL("pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		FAIL("detach the old root");
+	if (chdir("/") < 0)
+		FAIL("chdir /");
+	if (mount(NULL, "/dev", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+		  NULL) < 0)
+		FAIL("make /dev read-only");
+	if (spec->readonly_root &&
+	    mount(NULL, "/", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		FAIL("make / read-only");
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* The box's filesystem, built inside its new mount namespace: a tmpfs root
+ * with read-only binds of the image, /sandbox and /tmp tmpfs, a minimal
+ * /dev, a fresh /proc with masked paths; then pivot_root. */
+#ifndef ISOL8D_ROOTFS_H
+#define ISOL8D_ROOTFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rootfs_spec {
+	const char *runtimes_dir; /* bound read-only at the same path */
+	uint64_t sandbox_size;
+	uint64_t tmp_size;
+	bool readonly_root;
+};
+
+/* Runs in the box's init, as root of its user namespace, before any user
+ * code.  On failure returns -errno and describes the step in what. */
+int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len);
+
+#endif

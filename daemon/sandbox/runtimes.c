@@ -1,0 +1,74 @@
+#include "runtimes.h"
+
+#include "cleanup.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const none[] = { NULL };
+static const char *const bun_run[] = { "run", NULL };
+static const char *const deno_run[] = { "run", "--allow-all", "--no-prompt",
+					NULL };
+static const char *const python_env[] = { "PYTHONUSERBASE=/sandbox/.local",
+					  NULL };
+static const char *const deno_env[] = { "DENO_DIR=/tmp/.deno",
+					"DENO_NO_UPDATE_CHECK=1", NULL };
+static const char *const bun_env[] = { "BUN_INSTALL_CACHE_DIR=/tmp/.bun",
+				       NULL };
+
+static const char *const pip_install[] = { "/usr/bin/python3", "-m", "pip",
+					   "install", "--user",
+					   "--no-cache-dir", "--quiet", NULL };
+static const char *const npm_install[] = { "/usr/bin/npm", "install",
+					   "--prefix", "/sandbox",
+					   "--no-audit", "--no-fund", NULL };
+static const char *const bun_install[] = { "@/bin/bun", "add", NULL };
+static const char *const deno_install[] = { "@/bin/deno", "cache", NULL };
+
+static const struct runtime runtimes[] = {
+	{ "python", "/usr/bin/python3", ".py", none, python_env,
+	  pip_install },
+	{ "node", "/usr/bin/node", ".js", none, none, npm_install },
+	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install },
+	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install },
+	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL },
+};
+
+/* isol8's detection map. */
+static const struct {
+	const char *ext;
+	const char *runtime;
+} ext_map[] = {
+	{ ".py", "python" }, { ".js", "node" },	 { ".mjs", "node" },
+	{ ".cjs", "node" },  { ".ts", "bun" },	 { ".mts", "deno" },
+	{ ".sh", "bash" },
+};
+
+const struct runtime *runtime_find(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(runtimes); i++)
+		if (strcmp(runtimes[i].name, name) == 0)
+			return &runtimes[i];
+	return NULL;
+}
+
+const struct runtime *runtime_for_file(const char *name)
+{
+	const char *dot = name ? strrchr(name, '.') : NULL;
+	if (!dot || strchr(dot, '/'))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ext_map); i++)
+		if (strcasecmp(ext_map[i].ext, dot) == 0)
+			return runtime_find(ext_map[i].runtime);
+	return NULL;
+}
+
+void runtime_path(const char *path, const char *runtimes_dir, char *buf,
+		  unsigned len)
+{
+	if (path[0] == '@')
+		snprintf(buf, len, "%s%s", runtimes_dir, path + 1);
+	else
+		snprintf(buf, len, "%s", path);
+}
