@@ -8,6 +8,7 @@
 #include <string.h>
 
 static const struct ctl_command commands[] = {
+	{ "run", cmd_run, "run code in a fresh sandbox" },
 	{ "health", cmd_health, "check that isol8d is serving" },
 	{ "version", cmd_version, "print client and daemon versions" },
 	{ "config", cmd_config, "print the daemon's effective configuration" },

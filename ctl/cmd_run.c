@@ -1,0 +1,553 @@
+/* isol8ctl run: isol8-compatible flags, streaming output, the program's
+ * exit code as ours. */
+#include "base64.h"
+#include "cleanup.h"
+#include "ctl.h"
+#include "size.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char run_help[] =
+	"Usage: isol8ctl run [FILE] [OPTIONS]\n"
+	"       isol8ctl run -e CODE -r RUNTIME [OPTIONS]\n"
+	"       isol8ctl run --cmd COMMAND [OPTIONS]\n"
+	"\n"
+	"Runs code in a fresh sandbox and streams its output.  With no FILE,\n"
+	"-e or --cmd the code is read from standard input.  The exit status\n"
+	"is the program's.\n"
+	"\n"
+	"Source:\n"
+	"  FILE                  a file; its extension picks the runtime\n"
+	"                        (.py .js .mjs .cjs .ts .mts .sh)\n"
+	"  -e, --eval CODE       inline code\n"
+	"      --cmd COMMAND     a shell command (bash -c)\n"
+	"  -r, --runtime NAME    python, node, bun, deno or bash\n"
+	"Execution:\n"
+	"      --stdin DATA      standard input for the program\n"
+	"      --env K=V         an environment variable (repeatable)\n"
+	"      --secret K=V      a secret variable; its value is masked as ***\n"
+	"                        in the output (repeatable)\n"
+	"      --install PKG     install a package first (repeatable)\n"
+	"      --setup SCRIPT    a bash script run before the code\n"
+	"      --workdir DIR     working directory inside /sandbox\n"
+	"      --files DIR       copy DIR's files into /sandbox first\n"
+	"      --out FILE        fetch FILE from the sandbox after the run and\n"
+	"                        write it to the same name here\n"
+	"Limits:\n"
+	"      --timeout MS      time limit in milliseconds (default 30000)\n"
+	"      --memory SIZE     memory limit, e.g. 512m (default 512m)\n"
+	"      --cpu N           CPUs, e.g. 0.5 (default 1.0)\n"
+	"      --pids-limit N    process limit (default 64)\n"
+	"      --max-output N    bytes of stdout and of stderr kept (default\n"
+	"                        1048576)\n"
+	"      --sandbox-size S  size of /sandbox (default 512m)\n"
+	"      --tmp-size S      size of /tmp (default 256m)\n"
+	"Output:\n"
+	"      --no-stream       print the output when the run ends\n"
+	"      --json            print the whole result object as JSON\n"
+	"      --debug           print the request and timings on stderr\n"
+	"      --socket PATH     the daemon's socket\n"
+	"  -h, --help            show this help\n";
+
+struct run_opts {
+	const char *file, *eval, *cmd, *runtime;
+	bool no_stream, json, debug;
+	json_object *request, *options, *env, *secrets, *files, *packages,
+		*outputs;
+};
+
+static int set_kv(json_object *obj, const char *flag, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv) {
+		fprintf(stderr, "[ERR] %s expects KEY=VALUE, got \"%s\"\n",
+			flag, kv);
+		return -EINVAL;
+	}
+	char key[256];
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+	json_object_object_add(obj, key, json_object_new_string(eq + 1));
+	return 0;
+}
+
+static int read_all(int fd, char **out, size_t *len)
+{
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf)
+			return -ENOMEM;
+		if (n + 4096 > cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return read_all(fd, out, len);
+}
+
+/* Adds every regular file below dir (recursively) as files["rel"]. */
+static int add_dir(json_object *files, const char *dir, const char *rel)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s%s%s", dir, *rel ? "/" : "", rel) < 0)
+		return -ENOMEM;
+	DIR *d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "[ERR] Cannot read directory %s: %s\n", path,
+			strerror(errno));
+		return -errno;
+	}
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		_cleanup_free_ char *sub = NULL, *full = NULL;
+		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "",
+			     de->d_name) < 0 ||
+		    asprintf(&full, "%s/%s", dir, sub) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		struct stat st;
+		if (lstat(full, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = add_dir(files, dir, sub);
+		else if (S_ISREG(st.st_mode)) {
+			char *data;
+			size_t len;
+			r = read_file(full, &data, &len);
+			if (r == 0) {
+				json_object_object_add(
+					files, sub,
+					json_object_new_string_len(data,
+								   (int)len));
+				free(data);
+			}
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static void on_event(json_object *params, void *userdata)
+{
+	(void)userdata;
+	json_object *type = NULL, *data = NULL;
+	json_object_object_get_ex(params, "type", &type);
+	json_object_object_get_ex(params, "data", &data);
+	const char *t = json_object_get_string(type);
+	if (!t || !data)
+		return;
+	if (strcmp(t, "stdout") == 0) {
+		fwrite(json_object_get_string(data), 1,
+		       (size_t)json_object_get_string_len(data), stdout);
+		fflush(stdout);
+	} else if (strcmp(t, "stderr") == 0) {
+		fwrite(json_object_get_string(data), 1,
+		       (size_t)json_object_get_string_len(data), stderr);
+		fflush(stderr);
+	}
+}
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
+						      : NULL;
+}
+
+/* Writes the fetched --out files next to us, under their base names. */
+static int save_outputs(json_object *result)
+{
+	json_object *files = NULL;
+	if (!json_object_object_get_ex(result, "files", &files))
+		return 0;
+	json_object_object_foreach(files, path, b64)
+	{
+		unsigned char *data;
+		size_t len;
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (base64_decode(json_object_get_string(b64),
+				  (size_t)json_object_get_string_len(b64),
+				  &data, &len) < 0)
+			continue;
+		_cleanup_close_ int fd = open(base, O_WRONLY | O_CREAT |
+							    O_TRUNC | O_CLOEXEC,
+					      0644);
+		if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+			fprintf(stderr, "[ERR] Cannot write %s: %s\n", base,
+				strerror(errno));
+		free(data);
+	}
+	return 0;
+}
+
+static int parse_size_flag(const char *flag, const char *v, json_object *opts,
+			   const char *key)
+{
+	uint64_t n;
+	if (size_parse(v, &n) < 0) {
+		char msg[200];
+		size_format_error(msg, sizeof(msg), v);
+		fprintf(stderr, "[ERR] %s: %s\n", flag, msg);
+		return -EINVAL;
+	}
+	json_object_object_add(opts, key, json_object_new_string(v));
+	return 0;
+}
+
+static int parse_uint_flag(const char *flag, const char *v, json_object *o,
+			   const char *key)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno || *end || n <= 0) {
+		fprintf(stderr, "[ERR] %s expects a positive integer, got "
+				"\"%s\"\n",
+			flag, v);
+		return -EINVAL;
+	}
+	json_object_object_add(o, key, json_object_new_int64(n));
+	return 0;
+}
+
+enum {
+	O_CMD = 256, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS, O_MAXOUT, O_SBSIZE,
+	O_TMPSIZE, O_SECRET, O_ENV, O_STDIN, O_INSTALL, O_SETUP, O_WORKDIR,
+	O_FILES, O_OUT, O_NOSTREAM, O_JSON, O_DEBUG, O_SOCKET,
+};
+
+static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{ "eval", required_argument, NULL, 'e' },
+		{ "cmd", required_argument, NULL, O_CMD },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "cpu", required_argument, NULL, O_CPU },
+		{ "pids-limit", required_argument, NULL, O_PIDS },
+		{ "max-output", required_argument, NULL, O_MAXOUT },
+		{ "sandbox-size", required_argument, NULL, O_SBSIZE },
+		{ "tmp-size", required_argument, NULL, O_TMPSIZE },
+		{ "secret", required_argument, NULL, O_SECRET },
+		{ "env", required_argument, NULL, O_ENV },
+		{ "stdin", required_argument, NULL, O_STDIN },
+		{ "install", required_argument, NULL, O_INSTALL },
+		{ "setup", required_argument, NULL, O_SETUP },
+		{ "workdir", required_argument, NULL, O_WORKDIR },
+		{ "files", required_argument, NULL, O_FILES },
+		{ "out", required_argument, NULL, O_OUT },
+		{ "no-stream", no_argument, NULL, O_NOSTREAM },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, r = 0;
+	optind = 0;
+	while (r == 0 &&
+	       (c = getopt_long(argc, argv, "e:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			o->eval = optarg;
+			break;
+		case O_CMD:
+			o->cmd = optarg;
+			break;
+		case 'r':
+			o->runtime = optarg;
+			break;
+		case O_TIMEOUT:
+			r = parse_uint_flag("--timeout", optarg, o->options,
+					    "timeoutMs");
+			break;
+		case O_MEMORY:
+			r = parse_size_flag("--memory", optarg, o->options,
+					    "memoryLimit");
+			break;
+		case O_CPU: {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*end || !(v > 0)) {
+				fprintf(stderr, "[ERR] --cpu expects a positive "
+						"number, got \"%s\"\n",
+					optarg);
+				r = -EINVAL;
+			} else
+				json_object_object_add(
+					o->options, "cpuLimit",
+					json_object_new_double(v));
+			break;
+		}
+		case O_PIDS:
+			r = parse_uint_flag("--pids-limit", optarg, o->options,
+					    "pidsLimit");
+			break;
+		case O_MAXOUT:
+			r = parse_size_flag("--max-output", optarg, o->options,
+					    "maxOutputSize");
+			break;
+		case O_SBSIZE:
+			r = parse_size_flag("--sandbox-size", optarg,
+					    o->options, "sandboxSize");
+			break;
+		case O_TMPSIZE:
+			r = parse_size_flag("--tmp-size", optarg, o->options,
+					    "tmpSize");
+			break;
+		case O_SECRET:
+			r = set_kv(o->secrets, "--secret", optarg);
+			break;
+		case O_ENV:
+			r = set_kv(o->env, "--env", optarg);
+			break;
+		case O_STDIN:
+			json_object_object_add(o->request, "stdin",
+					       json_object_new_string(optarg));
+			break;
+		case O_INSTALL:
+			json_object_array_add(o->packages,
+					      json_object_new_string(optarg));
+			break;
+		case O_SETUP:
+			json_object_object_add(o->request, "setupScript",
+					       json_object_new_string(optarg));
+			break;
+		case O_WORKDIR:
+			json_object_object_add(o->request, "workdir",
+					       json_object_new_string(optarg));
+			break;
+		case O_FILES:
+			r = add_dir(o->files, optarg, "");
+			break;
+		case O_OUT:
+			json_object_array_add(o->outputs,
+					      json_object_new_string(optarg));
+			break;
+		case O_NOSTREAM:
+			o->no_stream = true;
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_DEBUG:
+			o->debug = true;
+			break;
+		case O_SOCKET:
+			ctl->socket_flag = optarg;
+			break;
+		case 'h':
+			fputs(run_help, stdout);
+			return 1;
+		default:
+			fputs(run_help, stderr);
+			return -EINVAL;
+		}
+	}
+	if (r < 0)
+		return r;
+	if (optind < argc)
+		o->file = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "[ERR] unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (!!o->file + !!o->eval + !!o->cmd > 1) {
+		fprintf(stderr, "[ERR] give only one of FILE, --eval and --cmd\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fills request.code / cmd / runtime / fileExtension from the source. */
+static int set_source(struct run_opts *o)
+{
+	json_object *req = o->request;
+	if (o->cmd) {
+		json_object_object_add(req, "cmd", json_object_new_string(o->cmd));
+	} else {
+		char *code = NULL;
+		size_t len = 0;
+		if (o->eval) {
+			code = strdup(o->eval);
+			len = strlen(o->eval);
+		} else if (o->file) {
+			int r = read_file(o->file, &code, &len);
+			if (r < 0) {
+				fprintf(stderr, "[ERR] File not found: %s\n",
+					o->file);
+				return r;
+			}
+			const char *dot = strrchr(o->file, '.');
+			const char *slash = strrchr(o->file, '/');
+			if (dot && (!slash || dot > slash))
+				json_object_object_add(
+					req, "fileExtension",
+					json_object_new_string(dot));
+			else if (!o->runtime) {
+				fprintf(stderr,
+					"[ERR] Cannot detect runtime for %s. Use "
+					"--runtime to specify one.\n",
+					o->file);
+				return -EINVAL;
+			}
+		} else if (read_all(STDIN_FILENO, &code, &len) < 0) {
+			fprintf(stderr, "[ERR] Cannot read code from standard "
+					"input\n");
+			return -EIO;
+		}
+		if (!code)
+			return -ENOMEM;
+		json_object_object_add(req, "code",
+				       json_object_new_string_len(code,
+								  (int)len));
+		free(code);
+		if (!o->file && !o->eval && !o->runtime)
+			o->runtime = "python";
+	}
+	if (o->runtime)
+		json_object_object_add(req, "runtime",
+				       json_object_new_string(o->runtime));
+	return 0;
+}
+
+static int print_result(const struct run_opts *o, json_object *result,
+			bool streamed)
+{
+	if (o->json) {
+		ctl_print_json(result);
+	} else if (!streamed) {
+		const char *out = str_of(result, "stdout");
+		const char *err = str_of(result, "stderr");
+		if (out)
+			fputs(out, stdout);
+		if (err)
+			fputs(err, stderr);
+	}
+	json_object *t = NULL, *code = NULL;
+	if (json_object_object_get_ex(result, "truncated", &t) &&
+	    json_object_get_boolean(t))
+		fprintf(stderr, "[WARN] Output was truncated\n");
+	if (streamed && str_of(result, "timedOut"))
+		fprintf(stderr, "EXECUTION TIMED OUT\n");
+	save_outputs(result);
+	json_object_object_get_ex(result, "exitCode", &code);
+	return code ? json_object_get_int(code) : CTL_EXIT_FAILURE;
+}
+
+int cmd_run(struct ctl *ctl, int argc, char **argv)
+{
+	struct run_opts o = {
+		.request = json_object_new_object(),
+		.options = json_object_new_object(),
+		.env = json_object_new_object(),
+		.secrets = json_object_new_object(),
+		.files = json_object_new_object(),
+		.packages = json_object_new_array(),
+		.outputs = json_object_new_array(),
+	};
+	_cleanup_json_ json_object *params = json_object_new_object();
+	json_object_object_add(params, "request", o.request);
+	json_object_object_add(params, "options", o.options);
+	int code = CTL_EXIT_USAGE;
+	int r = parse(ctl, argc, argv, &o);
+	if (r > 0)
+		code = CTL_EXIT_OK;
+	if (r != 0 || set_source(&o) < 0)
+		goto out;
+	if (json_object_object_length(o.env))
+		json_object_object_add(o.request, "env", json_object_get(o.env));
+	if (json_object_object_length(o.secrets))
+		json_object_object_add(o.options, "secrets",
+				       json_object_get(o.secrets));
+	if (json_object_object_length(o.files))
+		json_object_object_add(o.request, "files",
+				       json_object_get(o.files));
+	if (json_object_array_length(o.packages))
+		json_object_object_add(o.request, "installPackages",
+				       json_object_get(o.packages));
+	if (json_object_array_length(o.outputs))
+		json_object_object_add(o.request, "outputPaths",
+				       json_object_get(o.outputs));
+	bool stream = !o.no_stream && !o.json;
+	if (stream)
+		json_object_object_add(params, "stream",
+				       json_object_new_boolean(true));
+	if (o.debug)
+		fprintf(stderr, "[DEBUG] request: %s\n",
+			json_object_to_json_string(params));
+
+	struct rpc_client c;
+	code = ctl_connect(ctl, &c);
+	if (code != CTL_EXIT_OK)
+		goto out;
+	json_object *result = NULL, *error = NULL;
+	r = rpc_client_call(&c, "execute", json_object_get(params),
+			    stream ? on_event : NULL, NULL, &result, &error);
+	rpc_client_close(&c);
+	if (r < 0) {
+		fprintf(stderr, "[ERR] Connection to isol8d failed: %s\n",
+			strerror(-r));
+		code = CTL_EXIT_UNREACHABLE;
+	} else if (error) {
+		json_object *m = NULL;
+		json_object_object_get_ex(error, "message", &m);
+		fprintf(stderr, "[ERR] %s\n", json_object_get_string(m));
+		json_object_put(error);
+		code = CTL_EXIT_FAILURE;
+	} else {
+		if (o.debug)
+			fprintf(stderr, "[DEBUG] durationMs: %s\n",
+				str_of(result, "durationMs"));
+		code = print_result(&o, result, stream);
+		json_object_put(result);
+	}
+out:
+	json_object_put(o.env);
+	json_object_put(o.secrets);
+	json_object_put(o.files);
+	json_object_put(o.packages);
+	json_object_put(o.outputs);
+	return code;
+}
