@@ -65,7 +65,7 @@ $(BUILD)/isol8d: $(DAEMON_OBJ) $(LIBPROTO)
 $(BUILD)/isol8ctl: $(CTL_OBJ) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBPROTO) $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ)) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -o $@ $^ \
 		$(call pkg_libs,$(PKGS) cmocka) $(LDFLAGS)
