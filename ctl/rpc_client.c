@@ -12,6 +12,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Results carry whole output files, base64-encoded. */
+#define RESPONSE_MAX (1024u * 1024u * 1024u)
+
 const char *rpc_client_socket_path(const char *flag)
 {
 	if (flag && *flag)
@@ -76,7 +79,7 @@ int rpc_client_call(struct rpc_client *c, const char *method,
 		return r;
 	for (;;) {
 		_cleanup_free_ char *body = NULL;
-		r = frame_read(c->fd, FRAME_DEFAULT_MAX * 4, &body, &len);
+		r = frame_read(c->fd, RESPONSE_MAX, &body, &len);
 		if (r < 0)
 			return r == -ENODATA ? -ECONNRESET : r;
 		char why[200];

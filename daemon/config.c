@@ -19,10 +19,13 @@ struct key {
 	size_t offset;
 	const char *def; /* default as JSON text */
 	uint64_t min, max;
+	const char *choices; /* for strings: the allowed values, "|"-separated */
 };
 
 #define K(p, t, field, d, lo, hi)                                              \
-	{ p, t, offsetof(struct config, field), d, lo, hi }
+	{ p, t, offsetof(struct config, field), d, lo, hi, NULL }
+#define KCHOICE(p, field, d, choices)                                          \
+	{ p, T_STRING, offsetof(struct config, field), d, 0, 0, choices }
 
 static const struct key schema[] = {
 	K("server.socket", T_STRING, socket_path, "\"/run/isol8/isol8.sock\"",
@@ -50,10 +53,11 @@ static const struct key schema[] = {
 	  1 << 20, 1ull << 40),
 	K("defaults.tmpSize", T_SIZE, default_tmp_size, "\"256m\"", 1 << 20,
 	  1ull << 40),
-	K("defaults.network", T_STRING, default_network, "\"none\"", 0, 0),
+	KCHOICE("defaults.network", default_network, "\"none\"", "none"),
 	K("defaults.readonlyRootFs", T_BOOL, default_readonly_root, "true", 0,
 	  0),
-	K("defaults.seccomp", T_STRING, default_seccomp, "\"strict\"", 0, 0),
+	KCHOICE("defaults.seccomp", default_seccomp, "\"strict\"",
+		"strict|unconfined"),
 	K("sandbox.runtimesDir", T_STRING, runtimes_dir,
 	  "\"/opt/isol8/runtimes\"", 0, 0),
 	K("sandbox.uidBase", T_UINT, uid_base, "1000000000", 65536,
@@ -87,6 +91,15 @@ static const char *type_name(enum key_type t)
 	return "?";
 }
 
+static bool is_choice(const char *choices, const char *v)
+{
+	size_t len = strlen(v);
+	for (const char *p = choices; p; p = strchr(p, '|'), p = p ? p + 1 : p)
+		if (strncmp(p, v, len) == 0 && (p[len] == '|' || !p[len]))
+			return true;
+	return false;
+}
+
 /* Stores v into the field of k, checking type and range. */
 static int set_value(struct config *cfg, const struct key *k, json_object *v,
 		     char *err, size_t err_len)
@@ -99,6 +112,12 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 	case T_STRING:
 		if (jt != json_type_string || json_object_get_string_len(v) == 0)
 			goto wrong_type;
+		if (k->choices && !is_choice(k->choices, json_object_get_string(v))) {
+			snprintf(err, err_len, "%s: must be one of %s, got %s",
+				 k->path, k->choices,
+				 json_object_to_json_string(v));
+			return -EINVAL;
+		}
 		char *s = strdup(json_object_get_string(v));
 		if (!s)
 			return -ENOMEM;

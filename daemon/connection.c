@@ -187,7 +187,7 @@ static void handle_frame(struct connection *c, const char *body, size_t len)
 	const struct rpc_method *m = rpc_find_method(req.method);
 	log_request(c, req.method, m && m->quiet ? LOG_DEBUG : LOG_INFO);
 	if (!m) {
-		if (req.id) {
+		if (req.has_id) {
 			char msg[160];
 			snprintf(msg, sizeof(msg),
 				 "Method not found: \"%.100s\"", req.method);
@@ -205,16 +205,23 @@ static void handle_frame(struct connection *c, const char *body, size_t len)
 		return;
 	}
 	json_object *stream = NULL;
+	if ((json_object_object_get_ex(req.params, "stream", &stream) ||
+	     json_object_object_get_ex(req.root, "stream", &stream)) &&
+	    !json_object_is_type(stream, json_type_boolean)) {
+		send_error(c, req.id, RPC_INVALID_PARAMS, ERR_INVALID_ARGUMENT,
+			   "Invalid params: \"stream\" must be true or false");
+		json_object_put(req.root);
+		free(call);
+		return;
+	}
 	call->daemon = c->d;
 	call->conn = c;
 	call->root = req.root;
 	call->id = req.id;
+	call->has_id = req.has_id;
 	call->method = req.method;
 	call->params = req.params;
-	call->stream =
-		(json_object_object_get_ex(req.root, "stream", &stream) ||
-		 json_object_object_get_ex(req.params, "stream", &stream)) &&
-		json_object_get_boolean(stream);
+	call->stream = stream && json_object_get_boolean(stream);
 	call->peer_pid = c->peer.pid;
 	call->peer_uid = c->peer.uid;
 	call->next = c->calls;

@@ -113,6 +113,18 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* Nothing is reloadable yet: the configuration is read at start-up. */
+static int on_reload_signal(sd_event_source *s,
+			    const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	(void)userdata;
+	log_info("SIGHUP ignored: restart isol8d to apply configuration "
+		 "changes");
+	return 0;
+}
+
 static int write_pid_file(const char *path)
 {
 	_cleanup_close_ int fd =
@@ -131,6 +143,7 @@ static int setup_signals(struct daemon *d)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -138,6 +151,9 @@ static int setup_signals(struct daemon *d)
 	if (r >= 0)
 		r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal,
 					d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal,
+					NULL);
 	return r;
 }
 
@@ -168,7 +184,7 @@ static int run(struct daemon *d, const struct options *o)
 
 	sd_notifyf(0,
 		   "READY=1\nSTATUS=Listening on %s; cgroups %s; kernel %s",
-		   d->cfg.socket_path,
+		   server_path(d->server),
 		   cgroup_mode_name(d->features.cgroup_mode),
 		   d->features.kernel_release);
 	log_info("isol8d %s ready (cgroups %s)", ISOL8_VERSION,

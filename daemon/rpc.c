@@ -34,7 +34,7 @@ static void call_free(struct rpc_call *call)
 static void finish(struct rpc_call *call, json_object *msg)
 {
 	struct connection *conn = call->conn;
-	if (conn && call->id)
+	if (conn && call->has_id)
 		connection_send(conn, msg);
 	json_object_put(msg);
 	if (conn)
@@ -60,7 +60,7 @@ void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
 
 void rpc_stream_event(struct rpc_call *call, json_object *params)
 {
-	if (!call->conn || !call->stream || !call->id) {
+	if (!call->conn || !call->stream || !call->has_id) {
 		json_object_put(params);
 		return;
 	}

@@ -19,7 +19,8 @@ typedef void (*rpc_cancel_fn)(struct rpc_call *call);
 struct rpc_call {
 	struct daemon *daemon;
 	struct connection *conn; /* NULL once the client has gone */
-	json_object *id;	 /* NULL for a notification */
+	json_object *id;	 /* NULL for a notification or a null id */
+	bool has_id;		 /* false for a notification: no answer */
 	json_object *root;	 /* the request document (owns params) */
 	const char *method;
 	json_object *params;

@@ -43,6 +43,11 @@ size_t server_connection_count(const struct server *s)
 	return s ? s->nconns : 0;
 }
 
+const char *server_path(const struct server *s)
+{
+	return s->path;
+}
+
 static void on_conn_closed(struct connection *conn, void *userdata)
 {
 	(void)conn;

@@ -10,6 +10,8 @@ struct server;
 
 int server_start(struct daemon *d, struct server **out);
 size_t server_connection_count(const struct server *s);
+/* The path of the socket being served. */
+const char *server_path(const struct server *s);
 /* Closes every connection and the listener; removes a socket file that
  * this process bound (never one systemd passed in). */
 void server_stop(struct server *s);

@@ -158,6 +158,7 @@ int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 	}
 	req->root = root;
 	req->id = has_id ? id : NULL;
+	req->has_id = has_id;
 	req->method = json_object_get_string(method);
 	req->params = params;
 	*root_out = NULL;

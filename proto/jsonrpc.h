@@ -35,7 +35,8 @@ int error_kind_from_name(const char *name);
 /* A validated incoming request.  Pointers borrow from root. */
 struct rpc_request {
 	json_object *root;
-	json_object *id; /* NULL for a notification */
+	json_object *id; /* NULL for a notification and for a null id */
+	bool has_id;	 /* false only for a notification */
 	const char *method;
 	json_object *params; /* always an object; empty when absent */
 };

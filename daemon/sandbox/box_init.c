@@ -433,6 +433,7 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 	int ctl = a->ctl_fd;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_DUMPABLE, 0);
+	umask(022); /* not the daemon's: files in boxes get usual modes */
 
 	struct init_msg m;
 	if (recv(ctl, &m, sizeof(m), 0) != (ssize_t)sizeof(m) || m.op != INIT_GO)
