@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,8 +500,8 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 {
 	(void)b;
 	struct execution *e = userdata;
-	const char *path, *content;
-	size_t len;
+	const char *path = "", *content = "";
+	size_t len = 0;
 	file_at(e, e->next_file++, &path, &content, &len);
 	if (err < 0) {
 		fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,

@@ -268,6 +268,7 @@ static int walk_parents(int base, char *path, bool create, char **leaf)
 {
 	int dir = fcntl(base, F_DUPFD_CLOEXEC, 3);
 	char *p = path;
+	*leaf = path;
 	char *slash;
 	while (dir >= 0 && (slash = strchr(p, '/'))) {
 		*slash = '\0';
@@ -304,7 +305,7 @@ static int open_in_box(struct init_state *st, const struct init_open *op,
 		return -EXDEV;
 	if (!*rel)
 		return -EISDIR;
-	char *leaf;
+	char *leaf = rel;
 	bool create = op->flags != INIT_OPEN_READ;
 	int dir = walk_parents(base, rel, create, &leaf);
 	if (dir < 0)
