@@ -18,7 +18,7 @@ static const char *const bun_env[] = { "BUN_INSTALL_CACHE_DIR=/tmp/.bun",
 				       NULL };
 
 static const char *const pip_install[] = { "/usr/bin/python3", "-m", "pip",
-					   "install", "--user",
+					   "install", "--user", "--break-system-packages",
 					   "--no-cache-dir", "--quiet", NULL };
 static const char *const npm_install[] = { "/usr/bin/npm", "install",
 					   "--prefix", "/sandbox",
