@@ -83,9 +83,9 @@ int rpc_client_call(struct rpc_client *c, const char *method,
 		if (r < 0)
 			return r == -ENODATA ? -ECONNRESET : r;
 		char why[200];
-		_cleanup_json_ json_object *msg =
-			json_parse_strict(body, len, why, sizeof(why));
-		if (!msg)
+		_cleanup_json_ json_object *msg = NULL;
+		if (json_parse_strict(body, len, &msg, why, sizeof(why)) < 0 ||
+		    !msg)
 			return -EBADMSG;
 		json_object *mid = NULL, *v = NULL;
 		json_object_object_get_ex(msg, "id", &mid);

@@ -300,14 +300,14 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 		snprintf(err, err_len, "cannot read config file %s", path);
 		return -EIO;
 	}
+	text[len] = '\0';
 	cfg->file = strdup(path);
 	if (!cfg->file)
 		return -ENOMEM;
 
 	char why[200];
-	_cleanup_json_ json_object *root =
-		json_parse_strict(text, len, why, sizeof(why));
-	if (!root) {
+	_cleanup_json_ json_object *root = NULL;
+	if (json_parse_strict(text, len, &root, why, sizeof(why)) < 0) {
 		snprintf(err, err_len, "config file %s: %s", path, why);
 		return -EINVAL;
 	}

@@ -6,6 +6,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "rpc.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -165,6 +166,8 @@ static void send_error(struct connection *c, json_object *id, int code,
 static void log_request(const struct connection *c, const char *method,
 			int prio)
 {
+	if (!log_enabled(prio))
+		return;
 	char uid[32], pid[32], m[96];
 	snprintf(uid, sizeof(uid), "PEER_UID=%u", (unsigned)c->peer.uid);
 	snprintf(pid, sizeof(pid), "PEER_PID=%d", (int)c->peer.pid);
@@ -184,13 +187,16 @@ static void handle_frame(struct connection *c, const char *body, size_t len)
 		send_error(c, err.id, err.code, err.kind, err.message);
 		return;
 	}
-	const struct rpc_method *m = rpc_find_method(req.method);
+	const struct rpc_method *m = req.method_len == strlen(req.method)
+					     ? rpc_find_method(req.method)
+					     : NULL;
 	log_request(c, req.method, m && m->quiet ? LOG_DEBUG : LOG_INFO);
 	if (!m) {
 		if (req.has_id) {
 			char msg[160];
 			snprintf(msg, sizeof(msg),
-				 "Method not found: \"%.100s\"", req.method);
+				 "Method not found: \"%.*s\"",
+				 (int)utf8_prefix(req.method, 100), req.method);
 			send_error(c, req.id, RPC_METHOD_NOT_FOUND,
 				   ERR_NOT_FOUND, msg);
 		}
@@ -304,18 +310,37 @@ static bool maybe_close(struct connection *c)
 static void update_events(struct connection *c)
 {
 	uint32_t ev = 0;
-	if (!c->eof && !input_blocked(c))
+	if (!c->eof && !input_blocked(c) && c->rlen < sizeof(c->rbuf))
 		ev |= EPOLLIN;
 	if (pending_out(c) > 0)
 		ev |= EPOLLOUT;
 	sd_event_source_set_io_events(c->io, ev);
 }
 
-/* Writes what is queued, then closes or re-arms; for use outside a batch. */
+/* Drops consumed input so the buffer has room for more. */
+static void compact_input(struct connection *c)
+{
+	if (c->roff == 0)
+		return;
+	memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+	c->rlen -= c->roff;
+	c->roff = 0;
+}
+
+/* Writes what is queued and, as long as that unblocks input, handles the
+ * frames still buffered; then closes or re-arms.  For use outside a batch. */
 static void settle(struct connection *c)
 {
-	if (flush_output(c) < 0)
-		mark_dead(c);
+	for (;;) {
+		if (flush_output(c) < 0) {
+			mark_dead(c);
+			break;
+		}
+		if (c->close_when_done || input_blocked(c) || c->roff >= c->rlen)
+			break;
+		process_input(c);
+	}
+	compact_input(c);
 	if (!maybe_close(c))
 		update_events(c);
 }
@@ -413,9 +438,6 @@ void connection_call_done(struct connection *c, struct rpc_call *call)
 	c->ncalls--;
 	if (c->processing)
 		return; /* the running batch settles for it */
-	/* A slot freed may unblock input already buffered. */
-	if (c->roff < c->rlen)
-		process_input(c);
 	settle(c);
 }
 

@@ -32,6 +32,11 @@ void log_setup(bool debug)
 	journal = stderr_is_journal();
 }
 
+bool log_enabled(int prio)
+{
+	return prio <= max_prio;
+}
+
 bool log_to_journal(void)
 {
 	return journal;

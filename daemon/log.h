@@ -8,6 +8,9 @@
 
 void log_setup(bool debug);
 bool log_to_journal(void);
+/* Whether a message at prio would be written: lets callers skip building
+ * fields nobody will see. */
+bool log_enabled(int prio);
 
 /* Extra journal fields as "KEY=value" strings, NULL-terminated; on stderr
  * they are appended to the line in brackets. */

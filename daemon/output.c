@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include "utf8.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,44 +25,6 @@ int text_buf_append(struct text_buf *b, const char *data, size_t len)
 	b->len += len;
 	b->data[b->len] = '\0';
 	return 0;
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid, or -1 if
- * it is a valid but incomplete prefix. */
-static int utf8_seq(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	int n;
-	uint32_t min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		min = 0x10000;
-	} else
-		return 0;
-	uint32_t cp = c & (0x7f >> n);
-	for (int i = 1; i < n; i++) {
-		if ((size_t)i >= avail)
-			return -1;
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-		/* Reject overlong and out-of-range forms as early as the
-		 * second byte shows them, like a strict decoder. */
-		if (i == 1 && ((n == 3 && c == 0xe0 && s[1] < 0xa0) ||
-			       (n == 3 && c == 0xed && s[1] >= 0xa0) ||
-			       (n == 4 && c == 0xf0 && s[1] < 0x90) ||
-			       (n == 4 && c == 0xf4 && s[1] >= 0x90)))
-			return 0;
-	}
-	return cp >= min ? n : 0;
 }
 
 long utf8_repair(const char *in, size_t len, bool final, struct text_buf *out)
@@ -153,8 +117,10 @@ static int drain(struct output *o, bool final, output_emit_fn emit,
 	/* Bytes of an incomplete character go back in front of the tail. */
 	size_t back = masked.len - (size_t)used;
 	size_t tail = o->pend_len - i;
-	memmove(o->pending + back, o->pending + i, tail);
-	memcpy(o->pending, masked.data + used, back);
+	if (tail)
+		memmove(o->pending + back, o->pending + i, tail);
+	if (back)
+		memcpy(o->pending, masked.data + used, back);
 	o->pend_len = back + tail;
 	if (fixed.len) {
 		struct text_buf t = { o->text, o->text_len, o->text_cap };

@@ -1,6 +1,9 @@
 #include "jsonrpc.h"
 
+#include "utf8.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,37 +39,77 @@ int error_kind_from_name(const char *name)
 	return -1;
 }
 
-json_object *json_parse_strict(const char *body, size_t len, char *why,
-			       size_t why_len)
+/* json-c accepts NaN and Infinity even in strict mode. */
+static bool all_finite(json_object *o)
 {
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(o));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!all_finite(json_object_array_get_idx(o, i)))
+				return false;
+		return true;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			if (!all_finite(v))
+				return false;
+		}
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
+int json_parse_strict(const char *body, size_t len, json_object **out,
+		      char *why, size_t why_len)
+{
+	*out = NULL;
 	if (memchr(body, '\0', len)) {
 		snprintf(why, why_len, "frame contains a NUL byte");
-		return NULL;
+		return -EINVAL;
+	}
+	/* json-c's own check lets overlong forms and surrogates through. */
+	if (!utf8_valid(body, len)) {
+		snprintf(why, why_len, "frame is not valid UTF-8");
+		return -EINVAL;
 	}
 	json_tokener *tok = json_tokener_new();
 	if (!tok) {
 		snprintf(why, why_len, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
-	json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* The terminating NUL is part of the input so that a bare number or
+	 * literal is complete rather than "waiting for more". */
+	json_object *obj = json_tokener_parse_ex(tok, body, (int)len + 1);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	if (!obj && jerr == json_tokener_continue)
-		snprintf(why, why_len, "JSON text ends early");
-	else if (!obj && jerr == json_tokener_error_parse_utf8_string)
-		snprintf(why, why_len, "frame is not valid UTF-8");
-	else if (!obj)
+	int r = 0;
+	if (jerr != json_tokener_success) {
 		snprintf(why, why_len, "invalid JSON: %s",
-			 json_tokener_error_desc(jerr));
-	else if (json_tokener_get_parse_end(tok) < len) {
+			 jerr == json_tokener_continue
+				 ? "the text ends early"
+				 : json_tokener_error_desc(jerr));
+		r = -EINVAL;
+	} else if (json_tokener_get_parse_end(tok) < len) {
 		snprintf(why, why_len,
 			 "invalid JSON: trailing data after the value");
-		json_object_put(obj);
-		obj = NULL;
+		r = -EINVAL;
 	}
 	json_tokener_free(tok);
-	return obj;
+	if (r == 0 && !all_finite(obj)) {
+		snprintf(why, why_len,
+			 "invalid JSON: NaN and Infinity are not JSON numbers");
+		r = -EINVAL;
+	}
+	if (r < 0)
+		json_object_put(obj);
+	else
+		*out = obj;
+	return r;
 }
 
 static void set_error(struct rpc_error *err, int code, enum error_kind kind,
@@ -77,11 +120,27 @@ static void set_error(struct rpc_error *err, int code, enum error_kind kind,
 	snprintf(err->message, sizeof(err->message), "%s", msg);
 }
 
+/* Integers beyond 2^53 would not survive a round trip through json-c (it
+ * clamps) or through a JavaScript client, and NaN is not JSON at all. */
+#define MAX_SAFE_ID 9007199254740991LL
+
 static bool id_is_valid(json_object *id)
 {
-	json_type t = json_object_get_type(id);
-	return t == json_type_null || t == json_type_string ||
-	       t == json_type_int || t == json_type_double;
+	switch (json_object_get_type(id)) {
+	case json_type_null:
+	case json_type_string:
+		return true;
+	case json_type_int: {
+		int64_t v = json_object_get_int64(id);
+		/* json-c clamps what it cannot hold to INT64_MIN/MAX (or
+		 * UINT64_MAX, read back as INT64_MAX): out of range here. */
+		return v >= -MAX_SAFE_ID && v <= MAX_SAFE_ID;
+	}
+	case json_type_double:
+		return true;
+	default:
+		return false;
+	}
 }
 
 int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
@@ -92,15 +151,15 @@ int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 	memset(err, 0, sizeof(*err));
 	*root_out = NULL;
 
-	json_object *root = json_parse_strict(body, len, why, sizeof(why));
-	if (!root) {
+	json_object *root = NULL;
+	if (json_parse_strict(body, len, &root, why, sizeof(why)) < 0) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "Parse error: %s", why);
 		set_error(err, RPC_PARSE_ERROR, ERR_INVALID_ARGUMENT, msg);
 		return -EINVAL;
 	}
 	*root_out = root;
-	if (!json_object_is_type(root, json_type_object)) {
+	if (!root || !json_object_is_type(root, json_type_object)) {
 		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
 			  "Invalid request: a request must be a JSON object");
 		return -EINVAL;
@@ -109,8 +168,8 @@ int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 	bool has_id = json_object_object_get_ex(root, "id", &id);
 	if (has_id && !id_is_valid(id)) {
 		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
-			  "Invalid request: \"id\" must be a string, a number "
-			  "or null");
+			  "Invalid request: \"id\" must be a string, null or "
+			  "a number of at most 2^53 - 1 in size");
 		return -EINVAL;
 	}
 	err->id = id;
@@ -160,6 +219,7 @@ int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 	req->id = has_id ? id : NULL;
 	req->has_id = has_id;
 	req->method = json_object_get_string(method);
+	req->method_len = (size_t)json_object_get_string_len(method);
 	req->params = params;
 	*root_out = NULL;
 	return 0;

@@ -38,6 +38,7 @@ struct rpc_request {
 	json_object *id; /* NULL for a notification and for a null id */
 	bool has_id;	 /* false only for a notification */
 	const char *method;
+	size_t method_len; /* a NUL inside makes it no method's name */
 	json_object *params; /* always an object; empty when absent */
 };
 
@@ -65,9 +66,9 @@ json_object *rpc_make_result(json_object *id, json_object *result);
 json_object *rpc_make_error(json_object *id, int code, enum error_kind kind,
 			    const char *message);
 
-/* Parses a JSON document with strict UTF-8 validation.  NULL on error with
- * a human-readable reason in why. */
-json_object *json_parse_strict(const char *body, size_t len, char *why,
-			       size_t why_len);
+/* Parses one JSON document with strict UTF-8 validation.  0 with the value
+ * in *out (NULL for a JSON null), or -EINVAL with a reason in why. */
+int json_parse_strict(const char *body, size_t len, json_object **out,
+		      char *why, size_t why_len);
 
 #endif
