@@ -1,0 +1,56 @@
+/* Box cgroups: one per box below the daemon's own cgroup, on the unified
+ * (v2) hierarchy or on the legacy (v1) memory, pids, cpu and cpuacct
+ * hierarchies.  Limits, usage, kill and removal look the same to callers. */
+#ifndef ISOL8D_CGROUP_H
+#define ISOL8D_CGROUP_H
+
+#include "host_features.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cgroup_root;
+struct cgroup_box;
+
+struct cgroup_limits {
+	uint64_t memory_bytes; /* 0: unlimited */
+	uint64_t pids;	       /* 0: unlimited */
+	double cpus;	       /* <= 0: unlimited */
+};
+
+struct cgroup_usage {
+	uint64_t cpu_time_ns;
+	uint64_t peak_memory_bytes;
+	uint64_t oom_kills;
+};
+
+/* Prepares isol8d-<pid> below the daemon's own cgroup (on v2 the daemon
+ * itself moves into a leaf there, as the no-internal-process rule wants)
+ * and removes what a dead daemon left behind.  mode as detected; hybrid
+ * hosts use their v1 controllers.  base is the cgroup filesystem root,
+ * normally /sys/fs/cgroup. */
+int cgroup_root_setup(enum cgroup_mode mode, const char *base,
+		      struct cgroup_root **out);
+/* Removes the daemon's cgroups; every box must be destroyed before. */
+void cgroup_root_free(struct cgroup_root *root);
+/* Where box cgroups are made on the memory (v1) or unified (v2) tree. */
+const char *cgroup_root_path(const struct cgroup_root *root);
+
+int cgroup_box_create(struct cgroup_root *root, const char *name,
+		      const struct cgroup_limits *lim, struct cgroup_box **out);
+int cgroup_box_set_limits(struct cgroup_box *box,
+			  const struct cgroup_limits *lim);
+int cgroup_box_attach(struct cgroup_box *box, pid_t pid);
+/* The v2 directory for CLONE_INTO_CGROUP, or -1 on v1. */
+int cgroup_box_dirfd(const struct cgroup_box *box);
+int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u);
+/* Kills every process in the box at once (cgroup.kill); -EOPNOTSUPP where
+ * the kernel has no such file, as on v1. */
+int cgroup_box_kill(struct cgroup_box *box);
+bool cgroup_box_empty(const struct cgroup_box *box);
+/* Removes the cgroup and frees box; -EBUSY while processes remain (box
+ * is then still valid). */
+int cgroup_box_destroy(struct cgroup_box *box);
+
+#endif
