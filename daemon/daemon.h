@@ -3,6 +3,7 @@
 #define ISOL8D_DAEMON_H
 
 #include "config.h"
+#include "sandbox/box.h"
 #include "sandbox/host_features.h"
 
 #include <stdbool.h>
@@ -16,6 +17,7 @@ struct daemon {
 	struct config cfg;
 	struct server *server;
 	struct host_features features;
+	struct box_host boxes;
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;
 };

@@ -2,6 +2,7 @@
 
 #include "box_init.h"
 #include "cleanup.h"
+#include "fault.h"
 #include "log.h"
 #include "netns.h"
 #include "userns.h"
@@ -450,11 +451,13 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	int r;
 	const char *step = "reserve a uid range";
 	b->uid_base = uid_slots_acquire(host->uids);
-	if (b->uid_base < 0) {
-		r = (int)b->uid_base;
+	if (b->uid_base < 0 || (r = fault_inject(step)) < 0) {
+		r = b->uid_base < 0 ? (int)b->uid_base : r;
 		goto fail;
 	}
 	step = "create the box cgroup";
+	if ((r = fault_inject(step)) < 0)
+		goto fail;
 	r = cgroup_box_create(host->cgroups, b->name, &spec->limits, &b->cg);
 	if (r < 0) {
 		b->cg = NULL;
@@ -462,6 +465,8 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	}
 	int sp[2];
 	step = "create the control socket";
+	if ((r = fault_inject(step)) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		r = -errno;
 		goto fail;
@@ -469,7 +474,8 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	b->ctl = sp[0];
 	int pidfd = -1;
 	step = "clone the box";
-	pid_t pid = clone_box(host, b, &pidfd);
+	pid_t pid = fault_inject(step) < 0 ? (errno = EIO, -1)
+					   : clone_box(host, b, &pidfd);
 	if (pid == 0) {
 		struct box_init_args a = { .ctl_fd = sp[1],
 					   .rootfs = spec->rootfs,
@@ -483,36 +489,41 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		goto fail;
 	}
 	b->pid = pid;
-	r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
-				     WEXITED, on_child, b);
+	step = "watch the box's init";
+	r = fault_inject(step);
+	if (r == 0)
+		r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
+					     WEXITED, on_child, b);
 	if (r < 0) {
 		/* Without a child source nobody would reap it. */
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		waitpid(pid, NULL, 0);
 		close(pidfd);
-		step = "watch the box's init";
 		goto fail;
 	}
 	sd_event_source_set_child_pidfd_own(b->child_src, true);
 	sd_event_source_set_child_process_own(b->child_src, true);
 
 	step = "join the box cgroup";
-	if (!host->into_cgroup && (r = cgroup_box_attach(b->cg, pid)) < 0)
+	if ((r = fault_inject(step)) < 0 ||
+	    (!host->into_cgroup && (r = cgroup_box_attach(b->cg, pid)) < 0))
 		goto fail_child;
 	step = "write the id maps";
-	if ((r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
 		goto fail_child;
 	step = "bring up loopback";
-	if ((r = netns_loopback_up(pid)) < 0)
+	if ((r = fault_inject(step)) < 0 || (r = netns_loopback_up(pid)) < 0)
 		goto fail_child;
 	step = "watch the control socket";
-	r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN, on_ctl,
-			    b);
-	if (r < 0)
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
+				 on_ctl, b)) < 0)
 		goto fail_child;
 	struct init_msg go = { .op = INIT_GO };
 	step = "start the box's init";
-	if ((r = send_to_init(b, &go, NULL, NULL, 0)) < 0)
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = send_to_init(b, &go, NULL, NULL, 0)) < 0)
 		goto fail_child;
 	*out = b;
 	return 0;
@@ -527,9 +538,16 @@ fail_child:
 	return r;
 fail:
 	log_err("box %s: cannot %s: %s", b->name, step, strerror(-r));
+	/* A just-reaped init may hold its cgroup a moment longer. */
+	for (int i = 0; b->cg && i < 100; i++) {
+		int d = cgroup_box_destroy(b->cg);
+		if (d != -EBUSY)
+			b->cg = NULL;
+		else
+			usleep(1000);
+	}
 	if (b->cg)
-		cgroup_box_destroy(b->cg);
-	b->cg = NULL;
+		log_err("box %s: its cgroup stays behind", b->name);
 	box_free(b);
 	return r;
 }

@@ -1,6 +1,7 @@
 #include "box_init.h"
 
 #include "cleanup.h"
+#include "fault.h"
 #include "init_proto.h"
 #include "privileges.h"
 #include "seccomp.h"
@@ -148,9 +149,12 @@ _Noreturn static void exec_command(const struct init_state *st,
 			goto out;
 		}
 	}
-	execve(argv[0], argv, envp);
-	err = errno;
 	step = "execute the command";
+	err = -fault_inject(step);
+	if (!err) {
+		execve(argv[0], argv, envp);
+		err = errno;
+	}
 out:;
 	char buf[128];
 	int n = snprintf(buf, sizeof(buf), "%d %s", err, step);
@@ -446,7 +450,10 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 	if (sethostname("sandbox", 7) < 0)
 		die(ctl, errno, "set the host name");
 	char what[160];
-	int r = rootfs_build(&a->rootfs, what, sizeof(what));
+	int r = fault_inject("build the root filesystem");
+	if (r < 0)
+		die(ctl, -r, "build the root filesystem");
+	r = rootfs_build(&a->rootfs, what, sizeof(what));
 	if (r < 0)
 		die(ctl, -r, what);
 
