@@ -1,0 +1,125 @@
+"""A failure at any step of making a box leaks nothing: each step is made to
+fail in turn (ISOL8D_FAULT) and the daemon's fds, child processes, mounts
+and box cgroups are counted before and after."""
+
+import os
+
+import pytest
+
+from isol8_harness import wait_until
+
+# Every step box creation names, in order, then the box's init and the
+# command's exec inside it.
+STEPS = [
+    "reserve a uid range",
+    "create the box cgroup",
+    "create the control socket",
+    "clone the box",
+    "watch the box's init",
+    "join the box cgroup",
+    "write the id maps",
+    "bring up loopback",
+    "watch the control socket",
+    "start the box's init",
+    "build the root filesystem",
+    "execute the command",
+]
+
+
+def box_cgroup_dirs(pid):
+    """Directories below the daemon's isol8d-<pid> cgroup, per hierarchy."""
+    found = []
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    for _, ctls, path in lines:
+        for ctl in (ctls.split(",") if ctls else ["unified"]):
+            for base in (f"/sys/fs/cgroup/{ctl}", "/sys/fs/cgroup"):
+                d = f"{base}{path.rstrip('/')}/isol8d-{pid}"
+                if os.path.isdir(d):
+                    found += [os.path.join(d, e) for e in os.listdir(d)
+                              if os.path.isdir(os.path.join(d, e))
+                              and e != "daemon"]
+                    break
+    return sorted(set(found))
+
+
+def children(pid):
+    kids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(p))
+        except (OSError, IndexError, ValueError):
+            pass
+    return kids
+
+
+def snapshot(pid):
+    with open(f"/proc/{pid}/mountinfo") as f:
+        mounts = len(f.readlines())
+    return {"fds": len(os.listdir(f"/proc/{pid}/fd")),
+            "children": len(children(pid)),
+            "mounts": mounts,
+            "cgroups": len(box_cgroup_dirs(pid))}
+
+
+def execute(d, code="echo hi"):
+    with d.client(timeout=30) as c:
+        return c.call("execute", {"request": {"runtime": "bash",
+                                              "code": code}})
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_failed_step_leaks_nothing(start_daemon, step):
+    d = start_daemon(env={"ISOL8D_FAULT": step})
+    # One health call and one failed run warm up what the daemon keeps
+    # (the event loop's timer fd), so the counts compare like for like.
+    msg = execute(d)
+    assert "error" in msg, msg
+    wait_until(lambda: snapshot(d.pid)["children"] == 0, 5)
+    before = snapshot(d.pid)
+    for _ in range(3):
+        msg = execute(d)
+        assert "error" in msg, msg
+        err = msg["error"]
+        assert err["code"] == -32603, err
+        assert "Input/output error" in err["message"], err
+        if step in ("build the root filesystem", "execute the command"):
+            assert step in err["message"], err
+    assert wait_until(lambda: snapshot(d.pid) == before, 5), \
+        (before, snapshot(d.pid))
+    assert box_cgroup_dirs(d.pid) == []
+    assert d.health()["status"] == "ok"
+
+
+def test_healthy_runs_leak_nothing(daemon):
+    assert execute(daemon)["result"]["stdout"] == "hi\n"
+    wait_until(lambda: snapshot(daemon.pid)["children"] == 0, 5)
+    before = snapshot(daemon.pid)
+    for code in ("echo hi", "exit 3", "sleep 0.05; echo late >&2"):
+        assert "result" in execute(daemon, code)
+    assert wait_until(lambda: snapshot(daemon.pid) == before, 5), \
+        (before, snapshot(daemon.pid))
+    assert box_cgroup_dirs(daemon.pid) == []
+
+
+def test_fault_in_one_step_does_not_affect_other_steps_names(start_daemon):
+    """An unknown step name injects nothing: runs succeed."""
+    d = start_daemon(env={"ISOL8D_FAULT": "no such step"})
+    assert execute(d)["result"]["stdout"] == "hi\n"
+
+
+def test_cgroup_count_sees_a_live_box(daemon):
+    """The counting above is not vacuous: a running box shows up."""
+    import threading
+    t = threading.Thread(target=execute, args=(daemon, "sleep 1"))
+    t.start()
+    try:
+        assert wait_until(lambda: len(box_cgroup_dirs(daemon.pid)) >= 1, 5)
+        assert snapshot(daemon.pid)["children"] >= 1
+    finally:
+        t.join(10)
+    assert wait_until(lambda: box_cgroup_dirs(daemon.pid) == [], 5)
