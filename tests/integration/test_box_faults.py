@@ -119,7 +119,7 @@ def test_cgroup_count_sees_a_live_box(daemon):
     t.start()
     try:
         assert wait_until(lambda: len(box_cgroup_dirs(daemon.pid)) >= 1, 5)
-        assert snapshot(daemon.pid)["children"] >= 1
+        assert wait_until(lambda: snapshot(daemon.pid)["children"] >= 1, 5)
     finally:
         t.join(10)
     assert wait_until(lambda: box_cgroup_dirs(daemon.pid) == [], 5)
