@@ -11,6 +11,13 @@ Sections:
         a minimal epoll server that answers frames of the same size with no
         JSON work (the baseline; see rpc_load.c).  ratio = isol8d/baseline.
 
+  exec  cold ephemeral executions end to end through isol8ctl (a fresh box
+        each: python print(1), bash echo hi, node) against the bare
+        interpreter and against bubblewrap with comparable isolation (new
+        user, mount, pid, net, ipc and uts namespaces, read-only /usr, tmpfs
+        /sandbox and /tmp, fresh /proc and /dev, uid 1000, no capabilities),
+        all measured in the same run, alternating.
+
 Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
 
@@ -338,7 +345,100 @@ def section_rpc(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-SECTIONS = {"rpc": section_rpc}
+def timed(argv, env=None):
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=60, env=env)
+    dt = (time.perf_counter() - t0) * 1000
+    if out.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited with {out.returncode}: "
+                           f"{out.stderr.decode(errors='replace')[-300:]}")
+    return dt, out.stdout
+
+
+def bwrap_argv(cmd):
+    argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "1000",
+            "--gid", "1000", "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "sbin", "lib", "lib64"):
+        if os.path.islink(f"/{link}"):
+            argv += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    argv += ["--ro-bind", "/etc/passwd", "/etc/passwd",
+             "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache",
+             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--tmpfs", "/sandbox", "--chdir", "/sandbox",
+             "--setenv", "HOME", "/sandbox", "--remount-ro", "/"]
+    return argv + cmd
+
+
+EXEC_CASES = [
+    # (label, bare argv, isol8ctl run args, expected stdout)
+    ("python print(1)", ["/usr/bin/python3", "-c", "print(1)"],
+     ["-r", "python", "-e", "print(1)"], b"1\n"),
+    ("bash echo hi", ["/bin/bash", "-c", "echo hi"],
+     ["-r", "bash", "-e", "echo hi"], b"hi\n"),
+    ("node console.log(1)", ["/usr/bin/node", "-e", "console.log(1)"],
+     ["-r", "node", "-e", "console.log(1)"], b"1\n"),
+]
+
+
+def pct(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def section_exec(args):
+    build = Path(args.build).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
+    have_bwrap = shutil.which("bwrap") is not None
+    daemon = None
+    n = max(10, int(args.seconds * 10))
+    try:
+        daemon, sock = start_isol8d(build, tmp, None)
+        ctl = [str(build / "isol8ctl"), "--socket", str(sock), "run"]
+        log("== exec: cold ephemeral runs end to end, against the bare "
+            "interpreter and bubblewrap ==")
+        log(f"   {n} alternating runs each; wall time of the whole client "
+            "command, in ms")
+        log()
+        log(f"   {'case':22} {'bare p50':>9} {'bwrap p50':>10} "
+            f"{'isol8 p50':>10} {'isol8 p90':>10} {'- bare':>8} "
+            f"{'/ bwrap':>8}")
+        for label, bare, run_args, want in EXEC_CASES:
+            for _ in range(2):  # warm the page cache for all three
+                timed(bare)
+                timed(ctl + run_args)
+                if have_bwrap:
+                    timed(bwrap_argv(bare))
+            tb, tw, ti = [], [], []
+            for _ in range(n):
+                dt, out = timed(bare)
+                tb.append(dt)
+                dt, out = timed(ctl + run_args)
+                if out != want:
+                    raise RuntimeError(f"{label}: isol8ctl printed {out!r}")
+                ti.append(dt)
+                if have_bwrap:
+                    dt, out = timed(bwrap_argv(bare))
+                    tw.append(dt)
+            b50, i50, i90 = pct(tb, .5), pct(ti, .5), pct(ti, .9)
+            w50 = pct(tw, .5) if tw else float("nan")
+            log(f"   {label:22} {b50:9.1f} {w50:10.1f} {i50:10.1f} "
+                f"{i90:10.1f} {i50 - b50:+8.1f} {i50 / w50:8.2f}")
+        log()
+        log("   - bare: isol8's added cost in ms (p50).  / bwrap: below 1.00 "
+            "isol8 is faster.\n"
+            "   isol8 also sets up cgroup limits and a seccomp filter that the "
+            "bwrap run lacks.")
+        rc = stop(daemon)
+        daemon = None
+        return 0 if rc == 0 else 1
+    finally:
+        stop(daemon)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+SECTIONS = {"rpc": section_rpc, "exec": section_exec}
 
 
 def main():
