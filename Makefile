@@ -34,9 +34,7 @@ pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROTO_SRC := $(wildcard proto/*.c)
-# Files still being written are kept out of the build until they compile.
-WIP ?= daemon/execution.c daemon/command.c daemon/sandbox/box.c daemon/sandbox/box_init.c
-DAEMON_SRC := $(filter-out $(WIP),$(wildcard daemon/*.c daemon/sandbox/*.c))
+DAEMON_SRC := $(wildcard daemon/*.c daemon/sandbox/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -54,6 +52,9 @@ all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(LIBPROTO)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS)) -MMD -MP -c $< -o $@
+
+# The strict seccomp profile is compiled into the daemon.
+$(BUILD)/daemon/sandbox/seccomp_builtin.o: profiles/strict.json
 
 $(LIBPROTO): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)

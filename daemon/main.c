@@ -3,12 +3,15 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/userns.h"
 #include "server.h"
 #include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,16 +104,45 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static int on_post_stop(sd_event_source *s, void *userdata)
+{
+	const struct daemon *d = userdata;
+	return d->boxes.live == 0 ? sd_event_exit(sd_event_source_get_event(s), 0)
+				  : 0;
+}
+
+static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	const struct daemon *d = userdata;
+	(void)usec;
+	log_warn("stopping with %u boxes still being torn down",
+		 d->boxes.live);
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 			  void *userdata)
 {
 	struct daemon *d = userdata;
+	(void)s;
 	if (d->stopping)
 		return 0;
 	d->stopping = true;
 	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
-	return sd_event_exit(sd_event_source_get_event(s), 0);
+	/* Closing every connection cancels its executions; their boxes go
+	 * asynchronously, so the loop runs until the last one is gone, or
+	 * at most a second. */
+	server_stop(d->server);
+	d->server = NULL;
+	if (d->boxes.live == 0)
+		return sd_event_exit(d->event, 0);
+	int r = sd_event_add_post(d->event, NULL, on_post_stop, d);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d->event, NULL, CLOCK_MONOTONIC,
+					       1000000 - 100000, 0,
+					       on_stop_deadline, d);
+	return r < 0 ? sd_event_exit(d->event, 0) : 0;
 }
 
 /* Nothing is reloadable yet: the configuration is read at start-up. */
@@ -144,6 +176,7 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD); /* boxes are reaped through pidfds */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -155,6 +188,34 @@ static int setup_signals(struct daemon *d)
 		r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal,
 					NULL);
 	return r;
+}
+
+/* What every box shares: uid ranges and the cgroup tree. */
+static int setup_boxes(struct daemon *d)
+{
+	struct box_host *h = &d->boxes;
+	h->event = d->event;
+	/* Supplementary groups of the daemon must not reach boxes. */
+	if (setgroups(0, NULL) < 0)
+		log_warn("cannot drop supplementary groups: %m");
+	int r = -ERANGE;
+	if (d->cfg.uid_base <= UINT32_MAX && d->cfg.max_boxes <= UINT32_MAX)
+		r = uid_slots_new((uint32_t)d->cfg.uid_base,
+				  (uint32_t)d->cfg.max_boxes, &h->uids);
+	if (r < 0) {
+		log_err("sandbox.uidBase %llu with sandbox.maxBoxes %llu "
+			"leaves the 32-bit uid space",
+			(unsigned long long)d->cfg.uid_base,
+			(unsigned long long)d->cfg.max_boxes);
+		return r;
+	}
+	r = cgroup_root_setup(d->features.cgroup_mode, "/sys/fs/cgroup",
+			      &h->cgroups);
+	if (r < 0)
+		return r;
+	h->into_cgroup = d->features.cgroup_mode == CGROUP_MODE_V2;
+	log_info("box cgroups in %s", cgroup_root_path(h->cgroups));
+	return 0;
 }
 
 static int run(struct daemon *d, const struct options *o)
@@ -176,6 +237,9 @@ static int run(struct daemon *d, const struct options *o)
 		log_warn("user namespaces are not available; boxes cannot be "
 			 "created");
 
+	r = setup_boxes(d);
+	if (r < 0)
+		return r;
 	r = server_start(d, &d->server);
 	if (r < 0)
 		return r;
@@ -225,6 +289,9 @@ int main(int argc, char **argv)
 	if (o.pid_file)
 		unlink(o.pid_file);
 	sd_event_unref(d.event);
+	cgroup_root_free(d.boxes.cgroups);
+	uid_slots_free(d.boxes.uids);
+	seccomp_cache_clear();
 	config_free(&d.cfg);
 	return r < 0 ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "connection.h"
+#include "execution.h"
 #include "methods.h"
 
 #include <stdarg.h>
@@ -13,6 +14,7 @@ static const struct rpc_method methods[] = {
 	{ "health", method_health, true },
 	{ "version", method_version, true },
 	{ "config.get", method_config_get, true },
+	{ "execute", method_execute, false },
 };
 
 const struct rpc_method *rpc_find_method(const char *name)
