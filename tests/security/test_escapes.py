@@ -243,3 +243,36 @@ def test_daemon_serves_others_while_a_box_misbehaves(daemon):
         == "fine\n"
     t.join(30)
     assert "bomb" in results
+
+
+DOCKER_STYLE_PROFILE = "/usr/share/containers/seccomp.json"
+
+
+@pytest.mark.skipif(not os.path.exists(DOCKER_STYLE_PROFILE),
+                    reason="containers-common's profile is not installed")
+def test_docker_format_profile_as_custom_keeps_mandatory_denials(daemon):
+    """The containers' default profile (Docker's format, with caps, arches
+    and minKernel conditions) runs the runtimes; the denials isol8d adds
+    still hold under it."""
+    sec = {"seccomp": "custom", "customProfilePath": DOCKER_STYLE_PROFILE}
+    r = result_of(daemon, runtime="python",
+                  code="import subprocess\n"
+                       "print(subprocess.run(['echo', 'ok'], "
+                       "capture_output=True).stdout.decode(), end='')",
+                  options={"security": sec})
+    assert r["stdout"] == "ok\n", r
+    r, lines = run_probe(daemon, "probe_syscalls.py", security=sec)
+    assert_all_blocked(r, lines, 30)
+
+
+def test_broken_custom_profile_blocks_the_run(daemon, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": '
+                   '[{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}')
+    msg = execute(daemon, runtime="bash", code="echo should-not-run",
+                  options={"security": {"seccomp": "custom",
+                                        "customProfilePath": str(bad)}})
+    assert "error" in msg, msg
+    assert msg["error"]["code"] == -32602
+    assert 'syscalls[0].action: unknown action "SCMP_ACT_MAYBE"' in \
+        msg["error"]["message"]
