@@ -314,10 +314,11 @@ static void on_command_done(void *userdata, int err, const char *what,
 			struct text_buf s = { e->stderr_text,
 					      strlen(e->stderr_text), 0 };
 			s.cap = s.len + 1;
-			text_buf_append(&s, s.len ? "\n" TIMEOUT_TEXT
-						  : TIMEOUT_TEXT,
-					s.len ? strlen(TIMEOUT_TEXT) + 1
-					      : strlen(TIMEOUT_TEXT));
+			/* On a line of its own, without an empty one. */
+			bool nl = s.len && s.data[s.len - 1] != '\n';
+			text_buf_append(&s, nl ? "\n" TIMEOUT_TEXT
+					       : TIMEOUT_TEXT,
+					strlen(TIMEOUT_TEXT) + nl);
 			e->stderr_text = s.data;
 			if (e->call) {
 				json_object *ev = json_object_new_object();

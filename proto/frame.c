@@ -119,6 +119,8 @@ int frame_parser_mid_frame(const struct frame_parser *p)
 int frame_parser_next(struct frame_parser *p, const uint8_t **data,
 		      size_t *avail, char **body, size_t *len)
 {
+	if (p->failed)
+		return p->failed;
 	while (*avail > 0) {
 		if (p->hdr_have < FRAME_HEADER_SIZE) {
 			size_t take = FRAME_HEADER_SIZE - p->hdr_have;
@@ -131,10 +133,12 @@ int frame_parser_next(struct frame_parser *p, const uint8_t **data,
 			if (p->hdr_have < FRAME_HEADER_SIZE)
 				return 0;
 			p->body_len = decode_header(p->hdr);
-			if (p->body_len == 0)
-				return -EBADMSG;
-			if (p->body_len > p->max)
-				return -EMSGSIZE;
+			if (p->body_len == 0 || p->body_len > p->max) {
+				/* The stream cannot be resynchronised: every
+				 * later call fails the same way. */
+				p->failed = p->body_len ? -EMSGSIZE : -EBADMSG;
+				return p->failed;
+			}
 			continue;
 		}
 		size_t take = p->body_len - p->body_have;

@@ -30,6 +30,7 @@ struct frame_parser {
 	size_t body_len;
 	size_t body_have;
 	size_t body_cap;
+	int failed; /* the error of a bad header, until reset */
 };
 
 void frame_parser_init(struct frame_parser *p, size_t max);
@@ -39,7 +40,8 @@ int frame_parser_mid_frame(const struct frame_parser *p);
 
 /* Consumes bytes from data and avail.  Returns 1 and hands over a complete,
  * NUL-terminated frame in body and len (caller frees); 0 when every byte was
- * consumed without completing a frame; -EBADMSG or -EMSGSIZE on a bad header.
+ * consumed without completing a frame; -EBADMSG or -EMSGSIZE on a bad header,
+ * and again on every call after it until frame_parser_reset().
  * The body buffer grows with the data that arrives, so a header alone never
  * makes the parser allocate the announced size. */
 int frame_parser_next(struct frame_parser *p, const uint8_t **data,

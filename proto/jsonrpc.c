@@ -3,6 +3,7 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,10 @@ int json_parse_strict(const char *body, size_t len, json_object **out,
 		      char *why, size_t why_len)
 {
 	*out = NULL;
+	if (len >= INT_MAX) {
+		snprintf(why, why_len, "frame too large to parse");
+		return -EINVAL;
+	}
 	if (memchr(body, '\0', len)) {
 		snprintf(why, why_len, "frame contains a NUL byte");
 		return -EINVAL;
@@ -177,7 +182,8 @@ int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 	json_object *ver = NULL;
 	if (!json_object_object_get_ex(root, "jsonrpc", &ver) ||
 	    !json_object_is_type(ver, json_type_string) ||
-	    strcmp(json_object_get_string(ver), "2.0") != 0) {
+	    json_object_get_string_len(ver) != 3 ||
+	    memcmp(json_object_get_string(ver), "2.0", 3) != 0) {
 		set_error(err, RPC_INVALID_REQUEST, ERR_INVALID_ARGUMENT,
 			  "Invalid request: \"jsonrpc\" must be \"2.0\"");
 		return -EINVAL;

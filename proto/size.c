@@ -1,6 +1,7 @@
 #include "size.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 
@@ -10,13 +11,15 @@ int size_parse(const char *s, uint64_t *out)
 		return -EINVAL;
 	uint64_t whole = 0;
 	for (; isdigit((unsigned char)*s); s++) {
-		if (whole > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+		if (whole > (UINT64_MAX - d) / 10)
 			return -ERANGE;
-		whole = whole * 10 + (uint64_t)(*s - '0');
+		whole = whole * 10 + d;
 	}
 	/* Fractions are kept as a decimal numerator over a power of ten so
 	 * "1.5g" is exact; more than 9 digits of fraction gains nothing. */
 	uint64_t frac = 0, frac_div = 1;
+	bool frac_rest = false; /* non-zero digits beyond the ninth */
 	if (*s == '.') {
 		s++;
 		if (!isdigit((unsigned char)*s))
@@ -25,6 +28,8 @@ int size_parse(const char *s, uint64_t *out)
 			if (frac_div < 1000000000ull) {
 				frac = frac * 10 + (uint64_t)(*s - '0');
 				frac_div *= 10;
+			} else if (*s != '0') {
+				frac_rest = true;
 			}
 		}
 	}
@@ -49,11 +54,15 @@ int size_parse(const char *s, uint64_t *out)
 		s++;
 	if (*s != '\0')
 		return -EINVAL;
-	if (mult == 1 && frac != 0)
+	if (mult == 1 && (frac != 0 || frac_rest))
 		return -EINVAL; /* fractional bytes */
 	if (whole > UINT64_MAX / mult)
 		return -ERANGE;
-	*out = whole * mult + frac * mult / frac_div;
+	/* Parts of a byte left over from a fraction of a unit are dropped. */
+	uint64_t part = frac * mult / frac_div;
+	if (whole * mult > UINT64_MAX - part)
+		return -ERANGE;
+	*out = whole * mult + part;
 	return 0;
 }
 

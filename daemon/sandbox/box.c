@@ -4,18 +4,19 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "log.h"
-#include "netns.h"
 #include "userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -49,8 +50,10 @@ struct box {
 	sd_event_source *child_src;
 	sd_event_source *cleanup_timer;
 	struct cgroup_box *cg;
+	sd_event_source *attach_src; /* set while a thread moves init in */
 	int64_t uid_base;
 	bool ready, dead, destroyed;
+	bool init_ready; /* READY came while the cgroup move was running */
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
@@ -122,6 +125,8 @@ static void schedule_cleanup(struct box *b, uint64_t delay_usec)
  * frees the box if its owner has already destroyed it. */
 static int try_cleanup(struct box *b)
 {
+	if (b->attach_src)
+		return -EBUSY; /* on_attached comes back here */
 	if (b->cg) {
 		int r = cgroup_box_destroy(b->cg);
 		if (r == -EBUSY) {
@@ -213,6 +218,10 @@ static void handle_msg(struct box *b, const struct init_msg *m,
 		snprintf(what, sizeof(what), "%.*s", (int)len, payload);
 
 	if (!b->ready) {
+		if (m->op == INIT_READY && b->attach_src) {
+			b->init_ready = true;
+			return;
+		}
 		b->ready = true;
 		if (m->op == INIT_READY)
 			b->on_ready(b, 0, NULL, b->userdata);
@@ -414,6 +423,81 @@ void box_destroy(struct box *b)
 		box_kill(b); /* on_child finishes the job */
 }
 
+/* Moving a process into a v1 cgroup waits for an RCU grace period, some
+ * milliseconds: a thread does it while the init builds its root. */
+struct attach_job {
+	struct box *box;
+	struct cgroup_box *cg;
+	pid_t pid;
+	int efd;
+	int result;
+};
+
+static void *attach_thread(void *arg)
+{
+	struct attach_job *job = arg;
+	job->result = cgroup_box_attach(job->cg, job->pid);
+	uint64_t one = 1;
+	(void)!write(job->efd, &one, sizeof(one));
+	return NULL;
+}
+
+static int on_attached(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata)
+{
+	(void)s;
+	(void)revents;
+	struct attach_job *job = userdata;
+	struct box *b = job->box;
+	int r = job->result;
+	b->attach_src = sd_event_source_disable_unref(b->attach_src);
+	close(fd);
+	free(job);
+	if (r < 0) {
+		log_err("box %s: cannot join the box cgroup: %s", b->name,
+			strerror(-r));
+		box_kill(b);
+		if (!b->ready && !b->destroyed && b->on_ready) {
+			b->ready = true;
+			b->on_ready(b, r, "join the box cgroup", b->userdata);
+		}
+	} else if (b->init_ready && !b->ready && !b->destroyed) {
+		b->ready = true;
+		b->on_ready(b, 0, NULL, b->userdata);
+	}
+	if (b->dead)
+		try_cleanup(b);
+	return 0;
+}
+
+static int attach_async(struct box *b)
+{
+	struct attach_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	*job = (struct attach_job){ .box = b, .cg = b->cg, .pid = b->pid };
+	job->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int r = job->efd < 0 ? -errno : 0;
+	if (r == 0)
+		r = sd_event_add_io(b->host->event, &b->attach_src, job->efd,
+				    EPOLLIN, on_attached, job);
+	pthread_attr_t attr;
+	pthread_t t;
+	if (r == 0 && (r = -pthread_attr_init(&attr)) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		r = -pthread_create(&t, &attr, attach_thread, job);
+		pthread_attr_destroy(&attr);
+	}
+	if (r < 0) {
+		b->attach_src = sd_event_source_disable_unref(b->attach_src);
+		if (job->efd >= 0)
+			close(job->efd);
+		free(job);
+	}
+	return r;
+}
+
 static pid_t clone_box(const struct box_host *host, const struct box *b,
 		       int *pidfd)
 {
@@ -448,11 +532,13 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	snprintf(b->name, sizeof(b->name), "%llu",
 		 (unsigned long long)++host->next_id);
 
-	int r;
 	const char *step = "reserve a uid range";
+	int r = fault_inject(step);
+	if (r < 0)
+		goto fail;
 	b->uid_base = uid_slots_acquire(host->uids);
-	if (b->uid_base < 0 || (r = fault_inject(step)) < 0) {
-		r = b->uid_base < 0 ? (int)b->uid_base : r;
+	if (b->uid_base < 0) {
+		r = (int)b->uid_base;
 		goto fail;
 	}
 	step = "create the box cgroup";
@@ -504,16 +590,13 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	sd_event_source_set_child_pidfd_own(b->child_src, true);
 	sd_event_source_set_child_process_own(b->child_src, true);
 
-	step = "join the box cgroup";
-	if ((r = fault_inject(step)) < 0 ||
-	    (!host->into_cgroup && (r = cgroup_box_attach(b->cg, pid)) < 0))
-		goto fail_child;
 	step = "write the id maps";
 	if ((r = fault_inject(step)) < 0 ||
 	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
 		goto fail_child;
-	step = "bring up loopback";
-	if ((r = fault_inject(step)) < 0 || (r = netns_loopback_up(pid)) < 0)
+	step = "join the box cgroup";
+	if ((r = fault_inject(step)) < 0 ||
+	    (!host->into_cgroup && (r = attach_async(b)) < 0))
 		goto fail_child;
 	step = "watch the control socket";
 	if ((r = fault_inject(step)) < 0 ||

@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "init_proto.h"
+#include "netns.h"
 #include "privileges.h"
 #include "seccomp.h"
 
@@ -449,8 +450,11 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 		die(ctl, errno, "create the cgroup namespace");
 	if (sethostname("sandbox", 7) < 0)
 		die(ctl, errno, "set the host name");
+	int r = fault_inject("bring up loopback");
+	if (r < 0 || (r = netns_loopback_up()) < 0)
+		die(ctl, -r, "bring up loopback");
 	char what[160];
-	int r = fault_inject("build the root filesystem");
+	r = fault_inject("build the root filesystem");
 	if (r < 0)
 		die(ctl, -r, "build the root filesystem");
 	r = rootfs_build(&a->rootfs, what, sizeof(what));

@@ -1,11 +1,10 @@
-/* Network namespaces of boxes, configured over netlink with libnl from the
- * daemon: the box itself never holds CAP_NET_ADMIN when user code runs. */
+/* A box's network namespace as "network: none" wants it: loopback only. */
 #ifndef ISOL8D_NETNS_H
 #define ISOL8D_NETNS_H
 
-#include <sys/types.h>
-
-/* Brings up loopback in pid's network namespace. */
-int netns_loopback_up(pid_t pid);
+/* Brings up loopback in the caller's network namespace: the box's init,
+ * which holds CAP_NET_ADMIN over it until user code runs.  Allocates
+ * nothing; 0 or a negative errno. */
+int netns_loopback_up(void);
 
 #endif

@@ -450,7 +450,7 @@ static int build_mandatory(struct seccomp_prog *out)
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
 		if ((r = seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1,
 					  SCMP_A0(SCMP_CMP_EQ,
-						  (uint64_t)families[i]))) < 0)
+						  (uint64_t)families[i], 0))) < 0)
 			return r;
 	return export_bpf(ctx, out);
 }
