@@ -130,6 +130,15 @@ static int exit_code_of(int status)
 	return 1;
 }
 
+/* Three decimals, written as such rather than as the nearest double's
+ * seventeen digits. */
+static json_object *rounded(double v)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%.3f", v);
+	return json_object_new_double_s(strtod(text, NULL), text);
+}
+
 static json_object *build_result(struct execution *e)
 {
 	struct cgroup_usage u = { 0 };
@@ -167,13 +176,11 @@ static json_object *build_result(struct execution *e)
 	if (e->out_files)
 		json_object_object_add(r, "files", json_object_get(e->out_files));
 	json_object *ru = json_object_new_object();
-	json_object_object_add(
-		ru, "cpuTimeMs",
-		json_object_new_double((double)u.cpu_time_ns / 1e6));
+	json_object_object_add(ru, "cpuTimeMs",
+			       rounded((double)u.cpu_time_ns / 1e6));
 	json_object_object_add(
 		ru, "peakMemoryMB",
-		json_object_new_double((double)u.peak_memory_bytes /
-				       (1024.0 * 1024.0)));
+		rounded((double)u.peak_memory_bytes / (1024.0 * 1024.0)));
 	json_object_object_add(r, "resourceUsage", ru);
 	if (e->timed_out)
 		json_object_object_add(r, "timedOut",
