@@ -83,13 +83,14 @@ integration: all
 	ISOL8_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration tests/security
 
 # Everything: a normal build with its tests, the same under ASan+UBSan,
-# clang's build, a short fuzz run and the unit files' verification.
+# clang's build, a short fuzz run, cppcheck and clang-tidy.
 check: deps
 	$(MAKE) all
 	$(MAKE) CC=clang BUILD=build-clang all
 	$(MAKE) BUILD=build-asan SAN=1 unit
 	$(MAKE) BUILD=build-asan SAN=1 all
 	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) lint
 	$(MAKE) unit
 	ISOL8_BUILD=$(abspath build) ISOL8_ASAN_BUILD=$(abspath build-asan) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security

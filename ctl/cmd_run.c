@@ -149,8 +149,8 @@ static int add_dir(json_object *files, const char *dir, const char *rel)
 		if (S_ISDIR(st.st_mode))
 			r = add_dir(files, dir, sub);
 		else if (S_ISREG(st.st_mode)) {
-			char *data;
-			size_t len;
+			char *data = NULL;
+			size_t len = 0;
 			r = read_file(full, &data, &len);
 			if (r == 0) {
 				json_object_object_add(

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 /* Results carry whole output files, base64-encoded. */
-#define RESPONSE_MAX (1024u * 1024u * 1024u)
+#define RESPONSE_MAX ((size_t)1024 * 1024 * 1024)
 
 const char *rpc_client_socket_path(const char *flag)
 {

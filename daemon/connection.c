@@ -109,7 +109,7 @@ static int flush_output(struct connection *c)
 		c->last_activity = mono_now(c);
 	}
 	/* Give back a large buffer once a burst has drained. */
-	if (c->out.cap > 1024 * 1024) {
+	if (c->out.cap > (size_t)1024 * 1024) {
 		free(c->out.data);
 		c->out = (struct outbuf){ 0 };
 	}
@@ -415,7 +415,7 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 		r = sd_event_add_time_relative(d->event, &c->idle,
 					       CLOCK_MONOTONIC,
 					       d->cfg.idle_timeout_ms * 1000,
-					       10 * 1000, on_idle, c);
+					       (uint64_t)10 * 1000, on_idle, c);
 	if (r < 0) {
 		log_err("cannot watch a new connection: %s", strerror(-r));
 		sd_event_source_unref(c->io);

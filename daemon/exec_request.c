@@ -154,9 +154,10 @@ int box_path_normalize(const char *path, bool allow_tmp, char *out,
 	bool in_tmp = allow_tmp && strncmp(norm, "/tmp/", 5) == 0;
 	if (!in_sandbox && !in_tmp)
 		return -EINVAL;
-	if (strlen(norm) >= out_len)
+	size_t nl = strlen(norm);
+	if (nl >= out_len)
 		return -ENAMETOOLONG;
-	strcpy(out, norm);
+	memcpy(out, norm, nl + 1);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 
 int text_buf_append(struct text_buf *b, const char *data, size_t len)
 {
-	if (b->len + len + 1 > b->cap) {
+	if (!b->data || b->len + len + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + len + 1)
 			cap *= 2;
@@ -21,7 +21,8 @@ int text_buf_append(struct text_buf *b, const char *data, size_t len)
 		b->data = n;
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, data, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
 	return 0;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define FRAME_HEADER_SIZE 4
-#define FRAME_DEFAULT_MAX (16u * 1024u * 1024u)
+#define FRAME_DEFAULT_MAX ((size_t)16u * 1024u * 1024u)
 
 void frame_encode_header(uint8_t hdr[FRAME_HEADER_SIZE], uint32_t len);
 

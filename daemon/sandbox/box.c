@@ -485,7 +485,7 @@ static int attach_async(struct box *b)
 	pthread_t t;
 	if (r == 0 && (r = -pthread_attr_init(&attr)) == 0) {
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 64 * 1024);
+		pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
 		r = -pthread_create(&t, &attr, attach_thread, job);
 		pthread_attr_destroy(&attr);
 	}

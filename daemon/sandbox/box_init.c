@@ -396,7 +396,7 @@ _Noreturn static void serve(struct init_state *st)
 		}
 		if (!p[0].revents)
 			continue;
-		struct init_msg m;
+		struct init_msg m = { 0 };
 		int fds[3], nfds = 0;
 		ssize_t n = recv_msg(st->ctl, &m, payload, sizeof(payload), fds,
 				     &nfds);

@@ -54,6 +54,7 @@ static int write_at(int dirfd, const char *file, const char *text)
 
 static int read_at(int dirfd, const char *file, char *buf, size_t len)
 {
+	buf[0] = '\0';
 	_cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -146,7 +147,7 @@ static void sweep_stale(int own)
 	while ((de = readdir(d))) {
 		long pid;
 		char *end;
-		if (de->d_type != DT_DIR || strncmp(de->d_name, "isol8d-", 7))
+		if (de->d_type != DT_DIR || strncmp(de->d_name, "isol8d-", 7) != 0)
 			continue;
 		pid = strtol(de->d_name + 7, &end, 10);
 		if (*end || pid <= 0 || pid == getpid() ||

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#define INIT_MSG_MAX (256 * 1024)
+#define INIT_MSG_MAX ((size_t)256 * 1024)
 #define BOX_USER_UID 1000
 #define BOX_USER_GID 1000
 

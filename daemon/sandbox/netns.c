@@ -14,7 +14,7 @@ int netns_loopback_up(void)
 		return -errno;
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
+	memcpy(ifr.ifr_name, "lo", sizeof("lo"));
 	int r = 0;
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
 		r = -errno;

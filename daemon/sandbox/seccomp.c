@@ -573,7 +573,7 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 				    strerror(-r));
 		}
 	}
-	struct cached *c;
+	struct cached *c = NULL;
 	int r;
 	if (!strcmp(mode, "strict")) {
 		c = cache_find(NULL);
