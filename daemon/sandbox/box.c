@@ -9,14 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,10 +48,8 @@ struct box {
 	sd_event_source *child_src;
 	sd_event_source *cleanup_timer;
 	struct cgroup_box *cg;
-	sd_event_source *attach_src; /* set while a thread moves init in */
 	int64_t uid_base;
 	bool ready, dead, destroyed;
-	bool init_ready; /* READY came while the cgroup move was running */
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
@@ -125,8 +121,6 @@ static void schedule_cleanup(struct box *b, uint64_t delay_usec)
  * frees the box if its owner has already destroyed it. */
 static int try_cleanup(struct box *b)
 {
-	if (b->attach_src)
-		return -EBUSY; /* on_attached comes back here */
 	if (b->cg) {
 		int r = cgroup_box_destroy(b->cg);
 		if (r == -EBUSY) {
@@ -218,10 +212,6 @@ static void handle_msg(struct box *b, const struct init_msg *m,
 		snprintf(what, sizeof(what), "%.*s", (int)len, payload);
 
 	if (!b->ready) {
-		if (m->op == INIT_READY && b->attach_src) {
-			b->init_ready = true;
-			return;
-		}
 		b->ready = true;
 		if (m->op == INIT_READY)
 			b->on_ready(b, 0, NULL, b->userdata);
@@ -423,81 +413,6 @@ void box_destroy(struct box *b)
 		box_kill(b); /* on_child finishes the job */
 }
 
-/* Moving a process into a v1 cgroup waits for an RCU grace period, some
- * milliseconds: a thread does it while the init builds its root. */
-struct attach_job {
-	struct box *box;
-	struct cgroup_box *cg;
-	pid_t pid;
-	int efd;
-	int result;
-};
-
-static void *attach_thread(void *arg)
-{
-	struct attach_job *job = arg;
-	job->result = cgroup_box_attach(job->cg, job->pid);
-	uint64_t one = 1;
-	(void)!write(job->efd, &one, sizeof(one));
-	return NULL;
-}
-
-static int on_attached(sd_event_source *s, int fd, uint32_t revents,
-		       void *userdata)
-{
-	(void)s;
-	(void)revents;
-	struct attach_job *job = userdata;
-	struct box *b = job->box;
-	int r = job->result;
-	b->attach_src = sd_event_source_disable_unref(b->attach_src);
-	close(fd);
-	free(job);
-	if (r < 0) {
-		log_err("box %s: cannot join the box cgroup: %s", b->name,
-			strerror(-r));
-		box_kill(b);
-		if (!b->ready && !b->destroyed && b->on_ready) {
-			b->ready = true;
-			b->on_ready(b, r, "join the box cgroup", b->userdata);
-		}
-	} else if (b->init_ready && !b->ready && !b->destroyed) {
-		b->ready = true;
-		b->on_ready(b, 0, NULL, b->userdata);
-	}
-	if (b->dead)
-		try_cleanup(b);
-	return 0;
-}
-
-static int attach_async(struct box *b)
-{
-	struct attach_job *job = calloc(1, sizeof(*job));
-	if (!job)
-		return -ENOMEM;
-	*job = (struct attach_job){ .box = b, .cg = b->cg, .pid = b->pid };
-	job->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	int r = job->efd < 0 ? -errno : 0;
-	if (r == 0)
-		r = sd_event_add_io(b->host->event, &b->attach_src, job->efd,
-				    EPOLLIN, on_attached, job);
-	pthread_attr_t attr;
-	pthread_t t;
-	if (r == 0 && (r = -pthread_attr_init(&attr)) == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
-		r = -pthread_create(&t, &attr, attach_thread, job);
-		pthread_attr_destroy(&attr);
-	}
-	if (r < 0) {
-		b->attach_src = sd_event_source_disable_unref(b->attach_src);
-		if (job->efd >= 0)
-			close(job->efd);
-		free(job);
-	}
-	return r;
-}
-
 static pid_t clone_box(const struct box_host *host, const struct box *b,
 		       int *pidfd)
 {
@@ -559,17 +474,29 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	}
 	b->ctl = sp[0];
 	int pidfd = -1;
+	struct box_init_args a = { .ctl_fd = sp[1],
+				   .rootfs = spec->rootfs,
+				   .seccomp = spec->seccomp };
+	step = "open the box cgroup";
+	r = fault_inject(step);
+	a.ntasks_fds = r < 0 ? r : cgroup_box_open_tasks(b->cg, a.tasks_fds);
+	if (a.ntasks_fds < 0) {
+		r = a.ntasks_fds;
+		close(sp[1]);
+		goto fail;
+	}
 	step = "clone the box";
 	pid_t pid = fault_inject(step) < 0 ? (errno = EIO, -1)
 					   : clone_box(host, b, &pidfd);
 	if (pid == 0) {
-		struct box_init_args a = { .ctl_fd = sp[1],
-					   .rootfs = spec->rootfs,
-					   .seccomp = spec->seccomp };
 		close(sp[0]);
 		box_init_main(&a);
 	}
+	int clone_err = errno;
 	close(sp[1]);
+	for (int i = 0; i < a.ntasks_fds; i++)
+		close(a.tasks_fds[i]);
+	errno = clone_err;
 	if (pid < 0) {
 		r = -errno;
 		goto fail;
@@ -593,10 +520,6 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	step = "write the id maps";
 	if ((r = fault_inject(step)) < 0 ||
 	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
-		goto fail_child;
-	step = "join the box cgroup";
-	if ((r = fault_inject(step)) < 0 ||
-	    (!host->into_cgroup && (r = attach_async(b)) < 0))
 		goto fail_child;
 	step = "watch the control socket";
 	if ((r = fault_inject(step)) < 0 ||

@@ -446,11 +446,20 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 		_exit(1);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		die(ctl, errno, "become root of the user namespace");
+	/* Before the cgroup namespace, whose root is where the init is. */
+	int r = fault_inject("join the box cgroup");
+	for (int i = 0; i < a->ntasks_fds; i++) {
+		if (r == 0 && write(a->tasks_fds[i], "0", 1) != 1)
+			r = -errno;
+		close(a->tasks_fds[i]);
+	}
+	if (r < 0)
+		die(ctl, -r, "join the box cgroup");
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		die(ctl, errno, "create the cgroup namespace");
 	if (sethostname("sandbox", 7) < 0)
 		die(ctl, errno, "set the host name");
-	int r = fault_inject("bring up loopback");
+	r = fault_inject("bring up loopback");
 	if (r < 0 || (r = netns_loopback_up()) < 0)
 		die(ctl, -r, "bring up loopback");
 	char what[160];

@@ -609,6 +609,26 @@ int cgroup_box_attach(struct cgroup_box *box, pid_t pid)
 	return 0;
 }
 
+int cgroup_box_open_tasks(const struct cgroup_box *box, int *fds)
+{
+	int n = 0;
+	if (box->root->v2)
+		return 0;
+	for (int c = 0; c < CG_NCTL; c++) {
+		if (box->fd[c] < 0 || same_dir_as(box->root, c) >= 0)
+			continue;
+		fds[n] = openat(box->fd[c], "tasks", O_WRONLY | O_CLOEXEC);
+		if (fds[n] < 0) {
+			int r = -errno;
+			while (n > 0)
+				close(fds[--n]);
+			return r;
+		}
+		n++;
+	}
+	return n;
+}
+
 int cgroup_box_dirfd(const struct cgroup_box *box)
 {
 	return box->root->v2 ? box->fd[0] : -1;

@@ -42,6 +42,13 @@ int cgroup_box_create(struct cgroup_root *root, const char *name,
 int cgroup_box_set_limits(struct cgroup_box *box,
 			  const struct cgroup_limits *lim);
 int cgroup_box_attach(struct cgroup_box *box, pid_t pid);
+/* v1: opens the "tasks" file of each of the box's hierarchies for writing
+ * (at most CGROUP_MAX_TASKS_FDS).  A process that writes "0" to them moves
+ * itself in, which spares it the global lock and RCU grace period that
+ * moving another process costs.  The number of fds, 0 on v2, or a negative
+ * errno. */
+#define CGROUP_MAX_TASKS_FDS 4
+int cgroup_box_open_tasks(const struct cgroup_box *box, int *fds);
 /* The v2 directory for CLONE_INTO_CGROUP, or -1 on v1. */
 int cgroup_box_dirfd(const struct cgroup_box *box);
 int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u);
