@@ -3,6 +3,7 @@
 #include "base64.h"
 #include "cleanup.h"
 #include "ctl.h"
+#include "runtime_ext.h"
 #include "size.h"
 
 #include <dirent.h>
@@ -425,7 +426,7 @@ static int set_source(struct run_opts *o)
 				json_object_object_add(
 					req, "fileExtension",
 					json_object_new_string(dot));
-			else if (!o->runtime) {
+			if (!o->runtime && !runtime_ext_lookup(o->file)) {
 				fprintf(stderr,
 					"[ERR] Cannot detect runtime for %s. Use "
 					"--runtime to specify one.\n",
@@ -443,7 +444,8 @@ static int set_source(struct run_opts *o)
 				       json_object_new_string_len(code,
 								  (int)len));
 		free(code);
-		if (!o->file && !o->eval && !o->runtime)
+		/* As isol8: inline and piped code is Python unless told. */
+		if (!o->file && !o->runtime)
 			o->runtime = "python";
 	}
 	if (o->runtime)
@@ -494,8 +496,14 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 	int r = parse(ctl, argc, argv, &o);
 	if (r > 0)
 		code = CTL_EXIT_OK;
-	if (r != 0 || set_source(&o) < 0)
+	if (r != 0)
 		goto out;
+	/* A missing file or an unknown extension: an error, as isol8 has it,
+	 * not a usage error. */
+	if (set_source(&o) < 0) {
+		code = CTL_EXIT_FAILURE;
+		goto out;
+	}
 	if (json_object_object_length(o.env))
 		json_object_object_add(o.request, "env", json_object_get(o.env));
 	if (json_object_object_length(o.secrets))

@@ -49,7 +49,8 @@ struct execution {
 	char **envp;
 	/* the code's results */
 	int status;
-	char *stdout_text, *stderr_text;
+	char *stdout_text, *stderr_text; /* may hold NUL bytes: use the lengths */
+	size_t stdout_len, stderr_len;
 	bool truncated;
 };
 
@@ -148,10 +149,14 @@ static json_object *build_result(struct execution *e)
 	int code = e->timed_out || oom ? 137 : exit_code_of(e->status);
 
 	json_object *r = json_object_new_object();
-	json_object_object_add(r, "stdout",
-			       json_object_new_string(e->stdout_text ?: ""));
-	json_object_object_add(r, "stderr",
-			       json_object_new_string(e->stderr_text ?: ""));
+	json_object_object_add(
+		r, "stdout",
+		json_object_new_string_len(e->stdout_text ?: "",
+					   (int)e->stdout_len));
+	json_object_object_add(
+		r, "stderr",
+		json_object_new_string_len(e->stderr_text ?: "",
+					   (int)e->stderr_len));
 	json_object_object_add(r, "exitCode", json_object_new_int(code));
 	json_object_object_add(
 		r, "durationMs",
@@ -286,7 +291,7 @@ static void on_command_output(void *userdata, bool is_stderr,
 	rpc_stream_event(e->call, ev);
 }
 
-static char *take_text(struct output *o, bool *truncated)
+static char *take_text(struct output *o, bool *truncated, size_t *len)
 {
 	struct text_buf t = { o->text, o->text_len, o->text_cap };
 	if (o->truncated) {
@@ -296,6 +301,7 @@ static char *take_text(struct output *o, bool *truncated)
 	}
 	o->text = NULL;
 	o->text_len = o->text_cap = 0;
+	*len = t.data ? t.len : 0;
 	return t.data ? t.data : strdup("");
 }
 
@@ -314,19 +320,21 @@ static void on_command_done(void *userdata, int err, const char *what,
 		sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
 		e->status = status;
 		bool t = false;
-		e->stdout_text = take_text(command_output(c, false), &t);
-		e->stderr_text = take_text(command_output(c, true), &t);
+		e->stdout_text = take_text(command_output(c, false), &t,
+					   &e->stdout_len);
+		e->stderr_text = take_text(command_output(c, true), &t,
+					   &e->stderr_len);
 		e->truncated = t;
 		if (e->timed_out) {
-			struct text_buf s = { e->stderr_text,
-					      strlen(e->stderr_text), 0 };
-			s.cap = s.len + 1;
+			struct text_buf s = { e->stderr_text, e->stderr_len,
+					      e->stderr_len + 1 };
 			/* On a line of its own, without an empty one. */
 			bool nl = s.len && s.data[s.len - 1] != '\n';
 			text_buf_append(&s, nl ? "\n" TIMEOUT_TEXT
 					       : TIMEOUT_TEXT,
 					strlen(TIMEOUT_TEXT) + nl);
 			e->stderr_text = s.data;
+			e->stderr_len = s.len;
 			if (e->call) {
 				json_object *ev = json_object_new_object();
 				json_object_object_add(

@@ -72,12 +72,15 @@ void output_free(struct output *o)
 
 static size_t secret_at(const struct output *o, const char *p, size_t avail)
 {
+	size_t best = 0;
+	/* The longest secret that starts here: a shorter one that is its
+	 * prefix must not leave the rest of it in the clear. */
 	for (size_t i = 0; o->secrets && o->secrets[i]; i++) {
 		size_t l = strlen(o->secrets[i]);
-		if (l && l <= avail && memcmp(p, o->secrets[i], l) == 0)
-			return l;
+		if (l > best && l <= avail && memcmp(p, o->secrets[i], l) == 0)
+			best = l;
 	}
-	return 0;
+	return best;
 }
 
 /* Masks pending bytes, keeping back a tail a secret could still start in
@@ -94,14 +97,14 @@ static int drain(struct output *o, bool final, output_emit_fn emit,
 		r = text_buf_append(&masked, o->pending, o->pend_len);
 		i = o->pend_len;
 	}
-	while (r == 0 && i < o->pend_len) {
+	/* Only where every secret could be compared whole, so a short one
+	 * cannot be taken for the start of a longer one still arriving. */
+	while (r == 0 && i < o->pend_len && o->pend_len - i > keep) {
 		size_t l = secret_at(o, o->pending + i, o->pend_len - i);
 		if (l) {
 			r = text_buf_append(&masked, MASK, strlen(MASK));
 			i += l;
-		} else if (o->pend_len - i <= keep)
-			break;
-		else
+		} else
 			r = text_buf_append(&masked, o->pending + i++, 1);
 		if (r < 0)
 			goto out;

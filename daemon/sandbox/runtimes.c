@@ -1,6 +1,7 @@
 #include "runtimes.h"
 
 #include "cleanup.h"
+#include "runtime_ext.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,15 +37,6 @@ static const struct runtime runtimes[] = {
 };
 
 /* isol8's detection map. */
-static const struct {
-	const char *ext;
-	const char *runtime;
-} ext_map[] = {
-	{ ".py", "python" }, { ".js", "node" },	 { ".mjs", "node" },
-	{ ".cjs", "node" },  { ".ts", "bun" },	 { ".mts", "deno" },
-	{ ".sh", "bash" },
-};
-
 const struct runtime *runtime_find(const char *name)
 {
 	for (size_t i = 0; name && i < ARRAY_SIZE(runtimes); i++)
@@ -55,13 +47,7 @@ const struct runtime *runtime_find(const char *name)
 
 const struct runtime *runtime_for_file(const char *name)
 {
-	const char *dot = name ? strrchr(name, '.') : NULL;
-	if (!dot || strchr(dot, '/'))
-		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(ext_map); i++)
-		if (strcasecmp(ext_map[i].ext, dot) == 0)
-			return runtime_find(ext_map[i].runtime);
-	return NULL;
+	return runtime_find(runtime_ext_lookup(name));
 }
 
 void runtime_path(const char *path, const char *runtimes_dir, char *buf,

@@ -88,6 +88,22 @@ static void test_secret_split_across_reads(void **state)
 	}
 }
 
+static void test_longest_secret_wins_across_reads(void **state)
+{
+	(void)state;
+	const char *const secrets[] = { "abc", "abcdef", NULL };
+	struct output o;
+	struct collected c = { 0 };
+	output_init(&o, 1024, secrets);
+	/* The longer secret arrives in pieces after the shorter matched. */
+	output_feed(&o, "x abcd", 6, collect, &c);
+	output_feed(&o, "ef y abc z", 10, collect, &c);
+	output_finish(&o, collect, &c);
+	assert_string_equal(c.buf, "x *** y *** z");
+	assert_string_equal(o.text, "x *** y *** z");
+	output_free(&o);
+}
+
 static void test_secret_byte_by_byte(void **state)
 {
 	(void)state;
@@ -177,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_secret_masked_in_one_read),
 		cmocka_unit_test(test_secret_split_across_reads),
 		cmocka_unit_test(test_secret_byte_by_byte),
+		cmocka_unit_test(test_longest_secret_wins_across_reads),
 		cmocka_unit_test(test_empty_secret_ignored),
 		cmocka_unit_test(test_utf8_split_character),
 		cmocka_unit_test(test_invalid_utf8_replaced),
