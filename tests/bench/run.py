@@ -345,6 +345,12 @@ def section_rpc(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The boxes' environment: the host's may hold variables that slow an
+# interpreter down (NODE_EXTRA_CA_CERTS makes node read a CA bundle).
+CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
+             "LANG": "C.UTF-8"}
+
+
 def timed(argv, env=None):
     t0 = time.perf_counter()
     out = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
@@ -406,20 +412,20 @@ def section_exec(args):
             f"{'/ bwrap':>8}")
         for label, bare, run_args, want in EXEC_CASES:
             for _ in range(2):  # warm the page cache for all three
-                timed(bare)
+                timed(bare, CLEAN_ENV)
                 timed(ctl + run_args)
                 if have_bwrap:
-                    timed(bwrap_argv(bare))
+                    timed(bwrap_argv(bare), CLEAN_ENV)
             tb, tw, ti = [], [], []
             for _ in range(n):
-                dt, out = timed(bare)
+                dt, out = timed(bare, CLEAN_ENV)
                 tb.append(dt)
                 dt, out = timed(ctl + run_args)
                 if out != want:
                     raise RuntimeError(f"{label}: isol8ctl printed {out!r}")
                 ti.append(dt)
                 if have_bwrap:
-                    dt, out = timed(bwrap_argv(bare))
+                    dt, out = timed(bwrap_argv(bare), CLEAN_ENV)
                     tw.append(dt)
             b50, i50, i90 = pct(tb, .5), pct(ti, .5), pct(ti, .9)
             w50 = pct(tw, .5) if tw else float("nan")
