@@ -214,6 +214,11 @@ static int setup_boxes(struct daemon *d)
 	if (r < 0)
 		return r;
 	h->into_cgroup = d->features.cgroup_mode == CGROUP_MODE_V2;
+	if ((r = netns_spare_init(&h->net)) < 0) {
+		log_err("cannot open the daemon's network namespace: %s",
+			strerror(-r));
+		return r;
+	}
 	log_info("box cgroups in %s", cgroup_root_path(h->cgroups));
 	return 0;
 }
@@ -264,6 +269,7 @@ int main(int argc, char **argv)
 	log_setup(o.debug);
 
 	struct daemon d = { 0 };
+	d.boxes.net = (struct netns_spare){ .host = -1, .spare = -1 };
 	char err[512];
 	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, err,
 			    sizeof(err));
@@ -288,8 +294,10 @@ int main(int argc, char **argv)
 	server_stop(d.server);
 	if (o.pid_file)
 		unlink(o.pid_file);
+	sd_event_source_disable_unref(d.boxes.refill);
 	sd_event_unref(d.event);
 	cgroup_root_free(d.boxes.cgroups);
+	netns_spare_free(&d.boxes.net);
 	uid_slots_free(d.boxes.uids);
 	seccomp_cache_clear();
 	config_free(&d.cfg);

@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "log.h"
+#include "netns.h"
 #include "userns.h"
 
 #include <errno.h>
@@ -413,21 +414,49 @@ void box_destroy(struct box *b)
 		box_kill(b); /* on_child finishes the job */
 }
 
-static pid_t clone_box(const struct box_host *host, const struct box *b,
-		       int *pidfd)
+struct clone_ctx {
+	const struct box_host *host;
+	const struct box *box;
+	int *pidfd;
+};
+
+/* The network namespace is not new here: the daemon stands in a prepared
+ * one while it clones (netns_clone_into). */
+static pid_t clone_box(void *arg)
 {
+	const struct clone_ctx *c = arg;
 	struct clone_args args = {
 		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-			 CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)pidfd,
+			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)c->pidfd,
 		.exit_signal = SIGCHLD,
 	};
-	if (host->into_cgroup && cgroup_box_dirfd(b->cg) >= 0) {
+	if (c->host->into_cgroup && cgroup_box_dirfd(c->box->cg) >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_box_dirfd(b->cg);
+		args.cgroup = (uint64_t)cgroup_box_dirfd(c->box->cg);
 	}
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static int on_refill(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	struct box_host *host = userdata;
+	netns_refill(&host->net);
+	return 0;
+}
+
+/* The next box's network namespace is made once this event is handled,
+ * while the box just cloned builds its root on another CPU. */
+static void schedule_refill(struct box_host *host)
+{
+	int r = host->refill ? sd_event_source_set_enabled(host->refill,
+							   SD_EVENT_ONESHOT)
+			     : sd_event_add_defer(host->event, &host->refill,
+						  on_refill, host);
+	if (r < 0)
+		log_warn("cannot schedule a network namespace: %s",
+			 strerror(-r));
 }
 
 int box_create(struct box_host *host, const struct box_spec *spec,
@@ -485,22 +514,32 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		close(sp[1]);
 		goto fail;
 	}
-	step = "clone the box";
-	pid_t pid = fault_inject(step) < 0 ? (errno = EIO, -1)
-					   : clone_box(host, b, &pidfd);
-	if (pid == 0) {
-		close(sp[0]);
-		box_init_main(&a);
+	step = "bring up loopback";
+	int netfd = netns_take(&host->net);
+	pid_t pid = -1;
+	if (netfd < 0) {
+		r = netfd;
+	} else {
+		struct clone_ctx ctx = { host, b, &pidfd };
+		step = "clone the box";
+		r = fault_inject(step);
+		if (r == 0)
+			pid = netns_clone_into(&host->net, netfd, clone_box,
+					       &ctx);
+		if (pid == 0) {
+			close(sp[0]);
+			box_init_main(&a);
+		}
+		if (pid < 0 && r == 0)
+			r = -errno;
+		close(netfd);
+		schedule_refill(host);
 	}
-	int clone_err = errno;
 	close(sp[1]);
 	for (int i = 0; i < a.ntasks_fds; i++)
 		close(a.tasks_fds[i]);
-	errno = clone_err;
-	if (pid < 0) {
-		r = -errno;
+	if (pid < 0)
 		goto fail;
-	}
 	b->pid = pid;
 	step = "watch the box's init";
 	r = fault_inject(step);

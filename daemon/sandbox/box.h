@@ -6,6 +6,7 @@
 
 #include "cgroup.h"
 #include "init_proto.h"
+#include "netns.h"
 #include "rootfs.h"
 
 #include <stdbool.h>
@@ -22,6 +23,8 @@ struct box_host {
 	struct cgroup_root *cgroups;
 	struct uid_slots *uids;
 	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
+	struct netns_spare net;
+	sd_event_source *refill; /* makes the next network namespace */
 	uint64_t next_id;
 	unsigned live; /* boxes not yet fully torn down */
 };

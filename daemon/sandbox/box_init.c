@@ -3,7 +3,6 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "init_proto.h"
-#include "netns.h"
 #include "privileges.h"
 #include "seccomp.h"
 
@@ -459,9 +458,6 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 		die(ctl, errno, "create the cgroup namespace");
 	if (sethostname("sandbox", 7) < 0)
 		die(ctl, errno, "set the host name");
-	r = fault_inject("bring up loopback");
-	if (r < 0 || (r = netns_loopback_up()) < 0)
-		die(ctl, -r, "bring up loopback");
 	char what[160];
 	r = fault_inject("build the root filesystem");
 	if (r < 0)

@@ -1,13 +1,35 @@
 #include "netns.h"
 
+#include "fault.h"
+#include "log.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-int netns_loopback_up(void)
+int netns_spare_init(struct netns_spare *n)
+{
+	n->spare = -1;
+	n->host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	return n->host < 0 ? -errno : 0;
+}
+
+void netns_spare_free(struct netns_spare *n)
+{
+	if (n->spare >= 0)
+		close(n->spare);
+	if (n->host >= 0)
+		close(n->host);
+	n->spare = n->host = -1;
+}
+
+static int loopback_up(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -23,4 +45,68 @@ int netns_loopback_up(void)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* The daemon is never left in a box's namespace: failing to return would
+ * put every later box, and the daemon's own sockets, in the wrong one. */
+static void go_home(const struct netns_spare *n)
+{
+	if (setns(n->host, CLONE_NEWNET) < 0) {
+		log_err("cannot return to the daemon's network namespace: %m");
+		abort();
+	}
+}
+
+static int make(struct netns_spare *n)
+{
+	int r = fault_inject("bring up loopback");
+	if (r < 0)
+		return r;
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : loopback_up();
+	go_home(n);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		log_err("cannot make a network namespace: %s", strerror(-r));
+		return r;
+	}
+	return fd;
+}
+
+int netns_take(struct netns_spare *n)
+{
+	if (n->spare >= 0) {
+		int fd = n->spare;
+		n->spare = -1;
+		return fd;
+	}
+	return make(n);
+}
+
+int netns_refill(struct netns_spare *n)
+{
+	if (n->spare >= 0)
+		return 0;
+	int fd = make(n);
+	if (fd < 0)
+		return fd;
+	n->spare = fd;
+	return 0;
+}
+
+pid_t netns_clone_into(struct netns_spare *n, int ns,
+		       pid_t (*clone_fn)(void *), void *arg)
+{
+	if (setns(ns, CLONE_NEWNET) < 0)
+		return -1;
+	pid_t pid = clone_fn(arg);
+	if (pid == 0)
+		return 0;
+	int saved = errno;
+	go_home(n);
+	errno = saved;
+	return pid;
 }

@@ -1,10 +1,27 @@
-/* A box's network namespace as "network: none" wants it: loopback only. */
+/* Network namespaces of boxes for "network: none": loopback only.  The
+ * daemon makes them itself, ahead of need, so a box is cloned straight
+ * into one that is ready; the box's own user namespace never owns it, so
+ * nothing in the box can change its configuration. */
 #ifndef ISOL8D_NETNS_H
 #define ISOL8D_NETNS_H
 
-/* Brings up loopback in the caller's network namespace: the box's init,
- * which holds CAP_NET_ADMIN over it until user code runs.  Allocates
- * nothing; 0 or a negative errno. */
-int netns_loopback_up(void);
+#include <sys/types.h>
+
+struct netns_spare {
+	int host; /* the daemon's own namespace, to come back to */
+	int spare; /* a ready namespace, or -1 */
+};
+
+int netns_spare_init(struct netns_spare *n);
+void netns_spare_free(struct netns_spare *n);
+/* A new namespace with loopback up: the spare if there is one.  The fd is
+ * the caller's. */
+int netns_take(struct netns_spare *n);
+/* Makes the next spare (0 when there is one already). */
+int netns_refill(struct netns_spare *n);
+/* Runs clone_fn while the daemon is inside ns, so the child starts there;
+ * the daemon is back in its own namespace when this returns. */
+pid_t netns_clone_into(struct netns_spare *n, int ns,
+		       pid_t (*clone_fn)(void *), void *arg);
 
 #endif

@@ -406,10 +406,16 @@ def section_exec(args):
             "interpreter and bubblewrap ==")
         log(f"   {n} alternating runs each; wall time of the whole client "
             "command, in ms")
+        # What starting any program costs this harness, so that absolute
+        # figures can be read without it.
+        spawn = pct([timed(["/bin/true"], CLEAN_ENV)[0]
+                     for _ in range(n)], .5)
+        log(f"   starting /bin/true from this harness: {spawn:.1f} ms (p50); "
+            "'isol8 net' is isol8 p50 minus that")
         log()
         log(f"   {'case':22} {'bare p50':>9} {'bwrap p50':>10} "
-            f"{'isol8 p50':>10} {'isol8 p90':>10} {'- bare':>8} "
-            f"{'/ bwrap':>8}")
+            f"{'isol8 p50':>10} {'isol8 p90':>10} {'isol8 net':>10} "
+            f"{'- bare':>8} {'/ bwrap':>8}")
         for label, bare, run_args, want in EXEC_CASES:
             for _ in range(2):  # warm the page cache for all three
                 timed(bare, CLEAN_ENV)
@@ -430,7 +436,8 @@ def section_exec(args):
             b50, i50, i90 = pct(tb, .5), pct(ti, .5), pct(ti, .9)
             w50 = pct(tw, .5) if tw else float("nan")
             log(f"   {label:22} {b50:9.1f} {w50:10.1f} {i50:10.1f} "
-                f"{i90:10.1f} {i50 - b50:+8.1f} {i50 / w50:8.2f}")
+                f"{i90:10.1f} {i50 - spawn:10.1f} {i50 - b50:+8.1f} "
+                f"{i50 / w50:8.2f}")
         log()
         log("   - bare: isol8's added cost in ms (p50).  / bwrap: below 1.00 "
             "isol8 is faster.\n"
