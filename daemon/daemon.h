@@ -17,6 +17,7 @@ struct daemon {
 	struct config cfg;
 	struct server *server;
 	struct host_features features;
+	json_object *features_json; /* built once: health shares it */
 	struct box_host boxes;
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;

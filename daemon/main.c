@@ -238,6 +238,7 @@ static int run(struct daemon *d, const struct options *o)
 		log_warn("cannot enable the watchdog: %s", strerror(-r));
 	sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
 	host_features_probe(&d->features);
+	d->features_json = host_features_to_json(&d->features);
 	if (!d->features.user_namespaces)
 		log_warn("user namespaces are not available; boxes cannot be "
 			 "created");
@@ -295,6 +296,7 @@ int main(int argc, char **argv)
 	if (o.pid_file)
 		unlink(o.pid_file);
 	sd_event_source_disable_unref(d.boxes.refill);
+	json_object_put(d.features_json);
 	sd_event_unref(d.event);
 	cgroup_root_free(d.boxes.cgroups);
 	netns_spare_free(&d.boxes.net);

@@ -23,7 +23,7 @@ void method_health(struct rpc_call *call)
 		r, "cgroupMode",
 		json_object_new_string(cgroup_mode_name(d->features.cgroup_mode)));
 	json_object_object_add(r, "features",
-			       host_features_to_json(&d->features));
+			       json_object_get(d->features_json));
 	json_object_object_add(
 		r, "connections",
 		json_object_new_int64((int64_t)server_connection_count(d->server)));
