@@ -16,7 +16,8 @@ from datetime import datetime
 
 import pytest
 
-from isol8_harness import BUILD, Daemon, check_error, wait_until
+from isol8_harness import (BUILD, Daemon, check_error, pids_with_marker,  # noqa: F401
+                           wait_until)
 
 # Bounds on waiting for an execution's reply.  Generous: they only end a
 # test that is already broken.
@@ -199,26 +200,6 @@ def stream_text(events, typ, phase=None):
 
 # --------------------------------------------------------------------------
 # Processes on the host
-
-
-def pids_with_marker(mark):
-    """Live (non-zombie) processes whose command line holds mark."""
-    found = []
-    needle = mark.encode()
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in cmdline and state != "Z":
-            found.append(int(entry))
-    return found
 
 
 def assert_no_marker_processes(mark, timeout=5.0):

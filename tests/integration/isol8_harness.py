@@ -294,6 +294,26 @@ def run_ctl(*args, socket_path=None, env=None, timeout=15, build=None):
 # /proc helpers
 
 
+def pids_with_marker(mark):
+    """Live (non-zombie) processes whose command line holds mark."""
+    found = []
+    needle = mark.encode()
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in cmdline and state != "Z":
+            found.append(int(entry))
+    return found
+
+
 def proc_fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -562,7 +582,25 @@ class Daemon:
             assert marker not in text, \
                 f"sanitizer report in isol8d's stderr:\n{text[-6000:]}"
 
+    def cgroup_dirs(self):
+        """The isol8d-<pid> directories the daemon made below its own
+        cgroup, on every hierarchy it is in."""
+        found = set()
+        try:
+            with open(f"/proc/{self.pid}/cgroup") as f:
+                lines = [l.rstrip("\n").split(":", 2) for l in f]
+        except OSError:
+            return []
+        for _, ctls, path in lines:
+            for ctl in (ctls.split(",") if ctls else ["unified", ""]):
+                base = f"/sys/fs/cgroup/{ctl}" if ctl else "/sys/fs/cgroup"
+                d = f"{base}{path.rstrip('/')}/isol8d-{self.pid}"
+                if os.path.isdir(d):
+                    found.add(d)
+        return sorted(found)
+
     def assert_clean_exit(self, sig=signal.SIGTERM):
+        cgroups = self.cgroup_dirs()
         rc = self.stop(sig)
         assert rc == 0, \
             f"isol8d exited with {rc} after {signal.Signals(sig).name}; " \
@@ -570,6 +608,8 @@ class Daemon:
         wait_until(lambda: not processes_in_group(self.pid), 2.0)
         left = processes_in_group(self.pid)
         assert not left, f"processes left behind by isol8d: {left}"
+        left = [d for d in cgroups if os.path.exists(d)]
+        assert not left, f"cgroups left behind by isol8d: {left}"
         assert not self.socket_path.exists(), \
             f"socket file {self.socket_path} left behind"
         if self.pid_file is not None:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from isol8_harness import wait_until
+from isol8_harness import ConnectionClosed, pids_with_marker, wait_until
 
 # Every step box creation names, in order, then the box's init and the
 # command's exec inside it.
@@ -137,3 +137,31 @@ def test_cgroup_count_sees_a_live_box(daemon):
     finally:
         t.join(10)
     assert wait_until(lambda: box_cgroup_dirs(daemon.pid) == [], 5)
+
+
+def test_sigterm_with_boxes_running_leaves_nothing(start_daemon):
+    """SIGTERM ends running executions; the daemon exits within a second
+    and takes its boxes, their processes and every cgroup with it."""
+    import threading
+    import time
+    d = start_daemon()
+    marker = "4242.17"
+    ended = []
+
+    def run():
+        try:
+            ended.append(execute(d, f"sleep {marker}"))
+        except (OSError, ConnectionClosed) as e:  # the daemon went away
+            ended.append(e)
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    assert wait_until(lambda: len(pids_with_marker(marker)) == 3, 10)
+    cgroups = d.cgroup_dirs()
+    assert cgroups and box_cgroup_dirs(d.pid)
+    t0 = time.monotonic()
+    d.assert_clean_exit()
+    assert time.monotonic() - t0 < 1.5
+    assert pids_with_marker(marker) == []
+    assert not any(os.path.exists(c) for c in cgroups)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from isol8_harness import wait_until
+from isol8_harness import pids_with_marker, wait_until
 
 PROBES = Path(__file__).resolve().parent / "probes"
 
@@ -189,20 +189,6 @@ def test_files_are_written_through_symlink_free_paths(daemon):
     assert "->" not in r["stdout"]
 
 
-def host_processes_with(marker):
-    found = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(p))
-        except OSError:
-            pass
-    return found
-
-
 def test_nothing_keeps_running_after_a_timeout(daemon):
     marker = "987.6543"
     r = result_of(daemon, runtime="bash", code=(
@@ -212,8 +198,8 @@ def test_nothing_keeps_running_after_a_timeout(daemon):
         f"sleep {marker}"),
         options={"timeoutMs": 700})
     assert r["exitCode"] == 137
-    assert wait_until(lambda: not host_processes_with(marker), 5), \
-        host_processes_with(marker)
+    assert wait_until(lambda: not pids_with_marker(marker), 5), \
+        pids_with_marker(marker)
 
 
 def test_box_cannot_signal_the_daemon(daemon):
