@@ -334,9 +334,8 @@ def proc_cpu_seconds(pid):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def processes_in_group(pgid):
-    """Pids of live (non-zombie) processes whose process group is pgid."""
-    found = []
+def _live_stats():
+    """(pid, state, ppid, pgrp) of every process."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -345,10 +344,18 @@ def processes_in_group(pgid):
                 rest = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        state, pgrp = rest[0], int(rest[2])
-        if pgrp == pgid and state != "Z":
-            found.append(int(entry))
-    return found
+        yield int(entry), rest[0], int(rest[1]), int(rest[2])
+
+
+def processes_in_group(pgid):
+    """Pids of live (non-zombie) processes whose process group is pgid."""
+    return [p for p, state, _, pgrp in _live_stats()
+            if pgrp == pgid and state != "Z"]
+
+
+def children_of(pid):
+    """Pids of the processes whose parent is pid (zombies included)."""
+    return [p for p, _, ppid, _ in _live_stats() if ppid == pid]
 
 
 def wait_until(pred, timeout, interval=0.02):

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from isol8_harness import ConnectionClosed, pids_with_marker, wait_until
+from isol8_harness import (ConnectionClosed, children_of, pids_with_marker,
+                           wait_until)
 
 # Every step box creation names, in order, then the box's init and the
 # command's exec inside it.
@@ -44,25 +45,11 @@ def box_cgroup_dirs(pid):
     return sorted(set(found))
 
 
-def children(pid):
-    kids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(p))
-        except (OSError, IndexError, ValueError):
-            pass
-    return kids
-
-
 def snapshot(pid):
     with open(f"/proc/{pid}/mountinfo") as f:
         mounts = len(f.readlines())
     return {"fds": len(os.listdir(f"/proc/{pid}/fd")),
-            "children": len(children(pid)),
+            "children": len(children_of(pid)),
             "mounts": mounts,
             "cgroups": len(box_cgroup_dirs(pid))}
 

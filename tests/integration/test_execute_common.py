@@ -18,7 +18,7 @@ from execute_helpers import (REPLY_TIMEOUT, TIMEOUT_TEXT, TRUNCATION_MARKER,
                              execute_raw, marker, params_of,
                              pids_with_marker, results_of, shared_daemon,
                              signal_marker, stream_text)  # noqa: F401
-from isol8_harness import check_error, wait_until
+from isol8_harness import check_error, children_of, wait_until
 
 MiB = 1024 * 1024
 
@@ -982,21 +982,6 @@ def _box_cgroups(dirs):
     return out
 
 
-def _children(pid):
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(rest[1]) == pid:
-            kids.append(int(entry))
-    return kids
-
-
 def _mounts(pid):
     with open(f"/proc/{pid}/mountinfo") as f:
         return len(f.readlines())
@@ -1005,7 +990,7 @@ def _mounts(pid):
 def _snapshot(d, dirs):
     return {
         "fds": d.fd_count(),
-        "children": len(_children(d.pid)),
+        "children": len(children_of(d.pid)),
         "mounts": _mounts(d.pid),
         "cgroups": _box_cgroups(dirs),
     }
@@ -1022,7 +1007,7 @@ def test_no_leaks_after_a_batch(start_daemon):
     # Warm up (lazily created resources), then take the baseline with no
     # client connected.
     execute(d, sh("echo warm"))
-    assert wait_until(lambda: not _children(d.pid) and not any(
+    assert wait_until(lambda: not children_of(d.pid) and not any(
         _box_cgroups(dirs).values()), 15.0, interval=0.05), \
         "the warm-up box did not go away"
     base_fds = d.baseline_fds()
