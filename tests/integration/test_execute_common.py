@@ -1062,3 +1062,15 @@ def test_no_leaks_after_a_batch(start_daemon):
     assert after == before, f"before {before}\nafter  {after}\n" \
         f"fds now: {sorted(os.listdir(f'/proc/{d.pid}/fd'), key=int)}"
     d.health()
+
+
+def test_cpu_limit_throttles(shared_daemon):
+    """Two processes spinning for 1.2 s of wall time under cpuLimit 0.25
+    get about 0.3 s of CPU together, far from the 2.4 s they would get
+    unthrottled on two cores (the margin absorbs scheduling noise)."""
+    r = execute(shared_daemon, sh(
+        "timeout 1.2 bash -c 'while :; do :; done' & "
+        "timeout 1.2 bash -c 'while :; do :; done'; wait"),
+        {"cpuLimit": 0.25, "timeoutMs": 10000})
+    cpu = r["resourceUsage"]["cpuTimeMs"]
+    assert 100 < cpu < 900, r["resourceUsage"]
