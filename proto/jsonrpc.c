@@ -1,5 +1,6 @@
 #include "jsonrpc.h"
 
+#include "json_syntax.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -40,7 +41,12 @@ int error_kind_from_name(const char *name)
 	return -1;
 }
 
-/* json-c accepts NaN and Infinity even in strict mode. */
+/* How deep arrays and objects may nest: json-c's default, which the syntax
+ * check and the tokener are both given so that they agree. */
+#define JSON_MAX_DEPTH 32
+
+/* json-c reads 1e400 as infinity (NaN and Infinity themselves are refused by
+ * the syntax check). */
 static bool all_finite(json_object *o)
 {
 	switch (json_object_get_type(o)) {
@@ -82,7 +88,11 @@ int json_parse_strict(const char *body, size_t len, json_object **out,
 		snprintf(why, why_len, "frame is not valid UTF-8");
 		return -EINVAL;
 	}
-	json_tokener *tok = json_tokener_new();
+	/* json-c's strict mode still takes single quotes, raw control
+	 * characters, "1.", "00" and lone surrogate escapes. */
+	if (json_syntax_check(body, len, JSON_MAX_DEPTH, why, why_len) < 0)
+		return -EINVAL;
+	json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (!tok) {
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;

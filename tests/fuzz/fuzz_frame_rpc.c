@@ -7,6 +7,8 @@
  *   nor the error that ends them;
  * - a frame is NUL-terminated, within the limit and never empty;
  * - the request validation agrees with json_parse_strict on what parses;
+ * - whatever json_syntax_check passes, json-c's strict mode parses too, and
+ *   json_parse_strict takes nothing it refuses;
  * - every answer serialises to text that parses strictly again. */
 #include <errno.h>
 #include <stdint.h>
@@ -14,10 +16,13 @@
 #include <string.h>
 
 #include "frame.h"
+#include "json_syntax.h"
 #include "jsonrpc.h"
+#include "utf8.h"
 
 #define MAX_FRAME 65536
 #define MAX_FRAMES 64
+#define JSON_DEPTH 32 /* as JSON_MAX_DEPTH in jsonrpc.c */
 
 struct frame_list {
 	char *body[MAX_FRAMES];
@@ -126,12 +131,38 @@ static void check_answer(json_object *resp)
 	json_object_put(back);
 }
 
+/* Checks that json-c in strict mode parses what the syntax check passes;
+ * returns the check's result.  1e400 is syntax, and a success for json-c
+ * too (as infinity). */
+static int check_syntax(const char *body, size_t len)
+{
+	char why[200];
+	if (!utf8_valid(body, len))
+		return -EINVAL;
+	int r = json_syntax_check(body, len, JSON_DEPTH, why, sizeof(why));
+	if (r < 0)
+		return r;
+	json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
+	if (!tok)
+		return r;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_object *o = json_tokener_parse_ex(tok, body, (int)len + 1);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) < len)
+		abort();
+	json_object_put(o);
+	json_tokener_free(tok);
+	return r;
+}
+
 static void handle(const char *body, size_t len)
 {
 	char why[200];
 	json_object *doc = NULL;
 	int parsed = json_parse_strict(body, len, &doc, why, sizeof(why));
 	if (parsed < 0 && doc)
+		abort();
+	if (check_syntax(body, len) < 0 && parsed == 0)
 		abort();
 
 	struct rpc_request req;
@@ -149,14 +180,9 @@ static void handle(const char *body, size_t len)
 		if (bad_root || !req.root || !req.method || !req.params ||
 		    req.method_len == 0 || (req.id && !req.has_id))
 			abort();
-		json_object *result = json_object_new_object();
-		json_object_object_add(
-			result, "method",
-			json_object_new_string_len(req.method,
-						   (int)req.method_len));
-		json_object_object_add(result, "params",
-				       json_object_get(req.params));
-		resp = rpc_make_result(req.id, result);
+		/* The params as the result: an answer nested exactly as deep
+		 * as the request, which the depth limit let through. */
+		resp = rpc_make_result(req.id, json_object_get(req.params));
 		check_answer(resp);
 		json_object_put(resp);
 

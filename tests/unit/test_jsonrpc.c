@@ -21,6 +21,8 @@
 	"Invalid params: \"params\" must be an object of named parameters, "  \
 	"not an array"
 #define PARAMS_TYPE_MSG "Invalid request: \"params\" must be an object"
+#define NONFINITE "NaN and Infinity are not JSON numbers"
+#define TRAILING "trailing data after the value"
 
 static int starts_with(const char *s, const char *prefix)
 {
@@ -149,34 +151,46 @@ static void test_strict_refuses(void **state)
 		{ "\"\xe2\x82\"", 0, "frame is not valid UTF-8" },
 		{ "{}\xe2\x82", 0, "frame is not valid UTF-8" },
 		{ "{\"k\xc3\":1}", 0, "frame is not valid UTF-8" },
-		{ "NaN", 0, "invalid JSON: NaN and Infinity" },
-		{ "Infinity", 0, "invalid JSON: NaN and Infinity" },
-		{ "-Infinity", 0, "invalid JSON: NaN and Infinity" },
-		{ "[1,NaN]", 0, "invalid JSON: NaN and Infinity" },
+		{ "NaN", 0, "invalid JSON at byte 0: " NONFINITE },
+		{ "Infinity", 0, "invalid JSON at byte 0: " NONFINITE },
+		{ "-Infinity", 0, "invalid JSON at byte 0: " NONFINITE },
+		{ "[1,NaN]", 0, "invalid JSON at byte 3: " NONFINITE },
 		{ "{\"a\":{\"b\":[Infinity]}}", 0,
-		  "invalid JSON: NaN and Infinity" },
-		{ "1e400", 0, "invalid JSON: NaN and Infinity" },
-		{ "{\"id\":-1e999}", 0, "invalid JSON: NaN and Infinity" },
-		{ "nan", 0, "invalid JSON: " },
-		{ "", 0, "invalid JSON: " },
-		{ "   ", 0, "invalid JSON: " },
-		{ "{", 0, "invalid JSON: " },
-		{ "[1,2", 0, "invalid JSON: " },
-		{ "\"abc", 0, "invalid JSON: " },
-		{ "{} x", 0, "invalid JSON: " },
-		{ "{}{}", 0, "invalid JSON: " },
-		{ "[1]]", 0, "invalid JSON: " },
-		{ "1 2", 0, "invalid JSON: " },
-		{ "{\"a\":1}garbage", 0, "invalid JSON: " },
-		{ "[1,]", 0, "invalid JSON: " },
-		{ "{\"a\":1,}", 0, "invalid JSON: " },
-		{ "{\"a\"}", 0, "invalid JSON: " },
-		{ "{a:1}", 0, "invalid JSON: " },
-		{ "/*c*/{}", 0, "invalid JSON: " },
-		{ "// c\n{}", 0, "invalid JSON: " },
-		{ "01", 0, "invalid JSON: " },
-		{ "tRue", 0, "invalid JSON: " },
-		{ "\"\\x\"", 0, "invalid JSON: " },
+		  "invalid JSON at byte 11: " NONFINITE },
+		/* Valid syntax, but json-c reads them as infinities. */
+		{ "1e400", 0, "invalid JSON: " NONFINITE },
+		{ "{\"id\":-1e999}", 0, "invalid JSON: " NONFINITE },
+		{ "nan", 0, "invalid JSON at byte 0: invalid literal" },
+		{ "", 0, "invalid JSON at byte 0: no value" },
+		{ "   ", 0, "invalid JSON at byte 3: no value" },
+		{ "{", 0, "invalid JSON at byte 1: the text ends early" },
+		{ "[1,2", 0, "invalid JSON at byte 4: the text ends early" },
+		{ "\"abc", 0, "invalid JSON at byte 0: unterminated string" },
+		{ "{} x", 0, "invalid JSON at byte 3: " TRAILING },
+		{ "{}{}", 0, "invalid JSON at byte 2: " TRAILING },
+		{ "[1]]", 0, "invalid JSON at byte 3: " TRAILING },
+		{ "1 2", 0, "invalid JSON at byte 2: " TRAILING },
+		{ "{\"a\":1}garbage", 0, "invalid JSON at byte 7: " TRAILING },
+		{ "[1,]", 0, "invalid JSON at byte 3: trailing comma" },
+		{ "{\"a\":1,}", 0, "invalid JSON at byte 7: trailing comma" },
+		{ "{\"a\"}", 0, "invalid JSON at byte 4: expected ':'" },
+		{ "{a:1}", 0, "invalid JSON at byte 1: unquoted key" },
+		{ "/*c*/{}", 0, "invalid JSON at byte 0: comments" },
+		{ "// c\n{}", 0, "invalid JSON at byte 0: comments" },
+		{ "01", 0, "invalid JSON at byte 0: leading zero" },
+		{ "tRue", 0, "invalid JSON at byte 0: invalid literal" },
+		{ "\"\\x\"", 0, "invalid JSON at byte 1: invalid escape" },
+		/* What json-c's strict mode would have taken. */
+		{ "{'a':1}", 0, "invalid JSON at byte 1: single-quoted" },
+		{ "{\"a\":\"x\n\"}", 0,
+		  "invalid JSON at byte 7: control character in a string" },
+		{ "1.", 0, "invalid JSON at byte 2: expected a digit" },
+		{ "-01", 0, "invalid JSON at byte 0: leading zero" },
+		{ "00", 0, "invalid JSON at byte 0: leading zero" },
+		{ "\"\\ud800\"", 0,
+		  "invalid JSON at byte 1: lone high surrogate escape" },
+		{ "\"\\udc00\"", 0,
+		  "invalid JSON at byte 1: lone low surrogate escape" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
@@ -189,6 +203,31 @@ static void test_strict_refuses(void **state)
 				 cases[i].in, r, why, cases[i].why);
 		assert_null(o);
 	}
+}
+
+/* json-c and the syntax check agree on the depth: 32 open at once. */
+static void test_strict_depth(void **state)
+{
+	(void)state;
+	char text[80];
+	char why[128] = "";
+	json_object *o = NULL;
+	memset(text, '[', 32);
+	memset(text + 32, ']', 32);
+	text[64] = '\0';
+	if (parse(text, &o, why, sizeof(why)) != 0)
+		fail_msg("32 levels refused: %s", why);
+	assert_non_null(o);
+	json_object_put(o);
+
+	memset(text, '[', 33);
+	memset(text + 33, ']', 33);
+	text[66] = '\0';
+	o = (json_object *)1;
+	assert_int_equal(parse(text, &o, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why,
+			    "invalid JSON at byte 32: nesting deeper than 32");
+	assert_null(o);
 }
 
 static void test_strict_short_reason_buffer(void **state)
@@ -331,7 +370,8 @@ static void test_request_nan_id_is_parse_error(void **state)
 {
 	(void)state;
 	expect_bad("{\"jsonrpc\":\"2.0\",\"id\":NaN,\"method\":\"m\"}",
-		   RPC_PARSE_ERROR, "Parse error: invalid JSON: NaN");
+		   RPC_PARSE_ERROR,
+		   "Parse error: invalid JSON at byte 22: " NONFINITE);
 }
 
 static void test_request_not_object(void **state)
@@ -376,9 +416,26 @@ static void test_request_parse_errors(void **state)
 	assert_null(root);
 
 	expect_bad("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\"} {}",
-		   RPC_PARSE_ERROR, "Parse error: invalid JSON: ");
+		   RPC_PARSE_ERROR,
+		   "Parse error: invalid JSON at byte 38: " TRAILING);
 	expect_bad("{\"jsonrpc\":\"2.0\",\"id\":1,", RPC_PARSE_ERROR,
-		   "Parse error: invalid JSON: ");
+		   "Parse error: invalid JSON at byte 24: the text ends early");
+	/* Refused before json-c, which would take them. */
+	expect_bad("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\t\"}",
+		   RPC_PARSE_ERROR,
+		   "Parse error: invalid JSON at byte 35: control character "
+		   "in a string");
+	expect_bad("{'jsonrpc':'2.0','id':1,'method':'m'}", RPC_PARSE_ERROR,
+		   "Parse error: invalid JSON at byte 1: single-quoted string");
+	expect_bad("{\"jsonrpc\":\"2.0\",\"id\":1.,\"method\":\"m\"}",
+		   RPC_PARSE_ERROR,
+		   "Parse error: invalid JSON at byte 24: expected a digit "
+		   "after the decimal point");
+	expect_bad("{\"jsonrpc\":\"2.0\",\"id\":\"\\ud800\","
+		   "\"method\":\"m\"}",
+		   RPC_PARSE_ERROR,
+		   "Parse error: invalid JSON at byte 23: lone high surrogate "
+		   "escape");
 }
 
 static void test_request_version(void **state)
@@ -693,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_strict_accepts_json),
 		cmocka_unit_test(test_strict_values),
 		cmocka_unit_test(test_strict_refuses),
+		cmocka_unit_test(test_strict_depth),
 		cmocka_unit_test(test_strict_short_reason_buffer),
 		cmocka_unit_test(test_request_valid),
 		cmocka_unit_test(test_request_params_absent_or_null),
