@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -21,6 +22,12 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+/* Values quoted from a profile in error messages are cut to this many
+ * bytes: the text goes back to a client, and the file may be anything the
+ * daemon can read. */
+#define QUOTE "%.64s"
+#define MAX_ARGS 16 /* comparisons in one rule; 6 unless indices repeat */
 
 static void cleanup_ctx(scmp_filter_ctx *c)
 {
@@ -55,11 +62,16 @@ static int parse_action(const char *name, uint32_t errno_ret, uint32_t *out)
 		*out = SCMP_ACT_KILL_PROCESS;
 	else if (!strcmp(name, "SCMP_ACT_TRAP"))
 		*out = SCMP_ACT_TRAP;
-	/* Nothing traces a box: the kernel answers ENOSYS, as documented. */
+	/* Kept as TRACE, as runc does: nothing in a box can trace (ptrace is
+	 * among the mandatory denials), and without a tracer the kernel fails
+	 * the call with ENOSYS. */
 	else if (!strcmp(name, "SCMP_ACT_TRACE"))
 		*out = SCMP_ACT_TRACE(errno_ret);
 	else if (!strcmp(name, "SCMP_ACT_LOG"))
 		*out = SCMP_ACT_LOG;
+	/* It needs an agent listening for the box's calls; there is none. */
+	else if (!strcmp(name, "SCMP_ACT_NOTIFY"))
+		return -EOPNOTSUPP;
 	else
 		return -EINVAL;
 	return 0;
@@ -87,7 +99,9 @@ static int parse_op(const char *name, enum scmp_compare *out)
 	return -EINVAL;
 }
 
-/* The names Docker profiles use for this machine's architecture. */
+/* The names profiles use for this machine's architecture: Docker's
+ * includes/excludes.arches spell it as Go does ("amd64"); the kernel's and
+ * libseccomp's spellings are accepted too. */
 static bool is_native_arch(const char *name)
 {
 #if defined(__x86_64__)
@@ -105,95 +119,136 @@ static bool is_native_arch(const char *name)
 	return false;
 }
 
-static bool kernel_at_least(const char *version)
+/* "<major>.<minor>", as Docker writes minKernel. */
+static int parse_version(const char *s, unsigned *major, unsigned *minor)
+{
+	int end = 0;
+	if (sscanf(s, "%3u.%3u%n", major, minor, &end) != 2 || s[end] ||
+	    *major > 255 || *minor > 255 || (*major == 0 && *minor == 0))
+		return -EINVAL;
+	return 0;
+}
+
+static bool kernel_at_least(unsigned want_major, unsigned want_minor)
 {
 	struct utsname u;
-	unsigned want_major = 0, want_minor = 0, major = 0, minor = 0;
-	if (sscanf(version, "%u.%u", &want_major, &want_minor) < 1 ||
-	    uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) < 1)
+	unsigned major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
 		return false;
 	return major > want_major ||
 	       (major == want_major && minor >= want_minor);
 }
 
-static bool array_has_native(json_object *arr)
+/* A filter's field that must be a list of strings; NULL when absent. */
+static int string_list(json_object *filter, const char *key, const char *where,
+		       const char *which, json_object **out, char *err,
+		       size_t errlen)
 {
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		const char *s =
-			json_object_get_string(json_object_array_get_idx(arr, i));
-		if (s && is_native_arch(s))
-			return true;
-	}
-	return false;
-}
-
-static bool nonempty_array(json_object *o, const char *key)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, key, &v) &&
-	       json_object_is_type(v, json_type_array) &&
-	       json_object_array_length(v) > 0;
-}
-
-/* Whether a rule applies to a box: boxes hold no capabilities, run on the
- * native architecture and on this kernel. */
-static int rule_applies(json_object *rule, const char *where, bool *applies,
-			char *err, size_t errlen)
-{
-	json_object *inc = NULL, *exc = NULL, *v;
-	*applies = true;
-	json_object_object_get_ex(rule, "includes", &inc);
-	json_object_object_get_ex(rule, "excludes", &exc);
-	if (inc && !json_object_is_type(inc, json_type_object))
-		return fail(err, errlen, "%s.includes: must be an object",
-			    where);
-	if (exc && !json_object_is_type(exc, json_type_object))
-		return fail(err, errlen, "%s.excludes: must be an object",
-			    where);
-	if (inc) {
-		if (nonempty_array(inc, "caps"))
-			*applies = false;
-		if (json_object_object_get_ex(inc, "arches", &v) &&
-		    json_object_is_type(v, json_type_array) &&
-		    json_object_array_length(v) > 0 && !array_has_native(v))
-			*applies = false;
-		if (json_object_object_get_ex(inc, "minKernel", &v) &&
-		    json_object_is_type(v, json_type_string) &&
-		    !kernel_at_least(json_object_get_string(v)))
-			*applies = false;
-	}
-	if (exc && json_object_object_get_ex(exc, "arches", &v) &&
-	    json_object_is_type(v, json_type_array) && array_has_native(v))
-		*applies = false;
+	*out = NULL;
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(filter, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return fail(err, errlen, "%s.%s.%s: must be an array of strings",
+			    where, which, key);
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (!json_object_is_type(json_object_array_get_idx(v, i),
+					 json_type_string))
+			return fail(err, errlen, "%s.%s.%s[%zu]: must be a string",
+				    where, which, key, i);
+	*out = v;
 	return 0;
 }
 
+static bool has_native(json_object *arr)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+		if (is_native_arch(json_object_get_string(
+			    json_object_array_get_idx(arr, i))))
+			return true;
+	return false;
+}
+
+/* includes/excludes: {arches, caps, minKernel}.  *match says whether the
+ * box matches the filter the way Docker reads it for `which`: includes
+ * match when every condition holds, excludes when any does. */
+static int filter_matches(json_object *rule, const char *which,
+			  const char *where, bool *match, char *err,
+			  size_t errlen)
+{
+	bool inc = !strcmp(which, "includes");
+	json_object *f = NULL, *arches = NULL, *caps = NULL, *v = NULL;
+	*match = inc;
+	if (!json_object_object_get_ex(rule, which, &f) || !f)
+		return 0;
+	if (!json_object_is_type(f, json_type_object))
+		return fail(err, errlen, "%s.%s: must be an object", where,
+			    which);
+	int r = string_list(f, "arches", where, which, &arches, err, errlen);
+	if (r == 0)
+		r = string_list(f, "caps", where, which, &caps, err, errlen);
+	if (r < 0)
+		return r;
+	bool arch_listed = arches && json_object_array_length(arches) > 0;
+	/* Boxes hold no capabilities at all. */
+	bool caps_listed = caps && json_object_array_length(caps) > 0;
+	bool kernel_listed = false, kernel_ok = false;
+	if (json_object_object_get_ex(f, "minKernel", &v) && v) {
+		const char *s = json_object_get_string(v);
+		unsigned major, minor;
+		if (!json_object_is_type(v, json_type_string))
+			return fail(err, errlen,
+				    "%s.%s.minKernel: must be a string", where,
+				    which);
+		if (*s) {
+			if (parse_version(s, &major, &minor) < 0)
+				return fail(err, errlen,
+					    "%s.%s.minKernel: \"" QUOTE
+					    "\" is not \"<major>.<minor>\"",
+					    where, which, s);
+			kernel_listed = true;
+			kernel_ok = kernel_at_least(major, minor);
+		}
+	}
+	if (inc)
+		*match = (!arch_listed || has_native(arches)) && !caps_listed &&
+			 (!kernel_listed || kernel_ok);
+	else
+		*match = (arch_listed && has_native(arches)) ||
+			 (kernel_listed && kernel_ok);
+	return 0;
+}
+
+/* An optional unsigned integer member; absent or null reads as 0. */
 static int get_u64(json_object *o, const char *key, uint64_t *out)
 {
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v)) {
-		*out = 0;
+	json_object *v = NULL;
+	*out = 0;
+	if (!json_object_object_get_ex(o, key, &v) || !v)
 		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int))
+	if (!json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0)
 		return -EINVAL;
 	*out = json_object_get_uint64(v);
 	return 0;
 }
 
-static int parse_args(json_object *args, const char *where,
-		      struct scmp_arg_cmp *cmp, unsigned *n, char *err,
-		      size_t errlen)
+static int parse_args(json_object *rule, const char *where,
+		      struct scmp_arg_cmp cmp[MAX_ARGS], unsigned *n,
+		      bool *repeated, char *err, size_t errlen)
 {
+	json_object *args = NULL;
+	unsigned seen = 0;
 	*n = 0;
-	if (!args)
+	*repeated = false;
+	if (!json_object_object_get_ex(rule, "args", &args) || !args)
 		return 0;
 	if (!json_object_is_type(args, json_type_array))
 		return fail(err, errlen, "%s.args: must be an array", where);
 	size_t len = json_object_array_length(args);
-	if (len > 6)
-		return fail(err, errlen, "%s.args: at most 6 comparisons",
-			    where);
+	if (len > MAX_ARGS)
+		return fail(err, errlen, "%s.args: at most %d comparisons",
+			    where, MAX_ARGS);
 	for (size_t i = 0; i < len; i++) {
 		json_object *a = json_object_array_get_idx(args, i), *v;
 		uint64_t index, value, value2;
@@ -205,19 +260,30 @@ static int parse_args(json_object *args, const char *where,
 			return fail(err, errlen,
 				    "%s.args[%zu].index: must be 0 to 5", where,
 				    i);
-		if (get_u64(a, "value", &value) < 0 ||
-		    get_u64(a, "valueTwo", &value2) < 0)
+		if (get_u64(a, "value", &value) < 0)
 			return fail(err, errlen,
-				    "%s.args[%zu]: value and valueTwo must be "
-				    "integers",
+				    "%s.args[%zu].value: must be an unsigned "
+				    "64-bit integer",
 				    where, i);
-		const char *ops = json_object_object_get_ex(a, "op", &v)
+		if (get_u64(a, "valueTwo", &value2) < 0)
+			return fail(err, errlen,
+				    "%s.args[%zu].valueTwo: must be an unsigned "
+				    "64-bit integer",
+				    where, i);
+		const char *ops = json_object_object_get_ex(a, "op", &v) && v
 					  ? json_object_get_string(v)
 					  : NULL;
-		if (!ops || parse_op(ops, &op) < 0)
+		if (!ops)
+			return fail(err, errlen, "%s.args[%zu].op: missing",
+				    where, i);
+		if (parse_op(ops, &op) < 0)
 			return fail(err, errlen,
-				    "%s.args[%zu].op: unknown operator \"%s\"",
-				    where, i, ops ? ops : "");
+				    "%s.args[%zu].op: unknown operator \"" QUOTE
+				    "\"",
+				    where, i, ops);
+		if (seen & (1u << index))
+			*repeated = true;
+		seen |= 1u << index;
 		cmp[i] = (struct scmp_arg_cmp){ .arg = (unsigned)index,
 						.op = op,
 						.datum_a = value,
@@ -227,37 +293,64 @@ static int parse_args(json_object *args, const char *where,
 	return 0;
 }
 
+static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
+		   int nr, uint32_t action, const struct scmp_arg_cmp *cmp,
+		   unsigned ncmp, char *err, size_t errlen)
+{
+	int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
+	/* The default action already (EACCES), or a rule libseccomp already
+	 * holds (EEXIST): runc skips these as well. */
+	if (r == -EACCES || r == -EEXIST)
+		return 0;
+	if (r < 0)
+		return fail(err, errlen, "%s: cannot add a rule for " QUOTE ": %s",
+			    where, name, strerror(-r));
+	return 0;
+}
+
+/* Adds the rule for each of its names, or with apply false only checks
+ * them. */
 static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
-		     uint32_t action, const struct scmp_arg_cmp *cmp,
-		     unsigned ncmp, char *err, size_t errlen)
+		     bool apply, uint32_t action,
+		     const struct scmp_arg_cmp *cmp, unsigned ncmp,
+		     bool repeated, char *err, size_t errlen)
 {
 	json_object *names = NULL, *one = NULL;
 	json_object_object_get_ex(rule, "names", &names);
 	json_object_object_get_ex(rule, "name", &one);
 	if (names && !json_object_is_type(names, json_type_array))
 		return fail(err, errlen, "%s.names: must be an array", where);
+	if (one && !json_object_is_type(one, json_type_string))
+		return fail(err, errlen, "%s.name: must be a string", where);
 	size_t n = names ? json_object_array_length(names) : 0;
-	for (size_t i = 0; i <= n; i++) {
-		json_object *nv = i < n ? json_object_array_get_idx(names, i)
-					: one;
-		if (!nv)
-			continue;
+	if (one && n)
+		return fail(err, errlen, "%s: has both name and names", where);
+	for (size_t i = 0; i < n || (i == 0 && one); i++) {
+		json_object *nv = one ? one : json_object_array_get_idx(names, i);
 		if (!json_object_is_type(nv, json_type_string))
 			return fail(err, errlen, "%s.names[%zu]: must be a string",
 				    where, i);
+		if (!apply)
+			continue;
 		const char *name = json_object_get_string(nv);
 		int nr = seccomp_syscall_resolve_name(name);
-		/* Profiles list calls other architectures or kernels have. */
+		/* Profiles list calls that other architectures or kernels
+		 * have. */
 		if (nr == __NR_SCMP_ERROR)
 			continue;
-		int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
-		/* Same as the default action, or already covered: nothing to
-		 * add. */
-		if (r == -EACCES || r == -EEXIST)
-			continue;
+		int r = 0;
+		/* Several comparisons of one argument: each is a rule of its
+		 * own (so any of them matches), as runc reads such a rule;
+		 * libseccomp refuses them in one. */
+		if (repeated)
+			for (unsigned k = 0; k < ncmp && r == 0; k++)
+				r = add_one(ctx, where, name, nr, action,
+					    &cmp[k], 1, err, errlen);
+		else
+			r = add_one(ctx, where, name, nr, action, cmp, ncmp,
+				    err, errlen);
 		if (r < 0)
-			return fail(err, errlen, "%s: cannot add a rule for %s: %s",
-				    where, name, strerror(-r));
+			return r;
 	}
 	return 0;
 }
@@ -269,55 +362,80 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, size_t idx,
 	snprintf(where, sizeof(where), "syscalls[%zu]", idx);
 	if (!json_object_is_type(rule, json_type_object))
 		return fail(err, errlen, "%s: must be an object", where);
-	bool applies;
-	int r = rule_applies(rule, where, &applies, err, errlen);
-	if (r < 0 || !applies)
+	bool included = false, excluded = true;
+	int r = filter_matches(rule, "includes", where, &included, err,
+			       errlen);
+	if (r == 0)
+		r = filter_matches(rule, "excludes", where, &excluded, err,
+				   errlen);
+	if (r < 0)
 		return r;
-	json_object *v;
+	json_object *v = NULL;
 	uint64_t eret = EPERM;
-	if (json_object_object_get_ex(rule, "errnoRet", &v) &&
+	if (json_object_object_get_ex(rule, "errnoRet", &v) && v &&
 	    (get_u64(rule, "errnoRet", &eret) < 0 || eret > 4095))
 		return fail(err, errlen, "%s.errnoRet: must be 0 to 4095",
 			    where);
-	const char *act = json_object_object_get_ex(rule, "action", &v)
+	const char *act = json_object_object_get_ex(rule, "action", &v) && v
 				  ? json_object_get_string(v)
 				  : NULL;
 	uint32_t action;
 	if (!act)
 		return fail(err, errlen, "%s.action: missing", where);
-	if (parse_action(act, (uint32_t)eret, &action) < 0)
-		return fail(err, errlen, "%s.action: unknown action \"%s\"",
+	if ((r = parse_action(act, (uint32_t)eret, &action)) < 0)
+		return fail(err, errlen,
+			    r == -EOPNOTSUPP
+				    ? "%s.action: \"" QUOTE "\" is not supported"
+				    : "%s.action: unknown action \"" QUOTE "\"",
 			    where, act);
-	struct scmp_arg_cmp cmp[6];
+	struct scmp_arg_cmp cmp[MAX_ARGS];
 	unsigned ncmp;
-	json_object *args = NULL;
-	json_object_object_get_ex(rule, "args", &args);
-	if ((r = parse_args(args, where, cmp, &ncmp, err, errlen)) < 0)
+	bool repeated;
+	if ((r = parse_args(rule, where, cmp, &ncmp, &repeated, err, errlen)) <
+	    0)
 		return r;
-	return add_names(ctx, rule, where, action, cmp, ncmp, err, errlen);
+	/* A rule that does not apply here is still checked in full, so that
+	 * a mistake in it shows wherever the profile is tried. */
+	return add_names(ctx, rule, where, included && !excluded, action, cmp,
+			 ncmp, repeated, err, errlen);
 }
 
-/* libseccomp writes the program to an fd only (before 2.6). */
+/* libseccomp 2.6 exports to memory; before that only to an fd. */
 static int export_bpf(scmp_filter_ctx ctx, struct seccomp_prog *out)
 {
+	size_t size;
+	_cleanup_free_ struct sock_filter *insns = NULL;
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
+	size = BPF_MAXINSNS * sizeof(struct sock_filter);
+	if (!(insns = malloc(size)))
+		return -ENOMEM;
+	int r = seccomp_export_bpf_mem(ctx, insns, &size);
+	if (r < 0)
+		return r == -ERANGE ? -E2BIG : r;
+	struct sock_filter *fit = realloc(insns, size ? size : 1);
+	if (fit)
+		insns = fit;
+#else
 	_cleanup_close_ int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	int r = seccomp_export_bpf(ctx, fd);
 	if (r < 0)
 		return r;
-	off_t size = lseek(fd, 0, SEEK_END);
-	if (size <= 0 || size % sizeof(struct sock_filter) ||
-	    size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0)
+		return -errno;
+	if (end > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter)))
 		return -E2BIG;
-	struct sock_filter *insns = malloc((size_t)size);
-	if (!insns)
+	size = (size_t)end;
+	if (size && !(insns = malloc(size)))
 		return -ENOMEM;
-	if (pread(fd, insns, (size_t)size, 0) != size) {
-		free(insns);
+	if (pread(fd, insns, size, 0) != (ssize_t)size)
 		return -EIO;
-	}
-	out->insns = insns;
+#endif
+	if (size == 0 || size % sizeof(struct sock_filter))
+		return -EIO;
+	out->insns = TAKE_PTR(insns);
 	out->len = (unsigned short)(size / sizeof(struct sock_filter));
 	return 0;
 }
@@ -327,11 +445,10 @@ static int new_ctx(uint32_t def_action, scmp_filter_ctx *out)
 	scmp_filter_ctx ctx = seccomp_init(def_action);
 	if (!ctx)
 		return -ENOMEM;
-	/* Only the native ABI: any other (x32, ia32) kills the process. */
+	/* Only the native ABI: any other (ia32 through int 0x80, x32 numbers
+	 * with bit 30 set) kills the process. */
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 				 SCMP_ACT_KILL_PROCESS);
-	if (r == 0)
-		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	/* A binary tree instead of a chain of comparisons: the kernel
 	 * evaluates the filter for every system call number when it is
 	 * installed (to cache the always-allowed ones), and a chain of 300
@@ -349,41 +466,66 @@ static int new_ctx(uint32_t def_action, scmp_filter_ctx *out)
 int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 			 char *err, size_t errlen)
 {
+	*out = (struct seccomp_prog){ 0 };
+	if (len > INT_MAX)
+		return fail(err, errlen, "the profile is too large");
 	_cleanup_json_ json_object *root = NULL;
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
 	root = json_tokener_parse_ex(tok, json, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!root || jerr != json_tokener_success)
 		return fail(err, errlen, "not valid JSON: %s",
-			    json_tokener_error_desc(jerr));
+			    jerr == json_tokener_continue
+				    ? "unexpected end of data"
+				    : json_tokener_error_desc(jerr));
+	for (; end < len; end++)
+		if (!strchr(" \t\r\n", json[end]) || !json[end])
+			return fail(err, errlen,
+				    "not valid JSON: data after the profile "
+				    "at byte %zu",
+				    end);
 	if (!json_object_is_type(root, json_type_object))
 		return fail(err, errlen, "the profile must be a JSON object");
 
-	json_object *v;
+	json_object *v = NULL;
+	int r;
 	uint64_t def_errno = EPERM;
-	if (json_object_object_get_ex(root, "defaultErrnoRet", &v) &&
+	if (json_object_object_get_ex(root, "defaultErrnoRet", &v) && v &&
 	    (get_u64(root, "defaultErrnoRet", &def_errno) < 0 ||
 	     def_errno > 4095))
 		return fail(err, errlen, "defaultErrnoRet: must be 0 to 4095");
-	const char *def = json_object_object_get_ex(root, "defaultAction", &v)
+	const char *def = json_object_object_get_ex(root, "defaultAction", &v) &&
+					  v
 				  ? json_object_get_string(v)
 				  : NULL;
 	uint32_t def_action;
-	if (!def)
+	if (!def || !*def)
 		return fail(err, errlen, "defaultAction: missing");
-	if (parse_action(def, (uint32_t)def_errno, &def_action) < 0)
-		return fail(err, errlen, "defaultAction: unknown action \"%s\"",
+	if ((r = parse_action(def, (uint32_t)def_errno, &def_action)) < 0)
+		return fail(err, errlen,
+			    r == -EOPNOTSUPP
+				    ? "defaultAction: \"" QUOTE "\" is not supported"
+				    : "defaultAction: unknown action \"" QUOTE "\"",
 			    def);
+	/* architectures and archMap are read for their shape only: a box
+	 * gets the native ABI and nothing else, whatever they list. */
+	if (json_object_object_get_ex(root, "architectures", &v) && v &&
+	    !json_object_is_type(v, json_type_array))
+		return fail(err, errlen, "architectures: must be an array");
+	if (json_object_object_get_ex(root, "archMap", &v) && v &&
+	    !json_object_is_type(v, json_type_array))
+		return fail(err, errlen, "archMap: must be an array");
 	json_object *calls = NULL;
-	if (json_object_object_get_ex(root, "syscalls", &calls) &&
+	if (json_object_object_get_ex(root, "syscalls", &calls) && calls &&
 	    !json_object_is_type(calls, json_type_array))
 		return fail(err, errlen, "syscalls: must be an array");
 
 	_cleanup_ctx_ scmp_filter_ctx ctx = NULL;
-	int r = new_ctx(def_action, &ctx);
+	r = new_ctx(def_action, &ctx);
 	if (r < 0)
 		return fail(err, errlen, "cannot start a filter: %s",
 			    strerror(-r));
@@ -405,25 +547,52 @@ void seccomp_prog_free(struct seccomp_prog *p)
 	p->len = 0;
 }
 
-/* ---- the mandatory denials ---- */
+/* ---- the mandatory denials ----
+ *
+ * A filter of their own, installed after the profile's.  The kernel runs
+ * every installed filter and takes the strictest answer, so nothing a
+ * profile says can lift them.  Merging them into the profile's filter
+ * would not do: libseccomp lets an unconditional rule swallow conditional
+ * ones for the same call (a profile's plain "socket: allow" would erase
+ * the AF_VSOCK denial) and keeps the first of two unconditional ones. */
 
 #define CLONE_NS_FLAGS                                                         \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |         \
 	 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
 
 static const char *const denied_calls[] = {
-	"keyctl",	     "add_key",	      "request_key",
-	"io_uring_setup",    "io_uring_enter", "io_uring_register",
-	"userfaultfd",	     "bpf",	      "perf_event_open",
-	"mount",	     "umount2",	      "unshare",
-	"setns",	     "pivot_root",     "chroot",
-	"open_tree",	     "move_mount",     "fsopen",
-	"fsconfig",	     "fsmount",	      "fspick",
-	"mount_setattr",     "ptrace",	      "process_vm_readv",
-	"process_vm_writev", "kexec_load",     "kexec_file_load",
-	"init_module",	     "finit_module",   "delete_module",
+	"keyctl", "add_key", "request_key",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"userfaultfd", "bpf", "perf_event_open",
+	"mount", "umount2", "unshare", "setns", "pivot_root", "chroot",
+	"open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+	"mount_setattr",
+	/* Reaching into another process. */
+	"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+	"process_madvise",
+	"kexec_load", "kexec_file_load",
+	"init_module", "finit_module", "delete_module",
+	/* File handles bypass path checks (the "shocker" escape). */
 	"open_by_handle_at", "name_to_handle_at",
 };
+
+/* The kernel reads socket's family and type as int: compare the low 32
+ * bits only, or a family with bit 32 set would slip past the rule. */
+#define LOW32(v) (uint64_t)0xffffffffu, (uint64_t)(v)
+
+static int deny_socket(scmp_filter_ctx ctx, int family, int type)
+{
+	const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+	if (type < 0)
+		return seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1,
+					SCMP_A0(SCMP_CMP_MASKED_EQ,
+						LOW32(family)));
+	/* The low bits of the type are the type, the rest flags. */
+	return seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 2,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32(family)),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, (uint64_t)0xf,
+					(uint64_t)type));
+}
 
 static int build_mandatory(struct seccomp_prog *out)
 {
@@ -439,10 +608,12 @@ static int build_mandatory(struct seccomp_prog *out)
 			return r;
 	}
 	/* clone3 passes its flags in memory a filter cannot read: it must
-	 * look absent so that libc uses clone. */
+	 * look absent so that libc falls back to clone. */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				  SCMP_SYS(clone3), 0)) < 0)
 		return r;
+	/* One rule per flag: any one of them set is refused.  The mask
+	 * leaves out the high 32 bits, which clone ignores anyway. */
 	for (unsigned bit = 0; bit < 64; bit++) {
 		uint64_t flag = 1ull << bit;
 		if (!(CLONE_NS_FLAGS & flag))
@@ -452,12 +623,14 @@ static int build_mandatory(struct seccomp_prog *out)
 						  flag))) < 0)
 			return r;
 	}
-	static const int families[] = { AF_VSOCK, AF_ALG, AF_PACKET };
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
-		if ((r = seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1,
-					  SCMP_A0(SCMP_CMP_EQ,
-						  (uint64_t)families[i], 0))) < 0)
-			return r;
+	if ((r = deny_socket(ctx, AF_VSOCK, -1)) < 0 ||
+	    (r = deny_socket(ctx, AF_ALG, -1)) < 0 ||
+	    (r = deny_socket(ctx, AF_PACKET, -1)) < 0 ||
+	    (r = deny_socket(ctx, AF_INET, SOCK_RAW)) < 0 ||
+	    (r = deny_socket(ctx, AF_INET6, SOCK_RAW)) < 0 ||
+	    /* The kernel turns this old spelling into AF_PACKET. */
+	    (r = deny_socket(ctx, AF_INET, SOCK_PACKET)) < 0)
+		return r;
 	return export_bpf(ctx, out);
 }
 
@@ -485,6 +658,13 @@ static struct cached *cache_find(const char *path)
 	return NULL;
 }
 
+static void cache_free(struct cached *c)
+{
+	seccomp_prog_free(&c->prog);
+	free(c->path);
+	free(c);
+}
+
 static void cache_drop(struct cached *gone)
 {
 	for (struct cached **p = &cache; *p; p = &(*p)->next)
@@ -492,9 +672,7 @@ static void cache_drop(struct cached *gone)
 			*p = gone->next;
 			break;
 		}
-	seccomp_prog_free(&gone->prog);
-	free(gone->path);
-	free(gone);
+	cache_free(gone);
 }
 
 static int cache_add(const char *path, const struct stat *st,
@@ -504,7 +682,8 @@ static int cache_add(const char *path, const struct stat *st,
 	struct cached *c = calloc(1, sizeof(*c));
 	if (!c || (path && !(c->path = strdup(path)))) {
 		free(c);
-		return fail(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	int r = seccomp_compile_json(json, len, &c->prog, err, errlen);
 	if (r < 0) {
@@ -530,7 +709,10 @@ static int lookup_custom(const char *path, struct cached **out, char *err,
 			 size_t errlen)
 {
 	char why[256];
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* O_NONBLOCK: a FIFO must not hang the daemon before it is found
+	 * not to be a regular file. */
+	_cleanup_close_ int fd =
+		open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return fail(err, errlen, "customProfilePath: cannot read %s: %s",
@@ -555,11 +737,14 @@ static int lookup_custom(const char *path, struct cached **out, char *err,
 		return fail(err, errlen, "customProfilePath: cannot read %s: %s",
 			    path, n < 0 ? strerror(errno) : "short read");
 	int r = cache_add(path, &st, buf, (size_t)n, out, why, sizeof(why));
-	if (r < 0)
-		return fail(err, errlen, "customProfilePath: %s: %s", path,
-			    why);
+	if (r < 0) {
+		snprintf(err, errlen, "customProfilePath: %s: %s", path, why);
+		return r;
+	}
+	/* The file changed.  Boxes that got the old program hold their own
+	 * copy since their clone, so it can go. */
 	if (c)
-		cache_drop(c); /* replaced: the file changed */
+		cache_drop(c);
 	return 0;
 }
 
@@ -567,8 +752,14 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 		   const struct seccomp_prog **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	if (!mode)
+		return fail(err, errlen, "seccomp: missing");
 	if (!strcmp(mode, "unconfined"))
 		return 0;
+	if (strcmp(mode, "strict") != 0 && strcmp(mode, "custom") != 0)
+		return fail(err, errlen,
+			    "seccomp: must be \"strict\", \"unconfined\" or "
+			    "\"custom\"");
 	if (!mandatory.insns) {
 		int r = build_mandatory(&mandatory);
 		if (r < 0) {
@@ -598,17 +789,13 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 					    why);
 			}
 		}
-	} else if (!strcmp(mode, "custom")) {
+	} else {
 		if (!custom_path || custom_path[0] != '/')
 			return fail(err, errlen,
 				    "customProfilePath: must be an absolute "
 				    "path");
 		if ((r = lookup_custom(custom_path, &c, err, errlen)) < 0)
 			return r;
-	} else {
-		return fail(err, errlen,
-			    "seccomp: must be \"strict\", \"unconfined\" or "
-			    "\"custom\"");
 	}
 	*out = &c->prog;
 	return 0;
@@ -616,26 +803,35 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 
 void seccomp_cache_clear(void)
 {
-	while (cache)
-		cache_drop(cache);
+	while (cache) {
+		struct cached *c = cache;
+		cache = c->next;
+		cache_free(c);
+	}
 	seccomp_prog_free(&mandatory);
 }
 
 static int install_one(const struct seccomp_prog *p)
 {
 	struct sock_fprog f = { .len = p->len, .filter = p->insns };
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f) < 0 ? -errno : 0;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f, 0, 0) < 0
+		       ? -errno
+		       : 0;
 }
 
 int seccomp_install(const struct seccomp_prog *p)
 {
 	if (!p)
 		return 0;
+	/* Every program comes from seccomp_lookup(), which builds the
+	 * denials first; without them, refuse rather than run half
+	 * confined. */
+	if (!mandatory.insns || !p->insns)
+		return -EINVAL;
 	int r = install_one(p);
-	/* The kernel runs every filter and keeps the strictest answer, so
-	 * the denials hold whatever the profile allows; installed last,
-	 * their errno wins among equal actions. */
-	if (r == 0 && mandatory.insns)
+	/* Installed last, the denials' errno also wins among actions of
+	 * the same rank. */
+	if (r == 0)
 		r = install_one(&mandatory);
 	return r;
 }

@@ -1,6 +1,16 @@
 /* Seccomp profiles in Docker's JSON format, compiled to BPF for the native
  * architecture, and the mandatory denials installed on top of any profile.
- * "strict" is profiles/strict.json, compiled into the daemon. */
+ * "strict" is profiles/strict.json, compiled into the daemon.
+ *
+ * Read as Docker and runc read a profile: rules whose includes (arches,
+ * caps, minKernel) do not all hold, or whose excludes hold, are left out;
+ * a box has no capabilities, so any includes.caps leaves a rule out and no
+ * excludes.caps does.  Syscall names this architecture lacks are skipped.
+ * Several comparisons of the same argument in one rule become one rule
+ * each.  SCMP_ACT_KILL is KILL_THREAD; SCMP_ACT_TRACE stays TRACE (no
+ * tracer: ENOSYS); SCMP_ACT_NOTIFY is refused.  architectures/archMap are
+ * not used: only the native ABI is ever allowed, others (ia32, x32) kill
+ * the process. */
 #ifndef ISOL8D_SECCOMP_H
 #define ISOL8D_SECCOMP_H
 
@@ -12,26 +22,31 @@ struct seccomp_prog {
 	unsigned short len;
 };
 
+/* profiles/strict.json, seccomp_builtin.c. */
 extern const char seccomp_builtin_strict[];
 extern const size_t seccomp_builtin_strict_len;
 
 /* Compiles a profile; on -EINVAL err names what is wrong and where (the
- * JSON path). */
+ * JSON path, e.g. `syscalls[3].action: unknown action "FOO"`). */
 int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 			 char *err, size_t errlen);
 void seccomp_prog_free(struct seccomp_prog *p);
 
 /* The program for a request's seccomp mode: "strict" (built in),
- * "unconfined" (*out = NULL) or "custom" (custom_path, recompiled when the
- * file changes).  Programs stay valid until seccomp_cache_clear().  err is
- * a message for the client. */
+ * "unconfined" (*out = NULL) or "custom" (custom_path, an absolute path,
+ * recompiled when its size or mtime changes).  A program stays valid
+ * until its file is found changed or seccomp_cache_clear(): take it into a
+ * box (clone copies it) before the next lookup.  err is a message for the
+ * client. */
 int seccomp_lookup(const char *mode, const char *custom_path,
 		   const struct seccomp_prog **out, char *err, size_t errlen);
 void seccomp_cache_clear(void);
 
 /* Installs p and then the mandatory denials, which therefore win over
- * anything p allows.  For a forked child right before exec, with
- * no_new_privs set: allocates nothing.  0 or a negative errno. */
+ * anything p allows; p must come from seccomp_lookup() (-EINVAL if the
+ * denials have not been built).  NULL installs nothing.  For a forked
+ * child right before exec, with no_new_privs set: only prctl, no
+ * allocation.  0 or a negative errno. */
 int seccomp_install(const struct seccomp_prog *p);
 
 #endif
