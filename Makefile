@@ -53,8 +53,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS)) -MMD -MP -c $< -o $@
 
-# The strict seccomp profile is compiled into the daemon.
+# Files compiled into the daemon with .incbin (daemon/incbin.h).
 $(BUILD)/daemon/sandbox/seccomp_builtin.o: profiles/strict.json
+$(BUILD)/daemon/sandbox/preload.o: $(wildcard daemon/sandbox/preload/*)
 
 $(LIBPROTO): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)

@@ -19,6 +19,7 @@ struct stream {
 };
 
 struct command {
+	sd_event *event;
 	struct stream streams[2];
 	int stdin_fd;
 	sd_event_source *stdin_src;
@@ -144,6 +145,7 @@ int command_start(sd_event *event, struct box *b,
 	if (!c)
 		return -ENOMEM;
 	c->stdin_fd = -1;
+	c->event = event;
 	c->on_output = on_output;
 	c->on_done = on_done;
 	c->userdata = userdata;
@@ -181,7 +183,7 @@ int command_start(sd_event *event, struct box *b,
 	if (c->stdin_len > 0)
 		r = sd_event_add_io(event, &c->stdin_src, c->stdin_fd, EPOLLOUT,
 				    on_writable, c);
-	else
+	else if (!spec->hold_stdin)
 		close_stdin(c);
 	if (r < 0)
 		goto fail;
@@ -199,6 +201,32 @@ fail:
 	c->done = true;
 	command_free(c);
 	return r;
+}
+
+int command_adopt(struct command *c, const struct command_spec *spec,
+		  command_output_fn on_output, command_done_fn on_done,
+		  void *userdata)
+{
+	if (c->done || c->stdin_fd < 0 || c->stdin_src)
+		return -ESRCH;
+	/* What it wrote while waiting is not the execution's. */
+	for (int i = 0; i < 2; i++) {
+		output_free(&c->streams[i].out);
+		output_init(&c->streams[i].out, spec->max_output,
+			    spec->secrets);
+	}
+	c->on_output = on_output;
+	c->on_done = on_done;
+	c->userdata = userdata;
+	c->stdin_data = spec->stdin_data;
+	c->stdin_len = spec->stdin_len;
+	c->stdin_off = 0;
+	if (c->stdin_len == 0) {
+		close_stdin(c);
+		return 0;
+	}
+	return sd_event_add_io(c->event, &c->stdin_src, c->stdin_fd, EPOLLOUT,
+			       on_writable, c);
 }
 
 struct output *command_output(struct command *c, bool is_stderr)

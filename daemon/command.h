@@ -17,6 +17,8 @@ struct command_spec {
 	size_t stdin_len;
 	size_t max_output;
 	const char *const *secrets;
+	/* With no stdin_data: keep stdin open for command_adopt(). */
+	bool hold_stdin;
 };
 
 /* Masked, valid UTF-8 pieces of output as they arrive. */
@@ -31,6 +33,12 @@ int command_start(sd_event *event, struct box *b,
 		  const struct command_spec *spec, command_output_fn on_output,
 		  command_done_fn on_done, void *userdata,
 		  struct command **out);
+/* Gives a command started with hold_stdin to a new owner: output limits,
+ * secrets and callbacks from spec, its stdin_data written and then stdin
+ * closed.  -ESRCH if the command has ended. */
+int command_adopt(struct command *c, const struct command_spec *spec,
+		  command_output_fn on_output, command_done_fn on_done,
+		  void *userdata);
 struct output *command_output(struct command *c, bool is_stderr);
 /* Stops watching and closes everything; kills nothing. */
 void command_free(struct command *c);

@@ -65,6 +65,15 @@ static const struct key schema[] = {
 	K("sandbox.maxBoxes", T_UINT, max_boxes, "1024", 1, 4096),
 	K("sandbox.maxFileBytes", T_SIZE, max_file_bytes, "\"64m\"", 1,
 	  1ull << 32),
+	K("pool.prewarm", T_BOOL, pool_prewarm, "true", 0, 0),
+	/* Per runtime, in runtime_at() order. */
+	K("pool.size.python", T_UINT, pool_size[0], "2", 0, 64),
+	K("pool.size.node", T_UINT, pool_size[1], "1", 0, 64),
+	K("pool.size.bun", T_UINT, pool_size[2], "1", 0, 64),
+	K("pool.size.deno", T_UINT, pool_size[3], "1", 0, 64),
+	K("pool.size.bash", T_UINT, pool_size[4], "2", 0, 64),
+	K("pool.maxBoxes", T_UINT, pool_max_boxes, "16", 0, 1024),
+	K("pool.maxBuilding", T_UINT, pool_max_building, "2", 1, 64),
 };
 
 #define NKEYS ARRAY_SIZE(schema)

@@ -39,6 +39,12 @@ struct config {
 	uint64_t max_boxes;
 	uint64_t max_file_bytes;
 
+	/* the warm pool; pool_size is indexed like runtime_at() */
+	bool pool_prewarm;
+	uint64_t pool_size[5];
+	uint64_t pool_max_boxes;
+	uint64_t pool_max_building;
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

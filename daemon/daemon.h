@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+struct pool;
 struct server;
 
 struct daemon {
@@ -19,6 +20,7 @@ struct daemon {
 	struct host_features features;
 	json_object *features_json; /* built once: health shares it */
 	struct box_host boxes;
+	struct pool *pool; /* NULL once stopping */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;
 };

@@ -4,8 +4,10 @@
 #include "cleanup.h"
 #include "command.h"
 #include "daemon.h"
+#include "environment.h"
 #include "exec_request.h"
 #include "log.h"
+#include "pool.h"
 #include "rpc.h"
 #include "sandbox/seccomp.h"
 
@@ -47,6 +49,13 @@ struct execution {
 	bool timed_out;
 	json_object *out_files;
 	char **envp;
+	/* from the pool: the key to give back, the waiting interpreter until
+	 * the code phase adopts it, what it is sent on stdin, and the CPU
+	 * time the box had used before the claim */
+	struct pool_key *pool_key;
+	struct command *waiter;
+	char *waiter_input;
+	uint64_t cpu_before_ns;
 	/* the code's results */
 	int status;
 	char *stdout_text, *stderr_text; /* may hold NUL bytes: use the lengths */
@@ -58,12 +67,14 @@ static void execution_free(struct execution *e)
 {
 	box_destroy(e->box);
 	command_free(e->cmd);
+	command_free(e->waiter);
+	free(e->waiter_input);
+	if (e->pool_key)
+		pool_release(e->d->pool, e->pool_key);
 	sd_event_source_disable_unref(e->timer);
 	json_object_put(e->out_files);
 	exec_request_free(&e->req);
-	for (size_t i = 0; e->envp && e->envp[i]; i++)
-		free(e->envp[i]);
-	free(e->envp);
+	environment_free(e->envp);
 	free(e->stdout_text);
 	free(e->stderr_text);
 	free(e);
@@ -181,8 +192,10 @@ static json_object *build_result(struct execution *e)
 	if (e->out_files)
 		json_object_object_add(r, "files", json_object_get(e->out_files));
 	json_object *ru = json_object_new_object();
-	json_object_object_add(ru, "cpuTimeMs",
-			       rounded((double)u.cpu_time_ns / 1e6));
+	uint64_t cpu = u.cpu_time_ns > e->cpu_before_ns
+			       ? u.cpu_time_ns - e->cpu_before_ns
+			       : 0;
+	json_object_object_add(ru, "cpuTimeMs", rounded((double)cpu / 1e6));
 	json_object_object_add(
 		ru, "peakMemoryMB",
 		rounded((double)u.peak_memory_bytes / (1024.0 * 1024.0)));
@@ -378,11 +391,13 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int run_command(struct execution *e, const char *const *argv,
-		       const char *stdin_data, size_t stdin_len)
+static struct command_spec command_spec_of(const struct execution *e,
+					   const char *const *argv,
+					   const char *stdin_data,
+					   size_t stdin_len)
 {
 	const struct exec_request *r = &e->req;
-	struct command_spec spec = {
+	return (struct command_spec){
 		.cmd = {
 			.argv = argv,
 			.envp = (const char *const *)e->envp,
@@ -399,15 +414,65 @@ static int run_command(struct execution *e, const char *const *argv,
 		.max_output = r->max_output,
 		.secrets = (const char *const *)r->secret_values,
 	};
-	if (!e->timer) {
-		int t = sd_event_add_time_relative(
-			e->d->event, &e->timer, CLOCK_MONOTONIC,
-			r->timeout_ms * 1000, 1000, on_timeout, e);
-		if (t < 0)
-			return t;
-	}
+}
+
+/* The timeout counts from the first command on. */
+static int start_timer(struct execution *e)
+{
+	if (e->timer)
+		return 0;
+	return sd_event_add_time_relative(e->d->event, &e->timer,
+					  CLOCK_MONOTONIC,
+					  e->req.timeout_ms * 1000, 1000,
+					  on_timeout, e);
+}
+
+static int run_command(struct execution *e, const char *const *argv,
+		       const char *stdin_data, size_t stdin_len)
+{
+	struct command_spec spec =
+		command_spec_of(e, argv, stdin_data, stdin_len);
+	int r = start_timer(e);
+	if (r < 0)
+		return r;
 	return command_start(e->d->event, e->box, &spec, on_command_output,
 			     on_command_done, e, &e->cmd);
+}
+
+/* The pooled interpreter waits in its preload script for
+ * "<8 hex digits: length><cwd>\0<KEY=VALUE>\0..."; the program's stdin
+ * follows. */
+static int run_waiter(struct execution *e)
+{
+	const struct exec_request *r = &e->req;
+	const char *cwd = r->workdir ? r->workdir : "/sandbox";
+	size_t len = strlen(cwd) + 1;
+	for (size_t i = 0; e->envp[i]; i++)
+		len += strlen(e->envp[i]) + 1;
+	if (len > 0xffffffff)
+		return -E2BIG;
+	char *buf = malloc(8 + len + r->stdin_len + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t off = (size_t)sprintf(buf, "%08zx", len);
+	off += (size_t)sprintf(buf + off, "%s", cwd) + 1;
+	for (size_t i = 0; e->envp[i]; i++)
+		off += (size_t)sprintf(buf + off, "%s", e->envp[i]) + 1;
+	if (r->stdin_len)
+		memcpy(buf + off, r->stdin_data, r->stdin_len);
+	e->waiter_input = buf;
+	struct command_spec spec = command_spec_of(
+		e, NULL, buf, off + r->stdin_len);
+	int err = start_timer(e);
+	if (err < 0)
+		return err;
+	err = command_adopt(e->waiter, &spec, on_command_output,
+			    on_command_done, e);
+	if (err < 0)
+		return err;
+	e->cmd = e->waiter;
+	e->waiter = NULL;
+	return 0;
 }
 
 static void start_phase(struct execution *e, enum phase ph)
@@ -448,6 +513,10 @@ static void start_phase(struct execution *e, enum phase ph)
 				  NULL, 0);
 		break;
 	case PH_CODE: {
+		if (e->waiter) {
+			err = run_waiter(e);
+			break;
+		}
 		const char *argv[8];
 		size_t n = 0;
 		if (r->cmd) {
@@ -596,55 +665,66 @@ static void on_box_died(struct box *b, void *userdata)
 		fail(e, ERR_INTERNAL, "The sandbox ended unexpectedly");
 }
 
-static int build_env(struct execution *e)
+/* Whether a pooled box can run this request exactly as a fresh one
+ * would: one built with the defaults, and, for a started interpreter,
+ * nothing it read as it started set differently. */
+static bool may_use_pool(const struct execution *e)
 {
-	static const char *const base[] = {
-		"PATH=%R/bin:/usr/local/bin:/usr/bin:/bin",
-		"HOME=/sandbox",
-		"USER=sandbox",
-		"LOGNAME=sandbox",
-		"LANG=C.UTF-8",
-		"TMPDIR=/tmp",
-		"HOSTNAME=sandbox",
-	};
-	size_t n = ARRAY_SIZE(base);
-	for (size_t i = 0; e->req.runtime->env[i]; i++)
-		n++;
-	for (size_t i = 0; e->req.env && e->req.env[i]; i++)
-		n++;
-	e->envp = calloc(n + 1, sizeof(char *));
-	if (!e->envp)
-		return -ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
-		const char *mark = strstr(base[i], "%R");
-		int len = mark ? (int)(mark - base[i]) : (int)strlen(base[i]);
-		if (asprintf(&e->envp[k], "%.*s%s%s", len, base[i],
-			     mark ? e->d->cfg.runtimes_dir : "",
-			     mark ? mark + 2 : "") < 0) {
-			e->envp[k] = NULL;
-			return -ENOMEM;
-		}
-		k++;
+	const struct exec_request *r = &e->req;
+	const struct config *cfg = &e->d->cfg;
+	const struct runtime *rt = r->runtime;
+	if (!e->d->pool || r->sandbox_size != cfg->default_sandbox_size ||
+	    r->tmp_size != cfg->default_tmp_size ||
+	    r->readonly_root != cfg->default_readonly_root ||
+	    strcmp(r->network, "none") != 0)
+		return false;
+	if (!rt->preload)
+		return true;
+	if (r->cmd || r->setup_script || (r->packages && r->packages[0]))
+		return false;
+	for (size_t i = 0; r->env && r->env[i]; i++) {
+		if (environment_is_default(rt, r->env[i]))
+			return false;
+		for (size_t j = 0; rt->startup_env[j]; j++)
+			if (strncmp(r->env[i], rt->startup_env[j],
+				    strlen(rt->startup_env[j])) == 0)
+				return false;
 	}
-	/* The request's variables come last so they override the defaults
-	 * (getenv returns the first match, so earlier duplicates go). */
-	for (size_t i = 0; e->req.runtime->env[i]; i++)
-		if (!(e->envp[k++] = strdup(e->req.runtime->env[i])))
-			return -ENOMEM;
-	for (size_t i = 0; e->req.env && e->req.env[i]; i++) {
-		size_t nl = strcspn(e->req.env[i], "=") + 1;
-		for (size_t j = 0; j < k; j++)
-			if (e->envp[j] && strncmp(e->envp[j], e->req.env[i], nl) == 0) {
-				free(e->envp[j]);
-				e->envp[j] = e->envp[--k];
-				e->envp[k] = NULL;
-				break;
-			}
-		if (!(e->envp[k++] = strdup(e->req.env[i])))
-			return -ENOMEM;
-	}
-	return 0;
+	return true;
+}
+
+/* Takes a pooled box with the request's limits written to its cgroup. */
+static bool claim_pooled(struct execution *e, const struct seccomp_prog *prog,
+			 const struct cgroup_limits *limits)
+{
+	struct pool_claim c;
+	if (!may_use_pool(e) ||
+	    !pool_claim(e->d->pool, e->req.runtime, e->req.seccomp_mode,
+			e->req.seccomp_path, prog, &c))
+		return false;
+	box_set_died(c.box, on_box_died, e);
+	e->box = c.box;
+	e->waiter = c.cmd;
+	e->pool_key = c.key;
+	struct cgroup_usage u = { 0 };
+	box_usage(e->box, &u);
+	e->cpu_before_ns = u.cpu_time_ns;
+	int r = box_set_limits(e->box, limits);
+	if (r == 0)
+		return true;
+	/* A memory limit below what the waiting interpreter holds: a fresh
+	 * box then. */
+	log_info("execution %s: pooled box %s cannot take the limits (%s); "
+		 "using a new box",
+		 e->id, box_name(e->box), strerror(-r));
+	box_destroy(e->box);
+	command_free(e->waiter);
+	pool_release(e->d->pool, e->pool_key);
+	e->box = NULL;
+	e->waiter = NULL;
+	e->pool_key = NULL;
+	e->cpu_before_ns = 0;
+	return false;
 }
 
 void method_execute(struct rpc_call *call)
@@ -682,7 +762,9 @@ void method_execute(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
-	if (build_env(e) < 0) {
+	e->envp = environment_build(d->cfg.runtimes_dir, e->req.runtime,
+				    (const char *const *)e->req.env);
+	if (!e->envp) {
 		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
 		execution_free(e);
 		return;
@@ -710,6 +792,12 @@ void method_execute(struct rpc_call *call)
 	e->call = call;
 	call->userdata = e;
 	call->cancel = cancel;
+	if (claim_pooled(e, prog, &spec.limits)) {
+		log_debug("execution %s: pooled box %s", e->id,
+			  box_name(e->box));
+		write_next_file(e);
+		return;
+	}
 	r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, e, &e->box);
 	if (r < 0) {
 		e->box = NULL;

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "pool.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
 #include "server.h"
@@ -135,6 +136,8 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	 * at most a second. */
 	server_stop(d->server);
 	d->server = NULL;
+	pool_free(d->pool);
+	d->pool = NULL;
 	if (d->boxes.live == 0)
 		return sd_event_exit(d->event, 0);
 	int r = sd_event_add_post(d->event, NULL, on_post_stop, d);
@@ -246,6 +249,11 @@ static int run(struct daemon *d, const struct options *o)
 	r = setup_boxes(d);
 	if (r < 0)
 		return r;
+	r = pool_new(d->event, &d->cfg, &d->boxes, &d->pool);
+	if (r < 0) {
+		log_err("cannot set up the warm pool: %s", strerror(-r));
+		return r;
+	}
 	r = server_start(d, &d->server);
 	if (r < 0)
 		return r;
@@ -293,6 +301,7 @@ int main(int argc, char **argv)
 	if (r < 0 && !d.stopping)
 		log_err("isol8d failed: %s", strerror(-r));
 	server_stop(d.server);
+	pool_free(d.pool);
 	if (o.pid_file)
 		unlink(o.pid_file);
 	sd_event_source_disable_unref(d.boxes.refill);

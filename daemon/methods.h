@@ -7,5 +7,6 @@ struct rpc_call;
 void method_health(struct rpc_call *call);
 void method_version(struct rpc_call *call);
 void method_config_get(struct rpc_call *call);
+void method_pool_status(struct rpc_call *call);
 
 #endif

@@ -1,6 +1,8 @@
-/* health, version and config.get: read-only views of the daemon. */
+/* health, version, config.get and pool.status: read-only views of the
+ * daemon. */
 #include "daemon.h"
 #include "methods.h"
+#include "pool.h"
 #include "rpc.h"
 #include "server.h"
 #include "version.h"
@@ -42,4 +44,14 @@ void method_version(struct rpc_call *call)
 void method_config_get(struct rpc_call *call)
 {
 	rpc_reply(call, config_to_json(&call->daemon->cfg));
+}
+
+void method_pool_status(struct rpc_call *call)
+{
+	const struct daemon *d = call->daemon;
+	if (!d->pool) {
+		rpc_reply_error(call, ERR_BUSY, "the daemon is stopping");
+		return;
+	}
+	rpc_reply(call, pool_status(d->pool));
 }

@@ -14,6 +14,7 @@ static const struct rpc_method methods[] = {
 	{ "health", method_health, true },
 	{ "version", method_version, true },
 	{ "config.get", method_config_get, true },
+	{ "pool.status", method_pool_status, true },
 	{ "execute", method_execute, false },
 };
 

@@ -74,6 +74,17 @@ int box_usage(const struct box *b, struct cgroup_usage *u)
 	return b->cg ? cgroup_box_usage(b->cg, u) : -ENOENT;
 }
 
+void box_set_died(struct box *b, box_died_fn died, void *userdata)
+{
+	b->on_died = died;
+	b->userdata = userdata;
+}
+
+int box_set_limits(struct box *b, const struct cgroup_limits *lim)
+{
+	return b->cg ? cgroup_box_set_limits(b->cg, lim) : -ENOENT;
+}
+
 static void box_free(struct box *b)
 {
 	sd_event_source_disable_unref(b->ctl_src);

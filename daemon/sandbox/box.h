@@ -72,6 +72,10 @@ int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 int box_open(struct box *b, const char *path, uint32_t flags, uint32_t mode,
 	     box_opened_fn opened, void *userdata);
 
+/* Hands a ready box to a new owner (a pooled box to its execution). */
+void box_set_died(struct box *b, box_died_fn died, void *userdata);
+/* Rewrites the cgroup limits of a running box. */
+int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
 const char *box_name(const struct box *b);
 pid_t box_pid(const struct box *b);

@@ -1,6 +1,7 @@
 #include "runtimes.h"
 
 #include "cleanup.h"
+#include "preload.h"
 #include "runtime_ext.h"
 
 #include <stdio.h>
@@ -27,13 +28,32 @@ static const char *const npm_install[] = { "/usr/bin/npm", "install",
 static const char *const bun_install[] = { "@/bin/bun", "add", NULL };
 static const char *const deno_install[] = { "@/bin/deno", "cache", NULL };
 
+/* site imports usercustomize from PYTHONPATH; node runs --require'd
+ * modules before it resolves its main module.  Bun resolves its entry
+ * point before its --preload runs, and Deno has no such hook. */
+static const char *const python_warm_env[] = { "PYTHONPATH=" PRELOAD_DIR,
+					       NULL };
+static const char *const node_warm_args[] = {
+	"--require", PRELOAD_DIR "/node_preload.js", NULL
+};
+static const char *const python_startup[] = { "PYTHON", "LC_", "LANG",
+					      NULL };
+static const char *const node_startup[] = { "NODE_", "UV_", "LC_", "LANG",
+					    "TZ", "OPENSSL_", "SSL_CERT_",
+					    NULL };
+
 static const struct runtime runtimes[] = {
-	{ "python", "/usr/bin/python3", ".py", none, python_env,
-	  pip_install },
-	{ "node", "/usr/bin/node", ".js", none, none, npm_install },
-	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install },
-	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install },
-	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL },
+	{ "python", "/usr/bin/python3", ".py", none, python_env, pip_install,
+	  preload_python, "usercustomize.py", none, python_warm_env,
+	  python_startup },
+	{ "node", "/usr/bin/node", ".js", none, none, npm_install, preload_node,
+	  "node_preload.js", node_warm_args, none, node_startup },
+	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install, NULL, NULL,
+	  none, none, none },
+	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install, NULL,
+	  NULL, none, none, none },
+	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL, NULL, NULL, none,
+	  none, none },
 };
 
 /* isol8's detection map. */
@@ -57,4 +77,9 @@ void runtime_path(const char *path, const char *runtimes_dir, char *buf,
 		snprintf(buf, len, "%s%s", runtimes_dir, path + 1);
 	else
 		snprintf(buf, len, "%s", path);
+}
+
+const struct runtime *runtime_at(size_t i)
+{
+	return i < ARRAY_SIZE(runtimes) ? &runtimes[i] : NULL;
 }

@@ -3,6 +3,8 @@
 #ifndef ISOL8D_RUNTIMES_H
 #define ISOL8D_RUNTIMES_H
 
+#include <stddef.h>
+
 #define RUNTIME_NAMES "python, node, bun, deno, bash"
 
 struct runtime {
@@ -13,9 +15,21 @@ struct runtime {
 	const char *const *run_args; /* between the binary and the file */
 	const char *const *env;	     /* extra environment */
 	const char *const *install;  /* argv prefix; NULL: unsupported */
+	/* A pooled box starts the interpreter ahead, stopped in this script
+	 * (preload.h) before its program; NULL: the runtime cannot keep its
+	 * semantics that way, and the pooled box starts it at claim time. */
+	const char *preload;	       /* the script's text */
+	const char *preload_name;      /* its file name in PRELOAD_DIR */
+	const char *const *warm_args;  /* between the binary and run_args */
+	const char *const *warm_env;   /* extra environment while waiting */
+	/* Prefixes of variables the interpreter reads as it starts: a
+	 * request that sets one is not given a started interpreter. */
+	const char *const *startup_env;
 };
 
 const struct runtime *runtime_find(const char *name);
+/* The i-th runtime, NULL past the last. */
+const struct runtime *runtime_at(size_t i);
 /* By the extension of a file name (or a bare ".ext"); NULL if unknown. */
 const struct runtime *runtime_for_file(const char *name);
 /* Expands a leading '@' in path to the runtimes prefix. */

@@ -537,6 +537,8 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 	if (r < 0)
 		return fail(err, errlen, "cannot compile the filter: %s",
 			    strerror(-r));
+	static uint64_t serial;
+	out->serial = ++serial;
 	return 0;
 }
 

@@ -16,10 +16,14 @@
 
 #include <linux/filter.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct seccomp_prog {
 	struct sock_filter *insns;
 	unsigned short len;
+	/* Unique to each compilation, never 0: tells a recompiled profile
+	 * from the program it replaced. */
+	uint64_t serial;
 };
 
 /* profiles/strict.json, seccomp_builtin.c. */

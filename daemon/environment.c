@@ -1,0 +1,100 @@
+#include "environment.h"
+
+#include "cleanup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* %R is the runtimes prefix. */
+static const char *const base[] = {
+	"PATH=%R/bin:/usr/local/bin:/usr/bin:/bin",
+	"HOME=/sandbox",
+	"USER=sandbox",
+	"LOGNAME=sandbox",
+	"LANG=C.UTF-8",
+	"TMPDIR=/tmp",
+	"HOSTNAME=sandbox",
+};
+
+static size_t count(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static bool same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+	return strncmp(a, b, n) == 0 && b[n] == '=';
+}
+
+void environment_free(char **envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		free(envp[i]);
+	free(envp);
+}
+
+/* Appends kv, replacing an earlier variable of the same name (getenv
+ * returns the first match, so earlier duplicates must go). */
+static int put(char **envp, size_t *k, const char *kv)
+{
+	char *copy = strdup(kv);
+	if (!copy)
+		return -1;
+	for (size_t j = 0; j < *k; j++)
+		if (same_name(kv, envp[j])) {
+			free(envp[j]);
+			envp[j] = envp[--*k];
+			envp[*k] = NULL;
+			break;
+		}
+	envp[(*k)++] = copy;
+	return 0;
+}
+
+char **environment_build(const char *runtimes_dir, const struct runtime *rt,
+			 const char *const *extra)
+{
+	size_t n = ARRAY_SIZE(base) + count(rt->env) + count(extra);
+	char **envp = calloc(n + 1, sizeof(char *));
+	if (!envp)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
+		const char *mark = strstr(base[i], "%R");
+		int len = mark ? (int)(mark - base[i]) : (int)strlen(base[i]);
+		if (asprintf(&envp[k], "%.*s%s%s", len, base[i],
+			     mark ? runtimes_dir : "", mark ? mark + 2 : "") < 0) {
+			envp[k] = NULL;
+			environment_free(envp);
+			return NULL;
+		}
+		k++;
+	}
+	for (size_t i = 0; rt->env[i]; i++)
+		if (put(envp, &k, rt->env[i]) < 0) {
+			environment_free(envp);
+			return NULL;
+		}
+	for (size_t i = 0; extra && extra[i]; i++)
+		if (put(envp, &k, extra[i]) < 0) {
+			environment_free(envp);
+			return NULL;
+		}
+	return envp;
+}
+
+bool environment_is_default(const struct runtime *rt, const char *kv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(base); i++)
+		if (same_name(kv, base[i]))
+			return true;
+	for (size_t i = 0; rt->env[i]; i++)
+		if (same_name(kv, rt->env[i]))
+			return true;
+	return false;
+}

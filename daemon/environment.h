@@ -1,0 +1,19 @@
+/* The environment of a command in a box: the defaults every box has, the
+ * runtime's own variables, then the caller's, each overriding the ones
+ * before it. */
+#ifndef ISOL8D_ENVIRONMENT_H
+#define ISOL8D_ENVIRONMENT_H
+
+#include "sandbox/runtimes.h"
+
+#include <stdbool.h>
+
+/* A NULL-terminated array of "K=V", or NULL when out of memory.  extra
+ * (may be NULL) is another NULL-terminated list of "K=V". */
+char **environment_build(const char *runtimes_dir, const struct runtime *rt,
+			 const char *const *extra);
+void environment_free(char **envp);
+/* Whether "K=V" names a variable the defaults or rt already set. */
+bool environment_is_default(const struct runtime *rt, const char *kv);
+
+#endif

@@ -1,0 +1,514 @@
+#include "pool.h"
+
+#include "cleanup.h"
+#include "environment.h"
+#include "log.h"
+#include "sandbox/preload.h"
+#include "sandbox/seccomp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys are made on demand and kept: the defaults per runtime, plus the
+ * other profiles requests ask for, up to this many. */
+#define MAX_KEYS 16
+
+struct pooled {
+	struct pool_key *key;
+	struct pooled *next;
+	struct box *box;
+	struct command *cmd;
+	uint64_t start_usec;
+	bool ready;
+};
+
+struct pool_key {
+	struct pool *pool;
+	const struct runtime *rt;
+	char *mode, *path; /* seccomp */
+	uint64_t serial;   /* of the program the boxes have; 0: none */
+	bool stale;	   /* the profile file changed: no more boxes */
+	uint64_t size;
+	struct pooled *boxes;
+	unsigned ready, building, in_use;
+	uint64_t hits, misses, builds, failures, build_usec;
+};
+
+struct pool {
+	sd_event *event;
+	const struct config *cfg;
+	struct box_host *host;
+	sd_event_source *fill;
+	struct pool_key *keys[MAX_KEYS];
+	unsigned nkeys;
+	unsigned pooled, building;
+	bool freeing;
+};
+
+static void schedule_fill(struct pool *p)
+{
+	if (!p->freeing && p->fill)
+		sd_event_source_set_enabled(p->fill, SD_EVENT_ONESHOT);
+}
+
+static uint64_t now_usec(const struct pool *p)
+{
+	uint64_t t = 0;
+	sd_event_now(p->event, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static void unlink_pooled(struct pooled *b)
+{
+	struct pool_key *k = b->key;
+	for (struct pooled **pp = &k->boxes; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	if (b->ready)
+		k->ready--;
+	else
+		k->building--, k->pool->building--;
+	k->pool->pooled--;
+}
+
+/* Takes a box out of the pool for good: failed, died or shut down. */
+static void drop(struct pooled *b, const char *why)
+{
+	struct pool *p = b->key->pool;
+	if (why)
+		log_info("pooled %s box %s: %s", b->key->rt->name,
+			 box_name(b->box), why);
+	unlink_pooled(b);
+	command_free(b->cmd);
+	box_destroy(b->box);
+	free(b);
+	schedule_fill(p);
+}
+
+static void build_failed(struct pooled *b, int err, const char *what)
+{
+	b->key->failures++;
+	log_warn("cannot build a pooled %s box: %s: %s", b->key->rt->name,
+		 what ? what : "set-up", strerror(-err));
+	drop(b, NULL);
+}
+
+static void became_ready(struct pooled *b)
+{
+	struct pool_key *k = b->key;
+	b->ready = true;
+	k->building--;
+	k->pool->building--;
+	k->ready++;
+	k->builds++;
+	k->build_usec += now_usec(k->pool) - b->start_usec;
+	schedule_fill(k->pool);
+}
+
+static void on_box_died(struct box *box, void *userdata)
+{
+	(void)box;
+	drop(userdata, "ended while waiting; replacing it");
+}
+
+/* The waiting interpreter ended before any claim. */
+static void on_waiter_done(void *userdata, int err, const char *what,
+			   int status)
+{
+	struct pooled *b = userdata;
+	(void)status;
+	if (err < 0) {
+		build_failed(b, err, what);
+		return;
+	}
+	drop(b, "its interpreter ended while waiting; replacing it");
+}
+
+static void start_waiter(struct pooled *b)
+{
+	const struct pool_key *k = b->key;
+	const struct config *cfg = k->pool->cfg;
+	char bin[512], code[64];
+	const char *argv[16];
+	size_t n = 0;
+	runtime_path(k->rt->binary, cfg->runtimes_dir, bin, sizeof(bin));
+	snprintf(code, sizeof(code), "/sandbox/main%s", k->rt->ext);
+	argv[n++] = bin;
+	for (size_t i = 0; k->rt->warm_args[i]; i++)
+		argv[n++] = k->rt->warm_args[i];
+	for (size_t i = 0; k->rt->run_args[i]; i++)
+		argv[n++] = k->rt->run_args[i];
+	argv[n++] = code;
+	argv[n] = NULL;
+	char **envp = environment_build(cfg->runtimes_dir, k->rt,
+					k->rt->warm_env);
+	if (!envp) {
+		build_failed(b, -ENOMEM, "environment");
+		return;
+	}
+	struct command_spec spec = {
+		.cmd = {
+			.argv = argv,
+			.envp = (const char *const *)envp,
+			.cwd = "/sandbox",
+			.limits = {
+				.rlimit_fsize = cfg->default_sandbox_size,
+				.rlimit_nofile = 1024,
+			},
+			.seccomp = true,
+		},
+		.max_output = 4096,
+		.hold_stdin = true,
+	};
+	int r = command_start(k->pool->event, b->box, &spec, NULL,
+			      on_waiter_done, b, &b->cmd);
+	environment_free(envp);
+	if (r < 0) {
+		b->cmd = NULL;
+		build_failed(b, r, "start the interpreter");
+		return;
+	}
+	became_ready(b);
+}
+
+static void on_preload_opened(struct box *box, int err, int fd,
+			      void *userdata)
+{
+	(void)box;
+	struct pooled *b = userdata;
+	if (err < 0) {
+		build_failed(b, err, "write the preload script");
+		return;
+	}
+	_cleanup_close_ int f = fd;
+	const char *text = b->key->rt->preload;
+	size_t len = strlen(text);
+	while (len > 0) {
+		ssize_t w = write(f, text, len);
+		if (w < 0) {
+			build_failed(b, -errno, "write the preload script");
+			return;
+		}
+		text += w;
+		len -= (size_t)w;
+	}
+	start_waiter(b);
+}
+
+static void on_box_ready(struct box *box, int err, const char *what,
+			 void *userdata)
+{
+	struct pooled *b = userdata;
+	if (err < 0) {
+		build_failed(b, err, what);
+		return;
+	}
+	if (!b->key->rt->preload) {
+		became_ready(b);
+		return;
+	}
+	char path[128];
+	snprintf(path, sizeof(path), PRELOAD_DIR "/%s",
+		 b->key->rt->preload_name);
+	int r = box_open(box, path, INIT_OPEN_WRITE, 0644, on_preload_opened,
+			 b);
+	if (r < 0)
+		build_failed(b, r, "write the preload script");
+}
+
+/* The profile as it is now; false when it changed or cannot be read. */
+static bool key_current(struct pool_key *k, const struct seccomp_prog **prog)
+{
+	char err[256];
+	*prog = NULL;
+	if (k->stale)
+		return false;
+	if (seccomp_lookup(k->mode, k->path, prog, err, sizeof(err)) < 0 ||
+	    (*prog ? (*prog)->serial : 0) != k->serial) {
+		k->stale = true;
+		log_info("pool: the %s profile %s changed; its pooled boxes "
+			 "are retired",
+			 k->mode, k->path ? k->path : "");
+		while (k->boxes)
+			drop(k->boxes, NULL);
+		return false;
+	}
+	return true;
+}
+
+static int build_one(struct pool_key *k)
+{
+	struct pool *p = k->pool;
+	const struct config *cfg = p->cfg;
+	const struct seccomp_prog *prog;
+	if (!key_current(k, &prog))
+		return -ESTALE;
+	struct pooled *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->key = k;
+	b->start_usec = now_usec(p);
+	struct box_spec spec = {
+		.rootfs = {
+			.runtimes_dir = cfg->runtimes_dir,
+			.sandbox_size = cfg->default_sandbox_size,
+			.tmp_size = cfg->default_tmp_size,
+			.readonly_root = cfg->default_readonly_root,
+		},
+		.seccomp = prog,
+		.limits = {
+			.memory_bytes = cfg->default_memory,
+			.pids = cfg->default_pids,
+			.cpus = cfg->default_cpus,
+		},
+	};
+	int r = box_create(p->host, &spec, on_box_ready, on_box_died, b,
+			   &b->box);
+	if (r < 0) {
+		free(b);
+		k->failures++;
+		return r;
+	}
+	b->next = k->boxes;
+	k->boxes = b;
+	k->building++;
+	p->building++;
+	p->pooled++;
+	return 0;
+}
+
+static int on_fill(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	struct pool *p = userdata;
+	for (unsigned i = 0; i < p->nkeys; i++) {
+		struct pool_key *k = p->keys[i];
+		while (!k->stale && k->ready + k->building < k->size &&
+		       p->pooled < p->cfg->pool_max_boxes &&
+		       p->building < p->cfg->pool_max_building) {
+			int r = build_one(k);
+			if (r < 0) {
+				if (r != -ESTALE)
+					log_warn("pool: cannot start a %s box: "
+						 "%s",
+						 k->rt->name, strerror(-r));
+				/* Tried again when a box comes or goes. */
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static uint64_t size_for(const struct pool *p, const struct runtime *rt)
+{
+	for (size_t i = 0; runtime_at(i); i++)
+		if (runtime_at(i) == rt && i < ARRAY_SIZE(p->cfg->pool_size))
+			return p->cfg->pool_size[i];
+	return 0;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static struct pool_key *find_key(struct pool *p, const struct runtime *rt,
+				 const char *mode, const char *path,
+				 uint64_t serial)
+{
+	for (unsigned i = 0; i < p->nkeys; i++) {
+		struct pool_key *k = p->keys[i];
+		if (k->rt == rt && !k->stale && k->serial == serial &&
+		    same(k->mode, mode) && same(k->path, path))
+			return k;
+	}
+	return NULL;
+}
+
+static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
+				const char *mode, const char *path,
+				uint64_t serial)
+{
+	if (p->nkeys == MAX_KEYS) {
+		/* A retired key with nothing out any more makes room. */
+		for (unsigned i = 0; i < p->nkeys; i++) {
+			struct pool_key *k = p->keys[i];
+			if (k->stale && !k->boxes && !k->in_use) {
+				free(k->mode);
+				free(k->path);
+				free(k);
+				p->keys[i] = p->keys[--p->nkeys];
+				break;
+			}
+		}
+		if (p->nkeys == MAX_KEYS)
+			return NULL;
+	}
+	struct pool_key *k = calloc(1, sizeof(*k));
+	if (!k || !(k->mode = strdup(mode)) ||
+	    (path && !(k->path = strdup(path)))) {
+		if (k)
+			free(k->mode);
+		free(k);
+		return NULL;
+	}
+	k->pool = p;
+	k->rt = rt;
+	k->serial = serial;
+	k->size = size_for(p, rt);
+	p->keys[p->nkeys++] = k;
+	return k;
+}
+
+int pool_new(sd_event *event, const struct config *cfg,
+	     struct box_host *host, struct pool **out)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->event = event;
+	p->cfg = cfg;
+	p->host = host;
+	int r = sd_event_add_defer(event, &p->fill, on_fill, p);
+	/* Requests first: filling waits for a loop iteration with nothing
+	 * else to do. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(p->fill,
+						 SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->fill, SD_EVENT_OFF);
+	if (r < 0) {
+		sd_event_source_unref(p->fill);
+		free(p);
+		return r;
+	}
+	if (cfg->pool_prewarm) {
+		char err[256];
+		const struct seccomp_prog *prog = NULL;
+		const char *mode = cfg->default_seccomp;
+		if (seccomp_lookup(mode, NULL, &prog, err, sizeof(err)) < 0)
+			log_warn("pool: no prewarming: %s", err);
+		else
+			for (size_t i = 0; runtime_at(i); i++)
+				if (size_for(p, runtime_at(i)) > 0)
+					add_key(p, runtime_at(i), mode, NULL,
+						prog ? prog->serial : 0);
+		schedule_fill(p);
+	}
+	*out = p;
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	p->freeing = true;
+	for (unsigned i = 0; i < p->nkeys; i++) {
+		struct pool_key *k = p->keys[i];
+		while (k->boxes)
+			drop(k->boxes, NULL);
+		free(k->mode);
+		free(k->path);
+		free(k);
+	}
+	sd_event_source_disable_unref(p->fill);
+	free(p);
+}
+
+bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
+		const char *path, const struct seccomp_prog *prog,
+		struct pool_claim *out)
+{
+	uint64_t serial = prog ? prog->serial : 0;
+	struct pool_key *k = find_key(p, rt, mode, path, serial);
+	if (!k && size_for(p, rt) > 0)
+		k = add_key(p, rt, mode, path, serial);
+	if (!k)
+		return false;
+	struct pooled *b = k->boxes;
+	while (b && !b->ready)
+		b = b->next;
+	if (!b) {
+		k->misses++;
+		schedule_fill(p);
+		return false;
+	}
+	unlink_pooled(b);
+	k->hits++;
+	k->in_use++;
+	*out = (struct pool_claim){ .key = k, .box = b->box, .cmd = b->cmd };
+	free(b);
+	schedule_fill(p);
+	return true;
+}
+
+void pool_release(struct pool *p, struct pool_key *key)
+{
+	(void)p;
+	if (key && key->in_use > 0)
+		key->in_use--;
+}
+
+static void add_u64(json_object *o, const char *name, uint64_t v)
+{
+	json_object_object_add(o, name, json_object_new_int64((int64_t)v));
+}
+
+json_object *pool_status(const struct pool *p)
+{
+	json_object *r = json_object_new_object();
+	json_object *keys = json_object_new_array();
+	for (unsigned i = 0; i < p->nkeys; i++) {
+		const struct pool_key *k = p->keys[i];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "runtime",
+				       json_object_new_string(k->rt->name));
+		json_object_object_add(o, "image",
+				       json_object_new_string("host"));
+		json_object_object_add(o, "network",
+				       json_object_new_string("none"));
+		json_object_object_add(o, "seccomp",
+				       json_object_new_string(k->mode));
+		if (k->path)
+			json_object_object_add(
+				o, "customProfilePath",
+				json_object_new_string(k->path));
+		json_object_object_add(
+			o, "interpreter",
+			json_object_new_string(k->rt->preload ? "started"
+							      : "at claim"));
+		json_object_object_add(o, "retired",
+				       json_object_new_boolean(k->stale));
+		add_u64(o, "size", k->size);
+		add_u64(o, "ready", k->ready);
+		add_u64(o, "inUse", k->in_use);
+		add_u64(o, "building", k->building);
+		add_u64(o, "hits", k->hits);
+		add_u64(o, "misses", k->misses);
+		add_u64(o, "builds", k->builds);
+		add_u64(o, "failures", k->failures);
+		char avg[32];
+		snprintf(avg, sizeof(avg), "%.1f",
+			 k->builds ? (double)k->build_usec / 1000.0 /
+					     (double)k->builds
+				   : 0.0);
+		json_object_object_add(o, "avgBuildMs",
+				       json_object_new_double_s(strtod(avg, NULL),
+								avg));
+		json_object_array_add(keys, o);
+	}
+	json_object_object_add(r, "keys", keys);
+	add_u64(r, "pooled", p->pooled);
+	add_u64(r, "building", p->building);
+	add_u64(r, "maxBoxes", p->cfg->pool_max_boxes);
+	add_u64(r, "maxBuilding", p->cfg->pool_max_building);
+	json_object_object_add(r, "prewarm",
+			       json_object_new_boolean(p->cfg->pool_prewarm));
+	return r;
+}

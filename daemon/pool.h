@@ -1,0 +1,50 @@
+/* The warm pool: per key (runtime, seccomp profile; every box has the
+ * host image and network "none"), boxes set up to the point of running
+ * user code, with the runtime's interpreter already started and waiting
+ * where the runtime allows it (runtimes.h).  Filled in the background on
+ * the event loop within the configured bounds; a box leaves the pool for
+ * exactly one execution and never comes back. */
+#ifndef ISOL8D_POOL_H
+#define ISOL8D_POOL_H
+
+#include "command.h"
+#include "config.h"
+#include "sandbox/box.h"
+#include "sandbox/runtimes.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+struct pool;
+struct pool_key;
+struct seccomp_prog;
+
+/* What a claim hands over: the box (its died callback still the pool's:
+ * re-point it with box_set_died) and the waiting interpreter, started with
+ * hold_stdin, or NULL when the runtime starts at claim time. */
+struct pool_claim {
+	struct pool_key *key;
+	struct box *box;
+	struct command *cmd;
+};
+
+int pool_new(sd_event *event, const struct config *cfg,
+	     struct box_host *host, struct pool **out);
+/* Destroys every pooled box. */
+void pool_free(struct pool *p);
+
+/* A ready box for rt under the seccomp mode, or false (a miss, counted;
+ * the key is then filled for next time).  prog is what seccomp_lookup()
+ * gave for mode and path now. */
+bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
+		const char *path, const struct seccomp_prog *prog,
+		struct pool_claim *out);
+/* The claimed box is gone. */
+void pool_release(struct pool *p, struct pool_key *key);
+
+/* {"keys": [{runtime, image, network, seccomp, size, ready, inUse,
+ *  building, hits, misses, builds, failures, avgBuildMs}], "pooled",
+ *  "building", "maxBoxes", "maxBuilding", "prewarm"} */
+json_object *pool_status(const struct pool *p);
+
+#endif

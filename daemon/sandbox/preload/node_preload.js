@@ -1,0 +1,42 @@
+// A pooled Node.js box starts `node --require <this> /sandbox/main.js`
+// before main.js exists.  Node runs this before it resolves its main
+// module; it waits here for the execution: the daemon writes main.js and
+// the other files, then sends on stdin "<8 hex digits: length><cwd>\0
+// <KEY=VALUE>\0...".  The rest of stdin is the program's.  Then it removes
+// every trace of itself, so that Node goes on exactly as `node main.js`
+// would: require.main, process.argv, stack traces and exit codes are
+// Node's own.
+'use strict';
+(() => {
+  const fs = require('fs');
+  const path = require('path');
+  const readExact = (n) => {
+    const buf = Buffer.alloc(n);
+    let off = 0;
+    while (off < n) {
+      let got;
+      try {
+        got = fs.readSync(0, buf, off, n - off, null);
+      } catch (e) {
+        if (e.code === 'EAGAIN' || e.code === 'EINTR') continue;
+        throw e;
+      }
+      if (got === 0) process.reallyExit(70);
+      off += got;
+    }
+    return buf;
+  };
+  const size = parseInt(readExact(8).toString('latin1'), 16);
+  const parts = readExact(size).toString('utf8').split('\0');
+  fs.unlinkSync(__filename);
+  fs.rmdirSync(path.dirname(__filename));
+  process.chdir(parts[0]);
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  for (const item of parts.slice(1)) {
+    const eq = item.indexOf('=');
+    if (eq > 0) process.env[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  delete require.cache[__filename];
+  const at = process.execArgv.indexOf('--require');
+  if (at >= 0) process.execArgv.splice(at, 2);
+})();
