@@ -45,5 +45,6 @@ int cmd_health(struct ctl *ctl, int argc, char **argv);
 int cmd_version(struct ctl *ctl, int argc, char **argv);
 int cmd_config(struct ctl *ctl, int argc, char **argv);
 int cmd_run(struct ctl *ctl, int argc, char **argv);
+int cmd_pool(struct ctl *ctl, int argc, char **argv);
 
 #endif

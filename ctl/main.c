@@ -12,6 +12,7 @@ static const struct ctl_command commands[] = {
 	{ "health", cmd_health, "check that isol8d is serving" },
 	{ "version", cmd_version, "print client and daemon versions" },
 	{ "config", cmd_config, "print the daemon's effective configuration" },
+	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses" },
 };
 
 static void usage(FILE *out)

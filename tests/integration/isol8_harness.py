@@ -432,16 +432,26 @@ class NotifyListener:
 # The daemon
 
 
+POOL_OFF = {"prewarm": False,
+            "size": {rt: 0 for rt in ("python", "node", "bun", "deno",
+                                      "bash")}}
+
+
 class Daemon:
     """One isol8d process on a temporary socket.
 
     config: None (no --config unless a default file exists on this machine,
     in which case an empty one is used so the tests stay hermetic), a dict
-    (written to a file and passed with --config) or a path."""
+    (written to a file and passed with --config) or a path.
+
+    pool: False (the default) turns the warm pool off with a config
+    "pool" section, unless config is a path or already has one, so that
+    counts of fds, boxes and processes are not moved by boxes being built
+    in the background; True leaves the daemon's own defaults."""
 
     def __init__(self, build=BUILD, config=None, args=(), env=None,
                  sanitized=False, pid_file=False, watchdog_usec=None,
-                 workdir=None, notify=True):
+                 workdir=None, notify=True, pool=False):
         self.build = Path(build)
         self.exe = self.build / "isol8d"
         self.dir = Path(workdir) if workdir else short_tmpdir()
@@ -450,6 +460,9 @@ class Daemon:
         self.pid_file = self.dir / "isol8d.pid" if pid_file else None
         self.sanitized = sanitized
         self.config_path = None
+        if not pool and (config is None or isinstance(config, dict)) \
+                and "pool" not in (config or {}):
+            config = dict(config or {}, pool=POOL_OFF)
         if isinstance(config, dict):
             self.config_path = self.dir / "isol8d.json"
             self.config_path.write_text(json.dumps(config))

@@ -1,0 +1,77 @@
+/* pool: what the daemon's warm pool holds and how well it serves. */
+#include "cleanup.h"
+#include "ctl.h"
+#include "version.h"
+
+#include <stdio.h>
+
+static const char pool_help[] =
+	"Usage: isol8ctl pool [--json] [--socket PATH]\n"
+	"\n"
+	"Prints the warm pool of isol8d, one line per key (runtime, image,\n"
+	"network, seccomp profile): boxes ready, in use and being built, the\n"
+	"claims served from the pool (hits) and those that found it empty\n"
+	"(misses), and the average time to build a box.  An interpreter\n"
+	"\"started\" waits in the box; \"at claim\" starts when claimed.\n"
+	"  --json         print the daemon's answer as JSON\n"
+	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
+	"                 " ISOL8_DEFAULT_SOCKET ")\n";
+
+static long long num(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v)
+						      : 0;
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
+						      : "";
+}
+
+int cmd_pool(struct ctl *ctl, int argc, char **argv)
+{
+	bool json = false;
+	int code = ctl_simple_args(ctl, argc, argv, pool_help, &json);
+	if (code >= 0)
+		return code;
+	_cleanup_json_ json_object *r = NULL;
+	code = ctl_call(ctl, "pool.status", NULL, &r);
+	if (code != CTL_EXIT_OK)
+		return code;
+	if (json) {
+		ctl_print_json(r);
+		return CTL_EXIT_OK;
+	}
+	json_object *keys = NULL, *avg = NULL;
+	json_object_object_get_ex(r, "keys", &keys);
+	printf("%-8s %-5s %-8s %-11s %-11s %4s %5s %5s %6s %8s %8s %9s\n",
+	       "RUNTIME", "IMAGE", "NETWORK", "SECCOMP", "INTERPRETER",
+	       "SIZE", "READY", "INUSE", "BUILD", "HITS", "MISSES",
+	       "AVG-BUILD");
+	for (size_t i = 0; i < json_object_array_length(keys); i++) {
+		json_object *k = json_object_array_get_idx(keys, i);
+		json_object_object_get_ex(k, "avgBuildMs", &avg);
+		printf("%-8s %-5s %-8s %-11s %-11s %4lld %5lld %5lld %6lld "
+		       "%8lld %8lld %7.1fms%s\n",
+		       str(k, "runtime"), str(k, "image"), str(k, "network"),
+		       str(k, "seccomp"), str(k, "interpreter"),
+		       num(k, "size"), num(k, "ready"), num(k, "inUse"),
+		       num(k, "building"), num(k, "hits"), num(k, "misses"),
+		       json_object_get_double(avg),
+		       json_object_get_boolean(
+			       json_object_object_get(k, "retired"))
+			       ? " (retired: profile changed)"
+			       : "");
+	}
+	printf("pooled %lld of at most %lld, building %lld (at most %lld at "
+	       "once), prewarm %s\n",
+	       num(r, "pooled"), num(r, "maxBoxes"), num(r, "building"),
+	       num(r, "maxBuilding"),
+	       json_object_get_boolean(json_object_object_get(r, "prewarm"))
+		       ? "on"
+		       : "off");
+	return CTL_EXIT_OK;
+}
