@@ -146,9 +146,7 @@ int command_start(sd_event *event, struct box *b,
 		return -ENOMEM;
 	c->stdin_fd = -1;
 	c->event = event;
-	c->on_output = on_output;
-	c->on_done = on_done;
-	c->userdata = userdata;
+	command_set_callbacks(c, on_output, on_done, userdata);
 	c->stdin_data = spec->stdin_data;
 	c->stdin_len = spec->stdin_len;
 	int child_fds[3] = { -1, -1, -1 };
@@ -203,6 +201,14 @@ fail:
 	return r;
 }
 
+void command_set_callbacks(struct command *c, command_output_fn on_output,
+			   command_done_fn on_done, void *userdata)
+{
+	c->on_output = on_output;
+	c->on_done = on_done;
+	c->userdata = userdata;
+}
+
 int command_adopt(struct command *c, const struct command_spec *spec,
 		  command_output_fn on_output, command_done_fn on_done,
 		  void *userdata)
@@ -215,9 +221,7 @@ int command_adopt(struct command *c, const struct command_spec *spec,
 		output_init(&c->streams[i].out, spec->max_output,
 			    spec->secrets);
 	}
-	c->on_output = on_output;
-	c->on_done = on_done;
-	c->userdata = userdata;
+	command_set_callbacks(c, on_output, on_done, userdata);
 	c->stdin_data = spec->stdin_data;
 	c->stdin_len = spec->stdin_len;
 	c->stdin_off = 0;

@@ -33,6 +33,8 @@ int command_start(sd_event *event, struct box *b,
 		  const struct command_spec *spec, command_output_fn on_output,
 		  command_done_fn on_done, void *userdata,
 		  struct command **out);
+void command_set_callbacks(struct command *c, command_output_fn on_output,
+			   command_done_fn on_done, void *userdata);
 /* Gives a command started with hold_stdin to a new owner: output limits,
  * secrets and callbacks from spec, its stdin_data written and then stdin
  * closed.  -ESRCH if the command has ended. */

@@ -128,6 +128,17 @@ static void on_waiter_done(void *userdata, int err, const char *what,
 	drop(b, "its interpreter ended while waiting; replacing it");
 }
 
+/* A claimed interpreter that ends before its execution adopts it: the
+ * adoption then fails (command_adopt), nothing to do here. */
+static void on_claimed_waiter_done(void *userdata, int err, const char *what,
+				   int status)
+{
+	(void)userdata;
+	(void)err;
+	(void)what;
+	(void)status;
+}
+
 static void start_waiter(struct pooled *b)
 {
 	const struct pool_key *k = b->key;
@@ -220,6 +231,17 @@ static void on_box_ready(struct box *box, int err, const char *what,
 		build_failed(b, r, "write the preload script");
 }
 
+/* The key's profile changed: its boxes have the old program. */
+static void retire(struct pool_key *k)
+{
+	k->stale = true;
+	log_info("pool: the %s profile %s changed; its pooled %s boxes are "
+		 "retired",
+		 k->mode, k->path ? k->path : "", k->rt->name);
+	while (k->boxes)
+		drop(k->boxes, NULL);
+}
+
 /* The profile as it is now; false when it changed or cannot be read. */
 static bool key_current(struct pool_key *k, const struct seccomp_prog **prog)
 {
@@ -229,12 +251,7 @@ static bool key_current(struct pool_key *k, const struct seccomp_prog **prog)
 		return false;
 	if (seccomp_lookup(k->mode, k->path, prog, err, sizeof(err)) < 0 ||
 	    (*prog ? (*prog)->serial : 0) != k->serial) {
-		k->stale = true;
-		log_info("pool: the %s profile %s changed; its pooled boxes "
-			 "are retired",
-			 k->mode, k->path ? k->path : "");
-		while (k->boxes)
-			drop(k->boxes, NULL);
+		retire(k);
 		return false;
 	}
 	return true;
@@ -426,6 +443,12 @@ bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
 		struct pool_claim *out)
 {
 	uint64_t serial = prog ? prog->serial : 0;
+	for (unsigned i = 0; i < p->nkeys; i++) {
+		struct pool_key *old = p->keys[i];
+		if (old->rt == rt && !old->stale && old->serial != serial &&
+		    same(old->mode, mode) && same(old->path, path))
+			retire(old);
+	}
 	struct pool_key *k = find_key(p, rt, mode, path, serial);
 	if (!k && size_for(p, rt) > 0)
 		k = add_key(p, rt, mode, path, serial);
@@ -440,6 +463,9 @@ bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
 		return false;
 	}
 	unlink_pooled(b);
+	if (b->cmd)
+		command_set_callbacks(b->cmd, NULL, on_claimed_waiter_done,
+				      NULL);
 	k->hits++;
 	k->in_use++;
 	*out = (struct pool_claim){ .key = k, .box = b->box, .cmd = b->cmd };

@@ -16,8 +16,8 @@ from datetime import datetime
 
 import pytest
 
-from isol8_harness import (BUILD, Daemon, check_error, pids_with_marker,  # noqa: F401
-                           wait_until)
+from isol8_harness import (BUILD, Daemon, check_error, children_of,  # noqa: F401
+                           pids_with_marker, wait_until)
 
 # Bounds on waiting for an execution's reply.  Generous: they only end a
 # test that is already broken.
@@ -382,3 +382,59 @@ class RuntimeSuite:
         r = self.run(shared_daemon, "timeout", {"timeoutMs": 1000})
         check_timed_out(r)
         assert r["stdout"] == "started\n", r
+
+
+# --------------------------------------------------------------------------
+# What a leak would show in
+
+
+def own_cgroup_dirs(pid):
+    """The daemon's box cgroup parents: /sys/fs/cgroup/<ctl>/<own path>/
+    isol8d-<pid> for the v1 controllers (one per hierarchy), or the v2
+    one."""
+    dirs = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [ln.rstrip("\n").split(":", 2) for ln in f]
+    for hid, ctls, path in lines:
+        names = ctls.split(",") if ctls else []
+        for ctl in ("memory", "pids", "cpu", "cpuacct"):
+            if ctl in names:
+                base = f"/sys/fs/cgroup/{ctl}{path.rstrip('/')}"
+                d = f"{base}/isol8d-{pid}"
+                if os.path.isdir(d):
+                    dirs[ctl] = d
+        if hid == "0" and not ctls and not dirs:
+            d = f"/sys/fs/cgroup{path.rstrip('/')}/isol8d-{pid}"
+            if os.path.isdir(d):
+                dirs["unified"] = d
+    return dirs
+
+
+def box_cgroups(dirs):
+    """Cgroup directories below each parent (the v2 "daemon" leaf, where
+    the daemon itself sits, is not a box)."""
+    out = {}
+    for ctl, d in dirs.items():
+        found = []
+        for root, subdirs, _ in os.walk(d):
+            for s in subdirs:
+                rel = os.path.relpath(os.path.join(root, s), d)
+                if ctl == "unified" and rel == "daemon":
+                    continue
+                found.append(rel)
+        out[ctl] = sorted(found)
+    return out
+
+
+def mount_count(pid):
+    with open(f"/proc/{pid}/mountinfo") as f:
+        return len(f.readlines())
+
+
+def leak_snapshot(d, dirs):
+    return {
+        "fds": d.fd_count(),
+        "children": len(children_of(d.pid)),
+        "mounts": mount_count(d.pid),
+        "cgroups": box_cgroups(dirs),
+    }

@@ -17,7 +17,8 @@ from execute_helpers import (REPLY_TIMEOUT, TIMEOUT_TEXT, TRUNCATION_MARKER,
                              execute, execute_error, execute_many,
                              execute_raw, marker, params_of,
                              pids_with_marker, results_of, shared_daemon,
-                             signal_marker, stream_text)  # noqa: F401
+                             signal_marker, stream_text, own_cgroup_dirs,
+                             box_cgroups, leak_snapshot)  # noqa: F401
 from isol8_harness import check_error, children_of, wait_until
 
 MiB = 1024 * 1024
@@ -944,61 +945,9 @@ def test_invalid_requests_start_nothing(shared_daemon):
 # Leaks
 
 
-def _own_cgroup_dirs(pid):
-    """The daemon's box cgroup parents: /sys/fs/cgroup/<ctl>/<own path>/
-    isol8d-<pid> for the v1 controllers (one per hierarchy), or the v2
-    one."""
-    dirs = {}
-    with open(f"/proc/{pid}/cgroup") as f:
-        lines = [ln.rstrip("\n").split(":", 2) for ln in f]
-    for hid, ctls, path in lines:
-        names = ctls.split(",") if ctls else []
-        for ctl in ("memory", "pids", "cpu", "cpuacct"):
-            if ctl in names:
-                base = f"/sys/fs/cgroup/{ctl}{path.rstrip('/')}"
-                d = f"{base}/isol8d-{pid}"
-                if os.path.isdir(d):
-                    dirs[ctl] = d
-        if hid == "0" and not ctls and not dirs:
-            d = f"/sys/fs/cgroup{path.rstrip('/')}/isol8d-{pid}"
-            if os.path.isdir(d):
-                dirs["unified"] = d
-    return dirs
-
-
-def _box_cgroups(dirs):
-    """Cgroup directories below each parent (the v2 "daemon" leaf, where
-    the daemon itself sits, is not a box)."""
-    out = {}
-    for ctl, d in dirs.items():
-        found = []
-        for root, subdirs, _ in os.walk(d):
-            for s in subdirs:
-                rel = os.path.relpath(os.path.join(root, s), d)
-                if ctl == "unified" and rel == "daemon":
-                    continue
-                found.append(rel)
-        out[ctl] = sorted(found)
-    return out
-
-
-def _mounts(pid):
-    with open(f"/proc/{pid}/mountinfo") as f:
-        return len(f.readlines())
-
-
-def _snapshot(d, dirs):
-    return {
-        "fds": d.fd_count(),
-        "children": len(children_of(d.pid)),
-        "mounts": _mounts(d.pid),
-        "cgroups": _box_cgroups(dirs),
-    }
-
-
 def test_no_leaks_after_a_batch(start_daemon):
     d = start_daemon()
-    dirs = _own_cgroup_dirs(d.pid)
+    dirs = own_cgroup_dirs(d.pid)
     assert "memory" in dirs or "unified" in dirs, \
         f"no isol8d-{d.pid} cgroup found below the daemon's own: {dirs}"
     if "unified" not in dirs:
@@ -1008,10 +957,10 @@ def test_no_leaks_after_a_batch(start_daemon):
     # client connected.
     execute(d, sh("echo warm"))
     assert wait_until(lambda: not children_of(d.pid) and not any(
-        _box_cgroups(dirs).values()), 15.0, interval=0.05), \
+        box_cgroups(dirs).values()), 15.0, interval=0.05), \
         "the warm-up box did not go away"
     base_fds = d.baseline_fds()
-    before = _snapshot(d, dirs)
+    before = leak_snapshot(d, dirs)
     assert before["fds"] == base_fds
 
     # While a box runs, it is visible in every count we compare: this is
@@ -1020,7 +969,7 @@ def test_no_leaks_after_a_batch(start_daemon):
     c = d.client(timeout=REPLY_TIMEOUT)
     c.send("execute", params_of(sh(f"exec -a {mark} sleep 300")))
     assert wait_until(lambda: pids_with_marker(mark), 10.0)
-    during = _snapshot(d, dirs)
+    during = leak_snapshot(d, dirs)
     assert during["children"] > before["children"], (before, during)
     for ctl, boxes in during["cgroups"].items():
         assert len(boxes) > len(before["cgroups"][ctl]), (ctl, during)
@@ -1055,10 +1004,10 @@ def test_no_leaks_after_a_batch(start_daemon):
             call_execute(c2, params_of(req, opts, stream=True))
 
     def same():
-        return _snapshot(d, dirs) == before
+        return leak_snapshot(d, dirs) == before
     # Box teardown is asynchronous (a busy cgroup is retried later).
     wait_until(same, 15.0, interval=0.1)
-    after = _snapshot(d, dirs)
+    after = leak_snapshot(d, dirs)
     assert after == before, f"before {before}\nafter  {after}\n" \
         f"fds now: {sorted(os.listdir(f'/proc/{d.pid}/fd'), key=int)}"
     d.health()

@@ -1,0 +1,419 @@
+"""The warm pool: the same scripts give the same stdout, stderr, exit code
+and traceback from a pooled box as from a fresh one, for every runtime;
+limits asked for are applied to a pooled box; an empty pool falls back to
+fresh boxes; used boxes are replaced in the background, and so are pooled
+boxes killed while waiting; a thousand runs leak nothing; isol8ctl pool
+shows it all."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from execute_helpers import (REPLY_TIMEOUT, execute,
+                             execute_many, leak_snapshot, own_cgroup_dirs,
+                             params_of)
+from isol8_harness import Daemon, children_of, run_ctl, wait_until
+
+RUNTIMES = ("python", "node", "bun", "deno", "bash")
+
+# Small pools keep the module quick; the sizes are what the tests count on.
+POOL = {"prewarm": True, "maxBuilding": 2, "maxBoxes": 16,
+        "size": {"python": 2, "node": 1, "bun": 1, "deno": 1, "bash": 2}}
+
+
+def _daemon(pool):
+    d = Daemon(config={"pool": pool} if pool else None, pool=bool(pool))
+    d.start()
+    return d
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """A daemon with the pool and one without, side by side."""
+    warm, cold = _daemon(POOL), _daemon(None)
+    try:
+        yield warm, cold
+        warm.assert_clean_exit()
+        cold.assert_clean_exit()
+    finally:
+        for d in (warm, cold):
+            d.close()
+            d.cleanup_dir()
+
+
+def status(d):
+    with d.client() as c:
+        return c.result("pool.status")
+
+
+def key_of(st, runtime, seccomp="strict"):
+    for k in st["keys"]:
+        if k["runtime"] == runtime and k["seccomp"] == seccomp:
+            return k
+    return None
+
+
+def settled(d, timeout=30.0):
+    """Waits until every key holds its size in ready boxes."""
+    def full():
+        st = status(d)
+        return st["building"] == 0 and all(
+            k["ready"] == k["size"] for k in st["keys"] if not k["retired"])
+    assert wait_until(full, timeout, interval=0.05), status(d)
+    return status(d)
+
+
+def run_warm(d, request, options=None):
+    """Runs request on a ready pooled box and checks that it was one."""
+    st = settled(d)
+    before = key_of(st, request["runtime"])["hits"]
+    r = execute(d, request, options)
+    assert key_of(status(d), request["runtime"])["hits"] == before + 1, \
+        "the execution did not come from the pool"
+    return r
+
+
+def same_outcome(pair, request, options=None):
+    warm, cold = pair
+    w = run_warm(warm, request, options)
+    c = execute(cold, request, options)
+    for field in ("stdout", "stderr", "exitCode", "signal", "timedOut",
+                  "oomKilled", "truncated"):
+        assert w.get(field) == c.get(field), \
+            f"{field} differs: pooled {w.get(field)!r}, fresh {c.get(field)!r}"
+    return w
+
+
+# --------------------------------------------------------------------------
+# The same semantics either way
+
+PYTHON = {
+    "hello": "print('hello')",
+    "identity": (
+        "import os, sys\n"
+        "print(__name__, __file__, sys.argv, sys.path[0], os.getcwd())\n"
+        "print(sorted(globals()))\n"
+        "print(sorted(sys.modules))\n"
+        "print(sorted(os.environ.items()))\n"
+        "print(sys.flags, sys.path)\n"
+        "print(type(__loader__).__name__, __spec__, __package__)\n"
+        "print(sorted(os.listdir('/tmp')), sorted(os.listdir('/sandbox')))\n"
+        "print(sys.stdout.line_buffering, sys.stdout.encoding)\n"),
+    "traceback": "def f():\n    raise ValueError('boom')\n\nf()\n",
+    "syntax_error": "print('x'\n",
+    "exit_code": "import sys\nprint('out')\nsys.exit(3)\n",
+    "exit_message": "raise SystemExit('bye')\n",
+    "keyboard_interrupt": "raise KeyboardInterrupt\n",
+    "signal": "import os, signal\nprint('x', flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGTERM)\n",
+    "buffer_lost_on_os_exit": "import os\nprint('buffered')\nos._exit(5)\n",
+    "buffering": "import sys\nprint('a')\nsys.stderr.write('b\\n')\n"
+                 "print('c')\n",
+    "stdin": "import sys\nprint(repr(sys.stdin.read()))\n",
+    "import_beside": "import helper\nprint(helper.VALUE, helper.__file__)\n",
+    "atexit": "import atexit\natexit.register(lambda: print('bye'))\n"
+              "print('hi')\n",
+}
+
+NODE = {
+    "hello": "console.log('hello')",
+    "identity": (
+        "console.log(require.main === module, __filename, __dirname);\n"
+        "console.log(process.argv, process.execArgv, process.cwd());\n"
+        "console.log(Object.keys(require.cache));\n"
+        "console.log(Object.entries(process.env).sort());\n"
+        "console.log(require('fs').readdirSync('/tmp').sort(),\n"
+        "            require('fs').readdirSync('/sandbox').sort());\n"
+        "console.log(module.paths, typeof module.parent);\n"),
+    "traceback": "function f() { throw new Error('boom'); }\nf();\n",
+    "syntax_error": "console.log('x'\n",
+    "exit_code": "console.log('out'); process.exit(4);\n",
+    "rejection": "Promise.reject(new Error('nope'));\n",
+    "signal": "console.log('x'); process.kill(process.pid, 'SIGTERM');\n",
+    "stdin": "let s = '';\nprocess.stdin.on('data', d => s += d);\n"
+             "process.stdin.on('end', () => console.log(JSON.stringify(s)));\n",
+    "import_beside": "const h = require('./helper.js');\n"
+                     "console.log(h.value, require.resolve('./helper.js'));\n",
+}
+
+OTHERS = {
+    "bun": {
+        "hello": "console.log('hello')",
+        "identity": "console.log(process.argv.slice(1), process.cwd(), "
+                    "import.meta.main, Object.keys(process.env).sort());",
+        "traceback": "throw new Error('boom');",
+        "exit_code": "console.log('out'); process.exit(4);",
+        "stdin": "console.log(JSON.stringify(await Bun.stdin.text()));",
+    },
+    "deno": {
+        "hello": "console.log('hello')",
+        "identity": "console.log(Deno.args, Deno.cwd(), import.meta.main, "
+                    "Object.keys(Deno.env.toObject()).sort());",
+        "traceback": "throw new Error('boom');",
+        "exit_code": "console.log('out'); Deno.exit(4);",
+        "stdin": "console.log(JSON.stringify(await new Response("
+                 "Deno.stdin.readable).text()));",
+    },
+    "bash": {
+        "hello": "echo hello",
+        "identity": "echo \"$0\" \"$#\" \"$PWD\" \"$$\"; env | sort; "
+                    "ls -A /tmp /sandbox",
+        "traceback": "set -e\nfalse\necho never",
+        "exit_code": "echo out; exit 4",
+        "stdin": "cat",
+        "signal": "kill -TERM $$",
+    },
+}
+
+EXTRA = {"stdin": {"stdin": "line one\nline two\n"},
+         "import_beside": {"files": {"helper.py": "VALUE = 42\n",
+                                     "helper.js": "exports.value = 42;\n"}},
+         "identity": {"env": {"FOO": "bar"}}}
+
+CASES = ([("python", n, c) for n, c in PYTHON.items()] +
+         [("node", n, c) for n, c in NODE.items()] +
+         [(rt, n, c) for rt, cases in OTHERS.items()
+          for n, c in cases.items()])
+
+
+@pytest.mark.parametrize("runtime,name,code", CASES,
+                         ids=[f"{rt}-{n}" for rt, n, _ in CASES])
+def test_pooled_and_fresh_agree(pair, runtime, name, code):
+    request = dict({"code": code, "runtime": runtime}, **EXTRA.get(name, {}))
+    r = same_outcome(pair, request)
+    if name == "hello":
+        assert r["stdout"] == "hello\n" and r["exitCode"] == 0, r
+
+
+def test_workdir_and_secrets_agree(pair):
+    request = {"code": "import os\nprint(os.getcwd(), os.environ['TOKEN'])",
+               "runtime": "python", "workdir": "/sandbox/sub"}
+    r = same_outcome(pair, request, {"secrets": {"TOKEN": "s3cr3t-value"}})
+    assert r["stdout"] == "/sandbox/sub ***\n", r
+
+
+def test_startup_variables_bypass_the_pool(pair):
+    """A variable the interpreter reads as it starts cannot be given to one
+    already started: such a request gets a fresh box, with the variable in
+    force."""
+    warm, cold = pair
+    settled(warm)
+    before = key_of(status(warm), "python")
+    request = {"code": "import sys\nprint(sys.flags.dont_write_bytecode)",
+               "runtime": "python", "env": {"PYTHONDONTWRITEBYTECODE": "1"}}
+    w = execute(warm, request)
+    c = execute(cold, request)
+    assert w["stdout"] == c["stdout"] == "1\n", (w, c)
+    after = key_of(status(warm), "python")
+    assert (after["hits"], after["misses"]) == \
+        (before["hits"], before["misses"]), after
+
+
+# --------------------------------------------------------------------------
+# Limits are the request's
+
+
+def test_limits_apply_to_a_pooled_box(pair):
+    warm, _ = pair
+    hog = ("a = []\n"
+           "while True:\n"
+           "    a.append(bytearray(1 << 20))\n")
+    r = run_warm(warm, {"code": hog, "runtime": "python"},
+                 {"memoryLimit": "64m"})
+    assert r.get("oomKilled") is True and r["exitCode"] == 137, r
+    forks = ("import os\n"
+             "n = 0\n"
+             "try:\n"
+             "    for _ in range(40):\n"
+             "        if os.fork() == 0:\n"
+             "            import time; time.sleep(5); os._exit(0)\n"
+             "        n += 1\n"
+             "except OSError as e:\n"
+             "    print('stopped', n, e.errno)\n")
+    r = run_warm(warm, {"code": forks, "runtime": "python"},
+                 {"pidsLimit": 8, "timeoutMs": 20000})
+    assert r["stdout"].startswith("stopped "), r
+    assert int(r["stdout"].split()[1]) < 8, r
+    # The interpreter's start was before the claim: not the run's CPU time.
+    r = run_warm(warm, {"code": "pass", "runtime": "python"})
+    c = execute(pair[1], {"code": "pass", "runtime": "python"})
+    assert r["resourceUsage"]["cpuTimeMs"] < \
+        c["resourceUsage"]["cpuTimeMs"], (r["resourceUsage"],
+                                          c["resourceUsage"])
+
+
+# --------------------------------------------------------------------------
+# Exhaustion, replenishment, dead boxes
+
+
+def test_burst_larger_than_the_pool_degrades_to_fresh_boxes(any_start_daemon):
+    d = any_start_daemon(pool=True, config={"pool": {
+        "size": {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0},
+        "maxBuilding": 1}})
+    settled(d)
+    n = 6
+    replies = execute_many(d, [params_of({"code": f"print({i})",
+                                          "runtime": "python"})
+                               for i in range(n)])
+    for i, msg in enumerate(replies):
+        assert "error" not in msg, msg
+        assert msg["result"]["stdout"] == f"{i}\n", msg
+    k = key_of(status(d), "python")
+    assert k["hits"] >= 1 and k["hits"] + k["misses"] == n, k
+    assert k["misses"] >= 1, k
+    # ...and the pool fills up again by itself.
+    k = key_of(settled(d), "python")
+    assert k["ready"] == 1 and k["inUse"] == 0, k
+
+
+def test_pool_off_and_prewarm_off(start_daemon):
+    off = start_daemon(pool=True, config={"pool": {"size": {"python": 0}}})
+    assert key_of(status(off), "python") is None
+    assert execute(off, {"code": "print(1)", "runtime": "python"})[
+        "stdout"] == "1\n"
+    assert key_of(status(off), "python") is None
+    lazy = start_daemon(pool=True, config={"pool": {"prewarm": False}})
+    time.sleep(0.3)
+    st = status(lazy)
+    assert st["keys"] == [] and st["pooled"] == 0, st
+    # The first request misses, and its key is kept full from then on.
+    execute(lazy, {"code": "print(1)", "runtime": "python"})
+    k = key_of(settled(lazy), "python")
+    assert (k["misses"], k["hits"], k["ready"]) == (1, 0, k["size"]), k
+    execute(lazy, {"code": "print(1)", "runtime": "python"})
+    assert key_of(status(lazy), "python")["hits"] == 1
+
+
+def _pooled_inits(d):
+    """The box inits (children of the daemon), none running a command for
+    a client."""
+    return children_of(d.pid)
+
+
+@pytest.mark.parametrize("victim", ["init", "interpreter"])
+def test_killed_pooled_box_is_replaced(any_start_daemon, victim):
+    d = any_start_daemon(pool=True, config={"pool": {
+        "size": {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0}}})
+    k = key_of(settled(d), "python")
+    inits = _pooled_inits(d)
+    assert len(inits) == 1, inits
+    target = inits[0]
+    if victim == "interpreter":
+        kids = children_of(target)
+        assert len(kids) == 1, kids
+        target = kids[0]
+    os.kill(target, signal.SIGKILL)
+    # Noticed at once: the pool builds a replacement with no request.
+    assert wait_until(lambda: key_of(status(d), "python")["builds"] >
+                      k["builds"], 10.0), status(d)
+    k2 = key_of(settled(d), "python")
+    assert k2["ready"] == 1, k2
+    assert _pooled_inits(d) != inits
+    r = run_warm(d, {"code": "print('after')", "runtime": "python"})
+    assert r["stdout"] == "after\n", r
+
+
+def test_custom_profile_gets_its_own_key(start_daemon, tmp_path):
+    d = start_daemon(pool=True, config={"pool": {
+        "size": {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0}}})
+    profile = tmp_path / "allow.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
+    opts = {"security": {"seccomp": "custom",
+                         "customProfilePath": str(profile)}}
+    req = {"code": "print(1)", "runtime": "python"}
+    execute(d, req, opts)
+    k = key_of(settled(d), "python", "custom")
+    assert k["misses"] == 1 and k["ready"] == 1, k
+    execute(d, req, opts)
+    assert key_of(status(d), "python", "custom")["hits"] == 1
+    # A changed profile retires the boxes built with the old one.
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
+                       '[{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}]}')
+    r = execute(d, {"code": "import os\ntry:\n    os.uname()\n"
+                            "except OSError as e:\n    print(e.errno)",
+                    "runtime": "python"}, opts)
+    assert r["stdout"] == "1\n", r
+    st = settled(d)
+    retired = [k for k in st["keys"] if k["seccomp"] == "custom" and
+               k["retired"]]
+    assert retired and retired[0]["ready"] == 0, st
+
+
+# --------------------------------------------------------------------------
+# No leaks
+
+
+def test_no_leaks_after_1000_runs(start_daemon):
+    d = start_daemon(pool=True, config={"pool": {
+        "size": {"python": 0, "node": 0, "bun": 0, "deno": 0, "bash": 2}}})
+    dirs = own_cgroup_dirs(d.pid)
+    settled(d)
+    base_fds = d.baseline_fds()
+    before = leak_snapshot(d, dirs)
+    assert before["fds"] == base_fds
+    assert before["children"] == 2, before   # the two pooled boxes
+    n = 1000
+    with d.client(timeout=REPLY_TIMEOUT) as c:
+        for i in range(0, n, 20):
+            ids = [c.send("execute", params_of(
+                {"code": f"echo {j}", "runtime": "bash"}))
+                for j in range(i, i + 20)]
+            got = {}
+            while len(got) < len(ids):
+                msg = c.recv(REPLY_TIMEOUT)
+                if "id" in msg:
+                    got[msg["id"]] = msg
+            for j, rid in zip(range(i, i + 20), ids):
+                assert got[rid]["result"]["stdout"] == f"{j}\n", got[rid]
+    k = key_of(settled(d), "bash")
+    assert k["hits"] + k["misses"] == n and k["hits"] > 0, k
+    # Box names differ (the pool holds two new boxes): compare counts.
+    def counts():
+        s = leak_snapshot(d, dirs)
+        s["cgroups"] = {c: len(v) for c, v in s["cgroups"].items()}
+        return s
+    want = dict(before, cgroups={c: 2 for c in dirs})
+    assert wait_until(lambda: counts() == want, 15.0, interval=0.1), \
+        (want, counts())
+
+
+# --------------------------------------------------------------------------
+# Visibility and shutdown
+
+
+def test_isol8ctl_pool(start_daemon):
+    d = start_daemon(pool=True)
+    st = settled(d)
+    assert {k["runtime"] for k in st["keys"]} == set(RUNTIMES), st
+    for k in st["keys"]:
+        assert (k["image"], k["network"], k["seccomp"]) == \
+            ("host", "none", "strict"), k
+        assert k["interpreter"] == ("started" if k["runtime"] in
+                                    ("python", "node") else "at claim"), k
+    assert (st["prewarm"], st["maxBoxes"], st["maxBuilding"]) == \
+        (True, 16, 2), st
+    assert {k["runtime"]: k["size"] for k in st["keys"]} == \
+        {"python": 2, "node": 1, "bun": 1, "deno": 1, "bash": 2}
+    run_warm(d, {"code": "print(1)", "runtime": "python"})
+    out = run_ctl("pool", socket_path=d.socket_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:4] == ["RUNTIME", "IMAGE", "NETWORK", "SECCOMP"]
+    python = [ln.split() for ln in lines if ln.startswith("python ")][0]
+    # RUNTIME IMAGE NETWORK SECCOMP INTERPRETER SIZE READY INUSE BUILD HITS
+    assert python[:5] == ["python", "host", "none", "strict", "started"]
+    assert python[9] == "1", lines
+    j = run_ctl("pool", "--json", socket_path=d.socket_path)
+    assert j.returncode == 0 and '"keys"' in j.stdout, j
+
+
+def test_shutdown_destroys_pooled_boxes(start_daemon):
+    d = start_daemon(pool=True)
+    settled(d)
+    assert len(children_of(d.pid)) == 7
+    # The harness checks at teardown that SIGTERM leaves no process,
+    # cgroup or socket; here with a full pool and boxes still building.
+    execute(d, {"code": "print(1)", "runtime": "python"})
+    d.assert_clean_exit()
