@@ -139,6 +139,16 @@ static void on_claimed_waiter_done(void *userdata, int err, const char *what,
 	(void)status;
 }
 
+static void on_waiter_output(void *userdata, bool is_stderr,
+			     const char *data, size_t len)
+{
+	struct pooled *b = userdata;
+	size_t want = strlen(PRELOAD_WAITING);
+	if (!is_stderr && !b->ready && len >= want &&
+	    memcmp(data + len - want, PRELOAD_WAITING, want) == 0)
+		became_ready(b);
+}
+
 static void start_waiter(struct pooled *b)
 {
 	const struct pool_key *k = b->key;
@@ -175,15 +185,14 @@ static void start_waiter(struct pooled *b)
 		.max_output = 4096,
 		.hold_stdin = true,
 	};
-	int r = command_start(k->pool->event, b->box, &spec, NULL,
+	int r = command_start(k->pool->event, b->box, &spec, on_waiter_output,
 			      on_waiter_done, b, &b->cmd);
 	environment_free(envp);
 	if (r < 0) {
 		b->cmd = NULL;
 		build_failed(b, r, "start the interpreter");
-		return;
 	}
-	became_ready(b);
+	/* Ready once the preload script says it waits. */
 }
 
 static void on_preload_opened(struct box *box, int err, int fd,

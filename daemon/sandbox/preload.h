@@ -9,6 +9,8 @@
 /* Where in the box the script is written, as the box user; the script
  * removes the file and the directory. */
 #define PRELOAD_DIR "/tmp/.isol8-preload"
+/* What the script writes on stdout once it waits. */
+#define PRELOAD_WAITING "isol8-waiting\n"
 
 extern const char preload_python[];
 extern const size_t preload_python_len;

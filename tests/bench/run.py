@@ -12,11 +12,22 @@ Sections:
         JSON work (the baseline; see rpc_load.c).  ratio = isol8d/baseline.
 
   exec  cold ephemeral executions end to end through isol8ctl (a fresh box
-        each: python print(1), bash echo hi, node) against the bare
-        interpreter and against bubblewrap with comparable isolation (new
-        user, mount, pid, net, ipc and uts namespaces, read-only /usr, tmpfs
-        /sandbox and /tmp, fresh /proc and /dev, uid 1000, no capabilities),
-        all measured in the same run, alternating.
+        each, the warm pool off: python print(1), bash echo hi, node)
+        against the bare interpreter and against bubblewrap with comparable
+        isolation (new user, mount, pid, net, ipc and uts namespaces,
+        read-only /usr, tmpfs /sandbox and /tmp, fresh /proc and /dev, uid
+        1000, no capabilities), all measured in the same run, alternating.
+
+  latency  warm runs (the built-in pool) of a hello world in each runtime,
+        p50 and p99, through isol8ctl and through a raw RPC client on one
+        connection, each paired in the same run with the bare host
+        interpreter and with bubblewrap; the pool is let refill before
+        each warm run (outside the timing).
+
+  throughput  hello-world python runs per second at concurrency 1, 4 and
+        16 (--seconds each, default 30 here), raw RPC clients against the
+        built-in pool, and the bare interpreter run the same way; also the
+        share of runs the pool served.
 
 Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
@@ -67,10 +78,12 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def raw_call(path, method, rid=1, timeout=5.0):
+def raw_call(path, method, rid=1, timeout=5.0, params=None):
     """One request on a fresh connection; returns the response body bytes."""
-    body = json.dumps({"jsonrpc": "2.0", "id": rid, "method": method},
-                      separators=(",", ":")).encode()
+    req = {"jsonrpc": "2.0", "id": rid, "method": method}
+    if params is not None:
+        req["params"] = params
+    body = json.dumps(req, separators=(",", ":")).encode()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(str(path))
@@ -111,12 +124,18 @@ def stop(proc, timeout=5.0):
         return None
 
 
-def start_isol8d(build, tmp, cpu):
+POOL_OFF = {"pool": {"prewarm": False, "size": {
+    rt: 0 for rt in ("python", "node", "bun", "deno", "bash")}}}
+
+
+def start_isol8d(build, tmp, cpu, config=None):
+    """config: a dict written as the config file; the built-in defaults
+    (warm pool included) otherwise."""
     sock = tmp / "isol8.sock"
     argv = [str(build / "isol8d"), "--socket", str(sock)]
-    if Path("/etc/isol8/isol8d.json").exists():
-        (tmp / "empty.json").write_text("{}")
-        argv += ["--config", str(tmp / "empty.json")]
+    if config is not None or Path("/etc/isol8/isol8d.json").exists():
+        (tmp / "config.json").write_text(json.dumps(config or {}))
+        argv += ["--config", str(tmp / "config.json")]
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("LISTEN_", "NOTIFY_", "WATCHDOG_"))}
     err = open(tmp / "isol8d.stderr", "wb")
@@ -347,6 +366,7 @@ def section_rpc(args):
 
 # The boxes' environment: the host's may hold variables that slow an
 # interpreter down (NODE_EXTRA_CA_CERTS makes node read a CA bundle).
+RUNTIMES_DIR = "/opt/isol8/runtimes"
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
              "LANG": "C.UTF-8"}
 
@@ -369,6 +389,8 @@ def bwrap_argv(cmd):
     for link in ("bin", "sbin", "lib", "lib64"):
         if os.path.islink(f"/{link}"):
             argv += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    if os.path.isdir(RUNTIMES_DIR):
+        argv += ["--ro-bind", RUNTIMES_DIR, RUNTIMES_DIR]
     argv += ["--ro-bind", "/etc/passwd", "/etc/passwd",
              "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache",
              "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -400,7 +422,7 @@ def section_exec(args):
     daemon = None
     n = max(10, int(args.seconds * 10))
     try:
-        daemon, sock = start_isol8d(build, tmp, None)
+        daemon, sock = start_isol8d(build, tmp, None, POOL_OFF)
         ctl = [str(build / "isol8ctl"), "--socket", str(sock), "run"]
         log("== exec: cold ephemeral runs end to end, against the bare "
             "interpreter and bubblewrap ==")
@@ -451,7 +473,222 @@ def section_exec(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-SECTIONS = {"rpc": section_rpc, "exec": section_exec}
+HELLO = {
+    # runtime: (code, bare argv, expected stdout)
+    "python": ("print(1)", ["/usr/bin/python3", "-c", "print(1)"], "1\n"),
+    "node": ("console.log(1)", ["/usr/bin/node", "-e", "console.log(1)"],
+             "1\n"),
+    "bun": ("console.log(1)", ["@/bin/bun", "-e", "console.log(1)"], "1\n"),
+    "deno": ("console.log(1)", ["@/bin/deno", "eval", "console.log(1)"],
+             "1\n"),
+    "bash": ("echo 1", ["/bin/bash", "-c", "echo 1"], "1\n"),
+}
+def bare_argv(argv):
+    return [RUNTIMES_DIR + a[1:] if a.startswith("@") else a for a in argv]
+
+
+class RpcConnection:
+    """One persistent connection for sequential requests."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(60)
+        self.s.connect(str(path))
+        self.buf = b""
+        self.rid = 0
+
+    def call(self, method, params=None):
+        self.rid += 1
+        req = {"jsonrpc": "2.0", "id": self.rid, "method": method}
+        if params is not None:
+            req["params"] = params
+        body = json.dumps(req, separators=(",", ":")).encode()
+        self.s.sendall(struct.pack(">I", len(body)) + body)
+        while True:
+            while len(self.buf) < 4 or \
+                    len(self.buf) < 4 + struct.unpack(">I", self.buf[:4])[0]:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("isol8d closed the connection")
+                self.buf += chunk
+            n = struct.unpack(">I", self.buf[:4])[0]
+            msg = json.loads(self.buf[4:4 + n])
+            self.buf = self.buf[4 + n:]
+            if msg.get("id") == self.rid:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg["result"]
+
+    def close(self):
+        self.s.close()
+
+
+def pool_key(st, runtime):
+    return next(k for k in st["keys"] if k["runtime"] == runtime and
+                k["seccomp"] == "strict")
+
+
+def wait_pool_ready(conn, runtime, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        k = pool_key(conn.call("pool.status"), runtime)
+        if k["ready"] >= 1:
+            return
+        time.sleep(0.002)
+    raise RuntimeError(f"the {runtime} pool did not refill in {timeout}s")
+
+
+def section_latency(args):
+    build = Path(args.build).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
+    have_bwrap = shutil.which("bwrap") is not None
+    daemon = conn = None
+    n = max(20, int(args.seconds * 20))
+    try:
+        daemon, sock = start_isol8d(build, tmp, None)
+        conn = RpcConnection(sock)
+        ctl = [str(build / "isol8ctl"), "--socket", str(sock), "run"]
+        log("== latency: warm runs (built-in pool) against the bare "
+            "interpreter and bubblewrap ==")
+        log(f"   {n} alternating runs each, in ms; 'ctl' is the whole "
+            "isol8ctl command, 'rpc' one execute on an open connection")
+        log()
+        log(f"   {'runtime':8} {'bare p50':>9} {'bwrap p50':>10} "
+            f"{'ctl p50':>8} {'ctl p99':>8} {'rpc p50':>8} {'rpc p99':>8} "
+            f"{'ctl/bare':>9} {'rpc/bare':>9} {'rpc/bwrap':>10} {'hits':>6}")
+        figures = {}
+        for rt, (code, bare, want) in HELLO.items():
+            bare = bare_argv(bare)
+            params = {"request": {"code": code, "runtime": rt}}
+            hits0 = pool_key(conn.call("pool.status"), rt)["hits"]
+            tb, tw, tc, tr = [], [], [], []
+            for i in range(n + 2):
+                dt_b, _ = timed(bare, CLEAN_ENV)
+                dt_w = timed(bwrap_argv(bare), CLEAN_ENV)[0] \
+                    if have_bwrap else float("nan")
+                wait_pool_ready(conn, rt)
+                dt_c, out = timed(ctl + ["-r", rt, "-e", code])
+                if out.decode() != want:
+                    raise RuntimeError(f"{rt}: isol8ctl printed {out!r}")
+                wait_pool_ready(conn, rt)
+                t0 = time.perf_counter()
+                r = conn.call("execute", params)
+                dt_r = (time.perf_counter() - t0) * 1000
+                if r["stdout"] != want:
+                    raise RuntimeError(f"{rt}: execute gave {r!r}")
+                if i >= 2:  # the first two warm the page cache
+                    tb.append(dt_b)
+                    tw.append(dt_w)
+                    tc.append(dt_c)
+                    tr.append(dt_r)
+            hits = pool_key(conn.call("pool.status"), rt)["hits"] - hits0
+            b50, w50 = pct(tb, .5), pct(tw, .5)
+            c50, c99, r50, r99 = (pct(tc, .5), pct(tc, .99), pct(tr, .5),
+                                  pct(tr, .99))
+            figures[rt] = {"bare": b50, "bwrap": w50, "ctl50": c50,
+                           "ctl99": c99, "rpc50": r50, "rpc99": r99}
+            log(f"   {rt:8} {b50:9.1f} {w50:10.1f} {c50:8.1f} {c99:8.1f} "
+                f"{r50:8.1f} {r99:8.1f} {c50 / b50:9.2f} {r50 / b50:9.2f} "
+                f"{r50 / w50:10.2f} {hits:>3}/{2 * (n + 2)}")
+        log()
+        log("   ratios are p50 / p50: below 1.00 the sandboxed run finishes "
+            "sooner.  hits: runs the pool served.")
+        conn.close()
+        conn = None
+        rc = stop(daemon)
+        daemon = None
+        return 0 if rc == 0 else 1
+    finally:
+        if conn:
+            conn.close()
+        stop(daemon)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_for(seconds, worker, concurrency):
+    """Runs worker() in concurrency threads until seconds have passed;
+    returns the number of completed calls."""
+    import threading
+    done = [0] * concurrency
+    stop_at = time.monotonic() + seconds
+    errors = []
+
+    def loop(i):
+        try:
+            w = worker()
+            while time.monotonic() < stop_at:
+                w()
+                done[i] += 1
+        except Exception as e:  # reported, the section then fails
+            errors.append(e)
+
+    threads = [threading.Thread(target=loop, args=(i,))
+               for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"a worker failed: {errors[0]}")
+    return sum(done)
+
+
+def section_throughput(args):
+    build = Path(args.build).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
+    daemon = None
+    seconds = args.seconds if args.seconds_given else 30.0
+    code, bare, want = HELLO["python"]
+    try:
+        daemon, sock = start_isol8d(build, tmp, None)
+        log(f"== throughput: python hello-world runs/s, {seconds:g} s per "
+            "concurrency, raw RPC clients, built-in pool ==")
+        log()
+        log(f"   {'concurrency':>11} {'bare/s':>8} {'isol8/s':>8} "
+            f"{'isol8/bare':>11} {'pool hits':>10}")
+
+        def bare_worker():
+            def one():
+                subprocess.run(bare, stdin=subprocess.DEVNULL,
+                               capture_output=True, env=CLEAN_ENV,
+                               check=True)
+            return one
+
+        def isol8_worker():
+            conn = RpcConnection(sock)
+            params = {"request": {"code": code, "runtime": "python"}}
+
+            def one():
+                r = conn.call("execute", params)
+                if r["stdout"] != want:
+                    raise RuntimeError(f"execute gave {r!r}")
+            return one
+
+        status = RpcConnection(sock)
+        for conc in (1, 4, 16):
+            nb = _run_for(seconds, bare_worker, conc)
+            time.sleep(1.0)  # let the pool refill
+            k0 = pool_key(status.call("pool.status"), "python")
+            ni = _run_for(seconds, isol8_worker, conc)
+            k1 = pool_key(status.call("pool.status"), "python")
+            hits = k1["hits"] - k0["hits"]
+            log(f"   {conc:11} {nb / seconds:8.1f} {ni / seconds:8.1f} "
+                f"{ni / max(nb, 1):11.2f} {hits:>5}/{ni}")
+            time.sleep(1.0)
+        status.close()
+        log()
+        log("   the pool's size is the built-in default; runs it cannot "
+            "serve get a fresh box")
+        rc = stop(daemon)
+        daemon = None
+        return 0 if rc == 0 else 1
+    finally:
+        stop(daemon)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+SECTIONS = {"rpc": section_rpc, "exec": section_exec,
+            "latency": section_latency, "throughput": section_throughput}
 
 
 def main():
@@ -460,8 +697,9 @@ def main():
                    help="directory holding isol8d (default: build/)")
     p.add_argument("--only", default=",".join(SECTIONS),
                    help=f"comma-separated sections: {', '.join(SECTIONS)}")
-    p.add_argument("--seconds", type=float, default=2.0,
-                   help="measured seconds per run (default 2)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="measured seconds per run (default 2; 30 for "
+                        "throughput)")
     p.add_argument("--repeat", type=int, default=3,
                    help="runs per scenario and server, median reported "
                         "(default 3)")
@@ -472,6 +710,9 @@ def main():
     p.add_argument("--json", metavar="FILE",
                    help="also write the figures to FILE as JSON")
     args = p.parse_args()
+    args.seconds_given = args.seconds is not None
+    if args.seconds is None:
+        args.seconds = 2.0
     if not 0 < args.seconds <= 60 or not 0 <= args.warmup <= 10 or \
             not 1 <= args.repeat <= 20:
         p.error("--seconds must be in (0, 60], --warmup in [0, 10], "

@@ -26,6 +26,9 @@
     }
     return buf;
   };
+  // Tells the pool this interpreter is ready; the daemon drops the line
+  // from the output before the program's.
+  fs.writeSync(1, 'isol8-waiting\n');
   const size = parseInt(readExact(8).toString('latin1'), 16);
   const parts = readExact(size).toString('utf8').split('\0');
   fs.unlinkSync(__filename);

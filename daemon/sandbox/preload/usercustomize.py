@@ -19,6 +19,9 @@ def _isol8_wait():
             data += chunk
         return data
 
+    # Tells the pool this interpreter is ready; the daemon drops the line
+    # from the output before the program's.
+    os.write(1, b"isol8-waiting\n")
     size = int(read_exact(8), 16)
     parts = read_exact(size).split(b"\0")
     here = os.path.dirname(os.path.abspath(__file__))
