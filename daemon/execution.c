@@ -440,13 +440,13 @@ static int run_command(struct execution *e, const char *const *argv,
 }
 
 /* The pooled interpreter waits in its preload script for
- * "<8 hex digits: length><cwd>\0<KEY=VALUE>\0..."; the program's stdin
- * follows. */
+ * "<8 hex digits: length><cwd>\0<KEY=VALUE>\0...\0" (an empty entry
+ * ends it); the program's stdin follows. */
 static int run_waiter(struct execution *e)
 {
 	const struct exec_request *r = &e->req;
 	const char *cwd = r->workdir ? r->workdir : "/sandbox";
-	size_t len = strlen(cwd) + 1;
+	size_t len = strlen(cwd) + 2;
 	for (size_t i = 0; e->envp[i]; i++)
 		len += strlen(e->envp[i]) + 1;
 	if (len > 0xffffffff)
@@ -458,6 +458,7 @@ static int run_waiter(struct execution *e)
 	off += (size_t)sprintf(buf + off, "%s", cwd) + 1;
 	for (size_t i = 0; e->envp[i]; i++)
 		off += (size_t)sprintf(buf + off, "%s", e->envp[i]) + 1;
+	buf[off++] = '\0';
 	if (r->stdin_len)
 		memcpy(buf + off, r->stdin_data, r->stdin_len);
 	e->waiter_input = buf;

@@ -21,6 +21,7 @@ struct pooled {
 	struct box *box;
 	struct command *cmd;
 	uint64_t start_usec;
+	bool waiting; /* the preload script said so */
 	bool ready;
 };
 
@@ -139,14 +140,50 @@ static void on_claimed_waiter_done(void *userdata, int err, const char *what,
 	(void)status;
 }
 
+static void on_preload_dir_removed(struct box *box, int err, int fd,
+				   void *userdata)
+{
+	(void)box;
+	(void)fd;
+	if (err < 0)
+		build_failed(userdata, err, "remove the preload script");
+	else
+		became_ready(userdata);
+}
+
+static void on_preload_removed(struct box *box, int err, int fd,
+			       void *userdata)
+{
+	(void)fd;
+	int r = err;
+	if (r == 0)
+		r = box_open(box, PRELOAD_DIR, INIT_OPEN_REMOVE, 0,
+			     on_preload_dir_removed, userdata);
+	if (r < 0)
+		build_failed(userdata, r, "remove the preload script");
+}
+
 static void on_waiter_output(void *userdata, bool is_stderr,
 			     const char *data, size_t len)
 {
 	struct pooled *b = userdata;
 	size_t want = strlen(PRELOAD_WAITING);
-	if (!is_stderr && !b->ready && len >= want &&
-	    memcmp(data + len - want, PRELOAD_WAITING, want) == 0)
+	if (is_stderr || b->ready || b->waiting || len < want ||
+	    memcmp(data + len - want, PRELOAD_WAITING, want) != 0)
+		return;
+	b->waiting = true;
+	if (!b->key->rt->preload_stays) {
 		became_ready(b);
+		return;
+	}
+	/* The script has been read; the box is to look as a fresh one. */
+	char path[128];
+	snprintf(path, sizeof(path), PRELOAD_DIR "/%s",
+		 b->key->rt->preload_name);
+	int r = box_open(b->box, path, INIT_OPEN_REMOVE, 0, on_preload_removed,
+			 b);
+	if (r < 0)
+		build_failed(b, r, "remove the preload script");
 }
 
 static void start_waiter(struct pooled *b)

@@ -251,7 +251,7 @@ static void handle_msg(struct box *b, const struct init_msg *m,
 	}
 	struct pending copy = *p;
 	if (copy.kind == PENDING_OPEN) {
-		if (m->op == INIT_FD && fd >= 0)
+		if (m->op == INIT_FD)
 			copy.opened(b, 0, fd, copy.userdata);
 		else
 			copy.opened(b, m->op == INIT_ERROR ? -m->value : -EIO,

@@ -68,7 +68,8 @@ int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	    box_started_fn started, box_exited_fn exited, void *userdata);
 
 /* Opens a path inside /sandbox or /tmp as the box user (flags from
- * enum init_open_flags); symlinks are never followed. */
+ * enum init_open_flags); symlinks are never followed.  INIT_OPEN_REMOVE
+ * reports success with fd -1. */
 int box_open(struct box *b, const char *path, uint32_t flags, uint32_t mode,
 	     box_opened_fn opened, void *userdata);
 

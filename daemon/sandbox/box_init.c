@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -310,12 +311,19 @@ static int open_in_box(struct init_state *st, const struct init_open *op,
 	if (!*rel)
 		return -EISDIR;
 	char *leaf = rel;
-	bool create = op->flags != INIT_OPEN_READ;
+	bool create = op->flags == INIT_OPEN_WRITE ||
+		      op->flags == INIT_OPEN_MKDIR;
 	int dir = walk_parents(base, rel, create, &leaf);
 	if (dir < 0)
 		return dir;
 	int fd;
-	if (op->flags == INIT_OPEN_MKDIR) {
+	if (op->flags == INIT_OPEN_REMOVE) {
+		fd = unlinkat(dir, leaf, 0) < 0 &&
+				     (errno != EISDIR ||
+				      unlinkat(dir, leaf, AT_REMOVEDIR) < 0)
+			     ? -errno
+			     : INT_MAX;
+	} else if (op->flags == INIT_OPEN_MKDIR) {
 		fd = mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST ? -errno
 								      : 0;
 		if (fd == 0)
@@ -354,6 +362,10 @@ static void handle_open(struct init_state *st, char *payload, size_t len)
 	setfsgid(0);
 	if (fd < 0) {
 		send_error(st->ctl, -fd, "open");
+		return;
+	}
+	if (fd == INT_MAX) { /* removed: nothing to pass */
+		send_msg(st->ctl, INIT_FD, 0, 0, NULL, 0, -1);
 		return;
 	}
 	send_msg(st->ctl, INIT_FD, 0, 0, NULL, 0, fd);

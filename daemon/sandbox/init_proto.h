@@ -45,6 +45,8 @@ enum init_open_flags {
 	INIT_OPEN_READ = 0,
 	INIT_OPEN_WRITE = 1,	   /* create or truncate, parents made */
 	INIT_OPEN_MKDIR = 2,	   /* create the directory, parents made */
+	INIT_OPEN_REMOVE = 3,	   /* remove the file or empty directory;
+				    * answered with INIT_FD and no fd */
 };
 
 struct init_open {

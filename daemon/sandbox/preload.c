@@ -5,3 +5,4 @@
 
 INCBIN(preload_python, "daemon/sandbox/preload/usercustomize.py");
 INCBIN(preload_node, "daemon/sandbox/preload/node_preload.js");
+INCBIN(preload_bash, "daemon/sandbox/preload/bash_preload.sh");

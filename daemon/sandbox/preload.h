@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 /* Where in the box the script is written, as the box user; the script
- * removes the file and the directory. */
+ * removes the file and the directory, or the pool does once the script
+ * says it waits (runtime.preload_stays). */
 #define PRELOAD_DIR "/tmp/.isol8-preload"
 /* What the script writes on stdout once it waits. */
 #define PRELOAD_WAITING "isol8-waiting\n"
@@ -16,5 +17,7 @@ extern const char preload_python[];
 extern const size_t preload_python_len;
 extern const char preload_node[];
 extern const size_t preload_node_len;
+extern const char preload_bash[];
+extern const size_t preload_bash_len;
 
 #endif

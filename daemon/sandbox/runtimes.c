@@ -29,31 +29,41 @@ static const char *const bun_install[] = { "@/bin/bun", "add", NULL };
 static const char *const deno_install[] = { "@/bin/deno", "cache", NULL };
 
 /* site imports usercustomize from PYTHONPATH; node runs --require'd
- * modules before it resolves its main module.  Bun resolves its entry
- * point before its --preload runs, and Deno has no such hook. */
+ * modules before it resolves its main module; bash sources BASH_ENV before
+ * it opens its script.  Bun resolves its entry point before its --preload
+ * runs, and Deno has no such hook. */
 static const char *const python_warm_env[] = { "PYTHONPATH=" PRELOAD_DIR,
 					       NULL };
 static const char *const node_warm_args[] = {
 	"--require", PRELOAD_DIR "/node_preload.js", NULL
+};
+static const char *const bash_warm_env[] = {
+	"BASH_ENV=" PRELOAD_DIR "/bash_preload.sh", NULL
 };
 static const char *const python_startup[] = { "PYTHON", "LC_", "LANG",
 					      NULL };
 static const char *const node_startup[] = { "NODE_", "UV_", "LC_", "LANG",
 					    "TZ", "OPENSSL_", "SSL_CERT_",
 					    NULL };
+/* Exported functions, options and the variables bash reads as it
+ * starts. */
+static const char *const bash_startup[] = {
+	"BASH", "SHELLOPTS", "POSIXLY_CORRECT", "ENV", "IFS", "PS4",
+	"CDPATH", "GLOBIGNORE", "LC_", "LANG", "TZ", NULL
+};
 
 static const struct runtime runtimes[] = {
 	{ "python", "/usr/bin/python3", ".py", none, python_env, pip_install,
-	  preload_python, "usercustomize.py", none, python_warm_env,
+	  preload_python, "usercustomize.py", false, none, python_warm_env,
 	  python_startup },
 	{ "node", "/usr/bin/node", ".js", none, none, npm_install, preload_node,
-	  "node_preload.js", node_warm_args, none, node_startup },
+	  "node_preload.js", false, node_warm_args, none, node_startup },
 	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install, NULL, NULL,
-	  none, none, none },
+	  false, none, none, none },
 	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install, NULL,
-	  NULL, none, none, none },
-	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL, NULL, NULL, none,
-	  none, none },
+	  NULL, false, none, none, none },
+	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL, preload_bash,
+	  "bash_preload.sh", true, none, bash_warm_env, bash_startup },
 };
 
 /* isol8's detection map. */

@@ -3,6 +3,7 @@
 #ifndef ISOL8D_RUNTIMES_H
 #define ISOL8D_RUNTIMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define RUNTIME_NAMES "python, node, bun, deno, bash"
@@ -20,6 +21,7 @@ struct runtime {
 	 * semantics that way, and the pooled box starts it at claim time. */
 	const char *preload;	       /* the script's text */
 	const char *preload_name;      /* its file name in PRELOAD_DIR */
+	bool preload_stays;	       /* the pool removes it, not the script */
 	const char *const *warm_args;  /* between the binary and run_args */
 	const char *const *warm_env;   /* extra environment while waiting */
 	/* Prefixes of variables the interpreter reads as it starts: a

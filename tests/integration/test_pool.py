@@ -158,16 +158,28 @@ OTHERS = {
     },
     "bash": {
         "hello": "echo hello",
-        "identity": "echo \"$0\" \"$#\" \"$PWD\" \"$$\"; env | sort; "
-                    "ls -A /tmp /sandbox",
+        "identity": "echo \"$0\" \"$#\" \"$PWD\" \"$$\" \"$_\" \"$-\"; "
+                    "env | sort; ls -A /tmp /sandbox",
+        # Every variable, option and function, but the few that change by
+        # themselves and three the preload script cannot put back: SECONDS
+        # counts from the claim but declare -p now shows its value,
+        # BASH_ARGC keeps an entry from sourcing the script, and
+        # PIPESTATUS holds its last command's status instead of nothing.
+        "variables": "declare -p | grep -Ev '^declare [-a-zA-Z]+ "
+                     "(BASHPID|EPOCH[A-Z]*|S?RANDOM|SECONDS|BASH_ARGC|"
+                     "PIPESTATUS|_)[=]?'"
+                     "; shopt -p; set -o; declare -F; echo $SECONDS",
         "traceback": "set -e\nfalse\necho never",
         "exit_code": "echo out; exit 4",
         "stdin": "cat",
+        "read_stdin": "read -r a; read -r b; echo \"[$b] [$a]\"",
         "signal": "kill -TERM $$",
+        "syntax_error": "if then fi",
     },
 }
 
 EXTRA = {"stdin": {"stdin": "line one\nline two\n"},
+         "read_stdin": {"stdin": "line one\nline two\n"},
          "import_beside": {"files": {"helper.py": "VALUE = 42\n",
                                      "helper.js": "exports.value = 42;\n"}},
          "identity": {"env": {"FOO": "bar"}}}
@@ -391,7 +403,8 @@ def test_isol8ctl_pool(start_daemon):
         assert (k["image"], k["network"], k["seccomp"]) == \
             ("host", "none", "strict"), k
         assert k["interpreter"] == ("started" if k["runtime"] in
-                                    ("python", "node") else "at claim"), k
+                                    ("python", "node", "bash")
+                                    else "at claim"), k
     assert (st["prewarm"], st["maxBoxes"], st["maxBuilding"]) == \
         (True, 16, 2), st
     assert {k["runtime"]: k["size"] for k in st["keys"]} == \

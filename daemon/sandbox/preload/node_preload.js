@@ -2,7 +2,8 @@
 // before main.js exists.  Node runs this before it resolves its main
 // module; it waits here for the execution: the daemon writes main.js and
 // the other files, then sends on stdin "<8 hex digits: length><cwd>\0
-// <KEY=VALUE>\0...".  The rest of stdin is the program's.  Then it removes
+// <KEY=VALUE>\0...\0" (an empty entry ends it).  The rest of stdin is the
+// program's.  Then it removes
 // every trace of itself, so that Node goes on exactly as `node main.js`
 // would: require.main, process.argv, stack traces and exit codes are
 // Node's own.

@@ -2,7 +2,7 @@
 # exists.  site imports this module (found through PYTHONPATH, which only
 # the waiting interpreter has) at the end of start-up; it waits here for
 # the execution: the daemon writes main.py and the other files, then sends
-# on stdin "<8 hex digits: length><cwd>\0<KEY=VALUE>\0...".  The rest of
+# on stdin "<8 hex digits: length><cwd>\0<KEY=VALUE>\0...\0".  The rest of
 # stdin is the program's.  Then it removes every trace of itself, so that
 # Python goes on exactly as `python3 main.py` would: __main__, argv,
 # sys.path[0], tracebacks and exit codes are Python's own.
