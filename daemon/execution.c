@@ -710,6 +710,12 @@ static bool claim_pooled(struct execution *e, const struct seccomp_prog *prog,
 	struct cgroup_usage u = { 0 };
 	box_usage(e->box, &u);
 	e->cpu_before_ns = u.cpu_time_ns;
+	/* Pooled boxes are built with the default limits. */
+	const struct config *cfg = &e->d->cfg;
+	if (limits->memory_bytes == cfg->default_memory &&
+	    limits->pids == cfg->default_pids &&
+	    limits->cpus == cfg->default_cpus)
+		return true;
 	int r = box_set_limits(e->box, limits);
 	if (r == 0)
 		return true;

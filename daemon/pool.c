@@ -516,15 +516,16 @@ bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
 	k->in_use++;
 	*out = (struct pool_claim){ .key = k, .box = b->box, .cmd = b->cmd };
 	free(b);
-	schedule_fill(p);
+	/* Refilled once the execution is over (pool_release): building a box
+	 * on the loop now would delay this very execution. */
 	return true;
 }
 
 void pool_release(struct pool *p, struct pool_key *key)
 {
-	(void)p;
 	if (key && key->in_use > 0)
 		key->in_use--;
+	schedule_fill(p);
 }
 
 static void add_u64(json_object *o, const char *name, uint64_t v)

@@ -39,7 +39,7 @@ void pool_free(struct pool *p);
 bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
 		const char *path, const struct seccomp_prog *prog,
 		struct pool_claim *out);
-/* The claimed box is gone. */
+/* The claimed box's execution is over: the pool refills from here. */
 void pool_release(struct pool *p, struct pool_key *key);
 
 /* {"keys": [{runtime, image, network, seccomp, size, ready, inUse,
