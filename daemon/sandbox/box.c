@@ -419,6 +419,10 @@ void box_destroy(struct box *b)
 	if (!b || b->destroyed)
 		return;
 	b->destroyed = true;
+	/* No callback fires after this: the owner may free its userdata now,
+	 * while init messages already in flight stay unread. */
+	if (b->ctl_src)
+		sd_event_source_set_enabled(b->ctl_src, SD_EVENT_OFF);
 	if (b->dead)
 		schedule_cleanup(b, 0);
 	else
