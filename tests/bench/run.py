@@ -33,8 +33,10 @@ Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -147,6 +149,40 @@ def start_isol8d(build, tmp, cpu, config=None):
         stop(proc)
         raise
     return proc, sock
+
+
+class SectionDaemon:
+    """An isol8d for one section, in a temporary directory of its own;
+    finish() stops it and gives the section's exit status: 0 when isol8d
+    stopped cleanly."""
+
+    def __init__(self, args, config=None):
+        self.build = Path(args.build).resolve()
+        self.config = config
+        self.proc = None
+
+    def __enter__(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
+        try:
+            self.proc, self.sock = start_isol8d(self.build, self.tmp, None,
+                                                self.config)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        return self
+
+    def ctl(self, *argv):
+        return [str(self.build / "isol8ctl"), "--socket", str(self.sock),
+                *argv]
+
+    def finish(self):
+        rc = stop(self.proc)
+        self.proc = None
+        return 0 if rc == 0 else 1
+
+    def __exit__(self, *exc):
+        stop(self.proc)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def start_baseline(rpc_load, tmp, reply_file, cpu):
@@ -416,14 +452,10 @@ def pct(values, q):
 
 
 def section_exec(args):
-    build = Path(args.build).resolve()
-    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
     have_bwrap = shutil.which("bwrap") is not None
-    daemon = None
     n = max(10, int(args.seconds * 10))
-    try:
-        daemon, sock = start_isol8d(build, tmp, None, POOL_OFF)
-        ctl = [str(build / "isol8ctl"), "--socket", str(sock), "run"]
+    with SectionDaemon(args, POOL_OFF) as isol8d:
+        ctl = isol8d.ctl("run")
         log("== exec: cold ephemeral runs end to end, against the bare "
             "interpreter and bubblewrap ==")
         log(f"   {n} alternating runs each; wall time of the whole client "
@@ -465,12 +497,7 @@ def section_exec(args):
             "isol8 is faster.\n"
             "   isol8 also sets up cgroup limits and a seccomp filter that the "
             "bwrap run lacks.")
-        rc = stop(daemon)
-        daemon = None
-        return 0 if rc == 0 else 1
-    finally:
-        stop(daemon)
-        shutil.rmtree(tmp, ignore_errors=True)
+        return isol8d.finish()
 
 
 HELLO = {
@@ -539,15 +566,11 @@ def wait_pool_ready(conn, runtime, timeout=10.0):
 
 
 def section_latency(args):
-    build = Path(args.build).resolve()
-    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
     have_bwrap = shutil.which("bwrap") is not None
-    daemon = conn = None
     n = max(20, int(args.seconds * 20))
-    try:
-        daemon, sock = start_isol8d(build, tmp, None)
-        conn = RpcConnection(sock)
-        ctl = [str(build / "isol8ctl"), "--socket", str(sock), "run"]
+    with SectionDaemon(args) as isol8d, \
+            contextlib.closing(RpcConnection(isol8d.sock)) as conn:
+        ctl = isol8d.ctl("run")
         log("== latency: warm runs (built-in pool) against the bare "
             "interpreter and bubblewrap ==")
         log(f"   {n} alternating runs each, in ms; 'ctl' is the whole "
@@ -594,15 +617,7 @@ def section_latency(args):
         log("   ratios are p50 / p50: below 1.00 the sandboxed run finishes "
             "sooner.  hits: runs the pool served.")
         conn.close()
-        conn = None
-        rc = stop(daemon)
-        daemon = None
-        return 0 if rc == 0 else 1
-    finally:
-        if conn:
-            conn.close()
-        stop(daemon)
-        shutil.rmtree(tmp, ignore_errors=True)
+        return isol8d.finish()
 
 
 def _run_for(seconds, worker, concurrency):
@@ -634,13 +649,10 @@ def _run_for(seconds, worker, concurrency):
 
 
 def section_throughput(args):
-    build = Path(args.build).resolve()
-    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
-    daemon = None
     seconds = args.seconds if args.seconds_given else 30.0
     code, bare, want = HELLO["python"]
-    try:
-        daemon, sock = start_isol8d(build, tmp, None)
+    with SectionDaemon(args) as isol8d:
+        sock = isol8d.sock
         log(f"== throughput: python hello-world runs/s, {seconds:g} s per "
             "concurrency, raw RPC clients, built-in pool ==")
         log()
@@ -679,16 +691,102 @@ def section_throughput(args):
         log()
         log("   the pool's size is the built-in default; runs it cannot "
             "serve get a fresh box")
-        rc = stop(daemon)
-        daemon = None
-        return 0 if rc == 0 else 1
-    finally:
-        stop(daemon)
-        shutil.rmtree(tmp, ignore_errors=True)
+        return isol8d.finish()
+
+
+WAITING = {
+    # runtime: a bare interpreter waiting on stdin, as a pooled one does
+    "python": ["/usr/bin/python3", "-c", "import sys; sys.stdin.read()"],
+    "node": ["/usr/bin/node", "-e", "process.stdin.on('data', () => {})"],
+    "bash": ["/bin/bash", "-c", "read -r x"],
+}
+
+
+def pss_kib(pid):
+    """Proportional set size of a process: shared pages split among their
+    users, so that summing over processes does not count them twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def box_memory(cg):
+    """(cgroup charge, PSS of its processes, name of the interpreter) of
+    one box cgroup, in MiB."""
+    usage = next((cg / f for f in ("memory.current", "memory.usage_in_bytes")
+                  if (cg / f).exists()), None)
+    charge = int(usage.read_text()) / 2**20 if usage else float("nan")
+    pids = [int(p) for p in (cg / "cgroup.procs").read_text().split()]
+    names = []
+    for pid in pids:
+        try:
+            names.append(Path(os.readlink(f"/proc/{pid}/exe")).name)
+        except OSError:
+            pass
+    pss = sum(pss_kib(pid) for pid in pids) / 1024
+    return charge, pss, names
+
+
+def section_memory(args):
+    sizes = {"python": 3, "node": 2, "bun": 1, "deno": 1, "bash": 2}
+    config = {"pool": {"size": sizes,
+                       "maxBoxes": sum(sizes.values())}}
+    with SectionDaemon(args, config) as isol8d, \
+            contextlib.closing(RpcConnection(isol8d.sock)) as conn:
+        log("== memory: idle pooled boxes against a bare interpreter "
+            "waiting on stdin ==")
+        deadline = time.monotonic() + 30
+        while True:
+            st = conn.call("pool.status")
+            if all(k["ready"] == k["size"] for k in st["keys"]):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pool did not fill: {st}")
+            time.sleep(0.05)
+        time.sleep(0.5)  # let each interpreter settle in its wait
+        found = re.search(r"box cgroups in (\S+)",
+                          (isol8d.tmp / "isol8d.stderr").read_text())
+        boxes = [d for d in Path(found[1]).iterdir() if d.is_dir()]
+        by_runtime = {}
+        for cg in boxes:
+            charge, pss, names = box_memory(cg)
+            rt = next((r for r, exe in (("python", "python3"),
+                                        ("node", "node"), ("bash", "bash"))
+                       if any(n.startswith(exe) for n in names)), "init only")
+            by_runtime.setdefault(rt, []).append((charge, pss))
+        bare = {}
+        for rt, argv in WAITING.items():
+            p = subprocess.Popen(bare_argv(argv), stdin=subprocess.PIPE,
+                                 env=CLEAN_ENV)
+            time.sleep(0.5)
+            bare[rt] = pss_kib(p.pid) / 1024
+            p.stdin.close()
+            p.wait()
+        log()
+        log(f"   {'box':10} {'boxes':>5} {'charge MiB':>11} {'PSS MiB':>8} "
+            f"{'bare PSS':>9} {'PSS/bare':>9}")
+        for rt, rows in sorted(by_runtime.items()):
+            charge = max(c for c, _ in rows)
+            pss = max(p for _, p in rows)
+            b = bare.get(rt, float("nan"))
+            log(f"   {rt:10} {len(rows):5} {charge:11.1f} {pss:8.1f} "
+                f"{b:9.1f} {pss / b:9.2f}")
+        log()
+        log("   the largest box of each kind; charge: what the box's memory "
+            "cgroup holds (pages it\n   touched first, page cache "
+            "included); PSS: its processes' proportional set size")
+        conn.close()
+        return isol8d.finish()
 
 
 SECTIONS = {"rpc": section_rpc, "exec": section_exec,
-            "latency": section_latency, "throughput": section_throughput}
+            "latency": section_latency, "throughput": section_throughput,
+            "memory": section_memory}
 
 
 def main():
