@@ -20,6 +20,9 @@ struct stream {
 
 struct command {
 	sd_event *event;
+	struct box *box;
+	pid_t pid; /* 0 until started */
+	bool kill_on_start;
 	struct stream streams[2];
 	int stdin_fd;
 	sd_event_source *stdin_src;
@@ -124,10 +127,14 @@ static void finish(struct command *c, int err, const char *what, int status)
 static void on_started(struct box *b, int err, const char *what, pid_t pid,
 		       void *userdata)
 {
-	(void)b;
-	(void)pid;
-	if (err < 0)
-		finish(userdata, err, what, 0);
+	struct command *c = userdata;
+	if (err < 0) {
+		finish(c, err, what, 0);
+		return;
+	}
+	c->pid = pid;
+	if (c->kill_on_start)
+		box_kill_command(b, pid);
 }
 
 static void on_exited(struct box *b, pid_t pid, int status, void *userdata)
@@ -146,6 +153,7 @@ int command_start(sd_event *event, struct box *b,
 		return -ENOMEM;
 	c->stdin_fd = -1;
 	c->event = event;
+	c->box = b;
 	command_set_callbacks(c, on_output, on_done, userdata);
 	c->stdin_data = spec->stdin_data;
 	c->stdin_len = spec->stdin_len;
@@ -197,8 +205,19 @@ fail:
 		if (child_fds[i] >= 0)
 			close(child_fds[i]);
 	c->done = true;
+	c->box = NULL; /* the box knows nothing of it */
 	command_free(c);
 	return r;
+}
+
+void command_kill(struct command *c)
+{
+	if (c->done)
+		return;
+	if (c->pid > 0)
+		box_kill_command(c->box, c->pid);
+	else
+		c->kill_on_start = true;
 }
 
 void command_set_callbacks(struct command *c, command_output_fn on_output,
@@ -242,6 +261,9 @@ void command_free(struct command *c)
 {
 	if (!c)
 		return;
+	/* A box that lives on (a session's) may still report on it. */
+	if (!c->done && c->box)
+		box_forget(c->box, c);
 	for (int i = 0; i < 2; i++) {
 		close_stream(&c->streams[i]);
 		output_free(&c->streams[i].out);

@@ -42,6 +42,8 @@ int command_adopt(struct command *c, const struct command_spec *spec,
 		  command_output_fn on_output, command_done_fn on_done,
 		  void *userdata);
 struct output *command_output(struct command *c, bool is_stderr);
+/* Kills the command's process group; on_done follows with the status. */
+void command_kill(struct command *c);
 /* Stops watching and closes everything; kills nothing. */
 void command_free(struct command *c);
 

@@ -1,10 +1,9 @@
 #include "pool.h"
 
 #include "cleanup.h"
-#include "environment.h"
 #include "log.h"
-#include "sandbox/preload.h"
 #include "sandbox/seccomp.h"
+#include "waiter.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +18,8 @@ struct pooled {
 	struct pool_key *key;
 	struct pooled *next;
 	struct box *box;
-	struct command *cmd;
+	struct waiter *waiter;
 	uint64_t start_usec;
-	bool waiting; /* the preload script said so */
 	bool ready;
 };
 
@@ -84,7 +82,7 @@ static void drop(struct pooled *b, const char *why)
 		log_info("pooled %s box %s: %s", b->key->rt->name,
 			 box_name(b->box), why);
 	unlink_pooled(b);
-	command_free(b->cmd);
+	waiter_free(b->waiter);
 	box_destroy(b->box);
 	free(b);
 	schedule_fill(p);
@@ -116,163 +114,35 @@ static void on_box_died(struct box *box, void *userdata)
 	drop(userdata, "ended while waiting; replacing it");
 }
 
-/* The waiting interpreter ended before any claim. */
-static void on_waiter_done(void *userdata, int err, const char *what,
-			   int status)
+static void on_waiter_ready(void *userdata, int err, const char *what)
 {
-	struct pooled *b = userdata;
-	(void)status;
-	if (err < 0) {
-		build_failed(b, err, what);
-		return;
-	}
-	drop(b, "its interpreter ended while waiting; replacing it");
-}
-
-/* A claimed interpreter that ends before its execution adopts it: the
- * adoption then fails (command_adopt), nothing to do here. */
-static void on_claimed_waiter_done(void *userdata, int err, const char *what,
-				   int status)
-{
-	(void)userdata;
-	(void)err;
-	(void)what;
-	(void)status;
-}
-
-static void on_preload_dir_removed(struct box *box, int err, int fd,
-				   void *userdata)
-{
-	(void)box;
-	(void)fd;
 	if (err < 0)
-		build_failed(userdata, err, "remove the preload script");
+		build_failed(userdata, err, what);
 	else
 		became_ready(userdata);
 }
 
-static void on_preload_removed(struct box *box, int err, int fd,
-			       void *userdata)
+/* The waiting interpreter ended before any claim. */
+static void on_waiter_ended(void *userdata)
 {
-	(void)fd;
-	int r = err;
-	if (r == 0)
-		r = box_open(box, PRELOAD_DIR, INIT_OPEN_REMOVE, 0,
-			     on_preload_dir_removed, userdata);
-	if (r < 0)
-		build_failed(userdata, r, "remove the preload script");
-}
-
-static void on_waiter_output(void *userdata, bool is_stderr,
-			     const char *data, size_t len)
-{
-	struct pooled *b = userdata;
-	size_t want = strlen(PRELOAD_WAITING);
-	if (is_stderr || b->ready || b->waiting || len < want ||
-	    memcmp(data + len - want, PRELOAD_WAITING, want) != 0)
-		return;
-	b->waiting = true;
-	if (!b->key->rt->preload_stays) {
-		became_ready(b);
-		return;
-	}
-	/* The script has been read; the box is to look as a fresh one. */
-	char path[128];
-	snprintf(path, sizeof(path), PRELOAD_DIR "/%s",
-		 b->key->rt->preload_name);
-	int r = box_open(b->box, path, INIT_OPEN_REMOVE, 0, on_preload_removed,
-			 b);
-	if (r < 0)
-		build_failed(b, r, "remove the preload script");
-}
-
-static void start_waiter(struct pooled *b)
-{
-	const struct pool_key *k = b->key;
-	const struct config *cfg = k->pool->cfg;
-	char bin[512], code[64];
-	const char *argv[16];
-	size_t n = 0;
-	runtime_path(k->rt->binary, cfg->runtimes_dir, bin, sizeof(bin));
-	snprintf(code, sizeof(code), "/sandbox/main%s", k->rt->ext);
-	argv[n++] = bin;
-	for (size_t i = 0; k->rt->warm_args[i]; i++)
-		argv[n++] = k->rt->warm_args[i];
-	for (size_t i = 0; k->rt->run_args[i]; i++)
-		argv[n++] = k->rt->run_args[i];
-	argv[n++] = code;
-	argv[n] = NULL;
-	char **envp = environment_build(cfg->runtimes_dir, k->rt,
-					k->rt->warm_env);
-	if (!envp) {
-		build_failed(b, -ENOMEM, "environment");
-		return;
-	}
-	struct command_spec spec = {
-		.cmd = {
-			.argv = argv,
-			.envp = (const char *const *)envp,
-			.cwd = "/sandbox",
-			.limits = {
-				.rlimit_fsize = cfg->default_sandbox_size,
-				.rlimit_nofile = 1024,
-			},
-			.seccomp = true,
-		},
-		.max_output = 4096,
-		.hold_stdin = true,
-	};
-	int r = command_start(k->pool->event, b->box, &spec, on_waiter_output,
-			      on_waiter_done, b, &b->cmd);
-	environment_free(envp);
-	if (r < 0) {
-		b->cmd = NULL;
-		build_failed(b, r, "start the interpreter");
-	}
-	/* Ready once the preload script says it waits. */
-}
-
-static void on_preload_opened(struct box *box, int err, int fd,
-			      void *userdata)
-{
-	(void)box;
-	struct pooled *b = userdata;
-	if (err < 0) {
-		build_failed(b, err, "write the preload script");
-		return;
-	}
-	_cleanup_close_ int f = fd;
-	const char *text = b->key->rt->preload;
-	size_t len = strlen(text);
-	while (len > 0) {
-		ssize_t w = write(f, text, len);
-		if (w < 0) {
-			build_failed(b, -errno, "write the preload script");
-			return;
-		}
-		text += w;
-		len -= (size_t)w;
-	}
-	start_waiter(b);
+	drop(userdata, "its interpreter ended while waiting; replacing it");
 }
 
 static void on_box_ready(struct box *box, int err, const char *what,
 			 void *userdata)
 {
 	struct pooled *b = userdata;
+	const struct pool_key *k = b->key;
 	if (err < 0) {
 		build_failed(b, err, what);
 		return;
 	}
-	if (!b->key->rt->preload) {
+	if (!k->rt->preload) {
 		became_ready(b);
 		return;
 	}
-	char path[128];
-	snprintf(path, sizeof(path), PRELOAD_DIR "/%s",
-		 b->key->rt->preload_name);
-	int r = box_open(box, path, INIT_OPEN_WRITE, 0644, on_preload_opened,
-			 b);
+	int r = waiter_start(k->pool->event, box, k->pool->cfg, k->rt,
+			     on_waiter_ready, on_waiter_ended, b, &b->waiter);
 	if (r < 0)
 		build_failed(b, r, "write the preload script");
 }
@@ -509,12 +379,12 @@ bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
 		return false;
 	}
 	unlink_pooled(b);
-	if (b->cmd)
-		command_set_callbacks(b->cmd, NULL, on_claimed_waiter_done,
-				      NULL);
 	k->hits++;
 	k->in_use++;
-	*out = (struct pool_claim){ .key = k, .box = b->box, .cmd = b->cmd };
+	*out = (struct pool_claim){ .key = k,
+				    .box = b->box,
+				    .cmd = b->waiter ? waiter_take(b->waiter)
+						     : NULL };
 	free(b);
 	/* Refilled once the execution is over (pool_release): building a box
 	 * on the loop now would delay this very execution. */

@@ -414,6 +414,59 @@ void box_kill(struct box *b)
 		cgroup_box_kill(b->cg);
 }
 
+/* A command whose owner left before it started is not left running. */
+static void started_nowhere(struct box *b, int err, const char *what,
+			    pid_t pid, void *userdata)
+{
+	(void)what;
+	(void)userdata;
+	if (err == 0)
+		box_kill_command(b, pid);
+}
+
+static void exited_nowhere(struct box *b, pid_t pid, int status,
+			   void *userdata)
+{
+	(void)b;
+	(void)pid;
+	(void)status;
+	(void)userdata;
+}
+
+static void opened_nowhere(struct box *b, int err, int fd, void *userdata)
+{
+	(void)b;
+	(void)err;
+	(void)userdata;
+	if (fd >= 0)
+		close(fd);
+}
+
+void box_forget(struct box *b, void *userdata)
+{
+	/* Pending requests keep their place: the init answers in order. */
+	for (unsigned i = 0; i < b->pend_len; i++) {
+		struct pending *p = &b->pending[(b->pend_head + i) % MAX_PENDING];
+		if (p->userdata == userdata) {
+			p->started = started_nowhere;
+			p->exited = exited_nowhere;
+			p->opened = opened_nowhere;
+			p->userdata = NULL;
+		}
+	}
+	for (int i = 0; i < MAX_RUNNING; i++)
+		if (b->running[i].userdata == userdata)
+			b->running[i].pid = 0;
+}
+
+int box_kill_command(struct box *b, pid_t pid)
+{
+	if (b->dead || b->destroyed)
+		return -ESRCH;
+	struct init_msg m = { .op = INIT_KILL, .value = pid };
+	return send_to_init(b, &m, NULL, NULL, 0);
+}
+
 void box_destroy(struct box *b)
 {
 	if (!b || b->destroyed)

@@ -82,6 +82,12 @@ const char *box_name(const struct box *b);
 pid_t box_pid(const struct box *b);
 /* Kills everything in the box at once; the box stays until destroyed. */
 void box_kill(struct box *b);
+/* No callback with this userdata fires any more: its owner is gone while
+ * the box lives on. */
+void box_forget(struct box *b, void *userdata);
+/* Kills a command's process group, leaving the box and its other
+ * processes (a session's background jobs) alone. */
+int box_kill_command(struct box *b, pid_t pid);
 /* Kills the box and frees it once its init is reaped and its cgroup gone.
  * No callback fires after this. */
 void box_destroy(struct box *b);

@@ -420,6 +420,11 @@ _Noreturn static void serve(struct init_state *st)
 			handle_run(st, payload, (size_t)n, fds, nfds);
 		else if (m.op == INIT_OPEN)
 			handle_open(st, payload, (size_t)n);
+		else if (m.op == INIT_KILL && m.value > 1) {
+			/* Each command leads its own process group (setsid). */
+			kill(-m.value, SIGKILL);
+			kill(m.value, SIGKILL);
+		}
 		else
 			send_error(st->ctl, EINVAL, "unknown request");
 		for (int i = 0; i < nfds; i++)

@@ -15,6 +15,8 @@ enum init_op {
 	INIT_GO = 1,  /* maps written, cgroups joined: build the box */
 	INIT_RUN, /* payload: struct init_run + strings; fds: stdin, stdout, stderr */
 	INIT_OPEN,    /* payload: struct init_open + path */
+	INIT_KILL,    /* value: a command's pid; SIGKILL to its process
+		       * group; no answer */
 	/* init → daemon */
 	INIT_READY,   /* set-up done */
 	INIT_STARTED, /* value: pid of the command */

@@ -1,0 +1,211 @@
+#include "waiter.h"
+
+#include "cleanup.h"
+#include "environment.h"
+#include "sandbox/preload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct waiter {
+	sd_event *event;
+	struct box *box;
+	const struct config *cfg;
+	const struct runtime *rt;
+	struct command *cmd;
+	bool waiting; /* the preload script said so */
+	bool ready;   /* ... and, where it stays, its file is gone */
+	waiter_ready_fn on_ready;
+	waiter_ended_fn on_ended;
+	void *userdata;
+};
+
+static void report(struct waiter *w, int err, const char *what)
+{
+	w->ready = true;
+	w->on_ready(w->userdata, err, what);
+}
+
+static void on_done(void *userdata, int err, const char *what, int status)
+{
+	struct waiter *w = userdata;
+	(void)status;
+	if (!w->ready)
+		report(w, err < 0 ? err : -ECHILD,
+		       err < 0 ? what : "the interpreter ended while starting");
+	else
+		w->on_ended(w->userdata);
+}
+
+/* A claimed interpreter that ends before its execution adopts it: the
+ * adoption then fails (command_adopt), nothing to do here. */
+static void on_taken_done(void *userdata, int err, const char *what,
+			  int status)
+{
+	(void)userdata;
+	(void)err;
+	(void)what;
+	(void)status;
+}
+
+static void on_dir_removed(struct box *box, int err, int fd, void *userdata)
+{
+	(void)box;
+	(void)fd;
+	report(userdata, err, err < 0 ? "remove the preload script" : NULL);
+}
+
+static void on_script_removed(struct box *box, int err, int fd,
+			      void *userdata)
+{
+	(void)fd;
+	int r = err;
+	if (r == 0)
+		r = box_open(box, PRELOAD_DIR, INIT_OPEN_REMOVE, 0,
+			     on_dir_removed, userdata);
+	if (r < 0)
+		report(userdata, r, "remove the preload script");
+}
+
+static void on_output(void *userdata, bool is_stderr, const char *data,
+		      size_t len)
+{
+	struct waiter *w = userdata;
+	size_t want = strlen(PRELOAD_WAITING);
+	if (is_stderr || w->waiting || len < want ||
+	    memcmp(data + len - want, PRELOAD_WAITING, want) != 0)
+		return;
+	w->waiting = true;
+	if (!w->rt->preload_stays) {
+		report(w, 0, NULL);
+		return;
+	}
+	/* The script has been read; the box is to look as a fresh one. */
+	char path[128];
+	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", w->rt->preload_name);
+	/* Failing here, inside the command's output callback, the command
+	 * is not to be freed: its end reports the failure. */
+	if (box_open(w->box, path, INIT_OPEN_REMOVE, 0, on_script_removed,
+		     w) < 0)
+		command_kill(w->cmd);
+}
+
+static int start_interpreter(struct waiter *w)
+{
+	const struct runtime *rt = w->rt;
+	char bin[512], code[64];
+	const char *argv[16];
+	size_t n = 0;
+	runtime_path(rt->binary, w->cfg->runtimes_dir, bin, sizeof(bin));
+	snprintf(code, sizeof(code), "/sandbox/main%s", rt->ext);
+	argv[n++] = bin;
+	for (size_t i = 0; rt->warm_args[i]; i++)
+		argv[n++] = rt->warm_args[i];
+	for (size_t i = 0; rt->run_args[i]; i++)
+		argv[n++] = rt->run_args[i];
+	argv[n++] = code;
+	argv[n] = NULL;
+	char **envp = environment_build(w->cfg->runtimes_dir, rt,
+					rt->warm_env);
+	if (!envp)
+		return -ENOMEM;
+	struct command_spec spec = {
+		.cmd = {
+			.argv = argv,
+			.envp = (const char *const *)envp,
+			.cwd = "/sandbox",
+			.limits = {
+				.rlimit_fsize = w->cfg->default_sandbox_size,
+				.rlimit_nofile = 1024,
+			},
+			.seccomp = true,
+		},
+		.max_output = 4096,
+		.hold_stdin = true,
+	};
+	int r = command_start(w->event, w->box, &spec, on_output, on_done, w,
+			      &w->cmd);
+	environment_free(envp);
+	if (r < 0)
+		w->cmd = NULL;
+	return r;
+}
+
+static void on_script_opened(struct box *box, int err, int fd,
+			     void *userdata)
+{
+	(void)box;
+	struct waiter *w = userdata;
+	if (err < 0) {
+		report(w, err, "write the preload script");
+		return;
+	}
+	_cleanup_close_ int f = fd;
+	const char *text = w->rt->preload;
+	size_t len = strlen(text);
+	while (len > 0) {
+		ssize_t n = write(f, text, len);
+		if (n < 0) {
+			report(w, -errno, "write the preload script");
+			return;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	int r = start_interpreter(w);
+	if (r < 0)
+		report(w, r, "start the interpreter");
+	/* Ready once the preload script says it waits. */
+}
+
+int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
+		 const struct runtime *rt, waiter_ready_fn ready,
+		 waiter_ended_fn ended, void *userdata, struct waiter **out)
+{
+	if (!rt->preload)
+		return -EOPNOTSUPP;
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct waiter){ .event = event,
+			      .box = box,
+			      .cfg = cfg,
+			      .rt = rt,
+			      .on_ready = ready,
+			      .on_ended = ended,
+			      .userdata = userdata };
+	char path[128];
+	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", rt->preload_name);
+	int r = box_open(box, path, INIT_OPEN_WRITE, 0644, on_script_opened,
+			 w);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+struct command *waiter_take(struct waiter *w)
+{
+	struct command *c = w->cmd;
+	command_set_callbacks(c, NULL, on_taken_done, NULL);
+	box_forget(w->box, w);
+	free(w);
+	return c;
+}
+
+void waiter_free(struct waiter *w)
+{
+	if (!w)
+		return;
+	box_forget(w->box, w);
+	if (w->cmd) {
+		command_kill(w->cmd);
+		command_free(w->cmd);
+	}
+	free(w);
+}

@@ -1,0 +1,29 @@
+/* An interpreter started in a box ahead of its program: it waits in its
+ * runtime's preload script (sandbox/preload/) until an execution adopts
+ * it (command_adopt) with the working directory, environment and stdin.
+ * The warm pool and sessions keep one ready this way. */
+#ifndef ISOL8D_WAITER_H
+#define ISOL8D_WAITER_H
+
+#include "command.h"
+#include "config.h"
+#include "sandbox/box.h"
+#include "sandbox/runtimes.h"
+
+struct waiter;
+
+/* Once: 0 when the interpreter waits, or the error and the failed step. */
+typedef void (*waiter_ready_fn)(void *userdata, int err, const char *what);
+/* The interpreter ended after it was ready. */
+typedef void (*waiter_ended_fn)(void *userdata);
+
+/* For a runtime with a preload script (rt->preload). */
+int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
+		 const struct runtime *rt, waiter_ready_fn ready,
+		 waiter_ended_fn ended, void *userdata, struct waiter **out);
+/* Hands over the waiting interpreter, for command_adopt(); frees w. */
+struct command *waiter_take(struct waiter *w);
+/* Kills the interpreter and frees w; no callback fires after this. */
+void waiter_free(struct waiter *w);
+
+#endif
