@@ -74,6 +74,14 @@ static const struct key schema[] = {
 	K("pool.size.bash", T_UINT, pool_size[4], "2", 0, 64),
 	K("pool.maxBoxes", T_UINT, pool_max_boxes, "16", 0, 1024),
 	K("pool.maxBuilding", T_UINT, pool_max_building, "2", 1, 64),
+	K("maxConcurrent", T_UINT, max_concurrent, "64", 1, 4096),
+	K("maxSessions", T_UINT, max_sessions, "100", 0, 4096),
+	K("sessions.maxQueued", T_UINT, session_max_queued, "16", 1, 1024),
+	K("cleanup.autoPrune", T_BOOL, auto_prune, "true", 0, 0),
+	K("cleanup.maxContainerAgeMs", T_UINT, max_container_age_ms,
+	  "3600000", 1000, 30ull * 86400000),
+	K("cleanup.maxSessionLifetimeMs", T_UINT, max_session_lifetime_ms, "0",
+	  0, 365ull * 86400000),
 };
 
 #define NKEYS ARRAY_SIZE(schema)

@@ -45,6 +45,14 @@ struct config {
 	uint64_t pool_max_boxes;
 	uint64_t pool_max_building;
 
+	/* capacity and sessions, with isol8's names where it has them */
+	uint64_t max_concurrent; /* executions accepted and not yet over */
+	uint64_t max_sessions;
+	uint64_t session_max_queued;
+	bool auto_prune;
+	uint64_t max_container_age_ms; /* a session's default idle timeout */
+	uint64_t max_session_lifetime_ms; /* 0: none */
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

@@ -12,6 +12,7 @@
 
 struct pool;
 struct server;
+struct sessions;
 
 struct daemon {
 	sd_event *event;
@@ -21,6 +22,8 @@ struct daemon {
 	json_object *features_json; /* built once: health shares it */
 	struct box_host boxes;
 	struct pool *pool; /* NULL once stopping */
+	struct sessions *sessions; /* NULL once stopping */
+	unsigned executions;	   /* accepted and not yet over */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;
 };

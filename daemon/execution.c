@@ -9,13 +9,16 @@
 #include "log.h"
 #include "pool.h"
 #include "rpc.h"
+#include "session.h"
 #include "sandbox/seccomp.h"
+#include "timestamp.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,11 @@ struct execution {
 	struct command *waiter;
 	char *waiter_input;
 	uint64_t cpu_before_ns;
+	/* in a session: its box is lent for this execution only */
+	struct session_job job;
+	bool in_session;
+	uint64_t oom_before;
+	bool counted; /* in d->executions */
 	/* the code's results */
 	int status;
 	char *stdout_text, *stderr_text; /* may hold NUL bytes: use the lengths */
@@ -63,11 +71,28 @@ struct execution {
 	bool truncated;
 };
 
+static void free_command(struct command *c)
+{
+	if (c) {
+		command_kill(c);
+		command_free(c);
+	}
+}
+
 static void execution_free(struct execution *e)
 {
-	box_destroy(e->box);
-	command_free(e->cmd);
-	command_free(e->waiter);
+	if (e->in_session) {
+		/* The box stays the session's; what ran here does not. */
+		free_command(e->cmd);
+		free_command(e->waiter);
+		session_job_done(&e->job);
+	} else {
+		box_destroy(e->box);
+		command_free(e->cmd);
+		command_free(e->waiter);
+	}
+	if (e->counted)
+		e->d->executions--;
 	free(e->waiter_input);
 	if (e->pool_key)
 		pool_release(e->d->pool, e->pool_key);
@@ -155,7 +180,7 @@ static json_object *build_result(struct execution *e)
 {
 	struct cgroup_usage u = { 0 };
 	box_usage(e->box, &u);
-	bool oom = u.oom_kills > 0 && WIFSIGNALED(e->status) &&
+	bool oom = u.oom_kills > e->oom_before && WIFSIGNALED(e->status) &&
 		   WTERMSIG(e->status) == SIGKILL;
 	int code = e->timed_out || oom ? 137 : exit_code_of(e->status);
 
@@ -178,13 +203,8 @@ static json_object *build_result(struct execution *e)
 	json_object_object_add(r, "executionId", json_object_new_string(e->id));
 	json_object_object_add(r, "runtime",
 			       json_object_new_string(e->req.runtime->name));
-	char ts[40];
-	struct timespec now;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
+	char ts[TIMESTAMP_LEN];
+	timestamp_iso(timestamp_now_ms(), ts);
 	json_object_object_add(r, "timestamp", json_object_new_string(ts));
 	char cid[48];
 	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(e->box));
@@ -387,7 +407,10 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	log_info("execution %s timed out after %llu ms", e->id,
 		 (unsigned long long)e->req.timeout_ms);
 	e->timed_out = true;
-	box_kill(e->box);
+	if (!e->in_session)
+		box_kill(e->box);
+	else if (e->cmd)
+		command_kill(e->cmd); /* the session's other processes stay */
 	return 0;
 }
 
@@ -516,7 +539,11 @@ static void start_phase(struct execution *e, enum phase ph)
 	case PH_CODE: {
 		if (e->waiter) {
 			err = run_waiter(e);
-			break;
+			if (err != -ESRCH)
+				break;
+			/* It ended while waiting: a new one, then. */
+			command_free(e->waiter);
+			e->waiter = NULL;
 		}
 		const char *argv[8];
 		size_t n = 0;
@@ -666,19 +693,12 @@ static void on_box_died(struct box *b, void *userdata)
 		fail(e, ERR_INTERNAL, "The sandbox ended unexpectedly");
 }
 
-/* Whether a pooled box can run this request exactly as a fresh one
- * would: one built with the defaults, and, for a started interpreter,
- * nothing it read as it started set differently. */
-static bool may_use_pool(const struct execution *e)
+/* Whether an interpreter started ahead runs this request exactly as a
+ * fresh one would: nothing it read as it started set differently. */
+static bool runs_as_started(const struct execution *e)
 {
 	const struct exec_request *r = &e->req;
-	const struct config *cfg = &e->d->cfg;
 	const struct runtime *rt = r->runtime;
-	if (!e->d->pool || r->sandbox_size != cfg->default_sandbox_size ||
-	    r->tmp_size != cfg->default_tmp_size ||
-	    r->readonly_root != cfg->default_readonly_root ||
-	    strcmp(r->network, "none") != 0)
-		return false;
 	if (!rt->preload)
 		return true;
 	if (r->cmd || r->setup_script || (r->packages && r->packages[0]))
@@ -692,6 +712,18 @@ static bool may_use_pool(const struct execution *e)
 				return false;
 	}
 	return true;
+}
+
+/* Whether a pooled box, built with the defaults, can run this request
+ * exactly as a fresh one would. */
+static bool may_use_pool(const struct execution *e)
+{
+	const struct exec_request *r = &e->req;
+	const struct config *cfg = &e->d->cfg;
+	return e->d->pool && r->sandbox_size == cfg->default_sandbox_size &&
+	       r->tmp_size == cfg->default_tmp_size &&
+	       r->readonly_root == cfg->default_readonly_root &&
+	       strcmp(r->network, "none") == 0 && runs_as_started(e);
 }
 
 /* Takes a pooled box with the request's limits written to its cgroup. */
@@ -734,6 +766,75 @@ static bool claim_pooled(struct execution *e, const struct seccomp_prog *prog,
 	return false;
 }
 
+/* ---- in a session ---- */
+
+static struct execution *of_job(struct session_job *job)
+{
+	return (struct execution *)(void *)((char *)job -
+					    offsetof(struct execution, job));
+}
+
+static void on_job_start(struct session_job *job, struct box *b,
+			 struct command *waiting)
+{
+	struct execution *e = of_job(job);
+	struct cgroup_usage u = { 0 };
+	e->box = b;
+	e->waiter = waiting;
+	box_usage(b, &u);
+	e->cpu_before_ns = u.cpu_time_ns;
+	e->oom_before = u.oom_kills;
+	/* Time spent queued behind other executions is not this one's. */
+	sd_event_now(e->d->event, CLOCK_MONOTONIC, &e->start_usec);
+	write_next_file(e);
+}
+
+static void on_job_end(struct session_job *job, enum error_kind kind,
+		       const char *msg)
+{
+	fail(of_job(job), kind, "%s", msg);
+}
+
+/* Creates the session on first use, then queues the execution in it. */
+static void run_in_session(struct execution *e)
+{
+	struct daemon *d = e->d;
+	const struct exec_request *r = &e->req;
+	if (!d->sessions) {
+		fail(e, ERR_BUSY, "the daemon is stopping");
+		return;
+	}
+	struct session *s = session_find(d->sessions, r->session_id);
+	if (s && session_runtime(s) != r->runtime) {
+		fail(e, ERR_INVALID_ARGUMENT,
+		     "Cannot switch runtime from \"%s\" to \"%s\". Each "
+		     "persistent container supports a single runtime.",
+		     session_runtime(s)->name, r->runtime->name);
+		return;
+	}
+	if (!s) {
+		enum error_kind kind;
+		char err[512];
+		uint64_t idle = d->cfg.auto_prune ? d->cfg.max_container_age_ms
+						  : 0;
+		if (session_create(d->sessions, r->session_id, r, idle, &s,
+				   &kind, err, sizeof(err)) < 0) {
+			fail(e, kind, "%s", err);
+			return;
+		}
+	}
+	e->in_session = true;
+	e->job = (struct session_job){ .start = on_job_start,
+				       .end = on_job_end,
+				       .wants_interpreter = runs_as_started(e) };
+	if (session_enqueue(s, &e->job) < 0)
+		fail(e, ERR_BUSY,
+		     "Session %s is busy: %llu executions are already queued "
+		     "(sessions.maxQueued); try again later",
+		     r->session_id,
+		     (unsigned long long)d->cfg.session_max_queued);
+}
+
 void method_execute(struct rpc_call *call)
 {
 	struct daemon *d = call->daemon;
@@ -754,13 +855,17 @@ void method_execute(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
-	if (e->req.session_id) {
-		rpc_reply_error(call, ERR_UNSUPPORTED,
-				"sessionId: persistent sessions are not "
-				"available in this version");
+	if (d->executions >= d->cfg.max_concurrent) {
+		rpc_reply_error(call, ERR_BUSY,
+				"Too many concurrent executions: the limit of "
+				"%llu (maxConcurrent) is reached; try again "
+				"later",
+				(unsigned long long)d->cfg.max_concurrent);
 		execution_free(e);
 		return;
 	}
+	e->counted = true;
+	d->executions++;
 	const struct seccomp_prog *prog = NULL;
 	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog, err,
 			   sizeof(err));
@@ -799,6 +904,10 @@ void method_execute(struct rpc_call *call)
 	e->call = call;
 	call->userdata = e;
 	call->cancel = cancel;
+	if (e->req.session_id) {
+		run_in_session(e);
+		return;
+	}
 	if (claim_pooled(e, prog, &spec.limits)) {
 		log_debug("execution %s: pooled box %s", e->id,
 			  box_name(e->box));

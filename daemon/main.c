@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pool.h"
+#include "session.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
 #include "server.h"
@@ -134,6 +135,8 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	/* Closing every connection cancels its executions; their boxes go
 	 * asynchronously, so the loop runs until the last one is gone, or
 	 * at most a second. */
+	sessions_free(d->sessions);
+	d->sessions = NULL;
 	server_stop(d->server);
 	d->server = NULL;
 	pool_free(d->pool);
@@ -254,6 +257,9 @@ static int run(struct daemon *d, const struct options *o)
 		log_err("cannot set up the warm pool: %s", strerror(-r));
 		return r;
 	}
+	r = sessions_new(d, &d->sessions);
+	if (r < 0)
+		return r;
 	r = server_start(d, &d->server);
 	if (r < 0)
 		return r;
@@ -300,6 +306,7 @@ int main(int argc, char **argv)
 	r = run(&d, &o);
 	if (r < 0 && !d.stopping)
 		log_err("isol8d failed: %s", strerror(-r));
+	sessions_free(d.sessions);
 	server_stop(d.server);
 	pool_free(d.pool);
 	if (o.pid_file)

@@ -16,6 +16,13 @@ static const struct rpc_method methods[] = {
 	{ "config.get", method_config_get, true },
 	{ "pool.status", method_pool_status, true },
 	{ "execute", method_execute, false },
+	{ "session.create", method_session_create, false },
+	{ "session.list", method_session_list, true },
+	{ "session.get", method_session_get, true },
+	{ "session.delete", method_session_delete, false },
+	{ "session.set_timeout", method_session_set_timeout, false },
+	{ "file.put", method_file_put, false },
+	{ "file.get", method_file_get, false },
 };
 
 const struct rpc_method *rpc_find_method(const char *name)

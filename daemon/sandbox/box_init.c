@@ -102,7 +102,7 @@ static ssize_t recv_msg(int fd, struct init_msg *m, char *payload,
 		}
 	}
 	if (n == 0)
-		return 0;
+		return -EPIPE; /* the daemon has gone */
 	if ((size_t)n < sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		return -EBADMSG;
 	return n - (ssize_t)sizeof(*m);
@@ -411,8 +411,7 @@ _Noreturn static void serve(struct init_state *st)
 		int fds[3], nfds = 0;
 		ssize_t n = recv_msg(st->ctl, &m, payload, sizeof(payload), fds,
 				     &nfds);
-		if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN &&
-			       n != -EBADMSG))
+		if (n < 0 && n != -EINTR && n != -EAGAIN && n != -EBADMSG)
 			_exit(0); /* the daemon has gone: so does the box */
 		if (n < 0)
 			continue;

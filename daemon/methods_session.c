@@ -1,0 +1,542 @@
+/* The session.* and file.* methods: sessions made, listed, timed and
+ * deleted, and files moved in and out of them through their box's init. */
+#include "methods.h"
+
+#include "base64.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "exec_request.h"
+#include "rpc.h"
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SESSION_NOT_FOUND "Session not found"
+
+/* Refuses keys not in allowed and a missing or non-string sessionId;
+ * gives the session, or NULL after answering. */
+static struct session *params_session(struct rpc_call *call,
+				      const char *const *allowed)
+{
+	json_object *p = call->params;
+	if (!p || !json_object_is_type(p, json_type_object)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params: an object is required");
+		return NULL;
+	}
+	json_object_object_foreach(p, key, val)
+	{
+		(void)val;
+		bool ok = false;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.%s: unknown field", key);
+			return NULL;
+		}
+	}
+	json_object *id = NULL;
+	if (!json_object_object_get_ex(p, "sessionId", &id) ||
+	    !json_object_is_type(id, json_type_string)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.sessionId: a string is required");
+		return NULL;
+	}
+	struct session *s = call->daemon->sessions
+				    ? session_find(call->daemon->sessions,
+						   json_object_get_string(id))
+				    : NULL;
+	if (!s)
+		rpc_reply_error(call, ERR_NOT_FOUND, SESSION_NOT_FOUND);
+	return s;
+}
+
+/* A path in the call's params, inside /sandbox; NULL after answering. */
+static bool params_path(struct rpc_call *call, char *out, size_t len)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(call->params, "path", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.path: a string is required");
+		return false;
+	}
+	if (box_path_normalize(json_object_get_string(v), false, out, len) <
+	    0) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.path: %s is not a file path inside "
+				"/sandbox",
+				json_object_get_string(v));
+		return false;
+	}
+	return true;
+}
+
+/* ---- session.create ---- */
+
+/* Answered once the session's box is ready. */
+struct create_call {
+	struct session_job job;
+	struct rpc_call *call;
+};
+
+static struct create_call *create_of(struct session_job *job)
+{
+	return (struct create_call *)(void *)job; /* job comes first */
+}
+
+static void create_done(struct create_call *c)
+{
+	if (c->call)
+		c->call->cancel = NULL;
+	session_job_done(&c->job);
+	free(c);
+}
+
+static void on_create_ready(struct session_job *job, struct box *b,
+			    struct command *waiting)
+{
+	(void)b;
+	(void)waiting;
+	struct create_call *c = create_of(job);
+	rpc_reply(c->call, session_to_json(job->session));
+	c->call = NULL;
+	create_done(c);
+}
+
+static void on_create_end(struct session_job *job, enum error_kind kind,
+			  const char *msg)
+{
+	struct create_call *c = create_of(job);
+	rpc_reply_error(c->call, kind, "%s", msg);
+	c->call = NULL;
+	create_done(c);
+}
+
+static void on_create_cancel(struct rpc_call *call)
+{
+	struct create_call *c = call->userdata;
+	rpc_reply_error(call, ERR_INTERNAL, "cancelled");
+	c->call = NULL;
+	create_done(c); /* the session itself stays */
+}
+
+void method_session_create(struct rpc_call *call)
+{
+	struct daemon *d = call->daemon;
+	json_object *p = call->params;
+	static const char *const keys[] = { "sessionId", "runtime", "options",
+					    "idleTimeoutSec", NULL };
+	if (!p || !json_object_is_type(p, json_type_object)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params: an object is required");
+		return;
+	}
+	json_object *req_params = json_object_new_object();
+	json_object *request = json_object_new_object();
+	json_object_object_add(request, "code", json_object_new_string(""));
+	json_object_object_add(req_params, "request", request);
+	const char *id = NULL;
+	int64_t idle_sec = -1;
+	json_object_object_foreach(p, key, val)
+	{
+		size_t i = 0;
+		while (keys[i] && strcmp(keys[i], key) != 0)
+			i++;
+		if (!keys[i]) {
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.%s: unknown field", key);
+			json_object_put(req_params);
+			return;
+		}
+		if (strcmp(key, "sessionId") == 0) {
+			if (!json_object_is_type(val, json_type_string)) {
+				rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+						"params.sessionId: a string is "
+						"required");
+				json_object_put(req_params);
+				return;
+			}
+			id = json_object_get_string(val);
+		} else if (strcmp(key, "idleTimeoutSec") == 0) {
+			if (!json_object_is_type(val, json_type_int) ||
+			    (idle_sec = json_object_get_int64(val)) < 0 ||
+			    idle_sec > 365LL * 86400) {
+				rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+						"params.idleTimeoutSec: a whole "
+						"number of seconds from 0 (no "
+						"idle timeout) to 31536000 is "
+						"required");
+				json_object_put(req_params);
+				return;
+			}
+		} else if (strcmp(key, "runtime") == 0)
+			json_object_object_add(request, "runtime",
+					       json_object_get(val));
+		else
+			json_object_object_add(req_params, key,
+					       json_object_get(val));
+	}
+	if (!json_object_object_get_ex(request, "runtime", NULL)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.runtime: one of python, node, bun, "
+				"deno or bash is required");
+		json_object_put(req_params);
+		return;
+	}
+	struct exec_request req = { 0 };
+	char err[512];
+	int r = exec_request_parse(req_params, &d->cfg, &req, err, sizeof(err));
+	json_object_put(req_params);
+	if (r < 0) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s",
+				r == -EINVAL ? err : strerror(-r));
+		exec_request_free(&req);
+		return;
+	}
+	if (!d->sessions) {
+		rpc_reply_error(call, ERR_BUSY, "the daemon is stopping");
+		exec_request_free(&req);
+		return;
+	}
+	uint64_t idle = idle_sec >= 0 ? (uint64_t)idle_sec * 1000
+			: d->cfg.auto_prune ? d->cfg.max_container_age_ms
+					    : 0;
+	struct session *s;
+	enum error_kind kind;
+	r = session_create(d->sessions, id, &req, idle, &s, &kind, err,
+			   sizeof(err));
+	exec_request_free(&req);
+	if (r < 0) {
+		rpc_reply_error(call, kind, "%s", err);
+		return;
+	}
+	struct create_call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	c->call = call;
+	c->job = (struct session_job){ .start = on_create_ready,
+				       .end = on_create_end,
+				       .concurrent = true };
+	call->userdata = c;
+	call->cancel = on_create_cancel;
+	session_enqueue(s, &c->job);
+}
+
+/* ---- list, get, delete, set_timeout ---- */
+
+void method_session_list(struct rpc_call *call)
+{
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "sessions",
+			       call->daemon->sessions
+				       ? sessions_to_json(call->daemon->sessions)
+				       : json_object_new_array());
+	rpc_reply(call, r);
+}
+
+void method_session_get(struct rpc_call *call)
+{
+	static const char *const keys[] = { "sessionId", NULL };
+	struct session *s = params_session(call, keys);
+	if (s)
+		rpc_reply(call, session_to_json(s));
+}
+
+void method_session_delete(struct rpc_call *call)
+{
+	static const char *const keys[] = { "sessionId", NULL };
+	json_object *id = NULL;
+	json_object_object_get_ex(call->params, "sessionId", &id);
+	struct session *s = NULL;
+	/* An unknown id is no error, as isol8's DELETE. */
+	if (id && json_object_is_type(id, json_type_string) &&
+	    call->daemon->sessions &&
+	    !session_find(call->daemon->sessions, json_object_get_string(id))) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "ok", json_object_new_boolean(true));
+		json_object_object_add(r, "deleted",
+				       json_object_new_boolean(false));
+		rpc_reply(call, r);
+		return;
+	}
+	if (!(s = params_session(call, keys)))
+		return;
+	session_delete(s, "deleted by a client");
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "ok", json_object_new_boolean(true));
+	json_object_object_add(r, "deleted", json_object_new_boolean(true));
+	rpc_reply(call, r);
+}
+
+void method_session_set_timeout(struct rpc_call *call)
+{
+	static const char *const keys[] = { "sessionId", "timeoutSec", NULL };
+	struct session *s = params_session(call, keys);
+	if (!s)
+		return;
+	json_object *t = NULL;
+	double sec = -1;
+	if (json_object_object_get_ex(call->params, "timeoutSec", &t) &&
+	    (json_object_is_type(t, json_type_int) ||
+	     json_object_is_type(t, json_type_double)))
+		sec = json_object_get_double(t);
+	if (!(sec >= 0 && sec <= 365.0 * 86400)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.timeoutSec: a number of seconds from 0 "
+				"(no idle timeout) to 31536000 is required");
+		return;
+	}
+	session_set_idle(s, (uint64_t)(sec * 1000));
+	rpc_reply(call, session_to_json(s));
+}
+
+/* ---- files ---- */
+
+struct file_call {
+	struct session_job job; /* first */
+	struct rpc_call *call;
+	char path[4096];
+	unsigned char *content; /* file.put */
+	size_t len;
+	uint32_t mode;
+	bool put;
+};
+
+static struct file_call *file_of(struct session_job *job)
+{
+	return (struct file_call *)(void *)job;
+}
+
+static void file_done(struct file_call *f)
+{
+	if (f->call)
+		f->call->cancel = NULL;
+	session_job_done(&f->job);
+	free(f->content);
+	free(f);
+}
+
+static void file_reply_error(struct file_call *f, enum error_kind kind,
+			     int err)
+{
+	if (f->call) {
+		if (err == -ENOENT || err == -ENOTDIR)
+			rpc_reply_error(f->call, ERR_NOT_FOUND,
+					"No such file: %s", f->path);
+		else
+			rpc_reply_error(
+				f->call, kind, "Cannot %s %s: %s",
+				f->put ? "write" : "read", f->path,
+				err == -ELOOP || err == -EXDEV
+					? "the path leads outside the sandbox"
+				: err == -ENOSPC || err == -EFBIG
+					? "the sandbox is full"
+				: err == -EISDIR ? "it is a directory"
+						 : strerror(-err));
+	}
+	f->call = NULL;
+	file_done(f);
+}
+
+static void on_file_opened(struct box *b, int err, int fd, void *userdata)
+{
+	(void)b;
+	struct file_call *f = userdata;
+	if (err < 0) {
+		file_reply_error(f, ERR_INVALID_ARGUMENT, err);
+		return;
+	}
+	_cleanup_close_ int file = fd;
+	json_object *r = json_object_new_object();
+	if (f->put) {
+		size_t off = 0;
+		while (off < f->len) {
+			ssize_t n = write(file, f->content + off, f->len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				json_object_put(r);
+				file_reply_error(f, ERR_INVALID_ARGUMENT,
+						 -errno);
+				return;
+			}
+			off += (size_t)n;
+		}
+		json_object_object_add(r, "ok", json_object_new_boolean(true));
+	} else {
+		struct stat st;
+		uint64_t cap = f->call ? f->call->daemon->cfg.max_file_bytes : 0;
+		if (fstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
+			json_object_put(r);
+			file_reply_error(f, ERR_INVALID_ARGUMENT, -EISDIR);
+			return;
+		}
+		if ((uint64_t)st.st_size > cap) {
+			json_object_put(r);
+			if (f->call)
+				rpc_reply_error(f->call, ERR_INVALID_ARGUMENT,
+						"%s is %lld bytes, more than "
+						"the limit of %llu "
+						"(sandbox.maxFileBytes)",
+						f->path, (long long)st.st_size,
+						(unsigned long long)cap);
+			f->call = NULL;
+			file_done(f);
+			return;
+		}
+		_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+		ssize_t n = buf ? pread(file, buf, (size_t)st.st_size, 0) : -1;
+		_cleanup_free_ char *b64 =
+			n >= 0 ? base64_encode(buf, (size_t)n) : NULL;
+		if (!b64) {
+			json_object_put(r);
+			file_reply_error(f, ERR_INTERNAL,
+					 n < 0 ? -errno : -ENOMEM);
+			return;
+		}
+		json_object_object_add(r, "content",
+				       json_object_new_string(b64));
+		f->len = (size_t)n;
+	}
+	json_object_object_add(r, "size",
+			       json_object_new_int64((int64_t)f->len));
+	if (f->call)
+		rpc_reply(f->call, r);
+	else
+		json_object_put(r);
+	f->call = NULL;
+	file_done(f);
+}
+
+static void on_file_start(struct session_job *job, struct box *b,
+			  struct command *waiting)
+{
+	(void)waiting;
+	struct file_call *f = file_of(job);
+	int r = box_open(b, f->path, f->put ? INIT_OPEN_WRITE : INIT_OPEN_READ,
+			 f->mode, on_file_opened, f);
+	if (r < 0)
+		file_reply_error(f, ERR_INTERNAL, r);
+}
+
+static void on_file_end(struct session_job *job, enum error_kind kind,
+			const char *msg)
+{
+	struct file_call *f = file_of(job);
+	if (f->call)
+		rpc_reply_error(f->call, kind, "%s", msg);
+	f->call = NULL;
+	file_done(f);
+}
+
+/* The box answers later: the call's reply is dropped then. */
+static void on_file_cancel(struct rpc_call *call)
+{
+	struct file_call *f = call->userdata;
+	rpc_reply_error(call, ERR_INTERNAL, "cancelled");
+	f->call = NULL;
+}
+
+static void start_file_call(struct rpc_call *call, struct session *s,
+			    struct file_call *f)
+{
+	f->call = call;
+	f->job = (struct session_job){ .start = on_file_start,
+				       .end = on_file_end,
+				       .concurrent = true };
+	call->userdata = f;
+	call->cancel = on_file_cancel;
+	session_enqueue(s, &f->job);
+}
+
+void method_file_put(struct rpc_call *call)
+{
+	static const char *const keys[] = { "sessionId", "path", "content",
+					    "mode", NULL };
+	struct session *s = params_session(call, keys);
+	if (!s)
+		return;
+	struct file_call *f = calloc(1, sizeof(*f));
+	if (!f) {
+		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	f->put = true;
+	f->mode = 0644;
+	json_object *v = NULL;
+	if (!params_path(call, f->path, sizeof(f->path)))
+		goto out;
+	if (!json_object_object_get_ex(call->params, "content", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.content: a base64 string is required");
+		goto out;
+	}
+	uint64_t cap = call->daemon->cfg.max_file_bytes;
+	size_t b64len = (size_t)json_object_get_string_len(v);
+	if (b64len / 4 * 3 > cap + 3 ||
+	    base64_decode(json_object_get_string(v), b64len, &f->content,
+			  &f->len) < 0) {
+		if (b64len / 4 * 3 > cap + 3)
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.content: more than the limit of "
+					"%llu bytes (sandbox.maxFileBytes)",
+					(unsigned long long)cap);
+		else
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.content: not valid base64");
+		goto out;
+	}
+	if (f->len > cap) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.content: %zu bytes, more than the limit "
+				"of %llu (sandbox.maxFileBytes)",
+				f->len, (unsigned long long)cap);
+		goto out;
+	}
+	if (json_object_object_get_ex(call->params, "mode", &v)) {
+		int64_t m = json_object_is_type(v, json_type_int)
+				    ? json_object_get_int64(v)
+				    : -1;
+		if (m < 0 || m > 0777) {
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.mode: permission bits from 0 "
+					"to 0777 (511) are required");
+			goto out;
+		}
+		f->mode = (uint32_t)m;
+	}
+	start_file_call(call, s, f);
+	return;
+out:
+	free(f->content);
+	free(f);
+}
+
+void method_file_get(struct rpc_call *call)
+{
+	static const char *const keys[] = { "sessionId", "path", NULL };
+	struct session *s = params_session(call, keys);
+	if (!s)
+		return;
+	struct file_call *f = calloc(1, sizeof(*f));
+	if (!f) {
+		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	if (!params_path(call, f->path, sizeof(f->path))) {
+		free(f);
+		return;
+	}
+	start_file_call(call, s, f);
+}

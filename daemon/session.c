@@ -1,0 +1,606 @@
+#include "session.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "pool.h"
+#include "sandbox/seccomp.h"
+#include "timestamp.h"
+#include "waiter.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SESSION_ID_MAX 128
+
+struct session {
+	struct sessions *set;
+	struct session *next;
+	char id[SESSION_ID_MAX + 1];
+	const struct runtime *rt;
+	struct box *box;
+	struct pool_key *pool_key; /* the box came from the pool */
+	bool ready, ending;
+	struct waiter *waiter;	    /* an interpreter starting */
+	struct command *interp;	    /* one that waits */
+	struct session_job *running;
+	struct session_job *head, *tail;
+	unsigned queued;
+	struct session_job *side; /* concurrent jobs, started */
+	uint64_t executions;
+	uint64_t created_ms, accessed_ms; /* CLOCK_REALTIME */
+	uint64_t idle_ms;		   /* 0: no idle timeout */
+	uint64_t idle_deadline, life_deadline; /* CLOCK_MONOTONIC usec; 0 */
+	sd_event_source *idle_timer, *life_timer, *kick;
+};
+
+struct sessions {
+	struct daemon *d;
+	struct session *list;
+	unsigned count;
+};
+
+static uint64_t mono_usec(const struct session *s)
+{
+	uint64_t t = 0;
+	sd_event_now(s->set->d->event, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+const char *session_id(const struct session *s)
+{
+	return s->id;
+}
+
+const struct runtime *session_runtime(const struct session *s)
+{
+	return s->rt;
+}
+
+struct box *session_box(struct session *s)
+{
+	return s->box;
+}
+
+bool session_box_ready(const struct session *s)
+{
+	return s->ready && !s->ending;
+}
+
+unsigned sessions_count(const struct sessions *set)
+{
+	return set->count;
+}
+
+struct session *session_find(struct sessions *set, const char *id)
+{
+	for (struct session *s = set->list; s; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+/* ---- timers ---- */
+
+static void arm(sd_event_source *src, uint64_t deadline)
+{
+	if (!deadline) {
+		sd_event_source_set_enabled(src, SD_EVENT_OFF);
+		return;
+	}
+	sd_event_source_set_time(src, deadline);
+	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+/* The idle timer runs only while nothing runs or waits in the session. */
+static void arm_idle(struct session *s)
+{
+	bool idle = !s->running && !s->head && s->idle_ms > 0;
+	s->idle_deadline = idle ? mono_usec(s) + s->idle_ms * 1000 : 0;
+	arm(s->idle_timer, s->idle_deadline);
+}
+
+static int on_idle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	(void)src;
+	(void)usec;
+	struct session *s = userdata;
+	char why[96];
+	snprintf(why, sizeof(why), "idle for %llu ms",
+		 (unsigned long long)s->idle_ms);
+	session_delete(s, why);
+	return 0;
+}
+
+static int on_lifetime(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	(void)src;
+	(void)usec;
+	session_delete(userdata, "it reached cleanup.maxSessionLifetimeMs");
+	return 0;
+}
+
+void session_touch(struct session *s)
+{
+	s->accessed_ms = timestamp_now_ms();
+	arm_idle(s);
+}
+
+void session_set_idle(struct session *s, uint64_t idle_ms)
+{
+	s->idle_ms = idle_ms;
+	session_touch(s);
+}
+
+/* ---- the interpreter started ahead ---- */
+
+static void kick(struct session *s)
+{
+	if (!s->ending)
+		sd_event_source_set_enabled(s->kick, SD_EVENT_ONESHOT);
+}
+
+static void on_waiter_ready(void *userdata, int err, const char *what)
+{
+	struct session *s = userdata;
+	if (err < 0) {
+		/* Executions then start their interpreter themselves. */
+		log_info("session %s: no interpreter started ahead: %s: %s",
+			 s->id, what ? what : "", strerror(-err));
+		waiter_free(s->waiter);
+	} else
+		s->interp = waiter_take(s->waiter);
+	s->waiter = NULL;
+	kick(s);
+}
+
+static void on_waiter_ended(void *userdata)
+{
+	(void)userdata; /* never: the waiter is taken once ready */
+}
+
+static void start_interpreter(struct session *s)
+{
+	if (!s->rt->preload || s->interp || s->waiter || s->ending || !s->ready)
+		return;
+	int r = waiter_start(s->set->d->event, s->box, &s->set->d->cfg, s->rt,
+			     on_waiter_ready, on_waiter_ended, s, &s->waiter);
+	if (r < 0) {
+		s->waiter = NULL;
+		log_info("session %s: no interpreter started ahead: %s",
+			 s->id, strerror(-r));
+	}
+}
+
+static void drop_interpreter(struct session *s)
+{
+	if (s->interp) {
+		command_kill(s->interp);
+		command_free(s->interp);
+		s->interp = NULL;
+	}
+	waiter_free(s->waiter);
+	s->waiter = NULL;
+}
+
+/* ---- jobs ---- */
+
+static int on_kick(sd_event_source *src, void *userdata)
+{
+	(void)src;
+	struct session *s = userdata;
+	if (s->ending || !s->ready)
+		return 0;
+	/* One file call per turn: its start may change the list. */
+	for (struct session_job *j = s->side; j; j = j->next)
+		if (!j->started) {
+			j->started = true;
+			j->start(j, s->box, NULL);
+			kick(s); /* the list may have changed: look again */
+			return 0;
+		}
+	struct session_job *job = s->head;
+	if (s->running || !job)
+		return 0;
+	/* The interpreter being started comes sooner than a new one. */
+	if (job->wants_interpreter && s->waiter)
+		return 0;
+	s->head = job->next;
+	if (!s->head)
+		s->tail = NULL;
+	s->queued--;
+	job->next = NULL;
+	job->started = true;
+	s->running = job;
+	s->executions++;
+	arm_idle(s);
+	struct command *interp = NULL;
+	if (job->wants_interpreter) {
+		interp = s->interp;
+		s->interp = NULL;
+	} else
+		drop_interpreter(s);
+	job->start(job, s->box, interp);
+	return 0;
+}
+
+int session_enqueue(struct session *s, struct session_job *job)
+{
+	if (s->ending)
+		return -ESRCH;
+	job->session = s;
+	job->started = false;
+	if (job->concurrent) {
+		job->next = s->side;
+		s->side = job;
+		session_touch(s);
+		kick(s);
+		return 0;
+	}
+	if (s->queued >= s->set->d->cfg.session_max_queued)
+		return -EBUSY;
+	job->next = NULL;
+	if (s->tail)
+		s->tail->next = job;
+	else
+		s->head = job;
+	s->tail = job;
+	s->queued++;
+	s->accessed_ms = timestamp_now_ms();
+	arm_idle(s);
+	kick(s);
+	return 0;
+}
+
+void session_job_done(struct session_job *job)
+{
+	struct session *s = job->session;
+	if (!s)
+		return;
+	job->session = NULL;
+	if (job->concurrent) {
+		for (struct session_job **pp = &s->side; *pp; pp = &(*pp)->next)
+			if (*pp == job) {
+				*pp = job->next;
+				break;
+			}
+		if (!s->ending)
+			session_touch(s);
+		return;
+	}
+	if (s->running == job)
+		s->running = NULL;
+	else
+		for (struct session_job **pp = &s->head; *pp;
+		     pp = &(*pp)->next)
+			if (*pp == job) {
+				*pp = job->next;
+				if (s->tail == job) {
+					s->tail = NULL;
+					for (struct session_job *j = s->head;
+					     j; j = j->next)
+						s->tail = j;
+				}
+				s->queued--;
+				break;
+			}
+	if (s->ending)
+		return;
+	session_touch(s);
+	start_interpreter(s);
+	kick(s);
+}
+
+/* ---- lifecycle ---- */
+
+static void end_jobs(struct session *s, enum error_kind kind,
+		     const char *msg)
+{
+	struct session_job *job = s->running;
+	if (job) {
+		s->running = NULL;
+		job->end(job, kind, msg);
+	}
+	while ((job = s->head)) {
+		s->head = job->next;
+		s->queued--;
+		job->end(job, kind, msg);
+	}
+	s->tail = NULL;
+	while ((job = s->side)) {
+		s->side = job->next;
+		job->end(job, kind, msg);
+	}
+}
+
+static void session_free(struct session *s)
+{
+	drop_interpreter(s);
+	box_destroy(s->box);
+	if (s->pool_key)
+		pool_release(s->set->d->pool, s->pool_key);
+	sd_event_source_disable_unref(s->idle_timer);
+	sd_event_source_disable_unref(s->life_timer);
+	sd_event_source_disable_unref(s->kick);
+	free(s);
+}
+
+void session_delete(struct session *s, const char *why)
+{
+	if (s->ending)
+		return;
+	s->ending = true;
+	for (struct session **pp = &s->set->list; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	s->set->count--;
+	log_info("session %s ended: %s", s->id, why);
+	char msg[256];
+	snprintf(msg, sizeof(msg), "Session %s ended: %s", s->id, why);
+	/* Jobs see the session gone: their session_job_done is a no-op. */
+	for (struct session_job *j = s->running; j; j = NULL)
+		j->session = NULL;
+	for (struct session_job *j = s->head; j; j = j->next)
+		j->session = NULL;
+	for (struct session_job *j = s->side; j; j = j->next)
+		j->session = NULL;
+	end_jobs(s, ERR_CONFLICT, msg);
+	session_free(s);
+}
+
+static void on_box_died(struct box *b, void *userdata)
+{
+	(void)b;
+	session_delete(userdata, "its sandbox ended (killed or out of memory)");
+}
+
+static void on_box_ready(struct box *b, int err, const char *what,
+			 void *userdata)
+{
+	(void)b;
+	struct session *s = userdata;
+	if (err < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "cannot create its sandbox: %s: %s",
+			 what ? what : "set-up", strerror(-err));
+		session_delete(s, why);
+		return;
+	}
+	s->ready = true;
+	start_interpreter(s);
+	kick(s);
+}
+
+static bool valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > SESSION_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789._:-",
+			    id[i]))
+			return false;
+	return true;
+}
+
+static void make_id(char out[SESSION_ID_MAX + 1])
+{
+	static uint64_t n;
+	snprintf(out, SESSION_ID_MAX + 1, "s-%llx-%llx",
+		 (unsigned long long)timestamp_now_ms(),
+		 (unsigned long long)++n);
+}
+
+/* A pooled box serves a session made with the defaults; its waiting
+ * interpreter becomes the session's first one. */
+static bool claim_pooled(struct session *s, const struct exec_request *req,
+			 const struct seccomp_prog *prog)
+{
+	const struct config *cfg = &s->set->d->cfg;
+	struct pool_claim c;
+	if (!s->set->d->pool || req->sandbox_size != cfg->default_sandbox_size ||
+	    req->tmp_size != cfg->default_tmp_size ||
+	    req->readonly_root != cfg->default_readonly_root ||
+	    strcmp(req->network, "none") != 0 ||
+	    !pool_claim(s->set->d->pool, req->runtime, req->seccomp_mode,
+			req->seccomp_path, prog, &c))
+		return false;
+	s->box = c.box;
+	s->interp = c.cmd;
+	s->pool_key = c.key;
+	box_set_died(s->box, on_box_died, s);
+	struct cgroup_limits lim = { .memory_bytes = req->memory,
+				     .pids = req->pids,
+				     .cpus = req->cpus };
+	if ((lim.memory_bytes != cfg->default_memory ||
+	     lim.pids != cfg->default_pids || lim.cpus != cfg->default_cpus) &&
+	    box_set_limits(s->box, &lim) < 0) {
+		drop_interpreter(s);
+		box_destroy(s->box);
+		pool_release(s->set->d->pool, s->pool_key);
+		s->box = NULL;
+		s->pool_key = NULL;
+		return false;
+	}
+	s->ready = true;
+	return true;
+}
+
+int session_create(struct sessions *set, const char *id,
+		   const struct exec_request *req, uint64_t idle_ms,
+		   struct session **out, enum error_kind *kind, char *err,
+		   size_t err_len)
+{
+	struct daemon *d = set->d;
+	*kind = ERR_INVALID_ARGUMENT;
+	if (id && !valid_id(id)) {
+		snprintf(err, err_len,
+			 "sessionId: use 1 to %d letters, digits, '.', '_', "
+			 "':' or '-'",
+			 SESSION_ID_MAX);
+		return -EINVAL;
+	}
+	if (id && session_find(set, id)) {
+		*kind = ERR_CONFLICT;
+		snprintf(err, err_len, "Session %s already exists", id);
+		return -EEXIST;
+	}
+	if (set->count >= d->cfg.max_sessions) {
+		*kind = ERR_BUSY;
+		snprintf(err, err_len,
+			 "Too many sessions: the limit of %llu (maxSessions) "
+			 "is reached; delete one or try again later",
+			 (unsigned long long)d->cfg.max_sessions);
+		return -EBUSY;
+	}
+	const struct seccomp_prog *prog = NULL;
+	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, err,
+			   err_len) < 0)
+		return -EINVAL;
+	struct session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		*kind = ERR_INTERNAL;
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	s->set = set;
+	s->rt = req->runtime;
+	if (id)
+		snprintf(s->id, sizeof(s->id), "%s", id);
+	else
+		make_id(s->id);
+	s->created_ms = s->accessed_ms = timestamp_now_ms();
+	s->idle_ms = idle_ms;
+	int r = sd_event_add_time(d->event, &s->idle_timer, CLOCK_MONOTONIC,
+				  UINT64_MAX, 1000, on_idle, s);
+	if (r >= 0)
+		r = sd_event_add_defer(d->event, &s->kick, on_kick, s);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->kick, SD_EVENT_OFF);
+	if (r >= 0 && d->cfg.max_session_lifetime_ms > 0) {
+		s->life_deadline = mono_usec(s) +
+				   d->cfg.max_session_lifetime_ms * 1000;
+		r = sd_event_add_time(d->event, &s->life_timer,
+				      CLOCK_MONOTONIC, s->life_deadline, 1000,
+				      on_lifetime, s);
+	}
+	if (r >= 0 && !claim_pooled(s, req, prog)) {
+		struct box_spec spec = {
+			.rootfs = {
+				.runtimes_dir = d->cfg.runtimes_dir,
+				.sandbox_size = req->sandbox_size,
+				.tmp_size = req->tmp_size,
+				.readonly_root = req->readonly_root,
+			},
+			.seccomp = prog,
+			.limits = {
+				.memory_bytes = req->memory,
+				.pids = req->pids,
+				.cpus = req->cpus,
+			},
+		};
+		r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, s,
+			       &s->box);
+		if (r < 0)
+			s->box = NULL;
+	}
+	if (r < 0) {
+		*kind = r == -EBUSY ? ERR_BUSY : ERR_INTERNAL;
+		snprintf(err, err_len, "Cannot create the session's sandbox: %s",
+			 r == -EBUSY ? "too many sandboxes (sandbox.maxBoxes)"
+				     : strerror(-r));
+		session_free(s);
+		return r;
+	}
+	arm_idle(s);
+	s->next = set->list;
+	set->list = s;
+	set->count++;
+	log_info("session %s created: %s, box %s%s", s->id, s->rt->name,
+		 box_name(s->box), s->pool_key ? " (pooled)" : "");
+	*out = s;
+	return 0;
+}
+
+int sessions_new(struct daemon *d, struct sessions **out)
+{
+	struct sessions *set = calloc(1, sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	set->d = d;
+	*out = set;
+	return 0;
+}
+
+void sessions_free(struct sessions *set)
+{
+	if (!set)
+		return;
+	while (set->list)
+		session_delete(set->list, "the daemon is stopping");
+	free(set);
+}
+
+/* ---- views ---- */
+
+static void add_time(json_object *o, const char *name, uint64_t ms)
+{
+	char ts[TIMESTAMP_LEN];
+	timestamp_iso(ms, ts);
+	json_object_object_add(o, name, json_object_new_string(ts));
+}
+
+json_object *session_to_json(const struct session *s)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(s->id));
+	json_object_object_add(o, "runtime", json_object_new_string(s->rt->name));
+	json_object_object_add(o, "isActive",
+			       json_object_new_boolean(s->running != NULL));
+	json_object_object_add(o, "queued", json_object_new_int((int)s->queued));
+	add_time(o, "createdAt", s->created_ms);
+	add_time(o, "lastAccessedAt", s->accessed_ms);
+	/* The nearer of the idle and the lifetime deadline. */
+	uint64_t deadline = s->idle_deadline;
+	if (s->life_deadline && (!deadline || s->life_deadline < deadline))
+		deadline = s->life_deadline;
+	if (deadline) {
+		uint64_t now = mono_usec(s);
+		uint64_t left = deadline > now ? (deadline - now) / 1000 : 0;
+		add_time(o, "expiresAt", timestamp_now_ms() + left);
+	} else
+		json_object_object_add(o, "expiresAt", NULL);
+	json_object_object_add(o, "idleTimeoutSec",
+			       json_object_new_int64((int64_t)(s->idle_ms /
+							       1000)));
+	json_object_object_add(o, "executions",
+			       json_object_new_int64((int64_t)s->executions));
+	char cid[48];
+	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(s->box));
+	json_object_object_add(o, "containerId", json_object_new_string(cid));
+	struct cgroup_usage u = { 0 };
+	box_usage(s->box, &u);
+	json_object *ru = json_object_new_object();
+	json_object_object_add(ru, "cpuTimeMs",
+			       json_object_new_int64((int64_t)(u.cpu_time_ns /
+							       1000000)));
+	json_object_object_add(
+		ru, "peakMemoryMB",
+		json_object_new_int64((int64_t)(u.peak_memory_bytes >> 20)));
+	json_object_object_add(ru, "oomKills",
+			       json_object_new_int64((int64_t)u.oom_kills));
+	json_object_object_add(o, "resourceUsage", ru);
+	return o;
+}
+
+json_object *sessions_to_json(const struct sessions *set)
+{
+	json_object *a = json_object_new_array();
+	for (const struct session *s = set->list; s; s = s->next)
+		json_object_array_add(a, session_to_json(s));
+	return a;
+}

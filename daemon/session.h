@@ -1,0 +1,76 @@
+/* Persistent sessions: a box bound to an id that many executions reuse, one
+ * at a time in arrival order, with an idle timer, an optional hard
+ * lifetime and, between executions, an interpreter started ahead. */
+#ifndef ISOL8D_SESSION_H
+#define ISOL8D_SESSION_H
+
+#include "command.h"
+#include "exec_request.h"
+#include "jsonrpc.h"
+#include "sandbox/box.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct daemon;
+struct session;
+struct sessions;
+struct session_job;
+
+/* The job's turn: the session's box, and a waiting interpreter for
+ * command_adopt() when the job asked for one and one is ready (else
+ * NULL).  The job calls session_job_done() once it is over. */
+typedef void (*session_job_start_fn)(struct session_job *job, struct box *b,
+				     struct command *waiting);
+/* The session ended (deleted, expired, its box died) under the job, queued
+ * or running: the job ends with this error and calls session_job_done(). */
+typedef void (*session_job_end_fn)(struct session_job *job,
+				   enum error_kind kind, const char *msg);
+
+struct session_job {
+	session_job_start_fn start;
+	session_job_end_fn end;
+	bool wants_interpreter; /* would run exactly as the started one */
+	/* A file call: starts as soon as the box is ready, beside the
+	 * execution running (never queued behind it). */
+	bool concurrent;
+	/* owned by the session */
+	struct session *session;
+	struct session_job *next;
+	bool started;
+};
+
+int sessions_new(struct daemon *d, struct sessions **out);
+/* Ends every session; their jobs end with an error. */
+void sessions_free(struct sessions *set);
+
+/* The session named id, or NULL. */
+struct session *session_find(struct sessions *set, const char *id);
+/* Creates a session with req's runtime and options (limits, sizes,
+ * seccomp); id NULL makes one up.  On error the kind and message. */
+int session_create(struct sessions *set, const char *id,
+		   const struct exec_request *req, uint64_t idle_ms,
+		   struct session **out, enum error_kind *kind, char *err,
+		   size_t err_len);
+const char *session_id(const struct session *s);
+const struct runtime *session_runtime(const struct session *s);
+/* Queues a job; -EBUSY when the session's queue is full. */
+int session_enqueue(struct session *s, struct session_job *job);
+/* A job is over (or cancelled before its turn): the next one may start. */
+void session_job_done(struct session_job *job);
+/* Ends the session at once: its jobs end, its box goes. */
+void session_delete(struct session *s, const char *why);
+/* A new idle timeout (0: none), counted from now. */
+void session_set_idle(struct session *s, uint64_t idle_ms);
+/* File calls and executions count as use. */
+void session_touch(struct session *s);
+struct box *session_box(struct session *s);
+/* Whether the box can take requests (set up, not ending). */
+bool session_box_ready(const struct session *s);
+unsigned sessions_count(const struct sessions *set);
+
+json_object *session_to_json(const struct session *s);
+json_object *sessions_to_json(const struct sessions *set);
+
+#endif
