@@ -21,9 +21,9 @@ static const char run_help[] =
 	"       isol8ctl run -e CODE -r RUNTIME [OPTIONS]\n"
 	"       isol8ctl run --cmd COMMAND [OPTIONS]\n"
 	"\n"
-	"Runs code in a fresh sandbox and streams its output.  With no FILE,\n"
-	"-e or --cmd the code is read from standard input.  The exit status\n"
-	"is the program's.\n"
+	"Runs code in a fresh sandbox, or in a session's, and streams its\n"
+	"output.  With no FILE, -e or --cmd the code is read from standard\n"
+	"input.  The exit status is the program's.\n"
 	"\n"
 	"Source:\n"
 	"  FILE                  a file; its extension picks the runtime\n"
@@ -42,6 +42,11 @@ static const char run_help[] =
 	"      --files DIR       copy DIR's files into /sandbox first\n"
 	"      --out FILE        fetch FILE from the sandbox after the run and\n"
 	"                        write it to the same name here\n"
+	"Sessions:\n"
+	"      --session-id ID   run in session ID, creating it on first use\n"
+	"                        (its runtime and limits are fixed then)\n"
+	"      --persistent      run in a new session and keep it; its id is\n"
+	"                        printed on stderr\n"
 	"Limits:\n"
 	"      --timeout MS      time limit in milliseconds (default 30000)\n"
 	"      --memory SIZE     memory limit, e.g. 512m (default 512m)\n"
@@ -59,8 +64,9 @@ static const char run_help[] =
 	"  -h, --help            show this help\n";
 
 struct run_opts {
-	const char *file, *eval, *cmd, *runtime;
-	bool no_stream, json, debug;
+	const char *file, *eval, *cmd, *runtime, *session_id;
+	bool no_stream, json, debug, persistent;
+	char made_id[40];
 	json_object *request, *options, *env, *secrets, *files, *packages,
 		*outputs;
 };
@@ -253,7 +259,8 @@ static int parse_uint_flag(const char *flag, const char *v, json_object *o,
 enum {
 	O_CMD = 256, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS, O_MAXOUT, O_SBSIZE,
 	O_TMPSIZE, O_SECRET, O_ENV, O_STDIN, O_INSTALL, O_SETUP, O_WORKDIR,
-	O_FILES, O_OUT, O_NOSTREAM, O_JSON, O_DEBUG, O_SOCKET,
+	O_FILES, O_OUT, O_NOSTREAM, O_JSON, O_DEBUG, O_SOCKET, O_PERSISTENT,
+	O_SESSION,
 };
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
@@ -281,6 +288,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "persistent", no_argument, NULL, O_PERSISTENT },
+		{ "session-id", required_argument, NULL, O_SESSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -376,6 +385,12 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 			break;
 		case O_SOCKET:
 			ctl->socket_flag = optarg;
+			break;
+		case O_PERSISTENT:
+			o->persistent = true;
+			break;
+		case O_SESSION:
+			o->session_id = optarg;
 			break;
 		case 'h':
 			fputs(run_help, stdout);
@@ -518,6 +533,17 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 	if (json_object_array_length(o.outputs))
 		json_object_object_add(o.request, "outputPaths",
 				       json_object_get(o.outputs));
+	if (o.persistent && !o.session_id) {
+		unsigned char b[8] = { 0 };
+		ctl_random(b, sizeof(b));
+		snprintf(o.made_id, sizeof(o.made_id),
+			 "run-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1],
+			 b[2], b[3], b[4], b[5], b[6], b[7]);
+		o.session_id = o.made_id;
+	}
+	if (o.session_id)
+		json_object_object_add(params, "sessionId",
+				       json_object_new_string(o.session_id));
 	bool stream = !o.no_stream && !o.json;
 	if (stream)
 		json_object_object_add(params, "stream",
@@ -551,6 +577,11 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 		code = print_result(&o, result, stream);
 		json_object_put(result);
 	}
+	if (o.made_id[0] && !error && r >= 0)
+		fprintf(stderr,
+			"[INFO] Session %s kept: run again with --session-id "
+			"%s; remove it with isol8ctl session rm %s\n",
+			o.made_id, o.made_id, o.made_id);
 out:
 	json_object_put(o.env);
 	json_object_put(o.secrets);

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 
 int ctl_connect(struct ctl *ctl, struct rpc_client *c)
@@ -91,4 +93,11 @@ int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
 		return CTL_EXIT_USAGE;
 	}
 	return -1;
+}
+
+void ctl_random(void *buf, size_t len)
+{
+	if (getrandom(buf, len, 0) != (ssize_t)len)
+		for (size_t i = 0; i < len; i++)
+			((unsigned char *)buf)[i] = (unsigned char)rand();
 }

@@ -34,6 +34,8 @@ int ctl_call(struct ctl *ctl, const char *method, json_object *params,
 /* Prints a daemon error object as "isol8ctl: <message>"; exit code. */
 int ctl_report_error(json_object *error);
 void ctl_print_json(json_object *o);
+/* Random bytes for ids the client makes up. */
+void ctl_random(void *buf, size_t len);
 
 /* Parses the options every informational command takes (--json, --socket,
  * --help; help is printed from help_text).  Returns -1 to go on, else the
@@ -46,5 +48,6 @@ int cmd_version(struct ctl *ctl, int argc, char **argv);
 int cmd_config(struct ctl *ctl, int argc, char **argv);
 int cmd_run(struct ctl *ctl, int argc, char **argv);
 int cmd_pool(struct ctl *ctl, int argc, char **argv);
+int cmd_session(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const struct ctl_command commands[] = {
 	{ "version", cmd_version, "print client and daemon versions" },
 	{ "config", cmd_config, "print the daemon's effective configuration" },
 	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses" },
+	{ "session", cmd_session,
+	  "persistent sessions: create, list, exec, put, get, set-timeout, rm" },
 };
 
 static void usage(FILE *out)
