@@ -918,12 +918,6 @@ def test_stream_must_be_boolean(shared_daemon):
                 words=["stream"])
 
 
-def test_sessions_unsupported(shared_daemon):
-    msg = execute_error(shared_daemon, sh("true"), sessionId="abc")
-    check_error(msg, -32010, kind="unsupported", id=msg["id"],
-                words=["session"])
-
-
 def test_invalid_requests_start_nothing(shared_daemon):
     # A burst of invalid requests: all refused, the daemon keeps serving.
     with shared_daemon.client(timeout=REPLY_TIMEOUT) as c:
