@@ -155,6 +155,7 @@ static int do_create(struct ctl *ctl, const struct session_args *a)
 {
 	if (!need(a, 0, 0, "no arguments"))
 		return CTL_EXIT_USAGE;
+	_cleanup_json_ json_object *r = NULL;
 	json_object *p = json_object_new_object();
 	json_object *opt = json_object_new_object();
 	json_object_object_add(p, "runtime",
@@ -191,7 +192,6 @@ static int do_create(struct ctl *ctl, const struct session_args *a)
 				       json_object_new_double(cpu));
 	}
 	json_object_object_add(p, "options", opt);
-	_cleanup_json_ json_object *r = NULL;
 	int code = ctl_call(ctl, "session.create", p, &r);
 	if (code != CTL_EXIT_OK)
 		return code;

@@ -33,6 +33,7 @@ Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -784,9 +785,58 @@ def section_memory(args):
         return isol8d.finish()
 
 
+def section_session(args):
+    n = max(40, int(args.seconds * 20))
+    bare = ["/usr/bin/python3", "-c", "pass"]
+    with SectionDaemon(args, POOL_OFF) as isol8d, \
+            contextlib.closing(RpcConnection(isol8d.sock)) as conn:
+        log("== session: python hello in an existing session, file.put + "
+            "file.get of 1 MiB ==")
+        sid = conn.call("session.create", {"runtime": "python"})["id"]
+        params = {"request": {"code": "print(1)", "runtime": "python"},
+                  "sessionId": sid}
+        tb, ts = [], []
+        for i in range(n + 2):
+            tb.append(timed(bare, CLEAN_ENV)[0])
+            # As a client pausing between runs: the session has started
+            # its next interpreter meanwhile.
+            time.sleep(0.05)
+            t0 = time.perf_counter()
+            r = conn.call("execute", params)
+            ts.append((time.perf_counter() - t0) * 1000)
+            if r["stdout"] != "1\n":
+                raise RuntimeError(f"execute gave {r!r}")
+        tb, ts = tb[2:], ts[2:]
+        blob = base64.b64encode(os.urandom(1 << 20)).decode()
+        tf = []
+        for _ in range(max(10, n // 2)):
+            t0 = time.perf_counter()
+            conn.call("file.put", {"sessionId": sid, "path": "blob.bin",
+                                   "content": blob})
+            got = conn.call("file.get", {"sessionId": sid,
+                                         "path": "blob.bin"})
+            tf.append((time.perf_counter() - t0) * 1000)
+            if got["content"] != blob:
+                raise RuntimeError("file.get gave other bytes")
+        conn.call("session.delete", {"sessionId": sid})
+        b50, s50, s99 = pct(tb, .5), pct(ts, .5), pct(ts, .99)
+        log()
+        log(f"   {'case':34} {'p50 ms':>8} {'p99 ms':>8} {'/ bare':>7}")
+        log(f"   {'bare python3 -c pass':34} {b50:8.2f} {pct(tb, .99):8.2f}")
+        log(f"   {'execute in the session (raw RPC)':34} {s50:8.2f} "
+            f"{s99:8.2f} {s50 / b50:7.2f}")
+        log(f"   {'file.put + file.get, 1 MiB':34} {pct(tf, .5):8.2f} "
+            f"{pct(tf, .99):8.2f}")
+        log()
+        log(f"   {n} runs each; the session's next interpreter is started "
+            "between executions")
+        conn.close()
+        return isol8d.finish()
+
+
 SECTIONS = {"rpc": section_rpc, "exec": section_exec,
             "latency": section_latency, "throughput": section_throughput,
-            "memory": section_memory}
+            "memory": section_memory, "session": section_session}
 
 
 def main():
