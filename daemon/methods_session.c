@@ -81,22 +81,43 @@ static bool params_path(struct rpc_call *call, char *out, size_t len)
 
 /* ---- session.create ---- */
 
-/* Answered once the session's box is ready. */
-struct create_call {
+/* A call answered from a job beside the session's executions: the job
+ * comes first, so that the job leads back to the call. */
+struct side_call {
 	struct session_job job;
-	struct rpc_call *call;
+	struct rpc_call *call; /* NULL once answered or cancelled */
 };
 
-static struct create_call *create_of(struct session_job *job)
+static void side_enqueue(struct rpc_call *call, struct session *s,
+			 struct side_call *sc, session_job_start_fn start,
+			 session_job_end_fn end, rpc_cancel_fn cancel)
 {
-	return (struct create_call *)(void *)job; /* job comes first */
+	sc->call = call;
+	sc->job = (struct session_job){ .start = start,
+					.end = end,
+					.concurrent = true };
+	call->userdata = sc;
+	call->cancel = cancel;
+	session_enqueue(s, &sc->job);
 }
 
-static void create_done(struct create_call *c)
+/* The job is over; the caller frees what holds sc. */
+static void side_finish(struct side_call *sc)
 {
-	if (c->call)
-		c->call->cancel = NULL;
-	session_job_done(&c->job);
+	if (sc->call)
+		sc->call->cancel = NULL;
+	session_job_done(&sc->job);
+}
+
+/* session.create is answered once the session's box is ready. */
+static struct side_call *create_of(struct session_job *job)
+{
+	return (struct side_call *)(void *)job;
+}
+
+static void create_done(struct side_call *c)
+{
+	side_finish(c);
 	free(c);
 }
 
@@ -105,7 +126,7 @@ static void on_create_ready(struct session_job *job, struct box *b,
 {
 	(void)b;
 	(void)waiting;
-	struct create_call *c = create_of(job);
+	struct side_call *c = create_of(job);
 	rpc_reply(c->call, session_to_json(job->session));
 	c->call = NULL;
 	create_done(c);
@@ -114,7 +135,7 @@ static void on_create_ready(struct session_job *job, struct box *b,
 static void on_create_end(struct session_job *job, enum error_kind kind,
 			  const char *msg)
 {
-	struct create_call *c = create_of(job);
+	struct side_call *c = create_of(job);
 	rpc_reply_error(c->call, kind, "%s", msg);
 	c->call = NULL;
 	create_done(c);
@@ -122,7 +143,7 @@ static void on_create_end(struct session_job *job, enum error_kind kind,
 
 static void on_create_cancel(struct rpc_call *call)
 {
-	struct create_call *c = call->userdata;
+	struct side_call *c = call->userdata;
 	rpc_reply_error(call, ERR_INTERNAL, "cancelled");
 	c->call = NULL;
 	create_done(c); /* the session itself stays */
@@ -218,18 +239,13 @@ void method_session_create(struct rpc_call *call)
 		rpc_reply_error(call, kind, "%s", err);
 		return;
 	}
-	struct create_call *c = calloc(1, sizeof(*c));
+	struct side_call *c = calloc(1, sizeof(*c));
 	if (!c) {
 		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	c->call = call;
-	c->job = (struct session_job){ .start = on_create_ready,
-				       .end = on_create_end,
-				       .concurrent = true };
-	call->userdata = c;
-	call->cancel = on_create_cancel;
-	session_enqueue(s, &c->job);
+	side_enqueue(call, s, c, on_create_ready, on_create_end,
+		     on_create_cancel);
 }
 
 /* ---- list, get, delete, set_timeout ---- */
@@ -303,8 +319,7 @@ void method_session_set_timeout(struct rpc_call *call)
 /* ---- files ---- */
 
 struct file_call {
-	struct session_job job; /* first */
-	struct rpc_call *call;
+	struct side_call side; /* first */
 	char path[4096];
 	unsigned char *content; /* file.put */
 	size_t len;
@@ -319,9 +334,7 @@ static struct file_call *file_of(struct session_job *job)
 
 static void file_done(struct file_call *f)
 {
-	if (f->call)
-		f->call->cancel = NULL;
-	session_job_done(&f->job);
+	side_finish(&f->side);
 	free(f->content);
 	free(f);
 }
@@ -329,13 +342,13 @@ static void file_done(struct file_call *f)
 static void file_reply_error(struct file_call *f, enum error_kind kind,
 			     int err)
 {
-	if (f->call) {
+	if (f->side.call) {
 		if (err == -ENOENT || err == -ENOTDIR)
-			rpc_reply_error(f->call, ERR_NOT_FOUND,
+			rpc_reply_error(f->side.call, ERR_NOT_FOUND,
 					"No such file: %s", f->path);
 		else
 			rpc_reply_error(
-				f->call, kind, "Cannot %s %s: %s",
+				f->side.call, kind, "Cannot %s %s: %s",
 				f->put ? "write" : "read", f->path,
 				err == -ELOOP || err == -EXDEV
 					? "the path leads outside the sandbox"
@@ -344,7 +357,7 @@ static void file_reply_error(struct file_call *f, enum error_kind kind,
 				: err == -EISDIR ? "it is a directory"
 						 : strerror(-err));
 	}
-	f->call = NULL;
+	f->side.call = NULL;
 	file_done(f);
 }
 
@@ -375,7 +388,7 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 		json_object_object_add(r, "ok", json_object_new_boolean(true));
 	} else {
 		struct stat st;
-		uint64_t cap = f->call ? f->call->daemon->cfg.max_file_bytes : 0;
+		uint64_t cap = f->side.call ? f->side.call->daemon->cfg.max_file_bytes : 0;
 		if (fstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
 			json_object_put(r);
 			file_reply_error(f, ERR_INVALID_ARGUMENT, -EISDIR);
@@ -383,14 +396,14 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 		}
 		if ((uint64_t)st.st_size > cap) {
 			json_object_put(r);
-			if (f->call)
-				rpc_reply_error(f->call, ERR_INVALID_ARGUMENT,
+			if (f->side.call)
+				rpc_reply_error(f->side.call, ERR_INVALID_ARGUMENT,
 						"%s is %lld bytes, more than "
 						"the limit of %llu "
 						"(sandbox.maxFileBytes)",
 						f->path, (long long)st.st_size,
 						(unsigned long long)cap);
-			f->call = NULL;
+			f->side.call = NULL;
 			file_done(f);
 			return;
 		}
@@ -410,11 +423,11 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 	}
 	json_object_object_add(r, "size",
 			       json_object_new_int64((int64_t)f->len));
-	if (f->call)
-		rpc_reply(f->call, r);
+	if (f->side.call)
+		rpc_reply(f->side.call, r);
 	else
 		json_object_put(r);
-	f->call = NULL;
+	f->side.call = NULL;
 	file_done(f);
 }
 
@@ -433,9 +446,9 @@ static void on_file_end(struct session_job *job, enum error_kind kind,
 			const char *msg)
 {
 	struct file_call *f = file_of(job);
-	if (f->call)
-		rpc_reply_error(f->call, kind, "%s", msg);
-	f->call = NULL;
+	if (f->side.call)
+		rpc_reply_error(f->side.call, kind, "%s", msg);
+	f->side.call = NULL;
 	file_done(f);
 }
 
@@ -444,19 +457,14 @@ static void on_file_cancel(struct rpc_call *call)
 {
 	struct file_call *f = call->userdata;
 	rpc_reply_error(call, ERR_INTERNAL, "cancelled");
-	f->call = NULL;
+	f->side.call = NULL;
 }
 
 static void start_file_call(struct rpc_call *call, struct session *s,
 			    struct file_call *f)
 {
-	f->call = call;
-	f->job = (struct session_job){ .start = on_file_start,
-				       .end = on_file_end,
-				       .concurrent = true };
-	call->userdata = f;
-	call->cancel = on_file_cancel;
-	session_enqueue(s, &f->job);
+	side_enqueue(call, s, &f->side, on_file_start, on_file_end,
+		     on_file_cancel);
 }
 
 void method_file_put(struct rpc_call *call)
