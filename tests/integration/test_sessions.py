@@ -446,3 +446,26 @@ def test_started_interpreter_runs_as_fresh(daemon, runtime, code, want):
         r = run_in(daemon, sid, code, runtime=runtime)
         assert r["stdout"] == want, r
     ok(daemon, "session.delete", {"sessionId": sid})
+
+
+def test_session_lifecycle_under_both_builds(any_start_daemon):
+    """Create, run, move files, time out, cancel and delete under a running
+    execution, on the normal and the ASan+UBSan build."""
+    d = any_start_daemon()
+    sid = create(d, "python", idleTimeoutSec=30)
+    assert run_in(d, sid, "print(2 + 2)")["stdout"] == "4\n"
+    assert put(d, sid, "x/y.bin", b"\x00" * 1000)["result"]["ok"]
+    assert get(d, sid, "x/y.bin")["result"]["size"] == 1000
+    assert run_in(d, sid, "while True: pass", timeoutMs=300)["exitCode"] \
+        == 137
+    with d.client() as c:
+        c.send("execute", params_of({"code": "import time; time.sleep(9)",
+                                     "runtime": "python"}, sessionId=sid))
+        time.sleep(0.3)
+    with d.client() as c:
+        c.send("execute", params_of({"code": "import time; time.sleep(9)",
+                                     "runtime": "python"}, sessionId=sid))
+        time.sleep(0.3)
+        ok(d, "session.delete", {"sessionId": sid})
+        assert "error" in c.recv(10)
+    assert session_ids(d) == []
