@@ -85,47 +85,6 @@ static int set_kv(json_object *obj, const char *flag, const char *kv)
 	return 0;
 }
 
-static int read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = 8192, n = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf)
-			return -ENOMEM;
-		if (n + 4096 > cap) {
-			char *nb = realloc(buf, cap *= 2);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = -errno;
-			free(buf);
-			return e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-static int read_file(const char *path, char **out, size_t *len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return read_all(fd, out, len);
-}
-
 /* Adds every regular file below dir (recursively) as files["rel"]. */
 static int add_dir(json_object *files, const char *dir, const char *rel)
 {
@@ -158,7 +117,7 @@ static int add_dir(json_object *files, const char *dir, const char *rel)
 		else if (S_ISREG(st.st_mode)) {
 			char *data = NULL;
 			size_t len = 0;
-			r = read_file(full, &data, &len);
+			r = ctl_read_file(full, &data, &len);
 			if (r == 0) {
 				json_object_object_add(
 					files, sub,
@@ -429,7 +388,7 @@ static int set_source(struct run_opts *o)
 			code = strdup(o->eval);
 			len = strlen(o->eval);
 		} else if (o->file) {
-			int r = read_file(o->file, &code, &len);
+			int r = ctl_read_file(o->file, &code, &len);
 			if (r < 0) {
 				fprintf(stderr, "[ERR] File not found: %s\n",
 					o->file);
@@ -448,7 +407,7 @@ static int set_source(struct run_opts *o)
 					o->file);
 				return -EINVAL;
 			}
-		} else if (read_all(STDIN_FILENO, &code, &len) < 0) {
+		} else if (ctl_read_fd(STDIN_FILENO, &code, &len) < 0) {
 			fprintf(stderr, "[ERR] Cannot read code from standard "
 					"input\n");
 			return -EIO;

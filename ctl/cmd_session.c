@@ -239,31 +239,6 @@ static int do_list(struct ctl *ctl, const struct session_args *a)
 	return CTL_EXIT_OK;
 }
 
-static int read_local(const char *path, char **out, size_t *len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EISDIR;
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t n = 0;
-	while (buf && n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	if (!buf)
-		return -ENOMEM;
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int do_put(struct ctl *ctl, const struct session_args *a)
 {
 	if (!need(a, 2, 3, "ID LOCAL [PATH]"))
@@ -273,7 +248,7 @@ static int do_put(struct ctl *ctl, const struct session_args *a)
 		return CTL_EXIT_USAGE;
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	int r = read_local(a->pos[1], &data, &len);
+	int r = ctl_read_file(a->pos[1], &data, &len);
 	if (r < 0) {
 		fprintf(stderr, "[ERR] Cannot read %s: %s\n", a->pos[1],
 			strerror(-r));

@@ -1,11 +1,15 @@
 #include "ctl.h"
 
+#include "cleanup.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/random.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 int ctl_connect(struct ctl *ctl, struct rpc_client *c)
 {
@@ -100,4 +104,45 @@ void ctl_random(void *buf, size_t len)
 	if (getrandom(buf, len, 0) != (ssize_t)len)
 		for (size_t i = 0; i < len; i++)
 			((unsigned char *)buf)[i] = (unsigned char)rand();
+}
+
+int ctl_read_fd(int fd, char **out, size_t *len)
+{
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf)
+			return -ENOMEM;
+		if (n + 4096 > cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int ctl_read_file(const char *path, char **out, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return ctl_read_fd(fd, out, len);
 }

@@ -34,6 +34,10 @@ int ctl_call(struct ctl *ctl, const char *method, json_object *params,
 /* Prints a daemon error object as "isol8ctl: <message>"; exit code. */
 int ctl_report_error(json_object *error);
 void ctl_print_json(json_object *o);
+/* Reads all of fd, or the file at path, into a fresh NUL-terminated
+ * buffer; 0 or a negative errno. */
+int ctl_read_fd(int fd, char **out, size_t *len);
+int ctl_read_file(const char *path, char **out, size_t *len);
 /* Random bytes for ids the client makes up. */
 void ctl_random(void *buf, size_t len);
 

@@ -271,3 +271,11 @@ void command_free(struct command *c)
 	close_stdin(c);
 	free(c);
 }
+
+void command_discard(struct command *c)
+{
+	if (c) {
+		command_kill(c);
+		command_free(c);
+	}
+}

@@ -46,5 +46,7 @@ struct output *command_output(struct command *c, bool is_stderr);
 void command_kill(struct command *c);
 /* Stops watching and closes everything; kills nothing. */
 void command_free(struct command *c);
+/* Kills and frees: for a box that lives on after the command. */
+void command_discard(struct command *c);
 
 #endif

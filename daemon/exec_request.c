@@ -556,3 +556,23 @@ void exec_request_free(struct exec_request *r)
 	free(r->session_id);
 	memset(r, 0, sizeof(*r));
 }
+
+struct box_spec exec_request_box_spec(const struct exec_request *r,
+				      const struct config *cfg,
+				      const struct seccomp_prog *prog)
+{
+	return (struct box_spec){
+		.rootfs = {
+			.runtimes_dir = cfg->runtimes_dir,
+			.sandbox_size = r->sandbox_size,
+			.tmp_size = r->tmp_size,
+			.readonly_root = r->readonly_root,
+		},
+		.seccomp = prog,
+		.limits = {
+			.memory_bytes = r->memory,
+			.pids = r->pids,
+			.cpus = r->cpus,
+		},
+	};
+}

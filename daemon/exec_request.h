@@ -4,6 +4,7 @@
 #define ISOL8D_EXEC_REQUEST_H
 
 #include "config.h"
+#include "sandbox/box.h"
 #include "sandbox/runtimes.h"
 
 #include <json-c/json.h>
@@ -48,6 +49,11 @@ struct exec_request {
 int exec_request_parse(json_object *params, const struct config *cfg,
 		       struct exec_request *out, char *err, size_t err_len);
 void exec_request_free(struct exec_request *r);
+
+/* The box the request asks for, under the seccomp program prog. */
+struct box_spec exec_request_box_spec(const struct exec_request *r,
+				      const struct config *cfg,
+				      const struct seccomp_prog *prog);
 
 /* Normalises path (relative ones are taken from /sandbox) and checks that
  * it stays inside /sandbox (or /tmp when allow_tmp).  0 or -EINVAL. */

@@ -1,6 +1,6 @@
 #include "execution.h"
 
-#include "base64.h"
+#include "box_file.h"
 #include "cleanup.h"
 #include "command.h"
 #include "daemon.h"
@@ -71,20 +71,12 @@ struct execution {
 	bool truncated;
 };
 
-static void free_command(struct command *c)
-{
-	if (c) {
-		command_kill(c);
-		command_free(c);
-	}
-}
-
 static void execution_free(struct execution *e)
 {
 	if (e->in_session) {
 		/* The box stays the session's; what ran here does not. */
-		free_command(e->cmd);
-		free_command(e->waiter);
+		command_discard(e->cmd);
+		command_discard(e->waiter);
 		session_job_done(&e->job);
 	} else {
 		box_destroy(e->box);
@@ -270,17 +262,14 @@ static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 		return;
 	}
 	_cleanup_close_ int f = fd;
-	struct stat st;
+	_cleanup_free_ char *b64 = NULL;
+	size_t len;
 	uint64_t cap = e->d->cfg.max_file_bytes;
-	if (fstat(f, &st) == 0 && (uint64_t)st.st_size <= cap) {
-		_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-		ssize_t n = buf ? pread(f, buf, (size_t)st.st_size, 0) : -1;
-		_cleanup_free_ char *b64 =
-			n >= 0 ? base64_encode(buf, (size_t)n) : NULL;
-		if (b64)
-			json_object_object_add(e->out_files, path,
-					       json_object_new_string(b64));
-	} else
+	int r = box_file_read_base64(f, cap, &b64, &len);
+	if (r == 0)
+		json_object_object_add(e->out_files, path,
+				       json_object_new_string(b64));
+	else if (r == -EFBIG)
 		log_warn("execution %s: output %s skipped: larger than %llu "
 			 "bytes",
 			 e->id, path, (unsigned long long)cap);
@@ -575,21 +564,6 @@ static void start_phase(struct execution *e, enum phase ph)
 
 static void write_next_file(struct execution *e);
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The n-th thing to put in the box: request files, then the code file. */
 static bool file_at(const struct execution *e, size_t n, const char **path,
 		    const char **content, size_t *len)
@@ -623,7 +597,7 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 			     : strerror(-err));
 		return;
 	}
-	int r = write_all(fd, content, len);
+	int r = box_file_write(fd, content, len);
 	close(fd);
 	if (r < 0) {
 		fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
@@ -714,26 +688,12 @@ static bool runs_as_started(const struct execution *e)
 	return true;
 }
 
-/* Whether a pooled box, built with the defaults, can run this request
- * exactly as a fresh one would. */
-static bool may_use_pool(const struct execution *e)
-{
-	const struct exec_request *r = &e->req;
-	const struct config *cfg = &e->d->cfg;
-	return e->d->pool && r->sandbox_size == cfg->default_sandbox_size &&
-	       r->tmp_size == cfg->default_tmp_size &&
-	       r->readonly_root == cfg->default_readonly_root &&
-	       strcmp(r->network, "none") == 0 && runs_as_started(e);
-}
-
-/* Takes a pooled box with the request's limits written to its cgroup. */
-static bool claim_pooled(struct execution *e, const struct seccomp_prog *prog,
-			 const struct cgroup_limits *limits)
+/* Takes a pooled box when one serves the request as a fresh box would. */
+static bool claim_pooled(struct execution *e, const struct box_spec *spec)
 {
 	struct pool_claim c;
-	if (!may_use_pool(e) ||
-	    !pool_claim(e->d->pool, e->req.runtime, e->req.seccomp_mode,
-			e->req.seccomp_path, prog, &c))
+	if (!e->d->pool || !runs_as_started(e) ||
+	    !pool_claim(e->d->pool, &e->req, spec, &c))
 		return false;
 	box_set_died(c.box, on_box_died, e);
 	e->box = c.box;
@@ -742,28 +702,7 @@ static bool claim_pooled(struct execution *e, const struct seccomp_prog *prog,
 	struct cgroup_usage u = { 0 };
 	box_usage(e->box, &u);
 	e->cpu_before_ns = u.cpu_time_ns;
-	/* Pooled boxes are built with the default limits. */
-	const struct config *cfg = &e->d->cfg;
-	if (limits->memory_bytes == cfg->default_memory &&
-	    limits->pids == cfg->default_pids &&
-	    limits->cpus == cfg->default_cpus)
-		return true;
-	int r = box_set_limits(e->box, limits);
-	if (r == 0)
-		return true;
-	/* A memory limit below what the waiting interpreter holds: a fresh
-	 * box then. */
-	log_info("execution %s: pooled box %s cannot take the limits (%s); "
-		 "using a new box",
-		 e->id, box_name(e->box), strerror(-r));
-	box_destroy(e->box);
-	command_free(e->waiter);
-	pool_release(e->d->pool, e->pool_key);
-	e->box = NULL;
-	e->waiter = NULL;
-	e->pool_key = NULL;
-	e->cpu_before_ns = 0;
-	return false;
+	return true;
 }
 
 /* ---- in a session ---- */
@@ -881,20 +820,7 @@ void method_execute(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
-	struct box_spec spec = {
-		.rootfs = {
-			.runtimes_dir = d->cfg.runtimes_dir,
-			.sandbox_size = e->req.sandbox_size,
-			.tmp_size = e->req.tmp_size,
-			.readonly_root = e->req.readonly_root,
-		},
-		.seccomp = prog,
-		.limits = {
-			.memory_bytes = e->req.memory,
-			.pids = e->req.pids,
-			.cpus = e->req.cpus,
-		},
-	};
+	struct box_spec spec = exec_request_box_spec(&e->req, &d->cfg, prog);
 	char rt[64], eid[64];
 	snprintf(rt, sizeof(rt), "RUNTIME=%s", e->req.runtime->name);
 	snprintf(eid, sizeof(eid), "EXECUTION_ID=%s", e->id);
@@ -908,7 +834,7 @@ void method_execute(struct rpc_call *call)
 		run_in_session(e);
 		return;
 	}
-	if (claim_pooled(e, prog, &spec.limits)) {
+	if (claim_pooled(e, &spec)) {
 		log_debug("execution %s: pooled box %s", e->id,
 			  box_name(e->box));
 		write_next_file(e);

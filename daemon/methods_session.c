@@ -3,6 +3,7 @@
 #include "methods.h"
 
 #include "base64.h"
+#include "box_file.h"
 #include "cleanup.h"
 #include "daemon.h"
 #include "exec_request.h"
@@ -20,9 +21,9 @@
 #define SESSION_NOT_FOUND "Session not found"
 
 /* Refuses keys not in allowed and a missing or non-string sessionId;
- * gives the session, or NULL after answering. */
-static struct session *params_session(struct rpc_call *call,
-				      const char *const *allowed)
+ * gives the id, or NULL after answering. */
+static const char *params_session_id(struct rpc_call *call,
+				     const char *const *allowed)
 {
 	json_object *p = call->params;
 	if (!p || !json_object_is_type(p, json_type_object)) {
@@ -49,16 +50,27 @@ static struct session *params_session(struct rpc_call *call,
 				"params.sessionId: a string is required");
 		return NULL;
 	}
-	struct session *s = call->daemon->sessions
-				    ? session_find(call->daemon->sessions,
-						   json_object_get_string(id))
-				    : NULL;
-	if (!s)
+	return json_object_get_string(id);
+}
+
+static struct session *find(struct rpc_call *call, const char *id)
+{
+	return call->daemon->sessions ? session_find(call->daemon->sessions, id)
+				      : NULL;
+}
+
+/* As params_session_id, then the session, or not_found. */
+static struct session *params_session(struct rpc_call *call,
+				      const char *const *allowed)
+{
+	const char *id = params_session_id(call, allowed);
+	struct session *s = id ? find(call, id) : NULL;
+	if (id && !s)
 		rpc_reply_error(call, ERR_NOT_FOUND, SESSION_NOT_FOUND);
 	return s;
 }
 
-/* A path in the call's params, inside /sandbox; NULL after answering. */
+/* A path in the call's params, inside /sandbox; false after answering. */
 static bool params_path(struct rpc_call *call, char *out, size_t len)
 {
 	json_object *v = NULL;
@@ -271,26 +283,16 @@ void method_session_get(struct rpc_call *call)
 void method_session_delete(struct rpc_call *call)
 {
 	static const char *const keys[] = { "sessionId", NULL };
-	json_object *id = NULL;
-	json_object_object_get_ex(call->params, "sessionId", &id);
-	struct session *s = NULL;
+	const char *id = params_session_id(call, keys);
+	if (!id)
+		return;
 	/* An unknown id is no error, as isol8's DELETE. */
-	if (id && json_object_is_type(id, json_type_string) &&
-	    call->daemon->sessions &&
-	    !session_find(call->daemon->sessions, json_object_get_string(id))) {
-		json_object *r = json_object_new_object();
-		json_object_object_add(r, "ok", json_object_new_boolean(true));
-		json_object_object_add(r, "deleted",
-				       json_object_new_boolean(false));
-		rpc_reply(call, r);
-		return;
-	}
-	if (!(s = params_session(call, keys)))
-		return;
-	session_delete(s, "deleted by a client");
+	struct session *s = find(call, id);
+	if (s)
+		session_delete(s, "deleted by a client");
 	json_object *r = json_object_new_object();
 	json_object_object_add(r, "ok", json_object_new_boolean(true));
-	json_object_object_add(r, "deleted", json_object_new_boolean(true));
+	json_object_object_add(r, "deleted", json_object_new_boolean(s != NULL));
 	rpc_reply(call, r);
 }
 
@@ -361,74 +363,67 @@ static void file_reply_error(struct file_call *f, enum error_kind kind,
 	file_done(f);
 }
 
+static void reply_put(struct file_call *f, int fd)
+{
+	int r = box_file_write(fd, f->content, f->len);
+	if (r < 0) {
+		file_reply_error(f, ERR_INVALID_ARGUMENT, r);
+		return;
+	}
+	if (f->side.call) { /* else cancelled, the file written all the same */
+		json_object *res = json_object_new_object();
+		json_object_object_add(res, "ok",
+				       json_object_new_boolean(true));
+		json_object_object_add(res, "size",
+				       json_object_new_int64((int64_t)f->len));
+		rpc_reply(f->side.call, res);
+		f->side.call = NULL;
+	}
+	file_done(f);
+}
+
+static void reply_get(struct file_call *f, int fd)
+{
+	uint64_t cap = f->side.call->daemon->cfg.max_file_bytes;
+	_cleanup_free_ char *b64 = NULL;
+	size_t len = 0;
+	int r = box_file_read_base64(fd, cap, &b64, &len);
+	if (r == -EFBIG) {
+		rpc_reply_error(f->side.call, ERR_INVALID_ARGUMENT,
+				"%s is %zu bytes, more than the limit of %llu "
+				"(sandbox.maxFileBytes)",
+				f->path, len, (unsigned long long)cap);
+		f->side.call = NULL;
+		file_done(f);
+		return;
+	}
+	if (r < 0) {
+		file_reply_error(f, r == -ENOMEM ? ERR_INTERNAL
+						 : ERR_INVALID_ARGUMENT,
+				 r);
+		return;
+	}
+	json_object *res = json_object_new_object();
+	json_object_object_add(res, "content", json_object_new_string(b64));
+	json_object_object_add(res, "size", json_object_new_int64((int64_t)len));
+	rpc_reply(f->side.call, res);
+	f->side.call = NULL;
+	file_done(f);
+}
+
 static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 {
 	(void)b;
 	struct file_call *f = userdata;
-	if (err < 0) {
-		file_reply_error(f, ERR_INVALID_ARGUMENT, err);
-		return;
-	}
 	_cleanup_close_ int file = fd;
-	json_object *r = json_object_new_object();
-	if (f->put) {
-		size_t off = 0;
-		while (off < f->len) {
-			ssize_t n = write(file, f->content + off, f->len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				json_object_put(r);
-				file_reply_error(f, ERR_INVALID_ARGUMENT,
-						 -errno);
-				return;
-			}
-			off += (size_t)n;
-		}
-		json_object_object_add(r, "ok", json_object_new_boolean(true));
-	} else {
-		struct stat st;
-		uint64_t cap = f->side.call ? f->side.call->daemon->cfg.max_file_bytes : 0;
-		if (fstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
-			json_object_put(r);
-			file_reply_error(f, ERR_INVALID_ARGUMENT, -EISDIR);
-			return;
-		}
-		if ((uint64_t)st.st_size > cap) {
-			json_object_put(r);
-			if (f->side.call)
-				rpc_reply_error(f->side.call, ERR_INVALID_ARGUMENT,
-						"%s is %lld bytes, more than "
-						"the limit of %llu "
-						"(sandbox.maxFileBytes)",
-						f->path, (long long)st.st_size,
-						(unsigned long long)cap);
-			f->side.call = NULL;
-			file_done(f);
-			return;
-		}
-		_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-		ssize_t n = buf ? pread(file, buf, (size_t)st.st_size, 0) : -1;
-		_cleanup_free_ char *b64 =
-			n >= 0 ? base64_encode(buf, (size_t)n) : NULL;
-		if (!b64) {
-			json_object_put(r);
-			file_reply_error(f, ERR_INTERNAL,
-					 n < 0 ? -errno : -ENOMEM);
-			return;
-		}
-		json_object_object_add(r, "content",
-				       json_object_new_string(b64));
-		f->len = (size_t)n;
-	}
-	json_object_object_add(r, "size",
-			       json_object_new_int64((int64_t)f->len));
-	if (f->side.call)
-		rpc_reply(f->side.call, r);
+	if (err < 0)
+		file_reply_error(f, ERR_INVALID_ARGUMENT, err);
+	else if (f->put)
+		reply_put(f, file);
+	else if (!f->side.call)
+		file_done(f); /* cancelled meanwhile: nothing to read for */
 	else
-		json_object_put(r);
-	f->side.call = NULL;
-	file_done(f);
+		reply_get(f, file);
 }
 
 static void on_file_start(struct session_job *job, struct box *b,
@@ -467,23 +462,35 @@ static void start_file_call(struct rpc_call *call, struct session *s,
 		     on_file_cancel);
 }
 
+/* The session and path of a file call; NULL after answering. */
+static struct file_call *new_file_call(struct rpc_call *call,
+				       const char *const *keys,
+				       struct session **s)
+{
+	*s = params_session(call, keys);
+	if (!*s)
+		return NULL;
+	struct file_call *f = calloc(1, sizeof(*f));
+	if (!f)
+		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+	else if (!params_path(call, f->path, sizeof(f->path))) {
+		free(f);
+		f = NULL;
+	}
+	return f;
+}
+
 void method_file_put(struct rpc_call *call)
 {
 	static const char *const keys[] = { "sessionId", "path", "content",
 					    "mode", NULL };
-	struct session *s = params_session(call, keys);
-	if (!s)
+	struct session *s;
+	struct file_call *f = new_file_call(call, keys, &s);
+	if (!f)
 		return;
-	struct file_call *f = calloc(1, sizeof(*f));
-	if (!f) {
-		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
-		return;
-	}
 	f->put = true;
 	f->mode = 0644;
 	json_object *v = NULL;
-	if (!params_path(call, f->path, sizeof(f->path)))
-		goto out;
 	if (!json_object_object_get_ex(call->params, "content", &v) ||
 	    !json_object_is_type(v, json_type_string)) {
 		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
@@ -534,17 +541,8 @@ out:
 void method_file_get(struct rpc_call *call)
 {
 	static const char *const keys[] = { "sessionId", "path", NULL };
-	struct session *s = params_session(call, keys);
-	if (!s)
-		return;
-	struct file_call *f = calloc(1, sizeof(*f));
-	if (!f) {
-		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
-		return;
-	}
-	if (!params_path(call, f->path, sizeof(f->path))) {
-		free(f);
-		return;
-	}
-	start_file_call(call, s, f);
+	struct session *s;
+	struct file_call *f = new_file_call(call, keys, &s);
+	if (f)
+		start_file_call(call, s, f);
 }

@@ -354,9 +354,9 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
-bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
-		const char *path, const struct seccomp_prog *prog,
-		struct pool_claim *out)
+static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
+		  const char *path, const struct seccomp_prog *prog,
+		  struct pool_claim *out)
 {
 	uint64_t serial = prog ? prog->serial : 0;
 	for (unsigned i = 0; i < p->nkeys; i++) {
@@ -389,6 +389,34 @@ bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
 	/* Refilled once the execution is over (pool_release): building a box
 	 * on the loop now would delay this very execution. */
 	return true;
+}
+
+bool pool_claim(struct pool *p, const struct exec_request *req,
+		const struct box_spec *spec, struct pool_claim *out)
+{
+	const struct config *cfg = p->cfg;
+	const struct cgroup_limits *lim = &spec->limits;
+	if (spec->rootfs.sandbox_size != cfg->default_sandbox_size ||
+	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
+	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
+	    strcmp(req->network, "none") != 0 ||
+	    !claim(p, req->runtime, req->seccomp_mode, req->seccomp_path,
+		   spec->seccomp, out))
+		return false;
+	/* Pooled boxes are built with the default limits. */
+	if (lim->memory_bytes == cfg->default_memory &&
+	    lim->pids == cfg->default_pids && lim->cpus == cfg->default_cpus)
+		return true;
+	int r = box_set_limits(out->box, lim);
+	if (r == 0)
+		return true;
+	log_info("pooled box %s cannot take the limits asked for (%s); a new "
+		 "box is made",
+		 box_name(out->box), strerror(-r));
+	command_discard(out->cmd);
+	box_destroy(out->box);
+	pool_release(p, out->key);
+	return false;
 }
 
 void pool_release(struct pool *p, struct pool_key *key)

@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "exec_request.h"
 #include "sandbox/box.h"
 #include "sandbox/runtimes.h"
 
@@ -33,12 +34,14 @@ int pool_new(sd_event *event, const struct config *cfg,
 /* Destroys every pooled box. */
 void pool_free(struct pool *p);
 
-/* A ready box for rt under the seccomp mode, or false (a miss, counted;
- * the key is then filled for next time).  prog is what seccomp_lookup()
- * gave for mode and path now. */
-bool pool_claim(struct pool *p, const struct runtime *rt, const char *mode,
-		const char *path, const struct seccomp_prog *prog,
-		struct pool_claim *out);
+/* A ready box for the request, with the limits of spec (its box, from
+ * exec_request_box_spec) written to its cgroup.  False when the request
+ * wants a box unlike the pooled ones (network, sizes, readonlyRootFs), on
+ * a miss (counted; the key is then filled for next time), or when the
+ * limits cannot be written (a memory limit below what the waiting
+ * interpreter holds). */
+bool pool_claim(struct pool *p, const struct exec_request *req,
+		const struct box_spec *spec, struct pool_claim *out);
 /* The claimed box's execution is over: the pool refills from here. */
 void pool_release(struct pool *p, struct pool_key *key);
 

@@ -58,16 +58,6 @@ const struct runtime *session_runtime(const struct session *s)
 	return s->rt;
 }
 
-struct box *session_box(struct session *s)
-{
-	return s->box;
-}
-
-bool session_box_ready(const struct session *s)
-{
-	return s->ready && !s->ending;
-}
-
 unsigned sessions_count(const struct sessions *set)
 {
 	return set->count;
@@ -155,17 +145,12 @@ static void on_waiter_ready(void *userdata, int err, const char *what)
 	kick(s);
 }
 
-static void on_waiter_ended(void *userdata)
-{
-	(void)userdata; /* never: the waiter is taken once ready */
-}
-
 static void start_interpreter(struct session *s)
 {
 	if (!s->rt->preload || s->interp || s->waiter || s->ending || !s->ready)
 		return;
 	int r = waiter_start(s->set->d->event, s->box, &s->set->d->cfg, s->rt,
-			     on_waiter_ready, on_waiter_ended, s, &s->waiter);
+			     on_waiter_ready, NULL, s, &s->waiter);
 	if (r < 0) {
 		s->waiter = NULL;
 		log_info("session %s: no interpreter started ahead: %s",
@@ -175,11 +160,8 @@ static void start_interpreter(struct session *s)
 
 static void drop_interpreter(struct session *s)
 {
-	if (s->interp) {
-		command_kill(s->interp);
-		command_free(s->interp);
-		s->interp = NULL;
-	}
+	command_discard(s->interp);
+	s->interp = NULL;
 	waiter_free(s->waiter);
 	s->waiter = NULL;
 }
@@ -253,6 +235,21 @@ int session_enqueue(struct session *s, struct session_job *job)
 	return 0;
 }
 
+/* Takes job out of a list; gives the job before it (NULL: none). */
+static struct session_job *unlink_job(struct session_job **head,
+				      struct session_job *job)
+{
+	struct session_job *prev = NULL;
+	for (struct session_job *j = *head; j && j != job; j = j->next)
+		prev = j;
+	if (prev)
+		prev->next = job->next;
+	else
+		*head = job->next;
+	return prev;
+}
+
+/* A session that ends detaches its jobs first, so s here is live. */
 void session_job_done(struct session_job *job)
 {
 	struct session *s = job->session;
@@ -260,33 +257,18 @@ void session_job_done(struct session_job *job)
 		return;
 	job->session = NULL;
 	if (job->concurrent) {
-		for (struct session_job **pp = &s->side; *pp; pp = &(*pp)->next)
-			if (*pp == job) {
-				*pp = job->next;
-				break;
-			}
-		if (!s->ending)
-			session_touch(s);
+		unlink_job(&s->side, job);
+		session_touch(s);
 		return;
 	}
 	if (s->running == job)
 		s->running = NULL;
-	else
-		for (struct session_job **pp = &s->head; *pp;
-		     pp = &(*pp)->next)
-			if (*pp == job) {
-				*pp = job->next;
-				if (s->tail == job) {
-					s->tail = NULL;
-					for (struct session_job *j = s->head;
-					     j; j = j->next)
-						s->tail = j;
-				}
-				s->queued--;
-				break;
-			}
-	if (s->ending)
-		return;
+	else {
+		struct session_job *prev = unlink_job(&s->head, job);
+		if (s->tail == job)
+			s->tail = prev;
+		s->queued--;
+	}
 	session_touch(s);
 	start_interpreter(s);
 	kick(s);
@@ -341,8 +323,8 @@ void session_delete(struct session *s, const char *why)
 	char msg[256];
 	snprintf(msg, sizeof(msg), "Session %s ended: %s", s->id, why);
 	/* Jobs see the session gone: their session_job_done is a no-op. */
-	for (struct session_job *j = s->running; j; j = NULL)
-		j->session = NULL;
+	if (s->running)
+		s->running->session = NULL;
 	for (struct session_job *j = s->head; j; j = j->next)
 		j->session = NULL;
 	for (struct session_job *j = s->side; j; j = j->next)
@@ -395,37 +377,18 @@ static void make_id(char out[SESSION_ID_MAX + 1])
 		 (unsigned long long)++n);
 }
 
-/* A pooled box serves a session made with the defaults; its waiting
- * interpreter becomes the session's first one. */
+/* A pooled box serves a session made with the pooled boxes' options; its
+ * waiting interpreter becomes the session's first one. */
 static bool claim_pooled(struct session *s, const struct exec_request *req,
-			 const struct seccomp_prog *prog)
+			 const struct box_spec *spec)
 {
-	const struct config *cfg = &s->set->d->cfg;
 	struct pool_claim c;
-	if (!s->set->d->pool || req->sandbox_size != cfg->default_sandbox_size ||
-	    req->tmp_size != cfg->default_tmp_size ||
-	    req->readonly_root != cfg->default_readonly_root ||
-	    strcmp(req->network, "none") != 0 ||
-	    !pool_claim(s->set->d->pool, req->runtime, req->seccomp_mode,
-			req->seccomp_path, prog, &c))
+	if (!s->set->d->pool || !pool_claim(s->set->d->pool, req, spec, &c))
 		return false;
 	s->box = c.box;
 	s->interp = c.cmd;
 	s->pool_key = c.key;
 	box_set_died(s->box, on_box_died, s);
-	struct cgroup_limits lim = { .memory_bytes = req->memory,
-				     .pids = req->pids,
-				     .cpus = req->cpus };
-	if ((lim.memory_bytes != cfg->default_memory ||
-	     lim.pids != cfg->default_pids || lim.cpus != cfg->default_cpus) &&
-	    box_set_limits(s->box, &lim) < 0) {
-		drop_interpreter(s);
-		box_destroy(s->box);
-		pool_release(s->set->d->pool, s->pool_key);
-		s->box = NULL;
-		s->pool_key = NULL;
-		return false;
-	}
 	s->ready = true;
 	return true;
 }
@@ -488,21 +451,8 @@ int session_create(struct sessions *set, const char *id,
 				      CLOCK_MONOTONIC, s->life_deadline, 1000,
 				      on_lifetime, s);
 	}
-	if (r >= 0 && !claim_pooled(s, req, prog)) {
-		struct box_spec spec = {
-			.rootfs = {
-				.runtimes_dir = d->cfg.runtimes_dir,
-				.sandbox_size = req->sandbox_size,
-				.tmp_size = req->tmp_size,
-				.readonly_root = req->readonly_root,
-			},
-			.seccomp = prog,
-			.limits = {
-				.memory_bytes = req->memory,
-				.pids = req->pids,
-				.cpus = req->cpus,
-			},
-		};
+	struct box_spec spec = exec_request_box_spec(req, &d->cfg, prog);
+	if (r >= 0 && !claim_pooled(s, req, &spec)) {
 		r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, s,
 			       &s->box);
 		if (r < 0)

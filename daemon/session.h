@@ -65,9 +65,6 @@ void session_delete(struct session *s, const char *why);
 void session_set_idle(struct session *s, uint64_t idle_ms);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
-struct box *session_box(struct session *s);
-/* Whether the box can take requests (set up, not ending). */
-bool session_box_ready(const struct session *s);
 unsigned sessions_count(const struct sessions *set);
 
 json_object *session_to_json(const struct session *s);

@@ -1,5 +1,6 @@
 #include "waiter.h"
 
+#include "box_file.h"
 #include "cleanup.h"
 #include "environment.h"
 #include "sandbox/preload.h"
@@ -36,7 +37,7 @@ static void on_done(void *userdata, int err, const char *what, int status)
 	if (!w->ready)
 		report(w, err < 0 ? err : -ECHILD,
 		       err < 0 ? what : "the interpreter ended while starting");
-	else
+	else if (w->on_ended)
 		w->on_ended(w->userdata);
 }
 
@@ -144,18 +145,12 @@ static void on_script_opened(struct box *box, int err, int fd,
 		return;
 	}
 	_cleanup_close_ int f = fd;
-	const char *text = w->rt->preload;
-	size_t len = strlen(text);
-	while (len > 0) {
-		ssize_t n = write(f, text, len);
-		if (n < 0) {
-			report(w, -errno, "write the preload script");
-			return;
-		}
-		text += n;
-		len -= (size_t)n;
+	int r = box_file_write(f, w->rt->preload, strlen(w->rt->preload));
+	if (r < 0) {
+		report(w, r, "write the preload script");
+		return;
 	}
-	int r = start_interpreter(w);
+	r = start_interpreter(w);
 	if (r < 0)
 		report(w, r, "start the interpreter");
 	/* Ready once the preload script says it waits. */
@@ -203,9 +198,6 @@ void waiter_free(struct waiter *w)
 	if (!w)
 		return;
 	box_forget(w->box, w);
-	if (w->cmd) {
-		command_kill(w->cmd);
-		command_free(w->cmd);
-	}
+	command_discard(w->cmd);
 	free(w);
 }

@@ -14,7 +14,8 @@ struct waiter;
 
 /* Once: 0 when the interpreter waits, or the error and the failed step. */
 typedef void (*waiter_ready_fn)(void *userdata, int err, const char *what);
-/* The interpreter ended after it was ready. */
+/* The interpreter ended after it was ready and before waiter_take(); may
+ * be NULL for an owner that takes it as soon as it is ready. */
 typedef void (*waiter_ended_fn)(void *userdata);
 
 /* For a runtime with a preload script (rt->preload). */
