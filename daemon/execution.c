@@ -6,30 +6,22 @@
 #include "daemon.h"
 #include "environment.h"
 #include "exec_request.h"
+#include "execution_result.h"
 #include "log.h"
 #include "pool.h"
 #include "rpc.h"
 #include "session.h"
 #include "sandbox/seccomp.h"
-#include "timestamp.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#define TIMEOUT_TEXT "EXECUTION TIMED OUT"
-#define TRUNCATION_MARKER "\n...[output truncated]"
 
 enum phase { PH_BOX, PH_FILES, PH_INSTALL, PH_SETUP, PH_CODE, PH_OUTPUTS };
 
@@ -49,8 +41,6 @@ struct execution {
 	char id[37];
 	uint64_t start_usec;
 	sd_event_source *timer;
-	bool timed_out;
-	json_object *out_files;
 	char **envp;
 	/* from the pool: the key to give back, the waiting interpreter until
 	 * the code phase adopts it, what it is sent on stdin, and the CPU
@@ -58,17 +48,11 @@ struct execution {
 	struct pool_key *pool_key;
 	struct command *waiter;
 	char *waiter_input;
-	uint64_t cpu_before_ns;
 	/* in a session: its box is lent for this execution only */
 	struct session_job job;
 	bool in_session;
-	uint64_t oom_before;
 	bool counted; /* in d->executions */
-	/* the code's results */
-	int status;
-	char *stdout_text, *stderr_text; /* may hold NUL bytes: use the lengths */
-	size_t stdout_len, stderr_len;
-	bool truncated;
+	struct exec_outcome out;
 };
 
 static void execution_free(struct execution *e)
@@ -89,11 +73,9 @@ static void execution_free(struct execution *e)
 	if (e->pool_key)
 		pool_release(e->d->pool, e->pool_key);
 	sd_event_source_disable_unref(e->timer);
-	json_object_put(e->out_files);
+	exec_outcome_free(&e->out);
 	exec_request_free(&e->req);
 	environment_free(e->envp);
-	free(e->stdout_text);
-	free(e->stderr_text);
 	free(e);
 }
 
@@ -150,86 +132,11 @@ static uint64_t now_usec(const struct execution *e)
 
 /* ---- result ---- */
 
-static int exit_code_of(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 1;
-}
-
-/* Three decimals, written as such rather than as the nearest double's
- * seventeen digits. */
-static json_object *rounded(double v)
-{
-	char text[32];
-	snprintf(text, sizeof(text), "%.3f", v);
-	return json_object_new_double_s(strtod(text, NULL), text);
-}
-
-static json_object *build_result(struct execution *e)
-{
-	struct cgroup_usage u = { 0 };
-	box_usage(e->box, &u);
-	bool oom = u.oom_kills > e->oom_before && WIFSIGNALED(e->status) &&
-		   WTERMSIG(e->status) == SIGKILL;
-	int code = e->timed_out || oom ? 137 : exit_code_of(e->status);
-
-	json_object *r = json_object_new_object();
-	json_object_object_add(
-		r, "stdout",
-		json_object_new_string_len(e->stdout_text ?: "",
-					   (int)e->stdout_len));
-	json_object_object_add(
-		r, "stderr",
-		json_object_new_string_len(e->stderr_text ?: "",
-					   (int)e->stderr_len));
-	json_object_object_add(r, "exitCode", json_object_new_int(code));
-	json_object_object_add(
-		r, "durationMs",
-		json_object_new_int64(
-			(int64_t)((now_usec(e) - e->start_usec) / 1000)));
-	json_object_object_add(r, "truncated",
-			       json_object_new_boolean(e->truncated));
-	json_object_object_add(r, "executionId", json_object_new_string(e->id));
-	json_object_object_add(r, "runtime",
-			       json_object_new_string(e->req.runtime->name));
-	char ts[TIMESTAMP_LEN];
-	timestamp_iso(timestamp_now_ms(), ts);
-	json_object_object_add(r, "timestamp", json_object_new_string(ts));
-	char cid[48];
-	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(e->box));
-	json_object_object_add(r, "containerId", json_object_new_string(cid));
-	if (e->out_files)
-		json_object_object_add(r, "files", json_object_get(e->out_files));
-	json_object *ru = json_object_new_object();
-	uint64_t cpu = u.cpu_time_ns > e->cpu_before_ns
-			       ? u.cpu_time_ns - e->cpu_before_ns
-			       : 0;
-	json_object_object_add(ru, "cpuTimeMs", rounded((double)cpu / 1e6));
-	json_object_object_add(
-		ru, "peakMemoryMB",
-		rounded((double)u.peak_memory_bytes / (1024.0 * 1024.0)));
-	json_object_object_add(r, "resourceUsage", ru);
-	if (e->timed_out)
-		json_object_object_add(r, "timedOut",
-				       json_object_new_boolean(true));
-	if (oom)
-		json_object_object_add(r, "oomKilled",
-				       json_object_new_boolean(true));
-	if (WIFSIGNALED(e->status) || e->timed_out) {
-		int sig = e->timed_out ? SIGKILL : WTERMSIG(e->status);
-		char name[24];
-		snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig) ?: "?");
-		json_object_object_add(r, "signal", json_object_new_string(name));
-	}
-	return r;
-}
-
 static void complete(struct execution *e)
 {
-	json_object *result = build_result(e);
+	json_object *result = exec_outcome_result(
+		&e->out, e->box, e->id, e->req.runtime->name,
+		(now_usec(e) - e->start_usec) / 1000);
 	if (e->call) {
 		json_object *code = NULL;
 		json_object_object_get_ex(result, "exitCode", &code);
@@ -267,7 +174,7 @@ static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 	uint64_t cap = e->d->cfg.max_file_bytes;
 	int r = box_file_read_base64(f, cap, &b64, &len);
 	if (r == 0)
-		json_object_object_add(e->out_files, path,
+		json_object_object_add(e->out.files, path,
 				       json_object_new_string(b64));
 	else if (r == -EFBIG)
 		log_warn("execution %s: output %s skipped: larger than %llu "
@@ -280,12 +187,12 @@ static void read_next_output(struct execution *e)
 {
 	e->phase = PH_OUTPUTS;
 	if (!e->req.output_paths || !e->req.output_paths[e->next_output] ||
-	    e->timed_out) {
+	    e->out.timed_out) {
 		complete(e);
 		return;
 	}
-	if (!e->out_files)
-		e->out_files = json_object_new_object();
+	if (!e->out.files)
+		e->out.files = json_object_new_object();
 	int r = box_open(e->box, e->req.output_paths[e->next_output],
 			 INIT_OPEN_READ, 0, on_output_opened, e);
 	if (r < 0)
@@ -313,20 +220,6 @@ static void on_command_output(void *userdata, bool is_stderr,
 	rpc_stream_event(e->call, ev);
 }
 
-static char *take_text(struct output *o, bool *truncated, size_t *len)
-{
-	struct text_buf t = { o->text, o->text_len, o->text_cap };
-	if (o->truncated) {
-		*truncated = true;
-		text_buf_append(&t, TRUNCATION_MARKER,
-				strlen(TRUNCATION_MARKER));
-	}
-	o->text = NULL;
-	o->text_len = o->text_cap = 0;
-	*len = t.data ? t.len : 0;
-	return t.data ? t.data : strdup("");
-}
-
 static void on_command_done(void *userdata, int err, const char *what,
 			    int status)
 {
@@ -338,25 +231,11 @@ static void on_command_done(void *userdata, int err, const char *what,
 		return;
 	}
 	struct command *c = e->cmd;
-	if (e->phase == PH_CODE || e->timed_out) {
+	if (e->phase == PH_CODE || e->out.timed_out) {
 		sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
-		e->status = status;
-		bool t = false;
-		e->stdout_text = take_text(command_output(c, false), &t,
-					   &e->stdout_len);
-		e->stderr_text = take_text(command_output(c, true), &t,
-					   &e->stderr_len);
-		e->truncated = t;
-		if (e->timed_out) {
-			struct text_buf s = { e->stderr_text, e->stderr_len,
-					      e->stderr_len + 1 };
-			/* On a line of its own, without an empty one. */
-			bool nl = s.len && s.data[s.len - 1] != '\n';
-			text_buf_append(&s, nl ? "\n" TIMEOUT_TEXT
-					       : TIMEOUT_TEXT,
-					strlen(TIMEOUT_TEXT) + nl);
-			e->stderr_text = s.data;
-			e->stderr_len = s.len;
+		e->out.status = status;
+		exec_outcome_take_output(&e->out, c);
+		if (e->out.timed_out) {
 			if (e->call) {
 				json_object *ev = json_object_new_object();
 				json_object_object_add(
@@ -373,7 +252,7 @@ static void on_command_done(void *userdata, int err, const char *what,
 		read_next_output(e);
 		return;
 	}
-	int code = exit_code_of(status);
+	int code = exec_exit_code(status);
 	if (code != 0) {
 		struct output *o = command_output(c, true);
 		const char *what_failed = e->phase == PH_INSTALL
@@ -395,7 +274,7 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	struct execution *e = userdata;
 	log_info("execution %s timed out after %llu ms", e->id,
 		 (unsigned long long)e->req.timeout_ms);
-	e->timed_out = true;
+	e->out.timed_out = true;
 	if (!e->in_session)
 		box_kill(e->box);
 	else if (e->cmd)
@@ -663,7 +542,7 @@ static void on_box_died(struct box *b, void *userdata)
 	(void)b;
 	struct execution *e = userdata;
 	/* A command still running has already been told it was killed. */
-	if (!e->cmd && e->phase != PH_OUTPUTS && !e->timed_out)
+	if (!e->cmd && e->phase != PH_OUTPUTS && !e->out.timed_out)
 		fail(e, ERR_INTERNAL, "The sandbox ended unexpectedly");
 }
 
@@ -701,7 +580,7 @@ static bool claim_pooled(struct execution *e, const struct box_spec *spec)
 	e->pool_key = c.key;
 	struct cgroup_usage u = { 0 };
 	box_usage(e->box, &u);
-	e->cpu_before_ns = u.cpu_time_ns;
+	e->out.cpu_before_ns = u.cpu_time_ns;
 	return true;
 }
 
@@ -721,8 +600,8 @@ static void on_job_start(struct session_job *job, struct box *b,
 	e->box = b;
 	e->waiter = waiting;
 	box_usage(b, &u);
-	e->cpu_before_ns = u.cpu_time_ns;
-	e->oom_before = u.oom_kills;
+	e->out.cpu_before_ns = u.cpu_time_ns;
+	e->out.oom_before = u.oom_kills;
 	/* Time spent queued behind other executions is not this one's. */
 	sd_event_now(e->d->event, CLOCK_MONOTONIC, &e->start_usec);
 	write_next_file(e);

@@ -1,0 +1,130 @@
+#include "execution_result.h"
+
+#include "output.h"
+#include "timestamp.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define TRUNCATION_MARKER "\n...[output truncated]"
+
+static char *take_text(struct output *o, bool *truncated, size_t *len)
+{
+	struct text_buf t = { o->text, o->text_len, o->text_cap };
+	if (o->truncated) {
+		*truncated = true;
+		text_buf_append(&t, TRUNCATION_MARKER,
+				strlen(TRUNCATION_MARKER));
+	}
+	o->text = NULL;
+	o->text_len = o->text_cap = 0;
+	*len = t.data ? t.len : 0;
+	return t.data ? t.data : strdup("");
+}
+
+void exec_outcome_take_output(struct exec_outcome *o, struct command *c)
+{
+	bool t = false;
+	o->stdout_text = take_text(command_output(c, false), &t,
+				   &o->stdout_len);
+	o->stderr_text = take_text(command_output(c, true), &t,
+				   &o->stderr_len);
+	o->truncated = t;
+	if (!o->timed_out)
+		return;
+	struct text_buf s = { o->stderr_text, o->stderr_len,
+			      o->stderr_len + 1 };
+	/* On a line of its own, without an empty one. */
+	bool nl = s.len && s.data[s.len - 1] != '\n';
+	text_buf_append(&s, nl ? "\n" TIMEOUT_TEXT : TIMEOUT_TEXT,
+			strlen(TIMEOUT_TEXT) + nl);
+	o->stderr_text = s.data;
+	o->stderr_len = s.len;
+}
+
+int exec_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+/* Three decimals, written as such rather than as the nearest double's
+ * seventeen digits. */
+static json_object *rounded(double v)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%.3f", v);
+	return json_object_new_double_s(strtod(text, NULL), text);
+}
+
+json_object *exec_outcome_result(const struct exec_outcome *o,
+				 const struct box *box, const char *id,
+				 const char *runtime, uint64_t duration_ms)
+{
+	struct cgroup_usage u = { 0 };
+	box_usage(box, &u);
+	bool oom = u.oom_kills > o->oom_before && WIFSIGNALED(o->status) &&
+		   WTERMSIG(o->status) == SIGKILL;
+	int code = o->timed_out || oom ? 137 : exec_exit_code(o->status);
+
+	json_object *r = json_object_new_object();
+	json_object_object_add(
+		r, "stdout",
+		json_object_new_string_len(o->stdout_text ?: "",
+					   (int)o->stdout_len));
+	json_object_object_add(
+		r, "stderr",
+		json_object_new_string_len(o->stderr_text ?: "",
+					   (int)o->stderr_len));
+	json_object_object_add(r, "exitCode", json_object_new_int(code));
+	json_object_object_add(r, "durationMs",
+			       json_object_new_int64((int64_t)duration_ms));
+	json_object_object_add(r, "truncated",
+			       json_object_new_boolean(o->truncated));
+	json_object_object_add(r, "executionId", json_object_new_string(id));
+	json_object_object_add(r, "runtime",
+			       json_object_new_string(runtime));
+	char ts[TIMESTAMP_LEN];
+	timestamp_iso(timestamp_now_ms(), ts);
+	json_object_object_add(r, "timestamp", json_object_new_string(ts));
+	char cid[48];
+	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(box));
+	json_object_object_add(r, "containerId", json_object_new_string(cid));
+	if (o->files)
+		json_object_object_add(r, "files", json_object_get(o->files));
+	json_object *ru = json_object_new_object();
+	uint64_t cpu = u.cpu_time_ns > o->cpu_before_ns
+			       ? u.cpu_time_ns - o->cpu_before_ns
+			       : 0;
+	json_object_object_add(ru, "cpuTimeMs", rounded((double)cpu / 1e6));
+	json_object_object_add(
+		ru, "peakMemoryMB",
+		rounded((double)u.peak_memory_bytes / (1024.0 * 1024.0)));
+	json_object_object_add(r, "resourceUsage", ru);
+	if (o->timed_out)
+		json_object_object_add(r, "timedOut",
+				       json_object_new_boolean(true));
+	if (oom)
+		json_object_object_add(r, "oomKilled",
+				       json_object_new_boolean(true));
+	if (WIFSIGNALED(o->status) || o->timed_out) {
+		int sig = o->timed_out ? SIGKILL : WTERMSIG(o->status);
+		char name[24];
+		snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig) ?: "?");
+		json_object_object_add(r, "signal", json_object_new_string(name));
+	}
+	return r;
+}
+
+void exec_outcome_free(struct exec_outcome *o)
+{
+	json_object_put(o->files);
+	free(o->stdout_text);
+	free(o->stderr_text);
+}

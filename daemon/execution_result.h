@@ -1,0 +1,37 @@
+/* What an execution's code left behind, and isol8's ExecutionResult made
+ * of it: output with the truncation and timeout markers, exit code,
+ * signal, OOM and resource usage. */
+#ifndef ISOL8D_EXECUTION_RESULT_H
+#define ISOL8D_EXECUTION_RESULT_H
+
+#include "command.h"
+#include "sandbox/box.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIMEOUT_TEXT "EXECUTION TIMED OUT"
+
+struct exec_outcome {
+	int status; /* as from waitpid */
+	bool timed_out, truncated;
+	char *stdout_text, *stderr_text; /* may hold NUL bytes: use the lengths */
+	size_t stdout_len, stderr_len;
+	json_object *files; /* outputPaths read, or NULL */
+	/* the box's usage before the execution (pooled boxes, sessions) */
+	uint64_t cpu_before_ns, oom_before;
+};
+
+/* Takes the command's output: the truncation marker where it was cut,
+ * TIMEOUT_TEXT on a line of its own at the end of stderr on a timeout. */
+void exec_outcome_take_output(struct exec_outcome *o, struct command *c);
+json_object *exec_outcome_result(const struct exec_outcome *o,
+				 const struct box *box, const char *id,
+				 const char *runtime, uint64_t duration_ms);
+void exec_outcome_free(struct exec_outcome *o);
+/* The exit code a shell would show for a wait status. */
+int exec_exit_code(int status);
+
+#endif
