@@ -205,12 +205,21 @@ static void mark_dead(struct box *b)
 		b->on_died(b, b->userdata);
 }
 
+static bool read_ctl(struct box *b);
+
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
 	struct box *b = userdata;
 	log_debug("box %s: init exited (code %d, status %d)", b->name,
 		  si->si_code, si->si_status);
+	/* What the init said before it ended (a set-up error, say) comes
+	 * first, whichever event the loop picked first. */
+	int on = SD_EVENT_OFF;
+	while (!b->destroyed && !b->dead &&
+	       sd_event_source_get_enabled(b->ctl_src, &on) >= 0 &&
+	       on != SD_EVENT_OFF && read_ctl(b))
+		;
 	mark_dead(b);
 	try_cleanup(b);
 	return 0;
@@ -272,11 +281,9 @@ static void handle_msg(struct box *b, const struct init_msg *m,
 			     0, copy.userdata);
 }
 
-static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* Handles one message from the init; false when there was none. */
+static bool read_ctl(struct box *b)
 {
-	(void)s;
-	(void)revents;
-	struct box *b = userdata;
 	struct init_msg m;
 	char payload[512];
 	union {
@@ -289,9 +296,9 @@ static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			     .msg_iovlen = 2,
 			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	ssize_t n = recvmsg(b->ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
+		return false;
 	int passed = -1;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c;
 	     c = CMSG_NXTHDR(&mh, c))
@@ -303,11 +310,20 @@ static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		sd_event_source_set_enabled(b->ctl_src, SD_EVENT_OFF);
 		if (passed >= 0)
 			close(passed);
-		return 0;
+		return false;
 	}
 	handle_msg(b, &m, payload, (size_t)n - sizeof(m), passed);
 	if (passed >= 0 && !(m.op == INIT_FD))
 		close(passed);
+	return true;
+}
+
+static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	(void)fd;
+	(void)revents;
+	read_ctl(userdata);
 	return 0;
 }
 
