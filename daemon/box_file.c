@@ -2,9 +2,11 @@
 
 #include "base64.h"
 #include "cleanup.h"
+#include "json_build.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,7 +26,8 @@ int box_file_write(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int box_file_read_base64(int fd, uint64_t cap, char **b64, size_t *len)
+int box_file_read_base64(int fd, uint64_t cap, json_object **content,
+			 size_t *len)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -41,6 +44,9 @@ int box_file_read_base64(int fd, uint64_t cap, char **b64, size_t *len)
 	if (n < 0)
 		return -errno;
 	*len = (size_t)n;
-	*b64 = base64_encode(buf, (size_t)n);
-	return *b64 ? 0 : -ENOMEM;
+	_cleanup_free_ char *b64 = base64_encode(buf, (size_t)n);
+	if (!b64)
+		return -ENOMEM;
+	*content = json_string_verbatim(b64, strlen(b64));
+	return *content ? 0 : -ENOMEM;
 }

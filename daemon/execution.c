@@ -169,13 +169,12 @@ static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 		return;
 	}
 	_cleanup_close_ int f = fd;
-	_cleanup_free_ char *b64 = NULL;
+	json_object *content = NULL;
 	size_t len;
 	uint64_t cap = e->d->cfg.max_file_bytes;
-	int r = box_file_read_base64(f, cap, &b64, &len);
+	int r = box_file_read_base64(f, cap, &content, &len);
 	if (r == 0)
-		json_object_object_add(e->out.files, path,
-				       json_object_new_string(b64));
+		json_object_object_add(e->out.files, path, content);
 	else if (r == -EFBIG)
 		log_warn("execution %s: output %s skipped: larger than %llu "
 			 "bytes",

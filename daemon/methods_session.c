@@ -385,9 +385,9 @@ static void reply_put(struct file_call *f, int fd)
 static void reply_get(struct file_call *f, int fd)
 {
 	uint64_t cap = f->side.call->daemon->cfg.max_file_bytes;
-	_cleanup_free_ char *b64 = NULL;
+	json_object *content = NULL;
 	size_t len = 0;
-	int r = box_file_read_base64(fd, cap, &b64, &len);
+	int r = box_file_read_base64(fd, cap, &content, &len);
 	if (r == -EFBIG) {
 		rpc_reply_error(f->side.call, ERR_INVALID_ARGUMENT,
 				"%s is %zu bytes, more than the limit of %llu "
@@ -404,7 +404,7 @@ static void reply_get(struct file_call *f, int fd)
 		return;
 	}
 	json_object *res = json_object_new_object();
-	json_object_object_add(res, "content", json_object_new_string(b64));
+	json_object_object_add(res, "content", content);
 	json_object_object_add(res, "size", json_object_new_int64((int64_t)len));
 	rpc_reply(f->side.call, res);
 	f->side.call = NULL;

@@ -4,9 +4,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Two characters for every 12 bits: half the lookups of one per 6. */
+static char pairs[4096][2];
+
+__attribute__((constructor)) static void pairs_init(void)
+{
+	for (unsigned v = 0; v < 4096; v++) {
+		pairs[v][0] = alphabet[v >> 6];
+		pairs[v][1] = alphabet[v & 63];
+	}
+}
 
 char *base64_encode(const void *data, size_t len)
 {
@@ -21,10 +33,9 @@ char *base64_encode(const void *data, size_t len)
 	for (; i + 2 < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
 			     in[i + 2];
-		*o++ = alphabet[v >> 18];
-		*o++ = alphabet[(v >> 12) & 63];
-		*o++ = alphabet[(v >> 6) & 63];
-		*o++ = alphabet[v & 63];
+		memcpy(o, pairs[v >> 12], 2);
+		memcpy(o + 2, pairs[v & 4095], 2);
+		o += 4;
 	}
 	if (i < len) {
 		uint32_t v = (uint32_t)in[i] << 16;
@@ -60,6 +71,20 @@ static const signed char value_table[256] = {
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
+/* Each character's bits already in place for its position in a group;
+ * a character outside the alphabet sets the top bit. */
+static uint32_t placed[4][256];
+
+__attribute__((constructor)) static void placed_init(void)
+{
+	for (int c = 0; c < 256; c++)
+		for (int k = 0; k < 4; k++)
+			placed[k][c] = value_table[c] < 0
+					       ? 0x80000000u
+					       : (uint32_t)value_table[c]
+							 << (18 - 6 * k);
+}
+
 static int value_of(char c)
 {
 	return value_table[(unsigned char)c];
@@ -75,18 +100,18 @@ int base64_decode(const char *text, size_t len, unsigned char **out,
 		return -ENOMEM;
 	size_t n = 0, i = 0;
 	/* Whole groups before the last one, which alone may hold padding. */
+	const unsigned char *t = (const unsigned char *)text;
 	for (; len >= 4 && i < len - 4; i += 4) {
-		int a = value_of(text[i]), b = value_of(text[i + 1]),
-		    c = value_of(text[i + 2]), d = value_of(text[i + 3]);
-		if ((a | b | c | d) < 0) {
+		uint32_t w = placed[0][t[i]] | placed[1][t[i + 1]] |
+			     placed[2][t[i + 2]] | placed[3][t[i + 3]];
+		if (w & 0x80000000u) {
 			free(buf);
 			return -EINVAL;
 		}
-		uint32_t w = (uint32_t)a << 18 | (uint32_t)b << 12 |
-			     (uint32_t)c << 6 | (uint32_t)d;
-		buf[n++] = (unsigned char)(w >> 16);
-		buf[n++] = (unsigned char)(w >> 8);
-		buf[n++] = (unsigned char)w;
+		buf[n] = (unsigned char)(w >> 16);
+		buf[n + 1] = (unsigned char)(w >> 8);
+		buf[n + 2] = (unsigned char)w;
+		n += 3;
 	}
 	for (; i < len; i += 4) {
 		int v[4];

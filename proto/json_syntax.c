@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,6 +130,21 @@ static long hex4(const struct cursor *c, size_t pos)
 	return v;
 }
 
+/* Whether none of the eight bytes at p ends a plain run in a string: no
+ * quote, backslash or control character (bit tricks on a 64-bit word;
+ * bytes >= 0x80 never match). */
+static bool plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	uint64_t q = w ^ (ones * '"');
+	uint64_t b = w ^ (ones * '\\');
+	uint64_t special = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+			   ((b - ones) & ~b);
+	return (special & (ones * 0x80)) == 0;
+}
+
 /* A string from its opening quote at c->pos; leaves c->pos after the
  * closing one.  Bytes of multibyte characters are all >= 0x80, so they
  * pass one at a time. */
@@ -136,6 +152,10 @@ static int scan_string(struct cursor *c)
 {
 	size_t start = c->pos++;
 	while (c->pos < c->len) {
+		while (c->len - c->pos >= 8 && plain8(c->s + c->pos))
+			c->pos += 8;
+		if (c->pos == c->len)
+			break;
 		unsigned char ch = c->s[c->pos];
 		if (ch == '"') {
 			c->pos++;

@@ -1,6 +1,6 @@
-/* RFC 8259 syntax check, for what json-c's strict mode still lets through
+/* RFC 8259 syntax check, with a reason for what other dialects allow
  * (single quotes, raw control characters, "1." and "01", lone surrogate
- * escapes, NaN and Infinity). */
+ * escapes, NaN and Infinity).  json_build trusts what it passes. */
 #ifndef ISOL8_JSON_SYNTAX_H
 #define ISOL8_JSON_SYNTAX_H
 

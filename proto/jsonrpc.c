@@ -1,5 +1,6 @@
 #include "jsonrpc.h"
 
+#include "json_build.h"
 #include "json_syntax.h"
 #include "utf8.h"
 
@@ -41,8 +42,8 @@ int error_kind_from_name(const char *name)
 	return -1;
 }
 
-/* How deep arrays and objects may nest: json-c's default, which the syntax
- * check and the tokener are both given so that they agree. */
+/* How deep arrays and objects may nest: json-c's default, so that what
+ * json-c's own parser reads elsewhere reads here too. */
 #define JSON_MAX_DEPTH 32
 
 /* json-c reads 1e400 as infinity (NaN and Infinity themselves are refused by
@@ -83,38 +84,17 @@ int json_parse_strict(const char *body, size_t len, json_object **out,
 		snprintf(why, why_len, "frame contains a NUL byte");
 		return -EINVAL;
 	}
-	/* json-c's own check lets overlong forms and surrogates through. */
+	/* Overlong forms and encoded surrogates are refused too. */
 	if (!utf8_valid(body, len)) {
 		snprintf(why, why_len, "frame is not valid UTF-8");
 		return -EINVAL;
 	}
-	/* json-c's strict mode still takes single quotes, raw control
-	 * characters, "1.", "00" and lone surrogate escapes. */
 	if (json_syntax_check(body, len, JSON_MAX_DEPTH, why, why_len) < 0)
 		return -EINVAL;
-	json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (!tok) {
+	json_object *obj = NULL;
+	int r = json_build(body, &obj);
+	if (r < 0)
 		snprintf(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	/* The terminating NUL is part of the input so that a bare number or
-	 * literal is complete rather than "waiting for more". */
-	json_object *obj = json_tokener_parse_ex(tok, body, (int)len + 1);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	int r = 0;
-	if (jerr != json_tokener_success) {
-		snprintf(why, why_len, "invalid JSON: %s",
-			 jerr == json_tokener_continue
-				 ? "the text ends early"
-				 : json_tokener_error_desc(jerr));
-		r = -EINVAL;
-	} else if (json_tokener_get_parse_end(tok) < len) {
-		snprintf(why, why_len,
-			 "invalid JSON: trailing data after the value");
-		r = -EINVAL;
-	}
-	json_tokener_free(tok);
 	if (r == 0 && !all_finite(obj)) {
 		snprintf(why, why_len,
 			 "invalid JSON: NaN and Infinity are not JSON numbers");

@@ -8,7 +8,7 @@
  * - a frame is NUL-terminated, within the limit and never empty;
  * - the request validation agrees with json_parse_strict on what parses;
  * - whatever json_syntax_check passes, json-c's strict mode parses too, and
- *   json_parse_strict takes nothing it refuses;
+ *   json_parse_strict takes nothing it refuses and builds the same value;
  * - every answer serialises to text that parses strictly again. */
 #include <errno.h>
 #include <stdint.h>
@@ -131,10 +131,12 @@ static void check_answer(json_object *resp)
 	json_object_put(back);
 }
 
-/* Checks that json-c in strict mode parses what the syntax check passes;
+/* Checks that json-c in strict mode parses what the syntax check passes,
+ * to the value json_parse_strict built (doc, when it took the text);
  * returns the check's result.  1e400 is syntax, and a success for json-c
  * too (as infinity). */
-static int check_syntax(const char *body, size_t len)
+static int check_syntax(const char *body, size_t len, int parsed,
+			json_object *doc)
 {
 	char why[200];
 	if (!utf8_valid(body, len))
@@ -150,6 +152,8 @@ static int check_syntax(const char *body, size_t len)
 	if (json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) < len)
 		abort();
+	if (parsed == 0 && !json_object_equal(o, doc))
+		abort();
 	json_object_put(o);
 	json_tokener_free(tok);
 	return r;
@@ -162,7 +166,7 @@ static void handle(const char *body, size_t len)
 	int parsed = json_parse_strict(body, len, &doc, why, sizeof(why));
 	if (parsed < 0 && doc)
 		abort();
-	if (check_syntax(body, len) < 0 && parsed == 0)
+	if (check_syntax(body, len, parsed, doc) < 0 && parsed == 0)
 		abort();
 
 	struct rpc_request req;
