@@ -42,6 +42,15 @@ static const char run_help[] =
 	"      --files DIR       copy DIR's files into /sandbox first\n"
 	"      --out FILE        fetch FILE from the sandbox after the run and\n"
 	"                        write it to the same name here\n"
+	"Network:\n"
+	"      --net MODE        none (default), filtered (through the\n"
+	"                        daemon's proxy) or host (if the daemon allows)\n"
+	"      --allow REGEX     with --net filtered: allow hosts matching\n"
+	"                        REGEX (repeatable; none: all not denied)\n"
+	"      --deny REGEX      block hosts matching REGEX; wins over --allow\n"
+	"                        (repeatable)\n"
+	"      --log-network     print the proxy's log on stderr after\n"
+	"                        \"--- Network Logs ---\", one JSON a line\n"
 	"Sessions:\n"
 	"      --session-id ID   run in session ID, creating it on first use\n"
 	"                        (its runtime and limits are fixed then)\n"
@@ -68,7 +77,7 @@ struct run_opts {
 	bool no_stream, json, debug, persistent;
 	char made_id[40];
 	json_object *request, *options, *env, *secrets, *files, *packages,
-		*outputs;
+		*outputs, *allow, *deny;
 };
 
 static int set_kv(json_object *obj, const char *flag, const char *kv)
@@ -219,7 +228,7 @@ enum {
 	O_CMD = 256, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS, O_MAXOUT, O_SBSIZE,
 	O_TMPSIZE, O_SECRET, O_ENV, O_STDIN, O_INSTALL, O_SETUP, O_WORKDIR,
 	O_FILES, O_OUT, O_NOSTREAM, O_JSON, O_DEBUG, O_SOCKET, O_PERSISTENT,
-	O_SESSION,
+	O_SESSION, O_NET, O_ALLOW, O_DENY, O_LOGNET,
 };
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
@@ -249,6 +258,10 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "persistent", no_argument, NULL, O_PERSISTENT },
 		{ "session-id", required_argument, NULL, O_SESSION },
+		{ "net", required_argument, NULL, O_NET },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "deny", required_argument, NULL, O_DENY },
+		{ "log-network", no_argument, NULL, O_LOGNET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -351,6 +364,22 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		case O_SESSION:
 			o->session_id = optarg;
 			break;
+		case O_NET:
+			json_object_object_add(o->options, "network",
+					       json_object_new_string(optarg));
+			break;
+		case O_ALLOW:
+			json_object_array_add(o->allow,
+					      json_object_new_string(optarg));
+			break;
+		case O_DENY:
+			json_object_array_add(o->deny,
+					      json_object_new_string(optarg));
+			break;
+		case O_LOGNET:
+			json_object_object_add(o->options, "logNetwork",
+					       json_object_new_boolean(true));
+			break;
 		case 'h':
 			fputs(run_help, stdout);
 			return 1;
@@ -447,6 +476,16 @@ static int print_result(const struct run_opts *o, json_object *result,
 		fprintf(stderr, "[WARN] Output was truncated\n");
 	if (streamed && str_of(result, "timedOut"))
 		fprintf(stderr, "EXECUTION TIMED OUT\n");
+	json_object *logs = NULL;
+	if (!o->json && json_object_object_get_ex(result, "networkLogs", &logs)) {
+		fprintf(stderr, "--- Network Logs ---\n");
+		for (size_t i = 0; i < json_object_array_length(logs); i++)
+			fprintf(stderr, "%s\n",
+				json_object_to_json_string_ext(
+					json_object_array_get_idx(logs, i),
+					JSON_C_TO_STRING_PLAIN |
+						JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
 	save_outputs(result);
 	json_object_object_get_ex(result, "exitCode", &code);
 	return code ? json_object_get_int(code) : CTL_EXIT_FAILURE;
@@ -462,6 +501,8 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 		.files = json_object_new_object(),
 		.packages = json_object_new_array(),
 		.outputs = json_object_new_array(),
+		.allow = json_object_new_array(),
+		.deny = json_object_new_array(),
 	};
 	_cleanup_json_ json_object *params = json_object_new_object();
 	json_object_object_add(params, "request", o.request);
@@ -492,6 +533,13 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 	if (json_object_array_length(o.outputs))
 		json_object_object_add(o.request, "outputPaths",
 				       json_object_get(o.outputs));
+	if (json_object_array_length(o.allow) ||
+	    json_object_array_length(o.deny)) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "whitelist", json_object_get(o.allow));
+		json_object_object_add(f, "blacklist", json_object_get(o.deny));
+		json_object_object_add(o.options, "networkFilter", f);
+	}
 	if (o.persistent && !o.session_id) {
 		unsigned char b[8] = { 0 };
 		ctl_random(b, sizeof(b));
@@ -547,5 +595,7 @@ out:
 	json_object_put(o.files);
 	json_object_put(o.packages);
 	json_object_put(o.outputs);
+	json_object_put(o.allow);
+	json_object_put(o.deny);
 	return code;
 }

@@ -53,7 +53,8 @@ static const struct key schema[] = {
 	  1 << 20, 1ull << 40),
 	K("defaults.tmpSize", T_SIZE, default_tmp_size, "\"256m\"", 1 << 20,
 	  1ull << 40),
-	KCHOICE("defaults.network", default_network, "\"none\"", "none"),
+	KCHOICE("defaults.network", default_network, "\"none\"",
+		"none|host|filtered"),
 	K("defaults.readonlyRootFs", T_BOOL, default_readonly_root, "true", 0,
 	  0),
 	KCHOICE("defaults.seccomp", default_seccomp, "\"strict\"",
@@ -82,6 +83,26 @@ static const struct key schema[] = {
 	  "3600000", 1000, 30ull * 86400000),
 	K("cleanup.maxSessionLifetimeMs", T_UINT, max_session_lifetime_ms, "0",
 	  0, 365ull * 86400000),
+	K("network.allowHost", T_BOOL, net_allow_host, "false", 0, 0),
+	K("network.allowPrivate", T_BOOL, net_allow_private, "false", 0, 0),
+	K("network.maxConnections", T_UINT, net_max_connections, "64", 1,
+	  65536),
+	K("network.maxBytes", T_SIZE, net_max_bytes, "\"1g\"", 1,
+	  1ull << 50),
+	K("network.idleTimeoutMs", T_UINT, net_idle_timeout_ms, "60000", 100,
+	  86400000),
+	K("network.connectTimeoutMs", T_UINT, net_connect_timeout_ms, "10000",
+	  100, 600000),
+	/* Per runtime with a package manager, in runtime_at() order: the
+	 * hosts it needs, added to an empty whitelist by installPackages. */
+	K("network.registry.python", T_STRING, net_registry[0],
+	  "\"^(pypi\\\\.org|files\\\\.pythonhosted\\\\.org)$\"", 0, 0),
+	K("network.registry.node", T_STRING, net_registry[1],
+	  "\"^registry\\\\.npmjs\\\\.org$\"", 0, 0),
+	K("network.registry.bun", T_STRING, net_registry[2],
+	  "\"^registry\\\\.npmjs\\\\.org$\"", 0, 0),
+	K("network.registry.deno", T_STRING, net_registry[3],
+	  "\"^(registry\\\\.npmjs\\\\.org|jsr\\\\.io|deno\\\\.land)$\"", 0, 0),
 };
 
 #define NKEYS ARRAY_SIZE(schema)

@@ -53,6 +53,16 @@ struct config {
 	uint64_t max_container_age_ms; /* a session's default idle timeout */
 	uint64_t max_session_lifetime_ms; /* 0: none */
 
+	/* networking; net_registry is indexed like runtime_at(), NULL for
+	 * bash, which installs nothing */
+	bool net_allow_host;
+	bool net_allow_private;
+	uint64_t net_max_connections;
+	uint64_t net_max_bytes;
+	uint64_t net_idle_timeout_ms;
+	uint64_t net_connect_timeout_ms;
+	char *net_registry[5];
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 struct pool;
+struct resolver;
 struct server;
 struct sessions;
 
@@ -22,6 +23,7 @@ struct daemon {
 	json_object *features_json; /* built once: health shares it */
 	struct box_host boxes;
 	struct pool *pool; /* NULL once stopping */
+	struct resolver *resolver;
 	struct sessions *sessions; /* NULL once stopping */
 	unsigned executions;	   /* accepted and not yet over */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */

@@ -1,6 +1,7 @@
 #include "environment.h"
 
 #include "cleanup.h"
+#include "sandbox/box.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,22 @@ static const char *const base[] = {
 	"LANG=C.UTF-8",
 	"TMPDIR=/tmp",
 	"HOSTNAME=sandbox",
+};
+
+#define PROXY_URL "http://" BOX_PROXY_ADDR ":" PROXY_PORT_TEXT
+#define PROXY_PORT_TEXT STRINGIFY(BOX_PROXY_PORT)
+#define STRINGIFY(x) STRINGIFY_(x)
+#define STRINGIFY_(x) #x
+
+/* A filtered box's way out, under every name programs look for. */
+static const char *const proxied[] = {
+	"HTTP_PROXY=" PROXY_URL,
+	"HTTPS_PROXY=" PROXY_URL,
+	"http_proxy=" PROXY_URL,
+	"https_proxy=" PROXY_URL,
+	"NO_PROXY=localhost,127.0.0.1,::1",
+	"no_proxy=localhost,127.0.0.1,::1",
+	NULL,
 };
 
 static size_t count(const char *const *v)
@@ -57,9 +74,10 @@ static int put(char **envp, size_t *k, const char *kv)
 }
 
 char **environment_build(const char *runtimes_dir, const struct runtime *rt,
-			 const char *const *extra)
+			 bool proxy, const char *const *extra)
 {
-	size_t n = ARRAY_SIZE(base) + count(rt->env) + count(extra);
+	size_t n = ARRAY_SIZE(base) + count(rt->env) + count(proxied) +
+		   count(extra);
 	char **envp = calloc(n + 1, sizeof(char *));
 	if (!envp)
 		return NULL;
@@ -77,6 +95,11 @@ char **environment_build(const char *runtimes_dir, const struct runtime *rt,
 	}
 	for (size_t i = 0; rt->env[i]; i++)
 		if (put(envp, &k, rt->env[i]) < 0) {
+			environment_free(envp);
+			return NULL;
+		}
+	for (size_t i = 0; proxy && proxied[i]; i++)
+		if (put(envp, &k, proxied[i]) < 0) {
 			environment_free(envp);
 			return NULL;
 		}

@@ -8,10 +8,11 @@
 
 #include <stdbool.h>
 
-/* A NULL-terminated array of "K=V", or NULL when out of memory.  extra
+/* A NULL-terminated array of "K=V", or NULL when out of memory.  proxy:
+ * the variables that send HTTP(S) through a filtered box's proxy.  extra
  * (may be NULL) is another NULL-terminated list of "K=V". */
 char **environment_build(const char *runtimes_dir, const struct runtime *rt,
-			 const char *const *extra);
+			 bool proxy, const char *const *extra);
 void environment_free(char **envp);
 /* Whether "K=V" names a variable the defaults or rt already set. */
 bool environment_is_default(const struct runtime *rt, const char *kv);

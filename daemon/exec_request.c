@@ -232,6 +232,65 @@ static int get_string_list(struct parse *p, json_object *o, const char *sect,
 	return 0;
 }
 
+static void free_list(char **l)
+{
+	for (size_t i = 0; l && l[i]; i++)
+		free(l[i]);
+	free(l);
+}
+
+static void free_listp(char ***l)
+{
+	free_list(*l);
+}
+
+/* The network mode, the filter of a filtered box, and the package
+ * registry that installPackages adds to an empty whitelist. */
+static int parse_network(struct parse *p, json_object *opt,
+			 const struct config *cfg, struct exec_request *r)
+{
+	if (strcmp(r->network, "none") == 0)
+		r->net = BOX_NET_NONE;
+	else if (strcmp(r->network, "filtered") == 0)
+		r->net = BOX_NET_FILTERED;
+	else if (strcmp(r->network, "host") != 0)
+		return bad(p, "options.network: must be \"none\", \"host\" or "
+			      "\"filtered\"");
+	else if (!cfg->net_allow_host)
+		return bad(p, "options.network: \"host\" is refused: the "
+			      "daemon's configuration does not set "
+			      "network.allowHost");
+	else
+		r->net = BOX_NET_HOST;
+	__attribute__((cleanup(free_listp))) char **allow = NULL;
+	__attribute__((cleanup(free_listp))) char **deny = NULL;
+	json_object *nf = field(opt, "networkFilter");
+	if (nf && !json_object_is_type(nf, json_type_object))
+		return bad(p, "options.networkFilter: must be an object");
+	int e;
+	if ((e = get_string_list(p, nf, "options.networkFilter", "whitelist",
+				 &allow)) ||
+	    (e = get_string_list(p, nf, "options.networkFilter", "blacklist",
+				 &deny)))
+		return e;
+	bool packages = r->packages && r->packages[0];
+	if (packages && r->net == BOX_NET_NONE)
+		return bad(p, "request.installPackages: installing packages "
+			      "needs network access; enable filtered "
+			      "networking (options.network \"filtered\", "
+			      "which allows the runtime's package registry)");
+	if (r->net != BOX_NET_FILTERED)
+		return 0;
+	const char *registry = cfg->net_registry[runtime_index(r->runtime)];
+	const char *added[] = { registry, NULL };
+	bool add = packages && (!allow || !allow[0]) && registry &&
+		   registry[0];
+	return net_filter_compile(&r->filter,
+				  add ? added : (const char *const *)allow,
+				  (const char *const *)deny, p->err,
+				  p->err_len);
+}
+
 static int get_files(struct parse *p, json_object *req, struct exec_request *r)
 {
 	json_object *v = field(req, "files");
@@ -362,10 +421,6 @@ static int parse_options(struct parse *p, json_object *opt,
 	if (strcmp(r->seccomp_mode, "custom") == 0 && !r->seccomp_path)
 		return bad(p, "options.security.customProfilePath: required "
 			      "when seccomp is \"custom\"");
-	if (field(opt, "networkFilter") &&
-	    !json_object_is_type(field(opt, "networkFilter"),
-				 json_type_object))
-		return bad(p, "options.networkFilter: must be an object");
 	return 0;
 }
 
@@ -519,18 +574,7 @@ int exec_request_parse(json_object *params, const struct config *cfg,
 	if ((e = get_uint(&p, req, "request", "timeoutMs", 1, 86400000,
 			  &r->timeout_ms)))
 		return e;
-	if (strcmp(r->network, "none") != 0)
-		return bad(&p, "options.network: \"%s\" is not available; "
-			       "only \"none\" is supported so far",
-			   r->network);
-	return 0;
-}
-
-static void free_list(char **l)
-{
-	for (size_t i = 0; l && l[i]; i++)
-		free(l[i]);
-	free(l);
+	return parse_network(&p, opt, cfg, r);
 }
 
 void exec_request_free(struct exec_request *r)
@@ -551,6 +595,7 @@ void exec_request_free(struct exec_request *r)
 	free(r->setup_script);
 	free(r->workdir);
 	free(r->network);
+	net_filter_free(&r->filter);
 	free(r->seccomp_mode);
 	free(r->seccomp_path);
 	free(r->session_id);
@@ -562,6 +607,7 @@ struct box_spec exec_request_box_spec(const struct exec_request *r,
 				      const struct seccomp_prog *prog)
 {
 	return (struct box_spec){
+		.net = r->net,
 		.rootfs = {
 			.runtimes_dir = cfg->runtimes_dir,
 			.sandbox_size = r->sandbox_size,

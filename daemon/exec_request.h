@@ -4,6 +4,7 @@
 #define ISOL8D_EXEC_REQUEST_H
 
 #include "config.h"
+#include "net_policy.h"
 #include "sandbox/box.h"
 #include "sandbox/runtimes.h"
 
@@ -38,6 +39,8 @@ struct exec_request {
 	double cpus;
 	bool readonly_root;
 	char *network;
+	enum box_net net;
+	struct net_filter filter; /* BOX_NET_FILTERED */
 	char *seccomp_mode;
 	char *seccomp_path;
 	bool log_network;

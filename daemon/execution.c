@@ -9,6 +9,7 @@
 #include "execution_result.h"
 #include "log.h"
 #include "pool.h"
+#include "proxy.h"
 #include "rpc.h"
 #include "session.h"
 #include "sandbox/seccomp.h"
@@ -52,11 +53,15 @@ struct execution {
 	struct session_job job;
 	bool in_session;
 	bool counted; /* in d->executions */
+	struct proxy *proxy; /* network "filtered" */
+	json_object *net_logs; /* with logNetwork */
 	struct exec_outcome out;
 };
 
 static void execution_free(struct execution *e)
 {
+	proxy_free(e->proxy);
+	json_object_put(e->net_logs);
 	if (e->in_session) {
 		/* The box stays the session's; what ran here does not. */
 		command_discard(e->cmd);
@@ -137,6 +142,9 @@ static void complete(struct execution *e)
 	json_object *result = exec_outcome_result(
 		&e->out, e->box, e->id, e->req.runtime->name,
 		(now_usec(e) - e->start_usec) / 1000);
+	if (e->net_logs)
+		json_object_object_add(result, "networkLogs",
+				       json_object_get(e->net_logs));
 	if (e->call) {
 		json_object *code = NULL;
 		json_object_object_get_ex(result, "exitCode", &code);
@@ -523,6 +531,57 @@ static void write_next_file(struct execution *e)
 
 /* ---- the box ---- */
 
+static void on_net_log(void *userdata, json_object *entry)
+{
+	struct execution *e = userdata;
+	json_object_array_add(e->net_logs, json_object_get(entry));
+	if (!e->call || !e->call->stream)
+		return;
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "type", json_object_new_string("network"));
+	json_object_object_add(ev, "data", json_object_get(entry));
+	rpc_stream_event(e->call, ev);
+}
+
+/* A filtered box's way out serves this execution from now on. */
+static int start_proxy(struct execution *e)
+{
+	const struct config *cfg = &e->d->cfg;
+	if (e->req.net != BOX_NET_FILTERED || box_proxy_fd(e->box) < 0)
+		return 0;
+	const struct proxy_limits lim = {
+		.max_connections = cfg->net_max_connections,
+		.max_bytes = cfg->net_max_bytes,
+		.idle_timeout_ms = cfg->net_idle_timeout_ms,
+		.connect_timeout_ms = cfg->net_connect_timeout_ms,
+		.head_timeout_ms = cfg->net_connect_timeout_ms,
+		.allow_private = cfg->net_allow_private,
+	};
+	int r = proxy_start(e->d->event, e->d->resolver, box_proxy_fd(e->box),
+			    &e->req.filter, &lim, &e->proxy);
+	if (r < 0)
+		return r;
+	if (e->req.log_network) {
+		e->net_logs = json_object_new_array();
+		if (!e->net_logs)
+			return -ENOMEM;
+		proxy_attach(e->proxy, on_net_log, e);
+	}
+	return 0;
+}
+
+/* The box is the execution's: its proxy, then its files. */
+static void begin(struct execution *e)
+{
+	int r = start_proxy(e);
+	if (r < 0) {
+		fail(e, ERR_INTERNAL, "Cannot start the network proxy: %s",
+		     strerror(-r));
+		return;
+	}
+	write_next_file(e);
+}
+
 static void on_box_ready(struct box *b, int err, const char *what,
 			 void *userdata)
 {
@@ -533,7 +592,7 @@ static void on_box_ready(struct box *b, int err, const char *what,
 		     what ?: "set-up", strerror(-err));
 		return;
 	}
-	write_next_file(e);
+	begin(e);
 }
 
 static void on_box_died(struct box *b, void *userdata)
@@ -603,7 +662,7 @@ static void on_job_start(struct session_job *job, struct box *b,
 	e->out.oom_before = u.oom_kills;
 	/* Time spent queued behind other executions is not this one's. */
 	sd_event_now(e->d->event, CLOCK_MONOTONIC, &e->start_usec);
-	write_next_file(e);
+	begin(e);
 }
 
 static void on_job_end(struct session_job *job, enum error_kind kind,
@@ -692,6 +751,7 @@ void method_execute(struct rpc_call *call)
 		return;
 	}
 	e->envp = environment_build(d->cfg.runtimes_dir, e->req.runtime,
+				    e->req.net == BOX_NET_FILTERED,
 				    (const char *const *)e->req.env);
 	if (!e->envp) {
 		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
@@ -715,7 +775,7 @@ void method_execute(struct rpc_call *call)
 	if (claim_pooled(e, &spec)) {
 		log_debug("execution %s: pooled box %s", e->id,
 			  box_name(e->box));
-		write_next_file(e);
+		begin(e);
 		return;
 	}
 	r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, e, &e->box);

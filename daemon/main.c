@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pool.h"
+#include "resolver.h"
 #include "session.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
@@ -253,6 +254,11 @@ static int run(struct daemon *d, const struct options *o)
 	r = setup_boxes(d);
 	if (r < 0)
 		return r;
+	r = resolver_start(d->event, &d->resolver);
+	if (r < 0) {
+		log_err("cannot start the resolver helper: %s", strerror(-r));
+		return r;
+	}
 	r = pool_new(d->event, &d->cfg, &d->boxes, &d->pool);
 	if (r < 0) {
 		log_err("cannot set up the warm pool: %s", strerror(-r));
@@ -315,6 +321,7 @@ int main(int argc, char **argv)
 	sessions_free(d.sessions);
 	server_stop(d.server);
 	pool_free(d.pool);
+	resolver_free(d.resolver);
 	if (o.pid_file)
 		unlink(o.pid_file);
 	sd_event_source_disable_unref(d.boxes.refill);

@@ -239,10 +239,8 @@ static int on_fill(sd_event_source *s, void *userdata)
 
 static uint64_t size_for(const struct pool *p, const struct runtime *rt)
 {
-	for (size_t i = 0; runtime_at(i); i++)
-		if (runtime_at(i) == rt && i < ARRAY_SIZE(p->cfg->pool_size))
-			return p->cfg->pool_size[i];
-	return 0;
+	size_t i = runtime_index(rt);
+	return i < ARRAY_SIZE(p->cfg->pool_size) ? p->cfg->pool_size[i] : 0;
 }
 
 static bool same(const char *a, const char *b)

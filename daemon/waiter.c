@@ -109,7 +109,7 @@ static int start_interpreter(struct waiter *w)
 		argv[n++] = rt->run_args[i];
 	argv[n++] = code;
 	argv[n] = NULL;
-	char **envp = environment_build(w->cfg->runtimes_dir, rt,
+	char **envp = environment_build(w->cfg->runtimes_dir, rt, false,
 					rt->warm_env);
 	if (!envp)
 		return -ENOMEM;

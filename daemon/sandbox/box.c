@@ -45,6 +45,7 @@ struct box {
 	char name[32];
 	pid_t pid;
 	int ctl;
+	int proxy_fd;
 	sd_event_source *ctl_src;
 	sd_event_source *child_src;
 	sd_event_source *cleanup_timer;
@@ -62,6 +63,11 @@ struct box {
 const char *box_name(const struct box *b)
 {
 	return b->name;
+}
+
+int box_proxy_fd(const struct box *b)
+{
+	return b->proxy_fd;
 }
 
 pid_t box_pid(const struct box *b)
@@ -92,6 +98,8 @@ static void box_free(struct box *b)
 	sd_event_source_disable_unref(b->cleanup_timer);
 	if (b->ctl >= 0)
 		close(b->ctl);
+	if (b->proxy_fd >= 0)
+		close(b->proxy_fd);
 	if (b->uid_base >= 0)
 		uid_slots_release(b->host->uids, b->uid_base);
 	b->host->live--;
@@ -553,6 +561,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	host->live++;
 	b->host = host;
 	b->ctl = -1;
+	b->proxy_fd = -1;
 	b->uid_base = -1;
 	b->on_ready = ready;
 	b->on_died = died;
@@ -599,7 +608,18 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		goto fail;
 	}
 	step = "bring up loopback";
-	int netfd = netns_take(&host->net);
+	int netfd = spec->net == BOX_NET_HOST
+			    ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
+			    : netns_take(&host->net);
+	if (netfd >= 0 && spec->net == BOX_NET_FILTERED) {
+		step = "listen for the proxy";
+		b->proxy_fd = netns_listen(&host->net, netfd, BOX_PROXY_ADDR,
+					   BOX_PROXY_PORT);
+		if (b->proxy_fd < 0) {
+			close(netfd);
+			netfd = b->proxy_fd;
+		}
+	}
 	pid_t pid = -1;
 	if (netfd < 0) {
 		r = netfd;

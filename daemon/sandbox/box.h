@@ -29,7 +29,18 @@ struct box_host {
 	unsigned live; /* boxes not yet fully torn down */
 };
 
+/* Where a filtered box finds its proxy, inside its own namespace. */
+#define BOX_PROXY_ADDR "127.0.0.1"
+#define BOX_PROXY_PORT 8118
+
+enum box_net {
+	BOX_NET_NONE,	  /* own namespace, loopback only */
+	BOX_NET_FILTERED, /* the same, plus the proxy's listening socket */
+	BOX_NET_HOST,	  /* the daemon's namespace */
+};
+
 struct box_spec {
+	enum box_net net;
 	struct rootfs_spec rootfs;
 	const struct seccomp_prog *seccomp;
 	struct cgroup_limits limits;
@@ -79,6 +90,9 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata);
 int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
 const char *box_name(const struct box *b);
+/* BOX_NET_FILTERED: the socket listening inside the box's namespace for
+ * its proxy (the box keeps it); else -1. */
+int box_proxy_fd(const struct box *b);
 pid_t box_pid(const struct box *b);
 /* Kills everything in the box at once; the box stays until destroyed. */
 void box_kill(struct box *b);

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,31 @@ int netns_refill(struct netns_spare *n)
 		return fd;
 	n->spare = fd;
 	return 0;
+}
+
+int netns_listen(struct netns_spare *n, int ns, const char *addr,
+		 uint16_t port)
+{
+	if (setns(ns, CLONE_NEWNET) < 0)
+		return -errno;
+	int r = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 128) < 0)
+		r = -errno;
+	go_home(n);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		log_err("cannot listen on %s:%u in a box's network namespace: "
+			"%s",
+			addr, port, strerror(-r));
+		return r;
+	}
+	return fd;
 }
 
 pid_t netns_clone_into(struct netns_spare *n, int ns,

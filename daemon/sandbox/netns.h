@@ -1,10 +1,11 @@
-/* Network namespaces of boxes for "network: none": loopback only.  The
- * daemon makes them itself, ahead of need, so a box is cloned straight
+/* Network namespaces of boxes for "none" and "filtered": loopback only.
+ * The daemon makes them itself, ahead of need, so a box is cloned straight
  * into one that is ready; the box's own user namespace never owns it, so
  * nothing in the box can change its configuration. */
 #ifndef ISOL8D_NETNS_H
 #define ISOL8D_NETNS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct netns_spare {
@@ -19,6 +20,10 @@ void netns_spare_free(struct netns_spare *n);
 int netns_take(struct netns_spare *n);
 /* Makes the next spare (0 when there is one already). */
 int netns_refill(struct netns_spare *n);
+/* A listening TCP socket on addr:port inside ns, non-blocking; the
+ * daemon serves it from its own namespace. */
+int netns_listen(struct netns_spare *n, int ns, const char *addr,
+		 uint16_t port);
 /* Runs clone_fn while the daemon is inside ns, so the child starts there;
  * the daemon is back in its own namespace when this returns. */
 pid_t netns_clone_into(struct netns_spare *n, int ns,

@@ -93,3 +93,8 @@ const struct runtime *runtime_at(size_t i)
 {
 	return i < ARRAY_SIZE(runtimes) ? &runtimes[i] : NULL;
 }
+
+size_t runtime_index(const struct runtime *rt)
+{
+	return (size_t)(rt - runtimes);
+}

@@ -32,6 +32,8 @@ struct runtime {
 const struct runtime *runtime_find(const char *name);
 /* The i-th runtime, NULL past the last. */
 const struct runtime *runtime_at(size_t i);
+/* The i of runtime_at(i) that gives rt. */
+size_t runtime_index(const struct runtime *rt);
 /* By the extension of a file name (or a bare ".ext"); NULL if unknown. */
 const struct runtime *runtime_for_file(const char *name);
 /* Expands a leading '@' in path to the runtimes prefix. */

@@ -1,0 +1,701 @@
+#include "proxy.h"
+
+#include "log.h"
+#include "proxy_request.h"
+#include "timestamp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PIPE_BYTES (256 * 1024)
+#define PUMP_ROUNDS 16 /* per event, so that one stream cannot starve */
+
+enum conn_state {
+	C_HEAD,	      /* reading the request head */
+	C_RESOLVING,  /* sd-resolve is looking the host up */
+	C_CONNECTING, /* to addrs[next_addr - 1] */
+	C_RELAY,
+	C_ANSWER, /* writing the proxy's own answer, then closing */
+};
+
+/* One way of a relayed connection: bytes spliced from src through a pipe
+ * to dst, after a prefix the proxy itself sends first. */
+struct flow {
+	int pipe[2];
+	size_t pending; /* in the pipe */
+	bool eof;	/* src has ended */
+	bool shut;	/* dst has been told */
+	char *prefix;
+	size_t prefix_len, prefix_off;
+	bool count_prefix; /* the prefix is the client's own bytes */
+	uint64_t bytes;
+};
+
+struct conn {
+	struct proxy *p;
+	struct conn *prev, *next;
+	enum conn_state st;
+	int cfd, ufd;
+	sd_event_source *cio, *uio, *timer;
+	int64_t lookup; /* while resolving */
+	struct sockaddr_storage addrs[RESOLVER_MAX_ADDRS];
+	socklen_t addr_lens[RESOLVER_MAX_ADDRS];
+	size_t naddrs, next_addr;
+	int last_err;
+	struct proxy_request req;
+	bool parsed;
+	char ts[TIMESTAMP_LEN];
+	uint64_t start_usec, last_usec;
+	struct flow up;	  /* box -> upstream: bytesOut */
+	struct flow down; /* upstream -> box: bytesIn */
+	char *answer;
+	size_t answer_len, answer_off;
+	size_t head_len;
+	char head[PROXY_HEAD_MAX];
+};
+
+struct proxy {
+	sd_event *event;
+	struct resolver *resolver;
+	int lfd;
+	sd_event_source *accept_src;
+	struct net_filter filter;
+	struct proxy_limits lim;
+	proxy_log_fn log;
+	void *log_data;
+	uint64_t bytes;
+	size_t nconns;
+	struct conn *conns;
+};
+
+static uint64_t now_usec(const struct proxy *p)
+{
+	uint64_t t = 0;
+	sd_event_now(p->event, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static void emit(struct conn *c, const char *action)
+{
+	struct proxy *p = c->p;
+	if (!p->log || !c->parsed)
+		return;
+	json_object *e = json_object_new_object();
+	json_object_object_add(e, "timestamp", json_object_new_string(c->ts));
+	json_object_object_add(e, "method",
+			       json_object_new_string(c->req.method));
+	json_object_object_add(e, "host", json_object_new_string(c->req.host));
+	json_object_object_add(e, "path",
+			       c->req.path ? json_object_new_string(c->req.path)
+					   : NULL);
+	json_object_object_add(e, "action", json_object_new_string(action));
+	json_object_object_add(
+		e, "durationMs",
+		json_object_new_int64(
+			(int64_t)((now_usec(p) - c->start_usec) / 1000)));
+	json_object_object_add(e, "bytesIn",
+			       json_object_new_int64((int64_t)c->down.bytes));
+	json_object_object_add(e, "bytesOut",
+			       json_object_new_int64((int64_t)c->up.bytes));
+	p->log(p->log_data, e);
+	json_object_put(e);
+}
+
+static void flow_close(struct flow *f)
+{
+	for (int i = 0; i < 2; i++)
+		if (f->pipe[i] >= 0)
+			close(f->pipe[i]);
+	free(f->prefix);
+}
+
+/* Ends a connection; an allowed one is logged here, with its totals. */
+static void conn_free(struct conn *c)
+{
+	struct proxy *p = c->p;
+	if (c->st == C_RELAY || c->st == C_CONNECTING ||
+	    c->st == C_RESOLVING)
+		emit(c, "ALLOW");
+	sd_event_source_disable_unref(c->cio);
+	sd_event_source_disable_unref(c->uio);
+	sd_event_source_disable_unref(c->timer);
+	if (c->lookup > 0)
+		resolver_cancel(p->resolver, c->lookup);
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	flow_close(&c->up);
+	flow_close(&c->down);
+	free(c->answer);
+	proxy_request_free(&c->req);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	p->nconns--;
+	free(c);
+}
+
+static void update_events(struct conn *c);
+
+/* Answers the client with the proxy's own response and closes. */
+static void answer(struct conn *c, int status, const char *reason,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void answer(struct conn *c, int status, const char *reason,
+		   const char *fmt, ...)
+{
+	char body[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	free(c->answer);
+	int n = asprintf(&c->answer,
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			 status, reason, strlen(body), body);
+	if (n < 0) {
+		c->answer = NULL;
+		conn_free(c);
+		return;
+	}
+	c->answer_len = (size_t)n;
+	c->answer_off = 0;
+	if (c->ufd >= 0) {
+		sd_event_source_disable_unref(c->uio);
+		c->uio = NULL;
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	c->st = C_ANSWER;
+	update_events(c);
+}
+
+/* Logs the decision once, then answers 403 with body. */
+static void block(struct conn *c, const char *body)
+{
+	emit(c, "BLOCK");
+	c->parsed = false;
+	answer(c, 403, "Forbidden", "%s", body);
+}
+
+/* Logs the allowed request once, then answers 502. */
+static void fail_upstream(struct conn *c, const char *what, const char *err)
+{
+	log_debug("proxy: %s %s:%u: %s: %s", c->req.method, c->req.host,
+		  c->req.port, what, err);
+	emit(c, "ALLOW");
+	c->parsed = false;
+	answer(c, 502, "Bad Gateway", "isol8: %s %s: %s\n", what, c->req.host,
+	       err);
+}
+
+static void touch(struct conn *c)
+{
+	c->last_usec = now_usec(c->p);
+}
+
+static uint64_t timeout_usec(const struct conn *c)
+{
+	const struct proxy_limits *l = &c->p->lim;
+	switch (c->st) {
+	case C_HEAD:
+		return l->head_timeout_ms * 1000;
+	case C_RESOLVING:
+	case C_CONNECTING:
+		return l->connect_timeout_ms * 1000;
+	default:
+		return l->idle_timeout_ms * 1000;
+	}
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct conn *c = userdata;
+	uint64_t due = c->last_usec + timeout_usec(c);
+	if (usec < due) {
+		sd_event_source_set_time(s, due);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	switch (c->st) {
+	case C_HEAD:
+		answer(c, 408, "Request Timeout",
+		       "isol8: the request head did not arrive in time\n");
+		break;
+	case C_RESOLVING:
+	case C_CONNECTING:
+		fail_upstream(c, "cannot connect to", strerror(ETIMEDOUT));
+		break;
+	default:
+		conn_free(c);
+	}
+	return 0;
+}
+
+static void over_budget(struct conn *c)
+{
+	log_info("proxy: network.maxBytes of %llu reached; closing %s",
+		 (unsigned long long)c->p->lim.max_bytes, c->req.host);
+	conn_free(c);
+}
+
+/* Moves what it can one way; 0, or a negative errno when the connection
+ * is broken. */
+static int pump(struct conn *c, struct flow *f, int src, int dst)
+{
+	for (int round = 0; round < PUMP_ROUNDS; round++) {
+		bool moved = false;
+		if (f->prefix_off < f->prefix_len) {
+			ssize_t n = send(dst, f->prefix + f->prefix_off,
+					 f->prefix_len - f->prefix_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN)
+				return -errno;
+			if (n > 0) {
+				f->prefix_off += (size_t)n;
+				if (f->count_prefix)
+					f->bytes += (uint64_t)n;
+				moved = true;
+			}
+		}
+		if (!f->eof && f->pending < PIPE_BYTES) {
+			ssize_t n = splice(src, NULL, f->pipe[1], NULL,
+					   PIPE_BYTES - f->pending,
+					   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n == 0)
+				f->eof = true;
+			else if (n > 0)
+				f->pending += (size_t)n;
+			else if (errno != EAGAIN)
+				return -errno;
+			moved = moved || n >= 0;
+		}
+		if (f->prefix_off == f->prefix_len && f->pending > 0) {
+			ssize_t n = splice(f->pipe[0], NULL, dst, NULL,
+					   f->pending,
+					   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n < 0 && errno != EAGAIN)
+				return -errno;
+			if (n > 0) {
+				f->pending -= (size_t)n;
+				f->bytes += (uint64_t)n;
+				c->p->bytes += (uint64_t)n;
+				moved = true;
+			}
+		}
+		if (f->eof && !f->shut && f->pending == 0 &&
+		    f->prefix_off == f->prefix_len) {
+			shutdown(dst, SHUT_WR);
+			f->shut = true;
+		}
+		if (!moved)
+			break;
+	}
+	return 0;
+}
+
+static void relay(struct conn *c)
+{
+	int r = pump(c, &c->up, c->cfd, c->ufd);
+	if (r == 0)
+		r = pump(c, &c->down, c->ufd, c->cfd);
+	touch(c);
+	if (r < 0 || (c->up.shut && c->down.shut)) {
+		conn_free(c);
+		return;
+	}
+	if (c->p->lim.max_bytes && c->p->bytes > c->p->lim.max_bytes) {
+		over_budget(c);
+		return;
+	}
+	update_events(c);
+}
+
+static void update_events(struct conn *c)
+{
+	uint32_t cev = 0, uev = 0;
+	switch (c->st) {
+	case C_HEAD:
+		cev = EPOLLIN;
+		break;
+	case C_CONNECTING:
+		uev = EPOLLOUT;
+		break;
+	case C_RELAY:
+		if (!c->up.eof && c->up.pending < PIPE_BYTES)
+			cev |= EPOLLIN;
+		if (c->down.pending > 0 ||
+		    c->down.prefix_off < c->down.prefix_len)
+			cev |= EPOLLOUT;
+		if (!c->down.eof && c->down.pending < PIPE_BYTES)
+			uev |= EPOLLIN;
+		if (c->up.pending > 0 || c->up.prefix_off < c->up.prefix_len)
+			uev |= EPOLLOUT;
+		break;
+	case C_ANSWER:
+		cev = EPOLLOUT;
+		break;
+	case C_RESOLVING:
+		break;
+	}
+	if (c->cio) {
+		sd_event_source_set_io_events(c->cio, cev);
+		sd_event_source_set_enabled(c->cio,
+					    cev ? SD_EVENT_ON : SD_EVENT_OFF);
+	}
+	if (c->uio) {
+		sd_event_source_set_io_events(c->uio, uev);
+		sd_event_source_set_enabled(c->uio,
+					    uev ? SD_EVENT_ON : SD_EVENT_OFF);
+	}
+	uint64_t due = c->last_usec + timeout_usec(c);
+	sd_event_source_set_time(c->timer, due);
+	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+static int make_pipe(struct flow *f)
+{
+	if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	/* A larger pipe moves a download in fewer trips. */
+	fcntl(f->pipe[0], F_SETPIPE_SZ, PIPE_BYTES);
+	return 0;
+}
+
+/* Connected: the prefixes each way, then relaying. */
+static void start_relay(struct conn *c)
+{
+	static const char established[] =
+		"HTTP/1.1 200 Connection Established\r\n\r\n";
+	size_t extra = c->head_len - proxy_head_length(c->head, c->head_len);
+	const char *rest = c->head + (c->head_len - extra);
+	if (make_pipe(&c->up) < 0 || make_pipe(&c->down) < 0) {
+		fail_upstream(c, "cannot relay to", strerror(EMFILE));
+		return;
+	}
+	size_t first = c->req.tunnel ? 0 : c->req.upstream_len;
+	c->up.prefix = malloc(first + extra + 1);
+	if (!c->up.prefix) {
+		conn_free(c);
+		return;
+	}
+	if (first)
+		memcpy(c->up.prefix, c->req.upstream, first);
+	memcpy(c->up.prefix + first, rest, extra);
+	c->up.prefix_len = first + extra;
+	c->up.count_prefix = true;
+	if (c->req.tunnel) {
+		c->down.prefix = strdup(established);
+		if (!c->down.prefix) {
+			conn_free(c);
+			return;
+		}
+		c->down.prefix_len = sizeof(established) - 1;
+	}
+	c->st = C_RELAY;
+	relay(c);
+}
+
+static int on_upstream(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata);
+
+static void connect_next(struct conn *c)
+{
+	while (c->next_addr < c->naddrs) {
+		size_t i = c->next_addr++;
+		int fd = socket(c->addrs[i].ss_family,
+				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			c->last_err = errno;
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)&c->addrs[i],
+			    c->addr_lens[i]) < 0 &&
+		    errno != EINPROGRESS) {
+			c->last_err = errno;
+			close(fd);
+			continue;
+		}
+		int r = sd_event_add_io(c->p->event, &c->uio, fd, EPOLLOUT,
+					on_upstream, c);
+		if (r < 0) {
+			close(fd);
+			c->last_err = -r;
+			break;
+		}
+		c->ufd = fd;
+		c->st = C_CONNECTING;
+		touch(c);
+		update_events(c);
+		return;
+	}
+	fail_upstream(c, "cannot connect to",
+		      strerror(c->last_err ?: EHOSTUNREACH));
+}
+
+static int on_upstream(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata)
+{
+	(void)s;
+	(void)revents;
+	struct conn *c = userdata;
+	if (c->st == C_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			c->last_err = err;
+			sd_event_source_disable_unref(c->uio);
+			c->uio = NULL;
+			close(c->ufd);
+			c->ufd = -1;
+			connect_next(c);
+			return 0;
+		}
+		start_relay(c);
+		return 0;
+	}
+	relay(c);
+	return 0;
+}
+
+static void on_resolved(void *userdata, const struct resolver_result *res)
+{
+	struct conn *c = userdata;
+	c->lookup = 0;
+	if (res->err != 0) {
+		fail_upstream(c, "cannot resolve",
+			      res->err == EAI_SYSTEM ? "resolver unavailable"
+						     : gai_strerror(res->err));
+		return;
+	}
+	size_t refused = 0;
+	for (size_t i = 0; i < res->n; i++) {
+		if (!c->p->lim.allow_private &&
+		    net_addr_private((const struct sockaddr *)&res->addrs[i])) {
+			refused++;
+			continue;
+		}
+		c->addrs[c->naddrs] = res->addrs[i];
+		c->addr_lens[c->naddrs++] = res->lens[i];
+	}
+	if (c->naddrs == 0 && refused) {
+		char body[400];
+		snprintf(body, sizeof(body),
+			 "isol8: %s resolves to a private address; the "
+			 "daemon's network.allowPrivate is off\n",
+			 c->req.host);
+		block(c, body);
+		return;
+	}
+	connect_next(c);
+}
+
+static void decide(struct conn *c)
+{
+	struct proxy *p = c->p;
+	const char *why;
+	int status = proxy_request_parse(c->head, proxy_head_length(c->head,
+								  c->head_len),
+					 &c->req, &why);
+	if (status) {
+		answer(c, status, status == 414 ? "URI Too Long" : "Bad Request",
+		       "isol8: %s\n", why);
+		return;
+	}
+	c->parsed = true;
+	char body[400];
+	if (!net_filter_allows(&p->filter, c->req.host)) {
+		snprintf(body, sizeof(body),
+			 "isol8: %s %s blocked by network filter",
+			 c->req.tunnel ? "CONNECT to" : "request to",
+			 c->req.host);
+		block(c, body);
+		return;
+	}
+	if (p->lim.max_bytes && p->bytes > p->lim.max_bytes) {
+		snprintf(body, sizeof(body),
+			 "isol8: network.maxBytes reached; no more traffic "
+			 "to %s\n",
+			 c->req.host);
+		block(c, body);
+		return;
+	}
+	c->st = C_RESOLVING;
+	touch(c);
+	update_events(c);
+	int64_t id = resolver_lookup(p->resolver, c->req.host, c->req.port,
+				     on_resolved, c);
+	if (id < 0)
+		fail_upstream(c, "cannot resolve", strerror((int)-id));
+	else
+		c->lookup = id;
+}
+
+static int on_client(sd_event_source *s, int fd, uint32_t revents,
+		     void *userdata)
+{
+	(void)s;
+	struct conn *c = userdata;
+	switch (c->st) {
+	case C_HEAD: {
+		ssize_t n = recv(fd, c->head + c->head_len,
+				 sizeof(c->head) - c->head_len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			conn_free(c);
+			return 0;
+		}
+		if (n < 0)
+			return 0;
+		c->head_len += (size_t)n;
+		touch(c);
+		if (proxy_head_length(c->head, c->head_len))
+			decide(c);
+		else if (c->head_len == sizeof(c->head))
+			answer(c, 431, "Request Header Fields Too Large",
+			       "isol8: the request head is larger than %d "
+			       "bytes\n",
+			       PROXY_HEAD_MAX);
+		else
+			update_events(c);
+		return 0;
+	}
+	case C_ANSWER: {
+		ssize_t n = send(fd, c->answer + c->answer_off,
+				 c->answer_len - c->answer_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n > 0)
+			c->answer_off += (size_t)n;
+		if (n < 0 || c->answer_off == c->answer_len) {
+			/* Whatever else the client sent is dropped. */
+			shutdown(fd, SHUT_WR);
+			conn_free(c);
+		}
+		return 0;
+	}
+	case C_RELAY:
+		relay(c);
+		return 0;
+	default:
+		(void)revents;
+		return 0;
+	}
+}
+
+static void accept_one(struct proxy *p, int fd)
+{
+	if (p->nconns >= p->lim.max_connections) {
+		static const char full[] =
+			"HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
+			"46\r\nConnection: close\r\n\r\n"
+			"isol8: too many connections (network limits)\n";
+		(void)!send(fd, full, sizeof(full) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->p = p;
+	c->cfd = fd;
+	c->ufd = -1;
+	c->up.pipe[0] = c->up.pipe[1] = -1;
+	c->down.pipe[0] = c->down.pipe[1] = -1;
+	timestamp_iso(timestamp_now_ms(), c->ts);
+	c->start_usec = now_usec(p);
+	c->last_usec = c->start_usec;
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
+	p->nconns++;
+	if (sd_event_add_io(p->event, &c->cio, fd, EPOLLIN, on_client, c) <
+		    0 ||
+	    sd_event_add_time(p->event, &c->timer, CLOCK_MONOTONIC,
+			      c->last_usec + timeout_usec(c), 1000, on_timer,
+			      c) < 0) {
+		conn_free(c);
+		return;
+	}
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents,
+		     void *userdata)
+{
+	(void)s;
+	(void)revents;
+	struct proxy *p = userdata;
+	for (int i = 0; i < 64; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0)
+			break;
+		accept_one(p, cfd);
+	}
+	return 0;
+}
+
+int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
+		struct net_filter *filter, const struct proxy_limits *lim,
+		struct proxy **out)
+{
+	struct proxy *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->event = event;
+	p->resolver = resolver;
+	p->lim = *lim;
+	p->lfd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
+	if (p->lfd < 0) {
+		int r = -errno;
+		free(p);
+		return r;
+	}
+	int r = sd_event_add_io(event, &p->accept_src, p->lfd, EPOLLIN,
+				on_accept, p);
+	if (r < 0) {
+		close(p->lfd);
+		free(p);
+		return r;
+	}
+	p->filter = *filter;
+	memset(filter, 0, sizeof(*filter));
+	*out = p;
+	return 0;
+}
+
+void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata)
+{
+	p->log = log;
+	p->log_data = userdata;
+	p->bytes = 0;
+}
+
+void proxy_free(struct proxy *p)
+{
+	if (!p)
+		return;
+	p->log = NULL;
+	while (p->conns)
+		conn_free(p->conns);
+	sd_event_source_disable_unref(p->accept_src);
+	close(p->lfd);
+	net_filter_free(&p->filter);
+	free(p);
+}

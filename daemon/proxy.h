@@ -1,0 +1,45 @@
+/* The egress proxy of a filtered box, served on the daemon's event loop.
+ * It listens on a socket made inside the box's own network namespace, so
+ * the box reaches nothing else; it takes CONNECT and plain HTTP requests,
+ * decides on the host name, resolves it off the loop, refuses private
+ * addresses, connects from the daemon's namespace and relays the bytes
+ * (spliced, never copied through the daemon).  Each accepted connection
+ * and each decision can be logged as isol8's networkLogs entries. */
+#ifndef ISOL8D_PROXY_H
+#define ISOL8D_PROXY_H
+
+#include "net_policy.h"
+#include "resolver.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct proxy_limits {
+	uint64_t max_connections; /* open at once */
+	uint64_t max_bytes;	  /* relayed, both ways, until reset */
+	uint64_t idle_timeout_ms;
+	uint64_t connect_timeout_ms;
+	uint64_t head_timeout_ms;
+	bool allow_private;
+};
+
+/* One entry: {timestamp, method, host, path, action, durationMs, bytesIn,
+ * bytesOut}; the callee takes a reference if it keeps it. */
+typedef void (*proxy_log_fn)(void *userdata, json_object *entry);
+
+struct proxy;
+
+/* Serves listen_fd (a dup is kept; the caller keeps its own).  Takes over
+ * filter, leaving it empty. */
+int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
+		struct net_filter *filter, const struct proxy_limits *lim,
+		struct proxy **out);
+/* Where entries go from now on (NULL: nowhere), and a fresh byte budget:
+ * each execution of a session gets its own. */
+void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata);
+/* Closes every connection and the listener. */
+void proxy_free(struct proxy *p);
+
+#endif

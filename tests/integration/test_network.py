@@ -1,0 +1,392 @@
+"""Networking: "none", "host" and "filtered" through the daemon's proxy,
+against HTTP and HTTPS servers started here on loopback (127.0.0.2, which
+the boxes' NO_PROXY does not cover), with network.allowPrivate on unless a
+test says otherwise.  Every attempt to get past the proxy is made inside a
+box and must fail."""
+
+import http.server
+import json
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+from execute_helpers import (check_invalid, execute, execute_error,
+                             execute_many, execute_raw)
+from isol8_harness import run_ctl
+
+HOST = "127.0.0.2"
+PRIVATE = {"network": {"allowPrivate": True}}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"path={self.path} host={self.headers.get('Host')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    srv = Server((HOST, 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv.server_address[1]
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def https_server():
+    """An HTTPS server with a certificate from a test CA; yields (port,
+    CA in PEM)."""
+    tmp = tempfile.mkdtemp(prefix="isol8-net-")
+    ca_key, ca, key, csr, crt = (os.path.join(tmp, n) for n in
+                                 ("ca.key", "ca.pem", "srv.key", "srv.csr",
+                                  "srv.pem"))
+    ext = os.path.join(tmp, "ext")
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName=IP:{HOST}\n")
+    for cmd in (
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", ca_key, "-out", ca, "-days", "2", "-subj",
+         "/CN=isol8 test CA"],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+         "-out", csr, "-subj", f"/CN={HOST}"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
+    ):
+        subprocess.run(cmd, check=True, capture_output=True)
+    srv = Server((HOST, 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    with open(ca) as f:
+        yield srv.server_address[1], f.read()
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def net_daemon(request):
+    """One daemon with allowPrivate for the tests that share it."""
+    from isol8_fixtures import _factory, BUILD
+    start, finish = _factory(BUILD, False)
+    d = start(config={**PRIVATE, "network": {"allowPrivate": True,
+                                            "connectTimeoutMs": 1000}})
+    yield d
+    errors = finish()
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
+
+
+def filtered(allow=None, deny=None, log=True):
+    opts = {"network": "filtered", "logNetwork": log}
+    if allow is not None or deny is not None:
+        opts["networkFilter"] = {"whitelist": allow or [],
+                                 "blacklist": deny or []}
+    return opts
+
+
+def py(code, **kw):
+    return {"runtime": "python", "code": code, **kw}
+
+
+GET = """
+import urllib.request, urllib.error, sys
+for url in sys.argv[1:] or URLS:
+    try:
+        r = urllib.request.urlopen(url, timeout=10)
+        print(r.status, r.read().decode())
+    except urllib.error.HTTPError as e:
+        print(e.code, e.read().decode())
+    except Exception as e:
+        print("ERR", type(e).__name__)
+"""
+
+
+def get_code(*urls):
+    return f"URLS = {list(urls)!r}\n" + GET
+
+
+def test_plain_http_allowed_and_logged(net_daemon, http_server):
+    url = f"http://{HOST}:{http_server}/a/b?c=1"
+    r = execute(net_daemon, py(get_code(url)), filtered())
+    assert r["stdout"] == f"200 path=/a/b?c=1 host={HOST}:{http_server}\n"
+    (log,) = r["networkLogs"]
+    assert log["method"] == "GET" and log["host"] == HOST
+    assert log["path"] == "/a/b?c=1" and log["action"] == "ALLOW"
+    assert log["bytesIn"] > len("path=/a/b?c=1") and log["bytesOut"] > 0
+    assert isinstance(log["durationMs"], int)
+    assert log["timestamp"].endswith("Z")
+    assert set(log) == {"timestamp", "method", "host", "path", "action",
+                        "durationMs", "bytesIn", "bytesOut"}
+
+
+def test_filter_whitelist_blacklist_precedence(net_daemon, http_server):
+    ok = f"http://{HOST}:{http_server}/ok"
+    r = execute(net_daemon, py(get_code(ok, "http://blocked.example/x",
+                                        "http://elsewhere.example/")),
+                filtered(allow=[r"^127\.0\.0\.2$", "BLOCKED"],
+                         deny=[r"^blocked\."]))
+    lines = r["stdout"].splitlines()
+    assert lines[0].startswith("200 path=/ok")
+    assert lines[1] == ("403 isol8: request to blocked.example blocked by "
+                        "network filter")
+    assert lines[2] == ("403 isol8: request to elsewhere.example blocked "
+                        "by network filter")
+    actions = [(e["host"], e["action"]) for e in r["networkLogs"]]
+    assert actions == [(HOST, "ALLOW"), ("blocked.example", "BLOCK"),
+                       ("elsewhere.example", "BLOCK")]
+
+
+def test_https_through_connect(net_daemon, https_server):
+    port, ca = https_server
+    code = f"""
+import urllib.request, ssl
+ctx = ssl.create_default_context(cadata={ca!r})
+r = urllib.request.urlopen("https://{HOST}:{port}/tls", context=ctx)
+print(r.status, r.read().decode())
+try:
+    urllib.request.urlopen("https://denied.example/", context=ctx)
+except Exception as e:
+    print("denied", e)
+"""
+    r = execute(net_daemon, py(code), filtered(deny=["denied"]))
+    lines = r["stdout"].splitlines()
+    assert lines[0] == f"200 path=/tls host={HOST}:{port}", r["stderr"]
+    assert "403" in lines[1]
+    conn, blocked = r["networkLogs"]
+    assert conn["method"] == "CONNECT" and conn["path"] is None
+    assert conn["host"] == HOST and conn["action"] == "ALLOW"
+    assert conn["bytesIn"] > 1000  # the certificate chain came back
+    assert blocked["method"] == "CONNECT" and blocked["action"] == "BLOCK"
+
+
+def test_curl_and_bash_dev_tcp(net_daemon, http_server):
+    url = f"http://{HOST}:{http_server}/curl"
+    cmd = (f"curl -s {url}; echo; "
+           f"curl -s --noproxy '*' --max-time 5 {url} || echo direct-failed; "
+           "exec 3<>/dev/tcp/127.0.0.1/8118; "
+           f"printf 'GET http://{HOST}:{http_server}/tcp HTTP/1.0\\r\\n\\r\\n' "
+           ">&3; tail -n1 <&3; echo")
+    r = execute(net_daemon, {"runtime": "bash", "code": cmd}, filtered())
+    assert r["stdout"].splitlines() == [
+        f"path=/curl host={HOST}:{http_server}", "direct-failed",
+        f"path=/tcp host={HOST}:{http_server}"], r
+
+
+def test_node_with_and_without_proxy_support(net_daemon, http_server):
+    code = f"""
+const http = require('http');
+const proxy = new URL(process.env.HTTP_PROXY);
+http.get({{host: proxy.hostname, port: proxy.port,
+          path: 'http://{HOST}:{http_server}/node'}}, res => {{
+  let b = ''; res.on('data', d => b += d);
+  res.on('end', async () => {{
+    console.log(res.statusCode, b);
+    try {{ await fetch('http://{HOST}:{http_server}/fetch');
+           console.log('fetch reached it'); }}
+    catch (e) {{ console.log('fetch failed'); }}
+  }});
+}});
+"""
+    r = execute(net_daemon, {"runtime": "node", "code": code}, filtered())
+    assert r["stdout"].splitlines() == [
+        f"200 path=/node host={HOST}:{http_server}", "fetch failed"], r
+
+
+def test_no_way_around_the_proxy(net_daemon, http_server):
+    code = f"""
+import socket
+print(open('/proc/net/route').read().count('\\n') - 1)
+print(sorted(l.split(':')[0].strip() for l in
+             open('/proc/net/dev').readlines()[2:]))
+for target in [("{HOST}", {http_server}), ("8.8.8.8", 53)]:
+    try:
+        socket.create_connection(target, timeout=3)
+        print("connected")
+    except OSError as e:
+        print("refused", e.errno)
+try:
+    socket.getaddrinfo("example.com", 80)
+    print("resolved")
+except socket.gaierror:
+    print("no dns")
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    print("raw socket")
+except OSError:
+    print("no raw socket")
+"""
+    r = execute(net_daemon, py(code), filtered())
+    lines = r["stdout"].splitlines()
+    assert lines[0] == "0"  # no route at all
+    assert lines[1] == "['lo']"
+    assert lines[2].startswith("refused") and lines[3].startswith("refused")
+    assert lines[4:] == ["no dns", "no raw socket"], r
+
+
+def test_private_addresses_refused_by_default(start_daemon, http_server):
+    d = start_daemon()
+    url = f"http://{HOST}:{http_server}/"
+    r = execute(d, py(get_code(url, "http://localhost:1/")), filtered())
+    lines = r["stdout"].splitlines()
+    assert lines[0] == (f"403 isol8: {HOST} resolves to a private address; "
+                        "the daemon's network.allowPrivate is off")
+    assert [e["action"] for e in r["networkLogs"]][0] == "BLOCK"
+
+
+def test_host_mode_needs_allow_host(start_daemon, http_server):
+    d = start_daemon(config={"network": {"allowHost": True}})
+    code = get_code(f"http://{HOST}:{http_server}/host")
+    r = execute(d, py(code), {"network": "host"})
+    assert r["stdout"] == f"200 path=/host host={HOST}:{http_server}\n"
+    assert "networkLogs" not in r
+
+
+def test_proxy_survives_bad_clients(start_daemon, http_server):
+    d = start_daemon(config={"network": {"allowPrivate": True,
+                                         "connectTimeoutMs": 500}})
+    code = f"""
+import socket, time
+def raw(data, wait=True):
+    s = socket.create_connection(("127.0.0.1", 8118))
+    s.sendall(data)
+    if not wait:
+        s.close(); return
+    s.settimeout(5)
+    print(s.recv(200).split(b"\\r\\n")[0].decode())
+raw(b"garbage\\r\\n\\r\\n")
+raw(b"GET /nohost HTTP/1.1\\r\\n\\r\\n")
+raw(b"GET ftp://x/ HTTP/1.1\\r\\n\\r\\n")
+raw(b"GET http://{HOST}:{http_server}/", wait=True)  # never finishes
+raw(b"X" * 20000)
+raw(b"CONNECT {HOST}:{http_server} HTTP/1.1\\r\\n\\r\\n", wait=False)
+print(__import__('urllib.request').request.urlopen(
+    "http://{HOST}:{http_server}/after").read().decode())
+"""
+    r = execute(d, py(code), filtered(log=False))
+    assert r["stdout"].splitlines() == [
+        "HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request",
+        "HTTP/1.1 400 Bad Request", "HTTP/1.1 408 Request Timeout",
+        "HTTP/1.1 431 Request Header Fields Too Large",
+        f"path=/after host={HOST}:{http_server}"], r
+
+
+def test_fifty_boxes_twenty_requests_each(start_daemon, http_server):
+    d = start_daemon(config={**PRIVATE, "maxConcurrent": 64})
+    code = f"""
+import urllib.request, os
+me = os.environ["BOX"]
+for i in range(20):
+    body = urllib.request.urlopen(
+        f"http://{HOST}:{http_server}/{{me}}/{{i}}").read().decode()
+    assert body.startswith(f"path=/{{me}}/{{i}} "), body
+print("ok", me)
+"""
+    items = [(py(code, env={"BOX": str(n)}),
+              {**filtered(), "timeoutMs": 120000}) for n in range(50)]
+    msgs = execute_many(d, items, timeout=300)
+    for n, msg in enumerate(msgs):
+        r = msg["result"]
+        assert r["stdout"] == f"ok {n}\n", r
+        paths = [e["path"] for e in r["networkLogs"]]
+        assert paths == [f"/{n}/{i}" for i in range(20)]
+
+
+def test_install_packages_allows_the_registry(start_daemon):
+    """installPackages with no whitelist adds the registry from the
+    daemon's configuration; pip reaches a test index through the proxy."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    info = "isol8_net_mod-1.0.dist-info"
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("isol8_net_mod.py", "VALUE = 7\n")
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\n"
+                   "Name: isol8-net-mod\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: t\n"
+                   "Root-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{info}/RECORD", "")
+    wheel = buf.getvalue()
+    name = "isol8_net_mod-1.0-py3-none-any.whl"
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.rstrip("/") == "/simple/isol8-net-mod":
+                body = f'<a href="/w/{name}">{name}</a>'.encode()
+            elif self.path == f"/w/{name}":
+                body = wheel
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = Server((HOST, 0), Index)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        d = start_daemon(config={"network": {
+            "allowPrivate": True,
+            "registry": {"python": r"^127\.0\.0\.2$"}}})
+        env = {"PIP_INDEX_URL": f"http://{HOST}:{srv.server_address[1]}"
+                                "/simple/", "PIP_RETRIES": "0"}
+        r = execute(d, py("import isol8_net_mod; print(isol8_net_mod.VALUE)",
+                          installPackages=["isol8-net-mod"], env=env),
+                    {"network": "filtered", "logNetwork": True,
+                     "timeoutMs": 120000})
+        assert r["stdout"] == "7\n", r
+        assert {e["host"] for e in r["networkLogs"]} == {HOST}
+        assert all(e["action"] == "ALLOW" for e in r["networkLogs"])
+    finally:
+        srv.shutdown()
+
+
+def test_ctl_network_flags(net_daemon, http_server):
+    url = f"http://{HOST}:{http_server}/ctl"
+    p = run_ctl("run", "--net", "filtered", "--allow", r"^127\.",
+                "--deny", "nothing-here", "--log-network",
+                "-e", get_code(url, "http://x.example/"), "-r", "python",
+                socket_path=str(net_daemon.socket_path))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == f"200 path=/ctl host={HOST}:" \
+                                       f"{http_server}"
+    tail = p.stderr.split("--- Network Logs ---\n", 1)[1].splitlines()
+    logs = [json.loads(l) for l in tail]
+    assert [(e["host"], e["action"]) for e in logs] == [
+        (HOST, "ALLOW"), ("x.example", "BLOCK")]
+
+
+def test_bad_filter_named(net_daemon):
+    msg = execute_error(net_daemon, py("1"), {
+        "network": "filtered", "networkFilter": {"blacklist": ["a", "[z"]}})
+    check_invalid(msg, "options.networkFilter.blacklist[1]", "[z")
+
+
+def test_streamed_network_events(net_daemon, http_server):
+    url = f"http://{HOST}:{http_server}/s"
+    msg, events = execute_raw(net_daemon, py(get_code(url)), filtered(),
+                              stream=True)
+    nets = [e for e in events if e.get("type") == "network"]
+    assert len(nets) == 1 and nets[0]["data"]["path"] == "/s"
+    assert msg["result"]["networkLogs"] == [nets[0]["data"]]
