@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PIPE_BYTES (256 * 1024)
+#define PIPE_BYTES ((size_t)256 * 1024)
 #define PUMP_ROUNDS 16 /* per event, so that one stream cannot starve */
 
 enum conn_state {
@@ -369,7 +369,7 @@ static int make_pipe(struct flow *f)
 	if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
 	/* A larger pipe moves a download in fewer trips. */
-	fcntl(f->pipe[0], F_SETPIPE_SZ, PIPE_BYTES);
+	fcntl(f->pipe[0], F_SETPIPE_SZ, (int)PIPE_BYTES);
 	return 0;
 }
 
