@@ -238,7 +238,9 @@ def test_install_without_network_fails(shared_daemon):
             "--install", "requests", "--env", "PIP_RETRIES=0",
             "--env", "PIP_TIMEOUT=2")
     assert p.returncode == FAILURE, p
-    assert "[ERR] Package install failed (exit code " in p.stderr, p.stderr
+    assert ("[ERR] request.installPackages: installing packages needs "
+            "network access; enable filtered networking") in p.stderr, \
+        p.stderr
     assert "ran" not in p.stdout
 
 
