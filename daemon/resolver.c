@@ -208,11 +208,8 @@ int resolver_start(sd_event *event, struct resolver **out)
 	r->event = event;
 	r->fd = -1;
 	r->pid = -1;
-	int e = start_helper(r);
-	if (e < 0) {
-		free(r);
-		return e;
-	}
+	/* The helper is forked on the first lookup: a daemon that never
+	 * proxies never has it. */
 	*out = r;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* Host name lookups that never block the event loop.  getaddrinfo runs in
- * a helper process forked at start-up, one thread per lookup there, so
+ * a helper process forked at the first lookup, one thread per lookup there, so
  * that no thread ever exists in the daemon itself (a box is cloned from
  * it with clone3, which would inherit another thread's locks).  The
  * helper runs as nobody and answers over a SOCK_SEQPACKET pair. */
