@@ -397,7 +397,7 @@ bool pool_claim(struct pool *p, const struct exec_request *req,
 	if (spec->rootfs.sandbox_size != cfg->default_sandbox_size ||
 	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
 	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
-	    strcmp(req->network, "none") != 0 ||
+	    req->net != BOX_NET_NONE ||
 	    !claim(p, req->runtime, req->seccomp_mode, req->seccomp_path,
 		   spec->seccomp, out))
 		return false;

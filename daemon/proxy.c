@@ -50,14 +50,15 @@ struct conn {
 	size_t naddrs, next_addr;
 	int last_err;
 	struct proxy_request req;
-	bool parsed;
+	bool parsed; /* req holds a request: it is logged once */
+	bool logged;
 	char ts[TIMESTAMP_LEN];
 	uint64_t start_usec, last_usec;
 	struct flow up;	  /* box -> upstream: bytesOut */
 	struct flow down; /* upstream -> box: bytesIn */
 	char *answer;
 	size_t answer_len, answer_off;
-	size_t head_len;
+	size_t head_len, head_end; /* head_end: past the blank line */
 	char head[PROXY_HEAD_MAX];
 };
 
@@ -85,8 +86,9 @@ static uint64_t now_usec(const struct proxy *p)
 static void emit(struct conn *c, const char *action)
 {
 	struct proxy *p = c->p;
-	if (!p->log || !c->parsed)
+	if (!p->log || !c->parsed || c->logged)
 		return;
+	c->logged = true;
 	json_object *e = json_object_new_object();
 	json_object_object_add(e, "timestamp", json_object_new_string(c->ts));
 	json_object_object_add(e, "method",
@@ -148,6 +150,21 @@ static void conn_free(struct conn *c)
 
 static void update_events(struct conn *c);
 
+/* The proxy's own plain-text response; its length in *len. */
+static char *response(int status, const char *reason, const char *body,
+		      size_t *len)
+{
+	char *text;
+	int n = asprintf(&text,
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			 status, reason, strlen(body), body);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return text;
+}
+
 /* Answers the client with the proxy's own response and closes. */
 static void answer(struct conn *c, int status, const char *reason,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -160,16 +177,11 @@ static void answer(struct conn *c, int status, const char *reason,
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
 	free(c->answer);
-	int n = asprintf(&c->answer,
-			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			 status, reason, strlen(body), body);
-	if (n < 0) {
-		c->answer = NULL;
+	c->answer = response(status, reason, body, &c->answer_len);
+	if (!c->answer) {
 		conn_free(c);
 		return;
 	}
-	c->answer_len = (size_t)n;
 	c->answer_off = 0;
 	if (c->ufd >= 0) {
 		sd_event_source_disable_unref(c->uio);
@@ -181,21 +193,26 @@ static void answer(struct conn *c, int status, const char *reason,
 	update_events(c);
 }
 
-/* Logs the decision once, then answers 403 with body. */
-static void block(struct conn *c, const char *body)
+/* Logs the decision, then answers 403 with the formatted body. */
+static void block(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void block(struct conn *c, const char *fmt, ...)
 {
+	char body[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
 	emit(c, "BLOCK");
-	c->parsed = false;
 	answer(c, 403, "Forbidden", "%s", body);
 }
 
-/* Logs the allowed request once, then answers 502. */
+/* Logs the allowed request, then answers 502. */
 static void fail_upstream(struct conn *c, const char *what, const char *err)
 {
 	log_debug("proxy: %s %s:%u: %s: %s", c->req.method, c->req.host,
 		  c->req.port, what, err);
 	emit(c, "ALLOW");
-	c->parsed = false;
 	answer(c, 502, "Bad Gateway", "isol8: %s %s: %s\n", what, c->req.host,
 	       err);
 }
@@ -378,8 +395,8 @@ static void start_relay(struct conn *c)
 {
 	static const char established[] =
 		"HTTP/1.1 200 Connection Established\r\n\r\n";
-	size_t extra = c->head_len - proxy_head_length(c->head, c->head_len);
-	const char *rest = c->head + (c->head_len - extra);
+	size_t extra = c->head_len - c->head_end;
+	const char *rest = c->head + c->head_end;
 	if (make_pipe(&c->up) < 0 || make_pipe(&c->down) < 0) {
 		fail_upstream(c, "cannot relay to", strerror(EMFILE));
 		return;
@@ -492,12 +509,10 @@ static void on_resolved(void *userdata, const struct resolver_result *res)
 		c->addr_lens[c->naddrs++] = res->lens[i];
 	}
 	if (c->naddrs == 0 && refused) {
-		char body[400];
-		snprintf(body, sizeof(body),
-			 "isol8: %s resolves to a private address; the "
-			 "daemon's network.allowPrivate is off\n",
-			 c->req.host);
-		block(c, body);
+		block(c,
+		      "isol8: %s resolves to a private address; the daemon's "
+		      "network.allowPrivate is off\n",
+		      c->req.host);
 		return;
 	}
 	connect_next(c);
@@ -507,30 +522,21 @@ static void decide(struct conn *c)
 {
 	struct proxy *p = c->p;
 	const char *why;
-	int status = proxy_request_parse(c->head, proxy_head_length(c->head,
-								  c->head_len),
-					 &c->req, &why);
+	int status = proxy_request_parse(c->head, c->head_end, &c->req, &why);
 	if (status) {
 		answer(c, status, status == 414 ? "URI Too Long" : "Bad Request",
 		       "isol8: %s\n", why);
 		return;
 	}
 	c->parsed = true;
-	char body[400];
 	if (!net_filter_allows(&p->filter, c->req.host)) {
-		snprintf(body, sizeof(body),
-			 "isol8: %s %s blocked by network filter",
-			 c->req.tunnel ? "CONNECT to" : "request to",
-			 c->req.host);
-		block(c, body);
+		block(c, "isol8: %s %s blocked by network filter",
+		      c->req.tunnel ? "CONNECT to" : "request to", c->req.host);
 		return;
 	}
 	if (p->lim.max_bytes && p->bytes > p->lim.max_bytes) {
-		snprintf(body, sizeof(body),
-			 "isol8: network.maxBytes reached; no more traffic "
-			 "to %s\n",
-			 c->req.host);
-		block(c, body);
+		block(c, "isol8: network.maxBytes reached; no more traffic to %s\n",
+		      c->req.host);
 		return;
 	}
 	c->st = C_RESOLVING;
@@ -561,7 +567,8 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents,
 			return 0;
 		c->head_len += (size_t)n;
 		touch(c);
-		if (proxy_head_length(c->head, c->head_len))
+		c->head_end = proxy_head_length(c->head, c->head_len);
+		if (c->head_end)
 			decide(c);
 		else if (c->head_len == sizeof(c->head))
 			answer(c, 431, "Request Header Fields Too Large",
@@ -599,12 +606,14 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents,
 static void accept_one(struct proxy *p, int fd)
 {
 	if (p->nconns >= p->lim.max_connections) {
-		static const char full[] =
-			"HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
-			"46\r\nConnection: close\r\n\r\n"
-			"isol8: too many connections (network limits)\n";
-		(void)!send(fd, full, sizeof(full) - 1,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		size_t len;
+		char *full = response(503, "Service Unavailable",
+				      "isol8: too many connections "
+				      "(network.maxConnections)\n",
+				      &len);
+		if (full)
+			(void)!send(fd, full, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(full);
 		close(fd);
 		return;
 	}

@@ -135,6 +135,19 @@ static void fail_all(struct resolver *r)
 	}
 }
 
+/* Unlinks the pending lookup id; NULL when there is none. */
+static struct pending *take(struct resolver *r, int64_t id)
+{
+	for (struct pending **pp = &r->pending; *pp; pp = &(*pp)->next) {
+		struct pending *p = *pp;
+		if (p->id == id) {
+			*pp = p->next;
+			return p;
+		}
+	}
+	return NULL;
+}
+
 static void stop_helper(struct resolver *r)
 {
 	r->io = sd_event_source_disable_unref(r->io);
@@ -165,14 +178,10 @@ static int on_answer(sd_event_source *s, int fd, uint32_t revents,
 		fail_all(r);
 		return 0;
 	}
-	for (struct pending **pp = &r->pending; *pp; pp = &(*pp)->next) {
-		struct pending *p = *pp;
-		if (p->id != a.id)
-			continue;
-		*pp = p->next;
+	struct pending *p = take(r, a.id);
+	if (p) {
 		p->done(p->userdata, &a.res);
 		free(p);
-		break;
 	}
 	return 0;
 }
@@ -257,12 +266,5 @@ int64_t resolver_lookup(struct resolver *r, const char *host, uint16_t port,
 
 void resolver_cancel(struct resolver *r, int64_t id)
 {
-	for (struct pending **pp = &r->pending; *pp; pp = &(*pp)->next) {
-		if ((*pp)->id == id) {
-			struct pending *p = *pp;
-			*pp = p->next;
-			free(p);
-			return;
-		}
-	}
+	free(take(r, id));
 }

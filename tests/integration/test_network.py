@@ -7,7 +7,6 @@ box and must fail."""
 import http.server
 import json
 import os
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -17,7 +16,8 @@ import pytest
 
 from execute_helpers import (check_invalid, execute, execute_error,
                              execute_many, execute_raw)
-from isol8_harness import run_ctl
+from isol8_fixtures import _factory
+from isol8_harness import BUILD, run_ctl
 
 HOST = "127.0.0.2"
 PRIVATE = {"network": {"allowPrivate": True}}
@@ -81,12 +81,11 @@ def https_server():
 
 
 @pytest.fixture(scope="module")
-def net_daemon(request):
+def net_daemon():
     """One daemon with allowPrivate for the tests that share it."""
-    from isol8_fixtures import _factory, BUILD
     start, finish = _factory(BUILD, False)
-    d = start(config={**PRIVATE, "network": {"allowPrivate": True,
-                                            "connectTimeoutMs": 1000}})
+    d = start(config={"network": {"allowPrivate": True,
+                                  "connectTimeoutMs": 1000}})
     yield d
     errors = finish()
     if errors:

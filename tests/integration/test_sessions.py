@@ -49,6 +49,19 @@ def get(d, sid, path):
     return call(d, "file.get", {"sessionId": sid, "path": path})
 
 
+def run_and_queue(d, sid, running, queued, code):
+    """Bash code running in session sid from one client, and `true` from
+    another waiting behind it."""
+    running.send("execute", params_of({"code": code, "runtime": "bash"},
+                                      sessionId=sid))
+    assert wait_until(lambda: ok(d, "session.get", {"sessionId": sid})[
+        "isActive"], 10)
+    queued.send("execute", params_of({"code": "true", "runtime": "bash"},
+                                     sessionId=sid))
+    assert wait_until(lambda: ok(d, "session.get", {"sessionId": sid})[
+        "queued"] == 1, 10)
+
+
 def session_ids(d):
     return [s["id"] for s in ok(d, "session.list")["sessions"]]
 
@@ -258,14 +271,7 @@ def test_capacity_errors(start_daemon):
     check_error(msg, -32005, kind="busy", id=msg["id"],
                 words=("2", "maxSessions"))
     with d.client() as c1, d.client() as c2, d.client() as c3:
-        c1.send("execute", params_of({"code": "sleep 1.5",
-                                      "runtime": "bash"}, sessionId=a))
-        assert wait_until(lambda: ok(d, "session.get", {"sessionId": a})[
-            "isActive"], 10)
-        c2.send("execute", params_of({"code": "true", "runtime": "bash"},
-                                     sessionId=a))
-        assert wait_until(lambda: ok(d, "session.get", {"sessionId": a})[
-            "queued"] == 1, 10)
+        run_and_queue(d, a, c1, c2, "sleep 1.5")
         # Two accepted already: the third is refused at once.
         t0 = time.monotonic()
         busy = c3.call("execute", params_of({"code": "true",
@@ -278,14 +284,7 @@ def test_capacity_errors(start_daemon):
     d2 = start_daemon(config={"sessions": {"maxQueued": 1}})
     s = create(d2, "bash")
     with d2.client() as c1, d2.client() as c2, d2.client() as c3:
-        c1.send("execute", params_of({"code": "sleep 1",
-                                      "runtime": "bash"}, sessionId=s))
-        assert wait_until(lambda: ok(d2, "session.get", {"sessionId": s})[
-            "isActive"], 10)
-        c2.send("execute", params_of({"code": "true", "runtime": "bash"},
-                                     sessionId=s))
-        assert wait_until(lambda: ok(d2, "session.get", {"sessionId": s})[
-            "queued"] == 1, 10)
+        run_and_queue(d2, s, c1, c2, "sleep 1")
         full = c3.call("execute", params_of({"code": "true",
                                              "runtime": "bash"},
                                             sessionId=s), timeout=5)
