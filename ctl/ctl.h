@@ -53,5 +53,6 @@ int cmd_config(struct ctl *ctl, int argc, char **argv);
 int cmd_run(struct ctl *ctl, int argc, char **argv);
 int cmd_pool(struct ctl *ctl, int argc, char **argv);
 int cmd_session(struct ctl *ctl, int argc, char **argv);
+int cmd_serve(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct ctl_command commands[] = {
 	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses" },
 	{ "session", cmd_session,
 	  "persistent sessions: create, list, exec, put, get, set-timeout, rm" },
+	{ "serve", cmd_serve, "serve isol8's HTTP API in front of isol8d" },
 };
 
 static void usage(FILE *out)

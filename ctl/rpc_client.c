@@ -5,6 +5,7 @@
 #include "jsonrpc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,53 +64,92 @@ static bool same_id(json_object *a, long long id)
 	       json_object_get_int64(a) == id;
 }
 
-int rpc_client_call(struct rpc_client *c, const char *method,
-		    json_object *params, rpc_notify_fn on_notify,
-		    void *userdata, json_object **result, json_object **error)
+int rpc_client_send(struct rpc_client *c, const char *method,
+		    json_object *params, long long *id)
 {
-	long long id = c->next_id++;
-	*result = *error = NULL;
-	_cleanup_json_ json_object *req = rpc_make_request(id, method, params);
+	*id = c->next_id++;
+	_cleanup_json_ json_object *req = rpc_make_request(*id, method, params);
 	size_t len;
 	const char *text = json_object_to_json_string_length(
 		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		&len);
-	int r = frame_write(c->fd, text, len);
+	return frame_write(c->fd, text, len);
+}
+
+int rpc_client_read(struct rpc_client *c, json_object **msg)
+{
+	_cleanup_free_ char *body = NULL;
+	size_t len;
+	*msg = NULL;
+	int r = frame_read(c->fd, RESPONSE_MAX, &body, &len);
 	if (r < 0)
-		return r;
-	for (;;) {
-		_cleanup_free_ char *body = NULL;
-		r = frame_read(c->fd, RESPONSE_MAX, &body, &len);
-		if (r < 0)
-			return r == -ENODATA ? -ECONNRESET : r;
-		char why[200];
-		_cleanup_json_ json_object *msg = NULL;
-		if (json_parse_strict(body, len, &msg, why, sizeof(why)) < 0 ||
-		    !msg)
-			return -EBADMSG;
-		json_object *mid = NULL, *v = NULL;
-		json_object_object_get_ex(msg, "id", &mid);
-		if (json_object_object_get_ex(msg, "method", &v)) {
-			json_object *p = NULL;
-			json_object_object_get_ex(msg, "params", &p);
-			json_object *pid = NULL;
-			json_object_object_get_ex(p, "id", &pid);
-			if (on_notify && same_id(pid, id))
-				on_notify(p, userdata);
-			continue;
-		}
-		/* An error the daemon could not tie to a request (id null)
-		 * ends the call too: it is about this connection. */
-		if (!same_id(mid, id) && mid)
-			continue;
-		if (json_object_object_get_ex(msg, "error", &v)) {
-			*error = json_object_get(v);
-			return 0;
-		}
-		if (json_object_object_get_ex(msg, "result", &v)) {
-			*result = json_object_get(v);
-			return 0;
-		}
+		return r == -ENODATA ? -ECONNRESET : r;
+	char why[200];
+	if (json_parse_strict(body, len, msg, why, sizeof(why)) < 0 || !*msg)
 		return -EBADMSG;
+	return 0;
+}
+
+int rpc_message_about(json_object *msg, long long id, json_object **out)
+{
+	json_object *mid = NULL, *v = NULL;
+	*out = NULL;
+	json_object_object_get_ex(msg, "id", &mid);
+	if (json_object_object_get_ex(msg, "method", &v)) {
+		json_object *p = NULL, *pid = NULL;
+		json_object_object_get_ex(msg, "params", &p);
+		json_object_object_get_ex(p, "id", &pid);
+		if (!same_id(pid, id))
+			return RPC_OTHER;
+		*out = p;
+		return RPC_NOTIFY;
 	}
+	/* An error the daemon could not tie to a request (id null) is about
+	 * every request: it is about this connection. */
+	if (!same_id(mid, id) && mid)
+		return RPC_OTHER;
+	if (json_object_object_get_ex(msg, "error", out))
+		return RPC_ERROR;
+	if (json_object_object_get_ex(msg, "result", out))
+		return RPC_RESULT;
+	return -EBADMSG;
+}
+
+int rpc_client_wait(struct rpc_client *c, int watch_fd)
+{
+	struct pollfd p[2] = {
+		{ .fd = c->fd, .events = POLLIN },
+		{ .fd = watch_fd, .events = POLLRDHUP },
+	};
+	int r;
+	while ((r = poll(p, watch_fd >= 0 ? 2 : 1, -1)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return -errno;
+	return p[1].revents & (POLLRDHUP | POLLHUP | POLLERR) ? -ECONNABORTED
+							       : 0;
+}
+
+int rpc_client_call(struct rpc_client *c, const char *method,
+		    json_object *params, rpc_notify_fn on_notify,
+		    void *userdata, json_object **result, json_object **error)
+{
+	long long id;
+	*result = *error = NULL;
+	int r = rpc_client_send(c, method, params, &id);
+	while (r >= 0) {
+		_cleanup_json_ json_object *msg = NULL;
+		r = rpc_client_read(c, &msg);
+		if (r < 0)
+			break;
+		json_object *v;
+		r = rpc_message_about(msg, id, &v);
+		if (r == RPC_NOTIFY && on_notify)
+			on_notify(v, userdata);
+		else if (r == RPC_RESULT || r == RPC_ERROR) {
+			*(r == RPC_RESULT ? result : error) = json_object_get(v);
+			return 0;
+		}
+	}
+	return r;
 }

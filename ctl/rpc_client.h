@@ -30,6 +30,21 @@ int rpc_client_call(struct rpc_client *c, const char *method,
 		    json_object *params, rpc_notify_fn on_notify,
 		    void *userdata, json_object **result, json_object **error);
 
+/* The same in steps, for callers that interleave other work: send a
+ * request (takes ownership of params; its id in *id), read whole messages
+ * (0 with one in *msg, caller puts it; or a negative errno), and ask what a
+ * message says about a request: one of enum rpc_about, with the
+ * notification's params, the result or the error in *out (borrowed from
+ * msg), or -EBADMSG. */
+enum rpc_about { RPC_OTHER, RPC_NOTIFY, RPC_RESULT, RPC_ERROR };
+int rpc_client_send(struct rpc_client *c, const char *method,
+		    json_object *params, long long *id);
+int rpc_client_read(struct rpc_client *c, json_object **msg);
+int rpc_message_about(json_object *msg, long long id, json_object **out);
+/* Waits until the daemon has something to say: 0, or -ECONNABORTED when
+ * watch_fd (a peer being served; -1 for none) hangs up first. */
+int rpc_client_wait(struct rpc_client *c, int watch_fd);
+
 /* Prints the one-line "cannot connect" diagnosis for errno err. */
 void rpc_client_report_connect_error(const char *path, int err);
 

@@ -1,0 +1,485 @@
+/* The bridge's request handling: body collection, authentication, routes. */
+#include "http_bridge.h"
+
+#include "cleanup.h"
+#include "jsonrpc.h"
+#include "version.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the daemon ---- */
+
+int http_client_fd(const struct http_request *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci ? ci->connect_fd : -1;
+}
+
+int bridge_connect(struct http_request *r, struct rpc_client *c)
+{
+	int err = rpc_client_connect(c, r->bridge->socket_path);
+	if (err < 0)
+		http_reply_unreachable(r, -err);
+	return err;
+}
+
+json_object *bridge_call(struct http_request *r, const char *method,
+			 json_object *params)
+{
+	_cleanup_json_ json_object *owned = params;
+	struct rpc_client c;
+	if (bridge_connect(r, &c) < 0)
+		return NULL;
+	long long id;
+	int err = rpc_client_send(&c, method, TAKE_PTR(owned), &id);
+	json_object *result = NULL;
+	while (err >= 0 && !result) {
+		/* Closing our connection is how the daemon learns to cancel
+		 * an ephemeral execution whose client left. */
+		err = rpc_client_wait(&c, http_client_fd(r));
+		_cleanup_json_ json_object *msg = NULL;
+		if (err >= 0)
+			err = rpc_client_read(&c, &msg);
+		json_object *v = NULL;
+		if (err >= 0)
+			err = rpc_message_about(msg, id, &v);
+		if (err == RPC_RESULT)
+			result = json_object_get(v);
+		else if (err == RPC_ERROR) {
+			http_reply_rpc_error(r, v);
+			break;
+		}
+	}
+	rpc_client_close(&c);
+	if (err == -ECONNABORTED)
+		r->ret = MHD_NO;
+	else if (err < 0)
+		http_reply_unreachable(r, -err);
+	return result;
+}
+
+/* ---- authentication ---- */
+
+/* Time depends on the key's length only, never on how much of it the
+ * token got right. */
+static bool key_matches(const char *key, const char *token)
+{
+	size_t klen = strlen(key), tlen = strlen(token);
+	unsigned char diff = klen != tlen;
+	for (size_t i = 0; i < klen; i++)
+		diff |= (unsigned char)key[i] ^
+			(unsigned char)(i < tlen ? token[i] : 0);
+	return diff == 0;
+}
+
+static bool authorized(struct http_request *r)
+{
+	const char *h = MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h) {
+		http_reply_error(r, MHD_HTTP_UNAUTHORIZED,
+				 "Missing Authorization header");
+		return false;
+	}
+	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\t'))
+		h += 6 + strspn(h + 6, " \t");
+	if (!key_matches(r->bridge->key, h)) {
+		http_reply_error(r, MHD_HTTP_FORBIDDEN, "Invalid API key");
+		return false;
+	}
+	return true;
+}
+
+/* ---- request bodies ---- */
+
+/* The body as a JSON object, or NULL after a 400. */
+static json_object *body_object(struct http_request *r)
+{
+	char why[200];
+	json_object *o = NULL;
+	if (r->len == 0) {
+		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+				 "The request needs a JSON object as its body");
+		return NULL;
+	}
+	if (json_parse_strict(r->body, r->len, &o, why, sizeof(why)) < 0) {
+		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+				 "The body is not valid JSON: %s", why);
+		return NULL;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+				 "The body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/* params[key] = body[key] when the body has it. */
+static void copy_key(json_object *params, json_object *body, const char *key)
+{
+	json_object *v;
+	if (json_object_object_get_ex(body, key, &v))
+		json_object_object_add(params, key, json_object_get(v));
+}
+
+static json_object *ok_body(void)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	return o;
+}
+
+/* ---- routes ---- */
+
+static enum MHD_Result get_health(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	json_object_object_add(o, "version",
+			       json_object_new_string(ISOL8_VERSION));
+	return http_reply_json(r, MHD_HTTP_OK, o);
+}
+
+/* {request, options?, sessionId?} as the daemon's execute params. */
+static json_object *execute_params(struct http_request *r)
+{
+	_cleanup_json_ json_object *body = body_object(r);
+	if (!body)
+		return NULL;
+	json_object *req = NULL;
+	if (!json_object_object_get_ex(body, "request", &req) ||
+	    !json_object_is_type(req, json_type_object)) {
+		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+				 "The body needs a \"request\" object "
+				 "(an ExecutionRequest)");
+		return NULL;
+	}
+	json_object *p = json_object_new_object();
+	copy_key(p, body, "request");
+	copy_key(p, body, "options");
+	copy_key(p, body, "sessionId");
+	return p;
+}
+
+static enum MHD_Result post_execute(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	json_object *params = execute_params(r);
+	if (!params)
+		return r->ret;
+	json_object *res = bridge_call(r, "execute", params);
+	return res ? http_reply_json(r, MHD_HTTP_OK, res) : r->ret;
+}
+
+static enum MHD_Result post_execute_stream(struct http_request *r,
+					   const char *arg)
+{
+	(void)arg;
+	json_object *params = execute_params(r);
+	return params ? http_execute_stream(r, params) : r->ret;
+}
+
+static enum MHD_Result post_file(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	_cleanup_json_ json_object *body = body_object(r);
+	if (!body)
+		return r->ret;
+	json_object *p = json_object_new_object();
+	copy_key(p, body, "sessionId");
+	copy_key(p, body, "path");
+	copy_key(p, body, "content");
+	copy_key(p, body, "mode");
+	_cleanup_json_ json_object *res = bridge_call(r, "file.put", p);
+	return res ? http_reply_json(r, MHD_HTTP_OK, ok_body()) : r->ret;
+}
+
+static enum MHD_Result get_file(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	const char *sid = MHD_lookup_connection_value(
+		r->conn, MHD_GET_ARGUMENT_KIND, "sessionId");
+	const char *path = MHD_lookup_connection_value(
+		r->conn, MHD_GET_ARGUMENT_KIND, "path");
+	if (!sid || !*sid || !path || !*path)
+		return http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+					"Missing sessionId or path");
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "sessionId", json_object_new_string(sid));
+	json_object_object_add(p, "path", json_object_new_string(path));
+	_cleanup_json_ json_object *res = bridge_call(r, "file.get", p);
+	if (!res)
+		return r->ret;
+	json_object *o = json_object_new_object();
+	copy_key(o, res, "content");
+	return http_reply_json(r, MHD_HTTP_OK, o);
+}
+
+static json_object *session_id_params(const char *id)
+{
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "sessionId", json_object_new_string(id));
+	return p;
+}
+
+static enum MHD_Result get_sessions(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	_cleanup_json_ json_object *res = bridge_call(r, "session.list", NULL);
+	if (!res)
+		return r->ret;
+	json_object *list = NULL, *out = json_object_new_array();
+	json_object_object_get_ex(res, "sessions", &list);
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *s = json_object_array_get_idx(list, i);
+		json_object *o = json_object_new_object();
+		copy_key(o, s, "id");
+		copy_key(o, s, "isActive");
+		copy_key(o, s, "lastAccessedAt");
+		json_object_array_add(out, o);
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "sessions", out);
+	return http_reply_json(r, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result delete_session(struct http_request *r, const char *id)
+{
+	_cleanup_json_ json_object *res =
+		bridge_call(r, "session.delete", session_id_params(id));
+	return res ? http_reply_json(r, MHD_HTTP_OK, ok_body()) : r->ret;
+}
+
+static enum MHD_Result post_session_timeout(struct http_request *r,
+					    const char *id)
+{
+	_cleanup_json_ json_object *body = body_object(r);
+	if (!body)
+		return r->ret;
+	json_object *p = session_id_params(id);
+	copy_key(p, body, "timeoutSec");
+	_cleanup_json_ json_object *res =
+		bridge_call(r, "session.set_timeout", p);
+	if (!res)
+		return r->ret;
+	json_object *o = ok_body();
+	copy_key(o, res, "expiresAt");
+	return http_reply_json(r, MHD_HTTP_OK, o);
+}
+
+static json_object *tally(int removed, int failed, json_object *errors)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "removed", json_object_new_int(removed));
+	json_object_object_add(o, "failed", json_object_new_int(failed));
+	json_object_object_add(o, "errors", errors);
+	return o;
+}
+
+/* Every session goes; ephemeral boxes end with their executions, so there
+ * are never containers to clean up. */
+static enum MHD_Result post_cleanup(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	_cleanup_json_ json_object *res = bridge_call(r, "session.list", NULL);
+	if (!res)
+		return r->ret;
+	json_object *list = NULL, *errors = json_object_new_array();
+	json_object_object_get_ex(res, "sessions", &list);
+	int removed = 0, failed = 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *id = NULL;
+		json_object_object_get_ex(json_object_array_get_idx(list, i),
+					  "id", &id);
+		_cleanup_json_ json_object *del = bridge_call(
+			r, "session.delete",
+			session_id_params(json_object_get_string(id)));
+		if (del) {
+			removed++;
+			continue;
+		}
+		if (r->ret == MHD_NO) {
+			json_object_put(errors);
+			return MHD_NO;
+		}
+		/* A failed delete queued an error reply; keep its reason for
+		 * the summary instead. */
+		failed++;
+		json_object_array_add(
+			errors, json_object_new_string(json_object_get_string(id)));
+	}
+	json_object *o = ok_body();
+	json_object_object_add(o, "sessions", tally(removed, failed, errors));
+	json_object_object_add(o, "containers",
+			       tally(0, 0, json_object_new_array()));
+	return http_reply_json(r, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result get_metrics(struct http_request *r, const char *arg)
+{
+	(void)arg;
+	return http_metrics(r);
+}
+
+/* A path pattern holds at most one ":id" segment, given to the handler. */
+static const struct route {
+	const char *method, *pattern;
+	enum MHD_Result (*fn)(struct http_request *r, const char *arg);
+} routes[] = {
+	{ "GET", "/health", get_health },
+	{ "POST", "/execute", post_execute },
+	{ "POST", "/execute/stream", post_execute_stream },
+	{ "POST", "/file", post_file },
+	{ "GET", "/file", get_file },
+	{ "GET", "/sessions", get_sessions },
+	{ "DELETE", "/session/:id", delete_session },
+	{ "POST", "/session/:id/timeout", post_session_timeout },
+	{ "POST", "/cleanup", post_cleanup },
+	{ "GET", "/metrics", get_metrics },
+};
+
+/* Whether url fits pattern; the ":id" segment's text in id. */
+static bool path_matches(const char *pattern, const char *url, char *id,
+			 size_t id_size)
+{
+	const char *hole = strstr(pattern, ":id");
+	if (!hole)
+		return strcmp(pattern, url) == 0;
+	size_t pre = (size_t)(hole - pattern), post = strlen(hole + 3),
+	       len = strlen(url);
+	if (len <= pre + post || strncmp(url, pattern, pre) != 0 ||
+	    strcmp(url + len - post, hole + 3) != 0)
+		return false;
+	size_t n = len - pre - post;
+	if (n >= id_size || memchr(url + pre, '/', n))
+		return false;
+	memcpy(id, url + pre, n);
+	id[n] = '\0';
+	return true;
+}
+
+/* The route for method and url, or NULL after a 404 or 405. */
+static const struct route *find_route(struct http_request *r, const char *url,
+				      char *id, size_t id_size)
+{
+	char allow[64] = "";
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (!path_matches(routes[i].pattern, url, id, id_size))
+			continue;
+		if (strcmp(routes[i].method, r->method) == 0)
+			return &routes[i];
+		size_t n = strlen(allow);
+		snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "",
+			 routes[i].method);
+	}
+	if (!*allow)
+		http_reply_error(r, MHD_HTTP_NOT_FOUND, "No route %s %s",
+				 r->method, url);
+	else
+		http_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+				 "%s %s is not served; allowed: %s", r->method,
+				 url, allow);
+	return NULL;
+}
+
+/* ---- MHD's callbacks ---- */
+
+static bool body_fits(struct http_request *r, size_t more)
+{
+	if (r->len + more <= r->bridge->max_body)
+		return true;
+	http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+			 "The request body exceeds the %zu-byte limit "
+			 "(isol8ctl serve --max-body)",
+			 r->bridge->max_body);
+	return false;
+}
+
+static int append_body(struct http_request *r, const char *data, size_t n)
+{
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *b = realloc(r->body, cap);
+		if (!b)
+			return -ENOMEM;
+		r->body = b;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return 0;
+}
+
+/* The first call for a request: refuse early what needs no body read. */
+static enum MHD_Result begin(struct http_request *r, const char *url)
+{
+	char id[256];
+	const struct route *rt = find_route(r, url, id, sizeof(id));
+	if (!rt)
+		return r->ret;
+	if (rt->fn != get_health && !authorized(r))
+		return r->ret;
+	const char *cl = MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && !body_fits(r, strtoull(cl, NULL, 10)))
+		return r->ret;
+	return MHD_YES;
+}
+
+enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
+				   const char *url, const char *method,
+				   const char *version, const char *upload,
+				   size_t *upload_size, void **state)
+{
+	(void)version;
+	struct http_request *r = *state;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*state = r;
+		r->bridge = cls;
+		r->conn = conn;
+		r->method = method;
+		r->ret = MHD_YES;
+		return begin(r, url);
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (r->replied || !body_fits(r, n))
+			return MHD_YES;
+		return append_body(r, upload, n) < 0 ? MHD_NO : MHD_YES;
+	}
+	/* A request refused early has had its answer. */
+	if (r->replied)
+		return MHD_YES;
+	char id[256];
+	const struct route *rt = find_route(r, url, id, sizeof(id));
+	return rt ? rt->fn(r, id) : r->ret;
+}
+
+void http_bridge_completed(void *cls, struct MHD_Connection *conn,
+			   void **state, enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	(void)why;
+	struct http_request *r = *state;
+	if (!r)
+		return;
+	free(r->body);
+	free(r);
+	*state = NULL;
+}

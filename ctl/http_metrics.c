@@ -1,0 +1,107 @@
+/* GET /metrics: the daemon's `metrics` answer in Prometheus' text format. */
+#include "cleanup.h"
+#include "http_bridge.h"
+
+#include <stdio.h>
+
+static json_object *field(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static long long count_of(json_object *o, const char *key)
+{
+	return (long long)json_object_get_int64(field(o, key));
+}
+
+static void family(FILE *f, const char *name, const char *type,
+		   const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void executions(FILE *f, json_object *list)
+{
+	family(f, "isol8_executions_total", "counter",
+	       "Executions finished, by runtime and outcome "
+	       "(ok, error, timeout, oom, failed).");
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		fprintf(f,
+			"isol8_executions_total{runtime=\"%s\",outcome=\"%s\"} "
+			"%lld\n",
+			json_object_get_string(field(e, "runtime")),
+			json_object_get_string(field(e, "outcome")),
+			count_of(e, "count"));
+	}
+}
+
+static void durations(FILE *f, json_object *h)
+{
+	static const char name[] = "isol8_execution_duration_seconds";
+	family(f, name, "histogram",
+	       "Wall-clock time of executions that produced a result.");
+	json_object *bounds = field(h, "bounds"), *buckets = field(h, "buckets");
+	for (size_t i = 0; i < json_object_array_length(bounds); i++)
+		fprintf(f, "%s_bucket{le=\"%g\"} %lld\n", name,
+			json_object_get_double(
+				json_object_array_get_idx(bounds, i)) /
+				1000,
+			(long long)json_object_get_int64(
+				json_object_array_get_idx(buckets, i)));
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %lld\n", name, count_of(h, "count"));
+	fprintf(f, "%s_sum %.3f\n", name,
+		json_object_get_double(field(h, "sum")) / 1000);
+	fprintf(f, "%s_count %lld\n", name, count_of(h, "count"));
+}
+
+static void gauge(FILE *f, const char *name, const char *help,
+		  long long value)
+{
+	family(f, name, "gauge", help);
+	fprintf(f, "%s %lld\n", name, value);
+}
+
+static void render(FILE *f, json_object *m)
+{
+	executions(f, field(m, "executions"));
+	durations(f, field(m, "durationMs"));
+	json_object *pool = field(m, "pool"), *sessions = field(m, "sessions"),
+		    *proxy = field(m, "proxyRequests");
+	gauge(f, "isol8_pool_ready", "Boxes ready in the warm pool.",
+	      count_of(pool, "ready"));
+	gauge(f, "isol8_pool_in_use",
+	      "Boxes that hold an execution or a session.",
+	      count_of(pool, "inUse"));
+	gauge(f, "isol8_sessions", "Persistent sessions.",
+	      count_of(sessions, "total"));
+	gauge(f, "isol8_sessions_active",
+	      "Sessions with an execution running.",
+	      count_of(sessions, "active"));
+	family(f, "isol8_proxy_requests_total", "counter",
+	       "Requests the filtering proxy decided, by action.");
+	fprintf(f, "isol8_proxy_requests_total{action=\"allow\"} %lld\n",
+		count_of(proxy, "allow"));
+	fprintf(f, "isol8_proxy_requests_total{action=\"block\"} %lld\n",
+		count_of(proxy, "block"));
+}
+
+enum MHD_Result http_metrics(struct http_request *r)
+{
+	_cleanup_json_ json_object *m = bridge_call(r, "metrics", NULL);
+	if (!m)
+		return r->ret;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return MHD_NO;
+	render(f, m);
+	if (fclose(f) != 0)
+		return MHD_NO;
+	return http_reply_bytes(r, MHD_HTTP_OK,
+				"text/plain; version=0.0.4; charset=utf-8",
+				text, len, NULL);
+}

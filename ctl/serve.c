@@ -1,0 +1,270 @@
+/* serve: isol8's HTTP server API in front of isol8d, as an unprivileged
+ * process of its own, so no HTTP parsing ever runs in the root daemon. */
+#include "cleanup.h"
+#include "ctl.h"
+#include "http_bridge.h"
+#include "size.h"
+#include "version.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#define DEFAULT_PORT 3000
+#define DEFAULT_LISTEN "0.0.0.0"
+#define DEFAULT_MAX_BODY "16m"
+#define CONNECTION_LIMIT 512
+#define IDLE_TIMEOUT_SEC 60
+
+static const char serve_help[] =
+	"Usage: isol8ctl serve [--port N] [--listen ADDR] [--key KEY]\n"
+	"                      [--max-body SIZE]\n"
+	"\n"
+	"Serves isol8's HTTP API (/health, /execute, /execute/stream, /file,\n"
+	"/sessions, /session/ID, /session/ID/timeout, /cleanup, /metrics) and\n"
+	"carries every request to isol8d over its socket.  Every route but\n"
+	"/health needs 'Authorization: Bearer KEY'.\n"
+	"\n"
+	"  -p, --port N      TCP port (default $ISOL8_PORT, then $PORT, then "
+	"3000;\n"
+	"                    0 picks a free one, printed in the banner)\n"
+	"  -l, --listen ADDR IPv4 or IPv6 address to listen on (default "
+	DEFAULT_LISTEN ")\n"
+	"  -k, --key KEY     the API key (default $ISOL8_API_KEY; required)\n"
+	"      --max-body SIZE  largest request body (default " DEFAULT_MAX_BODY
+	")\n"
+	"\n"
+	"Started by systemd with a listening socket (LISTEN_FDS), serves that\n"
+	"socket instead.  Stops on SIGTERM or SIGINT.  See isol8ctl(1).\n";
+
+struct serve_args {
+	const char *port_text, *port_source, *listen, *key, *max_body;
+};
+
+/* The port from the first of the flag, $ISOL8_PORT, $PORT; -1 after an
+ * error message. */
+static int resolve_port(const struct serve_args *a)
+{
+	const char *text = a->port_text, *source = "--port";
+	if (!text && (text = getenv("ISOL8_PORT")) && *text)
+		source = "ISOL8_PORT";
+	else if (!a->port_text && (text = getenv("PORT")) && *text)
+		source = "PORT";
+	if (!text || !*text)
+		return DEFAULT_PORT;
+	char *end;
+	errno = 0;
+	long port = strtol(text, &end, 10);
+	if (errno || *end || end == text || port < 0 || port > 65535) {
+		fprintf(stderr,
+			"[ERR] Invalid port from %s: %s. Expected 0-65535 "
+			"(0: any free port).\n",
+			source, text);
+		return -1;
+	}
+	return (int)port;
+}
+
+static int parse_args(int argc, char **argv, struct serve_args *a)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "max-body", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "p:l:k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a->port_text = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 'k':
+			a->key = optarg;
+			break;
+		case 'b':
+			a->max_body = optarg;
+			break;
+		case 'h':
+			fputs(serve_help, stdout);
+			return CTL_EXIT_OK;
+		default:
+			fputs(serve_help, stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "isol8ctl serve: unexpected argument '%s'\n",
+			argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The address to bind; false after an error message. */
+static bool listen_address(const char *text, int port,
+			   struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return true;
+	}
+	fprintf(stderr,
+		"[ERR] Invalid listen address: %s. Expected an IPv4 or IPv6 "
+		"address such as 127.0.0.1 or ::.\n",
+		text);
+	return false;
+}
+
+/* "http://ADDR:PORT" of a bound socket. */
+static void describe(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (void *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+			snprintf(out, size, "http://[%s]:%u", host, port);
+			return;
+		}
+		const struct sockaddr_in *s4 = (void *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(out, size, "http://%s:%u", host, port);
+}
+
+/* A socket systemd passed, or -1 to bind one ourselves. */
+static int activated_socket(void)
+{
+	int n = sd_listen_fds(1);
+	if (n > 1)
+		fprintf(stderr, "[WARN] %d sockets passed; serving the first.\n",
+			n);
+	return n >= 1 ? SD_LISTEN_FDS_START : -1;
+}
+
+static struct MHD_Daemon *start(const struct serve_args *a, int port,
+				struct bridge *b)
+{
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			 MHD_USE_ERROR_LOG;
+	int fd = activated_socket();
+	if (fd >= 0)
+		return MHD_start_daemon(
+			flags, 0, NULL, NULL, http_bridge_handle, b,
+			MHD_OPTION_LISTEN_SOCKET, fd,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+			MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)IDLE_TIMEOUT_SEC, MHD_OPTION_NOTIFY_COMPLETED,
+			http_bridge_completed, b, MHD_OPTION_END);
+	struct sockaddr_storage ss;
+	if (!listen_address(a->listen ? a->listen : DEFAULT_LISTEN, port, &ss))
+		return NULL;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_Daemon *d = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, http_bridge_handle, b,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SEC,
+		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
+		MHD_OPTION_END);
+	if (!d && errno == EADDRINUSE)
+		fprintf(stderr,
+			"[ERR] Port %d is already in use on %s. Choose another "
+			"with --port N, ISOL8_PORT or PORT (0 picks any free "
+			"port).\n",
+			port, a->listen ? a->listen : DEFAULT_LISTEN);
+	else if (!d)
+		fprintf(stderr, "[ERR] Cannot listen on %s port %d: %s\n",
+			a->listen ? a->listen : DEFAULT_LISTEN, port,
+			strerror(errno));
+	return d;
+}
+
+int cmd_serve(struct ctl *ctl, int argc, char **argv)
+{
+	struct serve_args a = { 0 };
+	int r = parse_args(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	if (!a.key)
+		a.key = getenv("ISOL8_API_KEY");
+	if (!a.key || !*a.key) {
+		fputs("[ERR] API key required. Use --key or ISOL8_API_KEY env "
+		      "var.\n",
+		      stderr);
+		return CTL_EXIT_FAILURE;
+	}
+	uint64_t max_body;
+	if (size_parse(a.max_body ? a.max_body : DEFAULT_MAX_BODY,
+		       &max_body) < 0 ||
+	    max_body == 0) {
+		fprintf(stderr,
+			"[ERR] Invalid --max-body: %s. Expected a size such as "
+			"16m.\n",
+			a.max_body);
+		return CTL_EXIT_USAGE;
+	}
+	int port = resolve_port(&a);
+	if (port < 0)
+		return CTL_EXIT_USAGE;
+	struct bridge b = {
+		.socket_path = rpc_client_socket_path(ctl->socket_flag),
+		.key = a.key,
+		.max_body = max_body,
+	};
+	/* Threads MHD starts inherit the mask, leaving the signals to
+	 * sigwait; a daemon that went away must not kill us through a
+	 * write. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct MHD_Daemon *d = start(&a, port, &b);
+	if (!d)
+		return CTL_EXIT_FAILURE;
+	const union MHD_DaemonInfo *li =
+		MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	char where[80];
+	describe(li ? li->listen_fd : -1, where, sizeof(where));
+	printf("[INFO] isol8 server v%s listening on %s\n", ISOL8_VERSION,
+	       where);
+	fflush(stdout);
+	sd_notify(0, "READY=1");
+	int sig;
+	sigwait(&stop, &sig);
+	sd_notify(0, "STOPPING=1");
+	MHD_stop_daemon(d);
+	return CTL_EXIT_OK;
+}
