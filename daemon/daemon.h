@@ -3,6 +3,7 @@
 #define ISOL8D_DAEMON_H
 
 #include "config.h"
+#include "metrics.h"
 #include "sandbox/box.h"
 #include "sandbox/host_features.h"
 
@@ -26,6 +27,7 @@ struct daemon {
 	struct resolver *resolver;
 	struct sessions *sessions; /* NULL once stopping */
 	unsigned executions;	   /* accepted and not yet over */
+	struct metrics metrics;
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;
 };

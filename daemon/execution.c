@@ -8,6 +8,7 @@
 #include "exec_request.h"
 #include "execution_result.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "proxy.h"
 #include "rpc.h"
@@ -52,10 +53,13 @@ struct execution {
 	/* in a session: its box is lent for this execution only */
 	struct session_job job;
 	bool in_session;
-	bool counted; /* in d->executions */
+	bool counted; /* in d->executions, and in the metrics once over */
 	struct proxy *proxy; /* network "filtered" */
 	json_object *net_logs; /* with logNetwork */
 	struct exec_outcome out;
+	/* METRICS_FAILED until complete() has made the result */
+	enum metrics_outcome outcome;
+	uint64_t duration_ms;
 };
 
 static void execution_free(struct execution *e)
@@ -72,8 +76,11 @@ static void execution_free(struct execution *e)
 		command_free(e->cmd);
 		command_free(e->waiter);
 	}
-	if (e->counted)
+	if (e->counted) {
 		e->d->executions--;
+		metrics_execution(&e->d->metrics, e->req.runtime, e->outcome,
+				  e->duration_ms);
+	}
 	free(e->waiter_input);
 	if (e->pool_key)
 		pool_release(e->d->pool, e->pool_key);
@@ -139,9 +146,10 @@ static uint64_t now_usec(const struct execution *e)
 
 static void complete(struct execution *e)
 {
+	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
 	json_object *result = exec_outcome_result(
-		&e->out, e->box, e->id, e->req.runtime->name,
-		(now_usec(e) - e->start_usec) / 1000);
+		&e->out, e->box, e->id, e->req.runtime->name, e->duration_ms);
+	e->outcome = metrics_outcome_of(result);
 	if (e->net_logs)
 		json_object_object_add(result, "networkLogs",
 				       json_object_get(e->net_logs));
@@ -558,7 +566,7 @@ static int start_proxy(struct execution *e)
 		.allow_private = cfg->net_allow_private,
 	};
 	int r = proxy_start(e->d->event, e->d->resolver, box_proxy_fd(e->box),
-			    &e->req.filter, &lim, &e->proxy);
+			    &e->req.filter, &lim, &e->d->metrics, &e->proxy);
 	if (r < 0)
 		return r;
 	if (e->req.log_network) {
@@ -741,6 +749,7 @@ void method_execute(struct rpc_call *call)
 		return;
 	}
 	e->counted = true;
+	e->outcome = METRICS_FAILED;
 	d->executions++;
 	const struct seccomp_prog *prog = NULL;
 	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog, err,

@@ -8,6 +8,7 @@ void method_health(struct rpc_call *call);
 void method_version(struct rpc_call *call);
 void method_config_get(struct rpc_call *call);
 void method_pool_status(struct rpc_call *call);
+void method_metrics(struct rpc_call *call);
 
 /* methods_session.c */
 void method_session_create(struct rpc_call *call);

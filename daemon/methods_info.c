@@ -1,10 +1,12 @@
-/* health, version, config.get and pool.status: read-only views of the
- * daemon. */
+/* health, version, config.get, pool.status and metrics: read-only views
+ * of the daemon. */
 #include "daemon.h"
 #include "methods.h"
+#include "metrics.h"
 #include "pool.h"
 #include "rpc.h"
 #include "server.h"
+#include "session.h"
 #include "version.h"
 
 #include <time.h>
@@ -54,4 +56,22 @@ void method_pool_status(struct rpc_call *call)
 		return;
 	}
 	rpc_reply(call, pool_status(d->pool));
+}
+
+/* Answers while stopping too: the counters stay true, the gauges fall to
+ * what is left. */
+void method_metrics(struct rpc_call *call)
+{
+	const struct daemon *d = call->daemon;
+	struct metrics_gauges g = { 0 };
+	unsigned pooled = 0;
+	if (d->pool)
+		pool_counts(d->pool, &g.pool_ready, &pooled);
+	/* Every live box is pooled, held, or going. */
+	g.pool_in_use = d->boxes.live - d->boxes.dying - pooled;
+	if (d->sessions) {
+		g.sessions = sessions_count(d->sessions);
+		g.sessions_active = sessions_active(d->sessions);
+	}
+	rpc_reply(call, metrics_to_json(&d->metrics, &g));
 }

@@ -424,6 +424,14 @@ void pool_release(struct pool *p, struct pool_key *key)
 	schedule_fill(p);
 }
 
+void pool_counts(const struct pool *p, unsigned *ready, unsigned *held)
+{
+	*ready = 0;
+	for (unsigned i = 0; i < p->nkeys; i++)
+		*ready += p->keys[i]->ready;
+	*held = p->pooled;
+}
+
 static void add_u64(json_object *o, const char *name, uint64_t v)
 {
 	json_object_object_add(o, name, json_object_new_int64((int64_t)v));

@@ -45,6 +45,9 @@ bool pool_claim(struct pool *p, const struct exec_request *req,
 /* The claimed box's execution is over: the pool refills from here. */
 void pool_release(struct pool *p, struct pool_key *key);
 
+/* Boxes ready now, and all the pool holds (ready or being built). */
+void pool_counts(const struct pool *p, unsigned *ready, unsigned *held);
+
 /* {"keys": [{runtime, image, network, seccomp, size, ready, inUse,
  *  building, hits, misses, builds, failures, avgBuildMs}], "pooled",
  *  "building", "maxBoxes", "maxBuilding", "prewarm"} */

@@ -1,6 +1,7 @@
 #include "proxy.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "proxy_request.h"
 #include "timestamp.h"
 
@@ -69,6 +70,7 @@ struct proxy {
 	sd_event_source *accept_src;
 	struct net_filter filter;
 	struct proxy_limits lim;
+	struct metrics *metrics;
 	proxy_log_fn log;
 	void *log_data;
 	uint64_t bytes;
@@ -83,12 +85,16 @@ static uint64_t now_usec(const struct proxy *p)
 	return t;
 }
 
-static void emit(struct conn *c, const char *action)
+/* Every decision is counted, and logged when someone listens. */
+static void emit(struct conn *c, bool allowed)
 {
 	struct proxy *p = c->p;
-	if (!p->log || !c->parsed || c->logged)
+	if (!c->parsed || c->logged)
 		return;
 	c->logged = true;
+	metrics_proxy_decision(p->metrics, allowed);
+	if (!p->log)
+		return;
 	json_object *e = json_object_new_object();
 	json_object_object_add(e, "timestamp", json_object_new_string(c->ts));
 	json_object_object_add(e, "method",
@@ -97,7 +103,9 @@ static void emit(struct conn *c, const char *action)
 	json_object_object_add(e, "path",
 			       c->req.path ? json_object_new_string(c->req.path)
 					   : NULL);
-	json_object_object_add(e, "action", json_object_new_string(action));
+	json_object_object_add(e, "action",
+			       json_object_new_string(allowed ? "ALLOW"
+							      : "BLOCK"));
 	json_object_object_add(
 		e, "durationMs",
 		json_object_new_int64(
@@ -124,7 +132,7 @@ static void conn_free(struct conn *c)
 	struct proxy *p = c->p;
 	if (c->st == C_RELAY || c->st == C_CONNECTING ||
 	    c->st == C_RESOLVING)
-		emit(c, "ALLOW");
+		emit(c, true);
 	sd_event_source_disable_unref(c->cio);
 	sd_event_source_disable_unref(c->uio);
 	sd_event_source_disable_unref(c->timer);
@@ -203,7 +211,7 @@ static void block(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
-	emit(c, "BLOCK");
+	emit(c, false);
 	answer(c, 403, "Forbidden", "%s", body);
 }
 
@@ -212,7 +220,7 @@ static void fail_upstream(struct conn *c, const char *what, const char *err)
 {
 	log_debug("proxy: %s %s:%u: %s: %s", c->req.method, c->req.host,
 		  c->req.port, what, err);
-	emit(c, "ALLOW");
+	emit(c, true);
 	answer(c, 502, "Bad Gateway", "isol8: %s %s: %s\n", what, c->req.host,
 	       err);
 }
@@ -662,7 +670,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 
 int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
 		struct net_filter *filter, const struct proxy_limits *lim,
-		struct proxy **out)
+		struct metrics *metrics, struct proxy **out)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -670,6 +678,7 @@ int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
 	p->event = event;
 	p->resolver = resolver;
 	p->lim = *lim;
+	p->metrics = metrics;
 	p->lfd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
 	if (p->lfd < 0) {
 		int r = -errno;

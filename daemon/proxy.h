@@ -4,7 +4,8 @@
  * decides on the host name, resolves it off the loop, refuses private
  * addresses, connects from the daemon's namespace and relays the bytes
  * (spliced, never copied through the daemon).  Each accepted connection
- * and each decision can be logged as isol8's networkLogs entries. */
+ * and each decision can be logged as isol8's networkLogs entries; each
+ * decision is counted either way. */
 #ifndef ISOL8D_PROXY_H
 #define ISOL8D_PROXY_H
 
@@ -29,13 +30,15 @@ struct proxy_limits {
  * bytesOut}; the callee takes a reference if it keeps it. */
 typedef void (*proxy_log_fn)(void *userdata, json_object *entry);
 
+struct metrics;
 struct proxy;
 
 /* Serves listen_fd (a dup is kept; the caller keeps its own).  Takes over
- * filter, leaving it empty. */
+ * filter, leaving it empty.  Each decision is counted in metrics, which
+ * outlives the proxy. */
 int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
 		struct net_filter *filter, const struct proxy_limits *lim,
-		struct proxy **out);
+		struct metrics *metrics, struct proxy **out);
 /* Where entries go from now on (NULL: nowhere), and a fresh byte budget:
  * each execution of a session gets its own. */
 void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata);

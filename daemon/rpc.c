@@ -15,6 +15,7 @@ static const struct rpc_method methods[] = {
 	{ "version", method_version, true },
 	{ "config.get", method_config_get, true },
 	{ "pool.status", method_pool_status, true },
+	{ "metrics", method_metrics, true },
 	{ "execute", method_execute, false },
 	{ "session.create", method_session_create, false },
 	{ "session.list", method_session_list, true },

@@ -63,6 +63,14 @@ unsigned sessions_count(const struct sessions *set)
 	return set->count;
 }
 
+unsigned sessions_active(const struct sessions *set)
+{
+	unsigned n = 0;
+	for (const struct session *s = set->list; s; s = s->next)
+		n += s->running != NULL;
+	return n;
+}
+
 struct session *session_find(struct sessions *set, const char *id)
 {
 	for (struct session *s = set->list; s; s = s->next)

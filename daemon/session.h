@@ -66,6 +66,8 @@ void session_set_idle(struct session *s, uint64_t idle_ms);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
 unsigned sessions_count(const struct sessions *set);
+/* Sessions with an execution running now. */
+unsigned sessions_active(const struct sessions *set);
 
 json_object *session_to_json(const struct session *s);
 json_object *sessions_to_json(const struct sessions *set);

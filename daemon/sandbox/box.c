@@ -102,6 +102,8 @@ static void box_free(struct box *b)
 		close(b->proxy_fd);
 	if (b->uid_base >= 0)
 		uid_slots_release(b->host->uids, b->uid_base);
+	if (b->destroyed)
+		b->host->dying--;
 	b->host->live--;
 	free(b);
 }
@@ -496,6 +498,7 @@ void box_destroy(struct box *b)
 	if (!b || b->destroyed)
 		return;
 	b->destroyed = true;
+	b->host->dying++;
 	/* No callback fires after this: the owner may free its userdata now,
 	 * while init messages already in flight stay unread. */
 	if (b->ctl_src)

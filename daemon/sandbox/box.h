@@ -27,6 +27,7 @@ struct box_host {
 	sd_event_source *refill; /* makes the next network namespace */
 	uint64_t next_id;
 	unsigned live; /* boxes not yet fully torn down */
+	unsigned dying; /* of those, the ones destroyed by their owner */
 };
 
 /* Where a filtered box finds its proxy, inside its own namespace. */

@@ -65,6 +65,8 @@ static const struct runtime runtimes[] = {
 	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL, preload_bash,
 	  "bash_preload.sh", true, none, bash_warm_env, bash_startup },
 };
+_Static_assert(ARRAY_SIZE(runtimes) == RUNTIME_COUNT,
+	       "RUNTIME_COUNT counts the table");
 
 /* isol8's detection map. */
 const struct runtime *runtime_find(const char *name)

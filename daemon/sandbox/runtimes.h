@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define RUNTIME_NAMES "python, node, bun, deno, bash"
+#define RUNTIME_COUNT 5
 
 struct runtime {
 	const char *name;
