@@ -392,15 +392,12 @@ static const struct route *find_route(struct http_request *r, const char *url,
 
 /* ---- MHD's callbacks ---- */
 
-static bool body_fits(struct http_request *r, size_t more)
+static enum MHD_Result reply_too_large(struct http_request *r)
 {
-	if (r->len + more <= r->bridge->max_body)
-		return true;
-	http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-			 "The request body exceeds the %zu-byte limit "
-			 "(isol8ctl serve --max-body)",
-			 r->bridge->max_body);
-	return false;
+	return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+				"The request body exceeds the %zu-byte limit "
+				"(isol8ctl serve --max-body)",
+				r->bridge->max_body);
 }
 
 static int append_body(struct http_request *r, const char *data, size_t n)
@@ -432,8 +429,8 @@ static enum MHD_Result begin(struct http_request *r, const char *url)
 		return r->ret;
 	const char *cl = MHD_lookup_connection_value(
 		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && !body_fits(r, strtoull(cl, NULL, 10)))
-		return r->ret;
+	if (cl && strtoull(cl, NULL, 10) > r->bridge->max_body)
+		return reply_too_large(r);
 	return MHD_YES;
 }
 
@@ -458,13 +455,23 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		if (r->replied || !body_fits(r, n))
+		if (r->replied)
 			return MHD_YES;
+		/* MHD takes no answer before the body has ended: count what
+		 * goes past the limit, and cut a client that keeps sending
+		 * far past it. */
+		if (r->len + n > r->bridge->max_body || r->overflow) {
+			r->overflow += n;
+			return r->overflow > r->bridge->max_body ? MHD_NO
+								 : MHD_YES;
+		}
 		return append_body(r, upload, n) < 0 ? MHD_NO : MHD_YES;
 	}
 	/* A request refused early has had its answer. */
 	if (r->replied)
 		return MHD_YES;
+	if (r->overflow)
+		return reply_too_large(r);
 	char id[256];
 	const struct route *rt = find_route(r, url, id, sizeof(id));
 	return rt ? rt->fn(r, id) : r->ret;

@@ -24,6 +24,7 @@ struct http_request {
 	const char *method;
 	char *body; /* NUL-terminated */
 	size_t len, cap;
+	size_t overflow;     /* bytes past the body limit, not kept */
 	bool replied;	     /* a response is queued */
 	enum MHD_Result ret; /* what a handler that replied returns */
 };

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,23 +142,15 @@ static bool listen_address(const char *text, int port,
 /* "http://ADDR:PORT" of a bound socket. */
 static void describe(int fd, char *out, size_t size)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *s6 = (void *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-			port = ntohs(s6->sin6_port);
-			snprintf(out, size, "http://[%s]:%u", host, port);
-			return;
-		}
-		const struct sockaddr_in *s4 = (void *)&ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	}
-	snprintf(out, size, "http://%s:%u", host, port);
+	char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(out, size, "http://%s%s%s:%s", v6 ? "[" : "", host,
+		 v6 ? "]" : "", port);
 }
 
 /* A socket systemd passed, or -1 to bind one ourselves. */

@@ -23,10 +23,12 @@ START_TIMEOUT = 10
 
 class Bridge:
     def __init__(self, socket_path, key="test-key", args=(), env=None,
-                 build=BUILD):
+                 build=BUILD, port="0"):
         self.key = key
         argv = [str(build / "isol8ctl"), "--socket", str(socket_path),
-                "serve", "--listen", "127.0.0.1", "--port", "0"]
+                "serve", "--listen", "127.0.0.1"]
+        if port is not None:
+            argv += ["--port", port]
         if key is not None:
             argv += ["--key", key]
         e = {k: v for k, v in os.environ.items()
