@@ -36,6 +36,13 @@ Sections:
         (file_rtt.c) against the same frames answered by a process that
         does nothing else.
 
+  bridge  the HTTP bridge (isol8ctl serve) in front of the same isol8d:
+        POST /execute of a python hello on a kept-alive HTTP connection
+        against the same execute over the Unix socket, alternating, the
+        pool refilled before each run; and GET /health per second from a
+        bounded wrk run (2 threads, 32 connections) against `health` over
+        the Unix socket from rpc_load (32 connections).
+
 Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
 
@@ -849,9 +856,101 @@ def section_session(args):
         return isol8d.finish()
 
 
+class BridgeProcess:
+    """isol8ctl serve in front of a section's isol8d, on a free port."""
+
+    KEY = "bench-key"
+
+    def __init__(self, isol8d):
+        self.proc = subprocess.Popen(
+            isol8d.ctl("serve", "--listen", "127.0.0.1", "--port", "0",
+                       "--key", self.KEY),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)$", line.strip())
+        if not m:
+            stop(self.proc)
+            raise RuntimeError(f"isol8ctl serve printed {line!r}")
+        self.port = int(m.group(1))
+
+    def close(self):
+        stop(self.proc)
+
+
+def wrk_rps(port, seconds):
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{max(1, round(seconds))}s",
+         f"http://127.0.0.1:{port}/health"],
+        capture_output=True, text=True, timeout=seconds + 30)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    if out.returncode != 0 or not m or "Non-2xx" in out.stdout:
+        raise RuntimeError(f"wrk failed: {out.stdout}{out.stderr}")
+    return float(m.group(1))
+
+
+def section_bridge(args):
+    import http.client
+    n = max(40, int(args.seconds * 20))
+    with SectionDaemon(args) as isol8d, \
+            contextlib.closing(RpcConnection(isol8d.sock)) as conn, \
+            contextlib.closing(BridgeProcess(isol8d)) as bridge:
+        log("== bridge: POST /execute over HTTP against execute over the "
+            "Unix socket; GET /health ==")
+        params = {"request": {"code": "print(1)", "runtime": "python"}}
+        body = json.dumps(params)
+        headers = {"Authorization": f"Bearer {BridgeProcess.KEY}",
+                   "Content-Type": "application/json"}
+        http_conn = http.client.HTTPConnection("127.0.0.1", bridge.port,
+                                               timeout=60)
+        tr, th = [], []
+        for i in range(n + 2):
+            wait_pool_ready(conn, "python")
+            t0 = time.perf_counter()
+            r = conn.call("execute", params)
+            dt_r = (time.perf_counter() - t0) * 1000
+            wait_pool_ready(conn, "python")
+            t0 = time.perf_counter()
+            http_conn.request("POST", "/execute", body, headers)
+            resp = http_conn.getresponse()
+            h = json.loads(resp.read())
+            dt_h = (time.perf_counter() - t0) * 1000
+            if r["stdout"] != "1\n" or h.get("stdout") != "1\n":
+                raise RuntimeError(f"execute gave {r!r} / {h!r}")
+            if i >= 2:
+                tr.append(dt_r)
+                th.append(dt_h)
+        http_conn.close()
+        seconds = args.seconds or 2
+        rps_http = wrk_rps(bridge.port, seconds)
+        rpc_load = build_bench_tool(Path(args.build).resolve(), "rpc_load")
+        rps_rpc = run_load(rpc_load, isol8d.sock, 32, 1, seconds,
+                           args.warmup, None)["rps"]
+        r50, h50 = pct(tr, .5), pct(th, .5)
+        log()
+        log(f"   {'case':36} {'p50 ms':>8} {'p99 ms':>8}")
+        log(f"   {'execute over the Unix socket':36} {r50:8.2f} "
+            f"{pct(tr, .99):8.2f}")
+        log(f"   {'POST /execute through the bridge':36} {h50:8.2f} "
+            f"{pct(th, .99):8.2f}")
+        log(f"   {'difference of the p50s':36} {h50 - r50:8.2f}")
+        log()
+        log(f"   {'GET /health, wrk (req/s)':36} {rps_http:10.0f}")
+        log(f"   {'health over the Unix socket (req/s)':36} {rps_rpc:10.0f}"
+            f"   ratio {rps_http / rps_rpc:.2f}")
+        log()
+        log(f"   {n} alternating runs each, warm pool refilled before each; "
+            "the bridge keeps\n   no state and opens a daemon connection per "
+            "request; /health is answered\n   by the bridge itself")
+        conn.close()
+        bridge.close()
+        return isol8d.finish()
+
+
 SECTIONS = {"rpc": section_rpc, "exec": section_exec,
             "latency": section_latency, "throughput": section_throughput,
-            "memory": section_memory, "session": section_session}
+            "memory": section_memory, "session": section_session,
+            "bridge": section_bridge}
 
 
 def main():
