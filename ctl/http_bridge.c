@@ -102,12 +102,12 @@ static json_object *body_object(struct http_request *r)
 {
 	char why[200];
 	json_object *o = NULL;
-	if (r->len == 0) {
+	if (r->body.len == 0) {
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 				 "The request needs a JSON object as its body");
 		return NULL;
 	}
-	if (json_parse_strict(r->body, r->len, &o, why, sizeof(why)) < 0) {
+	if (json_parse_strict(r->body.p, r->body.len, &o, why, sizeof(why)) < 0) {
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 				 "The body is not valid JSON: %s", why);
 		return NULL;
@@ -400,24 +400,6 @@ static enum MHD_Result reply_too_large(struct http_request *r)
 				r->bridge->max_body);
 }
 
-static int append_body(struct http_request *r, const char *data, size_t n)
-{
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (!b)
-			return -ENOMEM;
-		r->body = b;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return 0;
-}
-
 /* The first call for a request: refuse early what needs no body read. */
 static enum MHD_Result begin(struct http_request *r, const char *url)
 {
@@ -460,12 +442,12 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 		/* MHD takes no answer before the body has ended: count what
 		 * goes past the limit, and cut a client that keeps sending
 		 * far past it. */
-		if (r->len + n > r->bridge->max_body || r->overflow) {
+		if (r->body.len + n > r->bridge->max_body || r->overflow) {
 			r->overflow += n;
 			return r->overflow > r->bridge->max_body ? MHD_NO
 								 : MHD_YES;
 		}
-		return append_body(r, upload, n) < 0 ? MHD_NO : MHD_YES;
+		return strbuf_add(&r->body, upload, n) < 0 ? MHD_NO : MHD_YES;
 	}
 	/* A request refused early has had its answer. */
 	if (r->replied)
@@ -486,7 +468,7 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn,
 	struct http_request *r = *state;
 	if (!r)
 		return;
-	free(r->body);
+	strbuf_free(&r->body);
 	free(r);
 	*state = NULL;
 }

@@ -5,6 +5,7 @@
 #define ISOL8CTL_HTTP_BRIDGE_H
 
 #include "rpc_client.h"
+#include "strbuf.h"
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -22,8 +23,7 @@ struct http_request {
 	const struct bridge *bridge;
 	struct MHD_Connection *conn;
 	const char *method;
-	char *body; /* NUL-terminated */
-	size_t len, cap;
+	struct strbuf body;
 	size_t overflow;     /* bytes past the body limit, not kept */
 	bool replied;	     /* a response is queued */
 	enum MHD_Result ret; /* what a handler that replied returns */

@@ -11,8 +11,8 @@ struct sse_stream {
 	struct rpc_client c;
 	long long id;
 	int client_fd;
-	char *buf; /* frames not yet taken by MHD */
-	size_t len, off, cap;
+	struct strbuf buf; /* frames, from off on not yet taken by MHD */
+	size_t off;
 	bool done; /* the execution's final answer has come */
 };
 
@@ -21,25 +21,8 @@ static void stream_free(void *cls)
 	struct sse_stream *s = cls;
 	/* Closing the connection cancels an execution still running. */
 	rpc_client_close(&s->c);
-	free(s->buf);
+	strbuf_free(&s->buf);
 	free(s);
-}
-
-static int append(struct sse_stream *s, const char *text, size_t n)
-{
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		while (cap < s->len + n)
-			cap *= 2;
-		char *b = realloc(s->buf, cap);
-		if (!b)
-			return -ENOMEM;
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, text, n);
-	s->len += n;
-	return 0;
 }
 
 static int append_event(struct sse_stream *s, json_object *event)
@@ -48,10 +31,10 @@ static int append_event(struct sse_stream *s, json_object *event)
 	const char *text = json_object_to_json_string_length(
 		event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		&n);
-	int r = append(s, "data: ", 6);
+	int r = strbuf_add(&s->buf, "data: ", 6);
 	if (r >= 0)
-		r = append(s, text, n);
-	return r < 0 ? r : append(s, "\n\n", 2);
+		r = strbuf_add(&s->buf, text, n);
+	return r < 0 ? r : strbuf_add(&s->buf, "\n\n", 2);
 }
 
 static int append_error(struct sse_stream *s, const char *message)
@@ -96,8 +79,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
 	struct sse_stream *s = cls;
-	while (s->off == s->len && !s->done) {
-		s->off = s->len = 0;
+	while (s->off == s->buf.len && !s->done) {
+		s->off = 0;
+		strbuf_reset(&s->buf);
 		int err = rpc_client_wait(&s->c, s->client_fd);
 		if (err == -ECONNABORTED)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -111,10 +95,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 				    "execution ended (was it restarted?)") < 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
-	if (s->off == s->len)
+	if (s->off == s->buf.len)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	size_t n = s->len - s->off < max ? s->len - s->off : max;
-	memcpy(buf, s->buf + s->off, n);
+	size_t n = s->buf.len - s->off < max ? s->buf.len - s->off : max;
+	memcpy(buf, s->buf.p + s->off, n);
 	s->off += n;
 	return (ssize_t)n;
 }
