@@ -3,6 +3,7 @@
 #include "base64.h"
 #include "cleanup.h"
 #include "ctl.h"
+#include "remote.h"
 #include "runtime_ext.h"
 #include "size.h"
 
@@ -14,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* The daemon's word for a timeout, in its stream and in isol8's. */
+#define TIMEOUT_TEXT "EXECUTION TIMED OUT"
 
 static const char run_help[] =
 	"Usage: isol8ctl run [FILE] [OPTIONS]\n"
@@ -55,7 +60,8 @@ static const char run_help[] =
 	"      --session-id ID   run in session ID, creating it on first use\n"
 	"                        (its runtime and limits are fixed then)\n"
 	"      --persistent      run in a new session and keep it; its id is\n"
-	"                        printed on stderr\n"
+	"                        printed on stderr (with --host, as in isol8,\n"
+	"                        the session is deleted after the run)\n"
 	"Limits:\n"
 	"      --timeout MS      time limit in milliseconds (default 30000)\n"
 	"      --memory SIZE     memory limit, e.g. 512m (default 512m)\n"
@@ -70,10 +76,14 @@ static const char run_help[] =
 	"      --json            print the whole result object as JSON\n"
 	"      --debug           print the request and timings on stderr\n"
 	"      --socket PATH     the daemon's socket\n"
+	"Remote (isol8's HTTP API, such as isol8ctl serve):\n"
+	"      --host URL        run on the server at URL, e.g.\n"
+	"                        http://127.0.0.1:3000, not through the socket\n"
+	"      --key KEY         its API key (default $ISOL8_API_KEY)\n"
 	"  -h, --help            show this help\n";
 
 struct run_opts {
-	const char *file, *eval, *cmd, *runtime, *session_id;
+	const char *file, *eval, *cmd, *runtime, *session_id, *host, *key;
 	bool no_stream, json, debug, persistent;
 	char made_id[40];
 	json_object *request, *options, *env, *secrets, *files, *packages,
@@ -228,7 +238,7 @@ enum {
 	O_CMD = 256, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS, O_MAXOUT, O_SBSIZE,
 	O_TMPSIZE, O_SECRET, O_ENV, O_STDIN, O_INSTALL, O_SETUP, O_WORKDIR,
 	O_FILES, O_OUT, O_NOSTREAM, O_JSON, O_DEBUG, O_SOCKET, O_PERSISTENT,
-	O_SESSION, O_NET, O_ALLOW, O_DENY, O_LOGNET,
+	O_SESSION, O_NET, O_ALLOW, O_DENY, O_LOGNET, O_HOST, O_KEY,
 };
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
@@ -262,6 +272,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		{ "allow", required_argument, NULL, O_ALLOW },
 		{ "deny", required_argument, NULL, O_DENY },
 		{ "log-network", no_argument, NULL, O_LOGNET },
+		{ "host", required_argument, NULL, O_HOST },
+		{ "key", required_argument, NULL, O_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -380,6 +392,12 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 			json_object_object_add(o->options, "logNetwork",
 					       json_object_new_boolean(true));
 			break;
+		case O_HOST:
+			o->host = optarg;
+			break;
+		case O_KEY:
+			o->key = optarg;
+			break;
 		case 'h':
 			fputs(run_help, stdout);
 			return 1;
@@ -399,6 +417,11 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 	}
 	if (!!o->file + !!o->eval + !!o->cmd > 1) {
 		fprintf(stderr, "[ERR] give only one of FILE, --eval and --cmd\n");
+		return -EINVAL;
+	}
+	if (o->key && !o->host) {
+		fprintf(stderr, "[ERR] --key is for a remote server: give its "
+				"--host too\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -470,12 +493,15 @@ static int print_result(const struct run_opts *o, json_object *result,
 		if (err)
 			fputs(err, stderr);
 	}
+	if (o->debug && str_of(result, "durationMs"))
+		fprintf(stderr, "[DEBUG] durationMs: %s\n",
+			str_of(result, "durationMs"));
 	json_object *t = NULL, *code = NULL;
 	if (json_object_object_get_ex(result, "truncated", &t) &&
 	    json_object_get_boolean(t))
 		fprintf(stderr, "[WARN] Output was truncated\n");
 	if (streamed && str_of(result, "timedOut"))
-		fprintf(stderr, "EXECUTION TIMED OUT\n");
+		fprintf(stderr, TIMEOUT_TEXT "\n");
 	json_object *logs = NULL;
 	if (!o->json && json_object_object_get_ex(result, "networkLogs", &logs)) {
 		fprintf(stderr, "--- Network Logs ---\n");
@@ -489,6 +515,246 @@ static int print_result(const struct run_opts *o, json_object *result,
 	save_outputs(result);
 	json_object_object_get_ex(result, "exitCode", &code);
 	return code ? json_object_get_int(code) : CTL_EXIT_FAILURE;
+}
+
+/* to[key] = v unless v (an array or an object) is empty. */
+static void add_unless_empty(json_object *to, const char *key, json_object *v)
+{
+	if (json_object_is_type(v, json_type_array)
+		    ? json_object_array_length(v) > 0
+		    : json_object_object_length(v) > 0)
+		json_object_object_add(to, key, json_object_get(v));
+}
+
+/* The options gathered in lists and maps, folded into the request. */
+static void add_collected(struct run_opts *o)
+{
+	add_unless_empty(o->request, "env", o->env);
+	add_unless_empty(o->options, "secrets", o->secrets);
+	add_unless_empty(o->request, "files", o->files);
+	add_unless_empty(o->request, "installPackages", o->packages);
+	add_unless_empty(o->request, "outputPaths", o->outputs);
+	if (json_object_array_length(o->allow) ||
+	    json_object_array_length(o->deny)) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "whitelist", json_object_get(o->allow));
+		json_object_object_add(f, "blacklist", json_object_get(o->deny));
+		json_object_object_add(o->options, "networkFilter", f);
+	}
+}
+
+/* params.sessionId: --session-id, or for --persistent one made up.  Over
+ * HTTP it is named as isol8's client names it, cli-<milliseconds>, and
+ * like isol8's it lasts this run only (see run_remote). */
+static void set_session(struct run_opts *o, json_object *params)
+{
+	if (o->persistent && !o->session_id) {
+		if (o->host) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			snprintf(o->made_id, sizeof(o->made_id), "cli-%lld",
+				 (long long)ts.tv_sec * 1000 +
+					 ts.tv_nsec / 1000000);
+		} else {
+			unsigned char b[8] = { 0 };
+			ctl_random(b, sizeof(b));
+			snprintf(o->made_id, sizeof(o->made_id),
+				 "run-%02x%02x%02x%02x%02x%02x%02x%02x", b[0],
+				 b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+		}
+		o->session_id = o->made_id;
+	}
+	if (o->session_id)
+		json_object_object_add(params, "sessionId",
+				       json_object_new_string(o->session_id));
+}
+
+/* The command line into params {request, options, sessionId}, the same
+ * for the daemon's execute and for isol8's HTTP API.  -1 to go on, else
+ * the exit code. */
+static int build_params(struct ctl *ctl, int argc, char **argv,
+			struct run_opts *o, json_object *params)
+{
+	int r = parse(ctl, argc, argv, o);
+	if (r != 0)
+		return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	/* A missing file or an unknown extension: an error, as isol8 has it,
+	 * not a usage error. */
+	if (set_source(o) < 0)
+		return CTL_EXIT_FAILURE;
+	add_collected(o);
+	set_session(o, params);
+	return -1;
+}
+
+static int run_local(struct ctl *ctl, const struct run_opts *o,
+		     json_object *params)
+{
+	bool stream = !o->no_stream && !o->json;
+	if (stream)
+		json_object_object_add(params, "stream",
+				       json_object_new_boolean(true));
+	struct rpc_client c;
+	int code = ctl_connect(ctl, &c);
+	if (code != CTL_EXIT_OK)
+		return code;
+	json_object *result = NULL, *error = NULL;
+	int r = rpc_client_call(&c, "execute", json_object_get(params),
+				stream ? on_event : NULL, NULL, &result, &error);
+	rpc_client_close(&c);
+	if (r < 0) {
+		fprintf(stderr, "[ERR] Connection to isol8d failed: %s\n",
+			strerror(-r));
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (error) {
+		json_object *m = NULL;
+		json_object_object_get_ex(error, "message", &m);
+		fprintf(stderr, "[ERR] %s\n", json_object_get_string(m));
+		json_object_put(error);
+		return CTL_EXIT_FAILURE;
+	}
+	code = print_result(o, result, stream);
+	json_object_put(result);
+	if (o->made_id[0])
+		fprintf(stderr,
+			"[INFO] Session %s kept: run again with --session-id "
+			"%s; remove it with isol8ctl session rm %s\n",
+			o->made_id, o->made_id, o->made_id);
+	return code;
+}
+
+/* A remote stream carries events only; what print_result needs of a
+ * result is gathered from them. */
+struct remote_run {
+	json_object *result; /* exitCode, timedOut, networkLogs, files */
+	json_object *logs;
+	bool exited, failed;
+};
+
+static int on_remote_event(json_object *ev, void *userdata)
+{
+	struct remote_run *s = userdata;
+	on_event(ev, NULL);
+	const char *type = str_of(ev, "type");
+	json_object *data = NULL;
+	if (!type || !json_object_object_get_ex(ev, "data", &data))
+		return 0;
+	const char *text = json_object_get_string(data);
+	if (strcmp(type, "exit") == 0) {
+		s->exited = true;
+		json_object_object_add(
+			s->result, "exitCode",
+			json_object_new_int((int)strtol(text, NULL, 10)));
+	} else if (strcmp(type, "network") == 0) {
+		json_object_array_add(s->logs, json_object_get(data));
+	} else if (strcmp(type, "error") == 0 &&
+		   strcmp(text, TIMEOUT_TEXT) == 0) {
+		json_object_object_add(s->result, "timedOut",
+				       json_object_new_boolean(true));
+	} else if (strcmp(type, "error") == 0 && !s->failed) {
+		/* The bridge passes on the daemon's error event and then its
+		 * error answer: one message is enough. */
+		s->failed = true;
+		fprintf(stderr, "[ERR] Stream failed: %s\n", text);
+	}
+	return 0;
+}
+
+/* The --out files, read from the session: a stream has no result to carry
+ * them. */
+static void fetch_outputs(struct remote *r, const struct run_opts *o,
+			  json_object *result)
+{
+	json_object *paths = NULL;
+	if (!json_object_object_get_ex(o->request, "outputPaths", &paths))
+		return;
+	json_object *files = json_object_new_object();
+	json_object_object_add(result, "files", files);
+	for (size_t i = 0; i < json_object_array_length(paths); i++) {
+		const char *path = json_object_get_string(
+			json_object_array_get_idx(paths, i));
+		_cleanup_json_ json_object *got = NULL;
+		json_object *content = NULL;
+		if (remote_get_file(r, o->session_id, path, &got) ==
+			    CTL_EXIT_OK &&
+		    json_object_object_get_ex(got, "content", &content))
+			json_object_object_add(files, path,
+					       json_object_get(content));
+	}
+}
+
+static int stream_remote(struct remote *r, const struct run_opts *o,
+			 json_object *params)
+{
+	_cleanup_json_ json_object *result = json_object_new_object();
+	_cleanup_json_ json_object *logs = json_object_new_array();
+	struct remote_run s = { .result = result, .logs = logs };
+	int code = remote_execute_stream(r, params, on_remote_event, &s);
+	if (code != CTL_EXIT_OK)
+		return code;
+	if (s.failed)
+		return CTL_EXIT_FAILURE;
+	bool timed_out = str_of(result, "timedOut");
+	if (!s.exited && !timed_out) {
+		fprintf(stderr, "[ERR] Stream failed: the server ended the "
+				"stream before the execution's exit\n");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	/* A timed-out run exits with 137, as isol8's do. */
+	if (!s.exited)
+		json_object_object_add(result, "exitCode",
+				       json_object_new_int(137));
+	json_object *v = NULL;
+	bool filtered = json_object_object_get_ex(o->options, "network", &v) &&
+			strcmp(json_object_get_string(v), "filtered") == 0;
+	if (json_object_array_length(logs) ||
+	    (filtered && json_object_object_get_ex(o->options, "logNetwork",
+						   NULL)))
+		json_object_object_add(result, "networkLogs",
+				       json_object_get(logs));
+	if (o->session_id)
+		fetch_outputs(r, o, result);
+	return print_result(o, result, true);
+}
+
+/* The same execution through isol8's HTTP API: health first, then the
+ * stream (or POST /execute for --no-stream and --json), as isol8's client
+ * does. */
+static int run_remote(const struct run_opts *o, json_object *params)
+{
+	bool stream = !o->no_stream && !o->json;
+	if (stream && !o->session_id &&
+	    json_object_object_get_ex(o->request, "outputPaths", NULL)) {
+		fprintf(stderr, "[ERR] File operations require a sessionId "
+				"(persistent mode)\n");
+		return CTL_EXIT_USAGE;
+	}
+	struct remote r;
+	int code = remote_open(&r, o->host, o->key, "[ERR] ");
+	if (code != CTL_EXIT_OK)
+		return code;
+	code = remote_health(&r);
+	if (code == CTL_EXIT_OK && o->made_id[0])
+		fprintf(stderr, "[INFO] Session ID: %s (deleted after this run; "
+				"--session-id ID keeps a session)\n",
+			o->made_id);
+	if (code == CTL_EXIT_OK && stream) {
+		code = stream_remote(&r, o, params);
+	} else if (code == CTL_EXIT_OK) {
+		_cleanup_json_ json_object *result = NULL;
+		code = remote_execute(&r, params, &result);
+		if (code == CTL_EXIT_OK)
+			code = print_result(o, result, false);
+	}
+	/* As isol8's client: a session made up for --persistent ends with
+	 * its run. */
+	if (o->made_id[0] && code != CTL_EXIT_UNREACHABLE) {
+		_cleanup_json_ json_object *res = NULL;
+		remote_delete_session(&r, o->made_id, &res);
+	}
+	remote_close(&r);
+	return code;
 }
 
 int cmd_run(struct ctl *ctl, int argc, char **argv)
@@ -507,89 +773,7 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 	_cleanup_json_ json_object *params = json_object_new_object();
 	json_object_object_add(params, "request", o.request);
 	json_object_object_add(params, "options", o.options);
-	int code = CTL_EXIT_USAGE;
-	int r = parse(ctl, argc, argv, &o);
-	if (r > 0)
-		code = CTL_EXIT_OK;
-	if (r != 0)
-		goto out;
-	/* A missing file or an unknown extension: an error, as isol8 has it,
-	 * not a usage error. */
-	if (set_source(&o) < 0) {
-		code = CTL_EXIT_FAILURE;
-		goto out;
-	}
-	if (json_object_object_length(o.env))
-		json_object_object_add(o.request, "env", json_object_get(o.env));
-	if (json_object_object_length(o.secrets))
-		json_object_object_add(o.options, "secrets",
-				       json_object_get(o.secrets));
-	if (json_object_object_length(o.files))
-		json_object_object_add(o.request, "files",
-				       json_object_get(o.files));
-	if (json_object_array_length(o.packages))
-		json_object_object_add(o.request, "installPackages",
-				       json_object_get(o.packages));
-	if (json_object_array_length(o.outputs))
-		json_object_object_add(o.request, "outputPaths",
-				       json_object_get(o.outputs));
-	if (json_object_array_length(o.allow) ||
-	    json_object_array_length(o.deny)) {
-		json_object *f = json_object_new_object();
-		json_object_object_add(f, "whitelist", json_object_get(o.allow));
-		json_object_object_add(f, "blacklist", json_object_get(o.deny));
-		json_object_object_add(o.options, "networkFilter", f);
-	}
-	if (o.persistent && !o.session_id) {
-		unsigned char b[8] = { 0 };
-		ctl_random(b, sizeof(b));
-		snprintf(o.made_id, sizeof(o.made_id),
-			 "run-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1],
-			 b[2], b[3], b[4], b[5], b[6], b[7]);
-		o.session_id = o.made_id;
-	}
-	if (o.session_id)
-		json_object_object_add(params, "sessionId",
-				       json_object_new_string(o.session_id));
-	bool stream = !o.no_stream && !o.json;
-	if (stream)
-		json_object_object_add(params, "stream",
-				       json_object_new_boolean(true));
-	if (o.debug)
-		fprintf(stderr, "[DEBUG] request: %s\n",
-			json_object_to_json_string(params));
-
-	struct rpc_client c;
-	code = ctl_connect(ctl, &c);
-	if (code != CTL_EXIT_OK)
-		goto out;
-	json_object *result = NULL, *error = NULL;
-	r = rpc_client_call(&c, "execute", json_object_get(params),
-			    stream ? on_event : NULL, NULL, &result, &error);
-	rpc_client_close(&c);
-	if (r < 0) {
-		fprintf(stderr, "[ERR] Connection to isol8d failed: %s\n",
-			strerror(-r));
-		code = CTL_EXIT_UNREACHABLE;
-	} else if (error) {
-		json_object *m = NULL;
-		json_object_object_get_ex(error, "message", &m);
-		fprintf(stderr, "[ERR] %s\n", json_object_get_string(m));
-		json_object_put(error);
-		code = CTL_EXIT_FAILURE;
-	} else {
-		if (o.debug)
-			fprintf(stderr, "[DEBUG] durationMs: %s\n",
-				str_of(result, "durationMs"));
-		code = print_result(&o, result, stream);
-		json_object_put(result);
-	}
-	if (o.made_id[0] && !error && r >= 0)
-		fprintf(stderr,
-			"[INFO] Session %s kept: run again with --session-id "
-			"%s; remove it with isol8ctl session rm %s\n",
-			o.made_id, o.made_id, o.made_id);
-out:
+	int code = build_params(ctl, argc, argv, &o, params);
 	json_object_put(o.env);
 	json_object_put(o.secrets);
 	json_object_put(o.files);
@@ -597,5 +781,10 @@ out:
 	json_object_put(o.outputs);
 	json_object_put(o.allow);
 	json_object_put(o.deny);
-	return code;
+	if (code >= 0)
+		return code;
+	if (o.debug)
+		fprintf(stderr, "[DEBUG] request: %s\n",
+			json_object_to_json_string(params));
+	return o.host ? run_remote(&o, params) : run_local(ctl, &o, params);
 }

@@ -2,6 +2,7 @@
 #include "base64.h"
 #include "cleanup.h"
 #include "ctl.h"
+#include "remote.h"
 #include "version.h"
 
 #include <errno.h>
@@ -43,17 +44,27 @@ static const char session_help[] =
 	"  rm           delete sessions, killing what runs in them; an id\n"
 	"               that does not exist is no error\n"
 	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
-	"                 " ISOL8_DEFAULT_SOCKET ")\n";
+	"                 " ISOL8_DEFAULT_SOCKET ")\n"
+	"  --host URL     use isol8's HTTP API at URL (such as isol8ctl serve)\n"
+	"                 instead of the socket.  It has no route to create a\n"
+	"                 session: there a session is made by its first\n"
+	"                 execution, isol8ctl run --host URL --session-id ID\n"
+	"  --key KEY      the API key for --host (default $ISOL8_API_KEY)\n";
 
 struct session_args {
 	const char *name; /* the subcommand */
 	bool json;
 	const char *runtime, *id, *idle, *memory, *cpu, *pids, *mode;
+	const char *host, *key;
+	struct remote *remote; /* with --host: calls go there */
 	char **pos;
 	int npos;
 };
 
-enum { O_ID = 256, O_IDLE, O_MEMORY, O_CPU, O_PIDS, O_MODE, O_JSON };
+enum {
+	O_ID = 256, O_IDLE, O_MEMORY, O_CPU, O_PIDS, O_MODE, O_JSON, O_HOST,
+	O_KEY,
+};
 
 /* Options of every subcommand but exec; positional arguments kept.
  * Returns -1 to go on, else an exit code. */
@@ -70,6 +81,8 @@ static int parse_args(struct ctl *ctl, int argc, char **argv,
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "socket", required_argument, NULL, 's' },
+		{ "host", required_argument, NULL, O_HOST },
+		{ "key", required_argument, NULL, O_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -104,6 +117,12 @@ static int parse_args(struct ctl *ctl, int argc, char **argv,
 		case 's':
 			ctl->socket_flag = optarg;
 			break;
+		case O_HOST:
+			a->host = optarg;
+			break;
+		case O_KEY:
+			a->key = optarg;
+			break;
 		case 'h':
 			fputs(session_help, stdout);
 			return CTL_EXIT_OK;
@@ -114,7 +133,19 @@ static int parse_args(struct ctl *ctl, int argc, char **argv,
 	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
+	if (a->key && !a->host) {
+		fprintf(stderr, "[ERR] --key is for a remote server: give its "
+				"--host too\n");
+		return CTL_EXIT_USAGE;
+	}
 	return -1;
+}
+
+static json_object *session_params(const char *id)
+{
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "sessionId", json_object_new_string(id));
+	return p;
 }
 
 static bool need(const struct session_args *a, int lo, int hi,
@@ -211,7 +242,8 @@ static int do_list(struct ctl *ctl, const struct session_args *a)
 	if (!need(a, 0, 0, "no arguments"))
 		return CTL_EXIT_USAGE;
 	_cleanup_json_ json_object *r = NULL;
-	int code = ctl_call(ctl, "session.list", NULL, &r);
+	int code = a->remote ? remote_list_sessions(a->remote, &r)
+			     : ctl_call(ctl, "session.list", NULL, &r);
 	if (code != CTL_EXIT_OK)
 		return code;
 	json_object *list = NULL;
@@ -258,9 +290,7 @@ static int do_put(struct ctl *ctl, const struct session_args *a)
 	if (!b64)
 		return CTL_EXIT_FAILURE;
 	const char *base = strrchr(a->pos[1], '/');
-	json_object *p = json_object_new_object();
-	json_object_object_add(p, "sessionId",
-			       json_object_new_string(a->pos[0]));
+	_cleanup_json_ json_object *p = session_params(a->pos[0]);
 	json_object_object_add(
 		p, "path",
 		json_object_new_string(a->npos == 3 ? a->pos[2]
@@ -270,19 +300,24 @@ static int do_put(struct ctl *ctl, const struct session_args *a)
 	if (mode >= 0)
 		json_object_object_add(p, "mode", json_object_new_int64(mode));
 	_cleanup_json_ json_object *res = NULL;
-	return ctl_call(ctl, "file.put", p, &res);
+	return a->remote ? remote_put_file(a->remote, p, &res)
+			 : ctl_call(ctl, "file.put", json_object_get(p), &res);
 }
 
 static int do_get(struct ctl *ctl, const struct session_args *a)
 {
 	if (!need(a, 2, 3, "ID PATH [LOCAL]"))
 		return CTL_EXIT_USAGE;
-	json_object *p = json_object_new_object();
-	json_object_object_add(p, "sessionId",
-			       json_object_new_string(a->pos[0]));
-	json_object_object_add(p, "path", json_object_new_string(a->pos[1]));
 	_cleanup_json_ json_object *res = NULL;
-	int code = ctl_call(ctl, "file.get", p, &res);
+	int code;
+	if (a->remote) {
+		code = remote_get_file(a->remote, a->pos[0], a->pos[1], &res);
+	} else {
+		json_object *p = session_params(a->pos[0]);
+		json_object_object_add(p, "path",
+				       json_object_new_string(a->pos[1]));
+		code = ctl_call(ctl, "file.get", p, &res);
+	}
 	if (code != CTL_EXIT_OK)
 		return code;
 	const char *b64 = str(res, "content");
@@ -323,16 +358,20 @@ static int do_set_timeout(struct ctl *ctl, const struct session_args *a)
 	long long sec = whole("SEC", a->pos[1], 31536000);
 	if (sec < 0)
 		return CTL_EXIT_USAGE;
-	json_object *p = json_object_new_object();
-	json_object_object_add(p, "sessionId",
-			       json_object_new_string(a->pos[0]));
-	json_object_object_add(p, "timeoutSec", json_object_new_int64(sec));
 	_cleanup_json_ json_object *r = NULL;
-	int code = ctl_call(ctl, "session.set_timeout", p, &r);
+	int code;
+	if (a->remote) {
+		code = remote_set_timeout(a->remote, a->pos[0], sec, &r);
+	} else {
+		json_object *p = session_params(a->pos[0]);
+		json_object_object_add(p, "timeoutSec",
+				       json_object_new_int64(sec));
+		code = ctl_call(ctl, "session.set_timeout", p, &r);
+	}
 	if (code == CTL_EXIT_OK && a->json)
 		ctl_print_json(r);
 	else if (code == CTL_EXIT_OK)
-		printf("%s expires %s\n", str(r, "id"),
+		printf("%s expires %s\n", a->pos[0],
 		       sec ? str(r, "expiresAt") : "never (no idle timeout)");
 	return code;
 }
@@ -343,11 +382,11 @@ static int do_rm(struct ctl *ctl, const struct session_args *a)
 		return CTL_EXIT_USAGE;
 	int code = CTL_EXIT_OK;
 	for (int i = 0; i < a->npos; i++) {
-		json_object *p = json_object_new_object();
-		json_object_object_add(p, "sessionId",
-				       json_object_new_string(a->pos[i]));
 		_cleanup_json_ json_object *r = NULL;
-		int c = ctl_call(ctl, "session.delete", p, &r);
+		int c = a->remote
+				? remote_delete_session(a->remote, a->pos[i], &r)
+				: ctl_call(ctl, "session.delete",
+					   session_params(a->pos[i]), &r);
 		if (c != CTL_EXIT_OK)
 			code = c;
 	}
@@ -399,7 +438,25 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		int code = parse_args(ctl, argc - 1, argv + 1, &a);
 		if (code >= 0)
 			return code;
-		return subs[i].run(ctl, &a);
+		if (!a.host)
+			return subs[i].run(ctl, &a);
+		if (subs[i].run == do_create) {
+			fprintf(stderr,
+				"[ERR] session create: isol8's HTTP API has no "
+				"such route; there a session is made by its "
+				"first execution: isol8ctl run --host %s "
+				"--session-id ID ...\n",
+				a.host);
+			return CTL_EXIT_USAGE;
+		}
+		struct remote remote;
+		code = remote_open(&remote, a.host, a.key, "isol8ctl: ");
+		if (code != CTL_EXIT_OK)
+			return code;
+		a.remote = &remote;
+		code = subs[i].run(ctl, &a);
+		remote_close(&remote);
+		return code;
 	}
 	fprintf(stderr, "[ERR] unknown session command '%s' (see isol8ctl "
 			"session --help)\n",
