@@ -41,7 +41,7 @@ json_object *bridge_call(struct http_request *r, const char *method,
 	while (err >= 0 && !result) {
 		/* Closing our connection is how the daemon learns to cancel
 		 * an ephemeral execution whose client left. */
-		err = rpc_client_wait(&c, http_client_fd(r));
+		err = rpc_client_wait(&c, http_client_fd(r), -1);
 		_cleanup_json_ json_object *msg = NULL;
 		if (err >= 0)
 			err = rpc_client_read(&c, &msg);

@@ -16,6 +16,7 @@ struct bridge {
 	const char *socket_path;
 	const char *key;
 	size_t max_body;
+	unsigned idle_sec; /* clients silent this long are dropped */
 };
 
 /* One HTTP request being served. */

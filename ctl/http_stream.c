@@ -9,6 +9,7 @@
 
 struct sse_stream {
 	struct rpc_client c;
+	int keepalive_ms;
 	long long id;
 	int client_fd;
 	struct strbuf buf; /* frames, from off on not yet taken by MHD */
@@ -82,9 +83,16 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	while (s->off == s->buf.len && !s->done) {
 		s->off = 0;
 		strbuf_reset(&s->buf);
-		int err = rpc_client_wait(&s->c, s->client_fd);
+		int err = rpc_client_wait(&s->c, s->client_fd, s->keepalive_ms);
 		if (err == -ECONNABORTED)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
+		/* A comment line, which SSE clients skip, so that a program
+		 * quiet for long does not look like an idle client. */
+		if (err == -ETIMEDOUT) {
+			if (strbuf_add(&s->buf, ": keepalive\n\n", 13) < 0)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			continue;
+		}
 		_cleanup_json_ json_object *msg = NULL;
 		if (err >= 0)
 			err = rpc_client_read(&s->c, &msg);
@@ -137,6 +145,7 @@ enum MHD_Result http_execute_stream(struct http_request *r,
 	if (!s)
 		return MHD_NO;
 	s->client_fd = http_client_fd(r);
+	s->keepalive_ms = (int)(r->bridge->idle_sec * 1000 / 2);
 	if (bridge_connect(r, &s->c) < 0) {
 		free(s);
 		return r->ret;

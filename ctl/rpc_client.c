@@ -115,17 +115,20 @@ int rpc_message_about(json_object *msg, long long id, json_object **out)
 	return -EBADMSG;
 }
 
-int rpc_client_wait(struct rpc_client *c, int watch_fd)
+int rpc_client_wait(struct rpc_client *c, int watch_fd, int timeout_ms)
 {
 	struct pollfd p[2] = {
 		{ .fd = c->fd, .events = POLLIN },
 		{ .fd = watch_fd, .events = POLLRDHUP },
 	};
 	int r;
-	while ((r = poll(p, watch_fd >= 0 ? 2 : 1, -1)) < 0 && errno == EINTR)
+	while ((r = poll(p, watch_fd >= 0 ? 2 : 1, timeout_ms)) < 0 &&
+	       errno == EINTR)
 		;
 	if (r < 0)
 		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
 	return p[1].revents & (POLLRDHUP | POLLHUP | POLLERR) ? -ECONNABORTED
 							       : 0;
 }

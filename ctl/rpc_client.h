@@ -41,9 +41,10 @@ int rpc_client_send(struct rpc_client *c, const char *method,
 		    json_object *params, long long *id);
 int rpc_client_read(struct rpc_client *c, json_object **msg);
 int rpc_message_about(json_object *msg, long long id, json_object **out);
-/* Waits until the daemon has something to say: 0, or -ECONNABORTED when
- * watch_fd (a peer being served; -1 for none) hangs up first. */
-int rpc_client_wait(struct rpc_client *c, int watch_fd);
+/* Waits until the daemon has something to say: 0, -ECONNABORTED when
+ * watch_fd (a peer being served; -1 for none) hangs up first, or
+ * -ETIMEDOUT after timeout_ms (-1: no limit). */
+int rpc_client_wait(struct rpc_client *c, int watch_fd, int timeout_ms);
 
 /* Prints the one-line "cannot connect" diagnosis for errno err. */
 void rpc_client_report_connect_error(const char *path, int err);

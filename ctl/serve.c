@@ -22,7 +22,7 @@
 #define DEFAULT_LISTEN "0.0.0.0"
 #define DEFAULT_MAX_BODY "16m"
 #define CONNECTION_LIMIT 512
-#define IDLE_TIMEOUT_SEC 60
+#define DEFAULT_IDLE_TIMEOUT "60"
 
 static const char serve_help[] =
 	"Usage: isol8ctl serve [--port N] [--listen ADDR] [--key KEY]\n"
@@ -41,12 +41,16 @@ static const char serve_help[] =
 	"  -k, --key KEY     the API key (default $ISOL8_API_KEY; required)\n"
 	"      --max-body SIZE  largest request body (default " DEFAULT_MAX_BODY
 	")\n"
+	"      --idle-timeout SEC  drop a client that sends nothing for SEC\n"
+	"                    seconds, mid-request or between requests "
+	"(default " DEFAULT_IDLE_TIMEOUT ")\n"
 	"\n"
 	"Started by systemd with a listening socket (LISTEN_FDS), serves that\n"
 	"socket instead.  Stops on SIGTERM or SIGINT.  See isol8ctl(1).\n";
 
 struct serve_args {
-	const char *port_text, *port_source, *listen, *key, *max_body;
+	const char *port_text, *listen, *key, *max_body, *idle_text;
+	unsigned idle_sec;
 };
 
 /* The port from the first of the flag, $ISOL8_PORT, $PORT; -1 after an
@@ -80,6 +84,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "max-body", required_argument, NULL, 'b' },
+		{ "idle-timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -98,6 +103,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 			break;
 		case 'b':
 			a->max_body = optarg;
+			break;
+		case 't':
+			a->idle_text = optarg;
 			break;
 		case 'h':
 			fputs(serve_help, stdout);
@@ -176,7 +184,7 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 			MHD_OPTION_LISTEN_SOCKET, fd,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 			MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)IDLE_TIMEOUT_SEC, MHD_OPTION_NOTIFY_COMPLETED,
+			a->idle_sec, MHD_OPTION_NOTIFY_COMPLETED,
 			http_bridge_completed, b, MHD_OPTION_END);
 	struct sockaddr_storage ss;
 	if (!listen_address(a->listen ? a->listen : DEFAULT_LISTEN, port, &ss))
@@ -187,7 +195,7 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 		flags, (uint16_t)port, NULL, NULL, http_bridge_handle, b,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SEC,
+		MHD_OPTION_CONNECTION_TIMEOUT, a->idle_sec,
 		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
 		MHD_OPTION_END);
 	if (!d && errno == EADDRINUSE)
@@ -227,6 +235,19 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 			a.max_body);
 		return CTL_EXIT_USAGE;
 	}
+	const char *idle = a.idle_text ? a.idle_text : DEFAULT_IDLE_TIMEOUT;
+	char *end;
+	errno = 0;
+	unsigned long sec = strtoul(idle, &end, 10);
+	if (errno || *end || end == idle || *idle == '-' || sec == 0 ||
+	    sec > 86400) {
+		fprintf(stderr,
+			"[ERR] Invalid --idle-timeout: %s. Expected seconds from "
+			"1 to 86400.\n",
+			idle);
+		return CTL_EXIT_USAGE;
+	}
+	a.idle_sec = (unsigned)sec;
 	int port = resolve_port(&a);
 	if (port < 0)
 		return CTL_EXIT_USAGE;
@@ -234,6 +255,7 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		.socket_path = rpc_client_socket_path(ctl->socket_flag),
 		.key = a.key,
 		.max_body = max_body,
+		.idle_sec = a.idle_sec,
 	};
 	/* Threads MHD starts inherit the mask, leaving the signals to
 	 * sigwait; a daemon that went away must not kill us through a

@@ -53,13 +53,16 @@ def box_cgroups(d):
                   if os.path.isdir(os.path.join(top, sub)))
 
 
-def sse_events(raw):
+def sse_events(raw, keepalives=None):
     """The JSON of each `data:` frame; every frame must be exactly one
-    data line and a blank line."""
+    data line, or a keep-alive comment, and a blank line."""
     text = raw.decode()
     assert text.endswith("\n\n"), text
     events = []
     for frame in text[:-2].split("\n\n"):
+        if frame == ": keepalive" and keepalives is not None:
+            keepalives.append(frame)
+            continue
         assert frame.startswith("data: ") and "\n" not in frame, frame
         events.append(json.loads(frame[len("data: "):]))
     return events
@@ -579,3 +582,32 @@ def test_unreachable_socket_is_503(start_bridge, tmp_path):
         status, got = b.json(method, path, body)
         assert status == 503, (path, got)
         assert "none.sock" in got["error"]
+
+
+def test_idle_clients_are_dropped_but_slow_programs_are_not(daemon,
+                                                            start_bridge):
+    b = start_bridge(daemon, args=["--idle-timeout", "1"])
+    # A client that never finishes its head is let go.
+    s = socket.create_connection(("127.0.0.1", b.port), timeout=10)
+    s.sendall(b"POST /execute HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    assert s.recv(4096) == b""
+    assert time.monotonic() - t0 < 5
+    s.close()
+    # A program quiet for longer than that keeps its client.
+    body = {"request": {"runtime": "bash", "code": "sleep 2.5; echo late"}}
+    status, r = b.json("POST", "/execute", body)
+    assert status == 200 and r["stdout"] == "late\n"
+    status, _, raw = b.request("POST", "/execute/stream", {"request": {
+        "runtime": "bash", "code": "echo a; sleep 2.5; echo b"}})
+    assert status == 200
+    keepalives = []
+    events = sse_events(raw, keepalives)
+    assert [e["data"] for e in events if e["type"] == "stdout"] == \
+        ["a\n", "b\n"]
+    assert keepalives, "no keep-alive comment in 2.5 s of quiet"
+
+
+def test_bad_idle_timeout():
+    out = serve(["--key", "k", "--idle-timeout", "0"])
+    assert out.returncode == 2 and "--idle-timeout: 0" in out.stderr
