@@ -397,20 +397,26 @@ bool pool_claim(struct pool *p, const struct exec_request *req,
 	if (spec->rootfs.sandbox_size != cfg->default_sandbox_size ||
 	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
 	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
-	    req->net != BOX_NET_NONE ||
+	    req->net == BOX_NET_HOST ||
 	    !claim(p, req->runtime, req->seccomp_mode, req->seccomp_path,
 		   spec->seccomp, out))
 		return false;
-	/* Pooled boxes are built with the default limits. */
-	if (lim->memory_bytes == cfg->default_memory &&
-	    lim->pids == cfg->default_pids && lim->cpus == cfg->default_cpus)
-		return true;
-	int r = box_set_limits(out->box, lim);
+	/* Pooled boxes are built with the default limits, and in a network
+	 * namespace of their own with nothing but loopback: a filtered one
+	 * only adds the proxy's socket. */
+	int r = 0;
+	const char *what = "the limits asked for";
+	if (lim->memory_bytes != cfg->default_memory ||
+	    lim->pids != cfg->default_pids || lim->cpus != cfg->default_cpus)
+		r = box_set_limits(out->box, lim);
+	if (r == 0 && req->net == BOX_NET_FILTERED) {
+		what = "a socket for the proxy";
+		r = box_listen_proxy(out->box);
+	}
 	if (r == 0)
 		return true;
-	log_info("pooled box %s cannot take the limits asked for (%s); a new "
-		 "box is made",
-		 box_name(out->box), strerror(-r));
+	log_info("pooled box %s cannot take %s (%s); a new box is made",
+		 box_name(out->box), what, strerror(-r));
 	command_discard(out->cmd);
 	box_destroy(out->box);
 	pool_release(p, out->key);

@@ -70,6 +70,22 @@ int box_proxy_fd(const struct box *b)
 	return b->proxy_fd;
 }
 
+int box_listen_proxy(struct box *b)
+{
+	if (b->proxy_fd >= 0)
+		return 0;
+	/* setns() takes the pidfd of a process for its namespaces. */
+	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
+	if (pidfd < 0)
+		return pidfd;
+	int fd = netns_listen(&b->host->net, pidfd, BOX_PROXY_ADDR,
+			      BOX_PROXY_PORT);
+	if (fd < 0)
+		return fd;
+	b->proxy_fd = fd;
+	return 0;
+}
+
 pid_t box_pid(const struct box *b)
 {
 	return b->pid;

@@ -94,6 +94,10 @@ const char *box_name(const struct box *b);
 /* BOX_NET_FILTERED: the socket listening inside the box's namespace for
  * its proxy (the box keeps it); else -1. */
 int box_proxy_fd(const struct box *b);
+/* Turns a box with a namespace of its own (BOX_NET_NONE, as pooled boxes
+ * are) into a filtered one: the proxy's socket is made in its namespace.
+ * 0 (also when it has one already) or a negative errno. */
+int box_listen_proxy(struct box *b);
 pid_t box_pid(const struct box *b);
 /* Kills everything in the box at once; the box stays until destroyed. */
 void box_kill(struct box *b);

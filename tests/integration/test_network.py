@@ -17,7 +17,7 @@ import pytest
 from execute_helpers import (check_invalid, execute, execute_error,
                              execute_many, execute_raw)
 from isol8_fixtures import _factory
-from isol8_harness import BUILD, run_ctl
+from isol8_harness import BUILD, run_ctl, wait_until
 
 HOST = "127.0.0.2"
 PRIVATE = {"network": {"allowPrivate": True}}
@@ -389,3 +389,46 @@ def test_streamed_network_events(net_daemon, http_server):
     nets = [e for e in events if e.get("type") == "network"]
     assert len(nets) == 1 and nets[0]["data"]["path"] == "/s"
     assert msg["result"]["networkLogs"] == [nets[0]["data"]]
+
+
+def test_filtered_boxes_come_from_the_pool(start_daemon, http_server):
+    """A pooled box has a namespace with loopback only, as a filtered box;
+    claimed for a filtered run it gets the proxy's socket and nothing
+    else, and is never given back."""
+    pool = {"prewarm": True, "maxBuilding": 1,
+            "size": {"python": 1, "node": 0, "bun": 0, "deno": 0,
+                     "bash": 1}}
+    d = start_daemon(config={**PRIVATE, "pool": pool}, pool=True)
+
+    def key(runtime):
+        with d.client() as c:
+            st = c.result("pool.status")
+        return next(k for k in st["keys"] if k["runtime"] == runtime and
+                    k["seccomp"] == "strict")
+
+    url = f"http://{HOST}:{http_server}/pooled"
+    code = get_code(url) + """
+import os, socket
+print(os.environ.get("HTTP_PROXY"), sorted(os.listdir("/sys/class/net"))
+      if os.path.exists("/sys/class/net") else "no-sysfs")
+with open("/proc/net/tcp") as f:
+    listening = [l.split()[1] for l in f.readlines()[1:]
+                 if l.split()[3] == "0A"]
+print(listening)
+"""
+    for i in range(2):
+        assert wait_until(lambda: key("python")["ready"] == 1, 30)
+        hits = key("python")["hits"]
+        r = execute(d, py(code), filtered())
+        assert key("python")["hits"] == hits + 1, "not from the pool"
+        lines = r["stdout"].splitlines()
+        assert lines[0] == f"200 path=/pooled host={HOST}:{http_server}"
+        assert lines[1].startswith("http://127.0.0.1:8118 ")
+        # The only socket listening in the box is the proxy's.
+        assert lines[2] == "['0100007F:1FB6']", lines
+        assert [x["action"] for x in r["networkLogs"]] == ["ALLOW"]
+    # A "none" run from the pool after it has no proxy.
+    assert wait_until(lambda: key("python")["ready"] == 1, 30)
+    r = execute(d, py(code), {"network": "none"})
+    lines = r["stdout"].splitlines()
+    assert lines[0].startswith("ERR") and lines[2] == "[]", lines
