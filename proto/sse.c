@@ -1,7 +1,6 @@
 #include "sse.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 void sse_init(struct sse_parser *p, size_t max, sse_event_fn on_event,
@@ -16,31 +15,14 @@ void sse_init(struct sse_parser *p, size_t max, sse_event_fn on_event,
 
 void sse_free(struct sse_parser *p)
 {
-	free(p->line.p);
-	free(p->data.p);
-	free(p->type.p);
-	p->line = p->data = p->type = (struct sse_buf){ 0 };
+	strbuf_free(&p->line);
+	strbuf_free(&p->data);
+	strbuf_free(&p->type);
 }
 
-/* Appends n bytes and keeps the buffer NUL-terminated. */
-static int buf_add(struct sse_buf *b, const char *s, size_t n, size_t max)
+static int buf_add(struct strbuf *b, const char *s, size_t n, size_t max)
 {
-	if (n > max - b->len)
-		return -EMSGSIZE;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
+	return n > max - b->len ? -EMSGSIZE : strbuf_add(b, s, n);
 }
 
 static int dispatch(struct sse_parser *p)
@@ -52,7 +34,8 @@ static int dispatch(struct sse_parser *p)
 		r = p->on_event(p->userdata,
 				p->type.len ? p->type.p : "message",
 				p->data.p ? p->data.p : "", p->data.len);
-	p->data.len = p->type.len = 0;
+	strbuf_reset(&p->data);
+	strbuf_reset(&p->type);
 	p->has_data = false;
 	return r;
 }
@@ -89,7 +72,7 @@ static int process_line(struct sse_parser *p, const char *s, size_t n)
 		return r < 0 ? r : buf_add(&p->data, v, vlen, p->max);
 	}
 	if (field_is(s, name_len, "event")) {
-		p->type.len = 0;
+		strbuf_reset(&p->type);
 		return buf_add(&p->type, v, vlen, p->max);
 	}
 	return 0;
@@ -124,7 +107,7 @@ int sse_feed(struct sse_parser *p, const char *buf, size_t len)
 		}
 		p->after_cr = buf[j] == '\r';
 		int r = process_line(p, s, n);
-		p->line.len = 0;
+		strbuf_reset(&p->line);
 		if (r < 0)
 			return r;
 		i = j + 1;

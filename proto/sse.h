@@ -6,6 +6,8 @@
 #ifndef ISOL8_SSE_H
 #define ISOL8_SSE_H
 
+#include "strbuf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,18 +17,13 @@
 typedef int (*sse_event_fn)(void *userdata, const char *type,
 			    const char *data, size_t len);
 
-struct sse_buf {
-	char *p;
-	size_t len, cap;
-};
-
 struct sse_parser {
 	sse_event_fn on_event;
 	void *userdata;
 	size_t max;	      /* bytes one line or one event's data may hold */
-	struct sse_buf line;  /* a line whose end has not come yet */
-	struct sse_buf data;  /* the event's data lines so far */
-	struct sse_buf type;  /* the event's event field */
+	struct strbuf line;   /* a line whose end has not come yet */
+	struct strbuf data;   /* the event's data lines so far */
+	struct strbuf type;   /* the event's event field */
 	bool has_data;	      /* a data field was seen (it may be empty) */
 	bool after_cr;	      /* a '\n' next ends nothing: CRLF */
 	bool started;	      /* past a leading byte order mark */

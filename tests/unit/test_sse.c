@@ -1,6 +1,8 @@
-/* Server-Sent Events parsing: events cut anywhere between reads, several in
- * one read, CRLF, LF and CR line ends, comments, multi-line data, event
- * types, what is not dispatched, and the size limit. */
+/* Server-Sent Events parsing: each stream of a table read whole, a byte at
+ * a time and cut in three pieces at every pair of places (events split
+ * across reads, CRLF split between its bytes, several events in one read),
+ * with CRLF, LF and CR line ends, comments, multi-line data and event
+ * types; then NULs in data, the size limit and a callback's error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,7 @@
 
 #include "sse.h"
 
-#define MAX_EVENTS 16
+#define MAX_EVENTS 4
 
 struct seen {
 	int n;
@@ -55,144 +57,106 @@ static int feed_into(struct seen *s, size_t max, const char *text,
 	return r;
 }
 
-static struct seen feed_cut(const char *text, const size_t *cuts,
-			    size_t ncuts)
-{
-	struct seen s = { 0 };
-	assert_int_equal(feed_into(&s, 0, text, strlen(text), cuts, ncuts), 0);
-	return s;
-}
+static const struct {
+	const char *stream;
+	int n;
+	const char *type[MAX_EVENTS], *data[MAX_EVENTS];
+} cases[] = {
+	{ "data: {\"type\":\"stdout\",\"data\":\"hi\\n\"}\n\n",
+	  1,
+	  { "message" },
+	  { "{\"type\":\"stdout\",\"data\":\"hi\\n\"}" } },
+	/* Several events at once. */
+	{ "data: 1\n\ndata: 2\n\ndata: 3\n\n",
+	  3,
+	  { "message", "message", "message" },
+	  { "1", "2", "3" } },
+	/* The three line ends, the same events. */
+	{ "data: a\ndata: b\n\n", 1, { "message" }, { "a\nb" } },
+	{ "data: a\r\ndata: b\r\n\r\n", 1, { "message" }, { "a\nb" } },
+	{ "data: a\rdata: b\r\r", 1, { "message" }, { "a\nb" } },
+	/* Comments, keep-alives among them, are no events and no data. */
+	{ ": keep-alive\n\n:\n:data: no\ndata: yes\n: mid\n\n",
+	  1,
+	  { "message" },
+	  { "yes" } },
+	/* One space after the colon goes, a second stays; "data" and
+	 * "data: " add empty lines. */
+	{ "data: one\ndata:two\ndata:  three\ndata\ndata: \n\n",
+	  1,
+	  { "message" },
+	  { "one\ntwo\n three\n\n" } },
+	/* A type applies to its event only; every blank line resets it,
+	 * whether an event is dispatched or not. */
+	{ "event: exit\ndata: 0\n\ndata: next\n\nevent: lone\n\ndata: after\n\n",
+	  3,
+	  { "exit", "message", "message" },
+	  { "0", "next", "after" } },
+	/* Not dispatched: no data field; an unknown field; an event the
+	 * stream ends in. */
+	{ "id: 1\nretry: 5\n\nfoo: bar\n\ndata: cut off\n", 0, { 0 }, { 0 } },
+	/* A data field, even empty, makes an event. */
+	{ "data:\n\ndata\n\n", 2, { "message", "message" }, { "", "" } },
+	/* A leading byte order mark is dropped. */
+	{ "\xEF\xBB\xBF"
+	  "data: x\r\n\r\n",
+	  1,
+	  { "message" },
+	  { "x" } },
+};
 
-static struct seen feed(const char *text)
+static void assert_case(size_t k, const struct seen *s)
 {
-	return feed_cut(text, NULL, 0);
-}
-
-static void assert_same(const struct seen *a, const struct seen *b)
-{
-	assert_int_equal(a->n, b->n);
-	for (int i = 0; i < a->n; i++) {
-		assert_string_equal(a->type[i], b->type[i]);
-		assert_int_equal(a->len[i], b->len[i]);
-		assert_memory_equal(a->data[i], b->data[i], a->len[i]);
+	assert_int_equal(s->n, cases[k].n);
+	for (int i = 0; i < s->n; i++) {
+		assert_string_equal(s->type[i], cases[k].type[i]);
+		assert_string_equal(s->data[i], cases[k].data[i]);
 	}
 }
 
-static void test_one_event(void **state)
+static void test_whole(void **state)
 {
 	(void)state;
-	struct seen s = feed("data: {\"type\":\"stdout\",\"data\":\"hi\\n\"}\n\n");
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.type[0], "message");
-	assert_string_equal(s.data[0], "{\"type\":\"stdout\",\"data\":\"hi\\n\"}");
-}
-
-static void test_several_in_one_read(void **state)
-{
-	(void)state;
-	struct seen s = feed("data: 1\n\ndata: 2\n\ndata: 3\n\n");
-	assert_int_equal(s.n, 3);
-	assert_string_equal(s.data[0], "1");
-	assert_string_equal(s.data[1], "2");
-	assert_string_equal(s.data[2], "3");
-}
-
-/* Every way of cutting a stream into three pieces gives the events reading
- * it whole gives: events split across reads, line ends (CRLF too) split
- * between their two bytes, a BOM split. */
-static void test_every_split(void **state)
-{
-	(void)state;
-	static const char *const streams[] = {
-		"\xEF\xBB\xBF"
-		"data: {\"type\":\"stdout\"}\r\n\r\n: ping\r\n"
-		"data: a\r\ndata: b\r\n\r\n",
-		"event: exit\ndata:0\n\n:c\ndata: x\rdata: y\r\r",
-		"data\n\nid: 7\nretry: 10\ndata: z\n\n",
-	};
-	for (size_t k = 0; k < sizeof(streams) / sizeof(streams[0]); k++) {
-		struct seen whole = feed(streams[k]);
-		assert_true(whole.n >= 2);
-		size_t len = strlen(streams[k]);
-		for (size_t i = 0; i <= len; i++)
-			for (size_t j = i; j <= len; j++) {
-				size_t cuts[] = { i, j };
-				struct seen s = feed_cut(streams[k], cuts, 2);
-				assert_same(&whole, &s);
-			}
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct seen s = { 0 };
+		assert_int_equal(feed_into(&s, 0, cases[k].stream,
+					   strlen(cases[k].stream), NULL, 0),
+				 0);
+		assert_case(k, &s);
 	}
 }
 
 static void test_byte_at_a_time(void **state)
 {
 	(void)state;
-	const char *text = "data: first\r\n\r\ndata: second\ndata: line\n\n";
-	size_t cuts[64];
-	size_t n = strlen(text);
-	assert_true(n <= 64);
-	for (size_t i = 0; i < n; i++)
-		cuts[i] = i;
-	struct seen s = feed_cut(text, cuts, n);
-	assert_int_equal(s.n, 2);
-	assert_string_equal(s.data[0], "first");
-	assert_string_equal(s.data[1], "second\nline");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t cuts[128], len = strlen(cases[k].stream);
+		assert_true(len <= 128);
+		for (size_t i = 0; i < len; i++)
+			cuts[i] = i;
+		struct seen s = { 0 };
+		assert_int_equal(
+			feed_into(&s, 0, cases[k].stream, len, cuts, len), 0);
+		assert_case(k, &s);
+	}
 }
 
-static void test_line_ends(void **state)
+static void test_every_split(void **state)
 {
 	(void)state;
-	struct seen lf = feed("data: a\ndata: b\n\n");
-	struct seen crlf = feed("data: a\r\ndata: b\r\n\r\n");
-	struct seen cr = feed("data: a\rdata: b\r\r");
-	assert_int_equal(lf.n, 1);
-	assert_string_equal(lf.data[0], "a\nb");
-	assert_same(&lf, &crlf);
-	assert_same(&lf, &cr);
-}
-
-static void test_comments(void **state)
-{
-	(void)state;
-	struct seen s = feed(": keep-alive\n\n:\n:data: no\ndata: yes\n: mid\n\n");
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.data[0], "yes");
-}
-
-static void test_multiline_data(void **state)
-{
-	(void)state;
-	struct seen s = feed("data: one\ndata:two\ndata:  three\ndata\n"
-			     "data: \n\n");
-	assert_int_equal(s.n, 1);
-	/* One space after the colon goes; a second stays; "data" and
-	 * "data: " add empty lines. */
-	assert_string_equal(s.data[0], "one\ntwo\n three\n\n");
-}
-
-static void test_event_type(void **state)
-{
-	(void)state;
-	struct seen s = feed("event: exit\ndata: 0\n\ndata: next\n\n"
-			     "event: lone\n\ndata: after\n\n");
-	assert_int_equal(s.n, 3);
-	assert_string_equal(s.type[0], "exit");
-	assert_string_equal(s.data[0], "0");
-	/* The type is reset by every blank line, dispatched or not. */
-	assert_string_equal(s.type[1], "message");
-	assert_string_equal(s.type[2], "message");
-	assert_string_equal(s.data[2], "after");
-}
-
-static void test_not_dispatched(void **state)
-{
-	(void)state;
-	/* No data field; an unknown field; an event the stream ends in. */
-	struct seen s = feed("id: 1\nretry: 5\n\nfoo: bar\n\ndata: cut off\n");
-	assert_int_equal(s.n, 0);
-	s = feed("data:\n\ndata\n\n");
-	assert_int_equal(s.n, 2);
-	assert_int_equal(s.len[0], 0);
-	assert_int_equal(s.len[1], 0);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t len = strlen(cases[k].stream);
+		for (size_t i = 0; i <= len; i++)
+			for (size_t j = i; j <= len; j++) {
+				size_t cuts[] = { i, j };
+				struct seen s = { 0 };
+				assert_int_equal(feed_into(&s, 0,
+							   cases[k].stream, len,
+							   cuts, 2),
+						 0);
+				assert_case(k, &s);
+			}
+	}
 }
 
 static void test_nul_in_data(void **state)
@@ -235,15 +199,9 @@ static void test_callback_error_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_one_event),
-		cmocka_unit_test(test_several_in_one_read),
-		cmocka_unit_test(test_every_split),
+		cmocka_unit_test(test_whole),
 		cmocka_unit_test(test_byte_at_a_time),
-		cmocka_unit_test(test_line_ends),
-		cmocka_unit_test(test_comments),
-		cmocka_unit_test(test_multiline_data),
-		cmocka_unit_test(test_event_type),
-		cmocka_unit_test(test_not_dispatched),
+		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_nul_in_data),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_callback_error_stops),
