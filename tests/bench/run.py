@@ -43,6 +43,16 @@ Sections:
         bounded wrk run (2 threads, 32 connections) against `health` over
         the Unix socket from rpc_load (32 connections).
 
+  network  filtered networking through the daemon's proxy, against
+        servers started here on 127.0.0.2 (openssl s_server for HTTPS
+        with a test CA, python's http.server for plain HTTP): a 100 MB
+        HTTPS download by curl in a filtered box against the same curl
+        on the host going direct; the latency a request gains through
+        the proxy (python urllib, a small file, N requests in a filtered
+        box against the same loop on the host); and how long a python
+        hello takes to run in a filtered box against a `none` box, both
+        from the warm pool, alternating.
+
 Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
 
@@ -52,6 +62,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -856,6 +867,145 @@ def section_session(args):
         return isol8d.finish()
 
 
+NET_HOST = "127.0.0.2"
+LATENCY_LOOP = """
+import json, sys, time, urllib.request
+times = []
+for i in range(N):
+    t0 = time.perf_counter()
+    urllib.request.urlopen(URL, timeout=10).read()
+    times.append((time.perf_counter() - t0) * 1000)
+print(json.dumps(times))
+"""
+
+
+def free_port(host):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host, port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited")
+        with contextlib.suppress(OSError), \
+                socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port}")
+
+
+def test_ca(tmp):
+    """A CA and a certificate for NET_HOST signed by it; their paths."""
+    ca_key, ca, key, csr, crt, ext = (str(tmp / n) for n in (
+        "ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "ext"))
+    Path(ext).write_text(f"subjectAltName=IP:{NET_HOST}\n")
+    for cmd in (
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=bench"],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+         "-out", csr, "-subj", f"/CN={NET_HOST}"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    return ca, crt, key
+
+
+def section_network(args):
+    n = max(40, int(args.seconds * 20))
+    tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-net-", dir="/tmp"))
+    www = tmp / "www"
+    www.mkdir()
+    size = 100 * 1024 * 1024
+    with open(www / "big", "wb") as f:
+        f.write(os.urandom(1024 * 1024) * 100)
+    (www / "small").write_bytes(b"x" * 512)
+    ca, crt, key = test_ca(tmp)
+    tls_port, http_port = free_port(NET_HOST), free_port(NET_HOST)
+    servers = [
+        subprocess.Popen(["openssl", "s_server", "-quiet", "-WWW",
+                          "-accept", f"{NET_HOST}:{tls_port}", "-cert", crt,
+                          "-key", key], cwd=www, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(["/usr/bin/python3", "-m", "http.server", "--bind",
+                          NET_HOST, str(http_port)], cwd=www,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)]
+    config = {"network": {"allowPrivate": True}}
+    try:
+        wait_port(NET_HOST, tls_port, servers[0])
+        wait_port(NET_HOST, http_port, servers[1])
+        with SectionDaemon(args, config) as isol8d, \
+                contextlib.closing(RpcConnection(isol8d.sock)) as conn:
+            log("== network: the filtering proxy against going direct ==")
+            big = f"https://{NET_HOST}:{tls_port}/big"
+            curl = ["curl", "-sS", "-o", "/dev/null", "-w",
+                    "%{time_total} %{size_download}", "--cacert"]
+            direct, boxed = [], []
+            cpu0 = proc_cpu_seconds(isol8d.proc.pid)
+            for _ in range(3):
+                out = subprocess.run(curl + [ca, big], capture_output=True,
+                                     text=True, timeout=120, env=CLEAN_ENV)
+                t, got = out.stdout.split()
+                if int(got) != size:
+                    raise RuntimeError(f"direct curl got {out!r}")
+                direct.append(float(t))
+                r = conn.call("execute", {
+                    "request": {"runtime": "bash", "code": shlex.join(
+                        curl + ["/sandbox/ca.pem", big]),
+                        "files": {"ca.pem": Path(ca).read_text()}},
+                    "options": {"network": "filtered", "timeoutMs": 120000}})
+                if r["exitCode"] != 0 or int(r["stdout"].split()[1]) != size:
+                    raise RuntimeError(f"curl in the box gave {r!r}")
+                boxed.append(float(r["stdout"].split()[0]))
+            relay_cpu = (proc_cpu_seconds(isol8d.proc.pid) - cpu0) / 3
+            td, tb = sorted(direct)[1], sorted(boxed)[1]
+            small = f"http://{NET_HOST}:{http_port}/small"
+            loop = f"N, URL = {n}, {small!r}\n" + LATENCY_LOOP
+            host = subprocess.run(
+                ["/usr/bin/python3", "-c", loop],
+                capture_output=True, text=True, timeout=120, env=CLEAN_ENV)
+            lh = json.loads(host.stdout)[2:]
+            r = conn.call("execute", {
+                "request": {"runtime": "python", "code": loop},
+                "options": {"network": "filtered", "timeoutMs": 120000}})
+            if r["exitCode"] != 0:
+                raise RuntimeError(f"the latency loop failed: {r!r}")
+            lb = json.loads(r["stdout"])[2:]
+            tn, tf = [], []
+            hello = {"request": {"runtime": "python", "code": "print(1)"}}
+            for i in range(n + 2):
+                for mode, into in (("none", tn), ("filtered", tf)):
+                    wait_pool_ready(conn, "python")
+                    t0 = time.perf_counter()
+                    r = conn.call("execute", {**hello,
+                                              "options": {"network": mode}})
+                    if r["stdout"] != "1\n":
+                        raise RuntimeError(f"{mode}: {r!r}")
+                    if i >= 2:
+                        into.append((time.perf_counter() - t0) * 1000)
+            log()
+            log(f"   100 MB over HTTPS, curl, median of 3: direct "
+                f"{size / td / 1e6:7.0f} MB/s, through the proxy "
+                f"{size / tb / 1e6:7.0f} MB/s, ratio {td / tb:.2f}; the "
+                f"daemon's CPU per download {relay_cpu * 1000:.0f} ms")
+            log(f"   a request for 512 bytes, python urllib, p50 of {n - 2}: "
+                f"direct {pct(lh, .5):.3f} ms, through the proxy "
+                f"{pct(lb, .5):.3f} ms, added {pct(lb, .5) - pct(lh, .5):.3f}"
+                " ms")
+            log(f"   python hello from the pool, p50 of {n}: none "
+                f"{pct(tn, .5):.2f} ms, filtered {pct(tf, .5):.2f} ms, "
+                f"added {pct(tf, .5) - pct(tn, .5):.2f} ms")
+            conn.close()
+            return isol8d.finish()
+    finally:
+        for p in servers:
+            stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class BridgeProcess:
     """isol8ctl serve in front of a section's isol8d, on a free port."""
 
@@ -950,7 +1100,7 @@ def section_bridge(args):
 SECTIONS = {"rpc": section_rpc, "exec": section_exec,
             "latency": section_latency, "throughput": section_throughput,
             "memory": section_memory, "session": section_session,
-            "bridge": section_bridge}
+            "bridge": section_bridge, "network": section_network}
 
 
 def main():
