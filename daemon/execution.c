@@ -555,7 +555,8 @@ static void on_net_log(void *userdata, json_object *entry)
 static int start_proxy(struct execution *e)
 {
 	const struct config *cfg = &e->d->cfg;
-	if (e->req.net != BOX_NET_FILTERED || box_proxy_fd(e->box) < 0)
+	const int *ways = box_egress_fds(e->box);
+	if (e->req.net != BOX_NET_FILTERED || !ways)
 		return 0;
 	const struct proxy_limits lim = {
 		.max_connections = cfg->net_max_connections,
@@ -565,8 +566,8 @@ static int start_proxy(struct execution *e)
 		.head_timeout_ms = cfg->net_connect_timeout_ms,
 		.allow_private = cfg->net_allow_private,
 	};
-	int r = proxy_start(e->d->event, e->d->resolver, box_proxy_fd(e->box),
-			    &e->req.filter, &lim, &e->d->metrics, &e->proxy);
+	int r = proxy_start(e->d->event, e->d->resolver, ways, &e->req.filter,
+			    &lim, &e->d->metrics, &e->proxy);
 	if (r < 0)
 		return r;
 	if (e->req.log_network) {

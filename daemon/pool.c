@@ -410,8 +410,8 @@ bool pool_claim(struct pool *p, const struct exec_request *req,
 	    lim->pids != cfg->default_pids || lim->cpus != cfg->default_cpus)
 		r = box_set_limits(out->box, lim);
 	if (r == 0 && req->net == BOX_NET_FILTERED) {
-		what = "a socket for the proxy";
-		r = box_listen_proxy(out->box);
+		what = "its ways out";
+		r = box_open_egress(out->box);
 	}
 	if (r == 0)
 		return true;

@@ -1,10 +1,13 @@
 #include "proxy.h"
 
+#include "dns_stub.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy_request.h"
 #include "timestamp.h"
+#include "tls_sni.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -20,6 +23,7 @@
 
 enum conn_state {
 	C_HEAD,	      /* reading the request head */
+	C_SNIFF,      /* reading a TLS ClientHello for its server name */
 	C_RESOLVING,  /* sd-resolve is looking the host up */
 	C_CONNECTING, /* to addrs[next_addr - 1] */
 	C_RELAY,
@@ -42,6 +46,7 @@ struct flow {
 struct conn {
 	struct proxy *p;
 	struct conn *prev, *next;
+	int way; /* NETNS_PROXY, NETNS_HTTP or NETNS_TLS: how it came */
 	enum conn_state st;
 	int cfd, ufd;
 	sd_event_source *cio, *uio, *timer;
@@ -60,14 +65,25 @@ struct conn {
 	char *answer;
 	size_t answer_len, answer_off;
 	size_t head_len, head_end; /* head_end: past the blank line */
-	char head[PROXY_HEAD_MAX];
+	char head[PROXY_HEAD_MAX]; /* also a ClientHello, up to its max */
+};
+
+_Static_assert(PROXY_HEAD_MAX >= TLS_HELLO_MAX,
+	       "a ClientHello fits where a request head does");
+
+/* What each listener is for, to find it from its event source. */
+struct listener {
+	struct proxy *p;
+	int way;
+	int fd;
+	sd_event_source *src;
 };
 
 struct proxy {
 	sd_event *event;
 	struct resolver *resolver;
-	int lfd;
-	sd_event_source *accept_src;
+	struct listener listeners[NETNS_DNS];
+	struct dns_stub *dns;
 	struct net_filter filter;
 	struct proxy_limits lim;
 	struct metrics *metrics;
@@ -184,6 +200,11 @@ static void answer(struct conn *c, int status, const char *reason,
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
+	/* Inside a TLS stream an HTTP answer is noise: the client is cut. */
+	if (c->way == NETNS_TLS) {
+		conn_free(c);
+		return;
+	}
 	free(c->answer);
 	c->answer = response(status, reason, body, &c->answer_len);
 	if (!c->answer) {
@@ -235,6 +256,7 @@ static uint64_t timeout_usec(const struct conn *c)
 	const struct proxy_limits *l = &c->p->lim;
 	switch (c->st) {
 	case C_HEAD:
+	case C_SNIFF:
 		return l->head_timeout_ms * 1000;
 	case C_RESOLVING:
 	case C_CONNECTING:
@@ -254,6 +276,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	switch (c->st) {
+	case C_SNIFF:
+		conn_free(c);
+		break;
 	case C_HEAD:
 		answer(c, 408, "Request Timeout",
 		       "isol8: the request head did not arrive in time\n");
@@ -352,6 +377,7 @@ static void update_events(struct conn *c)
 	uint32_t cev = 0, uev = 0;
 	switch (c->st) {
 	case C_HEAD:
+	case C_SNIFF:
 		cev = EPOLLIN;
 		break;
 	case C_CONNECTING:
@@ -420,7 +446,7 @@ static void start_relay(struct conn *c)
 	memcpy(c->up.prefix + first, rest, extra);
 	c->up.prefix_len = first + extra;
 	c->up.count_prefix = true;
-	if (c->req.tunnel) {
+	if (c->req.tunnel && c->way != NETNS_TLS) {
 		c->down.prefix = strdup(established);
 		if (!c->down.prefix) {
 			conn_free(c);
@@ -526,16 +552,10 @@ static void on_resolved(void *userdata, const struct resolver_result *res)
 	connect_next(c);
 }
 
-static void decide(struct conn *c)
+/* c->req names where to go: the filter, the budget, then a lookup. */
+static void decide_host(struct conn *c)
 {
 	struct proxy *p = c->p;
-	const char *why;
-	int status = proxy_request_parse(c->head, c->head_end, &c->req, &why);
-	if (status) {
-		answer(c, status, status == 414 ? "URI Too Long" : "Bad Request",
-		       "isol8: %s\n", why);
-		return;
-	}
 	c->parsed = true;
 	if (!net_filter_allows(&p->filter, c->req.host)) {
 		block(c, "isol8: %s %s blocked by network filter",
@@ -558,12 +578,98 @@ static void decide(struct conn *c)
 		c->lookup = id;
 }
 
+static void decide(struct conn *c)
+{
+	const char *why;
+	int status = proxy_request_parse(c->head, c->head_end, &c->req, &why);
+	if (status) {
+		answer(c, status, status == 414 ? "URI Too Long" : "Bad Request",
+		       "isol8: %s\n", why);
+		return;
+	}
+	decide_host(c);
+}
+
+/* The address and port the box connected to, which the interception
+ * made local; IPv4 without its IPv6 mapping. */
+static int original_target(int fd, char *host, size_t size, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)&ss;
+		*port = ntohs(s4->sin_port);
+		return inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)size)
+			       ? 0
+			       : -errno;
+	}
+	const struct sockaddr_in6 *s6 = (const void *)&ss;
+	*port = ntohs(s6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host,
+				 (socklen_t)size)
+			       ? 0
+			       : -errno;
+	return inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)size)
+		       ? 0
+		       : -errno;
+}
+
+/* TLS that did not ask the proxy: the name from the ClientHello, else the
+ * address it was sent to, decides as a CONNECT would; the hello itself
+ * then goes upstream first. */
+static void sniffed(struct conn *c)
+{
+	struct proxy_request *r = &c->req;
+	uint16_t port = 0;
+	int found = tls_sni_parse((const unsigned char *)c->head, c->head_len,
+				  r->host, sizeof(r->host));
+	if (found == 0) {
+		if (c->head_len < TLS_HELLO_MAX) {
+			update_events(c);
+			return;
+		}
+		found = -EPROTO;
+	}
+	char addr[INET6_ADDRSTRLEN];
+	if (found == -EPROTO ||
+	    original_target(c->cfd, addr, sizeof(addr), &port) < 0) {
+		log_debug("proxy: intercepted TLS without a readable "
+			  "ClientHello; closed");
+		conn_free(c);
+		return;
+	}
+	if (found == -ENOENT)
+		snprintf(r->host, sizeof(r->host), "%s", addr);
+	snprintf(r->method, sizeof(r->method), "CONNECT");
+	r->port = port;
+	r->tunnel = true;
+	c->head_end = 0;
+	decide_host(c);
+}
+
 static int on_client(sd_event_source *s, int fd, uint32_t revents,
 		     void *userdata)
 {
 	(void)s;
 	struct conn *c = userdata;
 	switch (c->st) {
+	case C_SNIFF: {
+		ssize_t n = recv(fd, c->head + c->head_len,
+				 TLS_HELLO_MAX - c->head_len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			conn_free(c);
+			return 0;
+		}
+		if (n > 0) {
+			c->head_len += (size_t)n;
+			touch(c);
+			sniffed(c);
+		}
+		return 0;
+	}
 	case C_HEAD: {
 		ssize_t n = recv(fd, c->head + c->head_len,
 				 sizeof(c->head) - c->head_len, MSG_DONTWAIT);
@@ -611,7 +717,7 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents,
 	}
 }
 
-static void accept_one(struct proxy *p, int fd)
+static void accept_one(struct proxy *p, int way, int fd)
 {
 	if (p->nconns >= p->lim.max_connections) {
 		size_t len;
@@ -631,6 +737,8 @@ static void accept_one(struct proxy *p, int fd)
 		return;
 	}
 	c->p = p;
+	c->way = way;
+	c->st = way == NETNS_TLS ? C_SNIFF : C_HEAD;
 	c->cfd = fd;
 	c->ufd = -1;
 	c->up.pipe[0] = c->up.pipe[1] = -1;
@@ -658,19 +766,20 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 {
 	(void)s;
 	(void)revents;
-	struct proxy *p = userdata;
+	struct listener *l = userdata;
 	for (int i = 0; i < 64; i++) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			break;
-		accept_one(p, cfd);
+		accept_one(l->p, l->way, cfd);
 	}
 	return 0;
 }
 
-int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
-		struct net_filter *filter, const struct proxy_limits *lim,
-		struct metrics *metrics, struct proxy **out)
+int proxy_start(sd_event *event, struct resolver *resolver,
+		const int fds[NETNS_EGRESS], struct net_filter *filter,
+		const struct proxy_limits *lim, struct metrics *metrics,
+		struct proxy **out)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -679,21 +788,25 @@ int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
 	p->resolver = resolver;
 	p->lim = *lim;
 	p->metrics = metrics;
-	p->lfd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
-	if (p->lfd < 0) {
-		int r = -errno;
-		free(p);
-		return r;
-	}
-	int r = sd_event_add_io(event, &p->accept_src, p->lfd, EPOLLIN,
-				on_accept, p);
-	if (r < 0) {
-		close(p->lfd);
-		free(p);
-		return r;
-	}
 	p->filter = *filter;
 	memset(filter, 0, sizeof(*filter));
+	for (int i = 0; i < NETNS_DNS; i++)
+		p->listeners[i] = (struct listener){ p, i, -1, NULL };
+	int r = 0;
+	for (int i = 0; r == 0 && i < NETNS_DNS; i++) {
+		struct listener *l = &p->listeners[i];
+		l->fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		r = l->fd < 0 ? -errno
+			      : sd_event_add_io(event, &l->src, l->fd, EPOLLIN,
+						on_accept, l);
+	}
+	if (r == 0)
+		r = dns_stub_start(event, resolver, fds[NETNS_DNS], &p->filter,
+				   lim->allow_private, &p->dns);
+	if (r < 0) {
+		proxy_free(p);
+		return r;
+	}
 	*out = p;
 	return 0;
 }
@@ -712,8 +825,12 @@ void proxy_free(struct proxy *p)
 	p->log = NULL;
 	while (p->conns)
 		conn_free(p->conns);
-	sd_event_source_disable_unref(p->accept_src);
-	close(p->lfd);
+	dns_stub_free(p->dns);
+	for (int i = 0; i < NETNS_DNS; i++) {
+		sd_event_source_disable_unref(p->listeners[i].src);
+		if (p->listeners[i].fd >= 0)
+			close(p->listeners[i].fd);
+	}
 	net_filter_free(&p->filter);
 	free(p);
 }

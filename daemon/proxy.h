@@ -11,6 +11,7 @@
 
 #include "net_policy.h"
 #include "resolver.h"
+#include "sandbox/netns.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -33,12 +34,14 @@ typedef void (*proxy_log_fn)(void *userdata, json_object *entry);
 struct metrics;
 struct proxy;
 
-/* Serves listen_fd (a dup is kept; the caller keeps its own).  Takes over
- * filter, leaving it empty.  Each decision is counted in metrics, which
- * outlives the proxy. */
-int proxy_start(sd_event *event, struct resolver *resolver, int listen_fd,
-		struct net_filter *filter, const struct proxy_limits *lim,
-		struct metrics *metrics, struct proxy **out);
+/* Serves a box's ways out (netns_open_egress; dups are kept, the caller
+ * keeps its own): the proxy, intercepted HTTP and TLS, and DNS.  Takes
+ * over filter, leaving it empty.  Each decision is counted in metrics,
+ * which outlives the proxy. */
+int proxy_start(sd_event *event, struct resolver *resolver,
+		const int fds[NETNS_EGRESS], struct net_filter *filter,
+		const struct proxy_limits *lim, struct metrics *metrics,
+		struct proxy **out);
 /* Where entries go from now on (NULL: nowhere), and a fresh byte budget:
  * each execution of a session gets its own. */
 void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata);

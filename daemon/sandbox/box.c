@@ -45,7 +45,7 @@ struct box {
 	char name[32];
 	pid_t pid;
 	int ctl;
-	int proxy_fd;
+	int egress[NETNS_EGRESS]; /* all -1 unless filtered */
 	sd_event_source *ctl_src;
 	sd_event_source *child_src;
 	sd_event_source *cleanup_timer;
@@ -65,25 +65,19 @@ const char *box_name(const struct box *b)
 	return b->name;
 }
 
-int box_proxy_fd(const struct box *b)
+const int *box_egress_fds(const struct box *b)
 {
-	return b->proxy_fd;
+	return b->egress[NETNS_PROXY] >= 0 ? b->egress : NULL;
 }
 
-int box_listen_proxy(struct box *b)
+int box_open_egress(struct box *b)
 {
-	if (b->proxy_fd >= 0)
+	if (b->egress[NETNS_PROXY] >= 0)
 		return 0;
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
-	if (pidfd < 0)
-		return pidfd;
-	int fd = netns_listen(&b->host->net, pidfd, BOX_PROXY_ADDR,
-			      BOX_PROXY_PORT);
-	if (fd < 0)
-		return fd;
-	b->proxy_fd = fd;
-	return 0;
+	return pidfd < 0 ? pidfd
+			 : netns_open_egress(&b->host->net, pidfd, b->egress);
 }
 
 pid_t box_pid(const struct box *b)
@@ -114,8 +108,9 @@ static void box_free(struct box *b)
 	sd_event_source_disable_unref(b->cleanup_timer);
 	if (b->ctl >= 0)
 		close(b->ctl);
-	if (b->proxy_fd >= 0)
-		close(b->proxy_fd);
+	for (int i = 0; i < NETNS_EGRESS; i++)
+		if (b->egress[i] >= 0)
+			close(b->egress[i]);
 	if (b->uid_base >= 0)
 		uid_slots_release(b->host->uids, b->uid_base);
 	if (b->destroyed)
@@ -580,7 +575,8 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	host->live++;
 	b->host = host;
 	b->ctl = -1;
-	b->proxy_fd = -1;
+	for (int i = 0; i < NETNS_EGRESS; i++)
+		b->egress[i] = -1;
 	b->uid_base = -1;
 	b->on_ready = ready;
 	b->on_died = died;
@@ -631,12 +627,11 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 			    ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
 			    : netns_take(&host->net);
 	if (netfd >= 0 && spec->net == BOX_NET_FILTERED) {
-		step = "listen for the proxy";
-		b->proxy_fd = netns_listen(&host->net, netfd, BOX_PROXY_ADDR,
-					   BOX_PROXY_PORT);
-		if (b->proxy_fd < 0) {
+		step = "open the ways out";
+		int err = netns_open_egress(&host->net, netfd, b->egress);
+		if (err < 0) {
 			close(netfd);
-			netfd = b->proxy_fd;
+			netfd = err;
 		}
 	}
 	pid_t pid = -1;

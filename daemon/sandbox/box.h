@@ -30,13 +30,9 @@ struct box_host {
 	unsigned dying; /* of those, the ones destroyed by their owner */
 };
 
-/* Where a filtered box finds its proxy, inside its own namespace. */
-#define BOX_PROXY_ADDR "127.0.0.1"
-#define BOX_PROXY_PORT 8118
-
 enum box_net {
 	BOX_NET_NONE,	  /* own namespace, loopback only */
-	BOX_NET_FILTERED, /* the same, plus the proxy's listening socket */
+	BOX_NET_FILTERED, /* the same, plus the ways out (netns_open_egress) */
 	BOX_NET_HOST,	  /* the daemon's namespace */
 };
 
@@ -91,13 +87,13 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata);
 int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
 const char *box_name(const struct box *b);
-/* BOX_NET_FILTERED: the socket listening inside the box's namespace for
- * its proxy (the box keeps it); else -1. */
-int box_proxy_fd(const struct box *b);
+/* BOX_NET_FILTERED: the sockets made inside the box's namespace for its
+ * ways out, indexed by NETNS_PROXY... (the box keeps them); else NULL. */
+const int *box_egress_fds(const struct box *b);
 /* Turns a box with a namespace of its own (BOX_NET_NONE, as pooled boxes
- * are) into a filtered one: the proxy's socket is made in its namespace.
- * 0 (also when it has one already) or a negative errno. */
-int box_listen_proxy(struct box *b);
+ * are) into a filtered one: its ways out are made in its namespace.  0
+ * (also when it has them already) or a negative errno. */
+int box_open_egress(struct box *b);
 pid_t box_pid(const struct box *b);
 /* Kills everything in the box at once; the box stays until destroyed. */
 void box_kill(struct box *b);

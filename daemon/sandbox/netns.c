@@ -1,7 +1,11 @@
 #include "netns.h"
 
 #include "fault.h"
+#include "cleanup.h"
 #include "log.h"
+
+#include <netlink/route/route.h>
+#include <netlink/route/nexthop.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,29 +103,119 @@ int netns_refill(struct netns_spare *n)
 	return 0;
 }
 
-int netns_listen(struct netns_spare *n, int ns, const char *addr,
-		 uint16_t port)
+/* Every address becomes local to the namespace (a "local" route for the
+ * whole space in the local table, over loopback): a connection to any
+ * address and port stays inside, and reaches whatever listens there on
+ * the wildcard address.  IPv6 may be off; then only IPv4 is caught. */
+static int route_everything_local(void)
 {
+	struct nl_sock *sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	int r = nl_connect(sk, NETLINK_ROUTE);
+	static const char *const spaces[] = { "0.0.0.0/0", "::/0" };
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		struct nl_addr *dst = NULL;
+		struct rtnl_route *rt = rtnl_route_alloc();
+		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+		r = !rt || !nh ? -NLE_NOMEM : nl_addr_parse(spaces[i], AF_UNSPEC, &dst);
+		if (r == 0) {
+			rtnl_route_set_table(rt, RT_TABLE_LOCAL);
+			rtnl_route_set_type(rt, RTN_LOCAL);
+			rtnl_route_set_scope(rt, RT_SCOPE_HOST);
+			rtnl_route_set_family(rt, (uint8_t)nl_addr_get_family(dst));
+			rtnl_route_set_dst(rt, dst);
+			rtnl_route_nh_set_ifindex(nh, (int)if_nametoindex("lo"));
+			rtnl_route_add_nexthop(rt, TAKE_PTR(nh));
+			r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_EXCL);
+			if (r < 0 && i == 1)
+				r = 0;
+		}
+		nl_addr_put(dst);
+		if (nh) /* still ours: it never joined the route */
+			rtnl_route_nh_free(nh);
+		rtnl_route_put(rt);
+	}
+	nl_socket_free(sk);
+	return r < 0 ? -EIO : 0;
+}
+
+/* A listening socket, non-blocking: TCP or UDP on addr:port, the IPv6
+ * wildcard taking IPv4 too. */
+static int open_listener(int family, int type, const char *addr,
+			 uint16_t port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+			return -EINVAL;
+		len = sizeof(*s4);
+	}
+	_cleanup_close_ int fd =
+		socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int off = 0;
+	if (fd < 0 ||
+	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+					      &off, sizeof(off)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 128) < 0))
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+/* The wildcard listener of an intercepted port: IPv6 and IPv4 when the
+ * namespace has IPv6, else IPv4 alone. */
+static int open_wildcard(int type, uint16_t port)
+{
+	int fd = open_listener(AF_INET6, type, "::", port);
+	return fd >= 0 ? fd : open_listener(AF_INET, type, "0.0.0.0", port);
+}
+
+int netns_open_egress(struct netns_spare *n, int ns, int fds[NETNS_EGRESS])
+{
+	static const char *const what[NETNS_EGRESS] = {
+		"the proxy's socket", "the HTTP interception socket",
+		"the TLS interception socket", "the DNS socket"
+	};
+	for (int i = 0; i < NETNS_EGRESS; i++)
+		fds[i] = -1;
 	if (setns(ns, CLONE_NEWNET) < 0)
 		return -errno;
-	int r = 0;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port) };
-	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 128) < 0)
-		r = -errno;
-	go_home(n);
-	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
-		log_err("cannot listen on %s:%u in a box's network namespace: "
-			"%s",
-			addr, port, strerror(-r));
-		return r;
+	const char *step = "routes";
+	int r = route_everything_local();
+	if (r == 0) {
+		fds[NETNS_PROXY] = open_listener(AF_INET, SOCK_STREAM,
+						 NETNS_PROXY_ADDR,
+						 NETNS_PROXY_PORT);
+		fds[NETNS_HTTP] = open_wildcard(SOCK_STREAM, 80);
+		fds[NETNS_TLS] = open_wildcard(SOCK_STREAM, 443);
+		fds[NETNS_DNS] = open_wildcard(SOCK_DGRAM, 53);
 	}
-	return fd;
+	go_home(n);
+	for (int i = 0; r == 0 && i < NETNS_EGRESS; i++)
+		if (fds[i] < 0) {
+			r = fds[i];
+			step = what[i];
+		}
+	if (r < 0) {
+		for (int i = 0; i < NETNS_EGRESS; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		log_err("cannot set up %s in a box's network namespace: %s",
+			step, strerror(-r));
+	}
+	return r;
 }
 
 pid_t netns_clone_into(struct netns_spare *n, int ns,
