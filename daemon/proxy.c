@@ -7,7 +7,6 @@
 #include "timestamp.h"
 #include "tls_sni.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -596,25 +595,19 @@ static int original_target(int fd, char *host, size_t size, uint16_t *port)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
+	char serv[NI_MAXSERV];
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)&ss;
-		*port = ntohs(s4->sin_port);
-		return inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)size)
-			       ? 0
-			       : -errno;
-	}
-	const struct sockaddr_in6 *s6 = (const void *)&ss;
-	*port = ntohs(s6->sin6_port);
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host,
-				 (socklen_t)size)
-			       ? 0
-			       : -errno;
-	return inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)size)
-		       ? 0
-		       : -errno;
+	if (getnameinfo((struct sockaddr *)&ss, len, host, (socklen_t)size,
+			serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV))
+		return -EINVAL;
+	static const char mapped[] = "::ffff:";
+	if (strncmp(host, mapped, sizeof(mapped) - 1) == 0 &&
+	    strchr(host, '.'))
+		memmove(host, host + sizeof(mapped) - 1,
+			strlen(host) - sizeof(mapped) + 2);
+	*port = (uint16_t)strtoul(serv, NULL, 10);
+	return 0;
 }
 
 /* TLS that did not ask the proxy: the name from the ClientHello, else the

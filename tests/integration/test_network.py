@@ -214,14 +214,14 @@ import socket
 print(open('/proc/net/route').read().count('\\n') - 1)
 print(sorted(l.split(':')[0].strip() for l in
              open('/proc/net/dev').readlines()[2:]))
-for target in [("{HOST}", {http_server}), ("8.8.8.8", 53)]:
+for target in [("{HOST}", {http_server}), ("127.0.0.3", 53)]:
     try:
         socket.create_connection(target, timeout=3)
         print("connected")
     except OSError as e:
         print("refused", e.errno)
 try:
-    socket.getaddrinfo("example.com", 80)
+    socket.getaddrinfo("blocked.example", 80)
     print("resolved")
 except socket.gaierror:
     print("no dns")
@@ -231,9 +231,9 @@ try:
 except OSError:
     print("no raw socket")
 """
-    r = execute(net_daemon, py(code), filtered())
+    r = execute(net_daemon, py(code), filtered(deny=["blocked"]))
     lines = r["stdout"].splitlines()
-    assert lines[0] == "0"  # no route at all
+    assert lines[0] == "0"  # no route in the main table
     assert lines[1] == "['lo']"
     assert lines[2].startswith("refused") and lines[3].startswith("refused")
     assert lines[4:] == ["no dns", "no raw socket"], r
@@ -432,3 +432,205 @@ print(listening)
     r = execute(d, py(code), {"network": "none"})
     lines = r["stdout"].splitlines()
     assert lines[0].startswith("ERR") and lines[2] == "[]", lines
+
+
+# ---- transparent interception ----
+
+def _bind_or_skip(server_class, addr, handler):
+    try:
+        return server_class(addr, handler)
+    except OSError as e:
+        pytest.skip(f"cannot listen on {addr[0]}:{addr[1]}: {e}")
+
+
+@pytest.fixture(scope="module")
+def intercepted_servers():
+    """HTTP on 127.0.0.2:80 and HTTPS on 127.0.0.1:443 (certificate for
+    localhost and 127.0.0.1 from a test CA): the ports the boxes' TCP is
+    intercepted on.  Yields the CA in PEM."""
+    tmp = tempfile.mkdtemp(prefix="isol8-icpt-")
+    ca_key, ca, key, csr, crt, ext = (os.path.join(tmp, n) for n in (
+        "ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "ext"))
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for cmd in (
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=ca"],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+         "-out", csr, "-subj", "/CN=localhost"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
+    ):
+        subprocess.run(cmd, check=True, capture_output=True)
+    plain = _bind_or_skip(Server, (HOST, 80), Handler)
+    tls = _bind_or_skip(Server, ("127.0.0.1", 443), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    for srv in (plain, tls):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    with open(ca) as f:
+        yield f.read()
+    plain.shutdown()
+    tls.shutdown()
+
+
+NO_PROXY_GET = """
+import ssl, sys, urllib.error, urllib.request
+ctx = ssl.create_default_context(cafile="/sandbox/ca.pem")
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                     urllib.request.HTTPSHandler(context=ctx))
+for url in URLS:
+    try:
+        r = opener.open(url, timeout=10)
+        print(r.status, r.read().decode())
+    except urllib.error.HTTPError as e:
+        print(e.code, e.read().decode())
+    except Exception as e:
+        print("ERR", type(e).__name__)
+"""
+
+
+def test_programs_ignoring_the_proxy_are_intercepted(net_daemon,
+                                                     intercepted_servers):
+    urls = [f"http://{HOST}/plain", "https://localhost/named",
+            "https://127.0.0.1/bare", f"http://{HOST}:8080/other-port"]
+    code = f"URLS = {urls!r}\n" + NO_PROXY_GET
+    r = execute(net_daemon, py(code, files={"ca.pem": intercepted_servers}),
+                filtered())
+    assert r["stdout"].splitlines() == [
+        f"200 path=/plain host={HOST}", "200 path=/named host=localhost",
+        "200 path=/bare host=127.0.0.1", "ERR URLError"], r
+    logs = [(x["method"], x["host"], x["path"], x["action"])
+            for x in r["networkLogs"]]
+    assert logs == [("GET", HOST, "/plain", "ALLOW"),
+                    ("CONNECT", "localhost", None, "ALLOW"),
+                    ("CONNECT", "127.0.0.1", None, "ALLOW")], logs
+    for x in r["networkLogs"][1:]:
+        assert x["bytesIn"] > 100 and x["bytesOut"] > 100
+
+
+def test_interception_applies_the_filter(net_daemon, intercepted_servers):
+    urls = ["https://localhost/a", f"http://{HOST}/b", "https://127.0.0.1/c"]
+    code = f"URLS = {urls!r}\n" + NO_PROXY_GET
+    r = execute(net_daemon, py(code, files={"ca.pem": intercepted_servers}),
+                filtered(deny=["^localhost$", r"^127\.0\.0\.2$"]))
+    lines = r["stdout"].splitlines()
+    assert lines[0].startswith("ERR") and lines[2].startswith("200 ")
+    assert lines[1] == \
+        f"403 isol8: request to {HOST} blocked by network filter"
+    assert [(x["host"], x["action"]) for x in r["networkLogs"]] == [
+        ("localhost", "BLOCK"), (HOST, "BLOCK"), ("127.0.0.1", "ALLOW")]
+
+
+def test_node_fetch_and_curl_noproxy_are_intercepted(net_daemon,
+                                                     intercepted_servers):
+    code = f"""
+const r = await fetch('http://{HOST}/fetch');
+console.log(r.status, await r.text());
+"""
+    r = execute(net_daemon, {"runtime": "node", "code": code,
+                             "fileExtension": "mjs"}, filtered())
+    assert r["stdout"] == f"200 path=/fetch host={HOST}\n", r
+    r = execute(net_daemon, {"runtime": "bash", "code":
+                             "curl -sS --noproxy '*' --cacert ca.pem "
+                             "https://localhost/curl",
+                             "files": {"ca.pem": intercepted_servers}},
+                filtered())
+    assert r["stdout"] == "path=/curl host=localhost", r
+
+
+def test_intercepted_tls_without_allow_private(start_daemon,
+                                               intercepted_servers):
+    d = start_daemon()
+    code = "URLS = ['https://localhost/x']\n" + NO_PROXY_GET
+    r = execute(d, py(code, files={"ca.pem": intercepted_servers}),
+                filtered())
+    assert r["stdout"].startswith("ERR")
+    assert [x["action"] for x in r["networkLogs"]] == ["BLOCK"]
+
+
+DNS_QUERY = r"""
+import socket, struct
+def ask(name, qtype, server=("127.0.0.53", 53), raw=None):
+    q = raw or (struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) +
+                b"".join(bytes([len(l)]) + l.encode()
+                         for l in name.split(".")) + b"\0" +
+                struct.pack(">HH", qtype, 1))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.sendto(q, server)
+    try:
+        a = s.recv(512)
+    except OSError as e:
+        return type(e).__name__
+    ident, flags, qd, an = struct.unpack(">HHHH", a[:8])
+    addrs = []
+    off = len(q) if raw is None else 12
+    for _ in range(an):
+        rdlen = struct.unpack(">H", a[off + 10:off + 12])[0]
+        rdata = a[off + 12:off + 12 + rdlen]
+        addrs.append(socket.inet_ntop(
+            socket.AF_INET if rdlen == 4 else socket.AF_INET6, rdata))
+        off += 12 + rdlen
+    return [hex(ident), flags & 0xf, addrs]
+"""
+
+
+def test_dns_stub_answers_only_allowed_names(net_daemon):
+    code = DNS_QUERY + """
+print(ask("localhost", 1))
+print(ask("LocalHost", 1, server=("10.9.8.7", 53)))
+print(ask("localhost", 16))
+print(ask("blocked.example", 1))
+print(ask("", 1, raw=b"\\x00" * 5))
+try:
+    print(sorted({a[4][0] for a in socket.getaddrinfo("localhost.", 80,
+                                                       socket.AF_INET)}))
+except socket.gaierror as e:
+    print("gaierror")
+try:
+    socket.getaddrinfo("blocked.example", 80)
+except socket.gaierror as e:
+    print("blocked gaierror")
+"""
+    r = execute(net_daemon, py(code), filtered(deny=["^blocked"]))
+    assert r["stdout"].splitlines() == [
+        "['0x1234', 0, ['127.0.0.1']]",
+        "['0x1234', 0, ['127.0.0.1']]",
+        "['0x1234', 0, []]",
+        "['0x1234', 3, []]",
+        "TimeoutError",
+        "['127.0.0.1']",
+        "blocked gaierror"], r
+
+
+def test_dns_stub_hides_private_addresses(start_daemon):
+    d = start_daemon()
+    r = execute(d, py(DNS_QUERY + "print(ask('localhost', 1))"), filtered())
+    assert r["stdout"] == "['0x1234', 0, []]\n"
+
+
+def test_other_udp_goes_nowhere(net_daemon):
+    import socket as pysocket
+    srv = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_DGRAM)
+    srv.bind((HOST, 0))
+    srv.settimeout(0.5)
+    port = srv.getsockname()[1]
+    code = f"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"hello", ("{HOST}", {port}))
+s.settimeout(1)
+try:
+    s.recv(10)
+except OSError as e:
+    print(type(e).__name__)
+"""
+    try:
+        r = execute(net_daemon, py(code), filtered())
+        assert r["stdout"] in ("ConnectionRefusedError\n", "TimeoutError\n")
+        with pytest.raises(pysocket.timeout):
+            srv.recv(10)
+    finally:
+        srv.close()
