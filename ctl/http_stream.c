@@ -15,6 +15,7 @@ struct sse_stream {
 	struct strbuf buf; /* frames, from off on not yet taken by MHD */
 	size_t off;
 	bool done; /* the execution's final answer has come */
+	bool error_sent; /* an error event went out already */
 };
 
 static void stream_free(void *cls)
@@ -53,6 +54,10 @@ static int take(struct sse_stream *s, json_object *msg)
 	json_object *v = NULL;
 	switch (rpc_message_about(msg, s->id, &v)) {
 	case RPC_NOTIFY: {
+		json_object *type = NULL;
+		json_object_object_get_ex(v, "type", &type);
+		if (strcmp(json_object_get_string(type) ?: "", "error") == 0)
+			s->error_sent = true;
 		/* The RPC id means nothing to an HTTP client. */
 		_cleanup_json_ json_object *ev = json_object_new_object();
 		json_object_object_foreach(v, key, val)
@@ -65,6 +70,11 @@ static int take(struct sse_stream *s, json_object *msg)
 		s->done = true;
 		return 0;
 	case RPC_ERROR: {
+		/* The daemon streams a failure before it answers with it. */
+		if (s->error_sent) {
+			s->done = true;
+			return 0;
+		}
 		json_object *m = NULL;
 		json_object_object_get_ex(v, "message", &m);
 		return append_error(s, json_object_get_string(m));

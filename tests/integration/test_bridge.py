@@ -611,3 +611,16 @@ def test_idle_clients_are_dropped_but_slow_programs_are_not(daemon,
 def test_bad_idle_timeout():
     out = serve(["--key", "k", "--idle-timeout", "0"])
     assert out.returncode == 2 and "--idle-timeout: 0" in out.stderr
+
+
+def test_stream_failure_is_one_error_event(bridge):
+    status, _, raw = bridge.request("POST", "/execute/stream", {
+        "request": {"runtime": "bash", "code": "echo never",
+                    "setupScript": "echo prep; exit 3"}})
+    assert status == 200
+    events = sse_events(raw)
+    errors = [e for e in events if e["type"] == "error"]
+    assert len(errors) == 1 and "setup" in errors[0]["data"].lower(), events
+    assert events[-1] == errors[0]
+    assert not any(e["type"] == "stdout" and "never" in e["data"]
+                   for e in events)
