@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -634,3 +635,47 @@ except OSError as e:
             srv.recv(10)
     finally:
         srv.close()
+
+
+def test_nothing_leaks_around_filtered_runs(start_daemon, http_server,
+                                            intercepted_servers):
+    """Proxied, intercepted and DNS traffic, connections left open when a
+    run times out and a client that goes away: afterwards the daemon holds
+    the same descriptors, mounts and children, and no box cgroup."""
+    import socket as pysocket
+    from execute_helpers import leak_snapshot, own_cgroup_dirs
+    hang = pysocket.socket()
+    hang.bind((HOST, 0))
+    hang.listen(64)
+    d = start_daemon(config=PRIVATE)
+    dirs = own_cgroup_dirs(d.pid)
+    # The resolver helper is forked at the first lookup: make it exist.
+    execute(d, py(get_code(f"http://{HOST}:{http_server}/warm")),
+            filtered())
+    before = leak_snapshot(d, dirs)
+    busy = f"""
+import socket, threading, urllib.request
+def hold(target):
+    s = socket.create_connection(target)
+    s.sendall(b"CONNECT {HOST}:{hang.getsockname()[1]} HTTP/1.1\\r\\n\\r\\n")
+    s.recv(100)
+    threading.Event().wait()
+for i in range(3):
+    threading.Thread(target=hold, args=(("127.0.0.1", 8118),),
+                     daemon=True).start()
+socket.create_connection(("127.0.0.9", 443)).sendall(b"\\x16\\x03")
+socket.getaddrinfo("localhost.", 80)
+print(urllib.request.urlopen("http://{HOST}:{http_server}/x").status, flush=True)
+threading.Event().wait()
+"""
+    for i in range(6):
+        r = execute(d, py(busy, files={"ca.pem": intercepted_servers}),
+                    {**filtered(), "timeoutMs": 1500})
+        assert r["stdout"] == "200\n" and r.get("timedOut"), (r["stdout"], r["stderr"])
+    # A client that leaves while its run holds connections.
+    with d.client() as c:
+        c.send("execute", {"request": py(busy), "options": filtered()})
+        time.sleep(1)
+    assert wait_until(lambda: leak_snapshot(d, dirs) == before, 15,
+                      interval=0.1), (before, leak_snapshot(d, dirs))
+    hang.close()
