@@ -652,7 +652,12 @@ def test_nothing_leaks_around_filtered_runs(start_daemon, http_server,
     # The resolver helper is forked at the first lookup: make it exist.
     execute(d, py(get_code(f"http://{HOST}:{http_server}/warm")),
             filtered())
+    # Its box is torn down after the answer.
+    assert wait_until(lambda: not any(leak_snapshot(d, dirs)["cgroups"]
+                                      .values()), 15)
+    base_fds = d.baseline_fds()
     before = leak_snapshot(d, dirs)
+    assert before["fds"] == base_fds, before
     busy = f"""
 import socket, threading, urllib.request
 def hold(target):
