@@ -468,3 +468,59 @@ def test_session_lifecycle_under_both_builds(any_start_daemon):
         ok(d, "session.delete", {"sessionId": sid})
         assert "error" in c.recv(10)
     assert session_ids(d) == []
+
+
+# Programs whose output depends on how the interpreter ends: finalizers run
+# by the last collections, unclosed files flushed as modules are cleared,
+# exit codes, atexit handlers and audit hooks.  The ones made of plain
+# objects only take the cheaper end of a started interpreter.
+ENDINGS = {
+    "plain": "class A:\n    pass\na = A()\na.me = a\nb = [a, {'k': (1, 2)}]\n"
+             "print('plain', len(b))\n",
+    "cycle_with_del": "class A:\n    def __del__(self):\n"
+                      "        print('del', flush=True)\n"
+                      "a = A()\na.me = a\nprint('x')\n",
+    "generator_finally": "def g():\n    try:\n        yield 1\n    finally:\n"
+                         "        print('closed', flush=True)\n"
+                         "x = g()\nnext(x)\nprint('x')\n",
+    "unclosed_file": "f = open('ending.txt', 'w')\nf.write('data')\n"
+                     "print('x')\n",
+    "exit_code": "import sys\nprint('out')\nsys.exit(3)\n",
+    "exit_message": "print('out')\nraise SystemExit('bye')\n",
+    "atexit": "import atexit, gc\n"
+              "atexit.register(lambda: print('bye', gc.get_freeze_count()))\n"
+              "print('hi')\n",
+    "weakref_finalize": "import weakref\nclass A:\n    pass\na = A()\n"
+                        "weakref.finalize(a, print, 'finalized')\n",
+    "audit_hook": "import sys\n"
+                  "sys.addaudithook(lambda e, a: print('audit', e, flush=True)"
+                  " if e.startswith(('gc.', 'sys._')) else None)\n"
+                  "print('x')\n",
+    "gc_introspection": "import gc\nprint(gc.get_freeze_count(), gc.isenabled())"
+                        "\n",
+    "daemon_thread": "import _thread, time\n"
+                     "_thread.start_new_thread(time.sleep, (5,))\n"
+                     "time.sleep(0.05)\nprint('x')\n",
+}
+
+
+@pytest.mark.parametrize("name", list(ENDINGS))
+def test_started_interpreter_ends_as_fresh(daemon, tmp_path, name):
+    """An execution on the interpreter a session started ahead ends as
+    `python3 main.py` does: same output, files and exit code."""
+    import subprocess
+    code = ENDINGS[name]
+    (tmp_path / "main.py").write_text(code)
+    want = subprocess.run(["/usr/bin/python3", "main.py"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin"})
+    sid = create(daemon)
+    for _ in range(2):
+        time.sleep(0.3)  # time to start the next interpreter
+        r = run_in(daemon, sid, code)
+        assert (r["stdout"], r["stderr"], r["exitCode"]) == \
+            (want.stdout, want.stderr, want.returncode), r
+    if name == "unclosed_file":
+        assert run_in(daemon, sid, "print(open('ending.txt').read())")[
+            "stdout"] == "data\n"
+    ok(daemon, "session.delete", {"sessionId": sid})
