@@ -3,11 +3,12 @@
 # the waiting interpreter has) at the end of start-up; it waits here for
 # the execution: the daemon writes main.py and the other files, then sends
 # on stdin "<8 hex digits: length><cwd>\0<KEY=VALUE>\0...\0".  The rest of
-# stdin is the program's.  Then it removes every trace of itself, so that
-# Python goes on exactly as `python3 main.py` would: __main__, argv,
-# sys.path[0], tracebacks and exit codes are Python's own.  What it leaves
-# is a last atexit callback that makes the interpreter's end cheaper where
-# no one can tell (_isol8_exit_cheaply).
+# stdin is the program's.  It removes its files before it waits and every
+# other trace of itself once the header is read, so that Python goes on
+# exactly as `python3 main.py` would: __main__, argv, sys.path[0],
+# tracebacks and exit codes are Python's own.  What it leaves is a last
+# atexit callback that makes the interpreter's end cheaper where no one can
+# tell (_isol8_exit_cheaply).
 def _isol8_wait():
     import os
     import sys
@@ -28,6 +29,18 @@ def _isol8_wait():
             data += chunk
         return data
 
+    # Read and compiled, this script leaves before the execution comes.
+    here = os.path.dirname(os.path.abspath(__file__))
+    cache = os.path.join(here, "__pycache__")
+    for name in os.listdir(cache) if os.path.isdir(cache) else ():
+        os.unlink(os.path.join(cache, name))
+    if os.path.isdir(cache):
+        os.rmdir(cache)
+    os.unlink(os.path.abspath(__file__))
+    os.rmdir(here)
+    while here in sys.path:
+        sys.path.remove(here)
+    sys.path_importer_cache.pop(here, None)
     # What start-up made goes to the oldest generation now, before the
     # execution: what the program makes is then all that the younger two
     # hold at its end (unless a collection of theirs ran meanwhile).
@@ -38,23 +51,12 @@ def _isol8_wait():
     os.write(1, b"isol8-waiting\n")
     size = int(read_exact(8), 16)
     parts = read_exact(size).split(b"\0")
-    here = os.path.dirname(os.path.abspath(__file__))
-    cache = os.path.join(here, "__pycache__")
-    for name in os.listdir(cache) if os.path.isdir(cache) else ():
-        os.unlink(os.path.join(cache, name))
-    if os.path.isdir(cache):
-        os.rmdir(cache)
-    os.unlink(os.path.abspath(__file__))
-    os.rmdir(here)
     os.chdir(os.fsdecode(parts[0]))
     os.environ.clear()
     for item in parts[1:]:
         key, sep, value = item.partition(b"=")
         if sep:
             os.environ[os.fsdecode(key)] = os.fsdecode(value)
-    while here in sys.path:
-        sys.path.remove(here)
-    sys.path_importer_cache.pop(here, None)
     # A user site directory made by the execution's files counts, as it
     # would have at start-up.
     import site
