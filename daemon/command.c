@@ -86,24 +86,50 @@ static void close_stdin(struct command *c)
 	c->stdin_fd = -1;
 }
 
+/* Writes what the pipe takes now.  Returns true when nothing is left to
+ * write: all written, or the reader has gone (EPIPE). */
+static bool write_stdin(struct command *c)
+{
+	while (c->stdin_off < c->stdin_len) {
+		ssize_t n = write(c->stdin_fd, c->stdin_data + c->stdin_off,
+				  c->stdin_len - c->stdin_off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno != EAGAIN;
+		}
+		c->stdin_off += (size_t)n;
+	}
+	return true;
+}
+
 static int on_writable(sd_event_source *src, int fd, uint32_t revents,
 		       void *userdata)
 {
 	(void)src;
+	(void)fd;
 	(void)revents;
 	struct command *c = userdata;
-	while (c->stdin_off < c->stdin_len) {
-		ssize_t n = write(fd, c->stdin_data + c->stdin_off,
-				  c->stdin_len - c->stdin_off);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			break; /* the reader is gone: EPIPE */
-		}
-		c->stdin_off += (size_t)n;
-	}
-	close_stdin(c);
+	if (write_stdin(c))
+		close_stdin(c);
 	return 0;
+}
+
+/* Feeds stdin: at once what the pipe takes, the rest as it drains; with
+ * nothing to write, stdin closes unless held open. */
+static int feed_stdin(struct command *c, bool hold)
+{
+	if (c->stdin_len == 0) {
+		if (!hold)
+			close_stdin(c);
+		return 0;
+	}
+	if (write_stdin(c)) {
+		close_stdin(c);
+		return 0;
+	}
+	return sd_event_add_io(c->event, &c->stdin_src, c->stdin_fd, EPOLLOUT,
+			       on_writable, c);
 }
 
 static void finish(struct command *c, int err, const char *what, int status)
@@ -186,11 +212,7 @@ int command_start(sd_event *event, struct box *b,
 	child_fds[0] = p[0];
 	c->stdin_fd = p[1];
 	fcntl(c->stdin_fd, F_SETFL, O_NONBLOCK);
-	if (c->stdin_len > 0)
-		r = sd_event_add_io(event, &c->stdin_src, c->stdin_fd, EPOLLOUT,
-				    on_writable, c);
-	else if (!spec->hold_stdin)
-		close_stdin(c);
+	r = feed_stdin(c, spec->hold_stdin);
 	if (r < 0)
 		goto fail;
 	r = box_run(b, &spec->cmd, child_fds, on_started, on_exited, c);
@@ -244,12 +266,7 @@ int command_adopt(struct command *c, const struct command_spec *spec,
 	c->stdin_data = spec->stdin_data;
 	c->stdin_len = spec->stdin_len;
 	c->stdin_off = 0;
-	if (c->stdin_len == 0) {
-		close_stdin(c);
-		return 0;
-	}
-	return sd_event_add_io(c->event, &c->stdin_src, c->stdin_fd, EPOLLOUT,
-			       on_writable, c);
+	return feed_stdin(c, false);
 }
 
 struct output *command_output(struct command *c, bool is_stderr)
