@@ -287,6 +287,19 @@ static void process_input(struct connection *c)
 	c->processing = false;
 }
 
+/* n bytes were read straight into the body being received. */
+static void body_read(struct connection *c, size_t n)
+{
+	char *body = NULL;
+	size_t len = 0;
+	if (frame_parser_body_filled(&c->parser, n, &body, &len) == 1) {
+		c->processing = true;
+		handle_frame(c, body, len);
+		free(body);
+		c->processing = false;
+	}
+}
+
 static void on_eof(struct connection *c)
 {
 	c->eof = true;
@@ -356,7 +369,16 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		return 0;
 	}
 	if ((revents & EPOLLIN) && c->rlen < sizeof(c->rbuf)) {
-		ssize_t n = read(fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
+		/* The rest of a large body goes straight where it is parsed,
+		 * once nothing buffered comes before it. */
+		char *space = NULL;
+		size_t room = 0;
+		if (c->roff == c->rlen &&
+		    frame_parser_body_space(&c->parser, &space, &room) < 0)
+			room = 0; /* the buffered path reports it */
+		ssize_t n = room > 0 ? read(fd, space, room)
+				     : read(fd, c->rbuf + c->rlen,
+					    sizeof(c->rbuf) - c->rlen);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			connection_close(c);
 			return 0;
@@ -364,9 +386,13 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		if (n == 0)
 			on_eof(c);
 		else if (n > 0) {
-			c->rlen += (size_t)n;
 			c->last_activity = mono_now(c);
-			process_input(c);
+			if (room > 0)
+				body_read(c, (size_t)n);
+			else {
+				c->rlen += (size_t)n;
+				process_input(c);
+			}
 		}
 	}
 	settle(c);

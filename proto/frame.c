@@ -1,6 +1,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -116,6 +117,72 @@ int frame_parser_mid_frame(const struct frame_parser *p)
 	return p->hdr_have > 0;
 }
 
+/* Makes room for need bytes of body (the NUL included): doubling, so a
+ * body costs few reallocations, but never past the announced size. */
+static int grow_body(struct frame_parser *p, size_t need)
+{
+	if (need <= p->body_cap)
+		return 0;
+	size_t cap = p->body_cap ? p->body_cap : 256;
+	while (cap < need)
+		cap *= 2;
+	if (cap > p->body_len + 1)
+		cap = p->body_len + 1;
+	char *nb = realloc(p->body, cap);
+	if (!nb)
+		return -ENOMEM;
+	p->body = nb;
+	p->body_cap = cap;
+	return 0;
+}
+
+/* Counts n more bytes of body; true, with the frame handed over, once
+ * it is complete. */
+static bool body_received(struct frame_parser *p, size_t n, char **body,
+			  size_t *len)
+{
+	p->body_have += n;
+	if (p->body_have < p->body_len)
+		return false;
+	p->body[p->body_len] = '\0';
+	*body = p->body;
+	*len = p->body_len;
+	p->body = NULL;
+	frame_parser_init(p, p->max);
+	return true;
+}
+
+int frame_parser_body_space(struct frame_parser *p, char **space,
+			    size_t *room)
+{
+	*room = 0;
+	if (p->failed || p->hdr_have < FRAME_HEADER_SIZE)
+		return 0;
+	size_t left = p->body_len - p->body_have;
+	/* Room for as much as has come (16 KiB at first, FRAME_BODY_READ at
+	 * most): what a client has sent, not what it announced, sets the
+	 * size. */
+	size_t want = p->body_have < 16384 ? 16384 : p->body_have;
+	if (want > FRAME_BODY_READ)
+		want = FRAME_BODY_READ;
+	if (want > left)
+		want = left;
+	if (p->body_cap < p->body_have + want + 1 &&
+	    grow_body(p, p->body_have + want + 1) < 0)
+		return -ENOMEM;
+	*space = p->body + p->body_have;
+	*room = p->body_cap - 1 - p->body_have;
+	if (*room > left)
+		*room = left;
+	return 0;
+}
+
+int frame_parser_body_filled(struct frame_parser *p, size_t n, char **body,
+			     size_t *len)
+{
+	return body_received(p, n, body, len) ? 1 : 0;
+}
+
 int frame_parser_next(struct frame_parser *p, const uint8_t **data,
 		      size_t *avail, char **body, size_t *len)
 {
@@ -144,31 +211,13 @@ int frame_parser_next(struct frame_parser *p, const uint8_t **data,
 		size_t take = p->body_len - p->body_have;
 		if (take > *avail)
 			take = *avail;
-		size_t need = p->body_have + take + 1;
-		if (need > p->body_cap) {
-			size_t cap = p->body_cap ? p->body_cap : 256;
-			while (cap < need)
-				cap *= 2;
-			if (cap > p->body_len + 1)
-				cap = p->body_len + 1;
-			char *nb = realloc(p->body, cap);
-			if (!nb)
-				return -ENOMEM;
-			p->body = nb;
-			p->body_cap = cap;
-		}
+		if (grow_body(p, p->body_have + take + 1) < 0)
+			return -ENOMEM;
 		memcpy(p->body + p->body_have, *data, take);
-		p->body_have += take;
 		*data += take;
 		*avail -= take;
-		if (p->body_have == p->body_len) {
-			p->body[p->body_len] = '\0';
-			*body = p->body;
-			*len = p->body_len;
-			p->body = NULL;
-			frame_parser_init(p, p->max);
+		if (body_received(p, take, body, len))
 			return 1;
-		}
 	}
 	return 0;
 }

@@ -47,4 +47,20 @@ int frame_parser_mid_frame(const struct frame_parser *p);
 int frame_parser_next(struct frame_parser *p, const uint8_t **data,
 		      size_t *avail, char **body, size_t *len);
 
+/* Reading a large body through a small buffer costs a copy and many
+ * reads; a reader may instead read straight into the body being received.
+ * While a frame's body is incomplete, frame_parser_body_space gives where
+ * its next bytes go and the room there, never past the body's end (room
+ * 0 when no body is being received: no header yet, or a bad one).  The
+ * room is at least as much as has arrived, between 16 KiB and
+ * FRAME_BODY_READ (or what is left): the buffer grows with what arrives,
+ * never to the announced size on the header alone.  0 or -ENOMEM. */
+#define FRAME_BODY_READ ((size_t)65536)
+int frame_parser_body_space(struct frame_parser *p, char **space,
+			    size_t *room);
+/* Counts n bytes read into that space.  Returns 1 and hands over the
+ * complete frame as frame_parser_next does, or 0. */
+int frame_parser_body_filled(struct frame_parser *p, size_t n, char **body,
+			     size_t *len);
+
 #endif
