@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +46,6 @@ int box_file_read_base64(int fd, uint64_t cap, json_object **content,
 	_cleanup_free_ char *b64 = base64_encode(buf, (size_t)n);
 	if (!b64)
 		return -ENOMEM;
-	*content = json_string_verbatim(b64, strlen(b64));
+	*content = json_string_verbatim(b64, ((size_t)n + 2) / 3 * 4);
 	return *content ? 0 : -ENOMEM;
 }
