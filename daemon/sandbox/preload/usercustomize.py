@@ -42,9 +42,11 @@ def _isol8_wait():
         sys.path.remove(here)
     sys.path_importer_cache.pop(here, None)
     # What start-up made goes to the oldest generation now, before the
-    # execution: what the program makes is then all that the younger two
-    # hold at its end (unless a collection of theirs ran meanwhile).
-    gc.collect(1)
+    # execution, without a collection that the program could see counted:
+    # what the program makes is then all that the younger two hold at its
+    # end (unless a collection of theirs ran meanwhile).
+    gc.freeze()
+    gc.unfreeze()
     collections = [g["collections"] for g in gc.get_stats()][1:]
     # Tells the pool this interpreter is ready; the daemon drops the line
     # from the output before the program's.
