@@ -524,3 +524,21 @@ def test_started_interpreter_ends_as_fresh(daemon, tmp_path, name):
         assert run_in(daemon, sid, "print(open('ending.txt').read())")[
             "stdout"] == "data\n"
     ok(daemon, "session.delete", {"sessionId": sid})
+
+
+@pytest.mark.parametrize("env", [None, {"FOO": "bar", "ZED": "1"}])
+def test_started_interpreter_has_a_fresh_environment(daemon, env):
+    """The environment of an execution on a started interpreter, in order,
+    in Python and in what it starts, is a fresh interpreter's."""
+    code = ("import os, subprocess\nprint(list(os.environ.items()))\n"
+            "print(subprocess.run(['/usr/bin/env'], capture_output=True, "
+            "text=True).stdout)\n")
+    extra = {"env": env} if env else {}
+    sid = create(daemon)
+    time.sleep(0.3)  # time to start the next interpreter
+    started = run_in(daemon, sid, code, **extra)
+    # A setup script makes the execution start its own interpreter.
+    fresh = run_in(daemon, sid, code, setupScript="true", **extra)
+    assert started["exitCode"] == 0, started
+    assert started["stdout"] == fresh["stdout"]
+    ok(daemon, "session.delete", {"sessionId": sid})

@@ -54,10 +54,16 @@ def _isol8_wait():
     size = int(read_exact(8), 16)
     parts = read_exact(size).split(b"\0")
     os.chdir(os.fsdecode(parts[0]))
-    os.environ.clear()
-    for item in parts[1:]:
-        key, sep, value = item.partition(b"=")
-        if sep:
+    env = [item for item in parts[1:] if b"=" in item]
+    here = [k + b"=" + v for k, v in os.environb.items() if k != b"PYTHONPATH"]
+    if env == here:
+        # The same variables in the same order, but the one that found
+        # this script: dropping it is all it takes, and costs less.
+        os.environb.pop(b"PYTHONPATH", None)
+    else:
+        os.environ.clear()
+        for item in env:
+            key, _, value = item.partition(b"=")
             os.environ[os.fsdecode(key)] = os.fsdecode(value)
     # A user site directory made by the execution's files counts, as it
     # would have at start-up.
