@@ -529,8 +529,10 @@ def test_started_interpreter_ends_as_fresh(daemon, tmp_path, name):
 @pytest.mark.parametrize("env", [None, {"FOO": "bar", "ZED": "1"}])
 def test_started_interpreter_has_a_fresh_environment(daemon, env):
     """The environment of an execution on a started interpreter, in order,
-    in Python and in what it starts, is a fresh interpreter's."""
-    code = ("import os, subprocess\nprint(list(os.environ.items()))\n"
+    in Python and in what it starts, and its importers' cache are a fresh
+    interpreter's."""
+    code = ("import os, subprocess, sys\nprint(list(os.environ.items()))\n"
+            "print(list(sys.path_importer_cache.items()))\n"
             "print(subprocess.run(['/usr/bin/env'], capture_output=True, "
             "text=True).stdout)\n")
     extra = {"env": env} if env else {}

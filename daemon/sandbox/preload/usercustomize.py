@@ -77,6 +77,10 @@ def _isol8_wait():
     # the key (its own hooks are not to see this module's calls).
     watch = {"sys.addaudithook": None}
     sys.addaudithook(watch.pop)
+    # Python now asks whether main.py is a zip archive or a directory to
+    # run; the answer, no importer, is what it would cache, and caching it
+    # first spares the file being opened and searched.
+    sys.path_importer_cache.setdefault(sys.argv[0], None)
     atexit.register(_isol8_exit_cheaply(sys, gc, collections, watch))
 
 
