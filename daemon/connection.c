@@ -370,10 +370,13 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	}
 	if ((revents & EPOLLIN) && c->rlen < sizeof(c->rbuf)) {
 		/* The rest of a large body goes straight where it is parsed,
-		 * once nothing buffered comes before it. */
+		 * once nothing buffered comes before it, as long as a frame
+		 * that ends there can be handled at once (as process_frames
+		 * would). */
 		char *space = NULL;
 		size_t room = 0;
-		if (c->roff == c->rlen &&
+		if (c->roff == c->rlen && !input_blocked(c) &&
+		    !c->close_when_done &&
 		    frame_parser_body_space(&c->parser, &space, &room) < 0)
 			room = 0; /* the buffered path reports it */
 		ssize_t n = room > 0 ? read(fd, space, room)
