@@ -81,7 +81,10 @@ def _isol8_wait():
     # run; the answer, no importer, is what it would cache, and caching it
     # first spares the file being opened and searched.
     sys.path_importer_cache.setdefault(sys.argv[0], None)
-    atexit.register(_isol8_exit_cheaply(sys, gc, collections, watch))
+    # Generations as 3.11 and 3.12 keep them (3.14's collector is
+    # incremental: its young objects are not all in the younger two).
+    if sys.version_info < (3, 13):
+        atexit.register(_isol8_exit_cheaply(sys, gc, collections, watch))
 
 
 def _isol8_exit_cheaply(sys, gc, collections, watch):
