@@ -55,8 +55,9 @@ def _isol8_wait():
     parts = read_exact(size).split(b"\0")
     os.chdir(os.fsdecode(parts[0]))
     env = [item for item in parts[1:] if b"=" in item]
-    here = [k + b"=" + v for k, v in os.environb.items() if k != b"PYTHONPATH"]
-    if env == here:
+    own = [k + b"=" + v for k, v in os.environb.items()
+           if k != b"PYTHONPATH"]
+    if env == own:
         # The same variables in the same order, but the one that found
         # this script: dropping it is all it takes, and costs less.
         os.environb.pop(b"PYTHONPATH", None)
@@ -72,11 +73,6 @@ def _isol8_wait():
         user_site = site.getusersitepackages()
         if os.path.isdir(user_site) and user_site not in sys.path:
             site.addsitedir(user_site)
-    # A C-level hook, called for each audited event at no cost worth
-    # counting and keeping nothing: the first hook the program adds pops
-    # the key (its own hooks are not to see this module's calls).
-    watch = {"sys.addaudithook": None}
-    sys.addaudithook(watch.pop)
     # Python now asks whether main.py is a zip archive or a directory to
     # run; the answer, no importer, is what it would cache, and caching it
     # first spares the file being opened and searched.
@@ -84,6 +80,11 @@ def _isol8_wait():
     # Generations as 3.11 and 3.12 keep them (3.14's collector is
     # incremental: its young objects are not all in the younger two).
     if sys.version_info < (3, 13):
+        # A C-level hook, called for each audited event at no cost worth
+        # counting and keeping nothing: the first hook the program adds
+        # pops the key (its own hooks are not to see this module's calls).
+        watch = {"sys.addaudithook": None}
+        sys.addaudithook(watch.pop)
         atexit.register(_isol8_exit_cheaply(sys, gc, collections, watch))
 
 
