@@ -616,6 +616,76 @@ static void test_parser_empty_input(void **state)
 	frame_parser_reset(&p);
 }
 
+/* Reading straight into the body: a large frame filled through
+ * frame_parser_body_space/body_filled in pieces of every kind of size,
+ * the room never past the body's end and the buffer growing only with
+ * what arrived; then the next frame parses as usual. */
+static void test_parser_direct_body(void **state)
+{
+	(void)state;
+	const size_t size = 300000;
+	char *src = malloc(size);
+	assert_non_null(src);
+	for (size_t i = 0; i < size; i++)
+		src[i] = (char)('a' + i % 23);
+	uint8_t hdr[FRAME_HEADER_SIZE + 5];
+	size_t hlen = 0;
+	struct frame_parser p;
+	frame_parser_init(&p, 1 << 20);
+	char *space, *body = NULL;
+	size_t room, len;
+	/* No header yet: no room. */
+	assert_int_equal(frame_parser_body_space(&p, &space, &room), 0);
+	assert_int_equal(room, 0);
+	put_frame(hdr, &hlen, src, 5);
+	hdr[0] = (uint8_t)(size >> 24);
+	hdr[1] = (uint8_t)(size >> 16);
+	hdr[2] = (uint8_t)(size >> 8);
+	hdr[3] = (uint8_t)size;
+	const uint8_t *d = hdr;
+	size_t avail = hlen;
+	assert_int_equal(next_frame(&p, &d, &avail, &body, &len), 0);
+	size_t have = 5;
+	static const size_t steps[] = { 1, 7, 4096, 16384, 65536, 100000 };
+	for (size_t k = 0; have < size; k++) {
+		assert_int_equal(frame_parser_body_space(&p, &space, &room), 0);
+		assert_true(room > 0 && room <= size - have);
+		assert_true(room >= (size - have < 16384 ? size - have : 16384));
+		/* Never the announced size on what has come so far. */
+		assert_true(p.body_cap <= 2 * (have + FRAME_BODY_READ));
+		size_t n = steps[k % 6] < room ? steps[k % 6] : room;
+		memcpy(space, src + have, n);
+		have += n;
+		int r = frame_parser_body_filled(&p, n, &body, &len);
+		assert_int_equal(r, have == size);
+	}
+	assert_int_equal(len, size);
+	assert_memory_equal(body, src, size);
+	assert_int_equal(body[size], '\0');
+	free(body);
+	/* The parser goes on with the next frame. */
+	assert_false(frame_parser_mid_frame(&p));
+	assert_int_equal(frame_parser_body_space(&p, &space, &room), 0);
+	assert_int_equal(room, 0);
+	uint8_t small[16];
+	size_t slen = 0;
+	put_frame(small, &slen, "7", 1);
+	d = small;
+	avail = slen;
+	assert_int_equal(next_frame(&p, &d, &avail, &body, &len), 1);
+	assert_string_equal(body, "7");
+	free(body);
+	/* A bad header leaves no room either. */
+	static const uint8_t zero[FRAME_HEADER_SIZE] = { 0 };
+	d = zero;
+	avail = sizeof(zero);
+	assert_int_equal(next_frame(&p, &d, &avail, &body, &len), -EBADMSG);
+	assert_int_equal(frame_parser_body_space(&p, &space, &room), 0);
+	assert_int_equal(room, 0);
+	frame_parser_reset(&p);
+	free(src);
+}
+
 int main(void)
 {
 	/* A write to a closed peer must come back as -EPIPE, not a signal. */
@@ -645,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_parser_allocates_with_data),
 		cmocka_unit_test(test_parser_reset_then_reuse),
 		cmocka_unit_test(test_parser_empty_input),
+		cmocka_unit_test(test_parser_direct_body),
 	};
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
 }
