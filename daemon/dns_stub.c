@@ -21,12 +21,20 @@
 #define FLAG_RD 0x0100
 #define FLAG_RA 0x0080
 
+/* Who asked, and the address asked: the answer must come from it, or the
+ * asker's resolver discards it as from a stranger. */
+struct peer {
+	struct sockaddr_storage from;
+	socklen_t from_len;
+	struct in6_addr to; /* IPv4 mapped */
+	bool to_known;
+};
+
 struct pending {
 	struct dns_stub *s;
 	struct pending *prev, *next;
 	int64_t lookup;
-	struct sockaddr_storage from;
-	socklen_t from_len;
+	struct peer peer;
 	struct dns_question q;
 };
 
@@ -119,14 +127,33 @@ size_t dns_build_answer(const struct dns_question *q, unsigned rcode,
 	return (size_t)(p - out);
 }
 
-static void reply(struct dns_stub *s, const struct sockaddr_storage *to,
-		  socklen_t to_len, const struct dns_question *q, unsigned rcode,
+static void reply(struct dns_stub *s, const struct peer *peer,
+		  const struct dns_question *q, unsigned rcode,
 		  const unsigned char (*addrs)[16], size_t naddrs)
 {
 	unsigned char out[DNS_ANSWER_MAX];
-	size_t n = dns_build_answer(q, rcode, addrs, naddrs, out);
-	(void)!sendto(s->fd, out, n, MSG_DONTWAIT, (const struct sockaddr *)to,
-		      to_len);
+	struct iovec iov = { out, dns_build_answer(q, rcode, addrs, naddrs,
+						   out) };
+	struct msghdr m = { .msg_name = (void *)&peer->from,
+			    .msg_namelen = peer->from_len,
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl = { 0 };
+	if (peer->to_known) {
+		/* On a dual-stack socket IPv4 takes the mapped form too. */
+		m.msg_control = ctl.buf;
+		m.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+		struct in6_pktinfo pi = { .ipi6_addr = peer->to };
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	(void)!sendmsg(s->fd, &m, MSG_DONTWAIT);
 }
 
 static void unlink_pending(struct pending *w)
@@ -178,13 +205,13 @@ static void on_resolved(void *userdata, const struct resolver_result *res)
 		rcode = DNS_RCODE_SERVFAIL;
 	else
 		n = wanted(w->s, &w->q, res, addrs);
-	reply(w->s, &w->from, w->from_len, &w->q, rcode,
-	      (const unsigned char(*)[16])addrs, n);
+	reply(w->s, &w->peer, &w->q, rcode, (const unsigned char(*)[16])addrs,
+	      n);
 	unlink_pending(w);
 }
 
 static void query(struct dns_stub *s, const unsigned char *buf, size_t len,
-		  const struct sockaddr_storage *from, socklen_t from_len)
+		  const struct peer *peer)
 {
 	struct pending *w = calloc(1, sizeof(*w));
 	if (!w || dns_parse_query(buf, len, &w->q) < 0) {
@@ -202,16 +229,15 @@ static void query(struct dns_stub *s, const unsigned char *buf, size_t len,
 	else if (s->npending >= MAX_PENDING)
 		rcode = DNS_RCODE_SERVFAIL;
 	if (rcode >= 0) {
-		reply(s, from, from_len, q, (unsigned)rcode, NULL, 0);
+		reply(s, peer, q, (unsigned)rcode, NULL, 0);
 		free(w);
 		return;
 	}
 	w->s = s;
-	w->from = *from;
-	w->from_len = from_len;
+	w->peer = *peer;
 	w->lookup = resolver_lookup(s->resolver, q->name, 0, on_resolved, w);
 	if (w->lookup < 0) {
-		reply(s, from, from_len, q, DNS_RCODE_SERVFAIL, NULL, 0);
+		reply(s, peer, q, DNS_RCODE_SERVFAIL, NULL, 0);
 		free(w);
 		return;
 	}
@@ -230,13 +256,32 @@ static int on_query(sd_event_source *src, int fd, uint32_t revents,
 	struct dns_stub *s = userdata;
 	for (int i = 0; i < 64; i++) {
 		unsigned char buf[DNS_QUERY_MAX + 1];
-		struct sockaddr_storage from;
-		socklen_t from_len = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
-				     (struct sockaddr *)&from, &from_len);
+		struct peer peer = { 0 };
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		} ctl;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr m = { .msg_name = &peer.from,
+				    .msg_namelen = sizeof(peer.from),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl.buf,
+				    .msg_controllen = sizeof(ctl.buf) };
+		ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
 		if (n < 0)
 			break;
-		query(s, buf, (size_t)n, &from, from_len);
+		peer.from_len = m.msg_namelen;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c;
+		     c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == IPPROTO_IPV6 &&
+			    c->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				peer.to = pi.ipi6_addr;
+				peer.to_known = true;
+			}
+		query(s, buf, (size_t)n, &peer);
 	}
 	return 0;
 }
@@ -252,6 +297,12 @@ int dns_stub_start(sd_event *event, struct resolver *resolver, int fd,
 	s->filter = filter;
 	s->allow_private = allow_private;
 	s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int on = 1;
+	/* Where each query went (an IPv4-only socket, without IPv6 in the
+	 * namespace, answers from its default address). */
+	if (s->fd >= 0)
+		(void)setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+				 sizeof(on));
 	int r = s->fd < 0 ? -errno
 			  : sd_event_add_io(event, &s->src, s->fd, EPOLLIN,
 					    on_query, s);

@@ -561,9 +561,12 @@ def ask(name, qtype, server=("127.0.0.53", 53), raw=None):
                 b"".join(bytes([len(l)]) + l.encode()
                          for l in name.split(".")) + b"\0" +
                 struct.pack(">HH", qtype, 1))
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in server[0]
+                      else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
-    s.sendto(q, server)
+    # Connected: only an answer from the address asked is taken.
+    s.connect(server)
+    s.send(q)
     try:
         a = s.recv(512)
     except OSError as e:
@@ -584,7 +587,8 @@ def ask(name, qtype, server=("127.0.0.53", 53), raw=None):
 def test_dns_stub_answers_only_allowed_names(net_daemon):
     code = DNS_QUERY + """
 print(ask("localhost", 1))
-print(ask("LocalHost", 1, server=("10.9.8.7", 53)))
+print(ask("LocalHost", 1, server=("127.0.0.1", 53)))
+print(ask("localhost", 1, server=("::1", 53)))
 print(ask("localhost", 16))
 print(ask("blocked.example", 1))
 print(ask("", 1, raw=b"\\x00" * 5))
@@ -600,6 +604,7 @@ except socket.gaierror as e:
 """
     r = execute(net_daemon, py(code), filtered(deny=["^blocked"]))
     assert r["stdout"].splitlines() == [
+        "['0x1234', 0, ['127.0.0.1']]",
         "['0x1234', 0, ['127.0.0.1']]",
         "['0x1234', 0, ['127.0.0.1']]",
         "['0x1234', 0, []]",
