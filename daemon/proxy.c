@@ -569,6 +569,11 @@ static void decide_host(struct conn *c)
 	c->st = C_RESOLVING;
 	touch(c);
 	update_events(c);
+	struct resolver_result literal;
+	if (resolver_numeric(c->req.host, c->req.port, &literal)) {
+		on_resolved(c, &literal);
+		return;
+	}
 	int64_t id = resolver_lookup(p->resolver, c->req.host, c->req.port,
 				     on_resolved, c);
 	if (id < 0)

@@ -2,6 +2,7 @@
 
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
@@ -234,6 +235,27 @@ void resolver_free(struct resolver *r)
 	}
 	stop_helper(r);
 	free(r);
+}
+
+bool resolver_numeric(const char *host, uint16_t port,
+		      struct resolver_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->addrs[0];
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->addrs[0];
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		out->lens[0] = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		out->lens[0] = sizeof(*s6);
+	} else {
+		return false;
+	}
+	out->n = 1;
+	return true;
 }
 
 int64_t resolver_lookup(struct resolver *r, const char *host, uint16_t port,

@@ -6,6 +6,7 @@
 #ifndef ISOL8D_RESOLVER_H
 #define ISOL8D_RESOLVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -32,5 +33,9 @@ void resolver_free(struct resolver *r);
 int64_t resolver_lookup(struct resolver *r, const char *host, uint16_t port,
 			resolver_done_fn done, void *userdata);
 void resolver_cancel(struct resolver *r, int64_t id);
+/* An IPv4 or IPv6 address written out needs no lookup: true with it in
+ * out, as a lookup would give it. */
+bool resolver_numeric(const char *host, uint16_t port,
+		      struct resolver_result *out);
 
 #endif
