@@ -2,8 +2,8 @@
  * exit code as ours. */
 #include "base64.h"
 #include "cleanup.h"
+#include "cmd_run.h"
 #include "ctl.h"
-#include "remote.h"
 #include "runtime_ext.h"
 #include "size.h"
 
@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The daemon's word for a timeout, in its stream and in isol8's. */
-#define TIMEOUT_TEXT "EXECUTION TIMED OUT"
 
 static const char run_help[] =
 	"Usage: isol8ctl run [FILE] [OPTIONS]\n"
@@ -82,14 +80,6 @@ static const char run_help[] =
 	"      --key KEY         its API key (default $ISOL8_API_KEY)\n"
 	"  -h, --help            show this help\n";
 
-struct run_opts {
-	const char *file, *eval, *cmd, *runtime, *session_id, *host, *key;
-	bool no_stream, json, debug, persistent;
-	char made_id[40];
-	json_object *request, *options, *env, *secrets, *files, *packages,
-		*outputs, *allow, *deny;
-};
-
 static int set_kv(json_object *obj, const char *flag, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -150,7 +140,7 @@ static int add_dir(json_object *files, const char *dir, const char *rel)
 	return r;
 }
 
-static void on_event(json_object *params, void *userdata)
+void run_print_event(json_object *params, void *userdata)
 {
 	(void)userdata;
 	json_object *type = NULL, *data = NULL;
@@ -170,7 +160,7 @@ static void on_event(json_object *params, void *userdata)
 	}
 }
 
-static const char *str_of(json_object *o, const char *key)
+const char *run_str_of(json_object *o, const char *key)
 {
 	json_object *v = NULL;
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
@@ -480,27 +470,27 @@ static int set_source(struct run_opts *o)
 	return 0;
 }
 
-static int print_result(const struct run_opts *o, json_object *result,
-			bool streamed)
+int run_print_result(const struct run_opts *o, json_object *result,
+		     bool streamed)
 {
 	if (o->json) {
 		ctl_print_json(result);
 	} else if (!streamed) {
-		const char *out = str_of(result, "stdout");
-		const char *err = str_of(result, "stderr");
+		const char *out = run_str_of(result, "stdout");
+		const char *err = run_str_of(result, "stderr");
 		if (out)
 			fputs(out, stdout);
 		if (err)
 			fputs(err, stderr);
 	}
-	if (o->debug && str_of(result, "durationMs"))
+	if (o->debug && run_str_of(result, "durationMs"))
 		fprintf(stderr, "[DEBUG] durationMs: %s\n",
-			str_of(result, "durationMs"));
+			run_str_of(result, "durationMs"));
 	json_object *t = NULL, *code = NULL;
 	if (json_object_object_get_ex(result, "truncated", &t) &&
 	    json_object_get_boolean(t))
 		fprintf(stderr, "[WARN] Output was truncated\n");
-	if (streamed && str_of(result, "timedOut"))
+	if (streamed && run_str_of(result, "timedOut"))
 		fprintf(stderr, TIMEOUT_TEXT "\n");
 	json_object *logs = NULL;
 	if (!o->json && json_object_object_get_ex(result, "networkLogs", &logs)) {
@@ -600,7 +590,8 @@ static int run_local(struct ctl *ctl, const struct run_opts *o,
 		return code;
 	json_object *result = NULL, *error = NULL;
 	int r = rpc_client_call(&c, "execute", json_object_get(params),
-				stream ? on_event : NULL, NULL, &result, &error);
+				stream ? run_print_event : NULL, NULL, &result,
+				&error);
 	rpc_client_close(&c);
 	if (r < 0) {
 		fprintf(stderr, "[ERR] Connection to isol8d failed: %s\n",
@@ -614,146 +605,13 @@ static int run_local(struct ctl *ctl, const struct run_opts *o,
 		json_object_put(error);
 		return CTL_EXIT_FAILURE;
 	}
-	code = print_result(o, result, stream);
+	code = run_print_result(o, result, stream);
 	json_object_put(result);
 	if (o->made_id[0])
 		fprintf(stderr,
 			"[INFO] Session %s kept: run again with --session-id "
 			"%s; remove it with isol8ctl session rm %s\n",
 			o->made_id, o->made_id, o->made_id);
-	return code;
-}
-
-/* A remote stream carries events only; what print_result needs of a
- * result is gathered from them. */
-struct remote_run {
-	json_object *result; /* exitCode, timedOut, networkLogs, files */
-	json_object *logs;
-	bool exited, failed;
-};
-
-static int on_remote_event(json_object *ev, void *userdata)
-{
-	struct remote_run *s = userdata;
-	on_event(ev, NULL);
-	const char *type = str_of(ev, "type");
-	json_object *data = NULL;
-	if (!type || !json_object_object_get_ex(ev, "data", &data))
-		return 0;
-	const char *text = json_object_get_string(data);
-	if (strcmp(type, "exit") == 0) {
-		s->exited = true;
-		json_object_object_add(
-			s->result, "exitCode",
-			json_object_new_int((int)strtol(text, NULL, 10)));
-	} else if (strcmp(type, "network") == 0) {
-		json_object_array_add(s->logs, json_object_get(data));
-	} else if (strcmp(type, "error") == 0 &&
-		   strcmp(text, TIMEOUT_TEXT) == 0) {
-		json_object_object_add(s->result, "timedOut",
-				       json_object_new_boolean(true));
-	} else if (strcmp(type, "error") == 0 && !s->failed) {
-		/* The bridge passes on the daemon's error event and then its
-		 * error answer: one message is enough. */
-		s->failed = true;
-		fprintf(stderr, "[ERR] Stream failed: %s\n", text);
-	}
-	return 0;
-}
-
-/* The --out files, read from the session: a stream has no result to carry
- * them. */
-static void fetch_outputs(struct remote *r, const struct run_opts *o,
-			  json_object *result)
-{
-	json_object *paths = NULL;
-	if (!json_object_object_get_ex(o->request, "outputPaths", &paths))
-		return;
-	json_object *files = json_object_new_object();
-	json_object_object_add(result, "files", files);
-	for (size_t i = 0; i < json_object_array_length(paths); i++) {
-		const char *path = json_object_get_string(
-			json_object_array_get_idx(paths, i));
-		_cleanup_json_ json_object *got = NULL;
-		json_object *content = NULL;
-		if (remote_get_file(r, o->session_id, path, &got) ==
-			    CTL_EXIT_OK &&
-		    json_object_object_get_ex(got, "content", &content))
-			json_object_object_add(files, path,
-					       json_object_get(content));
-	}
-}
-
-static int stream_remote(struct remote *r, const struct run_opts *o,
-			 json_object *params)
-{
-	_cleanup_json_ json_object *result = json_object_new_object();
-	_cleanup_json_ json_object *logs = json_object_new_array();
-	struct remote_run s = { .result = result, .logs = logs };
-	int code = remote_execute_stream(r, params, on_remote_event, &s);
-	if (code != CTL_EXIT_OK)
-		return code;
-	if (s.failed)
-		return CTL_EXIT_FAILURE;
-	bool timed_out = str_of(result, "timedOut");
-	if (!s.exited && !timed_out) {
-		fprintf(stderr, "[ERR] Stream failed: the server ended the "
-				"stream before the execution's exit\n");
-		return CTL_EXIT_UNREACHABLE;
-	}
-	/* A timed-out run exits with 137, as isol8's do. */
-	if (!s.exited)
-		json_object_object_add(result, "exitCode",
-				       json_object_new_int(137));
-	json_object *v = NULL;
-	bool filtered = json_object_object_get_ex(o->options, "network", &v) &&
-			strcmp(json_object_get_string(v), "filtered") == 0;
-	if (json_object_array_length(logs) ||
-	    (filtered && json_object_object_get_ex(o->options, "logNetwork",
-						   NULL)))
-		json_object_object_add(result, "networkLogs",
-				       json_object_get(logs));
-	if (o->session_id)
-		fetch_outputs(r, o, result);
-	return print_result(o, result, true);
-}
-
-/* The same execution through isol8's HTTP API: health first, then the
- * stream (or POST /execute for --no-stream and --json), as isol8's client
- * does. */
-static int run_remote(const struct run_opts *o, json_object *params)
-{
-	bool stream = !o->no_stream && !o->json;
-	if (stream && !o->session_id &&
-	    json_object_object_get_ex(o->request, "outputPaths", NULL)) {
-		fprintf(stderr, "[ERR] File operations require a sessionId "
-				"(persistent mode)\n");
-		return CTL_EXIT_USAGE;
-	}
-	struct remote r;
-	int code = remote_open(&r, o->host, o->key, "[ERR] ");
-	if (code != CTL_EXIT_OK)
-		return code;
-	code = remote_health(&r);
-	if (code == CTL_EXIT_OK && o->made_id[0])
-		fprintf(stderr, "[INFO] Session ID: %s (deleted after this run; "
-				"--session-id ID keeps a session)\n",
-			o->made_id);
-	if (code == CTL_EXIT_OK && stream) {
-		code = stream_remote(&r, o, params);
-	} else if (code == CTL_EXIT_OK) {
-		_cleanup_json_ json_object *result = NULL;
-		code = remote_execute(&r, params, &result);
-		if (code == CTL_EXIT_OK)
-			code = print_result(o, result, false);
-	}
-	/* As isol8's client: a session made up for --persistent ends with
-	 * its run. */
-	if (o->made_id[0] && code != CTL_EXIT_UNREACHABLE) {
-		_cleanup_json_ json_object *res = NULL;
-		remote_delete_session(&r, o->made_id, &res);
-	}
-	remote_close(&r);
 	return code;
 }
 

@@ -1,0 +1,35 @@
+/* isol8ctl run's pieces shared by its local (cmd_run.c) and remote
+ * (cmd_run_remote.c) paths. */
+#ifndef ISOL8CTL_CMD_RUN_H
+#define ISOL8CTL_CMD_RUN_H
+
+#include "ctl.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+/* The daemon's word for a timeout, in its stream and in isol8's. */
+#define TIMEOUT_TEXT "EXECUTION TIMED OUT"
+
+struct run_opts {
+	const char *file, *eval, *cmd, *runtime, *session_id, *host, *key;
+	bool no_stream, json, debug, persistent;
+	char made_id[40];
+	json_object *request, *options, *env, *secrets, *files, *packages,
+		*outputs, *allow, *deny;
+};
+
+/* A stream event's stdout or stderr, written out as it comes. */
+void run_print_event(json_object *params, void *userdata);
+/* o[key] as a string, or NULL. */
+const char *run_str_of(json_object *o, const char *key);
+/* The result as isol8's CLI shows it (only what the stream did not show
+ * already, when streamed), --out files saved; the exit code to return. */
+int run_print_result(const struct run_opts *o, json_object *result,
+		     bool streamed);
+/* The execution through isol8's HTTP API: health first, then the stream
+ * (or POST /execute for --no-stream and --json), as isol8's client does;
+ * an exit code. */
+int run_remote(const struct run_opts *o, json_object *params);
+
+#endif
