@@ -719,10 +719,13 @@ static void accept_one(struct proxy *p, int way, int fd)
 {
 	if (p->nconns >= p->lim.max_connections) {
 		size_t len;
-		char *full = response(503, "Service Unavailable",
-				      "isol8: too many connections "
-				      "(network.maxConnections)\n",
-				      &len);
+		/* TLS would take an HTTP answer for noise: it is just cut. */
+		char *full = way == NETNS_TLS
+				     ? NULL
+				     : response(503, "Service Unavailable",
+						"isol8: too many connections "
+						"(network.maxConnections)\n",
+						&len);
 		if (full)
 			(void)!send(fd, full, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(full);
