@@ -3,6 +3,7 @@
 #include "dns_stub.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy_flow.h"
 #include "proxy_request.h"
 #include "timestamp.h"
 #include "tls_sni.h"
@@ -17,8 +18,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PIPE_BYTES ((size_t)256 * 1024)
-#define PUMP_ROUNDS 16 /* per event, so that one stream cannot starve */
 
 enum conn_state {
 	C_HEAD,	      /* reading the request head */
@@ -27,19 +26,6 @@ enum conn_state {
 	C_CONNECTING, /* to addrs[next_addr - 1] */
 	C_RELAY,
 	C_ANSWER, /* writing the proxy's own answer, then closing */
-};
-
-/* One way of a relayed connection: bytes spliced from src through a pipe
- * to dst, after a prefix the proxy itself sends first. */
-struct flow {
-	int pipe[2];
-	size_t pending; /* in the pipe */
-	bool eof;	/* src has ended */
-	bool shut;	/* dst has been told */
-	char *prefix;
-	size_t prefix_len, prefix_off;
-	bool count_prefix; /* the prefix is the client's own bytes */
-	uint64_t bytes;
 };
 
 struct conn {
@@ -131,14 +117,6 @@ static void emit(struct conn *c, bool allowed)
 			       json_object_new_int64((int64_t)c->up.bytes));
 	p->log(p->log_data, e);
 	json_object_put(e);
-}
-
-static void flow_close(struct flow *f)
-{
-	for (int i = 0; i < 2; i++)
-		if (f->pipe[i] >= 0)
-			close(f->pipe[i]);
-	free(f->prefix);
 }
 
 /* Ends a connection; an allowed one is logged here, with its totals. */
@@ -299,66 +277,11 @@ static void over_budget(struct conn *c)
 	conn_free(c);
 }
 
-/* Moves what it can one way; 0, or a negative errno when the connection
- * is broken. */
-static int pump(struct conn *c, struct flow *f, int src, int dst)
-{
-	for (int round = 0; round < PUMP_ROUNDS; round++) {
-		bool moved = false;
-		if (f->prefix_off < f->prefix_len) {
-			ssize_t n = send(dst, f->prefix + f->prefix_off,
-					 f->prefix_len - f->prefix_off,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && errno != EAGAIN)
-				return -errno;
-			if (n > 0) {
-				f->prefix_off += (size_t)n;
-				if (f->count_prefix)
-					f->bytes += (uint64_t)n;
-				moved = true;
-			}
-		}
-		if (!f->eof && f->pending < PIPE_BYTES) {
-			ssize_t n = splice(src, NULL, f->pipe[1], NULL,
-					   PIPE_BYTES - f->pending,
-					   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-			if (n == 0)
-				f->eof = true;
-			else if (n > 0)
-				f->pending += (size_t)n;
-			else if (errno != EAGAIN)
-				return -errno;
-			moved = moved || n >= 0;
-		}
-		if (f->prefix_off == f->prefix_len && f->pending > 0) {
-			ssize_t n = splice(f->pipe[0], NULL, dst, NULL,
-					   f->pending,
-					   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-			if (n < 0 && errno != EAGAIN)
-				return -errno;
-			if (n > 0) {
-				f->pending -= (size_t)n;
-				f->bytes += (uint64_t)n;
-				c->p->bytes += (uint64_t)n;
-				moved = true;
-			}
-		}
-		if (f->eof && !f->shut && f->pending == 0 &&
-		    f->prefix_off == f->prefix_len) {
-			shutdown(dst, SHUT_WR);
-			f->shut = true;
-		}
-		if (!moved)
-			break;
-	}
-	return 0;
-}
-
 static void relay(struct conn *c)
 {
-	int r = pump(c, &c->up, c->cfd, c->ufd);
+	int r = flow_pump(&c->up, c->cfd, c->ufd, &c->p->bytes);
 	if (r == 0)
-		r = pump(c, &c->down, c->ufd, c->cfd);
+		r = flow_pump(&c->down, c->ufd, c->cfd, &c->p->bytes);
 	touch(c);
 	if (r < 0 || (c->up.shut && c->down.shut)) {
 		conn_free(c);
@@ -383,14 +306,13 @@ static void update_events(struct conn *c)
 		uev = EPOLLOUT;
 		break;
 	case C_RELAY:
-		if (!c->up.eof && c->up.pending < PIPE_BYTES)
+		if (flow_wants_input(&c->up))
 			cev |= EPOLLIN;
-		if (c->down.pending > 0 ||
-		    c->down.prefix_off < c->down.prefix_len)
+		if (flow_has_output(&c->down))
 			cev |= EPOLLOUT;
-		if (!c->down.eof && c->down.pending < PIPE_BYTES)
+		if (flow_wants_input(&c->down))
 			uev |= EPOLLIN;
-		if (c->up.pending > 0 || c->up.prefix_off < c->up.prefix_len)
+		if (flow_has_output(&c->up))
 			uev |= EPOLLOUT;
 		break;
 	case C_ANSWER:
@@ -414,15 +336,6 @@ static void update_events(struct conn *c)
 	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
-static int make_pipe(struct flow *f)
-{
-	if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
-	/* A larger pipe moves a download in fewer trips. */
-	fcntl(f->pipe[0], F_SETPIPE_SZ, (int)PIPE_BYTES);
-	return 0;
-}
-
 /* Connected: the prefixes each way, then relaying. */
 static void start_relay(struct conn *c)
 {
@@ -430,7 +343,7 @@ static void start_relay(struct conn *c)
 		"HTTP/1.1 200 Connection Established\r\n\r\n";
 	size_t extra = c->head_len - c->head_end;
 	const char *rest = c->head + c->head_end;
-	if (make_pipe(&c->up) < 0 || make_pipe(&c->down) < 0) {
+	if (flow_open(&c->up) < 0 || flow_open(&c->down) < 0) {
 		fail_upstream(c, "cannot relay to", strerror(EMFILE));
 		return;
 	}
@@ -566,14 +479,14 @@ static void decide_host(struct conn *c)
 		      c->req.host);
 		return;
 	}
-	c->st = C_RESOLVING;
-	touch(c);
-	update_events(c);
 	struct resolver_result literal;
 	if (resolver_numeric(c->req.host, c->req.port, &literal)) {
 		on_resolved(c, &literal);
 		return;
 	}
+	c->st = C_RESOLVING;
+	touch(c);
+	update_events(c);
 	int64_t id = resolver_lookup(p->resolver, c->req.host, c->req.port,
 				     on_resolved, c);
 	if (id < 0)
@@ -742,8 +655,8 @@ static void accept_one(struct proxy *p, int way, int fd)
 	c->st = way == NETNS_TLS ? C_SNIFF : C_HEAD;
 	c->cfd = fd;
 	c->ufd = -1;
-	c->up.pipe[0] = c->up.pipe[1] = -1;
-	c->down.pipe[0] = c->down.pipe[1] = -1;
+	flow_init(&c->up);
+	flow_init(&c->down);
 	timestamp_iso(timestamp_now_ms(), c->ts);
 	c->start_usec = now_usec(p);
 	c->last_usec = c->start_usec;
