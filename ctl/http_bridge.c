@@ -403,10 +403,10 @@ static enum MHD_Result reply_too_large(struct http_request *r)
 /* The first call for a request: refuse early what needs no body read. */
 static enum MHD_Result begin(struct http_request *r, const char *url)
 {
-	char id[256];
-	const struct route *rt = find_route(r, url, id, sizeof(id));
+	const struct route *rt = find_route(r, url, r->arg, sizeof(r->arg));
 	if (!rt)
 		return r->ret;
+	r->handler = rt->fn;
 	if (rt->fn != get_health && !authorized(r))
 		return r->ret;
 	const char *cl = MHD_lookup_connection_value(
@@ -454,9 +454,7 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	if (r->overflow)
 		return reply_too_large(r);
-	char id[256];
-	const struct route *rt = find_route(r, url, id, sizeof(id));
-	return rt ? rt->fn(r, id) : r->ret;
+	return r->handler(r, r->arg);
 }
 
 void http_bridge_completed(void *cls, struct MHD_Connection *conn,

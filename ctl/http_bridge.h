@@ -26,6 +26,9 @@ struct http_request {
 	const char *method;
 	struct strbuf body;
 	size_t overflow;     /* bytes past the body limit, not kept */
+	/* The route, found as the head arrived, and its ":id" part. */
+	enum MHD_Result (*handler)(struct http_request *r, const char *arg);
+	char arg[256];
 	bool replied;	     /* a response is queued */
 	enum MHD_Result ret; /* what a handler that replied returns */
 };

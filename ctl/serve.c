@@ -57,11 +57,15 @@ struct serve_args {
  * error message. */
 static int resolve_port(const struct serve_args *a)
 {
+	static const char *const envs[] = { "ISOL8_PORT", "PORT" };
 	const char *text = a->port_text, *source = "--port";
-	if (!text && (text = getenv("ISOL8_PORT")) && *text)
-		source = "ISOL8_PORT";
-	else if (!a->port_text && (text = getenv("PORT")) && *text)
-		source = "PORT";
+	for (size_t i = 0; !text && i < ARRAY_SIZE(envs); i++) {
+		const char *v = getenv(envs[i]);
+		if (v && *v) {
+			text = v;
+			source = envs[i];
+		}
+	}
 	if (!text || !*text)
 		return DEFAULT_PORT;
 	char *end;
@@ -177,37 +181,37 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_USE_ERROR_LOG;
-	int fd = activated_socket();
-	if (fd >= 0)
-		return MHD_start_daemon(
-			flags, 0, NULL, NULL, http_bridge_handle, b,
-			MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-			MHD_OPTION_CONNECTION_TIMEOUT,
-			a->idle_sec, MHD_OPTION_NOTIFY_COMPLETED,
-			http_bridge_completed, b, MHD_OPTION_END);
+	const char *where = a->listen ? a->listen : DEFAULT_LISTEN;
 	struct sockaddr_storage ss;
-	if (!listen_address(a->listen ? a->listen : DEFAULT_LISTEN, port, &ss))
-		return NULL;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	/* The socket systemd passed, else an address to bind. */
+	int fd = activated_socket();
+	struct MHD_OptionItem listen[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	if (fd < 0) {
+		if (!listen_address(where, port, &ss))
+			return NULL;
+		if (ss.ss_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		listen[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
+						     &ss };
+	}
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, http_bridge_handle, b,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, a->idle_sec,
-		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
-		MHD_OPTION_END);
-	if (!d && errno == EADDRINUSE)
+		MHD_OPTION_ARRAY, listen, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		a->idle_sec, MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed,
+		b, MHD_OPTION_END);
+	if (!d && fd < 0 && errno == EADDRINUSE)
 		fprintf(stderr,
 			"[ERR] Port %d is already in use on %s. Choose another "
 			"with --port N, ISOL8_PORT or PORT (0 picks any free "
 			"port).\n",
-			port, a->listen ? a->listen : DEFAULT_LISTEN);
-	else if (!d)
+			port, where);
+	else if (!d && fd < 0)
 		fprintf(stderr, "[ERR] Cannot listen on %s port %d: %s\n",
-			a->listen ? a->listen : DEFAULT_LISTEN, port,
-			strerror(errno));
+			where, port, strerror(errno));
 	return d;
 }
 
