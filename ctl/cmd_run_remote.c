@@ -36,8 +36,7 @@ static int on_remote_event(json_object *ev, void *userdata)
 		json_object_object_add(s->result, "timedOut",
 				       json_object_new_boolean(true));
 	} else if (strcmp(type, "error") == 0 && !s->failed) {
-		/* The bridge passes on the daemon's error event and then its
-		 * error answer: one message is enough. */
+		/* The first error a server reports is the one to show. */
 		s->failed = true;
 		fprintf(stderr, "[ERR] Stream failed: %s\n", text);
 	}
