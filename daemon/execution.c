@@ -1,7 +1,6 @@
 #include "execution.h"
+#include "execution_priv.h"
 
-#include "box_file.h"
-#include "cleanup.h"
 #include "command.h"
 #include "daemon.h"
 #include "environment.h"
@@ -23,43 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
-
-enum phase { PH_BOX, PH_FILES, PH_INSTALL, PH_SETUP, PH_CODE, PH_OUTPUTS };
 
 static const char *const phase_names[] = {
 	[PH_INSTALL] = "setup", [PH_SETUP] = "setup", [PH_CODE] = "code"
-};
-
-struct execution {
-	struct daemon *d;
-	struct rpc_call *call;
-	struct exec_request req;
-	struct box *box;
-	struct command *cmd;
-	enum phase phase;
-	size_t next_file; /* files, then the code file, then workdir */
-	size_t next_output;
-	char id[37];
-	uint64_t start_usec;
-	sd_event_source *timer;
-	char **envp;
-	/* from the pool: the key to give back, the waiting interpreter until
-	 * the code phase adopts it, what it is sent on stdin, and the CPU
-	 * time the box had used before the claim */
-	struct pool_key *pool_key;
-	struct command *waiter;
-	char *waiter_input;
-	/* in a session: its box is lent for this execution only */
-	struct session_job job;
-	bool in_session;
-	bool counted; /* in d->executions, and in the metrics once over */
-	struct proxy *proxy; /* network "filtered" */
-	json_object *net_logs; /* with logNetwork */
-	struct exec_outcome out;
-	/* METRICS_FAILED until complete() has made the result */
-	enum metrics_outcome outcome;
-	uint64_t duration_ms;
 };
 
 static void execution_free(struct execution *e)
@@ -91,10 +56,8 @@ static void execution_free(struct execution *e)
 	free(e);
 }
 
-static void fail(struct execution *e, enum error_kind kind, const char *fmt,
-		 ...) __attribute__((format(printf, 3, 4)));
-static void fail(struct execution *e, enum error_kind kind, const char *fmt,
-		 ...)
+void execution_fail(struct execution *e, enum error_kind kind, const char *fmt,
+		    ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -144,7 +107,7 @@ static uint64_t now_usec(const struct execution *e)
 
 /* ---- result ---- */
 
-static void complete(struct execution *e)
+void execution_complete(struct execution *e)
 {
 	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
 	json_object *result = exec_outcome_result(
@@ -169,54 +132,7 @@ static void complete(struct execution *e)
 	execution_free(e);
 }
 
-/* ---- output files ---- */
-
-static void read_next_output(struct execution *e);
-
-static void on_output_opened(struct box *b, int err, int fd, void *userdata)
-{
-	(void)b;
-	struct execution *e = userdata;
-	const char *path = e->req.output_paths[e->next_output++];
-	if (err < 0) {
-		log_debug("execution %s: output %s not read: %s", e->id, path,
-			  strerror(-err));
-		read_next_output(e);
-		return;
-	}
-	_cleanup_close_ int f = fd;
-	json_object *content = NULL;
-	size_t len;
-	uint64_t cap = e->d->cfg.max_file_bytes;
-	int r = box_file_read_base64(f, cap, &content, &len);
-	if (r == 0)
-		json_object_object_add(e->out.files, path, content);
-	else if (r == -EFBIG)
-		log_warn("execution %s: output %s skipped: larger than %llu "
-			 "bytes",
-			 e->id, path, (unsigned long long)cap);
-	read_next_output(e);
-}
-
-static void read_next_output(struct execution *e)
-{
-	e->phase = PH_OUTPUTS;
-	if (!e->req.output_paths || !e->req.output_paths[e->next_output] ||
-	    e->out.timed_out) {
-		complete(e);
-		return;
-	}
-	if (!e->out.files)
-		e->out.files = json_object_new_object();
-	int r = box_open(e->box, e->req.output_paths[e->next_output],
-			 INIT_OPEN_READ, 0, on_output_opened, e);
-	if (r < 0)
-		complete(e);
-}
-
 /* ---- commands ---- */
-
-static void start_phase(struct execution *e, enum phase ph);
 
 static void on_command_output(void *userdata, bool is_stderr,
 			      const char *data, size_t len)
@@ -240,9 +156,9 @@ static void on_command_done(void *userdata, int err, const char *what,
 {
 	struct execution *e = userdata;
 	if (err < 0) {
-		fail(e, ERR_INTERNAL, "Cannot start the %s: %s: %s",
-		     e->phase == PH_CODE ? "code" : "setup", what ?: "",
-		     strerror(-err));
+		execution_fail(e, ERR_INTERNAL, "Cannot start the %s: %s: %s",
+			       e->phase == PH_CODE ? "code" : "setup",
+			       what ?: "", strerror(-err));
 		return;
 	}
 	struct command *c = e->cmd;
@@ -264,7 +180,7 @@ static void on_command_done(void *userdata, int err, const char *what,
 		}
 		e->cmd = NULL;
 		command_free(c);
-		read_next_output(e);
+		execution_read_next_output(e);
 		return;
 	}
 	int code = exec_exit_code(status);
@@ -273,13 +189,13 @@ static void on_command_done(void *userdata, int err, const char *what,
 		const char *what_failed = e->phase == PH_INSTALL
 						  ? "Package install failed"
 						  : "Setup script failed";
-		fail(e, ERR_INVALID_ARGUMENT, "%s (exit code %d): %s",
-		     what_failed, code, o->text ? o->text : "");
+		execution_fail(e, ERR_INVALID_ARGUMENT, "%s (exit code %d): %s",
+			       what_failed, code, o->text ? o->text : "");
 		return;
 	}
 	e->cmd = NULL;
 	command_free(c);
-	start_phase(e, e->phase + 1);
+	execution_start_phase(e, e->phase + 1);
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
@@ -382,7 +298,7 @@ static int run_waiter(struct execution *e)
 	return 0;
 }
 
-static void start_phase(struct execution *e, enum phase ph)
+void execution_start_phase(struct execution *e, enum phase ph)
 {
 	const struct exec_request *r = &e->req;
 	char bin[512];
@@ -391,7 +307,7 @@ static void start_phase(struct execution *e, enum phase ph)
 	switch (ph) {
 	case PH_INSTALL: {
 		if (!r->packages || !r->packages[0]) {
-			start_phase(e, PH_SETUP);
+			execution_start_phase(e, PH_SETUP);
 			return;
 		}
 		const char *argv[1100];
@@ -411,7 +327,7 @@ static void start_phase(struct execution *e, enum phase ph)
 	}
 	case PH_SETUP:
 		if (!r->setup_script) {
-			start_phase(e, PH_CODE);
+			execution_start_phase(e, PH_CODE);
 			return;
 		}
 		err = run_command(e,
@@ -450,91 +366,9 @@ static void start_phase(struct execution *e, enum phase ph)
 		err = -EINVAL;
 	}
 	if (err < 0)
-		fail(e, ERR_INTERNAL, "Cannot run the %s: %s",
-		     ph == PH_CODE ? "code" : "setup", strerror(-err));
-}
-
-/* ---- files in ---- */
-
-static void write_next_file(struct execution *e);
-
-/* The n-th thing to put in the box: request files, then the code file. */
-static bool file_at(const struct execution *e, size_t n, const char **path,
-		    const char **content, size_t *len)
-{
-	if (n < e->req.nfiles) {
-		*path = e->req.files[n].path;
-		*content = e->req.files[n].content;
-		*len = e->req.files[n].len;
-		return true;
-	}
-	if (n == e->req.nfiles && e->req.code) {
-		*path = e->req.code_path;
-		*content = e->req.code;
-		*len = strlen(e->req.code);
-		return true;
-	}
-	return false;
-}
-
-static void on_file_opened(struct box *b, int err, int fd, void *userdata)
-{
-	(void)b;
-	struct execution *e = userdata;
-	const char *path = "", *content = "";
-	size_t len = 0;
-	file_at(e, e->next_file++, &path, &content, &len);
-	if (err < 0) {
-		fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
-		     err == -ELOOP || err == -EXDEV
-			     ? "the path leads outside the sandbox"
-			     : strerror(-err));
-		return;
-	}
-	int r = box_file_write(fd, content, len);
-	close(fd);
-	if (r < 0) {
-		fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
-		     r == -ENOSPC || r == -EFBIG ? "the sandbox is full"
-						 : strerror(-r));
-		return;
-	}
-	write_next_file(e);
-}
-
-static void on_workdir_made(struct box *b, int err, int fd, void *userdata)
-{
-	(void)b;
-	struct execution *e = userdata;
-	if (fd >= 0)
-		close(fd);
-	if (err < 0) {
-		fail(e, ERR_INVALID_ARGUMENT, "Cannot create the working "
-					      "directory %s: %s",
-		     e->req.workdir, strerror(-err));
-		return;
-	}
-	start_phase(e, PH_INSTALL);
-}
-
-static void write_next_file(struct execution *e)
-{
-	const char *path, *content;
-	size_t len;
-	int r;
-	e->phase = PH_FILES;
-	if (file_at(e, e->next_file, &path, &content, &len))
-		r = box_open(e->box, path, INIT_OPEN_WRITE, 0644,
-			     on_file_opened, e);
-	else if (e->req.workdir && strcmp(e->req.workdir, "/sandbox") != 0)
-		r = box_open(e->box, e->req.workdir, INIT_OPEN_MKDIR, 0755,
-			     on_workdir_made, e);
-	else {
-		start_phase(e, PH_INSTALL);
-		return;
-	}
-	if (r < 0)
-		fail(e, ERR_INTERNAL, "Cannot reach the box: %s", strerror(-r));
+		execution_fail(e, ERR_INTERNAL, "Cannot run the %s: %s",
+			       ph == PH_CODE ? "code" : "setup",
+			       strerror(-err));
 }
 
 /* ---- the box ---- */
@@ -584,11 +418,12 @@ static void begin(struct execution *e)
 {
 	int r = start_proxy(e);
 	if (r < 0) {
-		fail(e, ERR_INTERNAL, "Cannot start the network proxy: %s",
-		     strerror(-r));
+		execution_fail(e, ERR_INTERNAL,
+			       "Cannot start the network proxy: %s",
+			       strerror(-r));
 		return;
 	}
-	write_next_file(e);
+	execution_write_next_file(e);
 }
 
 static void on_box_ready(struct box *b, int err, const char *what,
@@ -597,8 +432,9 @@ static void on_box_ready(struct box *b, int err, const char *what,
 	(void)b;
 	struct execution *e = userdata;
 	if (err < 0) {
-		fail(e, ERR_INTERNAL, "Cannot create the sandbox: %s: %s",
-		     what ?: "set-up", strerror(-err));
+		execution_fail(e, ERR_INTERNAL,
+			       "Cannot create the sandbox: %s: %s",
+			       what ?: "set-up", strerror(-err));
 		return;
 	}
 	begin(e);
@@ -610,7 +446,8 @@ static void on_box_died(struct box *b, void *userdata)
 	struct execution *e = userdata;
 	/* A command still running has already been told it was killed. */
 	if (!e->cmd && e->phase != PH_OUTPUTS && !e->out.timed_out)
-		fail(e, ERR_INTERNAL, "The sandbox ended unexpectedly");
+		execution_fail(e, ERR_INTERNAL,
+			       "The sandbox ended unexpectedly");
 }
 
 /* Whether an interpreter started ahead runs this request exactly as a
@@ -677,7 +514,7 @@ static void on_job_start(struct session_job *job, struct box *b,
 static void on_job_end(struct session_job *job, enum error_kind kind,
 		       const char *msg)
 {
-	fail(of_job(job), kind, "%s", msg);
+	execution_fail(of_job(job), kind, "%s", msg);
 }
 
 /* Creates the session on first use, then queues the execution in it. */
@@ -686,15 +523,16 @@ static void run_in_session(struct execution *e)
 	struct daemon *d = e->d;
 	const struct exec_request *r = &e->req;
 	if (!d->sessions) {
-		fail(e, ERR_BUSY, "the daemon is stopping");
+		execution_fail(e, ERR_BUSY, "the daemon is stopping");
 		return;
 	}
 	struct session *s = session_find(d->sessions, r->session_id);
 	if (s && session_runtime(s) != r->runtime) {
-		fail(e, ERR_INVALID_ARGUMENT,
-		     "Cannot switch runtime from \"%s\" to \"%s\". Each "
-		     "persistent container supports a single runtime.",
-		     session_runtime(s)->name, r->runtime->name);
+		execution_fail(
+			e, ERR_INVALID_ARGUMENT,
+			"Cannot switch runtime from \"%s\" to \"%s\". Each "
+			"persistent container supports a single runtime.",
+			session_runtime(s)->name, r->runtime->name);
 		return;
 	}
 	if (!s) {
@@ -704,7 +542,7 @@ static void run_in_session(struct execution *e)
 						  : 0;
 		if (session_create(d->sessions, r->session_id, r, idle, &s,
 				   &kind, err, sizeof(err)) < 0) {
-			fail(e, kind, "%s", err);
+			execution_fail(e, kind, "%s", err);
 			return;
 		}
 	}
@@ -713,11 +551,12 @@ static void run_in_session(struct execution *e)
 				       .end = on_job_end,
 				       .wants_interpreter = runs_as_started(e) };
 	if (session_enqueue(s, &e->job) < 0)
-		fail(e, ERR_BUSY,
-		     "Session %s is busy: %llu executions are already queued "
-		     "(sessions.maxQueued); try again later",
-		     r->session_id,
-		     (unsigned long long)d->cfg.session_max_queued);
+		execution_fail(
+			e, ERR_BUSY,
+			"Session %s is busy: %llu executions are already "
+			"queued (sessions.maxQueued); try again later",
+			r->session_id,
+			(unsigned long long)d->cfg.session_max_queued);
 }
 
 void method_execute(struct rpc_call *call)
@@ -792,12 +631,13 @@ void method_execute(struct rpc_call *call)
 	if (r < 0) {
 		e->box = NULL;
 		if (r == -EBUSY)
-			fail(e, ERR_BUSY,
-			     "Too many sandboxes: the limit of %llu is reached; "
-			     "try again later",
-			     (unsigned long long)d->cfg.max_boxes);
+			execution_fail(e, ERR_BUSY,
+				       "Too many sandboxes: the limit of %llu "
+				       "is reached; try again later",
+				       (unsigned long long)d->cfg.max_boxes);
 		else
-			fail(e, ERR_INTERNAL, "Cannot create the sandbox: %s",
-			     strerror(-r));
+			execution_fail(e, ERR_INTERNAL,
+				       "Cannot create the sandbox: %s",
+				       strerror(-r));
 	}
 }
