@@ -31,6 +31,7 @@ static void execution_free(struct execution *e)
 {
 	proxy_free(e->proxy);
 	json_object_put(e->net_logs);
+	free(e->net_log_seqs);
 	if (e->in_session) {
 		/* The box stays the session's; what ran here does not. */
 		command_discard(e->cmd);
@@ -373,10 +374,39 @@ void execution_start_phase(struct execution *e, enum phase ph)
 
 /* ---- the box ---- */
 
-static void on_net_log(void *userdata, json_object *entry)
+/* The result lists requests in the order the box made them, though an
+ * allowed one is logged only when its connection ends. */
+static int net_log_insert(struct execution *e, json_object *entry,
+			  uint64_t seq)
+{
+	size_t n = json_object_array_length(e->net_logs);
+	uint64_t *seqs = realloc(e->net_log_seqs, (n + 1) * sizeof(*seqs));
+	if (!seqs)
+		return -ENOMEM;
+	e->net_log_seqs = seqs;
+	if (json_object_array_add(e->net_logs, json_object_get(entry)) < 0)
+		return -ENOMEM;
+	size_t at = n;
+	for (; at > 0 && seqs[at - 1] > seq; at--) {
+		json_object *prev = json_object_array_get_idx(e->net_logs,
+							      at - 1);
+		json_object_array_put_idx(e->net_logs, at,
+					  json_object_get(prev));
+		seqs[at] = seqs[at - 1];
+	}
+	if (at < n)
+		json_object_array_put_idx(e->net_logs, at,
+					  json_object_get(entry));
+	seqs[at] = seq;
+	return 0;
+}
+
+static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 {
 	struct execution *e = userdata;
-	json_object_array_add(e->net_logs, json_object_get(entry));
+	if (net_log_insert(e, entry, seq) < 0)
+		log_err("execution %s: a network log entry is lost: %s", e->id,
+			strerror(ENOMEM));
 	if (!e->call || !e->call->stream)
 		return;
 	json_object *ev = json_object_new_object();

@@ -41,6 +41,7 @@ struct execution {
 	bool counted; /* in d->executions, and in the metrics once over */
 	struct proxy *proxy; /* network "filtered" */
 	json_object *net_logs; /* with logNetwork */
+	uint64_t *net_log_seqs; /* each entry's connection, ascending */
 	struct exec_outcome out;
 	/* METRICS_FAILED until execution_complete() has made the result */
 	enum metrics_outcome outcome;

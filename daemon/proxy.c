@@ -45,6 +45,7 @@ struct conn {
 	bool logged;
 	char ts[TIMESTAMP_LEN];
 	uint64_t start_usec, last_usec;
+	uint64_t seq; /* in the order accepted */
 	struct flow up;	  /* box -> upstream: bytesOut */
 	struct flow down; /* upstream -> box: bytesIn */
 	char *answer;
@@ -75,6 +76,7 @@ struct proxy {
 	proxy_log_fn log;
 	void *log_data;
 	uint64_t bytes;
+	uint64_t accepted;
 	size_t nconns;
 	struct conn *conns;
 };
@@ -115,7 +117,7 @@ static void emit(struct conn *c, bool allowed)
 			       json_object_new_int64((int64_t)c->down.bytes));
 	json_object_object_add(e, "bytesOut",
 			       json_object_new_int64((int64_t)c->up.bytes));
-	p->log(p->log_data, e);
+	p->log(p->log_data, e, c->seq);
 	json_object_put(e);
 }
 
@@ -658,6 +660,7 @@ static void accept_one(struct proxy *p, int way, int fd)
 	flow_init(&c->up);
 	flow_init(&c->down);
 	timestamp_iso(timestamp_now_ms(), c->ts);
+	c->seq = ++p->accepted;
 	c->start_usec = now_usec(p);
 	c->last_usec = c->start_usec;
 	c->next = p->conns;

@@ -148,12 +148,11 @@ def test_filter_whitelist_blacklist_precedence(net_daemon, http_server):
                         "network filter")
     assert lines[2] == ("403 isol8: request to elsewhere.example blocked "
                         "by network filter")
-    # Entries are made as decisions and connections end: an allowed
-    # request's comes when its connection closes, which may be after the
-    # next request was refused.
-    actions = sorted((e["host"], e["action"]) for e in r["networkLogs"])
-    assert actions == sorted([(HOST, "ALLOW"), ("blocked.example", "BLOCK"),
-                              ("elsewhere.example", "BLOCK")])
+    # In the order the requests were made, though the allowed request's
+    # entry is made only when its connection closes.
+    actions = [(e["host"], e["action"]) for e in r["networkLogs"]]
+    assert actions == [(HOST, "ALLOW"), ("blocked.example", "BLOCK"),
+                       ("elsewhere.example", "BLOCK")]
 
 
 def test_https_through_connect(net_daemon, https_server):
@@ -307,10 +306,7 @@ print("ok", me)
     for n, msg in enumerate(msgs):
         r = msg["result"]
         assert r["stdout"] == f"ok {n}\n", r
-        # Entries are made as connections end, which under load need not
-        # be the order the requests were made in.
-        paths = sorted((e["path"] for e in r["networkLogs"]),
-                       key=lambda p: int(p.rsplit("/", 1)[1]))
+        paths = [e["path"] for e in r["networkLogs"]]
         assert paths == [f"/{n}/{i}" for i in range(20)]
 
 
@@ -396,6 +392,34 @@ def test_streamed_network_events(net_daemon, http_server):
     nets = [e for e in events if e.get("type") == "network"]
     assert len(nets) == 1 and nets[0]["data"]["path"] == "/s"
     assert msg["result"]["networkLogs"] == [nets[0]["data"]]
+
+
+def test_logs_keep_the_order_requests_were_made(net_daemon, http_server):
+    """A tunnel stays open while a later request is refused: the refusal
+    is streamed first, as it happens, and the result lists the tunnel
+    first, as the box made it."""
+    code = f"""
+import os, socket, urllib.error, urllib.parse, urllib.request
+proxy = urllib.parse.urlsplit(os.environ["HTTP_PROXY"])
+t = socket.create_connection((proxy.hostname, proxy.port))
+t.sendall(b"CONNECT {HOST}:{http_server} HTTP/1.1\\r\\n\\r\\n")
+print(t.recv(100).split(b"\\r\\n")[0].decode())
+try:
+    urllib.request.urlopen("http://blocked.example/x", timeout=10)
+except urllib.error.HTTPError as e:
+    print(e.code)
+t.close()
+"""
+    msg, events = execute_raw(net_daemon, py(code),
+                              filtered(deny=[r"^blocked\."]), stream=True)
+    r = msg["result"]
+    assert r["stdout"] == "HTTP/1.1 200 Connection Established\n403\n", r
+    made = [("CONNECT", HOST, "ALLOW"), ("GET", "blocked.example", "BLOCK")]
+    assert [(x["method"], x["host"], x["action"])
+            for x in r["networkLogs"]] == made
+    streamed = [e["data"] for e in events if e.get("type") == "network"]
+    assert [(x["method"], x["host"], x["action"]) for x in streamed] == \
+        made[::-1]
 
 
 def test_filtered_boxes_come_from_the_pool(start_daemon, http_server):
@@ -508,11 +532,11 @@ def test_programs_ignoring_the_proxy_are_intercepted(net_daemon,
     assert r["stdout"].splitlines() == [
         f"200 path=/plain host={HOST}", "200 path=/named host=localhost",
         "200 path=/bare host=127.0.0.1", "ERR URLError"], r
-    logs = sorted((x["method"], x["host"], x["path"] or "", x["action"])
-                  for x in r["networkLogs"])
-    assert logs == [("CONNECT", "127.0.0.1", "", "ALLOW"),
+    logs = [(x["method"], x["host"], x["path"] or "", x["action"])
+            for x in r["networkLogs"]]
+    assert logs == [("GET", HOST, "/plain", "ALLOW"),
                     ("CONNECT", "localhost", "", "ALLOW"),
-                    ("GET", HOST, "/plain", "ALLOW")], logs
+                    ("CONNECT", "127.0.0.1", "", "ALLOW")], logs
     for x in r["networkLogs"]:
         assert x["bytesIn"] > 100 and x["bytesOut"] > 100
         assert (x["path"] is None) == (x["method"] == "CONNECT")
@@ -527,9 +551,8 @@ def test_interception_applies_the_filter(net_daemon, intercepted_servers):
     assert lines[0].startswith("ERR") and lines[2].startswith("200 ")
     assert lines[1] == \
         f"403 isol8: request to {HOST} blocked by network filter"
-    assert sorted((x["host"], x["action"]) for x in r["networkLogs"]) == \
-        sorted([("localhost", "BLOCK"), (HOST, "BLOCK"),
-                ("127.0.0.1", "ALLOW")])
+    assert [(x["host"], x["action"]) for x in r["networkLogs"]] == \
+        [("localhost", "BLOCK"), (HOST, "BLOCK"), ("127.0.0.1", "ALLOW")]
 
 
 def test_node_fetch_and_curl_noproxy_are_intercepted(net_daemon,
