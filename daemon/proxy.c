@@ -75,7 +75,7 @@ struct proxy {
 	struct metrics *metrics;
 	proxy_log_fn log;
 	void *log_data;
-	uint64_t bytes;
+	struct flow_budget budget;
 	uint64_t accepted;
 	size_t nconns;
 	struct conn *conns;
@@ -168,6 +168,23 @@ static char *response(int status, const char *reason, const char *body,
 	return text;
 }
 
+/* The proxy's own answer, in the way the client came: inside TLS a fatal
+ * alert, as an HTTP answer would be noise there. */
+static char *refusal(int way, int status, const char *reason,
+		     const char *body, size_t *len)
+{
+	if (way != NETNS_TLS)
+		return response(status, reason, body, len);
+	char *alert = malloc(TLS_ALERT_LEN);
+	if (!alert)
+		return NULL;
+	tls_alert(status == 403 ? TLS_ALERT_ACCESS_DENIED
+				: TLS_ALERT_INTERNAL_ERROR,
+		  (unsigned char *)alert);
+	*len = TLS_ALERT_LEN;
+	return alert;
+}
+
 /* Answers the client with the proxy's own response and closes. */
 static void answer(struct conn *c, int status, const char *reason,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -179,13 +196,8 @@ static void answer(struct conn *c, int status, const char *reason,
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
-	/* Inside a TLS stream an HTTP answer is noise: the client is cut. */
-	if (c->way == NETNS_TLS) {
-		conn_free(c);
-		return;
-	}
 	free(c->answer);
-	c->answer = response(status, reason, body, &c->answer_len);
+	c->answer = refusal(c->way, status, reason, body, &c->answer_len);
 	if (!c->answer) {
 		conn_free(c);
 		return;
@@ -281,15 +293,15 @@ static void over_budget(struct conn *c)
 
 static void relay(struct conn *c)
 {
-	int r = flow_pump(&c->up, c->cfd, c->ufd, &c->p->bytes);
+	int r = flow_pump(&c->up, c->cfd, c->ufd, &c->p->budget);
 	if (r == 0)
-		r = flow_pump(&c->down, c->ufd, c->cfd, &c->p->bytes);
+		r = flow_pump(&c->down, c->ufd, c->cfd, &c->p->budget);
 	touch(c);
 	if (r < 0 || (c->up.shut && c->down.shut)) {
 		conn_free(c);
 		return;
 	}
-	if (c->p->lim.max_bytes && c->p->bytes > c->p->lim.max_bytes) {
+	if (flow_budget_spent(&c->p->budget)) {
 		over_budget(c);
 		return;
 	}
@@ -308,11 +320,11 @@ static void update_events(struct conn *c)
 		uev = EPOLLOUT;
 		break;
 	case C_RELAY:
-		if (flow_wants_input(&c->up))
+		if (flow_wants_input(&c->up, &c->p->budget))
 			cev |= EPOLLIN;
 		if (flow_has_output(&c->down))
 			cev |= EPOLLOUT;
-		if (flow_wants_input(&c->down))
+		if (flow_wants_input(&c->down, &c->p->budget))
 			uev |= EPOLLIN;
 		if (flow_has_output(&c->up))
 			uev |= EPOLLOUT;
@@ -476,7 +488,7 @@ static void decide_host(struct conn *c)
 		      c->req.tunnel ? "CONNECT to" : "request to", c->req.host);
 		return;
 	}
-	if (p->lim.max_bytes && p->bytes > p->lim.max_bytes) {
+	if (flow_budget_spent(&p->budget)) {
 		block(c, "isol8: network.maxBytes reached; no more traffic to %s\n",
 		      c->req.host);
 		return;
@@ -634,13 +646,10 @@ static void accept_one(struct proxy *p, int way, int fd)
 {
 	if (p->nconns >= p->lim.max_connections) {
 		size_t len;
-		/* TLS would take an HTTP answer for noise: it is just cut. */
-		char *full = way == NETNS_TLS
-				     ? NULL
-				     : response(503, "Service Unavailable",
-						"isol8: too many connections "
-						"(network.maxConnections)\n",
-						&len);
+		char *full = refusal(way, 503, "Service Unavailable",
+				     "isol8: too many connections "
+				     "(network.maxConnections)\n",
+				     &len);
 		if (full)
 			(void)!send(fd, full, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(full);
@@ -704,6 +713,7 @@ int proxy_start(sd_event *event, struct resolver *resolver,
 	p->event = event;
 	p->resolver = resolver;
 	p->lim = *lim;
+	p->budget.limit = lim->max_bytes;
 	p->metrics = metrics;
 	p->filter = *filter;
 	memset(filter, 0, sizeof(*filter));
@@ -732,7 +742,7 @@ void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata)
 {
 	p->log = log;
 	p->log_data = userdata;
-	p->bytes = 0;
+	p->budget.used = 0;
 }
 
 void proxy_free(struct proxy *p)

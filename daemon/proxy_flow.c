@@ -31,9 +31,28 @@ void flow_close(struct flow *f)
 	free(f->prefix);
 }
 
-bool flow_wants_input(const struct flow *f)
+bool flow_budget_spent(const struct flow_budget *b)
 {
-	return !f->eof && f->pending < PIPE_BYTES;
+	return b->limit && b->used > b->limit;
+}
+
+/* What src may give now: room in the pipe, and up to a byte past the
+ * budget with what the pipe holds counted as spent. */
+static size_t input_room(const struct flow *f, const struct flow_budget *b)
+{
+	size_t room = f->eof ? 0 : PIPE_BYTES - f->pending;
+	if (b->limit) {
+		uint64_t spent = b->used + f->pending;
+		uint64_t left = spent > b->limit ? 0 : b->limit + 1 - spent;
+		if (left < room)
+			room = (size_t)left;
+	}
+	return room;
+}
+
+bool flow_wants_input(const struct flow *f, const struct flow_budget *b)
+{
+	return input_room(f, b) > 0;
 }
 
 bool flow_has_output(const struct flow *f)
@@ -41,7 +60,7 @@ bool flow_has_output(const struct flow *f)
 	return f->pending > 0 || f->prefix_off < f->prefix_len;
 }
 
-int flow_pump(struct flow *f, int src, int dst, uint64_t *total)
+int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 {
 	for (int round = 0; round < PUMP_ROUNDS; round++) {
 		bool moved = false;
@@ -58,9 +77,9 @@ int flow_pump(struct flow *f, int src, int dst, uint64_t *total)
 				moved = true;
 			}
 		}
-		if (flow_wants_input(f)) {
-			ssize_t n = splice(src, NULL, f->pipe[1], NULL,
-					   PIPE_BYTES - f->pending,
+		size_t room = input_room(f, b);
+		if (room > 0) {
+			ssize_t n = splice(src, NULL, f->pipe[1], NULL, room,
 					   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n == 0)
 				f->eof = true;
@@ -79,7 +98,7 @@ int flow_pump(struct flow *f, int src, int dst, uint64_t *total)
 			if (n > 0) {
 				f->pending -= (size_t)n;
 				f->bytes += (uint64_t)n;
-				*total += (uint64_t)n;
+				b->used += (uint64_t)n;
 				moved = true;
 			}
 		}

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#define RECORD_ALERT 0x15
 #define RECORD_HANDSHAKE 0x16
+#define ALERT_FATAL 2
 #define HANDSHAKE_CLIENT_HELLO 0x01
 #define EXT_SERVER_NAME 0x0000
 #define NAME_HOST 0x00
@@ -132,4 +134,13 @@ int tls_sni_parse(const unsigned char *buf, size_t len, char *host,
 				(struct cursor){ msg + 4, hlen, false }, host,
 				size);
 	}
+}
+
+void tls_alert(enum tls_alert what, unsigned char out[TLS_ALERT_LEN])
+{
+	/* Record version 3.3, as TLS 1.2 and 1.3 servers write it. */
+	const unsigned char alert[TLS_ALERT_LEN] = {
+		RECORD_ALERT, 3, 3, 0, 2, ALERT_FATAL, (unsigned char)what
+	};
+	memcpy(out, alert, sizeof(alert));
 }

@@ -26,7 +26,11 @@ PRIVATE = {"network": {"allowPrivate": True}}
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = f"path={self.path} host={self.headers.get('Host')}".encode()
+        if self.path.startswith("/bytes/"):
+            body = b"x" * int(self.path.split("/")[2])
+        else:
+            body = f"path={self.path} host={self.headers.get('Host')}"
+            body = body.encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -289,6 +293,55 @@ print(__import__('urllib.request').request.urlopen(
         f"path=/after host={HOST}:{http_server}"], r
 
 
+def test_per_execution_limits(start_daemon, http_server):
+    """network.maxConnections, maxBytes and idleTimeoutMs hold for each
+    execution on its own: the second run starts with a fresh budget."""
+    d = start_daemon(config={"network": {
+        "allowPrivate": True, "maxConnections": 3, "maxBytes": "100k",
+        "idleTimeoutMs": 300}})
+    code = f"""
+import socket, time, urllib.error, urllib.request
+def tunnel():
+    s = socket.create_connection(("127.0.0.1", 8118))
+    s.sendall(b"CONNECT {HOST}:{http_server} HTTP/1.1\\r\\n\\r\\n")
+    return s, s.recv(200).split(b"\\r\\n")[0].decode()
+held = [tunnel() for _ in range(4)]
+print([line for _, line in held])
+held[0][0].close()
+time.sleep(0.1)
+print(tunnel()[1])
+t0 = time.monotonic()
+print(repr(held[1][0].recv(10)), time.monotonic() - t0 < 10)
+for s, _ in held:
+    s.close()
+def get(n):
+    try:
+        return len(urllib.request.urlopen(
+            f"http://{HOST}:{http_server}/bytes/{{n}}", timeout=10).read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except Exception as e:
+        return type(e).__name__
+print(get(60000))
+print(get(60000))
+print(get(10))
+"""
+    for _ in range(2):
+        r = execute(d, py(code), filtered(log=False))
+        lines = r["stdout"].splitlines()
+        assert lines[0] == repr(["HTTP/1.1 200 Connection Established"] * 3
+                                + ["HTTP/1.1 503 Service Unavailable"]), r
+        assert lines[1] == "HTTP/1.1 200 Connection Established"
+        # A tunnel quiet both ways is closed.
+        assert lines[2] == "b'' True"
+        # The first download fits; the second goes over and is cut; then
+        # nothing more is let through.
+        assert lines[3] == "60000"
+        assert lines[4] in ("IncompleteRead", "RemoteDisconnected"), lines
+        assert lines[5] == repr((403, "isol8: network.maxBytes reached; "
+                                 f"no more traffic to {HOST}\n"))
+
+
 def test_fifty_boxes_twenty_requests_each(start_daemon, http_server):
     d = start_daemon(config={**PRIVATE, "maxConcurrent": 64})
     code = f"""
@@ -518,7 +571,9 @@ for url in URLS:
     except urllib.error.HTTPError as e:
         print(e.code, e.read().decode())
     except Exception as e:
-        print("ERR", type(e).__name__)
+        # What TLS said (an alert's name), if anything.
+        print("ERR", type(e).__name__,
+              getattr(getattr(e, "reason", None), "reason", None) or "-")
 """
 
 
@@ -531,7 +586,7 @@ def test_programs_ignoring_the_proxy_are_intercepted(net_daemon,
                 filtered())
     assert r["stdout"].splitlines() == [
         f"200 path=/plain host={HOST}", "200 path=/named host=localhost",
-        "200 path=/bare host=127.0.0.1", "ERR URLError"], r
+        "200 path=/bare host=127.0.0.1", "ERR URLError -"], r
     logs = [(x["method"], x["host"], x["path"] or "", x["action"])
             for x in r["networkLogs"]]
     assert logs == [("GET", HOST, "/plain", "ALLOW"),
@@ -548,7 +603,8 @@ def test_interception_applies_the_filter(net_daemon, intercepted_servers):
     r = execute(net_daemon, py(code, files={"ca.pem": intercepted_servers}),
                 filtered(deny=["^localhost$", r"^127\.0\.0\.2$"]))
     lines = r["stdout"].splitlines()
-    assert lines[0].startswith("ERR") and lines[2].startswith("200 ")
+    assert lines[0] == "ERR URLError TLSV1_ALERT_ACCESS_DENIED", lines
+    assert lines[2].startswith("200 ")
     assert lines[1] == \
         f"403 isol8: request to {HOST} blocked by network filter"
     assert [(x["host"], x["action"]) for x in r["networkLogs"]] == \
@@ -578,8 +634,29 @@ def test_intercepted_tls_without_allow_private(start_daemon,
     code = "URLS = ['https://localhost/x']\n" + NO_PROXY_GET
     r = execute(d, py(code, files={"ca.pem": intercepted_servers}),
                 filtered())
-    assert r["stdout"].startswith("ERR")
+    assert r["stdout"] == "ERR URLError TLSV1_ALERT_ACCESS_DENIED\n", r
     assert [x["action"] for x in r["networkLogs"]] == ["BLOCK"]
+
+
+def test_intercepted_tls_refused_for_capacity_or_unreachable(
+        start_daemon, intercepted_servers):
+    """Over network.maxConnections, or to an address where nothing
+    listens, intercepted TLS gets an internal_error alert."""
+    d = start_daemon(config={"network": {"allowPrivate": True,
+                                         "maxConnections": 2}})
+    code = """
+import socket
+held = [socket.create_connection(("127.0.0.1", 8118)) for _ in range(2)]
+URLS = ["https://localhost/full"]
+""" + NO_PROXY_GET + """
+for s in held:
+    s.close()
+URLS = ["https://127.0.0.3/nothing-listens"]
+""" + NO_PROXY_GET
+    r = execute(d, py(code, files={"ca.pem": intercepted_servers}),
+                filtered())
+    assert r["stdout"].splitlines() == [
+        "ERR URLError TLSV1_ALERT_INTERNAL_ERROR"] * 2, r
 
 
 DNS_QUERY = r"""
