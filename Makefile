@@ -99,18 +99,33 @@ check: deps
 run: deps all
 	./$(BUILD)/isol8d
 
+# Each target with the sources it tests and what they need; its seeds are
+# in tests/fuzz/seeds/<target>/.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-build-fuzz/%: tests/fuzz/%.c $(PROTO_SRC)
+FUZZ_SRC_fuzz_frame_rpc := $(PROTO_SRC)
+FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
+FUZZ_SRC_fuzz_tls_sni := daemon/tls_sni.c
+FUZZ_SRC_fuzz_proxy_request := daemon/proxy_request.c daemon/net_policy.c
+FUZZ_SRC_fuzz_dns_stub := daemon/dns_stub.c daemon/resolver.c \
+	daemon/net_policy.c daemon/log.c
+.SECONDEXPANSION:
+build-fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p build-fuzz
-	clang -std=c17 -g -O1 -D_GNU_SOURCE -Iproto -fsanitize=fuzzer,address,undefined \
-		$(call pkg_cflags,json-c) -o $@ $^ $(call pkg_libs,json-c)
+	clang -std=c17 $(WARN) -g -O1 -D_GNU_SOURCE -Iproto -Idaemon \
+		-fsanitize=fuzzer,address,undefined $(call pkg_cflags,$(PKGS)) \
+		-o $@ $^ $(call pkg_libs,$(PKGS))
 
 fuzz: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		mkdir -p build-fuzz/corpus-$$(basename $$t); \
+		name=$$(basename $$t); mkdir -p build-fuzz/corpus-$$name; \
+		echo "$$name:"; \
 		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-			build-fuzz/corpus-$$(basename $$t) tests/fuzz/seeds 2>&1 | tail -n 2; \
+			-artifact_prefix=build-fuzz/$$name- \
+			build-fuzz/corpus-$$name tests/fuzz/seeds/$$name \
+			>build-fuzz/$$name.log 2>&1 || \
+			{ tail -n 40 build-fuzz/$$name.log; exit 1; }; \
+		tail -n 1 build-fuzz/$$name.log; \
 	done
 
 bench: all

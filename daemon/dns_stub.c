@@ -220,9 +220,11 @@ static void query(struct dns_stub *s, const unsigned char *buf, size_t len,
 	}
 	struct dns_question *q = &w->q;
 	/* Blocked names do not exist for the box; other types get no
-	 * records. */
+	 * records.  The answer repeats the question as it came; the name is
+	 * decided on and looked up as the proxy would spell it. */
 	int rcode = -1;
-	if (!net_filter_allows(s->filter, q->name))
+	if (!net_host_canonical(q->name, sizeof(q->name)) ||
+	    !net_filter_allows(s->filter, q->name))
 		rcode = DNS_RCODE_NXDOMAIN;
 	else if (q->type != DNS_TYPE_A && q->type != DNS_TYPE_AAAA)
 		rcode = DNS_RCODE_OK;

@@ -110,6 +110,8 @@ static uint64_t now_usec(const struct execution *e)
 
 void execution_complete(struct execution *e)
 {
+	if (e->proxy)
+		proxy_detach(e->proxy);
 	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
 	json_object *result = exec_outcome_result(
 		&e->out, e->box, e->id, e->req.runtime->name, e->duration_ms);
@@ -374,6 +376,8 @@ void execution_start_phase(struct execution *e, enum phase ph)
 
 /* ---- the box ---- */
 
+#define NET_LOGS_MAX 10000
+
 /* The result lists requests in the order the box made them, though an
  * allowed one is logged only when its connection ends. */
 static int net_log_insert(struct execution *e, json_object *entry,
@@ -404,9 +408,17 @@ static int net_log_insert(struct execution *e, json_object *entry,
 static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 {
 	struct execution *e = userdata;
-	if (net_log_insert(e, entry, seq) < 0)
+	/* A box making requests without end must not grow the daemon. */
+	if (json_object_array_length(e->net_logs) >= NET_LOGS_MAX) {
+		if (!e->net_logs_full)
+			log_warn("execution %s: networkLogs keeps %d entries; "
+				 "later ones are only streamed",
+				 e->id, NET_LOGS_MAX);
+		e->net_logs_full = true;
+	} else if (net_log_insert(e, entry, seq) < 0) {
 		log_err("execution %s: a network log entry is lost: %s", e->id,
 			strerror(ENOMEM));
+	}
 	if (!e->call || !e->call->stream)
 		return;
 	json_object *ev = json_object_new_object();

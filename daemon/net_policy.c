@@ -1,6 +1,7 @@
 #include "net_policy.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,6 +137,30 @@ static bool private6(const uint8_t *b)
 	if (b[0] == 0x20 && b[1] == 0x02) /* 6to4: the IPv4 inside */
 		return private4(v4_at(b + 2));
 	return false;
+}
+
+bool net_host_canonical(char *host, size_t size)
+{
+	if (strchr(host, ':')) {
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return false;
+		/* A mapped IPv4 address is the IPv4 address. */
+		if (IN6_IS_ADDR_V4MAPPED(&a6))
+			return inet_ntop(AF_INET, &a6.s6_addr[12], host,
+					 (socklen_t)size);
+		return inet_ntop(AF_INET6, &a6, host, (socklen_t)size);
+	}
+	size_t n = strlen(host);
+	if (n > 1 && host[n - 1] == '.')
+		host[--n] = '\0';
+	if (n == 0 || host[0] == '.' || host[n - 1] == '.' ||
+	    strstr(host, ".."))
+		return false;
+	struct in_addr a4;
+	if (inet_aton(host, &a4))
+		return inet_ntop(AF_INET, &a4, host, (socklen_t)size);
+	return true;
 }
 
 bool net_addr_private(const struct sockaddr *sa)

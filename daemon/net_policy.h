@@ -29,6 +29,15 @@ void net_filter_free(struct net_filter *f);
  * host name unless anchored. */
 bool net_filter_allows(const struct net_filter *f, const char *host);
 
+/* Rewrites host (size bytes of room) into the one spelling the filter,
+ * the logs and the resolver all see, so that no other spelling of a
+ * blocked host gets past a blacklist: an IPv4 address in any form the
+ * resolver takes ("2130706433", "0x7f.1", "::ffff:127.0.0.1") in dotted
+ * decimal, an IPv6 address as inet_ntop writes it, a name without its
+ * trailing dot.  False
+ * for an empty label or an IPv6 address that does not parse. */
+bool net_host_canonical(char *host, size_t size);
+
 /* Whether the address is one a box may reach only with
  * network.allowPrivate: unspecified, loopback, RFC 1918, CGNAT,
  * link-local (and so 169.254.169.254), benchmarking, multicast and

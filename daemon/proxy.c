@@ -88,6 +88,11 @@ static uint64_t now_usec(const struct proxy *p)
 	return t;
 }
 
+static void touch(struct conn *c)
+{
+	c->last_usec = now_usec(c->p);
+}
+
 /* Every decision is counted, and logged when someone listens. */
 static void emit(struct conn *c, bool allowed)
 {
@@ -121,13 +126,18 @@ static void emit(struct conn *c, bool allowed)
 	json_object_put(e);
 }
 
-/* Ends a connection; an allowed one is logged here, with its totals. */
-static void conn_free(struct conn *c)
+/* An allowed connection is logged when it ends, with its totals. */
+static void emit_if_allowed(struct conn *c)
 {
-	struct proxy *p = c->p;
 	if (c->st == C_RELAY || c->st == C_CONNECTING ||
 	    c->st == C_RESOLVING)
 		emit(c, true);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct proxy *p = c->p;
+	emit_if_allowed(c);
 	sd_event_source_disable_unref(c->cio);
 	sd_event_source_disable_unref(c->uio);
 	sd_event_source_disable_unref(c->timer);
@@ -203,6 +213,12 @@ static void answer(struct conn *c, int status, const char *reason,
 		return;
 	}
 	c->answer_off = 0;
+	touch(c);
+	/* Answered while resolving (a timeout): the answer is final. */
+	if (c->lookup > 0) {
+		resolver_cancel(c->p->resolver, c->lookup);
+		c->lookup = 0;
+	}
 	if (c->ufd >= 0) {
 		sd_event_source_disable_unref(c->uio);
 		c->uio = NULL;
@@ -237,30 +253,28 @@ static void fail_upstream(struct conn *c, const char *what, const char *err)
 	       err);
 }
 
-static void touch(struct conn *c)
-{
-	c->last_usec = now_usec(c->p);
-}
-
-static uint64_t timeout_usec(const struct conn *c)
+/* When the connection's state runs out: a head must be whole within its
+ * time of the connection's start, however slowly it trickles in; a lookup
+ * and connect within theirs; a relay or an answer may idle that long. */
+static uint64_t due_usec(const struct conn *c)
 {
 	const struct proxy_limits *l = &c->p->lim;
 	switch (c->st) {
 	case C_HEAD:
 	case C_SNIFF:
-		return l->head_timeout_ms * 1000;
+		return c->start_usec + l->head_timeout_ms * 1000;
 	case C_RESOLVING:
 	case C_CONNECTING:
-		return l->connect_timeout_ms * 1000;
+		return c->last_usec + l->connect_timeout_ms * 1000;
 	default:
-		return l->idle_timeout_ms * 1000;
+		return c->last_usec + l->idle_timeout_ms * 1000;
 	}
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct conn *c = userdata;
-	uint64_t due = c->last_usec + timeout_usec(c);
+	uint64_t due = due_usec(c);
 	if (usec < due) {
 		sd_event_source_set_time(s, due);
 		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -293,11 +307,13 @@ static void over_budget(struct conn *c)
 
 static void relay(struct conn *c)
 {
-	int r = flow_pump(&c->up, c->cfd, c->ufd, &c->p->budget);
-	if (r == 0)
-		r = flow_pump(&c->down, c->ufd, c->cfd, &c->p->budget);
-	touch(c);
-	if (r < 0 || (c->up.shut && c->down.shut)) {
+	int up = flow_pump(&c->up, c->cfd, c->ufd, &c->p->budget);
+	int down = up < 0 ? 0
+			  : flow_pump(&c->down, c->ufd, c->cfd, &c->p->budget);
+	/* Only traffic keeps a connection from its idle timeout. */
+	if (up > 0 || down > 0)
+		touch(c);
+	if (up < 0 || down < 0 || (c->up.shut && c->down.shut)) {
 		conn_free(c);
 		return;
 	}
@@ -345,7 +361,7 @@ static void update_events(struct conn *c)
 		sd_event_source_set_enabled(c->uio,
 					    uev ? SD_EVENT_ON : SD_EVENT_OFF);
 	}
-	uint64_t due = c->last_usec + timeout_usec(c);
+	uint64_t due = due_usec(c);
 	sd_event_source_set_time(c->timer, due);
 	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
@@ -559,6 +575,8 @@ static void sniffed(struct conn *c)
 		found = -EPROTO;
 	}
 	char addr[INET6_ADDRSTRLEN];
+	if (found == 1 && !net_host_canonical(r->host, sizeof(r->host)))
+		found = -EPROTO;
 	if (found == -EPROTO ||
 	    original_target(c->cfd, addr, sizeof(addr), &port) < 0) {
 		log_debug("proxy: intercepted TLS without a readable "
@@ -590,7 +608,6 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents,
 		}
 		if (n > 0) {
 			c->head_len += (size_t)n;
-			touch(c);
 			sniffed(c);
 		}
 		return 0;
@@ -605,7 +622,6 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents,
 		if (n < 0)
 			return 0;
 		c->head_len += (size_t)n;
-		touch(c);
 		c->head_end = proxy_head_length(c->head, c->head_len);
 		if (c->head_end)
 			decide(c);
@@ -680,7 +696,7 @@ static void accept_one(struct proxy *p, int way, int fd)
 	if (sd_event_add_io(p->event, &c->cio, fd, EPOLLIN, on_client, c) <
 		    0 ||
 	    sd_event_add_time(p->event, &c->timer, CLOCK_MONOTONIC,
-			      c->last_usec + timeout_usec(c), 1000, on_timer,
+			      due_usec(c), 1000, on_timer,
 			      c) < 0) {
 		conn_free(c);
 		return;
@@ -743,6 +759,13 @@ void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata)
 	p->log = log;
 	p->log_data = userdata;
 	p->budget.used = 0;
+}
+
+void proxy_detach(struct proxy *p)
+{
+	for (struct conn *c = p->conns; c; c = c->next)
+		emit_if_allowed(c);
+	p->log = NULL;
 }
 
 void proxy_free(struct proxy *p)

@@ -48,6 +48,10 @@ int proxy_start(sd_event *event, struct resolver *resolver,
 /* Where entries go from now on (NULL: nowhere), and a fresh byte budget:
  * each execution of a session gets its own. */
 void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata);
+/* Logs the allowed connections still open, with their totals so far
+ * (each is logged once), and stops logging: the execution's result is
+ * being made. */
+void proxy_detach(struct proxy *p);
 /* Closes every connection and the listener. */
 void proxy_free(struct proxy *p);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,7 +41,7 @@ bool flow_budget_spent(const struct flow_budget *b)
  * budget with what the pipe holds counted as spent. */
 static size_t input_room(const struct flow *f, const struct flow_budget *b)
 {
-	size_t room = f->eof ? 0 : PIPE_BYTES - f->pending;
+	size_t room = f->eof || f->clogged ? 0 : PIPE_BYTES - f->pending;
 	if (b->limit) {
 		uint64_t spent = b->used + f->pending;
 		uint64_t left = spent > b->limit ? 0 : b->limit + 1 - spent;
@@ -60,8 +61,18 @@ bool flow_has_output(const struct flow *f)
 	return f->pending > 0 || f->prefix_off < f->prefix_len;
 }
 
+/* EAGAIN from a source with bytes waiting: the pipe is out of buffers,
+ * and only output frees one. */
+static void check_clogged(struct flow *f, int src)
+{
+	int waiting = 0;
+	if (ioctl(src, FIONREAD, &waiting) == 0 && waiting > 0)
+		f->clogged = true;
+}
+
 int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 {
+	bool any = false;
 	for (int round = 0; round < PUMP_ROUNDS; round++) {
 		bool moved = false;
 		if (f->prefix_off < f->prefix_len) {
@@ -72,8 +83,10 @@ int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 				return -errno;
 			if (n > 0) {
 				f->prefix_off += (size_t)n;
-				if (f->count_prefix)
+				if (f->count_prefix) {
 					f->bytes += (uint64_t)n;
+					b->used += (uint64_t)n;
+				}
 				moved = true;
 			}
 		}
@@ -85,7 +98,9 @@ int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 				f->eof = true;
 			else if (n > 0)
 				f->pending += (size_t)n;
-			else if (errno != EAGAIN)
+			else if (errno == EAGAIN)
+				check_clogged(f, src);
+			else
 				return -errno;
 			moved = moved || n >= 0;
 		}
@@ -99,6 +114,7 @@ int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 				f->pending -= (size_t)n;
 				f->bytes += (uint64_t)n;
 				b->used += (uint64_t)n;
+				f->clogged = false;
 				moved = true;
 			}
 		}
@@ -108,6 +124,7 @@ int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 		}
 		if (!moved)
 			break;
+		any = true;
 	}
-	return 0;
+	return any;
 }

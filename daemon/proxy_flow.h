@@ -13,6 +13,8 @@ struct flow {
 	int pipe[2];
 	size_t pending; /* in the pipe */
 	bool eof;	/* src has ended */
+	bool clogged;	/* every buffer of the pipe is taken (small pieces
+			 * each take one), though its bytes are few */
 	bool shut;	/* dst has been told */
 	char *prefix;
 	size_t prefix_len, prefix_off;
@@ -32,9 +34,11 @@ void flow_init(struct flow *f);
 int flow_open(struct flow *f);
 void flow_close(struct flow *f);
 /* Moves what it can from src to dst, adding what it relayed to the
- * budget; it takes in no more than a byte past the budget's limit, so that
- * going over shows at once.  0, or a negative errno when the connection is
- * broken.  Once src ended and all went out, dst is shut for writing. */
+ * budget (the client's own prefix included); it takes in no more than a
+ * byte past the budget's limit, so that going over shows at once.  1 when
+ * anything moved, 0 when nothing did, or a negative errno when the
+ * connection is broken.  Once src ended and all went out, dst is shut for
+ * writing. */
 int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b);
 /* Whether the budget is spent: the box went over its limit. */
 bool flow_budget_spent(const struct flow_budget *b);

@@ -1,5 +1,7 @@
 #include "proxy_request.h"
 
+#include "net_policy.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,7 @@ static bool parse_authority(const char *a, size_t len, uint16_t default_port,
 		out->host[k] = (char)tolower((unsigned char)h[k]);
 	out->host[hlen] = '\0';
 	out->port = (uint16_t)port;
-	return true;
+	return net_host_canonical(out->host, sizeof(out->host));
 }
 
 /* Headers the proxy answers for itself, or replaces, rather than pass. */
@@ -127,29 +129,33 @@ static int build_upstream(const char *headers, size_t len, bool keep_host,
 }
 
 /* Checks every header line of headers[0..len) (each ending in CRLF) and
- * finds Host.  No folded lines, no bare CR or LF, a name before ':'. */
-static bool check_headers(const char *headers, size_t len, const char **host,
-			  size_t *host_len)
+ * finds Host.  No folded lines, no bare CR or LF, a name before ':', and
+ * one Host at most: the filter decides on the one the upstream reads.
+ * NULL, or what is wrong. */
+static const char *check_headers(const char *headers, size_t len,
+				 const char **host, size_t *host_len)
 {
 	*host = NULL;
 	for (size_t off = 0; off < len;) {
 		const char *line = headers + off;
 		const char *eol = memmem(line, len - off, "\r\n", 2);
 		if (!eol)
-			return false;
+			return "malformed header";
 		size_t l = (size_t)(eol - line);
 		const char *colon = memchr(line, ':', l);
 		if (!colon || colon == line || line[0] == ' ' ||
 		    line[0] == '\t')
-			return false;
+			return "malformed header";
 		for (size_t i = 0; i < l; i++)
 			if (line[i] == '\r' || line[i] == '\n' ||
 			    line[i] == '\0')
-				return false;
+				return "malformed header";
 		for (const char *c = line; c < colon; c++)
 			if (!isgraph((unsigned char)*c))
-				return false;
+				return "malformed header";
 		if (colon - line == 4 && strncasecmp(line, "host", 4) == 0) {
+			if (*host)
+				return "more than one Host header";
 			const char *v = colon + 1;
 			while (v < eol && (*v == ' ' || *v == '\t'))
 				v++;
@@ -161,7 +167,7 @@ static bool check_headers(const char *headers, size_t len, const char **host,
 		}
 		off += l + 2;
 	}
-	return true;
+	return NULL;
 }
 
 int proxy_request_parse(const char *head, size_t len,
@@ -204,8 +210,9 @@ int proxy_request_parse(const char *head, size_t len,
 	size_t headers_len = len - (size_t)(headers - head) - 2;
 	const char *host = NULL;
 	size_t host_len = 0;
-	if (!check_headers(headers, headers_len, &host, &host_len)) {
-		*why = "malformed header";
+	const char *bad = check_headers(headers, headers_len, &host, &host_len);
+	if (bad) {
+		*why = bad;
 		return 400;
 	}
 	*why = "bad host or port";

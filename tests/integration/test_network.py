@@ -159,6 +159,28 @@ def test_filter_whitelist_blacklist_precedence(net_daemon, http_server):
                        ("elsewhere.example", "BLOCK")]
 
 
+def test_other_spellings_of_a_host_are_decided_as_one(net_daemon,
+                                                     http_server):
+    """A trailing dot, or another way of writing an address that the
+    resolver would take, reaches the filter and the logs as the one
+    spelling it decides on: no way past a blacklist, and a whitelist
+    holds the same way."""
+    url = f"http://{{}}:{http_server}/p"
+    spellings = ["blocked.example.", "2130706434", "0x7f.0.0.2", "127.2",
+                 "127.0.0.2.", "[::ffff:127.0.0.2]"]
+    code = get_code(*(url.format(h) for h in spellings))
+    r = execute(net_daemon, py(code),
+                filtered(deny=[r"^blocked\.example$", r"^127\.0\.0\.2$"]))
+    assert r["stdout"].splitlines() == [
+        "403 isol8: request to blocked.example blocked by network filter"] + [
+        f"403 isol8: request to {HOST} blocked by network filter"] * 5, r
+    assert [x["host"] for x in r["networkLogs"]] == \
+        ["blocked.example"] + [HOST] * 5
+    r = execute(net_daemon, py(code), filtered(allow=[r"^127\.0\.0\.2$"]))
+    assert r["stdout"].splitlines()[1:] == [
+        f"200 path=/p host={HOST}:{http_server}"] * 5, r
+
+
 def test_https_through_connect(net_daemon, https_server):
     port, ca = https_server
     code = f"""
@@ -473,6 +495,36 @@ t.close()
     streamed = [e["data"] for e in events if e.get("type") == "network"]
     assert [(x["method"], x["host"], x["action"]) for x in streamed] == \
         made[::-1]
+
+
+def test_connections_open_at_the_end_are_logged(net_daemon, http_server):
+    """Tunnels still open when the program ends (a child of its holds
+    them) are in the result, with what they carried so far."""
+    code = f"""
+import os, socket, time
+held = []
+for i in range(3):
+    t = socket.create_connection(("127.0.0.1", 8118))
+    t.sendall(b"CONNECT {HOST}:{http_server} HTTP/1.1\\r\\n\\r\\n")
+    t.recv(100)
+    t.sendall(b"GET /" + str(i).encode())  # and no more
+    held.append(t)
+print(len(held), flush=True)
+if os.fork() == 0:  # holds the tunnels past the program's end
+    os.close(1)
+    os.close(2)
+    time.sleep(60)
+"""
+    msg, events = execute_raw(net_daemon, py(code), filtered(), stream=True)
+    r = msg["result"]
+    assert r["stdout"] == "3\n", r
+    assert [(x["method"], x["action"]) for x in r["networkLogs"]] == \
+        [("CONNECT", "ALLOW")] * 3, r["networkLogs"]
+    for x in r["networkLogs"]:
+        assert x["bytesOut"] == len("GET /0")
+    streamed = [e["data"] for e in events if e.get("type") == "network"]
+    assert sorted(map(json.dumps, streamed)) == \
+        sorted(map(json.dumps, r["networkLogs"]))
 
 
 def test_filtered_boxes_come_from_the_pool(start_daemon, http_server):

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net_policy.h"
@@ -129,6 +130,8 @@ static void test_requests(void **state)
 		"GET http://h/ HTTP/1.1\r\n folded\r\n\r\n",
 		"GET http://h/ HTTP/1.1\r\nno-colon\r\n\r\n",
 		"get http://h/ HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a.test\r\nhost: b.test\r\n\r\n",
+		"GET http://a/ HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		int status = parse(bad[i], &r);
@@ -139,12 +142,48 @@ static void test_requests(void **state)
 	assert_int_equal(proxy_head_length("GET / HTTP/1.1\r\n", 16), 0);
 }
 
+static void test_canonical_hosts(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "example.com.", "example.com" },
+		{ "example.com", "example.com" },
+		{ "2130706434", "127.0.0.2" },
+		{ "0x7f.1", "127.0.0.1" },
+		{ "127.1", "127.0.0.1" },
+		{ "010.0.0.1", "8.0.0.1" },
+		{ "1.2.3.4.", "1.2.3.4" },
+		{ "0:0:0:0:0:FFFF:7F00:1", "127.0.0.1" },
+		{ "::ffff:10.1.2.3", "10.1.2.3" },
+		{ "64:ff9b::a01:203", "64:ff9b::a01:203" },
+		{ "fe80:0::1", "fe80::1" },
+		{ "1e100.net", "1e100.net" },
+		{ "a", "a" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char host[254];
+		snprintf(host, sizeof(host), "%s", cases[i][0]);
+		if (!net_host_canonical(host, sizeof(host)) ||
+		    strcmp(host, cases[i][1]) != 0)
+			fail_msg("%s: %s", cases[i][0], host);
+	}
+	static const char *const bad[] = { ".", "..", "a..b", ".a", "a..",
+					   "::g", "1:2:3" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char host[254];
+		snprintf(host, sizeof(host), "%s", bad[i]);
+		if (net_host_canonical(host, sizeof(host)))
+			fail_msg("%s taken as %s", bad[i], host);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_private_ranges),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_canonical_hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
