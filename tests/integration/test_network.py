@@ -364,6 +364,42 @@ print(get(10))
                                  f"no more traffic to {HOST}\n"))
 
 
+def test_heads_count_and_trickling_heads_time_out(start_daemon,
+                                                  http_server):
+    """Request heads the box sends count toward network.maxBytes; and a
+    head trickled in a byte at a time still meets the head timeout,
+    counted from the connection's start."""
+    d = start_daemon(config={"network": {
+        "allowPrivate": True, "maxBytes": "20k", "connectTimeoutMs": 1000}})
+    code = f"""
+import json, select, socket, time, urllib.error, urllib.request
+def get():
+    req = urllib.request.Request("http://{HOST}:{http_server}/bytes/10",
+                                 headers={{"X-Pad": "p" * 8000}})
+    try:
+        return len(urllib.request.urlopen(req, timeout=10).read())
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception as e:
+        return type(e).__name__
+print(json.dumps([get() for _ in range(5)]))
+s = socket.create_connection(("127.0.0.1", 8118))
+s.sendall(b"GET http://{HOST}:{http_server}/ HTTP/1.1\\r\\nX: ")
+answer = b""
+for _ in range(20):
+    if select.select([s], [], [], 0.3)[0]:
+        answer = s.recv(100)
+        break
+    s.sendall(b"a")
+print(answer.split(b"\\r\\n")[0].decode())
+"""
+    r = execute(d, py(code), filtered(log=False))
+    lines = r["stdout"].splitlines()
+    got = json.loads(lines[0])
+    assert got[:2] == [10, 10] and got[-1] == 403, r
+    assert lines[1] == "HTTP/1.1 408 Request Timeout", r
+
+
 def test_fifty_boxes_twenty_requests_each(start_daemon, http_server):
     d = start_daemon(config={**PRIVATE, "maxConcurrent": 64})
     code = f"""
