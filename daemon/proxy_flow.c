@@ -62,11 +62,13 @@ bool flow_has_output(const struct flow *f)
 }
 
 /* EAGAIN from a source with bytes waiting: the pipe is out of buffers,
- * and only output frees one. */
+ * and only output frees one.  An empty pipe has buffers: the bytes came
+ * after the splice, and waiting on output would wait for ever. */
 static void check_clogged(struct flow *f, int src)
 {
 	int waiting = 0;
-	if (ioctl(src, FIONREAD, &waiting) == 0 && waiting > 0)
+	if (f->pending > 0 && ioctl(src, FIONREAD, &waiting) == 0 &&
+	    waiting > 0)
 		f->clogged = true;
 }
 

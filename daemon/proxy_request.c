@@ -39,6 +39,9 @@ static bool parse_authority(const char *a, size_t len, uint16_t default_port,
 			return false;
 		h = a + 1;
 		hlen = (size_t)(close - h);
+		/* Brackets hold an IPv6 address, never a name. */
+		if (!memchr(h, ':', hlen))
+			return false;
 		for (i = 0; i < hlen; i++)
 			if (!v6_char(h[i]))
 				return false;
@@ -242,10 +245,16 @@ int proxy_request_parse(const char *head, size_t len,
 					  "are proxied";
 		return 400;
 	}
+	/* Origin form upstream: a path before any query, no fragment. */
 	size_t plen = target_len - (size_t)(path - target);
-	out->path = plen ? strndup(path, plen) : strdup("/");
-	if (!out->path)
+	const char *frag = memchr(path, '#', plen);
+	if (frag)
+		plen = (size_t)(frag - path);
+	if (asprintf(&out->path, "%s%.*s", plen && *path == '/' ? "" : "/",
+		     (int)plen, path) < 0) {
+		out->path = NULL;
 		return 500;
+	}
 	char ver[9];
 	memcpy(ver, version, 8);
 	ver[8] = '\0';

@@ -111,6 +111,15 @@ static void test_requests(void **state)
 					"Connection: close\r\n\r\n");
 	proxy_request_free(&r);
 
+	assert_int_equal(parse("GET http://h?q=1#frag HTTP/1.1\r\n\r\n", &r), 0);
+	assert_string_equal(r.path, "/?q=1");
+	assert_string_equal(r.upstream, "GET /?q=1 HTTP/1.1\r\nHost: h\r\n"
+					"Connection: close\r\n\r\n");
+	proxy_request_free(&r);
+	assert_int_equal(parse("GET http://h/a#x HTTP/1.1\r\n\r\n", &r), 0);
+	assert_string_equal(r.path, "/a");
+	proxy_request_free(&r);
+
 	assert_int_equal(parse("POST /x HTTP/1.0\r\nHost: h.test\r\n\r\n", &r),
 			 0);
 	assert_string_equal(r.host, "h.test");
@@ -132,6 +141,9 @@ static void test_requests(void **state)
 		"get http://h/ HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a.test\r\nhost: b.test\r\n\r\n",
 		"GET http://a/ HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n",
+		"CONNECT [:]:443 HTTP/1.1\r\n\r\n",
+		"GET http://[abc]/ HTTP/1.1\r\n\r\n",
+		"CONNECT evil..com:443 HTTP/1.1\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		int status = parse(bad[i], &r);
