@@ -409,15 +409,14 @@ static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 {
 	struct execution *e = userdata;
 	/* A box making requests without end must not grow the daemon. */
-	if (json_object_array_length(e->net_logs) >= NET_LOGS_MAX) {
-		if (!e->net_logs_full)
-			log_warn("execution %s: networkLogs keeps %d entries; "
-				 "later ones are only streamed",
+	if (json_object_array_length(e->net_logs) < NET_LOGS_MAX) {
+		if (net_log_insert(e, entry, seq) < 0)
+			log_err("execution %s: a network log entry is lost: %s",
+				e->id, strerror(ENOMEM));
+		else if (json_object_array_length(e->net_logs) == NET_LOGS_MAX)
+			log_warn("execution %s: networkLogs is full at %d "
+				 "entries; later ones are only streamed",
 				 e->id, NET_LOGS_MAX);
-		e->net_logs_full = true;
-	} else if (net_log_insert(e, entry, seq) < 0) {
-		log_err("execution %s: a network log entry is lost: %s", e->id,
-			strerror(ENOMEM));
 	}
 	if (!e->call || !e->call->stream)
 		return;

@@ -42,7 +42,6 @@ struct execution {
 	struct proxy *proxy; /* network "filtered" */
 	json_object *net_logs; /* with logNetwork, up to NET_LOGS_MAX */
 	uint64_t *net_log_seqs; /* each entry's connection, ascending */
-	bool net_logs_full;
 	struct exec_outcome out;
 	/* METRICS_FAILED until execution_complete() has made the result */
 	enum metrics_outcome outcome;
