@@ -42,12 +42,15 @@ PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# Small programs the integration tests run (tests/tools/).
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,\
+	$(wildcard tests/tools/*.c))
 
 LIBPROTO := $(BUILD)/libisol8proto.a
 
 .PHONY: all deps check test unit integration install run bench fuzz lint clean
 
-all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(LIBPROTO)
+all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(LIBPROTO) $(TEST_TOOLS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,6 +74,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(filter-out $(BUILD)/daemon/main.o,$(DAEM
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS)) -o $@ $^ \
 		$(call pkg_libs,$(PKGS) cmocka) $(LDFLAGS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(call pkg_libs,libseccomp) $(LDFLAGS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

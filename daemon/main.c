@@ -247,9 +247,19 @@ static int run(struct daemon *d, const struct options *o)
 	sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
 	host_features_probe(&d->features);
 	d->features_json = host_features_to_json(&d->features);
-	if (!d->features.user_namespaces)
-		log_warn("user namespaces are not available; boxes cannot be "
-			 "created");
+	const char *missing = host_features_missing(&d->features);
+	if (missing) {
+		log_err("isol8d needs Linux " HOST_MIN_KERNEL " or newer with "
+			"user namespaces and seccomp filters; %s is missing "
+			"here (kernel %s)",
+			missing, d->features.kernel_release);
+		return -ENOTSUP;
+	}
+	if (!d->features.openat2)
+		log_info("openat2 is not available (an older kernel or a "
+			 "seccomp filter such as systemd's RestrictSUIDSGID=); "
+			 "files in boxes are opened one name at a time with "
+			 "O_NOFOLLOW instead");
 
 	r = setup_boxes(d);
 	if (r < 0)

@@ -3,13 +3,13 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "init_proto.h"
+#include "open_beneath.h"
 #include "privileges.h"
 #include "seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,7 +22,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -255,18 +254,6 @@ static void handle_run(struct init_state *st, char *payload, size_t len,
 	send_msg(st->ctl, INIT_STARTED, pid, 0, NULL, 0, -1);
 }
 
-static int openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (uint64_t)flags | O_CLOEXEC | O_NOFOLLOW,
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-	};
-	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
 /* Walks (and with create, makes) the directories of path below base and
  * returns an fd for the last directory and the leaf name in *leaf. */
 static int walk_parents(int base, char *path, bool create, char **leaf)
@@ -284,7 +271,7 @@ static int walk_parents(int base, char *path, bool create, char **leaf)
 				close(dir);
 				return e;
 			}
-			int next = openat2_beneath(dir, p, O_PATH | O_DIRECTORY,
+			int next = open_beneath(dir, p, O_PATH | O_DIRECTORY,
 						   0);
 			close(dir);
 			dir = next;
@@ -327,12 +314,12 @@ static int open_in_box(struct init_state *st, const struct init_open *op,
 		fd = mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST ? -errno
 								      : 0;
 		if (fd == 0)
-			fd = openat2_beneath(dir, leaf, O_PATH | O_DIRECTORY, 0);
+			fd = open_beneath(dir, leaf, O_PATH | O_DIRECTORY, 0);
 	} else {
 		int flags = op->flags == INIT_OPEN_WRITE
 				    ? O_WRONLY | O_CREAT | O_TRUNC
 				    : O_RDONLY;
-		fd = openat2_beneath(dir, leaf, flags | O_NONBLOCK,
+		fd = open_beneath(dir, leaf, flags | O_NONBLOCK,
 				     op->mode & 07777);
 		struct stat sb;
 		/* FIFOs and devices would stall or surprise the daemon. */

@@ -1,10 +1,14 @@
 #include "host_features.h"
 
 #include "cleanup.h"
+#include "open_beneath.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -68,6 +72,27 @@ static bool exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* Called with arguments no kernel accepts: only ENOSYS says the call is
+ * missing (or hidden by a seccomp filter, which is the same here). */
+static bool syscall_exists(long nr)
+{
+	return syscall(nr, -1, NULL, 0, NULL, 0) < 0 && errno != ENOSYS;
+}
+
+/* fsopen asks the kernel for the file system type by name, which loads
+ * its module, where /proc/filesystems would not list an unloaded one. */
+static bool filesystem_available(const char *type)
+{
+	int fd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	/* Only ENODEV is an answer; EPERM or ENOSYS (a filter, an old
+	 * kernel) leave the list of loaded ones. */
+	return errno != ENODEV && file_contains("/proc/filesystems", type);
+}
+
 void host_features_probe(struct host_features *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -77,12 +102,18 @@ void host_features_probe(struct host_features *f)
 		snprintf(f->kernel_release, sizeof(f->kernel_release), "%s",
 			 u.release);
 	f->user_namespaces = file_positive("/proc/sys/user/max_user_namespaces");
-	f->overlayfs = file_contains("/proc/filesystems", "overlay");
+	f->overlayfs = filesystem_available("overlay");
 	f->seccomp_filter = exists("/proc/sys/kernel/seccomp/actions_avail");
 	int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	f->pidfd = pfd >= 0;
 	if (pfd >= 0)
 		close(pfd);
+	f->clone3 = syscall_exists(SYS_clone3);
+	f->close_range = syscall(SYS_close_range, ~0u, ~0u, 0) == 0;
+	f->mount_api = syscall_exists(SYS_open_tree) &&
+		       syscall_exists(SYS_move_mount) &&
+		       syscall_exists(SYS_mount_setattr);
+	f->openat2 = open_beneath_probe();
 	if (f->cgroup_mode == CGROUP_MODE_V2) {
 		/* cgroup.kill exists in non-root cgroups from Linux 5.14. */
 		unsigned maj = 0, min = 0;
@@ -97,6 +128,26 @@ void host_features_probe(struct host_features *f)
 	}
 }
 
+const char *host_features_missing(const struct host_features *f)
+{
+	const struct {
+		bool have;
+		const char *name;
+	} needed[] = {
+		{ f->user_namespaces, "user namespaces" },
+		{ f->seccomp_filter, "seccomp filters" },
+		{ f->pidfd, "pidfd_open" },
+		{ f->clone3, "clone3" },
+		{ f->close_range, "close_range" },
+		{ f->mount_api, "the mount API (open_tree, move_mount, "
+				"mount_setattr)" },
+	};
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!needed[i].have)
+			return needed[i].name;
+	return NULL;
+}
+
 json_object *host_features_to_json(const struct host_features *f)
 {
 	json_object *o = json_object_new_object();
@@ -109,6 +160,13 @@ json_object *host_features_to_json(const struct host_features *f)
 	json_object_object_add(o, "seccompFilter",
 			       json_object_new_boolean(f->seccomp_filter));
 	json_object_object_add(o, "pidfd", json_object_new_boolean(f->pidfd));
+	json_object_object_add(o, "clone3", json_object_new_boolean(f->clone3));
+	json_object_object_add(o, "closeRange",
+			       json_object_new_boolean(f->close_range));
+	json_object_object_add(o, "mountApi",
+			       json_object_new_boolean(f->mount_api));
+	json_object_object_add(o, "openat2",
+			       json_object_new_boolean(f->openat2));
 	json_object_object_add(o, "cgroupKill",
 			       json_object_new_boolean(f->cgroup_kill));
 	json_object_object_add(o, "swapLimit",

@@ -13,14 +13,24 @@ enum cgroup_mode {
 	CGROUP_MODE_V2,	    /* unified */
 };
 
+/* The oldest kernel with every feature isol8d cannot do without
+ * (mount_setattr came last, in 5.12). */
+#define HOST_MIN_KERNEL "5.12"
+
 struct host_features {
 	enum cgroup_mode cgroup_mode;
 	char kernel_release[65];
+	/* Needed: boxes cannot be made without them. */
 	bool user_namespaces;
-	bool overlayfs;
 	bool seccomp_filter;
-	bool pidfd;
-	bool cgroup_kill;
+	bool pidfd;	  /* pidfd_open, 5.3 */
+	bool clone3;	  /* 5.3 */
+	bool close_range; /* 5.9 */
+	bool mount_api;	  /* open_tree, move_mount, mount_setattr: 5.12 */
+	/* Used where present, with a fallback otherwise. */
+	bool openat2;	  /* 5.6; else openat with O_NOFOLLOW, step by step */
+	bool cgroup_kill; /* 5.14; else the box's PID 1 is killed */
+	bool overlayfs;
 	bool memory_swap_limit; /* memsw on v1, memory.swap.max on v2 */
 };
 
@@ -28,6 +38,9 @@ const char *cgroup_mode_name(enum cgroup_mode mode);
 /* Root of the cgroup filesystem mount table, normally /sys/fs/cgroup. */
 enum cgroup_mode cgroup_mode_detect(const char *root);
 void host_features_probe(struct host_features *f);
+/* NULL when every needed feature is there, else the first one missing
+ * ("user namespaces", "close_range", ...). */
+const char *host_features_missing(const struct host_features *f);
 json_object *host_features_to_json(const struct host_features *f);
 
 #endif

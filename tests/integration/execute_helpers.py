@@ -16,7 +16,8 @@ from datetime import datetime
 
 import pytest
 
-from isol8_harness import (BUILD, Daemon, check_error, children_of,  # noqa: F401
+from isol8_harness import (BUILD, Daemon, box_cgroups,  # noqa: F401
+                           check_error, children_of, daemon_cgroup_dirs,
                            pids_with_marker, wait_until)
 
 # Bounds on waiting for an execution's reply.  Generous: they only end a
@@ -386,44 +387,6 @@ class RuntimeSuite:
 
 # --------------------------------------------------------------------------
 # What a leak would show in
-
-
-def own_cgroup_dirs(pid):
-    """The daemon's box cgroup parents: /sys/fs/cgroup/<ctl>/<own path>/
-    isol8d-<pid> for the v1 controllers (one per hierarchy), or the v2
-    one."""
-    dirs = {}
-    with open(f"/proc/{pid}/cgroup") as f:
-        lines = [ln.rstrip("\n").split(":", 2) for ln in f]
-    for hid, ctls, path in lines:
-        names = ctls.split(",") if ctls else []
-        for ctl in ("memory", "pids", "cpu", "cpuacct"):
-            if ctl in names:
-                base = f"/sys/fs/cgroup/{ctl}{path.rstrip('/')}"
-                d = f"{base}/isol8d-{pid}"
-                if os.path.isdir(d):
-                    dirs[ctl] = d
-        if hid == "0" and not ctls and not dirs:
-            d = f"/sys/fs/cgroup{path.rstrip('/')}/isol8d-{pid}"
-            if os.path.isdir(d):
-                dirs["unified"] = d
-    return dirs
-
-
-def box_cgroups(dirs):
-    """Cgroup directories below each parent (the v2 "daemon" leaf, where
-    the daemon itself sits, is not a box)."""
-    out = {}
-    for ctl, d in dirs.items():
-        found = []
-        for root, subdirs, _ in os.walk(d):
-            for s in subdirs:
-                rel = os.path.relpath(os.path.join(root, s), d)
-                if ctl == "unified" and rel == "daemon":
-                    continue
-                found.append(rel)
-        out[ctl] = sorted(found)
-    return out
 
 
 def mount_count(pid):

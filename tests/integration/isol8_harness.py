@@ -21,6 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("ISOL8_BUILD") or REPO / "build").resolve()
 DEFAULT_CONFIG = Path("/etc/isol8/isol8d.json")
+# Runs a program with system calls made to fail with ENOSYS (tests/tools).
+WITH_ENOSYS = BUILD / "tests" / "tools" / "with_enosys"
 
 HEADER = struct.Struct(">I")
 
@@ -447,11 +449,14 @@ class Daemon:
     pool: False (the default) turns the warm pool off with a config
     "pool" section, unless config is a path or already has one, so that
     counts of fds, boxes and processes are not moved by boxes being built
-    in the background; True leaves the daemon's own defaults."""
+    in the background; True leaves the daemon's own defaults.
+
+    wrap: a command line that execs isol8d's, such as WITH_ENOSYS and its
+    system calls; the daemon keeps the wrapper's pid."""
 
     def __init__(self, build=BUILD, config=None, args=(), env=None,
                  sanitized=False, pid_file=False, watchdog_usec=None,
-                 workdir=None, notify=True, pool=False):
+                 workdir=None, notify=True, pool=False, wrap=()):
         self.build = Path(build)
         self.exe = self.build / "isol8d"
         self.dir = Path(workdir) if workdir else short_tmpdir()
@@ -472,6 +477,7 @@ class Daemon:
             self.config_path = self.dir / "empty.json"
             self.config_path.write_text("{}")
         self.args = list(args)
+        self.wrap = [str(w) for w in wrap]
         self.extra_env = dict(env or {})
         self.watchdog_usec = watchdog_usec
         self.notify = NotifyListener(self.dir / "notify.sock") if notify \
@@ -505,7 +511,7 @@ class Daemon:
         return env
 
     def start(self, wait=True):
-        argv = self.argv()
+        argv = self.wrap + self.argv()
         if self.watchdog_usec:
             # sd-event only pings when WATCHDOG_PID names the daemon itself;
             # the shell's pid becomes the daemon's through exec.
@@ -603,21 +609,12 @@ class Daemon:
                 f"sanitizer report in isol8d's stderr:\n{text[-6000:]}"
 
     def cgroup_dirs(self):
-        """The isol8d-<pid> directories the daemon made below its own
-        cgroup, on every hierarchy it is in."""
-        found = set()
+        """The isol8d-<pid> directories the daemon made for its boxes'
+        cgroups, on every hierarchy."""
         try:
-            with open(f"/proc/{self.pid}/cgroup") as f:
-                lines = [l.rstrip("\n").split(":", 2) for l in f]
-        except OSError:
+            return sorted(daemon_cgroup_dirs(self.pid).values())
+        except OSError:  # the daemon is gone
             return []
-        for _, ctls, path in lines:
-            for ctl in (ctls.split(",") if ctls else ["unified", ""]):
-                base = f"/sys/fs/cgroup/{ctl}" if ctl else "/sys/fs/cgroup"
-                d = f"{base}{path.rstrip('/')}/isol8d-{self.pid}"
-                if os.path.isdir(d):
-                    found.add(d)
-        return sorted(found)
 
     def assert_clean_exit(self, sig=signal.SIGTERM):
         cgroups = self.cgroup_dirs()
@@ -674,6 +671,52 @@ class Daemon:
 
     def ctl(self, *args, **kw):
         return run_ctl(*args, socket_path=self.socket_path, **kw)
+
+
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+
+
+def daemon_cgroup_dirs(pid):
+    """{hierarchy: directory} of the isol8d-<pid> cgroups in which the
+    daemon makes its boxes' cgroups: below its own cgroup on each v1
+    controller's hierarchy (v1 and hybrid hosts), or on v2 the parent of
+    the "daemon" leaf it moves itself into, which is what /proc shows.
+    A live daemon always has one: finding none fails the caller, so a leak
+    check cannot pass by looking in the wrong place."""
+    dirs = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [ln.rstrip("\n").split(":", 2) for ln in f]
+    for hid, ctls, path in lines:
+        path = path.rstrip("/")
+        for ctl in set(ctls.split(",")) & set(V1_CONTROLLERS):
+            d = f"/sys/fs/cgroup/{ctl}{path}/isol8d-{pid}"
+            if os.path.isdir(d):
+                dirs[ctl] = d
+    for hid, ctls, path in lines:
+        leaf = f"/isol8d-{pid}/daemon"
+        if hid == "0" and not ctls and not dirs and path.endswith(leaf):
+            d = "/sys/fs/cgroup" + path[:-len("/daemon")]
+            if os.path.isdir(d):
+                dirs["unified"] = d
+    assert dirs, f"no isol8d-{pid} cgroup found for /proc/{pid}/cgroup:\n" \
+        + "\n".join(":".join(ln) for ln in lines)
+    return dirs
+
+
+def box_cgroups(dirs):
+    """{hierarchy: sorted box cgroups} below each of daemon_cgroup_dirs
+    (on v2 the "daemon" leaf, where the daemon itself sits, is no box)."""
+    out = {}
+    for ctl, d in dirs.items():
+        found = []
+        for root, subdirs, _ in os.walk(d):
+            for s in subdirs:
+                rel = os.path.relpath(os.path.join(root, s), d)
+                if ctl == "unified" and rel == "daemon":
+                    continue
+                found.append(rel)
+        out[ctl] = sorted(found)
+    return out
 
 
 def assert_serving(daemon, *open_clients):

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from isol8_harness import (ConnectionClosed, children_of, pids_with_marker,
-                           wait_until)
+from isol8_harness import (ConnectionClosed, box_cgroups, children_of,
+                           daemon_cgroup_dirs, pids_with_marker, wait_until)
 
 # Every step box creation names, in order, then the box's init and the
 # command's exec inside it.
@@ -29,20 +29,11 @@ STEPS = [
 
 
 def box_cgroup_dirs(pid):
-    """Directories below the daemon's isol8d-<pid> cgroup, per hierarchy."""
-    found = []
-    with open(f"/proc/{pid}/cgroup") as f:
-        lines = [l.rstrip("\n").split(":", 2) for l in f]
-    for _, ctls, path in lines:
-        for ctl in (ctls.split(",") if ctls else ["unified"]):
-            for base in (f"/sys/fs/cgroup/{ctl}", "/sys/fs/cgroup"):
-                d = f"{base}{path.rstrip('/')}/isol8d-{pid}"
-                if os.path.isdir(d):
-                    found += [os.path.join(d, e) for e in os.listdir(d)
-                              if os.path.isdir(os.path.join(d, e))
-                              and e != "daemon"]
-                    break
-    return sorted(set(found))
+    """The box cgroups below the daemon's isol8d-<pid>, on every
+    hierarchy."""
+    return sorted(os.path.join(d, b) for ctl, d in
+                  daemon_cgroup_dirs(pid).items()
+                  for b in box_cgroups({ctl: d})[ctl] if "/" not in b)
 
 
 def snapshot(pid):

@@ -18,8 +18,9 @@ import time
 import pytest
 
 from isol8_bridge import Bridge, start_bridge  # noqa: F401
-from isol8_harness import (BUILD, pids_with_marker, run_ctl, short_tmpdir,
-                           wait_until)
+from isol8_harness import (BUILD, daemon_cgroup_dirs, pids_with_marker,
+                           run_ctl, short_tmpdir, wait_until)
+from isol8_harness import box_cgroups as harness_box_cgroups
 
 PY_HELLO = {"request": {"runtime": "python", "code": "print('hello')"}}
 AUTH_ROUTES = [
@@ -48,9 +49,9 @@ def free_port():
 
 def box_cgroups(d):
     """The cgroups of the daemon's boxes, on every hierarchy."""
-    return sorted(os.path.join(top, sub) for top in d.cgroup_dirs()
-                  for sub in os.listdir(top)
-                  if os.path.isdir(os.path.join(top, sub)))
+    return sorted(f"{ctl}/{b}" for ctl, boxes in
+                  harness_box_cgroups(daemon_cgroup_dirs(d.pid)).items()
+                  for b in boxes)
 
 
 def sse_events(raw, keepalives=None):

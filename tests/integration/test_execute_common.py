@@ -17,7 +17,7 @@ from execute_helpers import (REPLY_TIMEOUT, TIMEOUT_TEXT, TRUNCATION_MARKER,
                              execute, execute_error, execute_many,
                              execute_raw, marker, params_of,
                              pids_with_marker, results_of, shared_daemon,
-                             signal_marker, stream_text, own_cgroup_dirs,
+                             signal_marker, stream_text, daemon_cgroup_dirs,
                              box_cgroups, leak_snapshot)  # noqa: F401
 from isol8_harness import check_error, children_of, wait_until
 
@@ -938,7 +938,7 @@ def test_invalid_requests_start_nothing(shared_daemon):
 
 def test_no_leaks_after_a_batch(start_daemon):
     d = start_daemon()
-    dirs = own_cgroup_dirs(d.pid)
+    dirs = daemon_cgroup_dirs(d.pid)
     assert "memory" in dirs or "unified" in dirs, \
         f"no isol8d-{d.pid} cgroup found below the daemon's own: {dirs}"
     if "unified" not in dirs:

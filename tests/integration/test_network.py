@@ -844,12 +844,12 @@ def test_nothing_leaks_around_filtered_runs(start_daemon, http_server,
     run times out and a client that goes away: afterwards the daemon holds
     the same descriptors, mounts and children, and no box cgroup."""
     import socket as pysocket
-    from execute_helpers import leak_snapshot, own_cgroup_dirs
+    from execute_helpers import leak_snapshot, daemon_cgroup_dirs
     hang = pysocket.socket()
     hang.bind((HOST, 0))
     hang.listen(64)
     d = start_daemon(config=PRIVATE)
-    dirs = own_cgroup_dirs(d.pid)
+    dirs = daemon_cgroup_dirs(d.pid)
     # The resolver helper is forked at the first lookup of a name: make
     # it exist.
     execute(d, py(get_code(f"http://{HOST}:{http_server}/warm") +

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from execute_helpers import (REPLY_TIMEOUT, execute,
-                             execute_many, leak_snapshot, own_cgroup_dirs,
+                             execute_many, leak_snapshot, daemon_cgroup_dirs,
                              params_of)
 from isol8_harness import Daemon, children_of, run_ctl, wait_until
 
@@ -360,7 +360,7 @@ def test_custom_profile_gets_its_own_key(start_daemon, tmp_path):
 def test_no_leaks_after_1000_runs(start_daemon):
     d = start_daemon(pool=True, config={"pool": {
         "size": {"python": 0, "node": 0, "bun": 0, "deno": 0, "bash": 2}}})
-    dirs = own_cgroup_dirs(d.pid)
+    dirs = daemon_cgroup_dirs(d.pid)
     settled(d)
     base_fds = d.baseline_fds()
     before = leak_snapshot(d, dirs)

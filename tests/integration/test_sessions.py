@@ -15,7 +15,7 @@ import pytest
 
 from execute_helpers import (b64, box_cgroups, execute, execute_raw,
                              leak_snapshot,
-                             own_cgroup_dirs, params_of)
+                             daemon_cgroup_dirs, params_of)
 from isol8_harness import check_error, run_ctl, wait_until
 
 
@@ -337,7 +337,7 @@ def test_sessions_survive_their_client(daemon):
 
 
 def test_hundred_sessions_leak_nothing(daemon):
-    dirs = own_cgroup_dirs(daemon.pid)
+    dirs = daemon_cgroup_dirs(daemon.pid)
     # The loop's timer fds come with its first timers, and stay.
     warm = create(daemon, "bash")
     run_in(daemon, warm, runtime="bash", code="true")
