@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "systemd_scope.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -319,15 +320,73 @@ static int enable_controllers(int dirfd)
 	return write_at(dirfd, "cgroup.subtree_control", "+memory +pids +cpu");
 }
 
+/* Whether the daemon's cgroup is its own to organise: the controllers
+ * boxes need are offered to it, and no other process lives in it (it
+ * could not then give its subtree controllers).  A unit with Delegate=yes
+ * gives exactly that; a login session or a plain service does not. */
+static bool own_is_delegated(int own)
+{
+	char have[256] = "", procs[64] = "", me[32];
+	read_at(own, "cgroup.controllers", have, sizeof(have));
+	unsigned found = 0;
+	for (char *save = NULL, *w = strtok_r(have, " \n", &save); w;
+	     w = strtok_r(NULL, " \n", &save))
+		found |= (strcmp(w, "memory") == 0) << 0 |
+			 (strcmp(w, "pids") == 0) << 1 |
+			 (strcmp(w, "cpu") == 0) << 2;
+	snprintf(me, sizeof(me), "%d\n", (int)getpid());
+	return found == 7 &&
+	       read_at(own, "cgroup.procs", procs, sizeof(procs)) == 0 &&
+	       (!*procs || strcmp(procs, me) == 0);
+}
+
+static int open_own_v2(const char *base, struct cgroup_root *root,
+		       char *where, size_t wlen)
+{
+	int r = open_own(base, NULL, &root->hier[0], &root->own[0], where,
+			 wlen);
+	if (r < 0)
+		log_err("cannot find the daemon's cgroup: %s", strerror(-r));
+	return r;
+}
+
+/* Outside a delegated unit the daemon asks systemd for a scope of its
+ * own and starts over there. */
+static int delegated_own_v2(const char *base, struct cgroup_root *root,
+			    char *where, size_t wlen)
+{
+	int r = open_own_v2(base, root, where, wlen);
+	if (r < 0 || own_is_delegated(root->own[0]))
+		return r;
+	char why[256];
+	log_info("the cgroup %s is not delegated to isol8d; asking systemd "
+		 "for a scope with Delegate=yes",
+		 where);
+	r = systemd_scope_enter(why, sizeof(why));
+	if (r < 0) {
+		log_err("the cgroup %s is not the daemon's own (other processes "
+			"live there, or the memory, pids and cpu controllers "
+			"are not offered) and no scope could be had: %s.  Run "
+			"isol8d from its unit (isol8d.service has "
+			"Delegate=yes) or in a cgroup of its own with those "
+			"controllers",
+			where, why);
+		return r;
+	}
+	close(root->own[0]);
+	root->own[0] = -1;
+	r = open_own_v2(base, root, where, wlen);
+	if (r >= 0)
+		log_info("moved into the cgroup %s", where);
+	return r;
+}
+
 static int setup_v2(const char *base, struct cgroup_root *root)
 {
 	char where[PATH_MAX];
-	int r = open_own(base, NULL, &root->hier[0], &root->own[0], where,
-			 sizeof(where));
-	if (r < 0) {
-		log_err("cannot find the daemon's cgroup: %s", strerror(-r));
+	int r = delegated_own_v2(base, root, where, sizeof(where));
+	if (r < 0)
 		return r;
-	}
 	sweep_stale(root->own[0]);
 	r = mkdir_open(root->own[0], root->dir_name, &root->parent[0]);
 	if (r < 0) {
