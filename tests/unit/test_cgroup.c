@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,186 @@ static void test_duplicate_name_refused(void **state)
 	destroy_after(a);
 }
 
+
+/* Leaves a double-forked, setsid'd grandchild behind, as daemons do. */
+static int leave_a_daemon(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		setsid();
+		if (fork() == 0)
+			pause();
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	pause();
+	return 0;
+}
+
+static void test_kill_takes_every_process(void **state)
+{
+	(void)state;
+	if (!root)
+		skip();
+	struct cgroup_limits lim = { .memory_bytes = 64u << 20, .pids = 16 };
+	struct cgroup_box *box;
+	assert_int_equal(cgroup_box_create(root, "t-kill", &lim, &box), 0);
+	pid_t pid = spawn_in(box, leave_a_daemon);
+	char procs[PATH_MAX];
+	snprintf(procs, sizeof(procs), "%s/t-kill/%s", cgroup_root_path(root),
+		 cgroup_mode_detect(BASE) == CGROUP_MODE_V2 ? "cgroup.procs"
+							   : "tasks");
+	int n = 0;
+	for (int i = 0; i < 200 && n < 2; i++) {
+		FILE *f = fopen(procs, "re");
+		char line[32];
+		for (n = 0; f && fgets(line, sizeof(line), f);)
+			n++;
+		if (f)
+			fclose(f);
+		usleep(10000);
+	}
+	assert_int_equal(n, 2); /* the child and its daemon */
+	int r = cgroup_box_kill(box);
+	struct host_features hf;
+	host_features_probe(&hf);
+	if (hf.cgroup_kill) {
+		assert_int_equal(r, 0);
+	} else {
+		/* v1, or v2 before 5.14: the caller kills by other means. */
+		assert_int_equal(r, -EOPNOTSUPP);
+		char cmd[PATH_MAX + 64];
+		snprintf(cmd, sizeof(cmd),
+			 "for p in $(cat %s); do kill -9 $p; done", procs);
+		assert_int_equal(system(cmd), 0);
+	}
+	int status = wait_status(pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	destroy_after(box);
+}
+
+static bool file_has_words(const char *path, const char *const *words,
+			   size_t n)
+{
+	char buf[512] = "";
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!strstr(buf, words[i]))
+			return false;
+	return true;
+}
+
+static void test_v2_delegation_layout(void **state)
+{
+	(void)state;
+	if (!root || cgroup_mode_detect(BASE) != CGROUP_MODE_V2)
+		skip();
+	/* The process sits in isol8d-<pid>/daemon, a leaf beside the boxes,
+	 * and the boxes get the controllers the limits need. */
+	char self[PATH_MAX] = "", want[64];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	assert_non_null(f);
+	assert_non_null(fgets(self, sizeof(self), f));
+	fclose(f);
+	snprintf(want, sizeof(want), "/isol8d-%d/daemon\n", (int)getpid());
+	size_t sl = strlen(self), wl = strlen(want);
+	assert_true(sl > wl && strcmp(self + sl - wl, want) == 0);
+	char path[PATH_MAX + 32];
+	static const char *const ctls[] = { "memory", "pids", "cpu" };
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control",
+		 cgroup_root_path(root));
+	assert_true(file_has_words(path, ctls, 3));
+	struct cgroup_limits lim = { .memory_bytes = 64u << 20,
+				     .pids = 16,
+				     .cpus = 0.5 };
+	struct cgroup_box *box;
+	assert_int_equal(cgroup_box_create(root, "t-layout", &lim, &box), 0);
+	snprintf(path, sizeof(path), "%s/t-layout/memory.max",
+		 cgroup_root_path(root));
+	static const char *const mem[] = { "67108864" };
+	assert_true(file_has_words(path, mem, 1));
+	snprintf(path, sizeof(path), "%s/t-layout/cpu.max",
+		 cgroup_root_path(root));
+	static const char *const cpu[] = { "50000 100000" };
+	assert_true(file_has_words(path, cpu, 1));
+	destroy_after(box);
+}
+
+/* A pid no process has now: a child's, once reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	wait_status(pid);
+	return pid;
+}
+
+static void test_trees_of_a_dead_daemon_are_swept(void **state)
+{
+	(void)state;
+	if (!root)
+		skip();
+	/* isol8d-<dead>/box beside this process's own tree, with a process
+	 * in it that nobody waits for. */
+	char own[PATH_MAX], stale[PATH_MAX + 32], box_dir[PATH_MAX + 64];
+	snprintf(own, sizeof(own), "%s", cgroup_root_path(root));
+	*strrchr(own, '/') = '\0';
+	snprintf(stale, sizeof(stale), "%s/isol8d-%d", own, (int)dead_pid());
+	snprintf(box_dir, sizeof(box_dir), "%s/box", stale);
+	assert_int_equal(mkdir(stale, 0755), 0);
+	assert_int_equal(mkdir(box_dir, 0755), 0);
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		pid_t gc = fork();
+		if (gc == 0) {
+			char procs[PATH_MAX + 96], me[32];
+			snprintf(procs, sizeof(procs), "%s/%s", box_dir,
+				 cgroup_mode_detect(BASE) == CGROUP_MODE_V2
+					 ? "cgroup.procs"
+					 : "tasks");
+			snprintf(me, sizeof(me), "%d", (int)getpid());
+			FILE *f = fopen(procs, "we");
+			if (!f || fputs(me, f) < 0 || fclose(f) != 0)
+				_exit(1);
+			pid_t self = getpid();
+			(void)!write(p[1], &self, sizeof(self));
+			pause();
+		}
+		_exit(gc > 0 ? 0 : 1);
+	}
+	close(p[1]);
+	assert_int_equal(wait_status(child), 0);
+	pid_t orphan = 0;
+	assert_int_equal(read(p[0], &orphan, sizeof(orphan)),
+			 (ssize_t)sizeof(orphan));
+	close(p[0]);
+	assert_int_equal(kill(orphan, 0), 0);
+
+	/* A new root (a daemon's next start) removes the tree and kills
+	 * what was in it. */
+	cgroup_root_free(root);
+	root = NULL;
+	assert_int_equal(cgroup_root_setup(cgroup_mode_detect(BASE), BASE,
+					   &root),
+			 0);
+	assert_false(dir_exists(stale));
+	int alive = 1;
+	for (int i = 0; i < 200 && alive; i++) {
+		alive = kill(orphan, 0) == 0;
+		usleep(10000);
+	}
+	/* Dead, and reaped by whoever adopted it. */
+	assert_false(alive);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +462,9 @@ int main(void)
 		cmocka_unit_test(test_cpu_time_reported),
 		cmocka_unit_test(test_limits_can_change),
 		cmocka_unit_test(test_duplicate_name_refused),
+		cmocka_unit_test(test_kill_takes_every_process),
+		cmocka_unit_test(test_v2_delegation_layout),
+		cmocka_unit_test(test_trees_of_a_dead_daemon_are_swept),
 	};
 	return cmocka_run_group_tests_name("cgroup", tests, setup, teardown);
 }
