@@ -356,7 +356,13 @@ static int delegated_own_v2(const char *base, struct cgroup_root *root,
 			    char *where, size_t wlen)
 {
 	int r = open_own_v2(base, root, where, wlen);
-	if (r < 0 || own_is_delegated(root->own[0]))
+	char path[PATH_MAX];
+	int hier;
+	/* The root of the hierarchy (a container's, with no service manager
+	 * to ask) is taken as it is. */
+	if (r < 0 || own_is_delegated(root->own[0]) ||
+	    (own_path(NULL, &hier, path, sizeof(path)) == 0 &&
+	     strcmp(path, "/") == 0))
 		return r;
 	char why[256];
 	log_info("the cgroup %s is not delegated to isol8d; asking systemd "
