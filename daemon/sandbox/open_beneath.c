@@ -25,7 +25,7 @@ static int openat2_resolve(int dirfd, const char *name, int flags, mode_t mode)
 
 bool open_beneath_probe(void)
 {
-	int fd = openat2_resolve(AT_FDCWD, "/", O_PATH | O_DIRECTORY, 0);
+	int fd = openat2_resolve(AT_FDCWD, ".", O_PATH | O_DIRECTORY, 0);
 	if (fd >= 0)
 		close(fd);
 	/* Not a kernel without it, nor a filter returning ENOSYS or EPERM. */
