@@ -13,6 +13,9 @@ static const char pool_help[] =
 	"claims served from the pool (hits) and those that found it empty\n"
 	"(misses), and the average time to build a box.  An interpreter\n"
 	"\"started\" waits in the box; \"at claim\" starts when claimed.\n"
+	"A key whose builds fail is named under the table with its failures\n"
+	"in a row, the last one's cause and when it is tried next: the daemon\n"
+	"retries with growing delays, up to pool.maxRetryDelayMs.\n"
 	"  --json         print the daemon's answer as JSON\n"
 	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                 " ISOL8_DEFAULT_SOCKET ")\n";
@@ -65,6 +68,16 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 			       json_object_object_get(k, "retired"))
 			       ? " (retired: profile changed)"
 			       : "");
+	}
+	for (size_t i = 0; i < json_object_array_length(keys); i++) {
+		json_object *k = json_object_array_get_idx(keys, i);
+		if (num(k, "consecutiveFailures") > 0)
+			printf("%s (%s): %lld failed builds in a row, last: %s; "
+			       "next try in %.1fs\n",
+			       str(k, "runtime"), str(k, "seccomp"),
+			       num(k, "consecutiveFailures"),
+			       str(k, "lastError"),
+			       (double)num(k, "retryInMs") / 1000.0);
 	}
 	printf("pooled %lld of at most %lld, building %lld (at most %lld at "
 	       "once), prewarm %s\n",

@@ -75,6 +75,8 @@ static const struct key schema[] = {
 	K("pool.size.bash", T_UINT, pool_size[4], "2", 0, 64),
 	K("pool.maxBoxes", T_UINT, pool_max_boxes, "16", 0, 1024),
 	K("pool.maxBuilding", T_UINT, pool_max_building, "2", 1, 64),
+	K("pool.maxRetryDelayMs", T_UINT, pool_max_retry_ms, "30000", 100,
+	  3600000),
 	K("maxConcurrent", T_UINT, max_concurrent, "64", 1, 4096),
 	K("maxSessions", T_UINT, max_sessions, "100", 0, 4096),
 	K("sessions.maxQueued", T_UINT, session_max_queued, "16", 1, 1024),

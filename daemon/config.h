@@ -44,6 +44,7 @@ struct config {
 	uint64_t pool_size[5];
 	uint64_t pool_max_boxes;
 	uint64_t pool_max_building;
+	uint64_t pool_max_retry_ms; /* the longest wait after failed builds */
 
 	/* capacity and sessions, with isol8's names where it has them */
 	uint64_t max_concurrent; /* executions accepted and not yet over */

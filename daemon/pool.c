@@ -14,6 +14,14 @@
  * other profiles requests ask for, up to this many. */
 #define MAX_KEYS 16
 
+/* After a failed build a key waits before its next one: this long after
+ * the first failure in a row, twice as long after each further one, up to
+ * pool.maxRetryDelayMs.  Until one succeeds it builds one box at a time, so
+ * a runtime whose boxes cannot be built neither spins the loop nor keeps
+ * the other keys' build slots. */
+#define RETRY_FIRST_USEC 250000ull
+#define RETRY_ACCURACY_USEC 1000ull
+
 struct pooled {
 	struct pool_key *key;
 	struct pooled *next;
@@ -33,6 +41,12 @@ struct pool_key {
 	struct pooled *boxes;
 	unsigned ready, building, in_use;
 	uint64_t hits, misses, builds, failures, build_usec;
+	/* Failed builds in a row, the last one's cause ("step: error"), and
+	 * when the next build may start. */
+	unsigned streak;
+	char cause[160];
+	uint64_t retry_usec;
+	sd_event_source *retry;
 };
 
 struct pool {
@@ -88,17 +102,78 @@ static void drop(struct pooled *b, const char *why)
 	schedule_fill(p);
 }
 
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	struct pool_key *k = userdata;
+	schedule_fill(k->pool);
+	return 0;
+}
+
+static uint64_t retry_delay(const struct pool_key *k)
+{
+	uint64_t max = k->pool->cfg->pool_max_retry_ms * 1000;
+	/* streak >= 1 here; past 2^20 times the first delay is past any cap */
+	uint64_t d = k->streak > 20 ? max
+				    : RETRY_FIRST_USEC << (k->streak - 1);
+	return d < max ? d : max;
+}
+
+/* Logged once per cause: a key that keeps failing the same way would
+ * otherwise fill the journal (debug level shows every failure). */
+static void key_failed(struct pool_key *k, int err, const char *what)
+{
+	struct pool *p = k->pool;
+	char cause[sizeof(k->cause)];
+	snprintf(cause, sizeof(cause), "%s: %s", what ? what : "set it up",
+		 strerror(-err));
+	k->failures++;
+	k->streak++;
+	uint64_t delay = retry_delay(k);
+	k->retry_usec = now_usec(p) + delay;
+	if (strcmp(cause, k->cause) == 0)
+		log_debug("pooled %s box failed again (%u in a row): %s; next "
+			  "try in %llu ms",
+			  k->rt->name, k->streak, cause,
+			  (unsigned long long)(delay / 1000));
+	else if (k->streak == 1)
+		log_warn("cannot build a pooled %s box: %s; retried less and "
+			 "less often, up to every %llu ms, until one builds",
+			 k->rt->name, cause,
+			 (unsigned long long)p->cfg->pool_max_retry_ms);
+	else
+		log_warn("pooled %s boxes fail for another cause after %u "
+			 "failures: %s",
+			 k->rt->name, k->streak - 1, cause);
+	memcpy(k->cause, cause, sizeof(cause));
+	int r = k->retry ? sd_event_source_set_time(k->retry, k->retry_usec)
+			 : sd_event_add_time(p->event, &k->retry,
+					     CLOCK_MONOTONIC, k->retry_usec,
+					     RETRY_ACCURACY_USEC, on_retry, k);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(k->retry, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_err("pool: cannot schedule the next %s build (it waits "
+			"for the next claim): %s",
+			k->rt->name, strerror(-r));
+}
+
 static void build_failed(struct pooled *b, int err, const char *what)
 {
-	b->key->failures++;
-	log_warn("cannot build a pooled %s box: %s: %s", b->key->rt->name,
-		 what ? what : "set-up", strerror(-err));
+	key_failed(b->key, err, what);
 	drop(b, NULL);
 }
 
 static void became_ready(struct pooled *b)
 {
 	struct pool_key *k = b->key;
+	if (k->streak > 0) {
+		log_info("pooled %s boxes build again after %u failures",
+			 k->rt->name, k->streak);
+		k->streak = 0;
+		k->cause[0] = '\0';
+	}
 	b->ready = true;
 	k->building--;
 	k->pool->building--;
@@ -180,11 +255,6 @@ static int build_one(struct pool_key *k)
 	const struct seccomp_prog *prog;
 	if (!key_current(k, &prog))
 		return -ESTALE;
-	struct pooled *b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->key = k;
-	b->start_usec = now_usec(p);
 	struct box_spec spec = {
 		.rootfs = {
 			.runtimes_dir = cfg->runtimes_dir,
@@ -199,11 +269,17 @@ static int build_one(struct pool_key *k)
 			.cpus = cfg->default_cpus,
 		},
 	};
-	int r = box_create(p->host, &spec, on_box_ready, on_box_died, b,
-			   &b->box);
+	struct pooled *b = calloc(1, sizeof(*b));
+	int r = b ? 0 : -ENOMEM;
+	if (b) {
+		b->key = k;
+		b->start_usec = now_usec(p);
+		r = box_create(p->host, &spec, on_box_ready, on_box_died, b,
+			       &b->box);
+	}
 	if (r < 0) {
 		free(b);
-		k->failures++;
+		key_failed(k, r, "create the box");
 		return r;
 	}
 	b->next = k->boxes;
@@ -214,25 +290,30 @@ static int build_one(struct pool_key *k)
 	return 0;
 }
 
+/* Whether k may start one more box now, leaving the pool-wide bounds
+ * aside.  A key whose last build failed waits out its delay and then
+ * tries one box at a time: it never holds more than one build slot. */
+static bool key_wants_build(const struct pool_key *k, uint64_t now)
+{
+	if (k->stale || k->ready + k->building >= k->size)
+		return false;
+	return k->streak == 0 || (k->building == 0 && now >= k->retry_usec);
+}
+
 static int on_fill(sd_event_source *s, void *userdata)
 {
 	(void)s;
 	struct pool *p = userdata;
+	uint64_t now = now_usec(p);
 	for (unsigned i = 0; i < p->nkeys; i++) {
 		struct pool_key *k = p->keys[i];
-		while (!k->stale && k->ready + k->building < k->size &&
+		while (key_wants_build(k, now) &&
 		       p->pooled < p->cfg->pool_max_boxes &&
-		       p->building < p->cfg->pool_max_building) {
-			int r = build_one(k);
-			if (r < 0) {
-				if (r != -ESTALE)
-					log_warn("pool: cannot start a %s box: "
-						 "%s",
-						 k->rt->name, strerror(-r));
-				/* Tried again when a box comes or goes. */
+		       p->building < p->cfg->pool_max_building)
+			/* A failure was counted (or the key retired): its
+			 * retry timer, or a box coming or going, fills again. */
+			if (build_one(k) < 0)
 				break;
-			}
-		}
 	}
 	return 0;
 }
@@ -261,6 +342,14 @@ static struct pool_key *find_key(struct pool *p, const struct runtime *rt,
 	return NULL;
 }
 
+static void key_free(struct pool_key *k)
+{
+	sd_event_source_disable_unref(k->retry);
+	free(k->mode);
+	free(k->path);
+	free(k);
+}
+
 static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
 				const char *mode, const char *path,
 				uint64_t serial)
@@ -270,9 +359,7 @@ static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
 		for (unsigned i = 0; i < p->nkeys; i++) {
 			struct pool_key *k = p->keys[i];
 			if (k->stale && !k->boxes && !k->in_use) {
-				free(k->mode);
-				free(k->path);
-				free(k);
+				key_free(k);
 				p->keys[i] = p->keys[--p->nkeys];
 				break;
 			}
@@ -344,9 +431,7 @@ void pool_free(struct pool *p)
 		struct pool_key *k = p->keys[i];
 		while (k->boxes)
 			drop(k->boxes, NULL);
-		free(k->mode);
-		free(k->path);
-		free(k);
+		key_free(k);
 	}
 	sd_event_source_disable_unref(p->fill);
 	free(p);
@@ -445,6 +530,7 @@ static void add_u64(json_object *o, const char *name, uint64_t v)
 
 json_object *pool_status(const struct pool *p)
 {
+	uint64_t now = now_usec(p);
 	json_object *r = json_object_new_object();
 	json_object *keys = json_object_new_array();
 	for (unsigned i = 0; i < p->nkeys; i++) {
@@ -476,6 +562,14 @@ json_object *pool_status(const struct pool *p)
 		add_u64(o, "misses", k->misses);
 		add_u64(o, "builds", k->builds);
 		add_u64(o, "failures", k->failures);
+		add_u64(o, "consecutiveFailures", k->streak);
+		json_object_object_add(o, "lastError",
+				       k->streak ? json_object_new_string(k->cause)
+						 : NULL);
+		add_u64(o, "retryInMs",
+			k->streak && k->retry_usec > now
+				? (k->retry_usec - now + 999) / 1000
+				: 0);
 		char avg[32];
 		snprintf(avg, sizeof(avg), "%.1f",
 			 k->builds ? (double)k->build_usec / 1000.0 /
@@ -491,6 +585,7 @@ json_object *pool_status(const struct pool *p)
 	add_u64(r, "building", p->building);
 	add_u64(r, "maxBoxes", p->cfg->pool_max_boxes);
 	add_u64(r, "maxBuilding", p->cfg->pool_max_building);
+	add_u64(r, "maxRetryDelayMs", p->cfg->pool_max_retry_ms);
 	json_object_object_add(r, "prewarm",
 			       json_object_new_boolean(p->cfg->pool_prewarm));
 	return r;

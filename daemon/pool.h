@@ -2,8 +2,9 @@
  * host image and network "none"), boxes set up to the point of running
  * user code, with the runtime's interpreter already started and waiting
  * where the runtime allows it (runtimes.h).  Filled in the background on
- * the event loop within the configured bounds; a box leaves the pool for
- * exactly one execution and never comes back. */
+ * the event loop within the configured bounds; a key whose builds fail
+ * retries with growing delays, one box at a time.  A box leaves the pool
+ * for exactly one execution and never comes back. */
 #ifndef ISOL8D_POOL_H
 #define ISOL8D_POOL_H
 
@@ -49,8 +50,9 @@ void pool_release(struct pool *p, struct pool_key *key);
 void pool_counts(const struct pool *p, unsigned *ready, unsigned *held);
 
 /* {"keys": [{runtime, image, network, seccomp, size, ready, inUse,
- *  building, hits, misses, builds, failures, avgBuildMs}], "pooled",
- *  "building", "maxBoxes", "maxBuilding", "prewarm"} */
+ *  building, hits, misses, builds, failures, consecutiveFailures,
+ *  lastError, retryInMs, avgBuildMs}], "pooled", "building", "maxBoxes",
+ *  "maxBuilding", "maxRetryDelayMs", "prewarm"} */
 json_object *pool_status(const struct pool *p);
 
 #endif

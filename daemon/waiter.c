@@ -3,6 +3,7 @@
 #include "box_file.h"
 #include "cleanup.h"
 #include "environment.h"
+#include "fault.h"
 #include "sandbox/preload.h"
 
 #include <errno.h>
@@ -140,14 +141,13 @@ static void on_script_opened(struct box *box, int err, int fd,
 {
 	(void)box;
 	struct waiter *w = userdata;
-	if (err < 0) {
-		report(w, err, "write the preload script");
-		return;
-	}
-	_cleanup_close_ int f = fd;
-	int r = box_file_write(f, w->rt->preload, strlen(w->rt->preload));
+	const char *step = "write the preload script";
+	_cleanup_close_ int f = err < 0 ? -1 : fd;
+	int r = err < 0 ? err : fault_inject_for(step, w->rt->name);
+	if (r == 0)
+		r = box_file_write(f, w->rt->preload, strlen(w->rt->preload));
 	if (r < 0) {
-		report(w, r, "write the preload script");
+		report(w, r, step);
 		return;
 	}
 	r = start_interpreter(w);

@@ -2,8 +2,9 @@
 and traceback from a pooled box as from a fresh one, for every runtime;
 limits asked for are applied to a pooled box; an empty pool falls back to
 fresh boxes; used boxes are replaced in the background, and so are pooled
-boxes killed while waiting; a thousand runs leak nothing; isol8ctl pool
-shows it all."""
+boxes killed while waiting; builds that fail are retried with growing
+delays and keep no other runtime from filling; a thousand runs leak
+nothing; isol8ctl pool shows it all."""
 
 import os
 import signal
@@ -351,6 +352,89 @@ def test_custom_profile_gets_its_own_key(start_daemon, tmp_path):
     retired = [k for k in st["keys"] if k["seccomp"] == "custom" and
                k["retired"]]
     assert retired and retired[0]["ready"] == 0, st
+
+
+# --------------------------------------------------------------------------
+# Failing builds back off
+
+# Every pooled python box fails as its interpreter is set up (the step the
+# daemon does for the runtime, after the box itself is built); the other
+# runtimes build fine.
+PYTHON_FAULT = {"ISOL8D_FAULT": "write the preload script",
+                "ISOL8D_FAULT_RUNTIME": "python"}
+WARNING = "cannot build a pooled python box: write the preload script: " \
+          "Input/output error"
+
+
+def test_failing_builds_back_off(start_daemon):
+    """Builds that keep failing are retried with growing delays: a handful
+    of failures in seconds, not thousands, little CPU, one warning, the
+    cause in pool.status and isol8ctl pool, and the other runtimes still
+    fill the pool's single build slot."""
+    d = start_daemon(pool=True, env=PYTHON_FAULT, config={"pool": {
+        "maxBuilding": 1,
+        "size": {"python": 2, "node": 1, "bun": 0, "deno": 0, "bash": 1}}})
+    assert wait_until(lambda: key_of(status(d), "python")["failures"] >= 1,
+                      10.0), status(d)
+    cpu, t0 = d.cpu_seconds(), time.monotonic()
+    time.sleep(3)
+    spent = d.cpu_seconds() - cpu
+    st = status(d)
+    k = key_of(st, "python")
+    # Without the backoff: hundreds of failures and a busy CPU.
+    assert 1 <= k["failures"] < 10, k
+    assert spent < 0.5, f"{spent:.2f} s of CPU in " \
+        f"{time.monotonic() - t0:.1f} s"
+    assert (k["ready"], k["builds"]) == (0, 0), k
+    assert k["consecutiveFailures"] == k["failures"], k
+    assert k["lastError"] == "write the preload script: Input/output " \
+        "error", k
+    assert 0 <= k["retryInMs"] <= st["maxRetryDelayMs"] == 30000, st
+    for rt in ("node", "bash"):
+        assert wait_until(lambda: key_of(status(d), rt)["ready"] == 1,
+                          30.0), status(d)
+        other = key_of(status(d), rt)
+        assert (other["failures"], other["consecutiveFailures"],
+                other["lastError"], other["retryInMs"]) == \
+            (0, 0, None, 0), other
+    assert d.stderr().count(WARNING) == 1, d.stderr()[-3000:]
+    # Runs that miss the pool get fresh boxes and do not cut the wait
+    # short: each would otherwise start a build that fails at once.
+    before = key_of(status(d), "python")
+    for i in range(5):
+        r = execute(d, {"code": f"print({i})", "runtime": "python"})
+        assert r["stdout"] == f"{i}\n", r
+    after = key_of(status(d), "python")
+    assert after["misses"] == before["misses"] + 5, after
+    assert after["failures"] - before["failures"] <= 2, (before, after)
+    out = run_ctl("pool", socket_path=d.socket_path)
+    assert out.returncode == 0, out.stderr
+    assert any(ln.startswith("python (strict): ") and
+               "failed builds in a row, last: write the preload script: "
+               "Input/output error; next try in " in ln
+               for ln in out.stdout.splitlines()), out.stdout
+    assert not any(ln.startswith(("node (", "bash ("))
+                   for ln in out.stdout.splitlines()), out.stdout
+
+
+def test_pool_recovers_after_failures(any_start_daemon):
+    """A key whose builds fail for a while fills once they work again, and
+    says so once."""
+    d = any_start_daemon(pool=True, env=dict(PYTHON_FAULT,
+                                             ISOL8D_FAULT_COUNT="3"),
+                         config={"pool": {"size": {
+                             "python": 1, "node": 0, "bun": 0, "deno": 0,
+                             "bash": 0}}})
+    k = key_of(settled(d), "python")
+    assert (k["failures"], k["builds"], k["ready"]) == (3, 1, 1), k
+    assert (k["consecutiveFailures"], k["lastError"], k["retryInMs"]) == \
+        (0, None, 0), k
+    err = d.stderr()
+    assert err.count(WARNING) == 1, err
+    assert err.count("pooled python boxes build again after 3 failures") \
+        == 1, err
+    r = run_warm(d, {"code": "print('back')", "runtime": "python"})
+    assert r["stdout"] == "back\n", r
 
 
 # --------------------------------------------------------------------------
