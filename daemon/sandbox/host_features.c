@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -128,23 +129,39 @@ void host_features_probe(struct host_features *f)
 	}
 }
 
+/* Each feature as health names it, and for the needed ones what the
+ * refusal to start names. */
+static const struct {
+	const char *json;
+	const char *needed;
+	size_t offset;
+} features[] = {
+#define F(json, needed, field)                                                 \
+	{ json, needed, offsetof(struct host_features, field) }
+	F("userNamespaces", "user namespaces", user_namespaces),
+	F("overlayfs", NULL, overlayfs),
+	F("seccompFilter", "seccomp filters", seccomp_filter),
+	F("pidfd", "pidfd_open", pidfd),
+	F("clone3", "clone3", clone3),
+	F("closeRange", "close_range", close_range),
+	F("mountApi", "the mount API (open_tree, move_mount, mount_setattr)",
+	  mount_api),
+	F("openat2", NULL, openat2),
+	F("cgroupKill", NULL, cgroup_kill),
+	F("swapLimit", NULL, memory_swap_limit),
+#undef F
+};
+
+static bool has(const struct host_features *f, size_t i)
+{
+	return *(const bool *)((const char *)f + features[i].offset);
+}
+
 const char *host_features_missing(const struct host_features *f)
 {
-	const struct {
-		bool have;
-		const char *name;
-	} needed[] = {
-		{ f->user_namespaces, "user namespaces" },
-		{ f->seccomp_filter, "seccomp filters" },
-		{ f->pidfd, "pidfd_open" },
-		{ f->clone3, "clone3" },
-		{ f->close_range, "close_range" },
-		{ f->mount_api, "the mount API (open_tree, move_mount, "
-				"mount_setattr)" },
-	};
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
-		if (!needed[i].have)
-			return needed[i].name;
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		if (features[i].needed && !has(f, i))
+			return features[i].needed;
 	return NULL;
 }
 
@@ -153,23 +170,8 @@ json_object *host_features_to_json(const struct host_features *f)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "kernel",
 			       json_object_new_string(f->kernel_release));
-	json_object_object_add(o, "userNamespaces",
-			       json_object_new_boolean(f->user_namespaces));
-	json_object_object_add(o, "overlayfs",
-			       json_object_new_boolean(f->overlayfs));
-	json_object_object_add(o, "seccompFilter",
-			       json_object_new_boolean(f->seccomp_filter));
-	json_object_object_add(o, "pidfd", json_object_new_boolean(f->pidfd));
-	json_object_object_add(o, "clone3", json_object_new_boolean(f->clone3));
-	json_object_object_add(o, "closeRange",
-			       json_object_new_boolean(f->close_range));
-	json_object_object_add(o, "mountApi",
-			       json_object_new_boolean(f->mount_api));
-	json_object_object_add(o, "openat2",
-			       json_object_new_boolean(f->openat2));
-	json_object_object_add(o, "cgroupKill",
-			       json_object_new_boolean(f->cgroup_kill));
-	json_object_object_add(o, "swapLimit",
-			       json_object_new_boolean(f->memory_swap_limit));
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		json_object_object_add(o, features[i].json,
+				       json_object_new_boolean(has(f, i)));
 	return o;
 }
