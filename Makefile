@@ -34,7 +34,7 @@ pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROTO_SRC := $(wildcard proto/*.c)
-DAEMON_SRC := $(wildcard daemon/*.c daemon/sandbox/*.c)
+DAEMON_SRC := $(wildcard daemon/*.c daemon/net/*.c daemon/sandbox/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -112,10 +112,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC_fuzz_frame_rpc := $(PROTO_SRC)
 FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
-FUZZ_SRC_fuzz_tls_sni := daemon/tls_sni.c
-FUZZ_SRC_fuzz_proxy_request := daemon/proxy_request.c daemon/net_policy.c
-FUZZ_SRC_fuzz_dns_stub := daemon/dns_stub.c daemon/resolver.c \
-	daemon/net_policy.c daemon/log.c
+FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
+FUZZ_SRC_fuzz_proxy_request := daemon/net/proxy_request.c daemon/net/net_policy.c
+FUZZ_SRC_fuzz_dns_stub := daemon/net/dns_stub.c daemon/net/resolver.c \
+	daemon/net/net_policy.c daemon/log.c
 .SECONDEXPANSION:
 build-fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p build-fuzz

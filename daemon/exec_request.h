@@ -4,7 +4,7 @@
 #define ISOL8D_EXEC_REQUEST_H
 
 #include "config.h"
-#include "net_policy.h"
+#include "net/net_policy.h"
 #include "sandbox/box.h"
 #include "sandbox/runtimes.h"
 

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
-#include "proxy.h"
+#include "net/proxy.h"
 #include "rpc.h"
 #include "session.h"
 #include "sandbox/seccomp.h"

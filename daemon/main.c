@@ -4,7 +4,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pool.h"
-#include "resolver.h"
+#include "net/resolver.h"
 #include "session.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"

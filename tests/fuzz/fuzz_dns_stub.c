@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_stub.h"
+#include "net/dns_stub.h"
 
 #define HEADER 12
 

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "net_policy.h"
-#include "proxy_request.h"
+#include "net/net_policy.h"
+#include "net/proxy_request.h"
 
 static size_t count_headers(const char *head, size_t len, const char *name)
 {

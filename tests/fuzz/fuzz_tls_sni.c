@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tls_sni.h"
+#include "net/tls_sni.h"
 
 #define HOST_SIZE 256
 

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dns_stub.h"
+#include "net/dns_stub.h"
 
 /* id 0xbeef, RD, one question: www.Example.COM type qtype class IN. */
 static size_t query(unsigned char *q, unsigned qtype)

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net_policy.h"
-#include "proxy_request.h"
+#include "net/net_policy.h"
+#include "net/proxy_request.h"
 
 static void test_filter(void **state)
 {

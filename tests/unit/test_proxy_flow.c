@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proxy_flow.h"
+#include "net/proxy_flow.h"
 
 struct pair {
 	int src_in, src, dst, dst_out; /* src_in -> src, dst -> dst_out */

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "resolver.h"
+#include "net/resolver.h"
 
 static void test_numeric(void **state)
 {

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tls_sni.h"
+#include "net/tls_sni.h"
 
 /* openssl s_client -servername Unit.Example-1.test -tls1_3 */
 static const unsigned char real_hello[] = {
