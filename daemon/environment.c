@@ -1,7 +1,7 @@
 #include "environment.h"
 
 #include "cleanup.h"
-#include "sandbox/netns.h"
+#include "net/egress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,8 @@ static const char *const base[] = {
 	"HOSTNAME=sandbox",
 };
 
-#define PROXY_URL "http://" NETNS_PROXY_ADDR ":" PROXY_PORT_TEXT
-#define PROXY_PORT_TEXT STRINGIFY(NETNS_PROXY_PORT)
+#define PROXY_URL "http://" EGRESS_PROXY_ADDR ":" PROXY_PORT_TEXT
+#define PROXY_PORT_TEXT STRINGIFY(EGRESS_PROXY_PORT)
 #define STRINGIFY(x) STRINGIFY_(x)
 #define STRINGIFY_(x) #x
 

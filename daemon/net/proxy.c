@@ -31,7 +31,7 @@ enum conn_state {
 struct conn {
 	struct proxy *p;
 	struct conn *prev, *next;
-	int way; /* NETNS_PROXY, NETNS_HTTP or NETNS_TLS: how it came */
+	int way; /* EGRESS_PROXY, EGRESS_HTTP or EGRESS_TLS: how it came */
 	enum conn_state st;
 	int cfd, ufd;
 	sd_event_source *cio, *uio, *timer;
@@ -68,7 +68,7 @@ struct listener {
 struct proxy {
 	sd_event *event;
 	struct resolver *resolver;
-	struct listener listeners[NETNS_DNS];
+	struct listener listeners[EGRESS_DNS];
 	struct dns_stub *dns;
 	struct net_filter filter;
 	struct proxy_limits lim;
@@ -183,7 +183,7 @@ static char *response(int status, const char *reason, const char *body,
 static char *refusal(int way, int status, const char *reason,
 		     const char *body, size_t *len)
 {
-	if (way != NETNS_TLS)
+	if (way != EGRESS_TLS)
 		return response(status, reason, body, len);
 	char *alert = malloc(TLS_ALERT_LEN);
 	if (!alert)
@@ -388,7 +388,7 @@ static void start_relay(struct conn *c)
 	memcpy(c->up.prefix + first, rest, extra);
 	c->up.prefix_len = first + extra;
 	c->up.count_prefix = true;
-	if (c->req.tunnel && c->way != NETNS_TLS) {
+	if (c->req.tunnel && c->way != EGRESS_TLS) {
 		c->down.prefix = strdup(established);
 		if (!c->down.prefix) {
 			conn_free(c);
@@ -679,7 +679,7 @@ static void accept_one(struct proxy *p, int way, int fd)
 	}
 	c->p = p;
 	c->way = way;
-	c->st = way == NETNS_TLS ? C_SNIFF : C_HEAD;
+	c->st = way == EGRESS_TLS ? C_SNIFF : C_HEAD;
 	c->cfd = fd;
 	c->ufd = -1;
 	flow_init(&c->up);
@@ -719,7 +719,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 }
 
 int proxy_start(sd_event *event, struct resolver *resolver,
-		const int fds[NETNS_EGRESS], struct net_filter *filter,
+		const int fds[EGRESS_WAYS], struct net_filter *filter,
 		const struct proxy_limits *lim, struct metrics *metrics,
 		struct proxy **out)
 {
@@ -733,10 +733,10 @@ int proxy_start(sd_event *event, struct resolver *resolver,
 	p->metrics = metrics;
 	p->filter = *filter;
 	memset(filter, 0, sizeof(*filter));
-	for (int i = 0; i < NETNS_DNS; i++)
+	for (int i = 0; i < EGRESS_DNS; i++)
 		p->listeners[i] = (struct listener){ p, i, -1, NULL };
 	int r = 0;
-	for (int i = 0; r == 0 && i < NETNS_DNS; i++) {
+	for (int i = 0; r == 0 && i < EGRESS_DNS; i++) {
 		struct listener *l = &p->listeners[i];
 		l->fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
 		r = l->fd < 0 ? -errno
@@ -744,7 +744,7 @@ int proxy_start(sd_event *event, struct resolver *resolver,
 						on_accept, l);
 	}
 	if (r == 0)
-		r = dns_stub_start(event, resolver, fds[NETNS_DNS], &p->filter,
+		r = dns_stub_start(event, resolver, fds[EGRESS_DNS], &p->filter,
 				   lim->allow_private, &p->dns);
 	if (r < 0) {
 		proxy_free(p);
@@ -776,7 +776,7 @@ void proxy_free(struct proxy *p)
 	while (p->conns)
 		conn_free(p->conns);
 	dns_stub_free(p->dns);
-	for (int i = 0; i < NETNS_DNS; i++) {
+	for (int i = 0; i < EGRESS_DNS; i++) {
 		sd_event_source_disable_unref(p->listeners[i].src);
 		if (p->listeners[i].fd >= 0)
 			close(p->listeners[i].fd);

@@ -9,9 +9,9 @@
 #ifndef ISOL8D_PROXY_H
 #define ISOL8D_PROXY_H
 
+#include "egress.h"
 #include "net_policy.h"
 #include "resolver.h"
-#include "sandbox/netns.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -37,12 +37,12 @@ typedef void (*proxy_log_fn)(void *userdata, json_object *entry,
 struct metrics;
 struct proxy;
 
-/* Serves a box's ways out (netns_open_egress; dups are kept, the caller
+/* Serves a box's ways out (egress_open; dups are kept, the caller
  * keeps its own): the proxy, intercepted HTTP and TLS, and DNS.  Takes
  * over filter, leaving it empty.  Each decision is counted in metrics,
  * which outlives the proxy. */
 int proxy_start(sd_event *event, struct resolver *resolver,
-		const int fds[NETNS_EGRESS], struct net_filter *filter,
+		const int fds[EGRESS_WAYS], struct net_filter *filter,
 		const struct proxy_limits *lim, struct metrics *metrics,
 		struct proxy **out);
 /* Where entries go from now on (NULL: nowhere), and a fresh byte budget:

@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "log.h"
+#include "net/egress.h"
 #include "netns.h"
 #include "userns.h"
 
@@ -45,7 +46,7 @@ struct box {
 	char name[32];
 	pid_t pid;
 	int ctl;
-	int egress[NETNS_EGRESS]; /* all -1 unless filtered */
+	int egress[EGRESS_WAYS]; /* all -1 unless filtered */
 	sd_event_source *ctl_src;
 	sd_event_source *child_src;
 	sd_event_source *cleanup_timer;
@@ -67,17 +68,17 @@ const char *box_name(const struct box *b)
 
 const int *box_egress_fds(const struct box *b)
 {
-	return b->egress[NETNS_PROXY] >= 0 ? b->egress : NULL;
+	return b->egress[EGRESS_PROXY] >= 0 ? b->egress : NULL;
 }
 
 int box_open_egress(struct box *b)
 {
-	if (b->egress[NETNS_PROXY] >= 0)
+	if (b->egress[EGRESS_PROXY] >= 0)
 		return 0;
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
 	return pidfd < 0 ? pidfd
-			 : netns_open_egress(&b->host->net, pidfd, b->egress);
+			 : egress_open(&b->host->net, pidfd, b->egress);
 }
 
 pid_t box_pid(const struct box *b)
@@ -108,7 +109,7 @@ static void box_free(struct box *b)
 	sd_event_source_disable_unref(b->cleanup_timer);
 	if (b->ctl >= 0)
 		close(b->ctl);
-	for (int i = 0; i < NETNS_EGRESS; i++)
+	for (int i = 0; i < EGRESS_WAYS; i++)
 		if (b->egress[i] >= 0)
 			close(b->egress[i]);
 	if (b->uid_base >= 0)
@@ -575,7 +576,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	host->live++;
 	b->host = host;
 	b->ctl = -1;
-	for (int i = 0; i < NETNS_EGRESS; i++)
+	for (int i = 0; i < EGRESS_WAYS; i++)
 		b->egress[i] = -1;
 	b->uid_base = -1;
 	b->on_ready = ready;
@@ -628,7 +629,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 			    : netns_take(&host->net);
 	if (netfd >= 0 && spec->net == BOX_NET_FILTERED) {
 		step = "open the ways out";
-		int err = netns_open_egress(&host->net, netfd, b->egress);
+		int err = egress_open(&host->net, netfd, b->egress);
 		if (err < 0) {
 			close(netfd);
 			netfd = err;

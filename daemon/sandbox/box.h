@@ -32,7 +32,7 @@ struct box_host {
 
 enum box_net {
 	BOX_NET_NONE,	  /* own namespace, loopback only */
-	BOX_NET_FILTERED, /* the same, plus the ways out (netns_open_egress) */
+	BOX_NET_FILTERED, /* the same, plus the ways out (egress_open) */
 	BOX_NET_HOST,	  /* the daemon's namespace */
 };
 
@@ -88,7 +88,7 @@ int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
 const char *box_name(const struct box *b);
 /* BOX_NET_FILTERED: the sockets made inside the box's namespace for its
- * ways out, indexed by NETNS_PROXY... (the box keeps them); else NULL. */
+ * ways out, indexed by EGRESS_PROXY... (the box keeps them); else NULL. */
 const int *box_egress_fds(const struct box *b);
 /* Turns a box with a namespace of its own (BOX_NET_NONE, as pooled boxes
  * are) into a filtered one: its ways out are made in its namespace.  0

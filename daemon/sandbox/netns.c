@@ -9,9 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <arpa/inet.h>
 #include <net/if.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +105,7 @@ int netns_refill(struct netns_spare *n)
  * whole space in the local table, over loopback): a connection to any
  * address and port stays inside, and reaches whatever listens there on
  * the wildcard address.  IPv6 may be off; then only IPv4 is caught. */
-static int route_everything_local(void)
+int netns_route_all_local(void)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	if (!sk)
@@ -140,81 +138,13 @@ static int route_everything_local(void)
 	return r < 0 ? -EIO : 0;
 }
 
-/* A listening socket, non-blocking: TCP or UDP on addr:port, the IPv6
- * wildcard taking IPv4 too. */
-static int open_listener(int family, int type, const char *addr,
-			 uint16_t port)
+int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *),
+		  void *arg)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
-			return -EINVAL;
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
-			return -EINVAL;
-		len = sizeof(*s4);
-	}
-	_cleanup_close_ int fd =
-		socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int off = 0;
-	if (fd < 0 ||
-	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-					      &off, sizeof(off)) < 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 128) < 0))
-		return -errno;
-	return TAKE_FD(fd);
-}
-
-/* The wildcard listener of an intercepted port: IPv6 and IPv4 when the
- * namespace has IPv6, else IPv4 alone. */
-static int open_wildcard(int type, uint16_t port)
-{
-	int fd = open_listener(AF_INET6, type, "::", port);
-	return fd >= 0 ? fd : open_listener(AF_INET, type, "0.0.0.0", port);
-}
-
-int netns_open_egress(struct netns_spare *n, int ns, int fds[NETNS_EGRESS])
-{
-	static const char *const what[NETNS_EGRESS] = {
-		"the proxy's socket", "the HTTP interception socket",
-		"the TLS interception socket", "the DNS socket"
-	};
-	for (int i = 0; i < NETNS_EGRESS; i++)
-		fds[i] = -1;
 	if (setns(ns, CLONE_NEWNET) < 0)
 		return -errno;
-	const char *step = "routes";
-	int r = route_everything_local();
-	if (r == 0) {
-		fds[NETNS_PROXY] = open_listener(AF_INET, SOCK_STREAM,
-						 NETNS_PROXY_ADDR,
-						 NETNS_PROXY_PORT);
-		fds[NETNS_HTTP] = open_wildcard(SOCK_STREAM, 80);
-		fds[NETNS_TLS] = open_wildcard(SOCK_STREAM, 443);
-		fds[NETNS_DNS] = open_wildcard(SOCK_DGRAM, 53);
-	}
+	int r = fn(arg);
 	go_home(n);
-	for (int i = 0; r == 0 && i < NETNS_EGRESS; i++)
-		if (fds[i] < 0) {
-			r = fds[i];
-			step = what[i];
-		}
-	if (r < 0) {
-		for (int i = 0; i < NETNS_EGRESS; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
-		log_err("cannot set up %s in a box's network namespace: %s",
-			step, strerror(-r));
-	}
 	return r;
 }
 

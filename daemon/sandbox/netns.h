@@ -20,23 +20,13 @@ void netns_spare_free(struct netns_spare *n);
 int netns_take(struct netns_spare *n);
 /* Makes the next spare (0 when there is one already). */
 int netns_refill(struct netns_spare *n);
-/* The ways out of a filtered box, all sockets made inside its namespace
- * and served by the daemon from its own: the proxy the box's proxy
- * variables name, and, for programs that ignore those, every address made
- * local to the namespace so that TCP to any address on port 80 or 443 and
- * UDP to port 53 reach the daemon's listeners (the first two TCP, the DNS
- * one UDP; every other port is refused).  Non-blocking, close-on-exec;
- * 0 with fds set, or a negative errno with none open. */
-enum {
-	NETNS_PROXY,
-	NETNS_HTTP,
-	NETNS_TLS,
-	NETNS_DNS,
-	NETNS_EGRESS
-};
-#define NETNS_PROXY_ADDR "127.0.0.1"
-#define NETNS_PROXY_PORT 8118
-int netns_open_egress(struct netns_spare *n, int ns, int fds[NETNS_EGRESS]);
+/* Every address becomes local to the namespace the caller is in: a
+ * connection to any address and port stays inside.  0 or -EIO. */
+int netns_route_all_local(void);
+/* Runs fn inside ns and comes back to the daemon's namespace: fn's result,
+ * or a negative errno when ns cannot be entered (fn not called). */
+int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *),
+		  void *arg);
 /* Runs clone_fn while the daemon is inside ns, so the child starts there;
  * the daemon is back in its own namespace when this returns. */
 pid_t netns_clone_into(struct netns_spare *n, int ns,
