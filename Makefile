@@ -34,7 +34,8 @@ pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROTO_SRC := $(wildcard proto/*.c)
-DAEMON_SRC := $(wildcard daemon/*.c daemon/net/*.c daemon/sandbox/*.c)
+DAEMON_SRC := $(wildcard daemon/*.c daemon/net/*.c daemon/runtimes/*.c \
+	daemon/sandbox/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -58,7 +59,7 @@ $(BUILD)/%.o: %.c
 
 # Files compiled into the daemon with .incbin (daemon/incbin.h).
 $(BUILD)/daemon/sandbox/seccomp_builtin.o: profiles/strict.json
-$(BUILD)/daemon/sandbox/preload.o: $(wildcard daemon/sandbox/preload/*)
+$(BUILD)/daemon/runtimes/preload.o: $(wildcard daemon/runtimes/preload/*)
 
 $(LIBPROTO): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)

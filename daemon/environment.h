@@ -4,7 +4,7 @@
 #ifndef ISOL8D_ENVIRONMENT_H
 #define ISOL8D_ENVIRONMENT_H
 
-#include "sandbox/runtimes.h"
+#include "runtimes/runtimes.h"
 
 #include <stdbool.h>
 

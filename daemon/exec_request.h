@@ -6,7 +6,7 @@
 #include "config.h"
 #include "net/net_policy.h"
 #include "sandbox/box.h"
-#include "sandbox/runtimes.h"
+#include "runtimes/runtimes.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>

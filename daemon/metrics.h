@@ -5,7 +5,7 @@
 #ifndef ISOL8D_METRICS_H
 #define ISOL8D_METRICS_H
 
-#include "sandbox/runtimes.h"
+#include "runtimes/runtimes.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>

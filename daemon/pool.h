@@ -12,7 +12,7 @@
 #include "config.h"
 #include "exec_request.h"
 #include "sandbox/box.h"
-#include "sandbox/runtimes.h"
+#include "runtimes/runtimes.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>

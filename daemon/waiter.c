@@ -4,7 +4,7 @@
 #include "cleanup.h"
 #include "environment.h"
 #include "fault.h"
-#include "sandbox/preload.h"
+#include "runtimes/preload.h"
 
 #include <errno.h>
 #include <stdio.h>

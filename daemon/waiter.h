@@ -1,5 +1,5 @@
 /* An interpreter started in a box ahead of its program: it waits in its
- * runtime's preload script (sandbox/preload/) until an execution adopts
+ * runtime's preload script (runtimes/preload/) until an execution adopts
  * it (command_adopt) with the working directory, environment and stdin.
  * The warm pool and sessions keep one ready this way. */
 #ifndef ISOL8D_WAITER_H
@@ -8,7 +8,7 @@
 #include "command.h"
 #include "config.h"
 #include "sandbox/box.h"
-#include "sandbox/runtimes.h"
+#include "runtimes/runtimes.h"
 
 struct waiter;
 
