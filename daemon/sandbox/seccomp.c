@@ -104,7 +104,7 @@ static int build_mandatory(struct seccomp_prog *out)
 	    /* The kernel turns this old spelling into AF_PACKET. */
 	    (r = deny_socket(ctx, AF_INET, SOCK_PACKET)) < 0)
 		return r;
-	return seccomp_build_export(ctx, out);
+	return seccomp_build_export(ctx, &out->insns, &out->len);
 }
 
 /* ---- profiles by mode, cached ---- */

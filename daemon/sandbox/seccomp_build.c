@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 /* libseccomp 2.6 exports to memory; before that only to an fd. */
-int seccomp_build_export(scmp_filter_ctx ctx, struct seccomp_prog *out)
+int seccomp_build_export(scmp_filter_ctx ctx, struct sock_filter **out,
+			 unsigned short *len)
 {
 	size_t size;
 	_cleanup_free_ struct sock_filter *insns = NULL;
@@ -44,8 +45,8 @@ int seccomp_build_export(scmp_filter_ctx ctx, struct seccomp_prog *out)
 #endif
 	if (size == 0 || size % sizeof(struct sock_filter))
 		return -EIO;
-	out->insns = TAKE_PTR(insns);
-	out->len = (unsigned short)(size / sizeof(struct sock_filter));
+	*out = TAKE_PTR(insns);
+	*len = (unsigned short)(size / sizeof(struct sock_filter));
 	return 0;
 }
 

@@ -4,8 +4,7 @@
 #ifndef ISOL8D_SECCOMP_BUILD_H
 #define ISOL8D_SECCOMP_BUILD_H
 
-#include "seccomp.h"
-
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +21,8 @@ int seccomp_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A context whose default action is def_action; 0 or a negative errno. */
 int seccomp_build_ctx(uint32_t def_action, scmp_filter_ctx *out);
-/* The context's filter as BPF into out (insns and len). */
-int seccomp_build_export(scmp_filter_ctx ctx, struct seccomp_prog *out);
+/* The context's filter as BPF: a new array of *len instructions. */
+int seccomp_build_export(scmp_filter_ctx ctx, struct sock_filter **insns,
+			 unsigned short *len);
 
 #endif

@@ -445,7 +445,7 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 		if ((r = add_rule(ctx, json_object_array_get_idx(calls, i), i,
 				  err, errlen)) < 0)
 			return r;
-	r = seccomp_build_export(ctx, out);
+	r = seccomp_build_export(ctx, &out->insns, &out->len);
 	if (r < 0)
 		return seccomp_error(err, errlen, "cannot compile the filter: %s",
 			    strerror(-r));
