@@ -6,7 +6,6 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "rpc.h"
-#include "utf8.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -35,8 +34,8 @@ struct connection {
 	uint8_t rbuf[READ_CHUNK];
 	size_t rlen, roff; /* unconsumed input is rbuf[roff..rlen) */
 	struct outbuf out;
-	struct rpc_call *calls;
-	size_t ncalls;
+	struct rpc_calls calls;
+	struct rpc_sink sink; /* how its calls answer */
 	uint64_t last_activity;
 	struct ucred peer;
 	bool eof;	      /* the client will send nothing more */
@@ -66,7 +65,7 @@ static size_t pending_out(const struct connection *c)
 static bool input_blocked(const struct connection *c)
 {
 	return pending_out(c) >= c->d->cfg.max_pending_output ||
-	       c->ncalls >= c->d->cfg.max_requests_in_flight;
+	       c->calls.count >= c->d->cfg.max_requests_in_flight;
 }
 
 static int outbuf_reserve(struct outbuf *o, size_t more)
@@ -126,7 +125,7 @@ static void mark_dead(struct connection *c)
 	c->out.off = c->out.len;
 }
 
-void connection_send(struct connection *c, json_object *msg)
+static void connection_send(struct connection *c, json_object *msg)
 {
 	size_t len;
 	const char *text = json_object_to_json_string_length(
@@ -161,81 +160,6 @@ static void send_error(struct connection *c, json_object *id, int code,
 {
 	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
 	connection_send(c, e);
-}
-
-static void log_request(const struct connection *c, const char *method,
-			int prio)
-{
-	if (!log_enabled(prio))
-		return;
-	char uid[32], pid[32], m[96];
-	snprintf(uid, sizeof(uid), "PEER_UID=%u", (unsigned)c->peer.uid);
-	snprintf(pid, sizeof(pid), "PEER_PID=%d", (int)c->peer.pid);
-	snprintf(m, sizeof(m), "RPC_METHOD=%.80s", method);
-	const char *const fields[] = { uid, pid, m, NULL };
-	log_fields(prio, fields, "request %s from uid %u pid %d", method,
-		   (unsigned)c->peer.uid, (int)c->peer.pid);
-}
-
-static void handle_frame(struct connection *c, const char *body, size_t len)
-{
-	struct rpc_request req;
-	struct rpc_error err;
-	_cleanup_json_ json_object *bad_root = NULL;
-
-	if (rpc_parse_request(body, len, &req, &err, &bad_root) < 0) {
-		send_error(c, err.id, err.code, err.kind, err.message);
-		return;
-	}
-	const struct rpc_method *m = req.method_len == strlen(req.method)
-					     ? rpc_find_method(req.method)
-					     : NULL;
-	log_request(c, req.method, m && m->quiet ? LOG_DEBUG : LOG_INFO);
-	if (!m) {
-		if (req.has_id) {
-			char msg[160];
-			snprintf(msg, sizeof(msg),
-				 "Method not found: \"%.*s\"",
-				 (int)utf8_prefix(req.method, 100), req.method);
-			send_error(c, req.id, RPC_METHOD_NOT_FOUND,
-				   ERR_NOT_FOUND, msg);
-		}
-		json_object_put(req.root);
-		return;
-	}
-	struct rpc_call *call = calloc(1, sizeof(*call));
-	if (!call) {
-		send_error(c, req.id, RPC_INTERNAL_ERROR, ERR_INTERNAL,
-			   "out of memory");
-		json_object_put(req.root);
-		return;
-	}
-	json_object *stream = NULL;
-	if ((json_object_object_get_ex(req.params, "stream", &stream) ||
-	     json_object_object_get_ex(req.root, "stream", &stream)) &&
-	    !json_object_is_type(stream, json_type_boolean)) {
-		send_error(c, req.id, RPC_INVALID_PARAMS, ERR_INVALID_ARGUMENT,
-			   "Invalid params: \"stream\" must be true or false");
-		json_object_put(req.root);
-		free(call);
-		return;
-	}
-	call->daemon = c->d;
-	call->conn = c;
-	call->root = req.root;
-	call->id = req.id;
-	call->has_id = req.has_id;
-	call->method = req.method;
-	call->params = req.params;
-	call->stream = stream && json_object_get_boolean(stream);
-	call->peer_pid = c->peer.pid;
-	call->peer_uid = c->peer.uid;
-	call->next = c->calls;
-	if (c->calls)
-		c->calls->prev = call;
-	c->calls = call;
-	c->ncalls++;
-	m->handler(call);
 }
 
 /* Handles complete frames from the read buffer until it is empty or input
@@ -273,7 +197,7 @@ static void process_frames(struct connection *c)
 		}
 		if (r == 0)
 			break;
-		handle_frame(c, body, len);
+		rpc_handle(c->d, &c->peer, &c->sink, &c->calls, body, len);
 		free(body);
 	}
 	if (c->roff == c->rlen)
@@ -294,7 +218,7 @@ static void body_read(struct connection *c, size_t n)
 	size_t len = 0;
 	if (frame_parser_body_filled(&c->parser, n, &body, &len) == 1) {
 		c->processing = true;
-		handle_frame(c, body, len);
+		rpc_handle(c->d, &c->peer, &c->sink, &c->calls, body, len);
 		free(body);
 		c->processing = false;
 	}
@@ -313,7 +237,7 @@ static void on_eof(struct connection *c)
 /* Closes once nothing is left to do for a client that is finished. */
 static bool maybe_close(struct connection *c)
 {
-	if (c->close_when_done && c->ncalls == 0 && pending_out(c) == 0) {
+	if (c->close_when_done && c->calls.count == 0 && pending_out(c) == 0) {
 		connection_close(c);
 		return true;
 	}
@@ -408,7 +332,7 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	uint64_t limit = c->d->cfg.idle_timeout_ms * 1000;
 	uint64_t due = c->last_activity + limit;
 	/* A connection waiting on its own long request is not idle. */
-	if (c->ncalls > 0)
+	if (c->calls.count > 0)
 		due = usec + limit;
 	if (due > usec) {
 		sd_event_source_set_time(s, due);
@@ -418,6 +342,19 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	log_debug("closing idle connection of pid %d", (int)c->peer.pid);
 	connection_close(c);
 	return 0;
+}
+
+static void sink_send(void *ctx, json_object *msg)
+{
+	connection_send(ctx, msg);
+}
+
+static void call_ended(void *ctx)
+{
+	struct connection *c = ctx;
+	if (c->processing)
+		return; /* the running batch settles for it */
+	settle(c);
 }
 
 int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
@@ -432,6 +369,8 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 	c->fd = fd;
 	c->on_closed = on_closed;
 	c->userdata = userdata;
+	c->sink = (struct rpc_sink){ .send = sink_send, .ended = call_ended,
+				     .ctx = c };
 	frame_parser_init(&c->parser, d->cfg.max_frame_bytes);
 	socklen_t sl = sizeof(c->peer);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0)
@@ -456,36 +395,9 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 	return 0;
 }
 
-void connection_call_done(struct connection *c, struct rpc_call *call)
-{
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		c->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	c->ncalls--;
-	if (c->processing)
-		return; /* the running batch settles for it */
-	settle(c);
-}
-
 void connection_close(struct connection *c)
 {
-	/* Detach first: cancel handlers end their calls, and those must not
-	 * come back into this connection. */
-	struct rpc_call *calls = c->calls;
-	c->calls = NULL;
-	c->ncalls = 0;
-	for (struct rpc_call *call = calls; call; call = call->next)
-		call->conn = NULL;
-	while (calls) {
-		struct rpc_call *call = calls;
-		calls = call->next;
-		call->next = call->prev = NULL;
-		if (call->cancel)
-			call->cancel(call);
-	}
+	rpc_calls_cancel(&c->calls);
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->idle);
 	close(c->fd);

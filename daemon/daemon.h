@@ -8,6 +8,7 @@
 #include "sandbox/host_features.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -27,6 +28,7 @@ struct daemon {
 	struct resolver *resolver;
 	struct sessions *sessions; /* NULL once stopping */
 	unsigned executions;	   /* accepted and not yet over */
+	size_t connections;	   /* open client connections (server.c) */
 	struct metrics metrics;
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;

@@ -10,7 +10,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "net/proxy.h"
-#include "rpc.h"
+#include "rpc_call.h"
 #include "session.h"
 #include "sandbox/seccomp.h"
 
@@ -600,7 +600,7 @@ static void run_in_session(struct execution *e)
 			(unsigned long long)d->cfg.session_max_queued);
 }
 
-void method_execute(struct rpc_call *call)
+void execution_start(struct rpc_call *call)
 {
 	struct daemon *d = call->daemon;
 	struct execution *e = calloc(1, sizeof(*e));

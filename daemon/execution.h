@@ -6,7 +6,8 @@
 
 struct rpc_call;
 
-/* The handler of the `execute` method. */
-void method_execute(struct rpc_call *call);
+/* Starts the execution an `execute` call asks for (the method table's
+ * handler of execute); the call is answered when it is over. */
+void execution_start(struct rpc_call *call);
 
 #endif

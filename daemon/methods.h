@@ -1,9 +1,24 @@
-/* Handlers of the daemon's methods other than execute. */
+/* The daemon's methods: the table (methods.c) and their handlers; execute
+ * is the execution module's entry point (execution_start, execution.h). */
 #ifndef ISOL8D_METHODS_H
 #define ISOL8D_METHODS_H
 
+#include <stdbool.h>
+
 struct rpc_call;
 
+typedef void (*rpc_handler_fn)(struct rpc_call *call);
+
+struct rpc_method {
+	const char *name;
+	rpc_handler_fn handler;
+	bool quiet; /* read-only and frequent: logged at debug level */
+};
+
+/* The method of that name, or NULL. */
+const struct rpc_method *method_find(const char *name);
+
+/* methods_info.c */
 void method_health(struct rpc_call *call);
 void method_version(struct rpc_call *call);
 void method_config_get(struct rpc_call *call);

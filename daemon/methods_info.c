@@ -4,8 +4,7 @@
 #include "methods.h"
 #include "metrics.h"
 #include "pool.h"
-#include "rpc.h"
-#include "server.h"
+#include "rpc_call.h"
 #include "session.h"
 #include "version.h"
 
@@ -30,7 +29,7 @@ void method_health(struct rpc_call *call)
 			       json_object_get(d->features_json));
 	json_object_object_add(
 		r, "connections",
-		json_object_new_int64((int64_t)server_connection_count(d->server)));
+		json_object_new_int64((int64_t)d->connections));
 	rpc_reply(call, r);
 }
 

@@ -7,7 +7,7 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "exec_request.h"
-#include "rpc.h"
+#include "rpc_call.h"
 #include "session.h"
 
 #include <errno.h>

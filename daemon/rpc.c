@@ -1,81 +1,91 @@
 #include "rpc.h"
 
 #include "cleanup.h"
-#include "connection.h"
-#include "execution.h"
+#include "log.h"
 #include "methods.h"
+#include "utf8.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct rpc_method methods[] = {
-	{ "health", method_health, true },
-	{ "version", method_version, true },
-	{ "config.get", method_config_get, true },
-	{ "pool.status", method_pool_status, true },
-	{ "metrics", method_metrics, true },
-	{ "execute", method_execute, false },
-	{ "session.create", method_session_create, false },
-	{ "session.list", method_session_list, true },
-	{ "session.get", method_session_get, true },
-	{ "session.delete", method_session_delete, false },
-	{ "session.set_timeout", method_session_set_timeout, false },
-	{ "file.put", method_file_put, false },
-	{ "file.get", method_file_get, false },
-};
-
-const struct rpc_method *rpc_find_method(const char *name)
+static void send_error(const struct rpc_sink *sink, json_object *id, int code,
+		       enum error_kind kind, const char *msg)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (strcmp(methods[i].name, name) == 0)
-			return &methods[i];
-	return NULL;
+	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
+	sink->send(sink->ctx, e);
 }
 
-static void call_free(struct rpc_call *call)
+static void log_request(const struct ucred *peer, const char *method,
+			int prio)
 {
-	json_object_put(call->root);
-	free(call);
+	if (!log_enabled(prio))
+		return;
+	char uid[32], pid[32], m[96];
+	snprintf(uid, sizeof(uid), "PEER_UID=%u", (unsigned)peer->uid);
+	snprintf(pid, sizeof(pid), "PEER_PID=%d", (int)peer->pid);
+	snprintf(m, sizeof(m), "RPC_METHOD=%.80s", method);
+	const char *const fields[] = { uid, pid, m, NULL };
+	log_fields(prio, fields, "request %s from uid %u pid %d", method,
+		   (unsigned)peer->uid, (int)peer->pid);
 }
 
-/* Sends msg (when there is a client and the request wanted an answer) and
- * ends the call. */
-static void finish(struct rpc_call *call, json_object *msg)
+void rpc_handle(struct daemon *d, const struct ucred *peer,
+		const struct rpc_sink *sink, struct rpc_calls *calls,
+		const char *body, size_t len)
 {
-	struct connection *conn = call->conn;
-	if (conn && call->has_id)
-		connection_send(conn, msg);
-	json_object_put(msg);
-	if (conn)
-		connection_call_done(conn, call);
-	call_free(call);
-}
+	struct rpc_request req;
+	struct rpc_error err;
+	_cleanup_json_ json_object *bad_root = NULL;
 
-void rpc_reply(struct rpc_call *call, json_object *result)
-{
-	finish(call, rpc_make_result(call->id, result));
-}
-
-void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
-		     const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	finish(call, rpc_make_error(call->id, error_kind_code(kind), kind, msg));
-}
-
-void rpc_stream_event(struct rpc_call *call, json_object *params)
-{
-	if (!call->conn || !call->stream || !call->has_id) {
-		json_object_put(params);
+	if (rpc_parse_request(body, len, &req, &err, &bad_root) < 0) {
+		send_error(sink, err.id, err.code, err.kind, err.message);
 		return;
 	}
-	json_object_object_add(params, "id", json_object_get(call->id));
-	_cleanup_json_ json_object *n = rpc_make_notification("stream", params);
-	connection_send(call->conn, n);
+	const struct rpc_method *m = req.method_len == strlen(req.method)
+					     ? method_find(req.method)
+					     : NULL;
+	log_request(peer, req.method, m && m->quiet ? LOG_DEBUG : LOG_INFO);
+	if (!m) {
+		if (req.has_id) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "Method not found: \"%.*s\"",
+				 (int)utf8_prefix(req.method, 100), req.method);
+			send_error(sink, req.id, RPC_METHOD_NOT_FOUND,
+				   ERR_NOT_FOUND, msg);
+		}
+		json_object_put(req.root);
+		return;
+	}
+	struct rpc_call *call = calloc(1, sizeof(*call));
+	if (!call) {
+		send_error(sink, req.id, RPC_INTERNAL_ERROR, ERR_INTERNAL,
+			   "out of memory");
+		json_object_put(req.root);
+		return;
+	}
+	json_object *stream = NULL;
+	if ((json_object_object_get_ex(req.params, "stream", &stream) ||
+	     json_object_object_get_ex(req.root, "stream", &stream)) &&
+	    !json_object_is_type(stream, json_type_boolean)) {
+		send_error(sink, req.id, RPC_INVALID_PARAMS,
+			   ERR_INVALID_ARGUMENT,
+			   "Invalid params: \"stream\" must be true or false");
+		json_object_put(req.root);
+		free(call);
+		return;
+	}
+	call->daemon = d;
+	call->sink = sink;
+	call->root = req.root;
+	call->id = req.id;
+	call->has_id = req.has_id;
+	call->method = req.method;
+	call->params = req.params;
+	call->stream = stream && json_object_get_boolean(stream);
+	call->peer_pid = peer->pid;
+	call->peer_uid = peer->uid;
+	rpc_calls_add(calls, call);
+	m->handler(call);
 }

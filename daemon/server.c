@@ -35,13 +35,7 @@ struct server {
 	bool bound_here; /* we created the socket file, so we remove it */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct conn_node *conns;
-	size_t nconns;
 };
-
-size_t server_connection_count(const struct server *s)
-{
-	return s ? s->nconns : 0;
-}
 
 const char *server_path(const struct server *s)
 {
@@ -59,7 +53,7 @@ static void on_conn_closed(struct connection *conn, void *userdata)
 		s->conns = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
-	s->nconns--;
+	s->d->connections--;
 	free(n);
 }
 
@@ -102,9 +96,9 @@ static int on_accept(sd_event_source *src, int lfd, uint32_t revents,
 				log_warn("accept on %s failed: %m", s->path);
 			return 0;
 		}
-		if (s->nconns >= s->d->cfg.max_connections) {
+		if (s->d->connections >= s->d->cfg.max_connections) {
 			log_warn("refusing a client: %zu connections open",
-				 s->nconns);
+				 s->d->connections);
 			refuse(s, fd);
 			continue;
 		}
@@ -122,7 +116,7 @@ static int on_accept(sd_event_source *src, int lfd, uint32_t revents,
 		if (s->conns)
 			s->conns->prev = n;
 		s->conns = n;
-		s->nconns++;
+		s->d->connections++;
 	}
 	return 0;
 }

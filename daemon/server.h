@@ -3,13 +3,10 @@
 #ifndef ISOL8D_SERVER_H
 #define ISOL8D_SERVER_H
 
-#include <stddef.h>
-
 struct daemon;
 struct server;
 
 int server_start(struct daemon *d, struct server **out);
-size_t server_connection_count(const struct server *s);
 /* The path of the socket being served. */
 const char *server_path(const struct server *s);
 /* Closes every connection and the listener; removes a socket file that

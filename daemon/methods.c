@@ -1,0 +1,31 @@
+/* The method table: every method the daemon serves and its handler. */
+#include "methods.h"
+
+#include "cleanup.h"
+#include "execution.h"
+
+#include <string.h>
+
+static const struct rpc_method methods[] = {
+	{ "health", method_health, true },
+	{ "version", method_version, true },
+	{ "config.get", method_config_get, true },
+	{ "pool.status", method_pool_status, true },
+	{ "metrics", method_metrics, true },
+	{ "execute", execution_start, false },
+	{ "session.create", method_session_create, false },
+	{ "session.list", method_session_list, true },
+	{ "session.get", method_session_get, true },
+	{ "session.delete", method_session_delete, false },
+	{ "session.set_timeout", method_session_set_timeout, false },
+	{ "file.put", method_file_put, false },
+	{ "file.get", method_file_get, false },
+};
+
+const struct rpc_method *method_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}

@@ -1,0 +1,68 @@
+/* One request in flight: its reply functions and cancellation.  A handler
+ * answers at once or keeps the call and answers later from an event; either
+ * way exactly one rpc_reply*() ends the call and frees it.  Replies go to
+ * the sink of the client that sent the request (its connection), which the
+ * call knows only through this interface. */
+#ifndef ISOL8D_RPC_CALL_H
+#define ISOL8D_RPC_CALL_H
+
+#include "jsonrpc.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon;
+struct rpc_call;
+
+/* Where a client's messages go, registered by its connection. */
+struct rpc_sink {
+	/* Queues one JSON document for the client (not taking ownership). */
+	void (*send)(void *ctx, json_object *msg);
+	/* A call of this client ended (it has left the pending list). */
+	void (*ended)(void *ctx);
+	void *ctx;
+};
+
+/* A client's calls in flight, owned by its connection. */
+struct rpc_calls {
+	struct rpc_call *first;
+	size_t count;
+};
+
+typedef void (*rpc_cancel_fn)(struct rpc_call *call);
+
+struct rpc_call {
+	struct daemon *daemon;
+	/* NULL once the client has gone */
+	const struct rpc_sink *sink;
+	struct rpc_calls *list;
+	json_object *id;	 /* NULL for a notification or a null id */
+	bool has_id;		 /* false for a notification: no answer */
+	json_object *root;	 /* the request document (owns params) */
+	const char *method;
+	json_object *params;
+	bool stream;
+	pid_t peer_pid;
+	uid_t peer_uid;
+	/* Set by handlers that answer later: called when the client goes, the
+	 * handler must stop its work and still end the call (the reply is
+	 * discarded). */
+	rpc_cancel_fn cancel;
+	void *userdata;
+	struct rpc_call *next, *prev; /* in list */
+};
+
+/* Puts a new call on its client's list (call->sink and call->list set). */
+void rpc_calls_add(struct rpc_calls *l, struct rpc_call *call);
+/* The client has gone: every call is detached from it, then cancelled. */
+void rpc_calls_cancel(struct rpc_calls *l);
+
+void rpc_reply(struct rpc_call *call, json_object *result);
+void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sends a "stream" notification for this call when it asked for one. */
+void rpc_stream_event(struct rpc_call *call, json_object *params);
+
+#endif
