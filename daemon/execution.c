@@ -1,10 +1,10 @@
 #include "execution.h"
-#include "execution_priv.h"
 
 #include "command.h"
 #include "daemon.h"
 #include "environment.h"
 #include "exec_request.h"
+#include "execution_files.h"
 #include "execution_result.h"
 #include "log.h"
 #include "metrics.h"
@@ -22,6 +22,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+enum phase { PH_BOX, PH_FILES, PH_INSTALL, PH_SETUP, PH_CODE, PH_OUTPUTS };
+
+struct execution {
+	struct daemon *d;
+	struct rpc_call *call;
+	struct exec_request req;
+	struct box *box;
+	struct command *cmd;
+	enum phase phase;
+	struct execution_files files; /* moving files in, then out */
+	char id[37];
+	uint64_t start_usec;
+	sd_event_source *timer;
+	char **envp;
+	/* from the pool: the key to give back, the waiting interpreter until
+	 * the code phase adopts it, what it is sent on stdin, and the CPU
+	 * time the box had used before the claim */
+	struct pool_key *pool_key;
+	struct command *waiter;
+	char *waiter_input;
+	/* in a session: its box is lent for this execution only */
+	struct session_job job;
+	bool in_session;
+	bool counted; /* in d->executions, and in the metrics once over */
+	struct proxy *proxy; /* network "filtered" */
+	json_object *net_logs; /* with logNetwork, up to NET_LOGS_MAX */
+	uint64_t *net_log_seqs; /* each entry's connection, ascending */
+	struct exec_outcome out;
+	/* METRICS_FAILED until execution_complete() has made the result */
+	enum metrics_outcome outcome;
+	uint64_t duration_ms;
+};
+
+static void execution_fail(struct execution *e, enum error_kind kind,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void execution_start_phase(struct execution *e, enum phase ph);
 
 static const char *const phase_names[] = {
 	[PH_INSTALL] = "setup", [PH_SETUP] = "setup", [PH_CODE] = "code"
@@ -57,8 +95,8 @@ static void execution_free(struct execution *e)
 	free(e);
 }
 
-void execution_fail(struct execution *e, enum error_kind kind, const char *fmt,
-		    ...)
+static void execution_fail(struct execution *e, enum error_kind kind,
+			   const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -108,7 +146,7 @@ static uint64_t now_usec(const struct execution *e)
 
 /* ---- result ---- */
 
-void execution_complete(struct execution *e)
+static void execution_complete(struct execution *e)
 {
 	if (e->proxy)
 		proxy_detach(e->proxy);
@@ -133,6 +171,56 @@ void execution_complete(struct execution *e)
 	} else
 		json_object_put(result);
 	execution_free(e);
+}
+
+/* ---- files ---- */
+
+static struct execution *of_files(struct execution_files *f)
+{
+	return (struct execution *)(void *)((char *)f -
+					    offsetof(struct execution, files));
+}
+
+static void on_files_written(struct execution_files *f, enum error_kind kind,
+			     const char *msg)
+{
+	struct execution *e = of_files(f);
+	if (msg)
+		execution_fail(e, kind, "%s", msg);
+	else
+		execution_start_phase(e, PH_INSTALL);
+}
+
+static void write_files(struct execution *e)
+{
+	e->phase = PH_FILES;
+	e->files = (struct execution_files){ .box = e->box,
+					     .req = &e->req,
+					     .done = on_files_written };
+	execution_files_write(&e->files);
+}
+
+static void on_outputs_read(struct execution_files *f, enum error_kind kind,
+			    const char *msg)
+{
+	(void)kind;
+	(void)msg;
+	execution_complete(of_files(f));
+}
+
+static void read_outputs(struct execution *e)
+{
+	e->phase = PH_OUTPUTS;
+	e->files = (struct execution_files){
+		.box = e->box,
+		.req = &e->req,
+		.id = e->id,
+		.max_file_bytes = e->d->cfg.max_file_bytes,
+		.stop = &e->out.timed_out,
+		.files = &e->out.files,
+		.done = on_outputs_read,
+	};
+	execution_files_read(&e->files);
 }
 
 /* ---- commands ---- */
@@ -183,7 +271,7 @@ static void on_command_done(void *userdata, int err, const char *what,
 		}
 		e->cmd = NULL;
 		command_free(c);
-		execution_read_next_output(e);
+		read_outputs(e);
 		return;
 	}
 	int code = exec_exit_code(status);
@@ -301,7 +389,7 @@ static int run_waiter(struct execution *e)
 	return 0;
 }
 
-void execution_start_phase(struct execution *e, enum phase ph)
+static void execution_start_phase(struct execution *e, enum phase ph)
 {
 	const struct exec_request *r = &e->req;
 	char bin[512];
@@ -464,7 +552,7 @@ static void begin(struct execution *e)
 			       strerror(-r));
 		return;
 	}
-	execution_write_next_file(e);
+	write_files(e);
 }
 
 static void on_box_ready(struct box *b, int err, const char *what,

@@ -1,32 +1,49 @@
 /* The files moved through the box: the request's files in before the
  * run, its outputPaths out after it. */
-#include "execution_priv.h"
+#include "execution_files.h"
 
 #include "box_file.h"
 #include "cleanup.h"
-#include "daemon.h"
+#include "exec_request.h"
 #include "log.h"
+#include "sandbox/box.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Ends the transfer with a message for the client. */
+static void fail(struct execution_files *f, enum error_kind kind,
+		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct execution_files *f, enum error_kind kind,
+		 const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->done(f, kind, msg);
+}
 
 /* ---- files in ---- */
 
 /* The n-th thing to put in the box: request files, then the code file. */
-static bool file_at(const struct execution *e, size_t n, const char **path,
-		    const char **content, size_t *len)
+static bool file_at(const struct exec_request *req, size_t n,
+		    const char **path, const char **content, size_t *len)
 {
-	if (n < e->req.nfiles) {
-		*path = e->req.files[n].path;
-		*content = e->req.files[n].content;
-		*len = e->req.files[n].len;
+	if (n < req->nfiles) {
+		*path = req->files[n].path;
+		*content = req->files[n].content;
+		*len = req->files[n].len;
 		return true;
 	}
-	if (n == e->req.nfiles && e->req.code) {
-		*path = e->req.code_path;
-		*content = e->req.code;
-		*len = strlen(e->req.code);
+	if (n == req->nfiles && req->code) {
+		*path = req->code_path;
+		*content = req->code;
+		*len = strlen(req->code);
 		return true;
 	}
 	return false;
@@ -35,12 +52,12 @@ static bool file_at(const struct execution *e, size_t n, const char **path,
 static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 {
 	(void)b;
-	struct execution *e = userdata;
+	struct execution_files *f = userdata;
 	const char *path = "", *content = "";
 	size_t len = 0;
-	file_at(e, e->next_file++, &path, &content, &len);
+	file_at(f->req, f->next++, &path, &content, &len);
 	if (err < 0) {
-		execution_fail(e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s",
+		fail(f, ERR_INVALID_ARGUMENT, "Cannot write %s: %s",
 			       path,
 			       err == -ELOOP || err == -EXDEV
 				       ? "the path leads outside the sandbox"
@@ -50,48 +67,47 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 	int r = box_file_write(fd, content, len);
 	close(fd);
 	if (r < 0) {
-		execution_fail(
-			e, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
+		fail(
+			f, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
 			r == -ENOSPC || r == -EFBIG ? "the sandbox is full"
 						    : strerror(-r));
 		return;
 	}
-	execution_write_next_file(e);
+	execution_files_write(f);
 }
 
 static void on_workdir_made(struct box *b, int err, int fd, void *userdata)
 {
 	(void)b;
-	struct execution *e = userdata;
+	struct execution_files *f = userdata;
 	if (fd >= 0)
 		close(fd);
 	if (err < 0) {
-		execution_fail(e, ERR_INVALID_ARGUMENT,
+		fail(f, ERR_INVALID_ARGUMENT,
 			       "Cannot create the working directory %s: %s",
-			       e->req.workdir, strerror(-err));
+			       f->req->workdir, strerror(-err));
 		return;
 	}
-	execution_start_phase(e, PH_INSTALL);
+	f->done(f, ERR_INTERNAL, NULL);
 }
 
-void execution_write_next_file(struct execution *e)
+void execution_files_write(struct execution_files *f)
 {
 	const char *path, *content;
 	size_t len;
 	int r;
-	e->phase = PH_FILES;
-	if (file_at(e, e->next_file, &path, &content, &len))
-		r = box_open(e->box, path, INIT_OPEN_WRITE, 0644,
-			     on_file_opened, e);
-	else if (e->req.workdir && strcmp(e->req.workdir, "/sandbox") != 0)
-		r = box_open(e->box, e->req.workdir, INIT_OPEN_MKDIR, 0755,
-			     on_workdir_made, e);
+	if (file_at(f->req, f->next, &path, &content, &len))
+		r = box_open(f->box, path, INIT_OPEN_WRITE, 0644,
+			     on_file_opened, f);
+	else if (f->req->workdir && strcmp(f->req->workdir, "/sandbox") != 0)
+		r = box_open(f->box, f->req->workdir, INIT_OPEN_MKDIR, 0755,
+			     on_workdir_made, f);
 	else {
-		execution_start_phase(e, PH_INSTALL);
+		f->done(f, ERR_INTERNAL, NULL);
 		return;
 	}
 	if (r < 0)
-		execution_fail(e, ERR_INTERNAL, "Cannot reach the box: %s",
+		fail(f, ERR_INTERNAL, "Cannot reach the box: %s",
 			       strerror(-r));
 }
 
@@ -100,40 +116,39 @@ void execution_write_next_file(struct execution *e)
 static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 {
 	(void)b;
-	struct execution *e = userdata;
-	const char *path = e->req.output_paths[e->next_output++];
+	struct execution_files *f = userdata;
+	const char *path = f->req->output_paths[f->next++];
 	if (err < 0) {
-		log_debug("execution %s: output %s not read: %s", e->id, path,
+		log_debug("execution %s: output %s not read: %s", f->id, path,
 			  strerror(-err));
-		execution_read_next_output(e);
+		execution_files_read(f);
 		return;
 	}
-	_cleanup_close_ int f = fd;
+	_cleanup_close_ int file = fd;
 	json_object *content = NULL;
 	size_t len;
-	uint64_t cap = e->d->cfg.max_file_bytes;
-	int r = box_file_read_base64(f, cap, &content, &len);
+	uint64_t cap = f->max_file_bytes;
+	int r = box_file_read_base64(file, cap, &content, &len);
 	if (r == 0)
-		json_object_object_add(e->out.files, path, content);
+		json_object_object_add(*f->files, path, content);
 	else if (r == -EFBIG)
 		log_warn("execution %s: output %s skipped: larger than %llu "
 			 "bytes",
-			 e->id, path, (unsigned long long)cap);
-	execution_read_next_output(e);
+			 f->id, path, (unsigned long long)cap);
+	execution_files_read(f);
 }
 
-void execution_read_next_output(struct execution *e)
+void execution_files_read(struct execution_files *f)
 {
-	e->phase = PH_OUTPUTS;
-	if (!e->req.output_paths || !e->req.output_paths[e->next_output] ||
-	    e->out.timed_out) {
-		execution_complete(e);
+	if (!f->req->output_paths || !f->req->output_paths[f->next] ||
+	    *f->stop) {
+		f->done(f, ERR_INTERNAL, NULL);
 		return;
 	}
-	if (!e->out.files)
-		e->out.files = json_object_new_object();
-	int r = box_open(e->box, e->req.output_paths[e->next_output],
-			 INIT_OPEN_READ, 0, on_output_opened, e);
+	if (!*f->files)
+		*f->files = json_object_new_object();
+	int r = box_open(f->box, f->req->output_paths[f->next],
+			 INIT_OPEN_READ, 0, on_output_opened, f);
 	if (r < 0)
-		execution_complete(e);
+		f->done(f, ERR_INTERNAL, NULL);
 }

@@ -1,0 +1,37 @@
+/* The files an execution moves through its box, by fds the box's init
+ * opens as the box user: the request's files, the code file and the
+ * working directory in before the run, its outputPaths out after it. */
+#ifndef ISOL8D_EXECUTION_FILES_H
+#define ISOL8D_EXECUTION_FILES_H
+
+#include "jsonrpc.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct box;
+struct exec_request;
+
+struct execution_files {
+	struct box *box;
+	const struct exec_request *req;
+	const char *id;		 /* the execution's, for the log */
+	uint64_t max_file_bytes; /* out: a larger file is skipped */
+	const bool *stop;	 /* out: nothing more is read once true */
+	json_object **files;	 /* out: path → base64, made when needed */
+	size_t next;		 /* the next step: 0 to start */
+	/* Called once: msg is NULL when all is done, else the message for
+	 * the client (writing in only; reading out never fails). */
+	void (*done)(struct execution_files *f, enum error_kind kind,
+		     const char *msg);
+};
+
+/* Writes the request's files and the code file, then makes the working
+ * directory: each call the next step. */
+void execution_files_write(struct execution_files *f);
+/* Reads the outputPaths into *files: each call the next path. */
+void execution_files_read(struct execution_files *f);
+
+#endif
