@@ -140,6 +140,8 @@ bench: all
 	$(PYTHON) tests/bench/run.py --build $(abspath $(BUILD))
 
 lint:
+	tools/include-graph --self-test
+	tools/include-graph daemon
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
 	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) $(CTL_SRC) -- \
