@@ -1,6 +1,7 @@
 /* Box cgroups: one per box below the daemon's own cgroup, on the unified
  * (v2) hierarchy or on the legacy (v1) memory, pids, cpu and cpuacct
- * hierarchies.  Limits, usage, kill and removal look the same to callers. */
+ * hierarchies.  Limits, usage, kill and removal look the same to callers;
+ * cgroup_v1.c and cgroup_v2.c hold what each hierarchy does its own way. */
 #ifndef ISOL8D_CGROUP_H
 #define ISOL8D_CGROUP_H
 
