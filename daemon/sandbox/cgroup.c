@@ -400,42 +400,6 @@ int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u)
 	return 0;
 }
 
-int cgroup_box_attach(struct cgroup_box *box, pid_t pid)
-{
-	char v[32];
-	snprintf(v, sizeof(v), "%d", (int)pid);
-	for (int c = 0; c < CG_NCTL; c++) {
-		if (box->fd[c] < 0 || cg_same_dir_as(box->root, c) >= 0)
-			continue;
-		int r = cg_write_at(box->fd[c], "cgroup.procs", v);
-		if (r < 0) {
-			log_err("box %s: cannot move %d into its %s cgroup: %s",
-				box->name, (int)pid,
-				box->root->v2 ? "unified" : cgroup_ctl_names[c],
-				strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-}
-
-bool cgroup_box_empty(const struct cgroup_box *box)
-{
-	char buf[64];
-	if (box->root->v2) {
-		uint64_t populated = 1;
-		cg_read_key_at(box->fd[0], "cgroup.events", "populated",
-			    &populated);
-		return populated == 0;
-	}
-	for (int c = 0; c < CG_NCTL; c++)
-		if (box->fd[c] >= 0 &&
-		    (cg_read_at(box->fd[c], "cgroup.procs", buf, sizeof(buf)) < 0 ||
-		     buf[0]))
-			return false;
-	return true;
-}
-
 int cgroup_box_destroy(struct cgroup_box *box)
 {
 	const struct cgroup_root *root = box->root;

@@ -7,9 +7,7 @@
 
 #include "host_features.h"
 
-#include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 struct cgroup_root;
 struct cgroup_box;
@@ -42,7 +40,6 @@ int cgroup_box_create(struct cgroup_root *root, const char *name,
 		      const struct cgroup_limits *lim, struct cgroup_box **out);
 int cgroup_box_set_limits(struct cgroup_box *box,
 			  const struct cgroup_limits *lim);
-int cgroup_box_attach(struct cgroup_box *box, pid_t pid);
 /* v1: opens the "tasks" file of each of the box's hierarchies for writing
  * (at most CGROUP_MAX_TASKS_FDS).  A process that writes "0" to them moves
  * itself in, which spares it the global lock and RCU grace period that
@@ -56,7 +53,6 @@ int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u);
 /* Kills every process in the box at once (cgroup.kill); -EOPNOTSUPP where
  * the kernel has no such file, as on v1. */
 int cgroup_box_kill(struct cgroup_box *box);
-bool cgroup_box_empty(const struct cgroup_box *box);
 /* Removes the cgroup and frees box; -EBUSY while processes remain (box
  * is then still valid). */
 int cgroup_box_destroy(struct cgroup_box *box);
