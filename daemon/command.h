@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <systemd/sd-event.h>
 
 struct command;
 

@@ -4,7 +4,7 @@
 
 #include "config.h"
 #include "metrics.h"
-#include "sandbox/box.h"
+#include "sandbox/box_host.h"
 #include "sandbox/host_features.h"
 
 #include <stdbool.h>

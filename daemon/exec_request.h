@@ -5,7 +5,7 @@
 
 #include "config.h"
 #include "net/net_policy.h"
-#include "sandbox/box.h"
+#include "sandbox/box_spec.h"
 #include "runtimes/runtimes.h"
 
 #include <json-c/json.h>

@@ -97,10 +97,10 @@ void execution_files_write(struct execution_files *f)
 	size_t len;
 	int r;
 	if (file_at(f->req, f->next, &path, &content, &len))
-		r = box_open(f->box, path, INIT_OPEN_WRITE, 0644,
+		r = box_open(f->box, path, BOX_OPEN_WRITE, 0644,
 			     on_file_opened, f);
 	else if (f->req->workdir && strcmp(f->req->workdir, "/sandbox") != 0)
-		r = box_open(f->box, f->req->workdir, INIT_OPEN_MKDIR, 0755,
+		r = box_open(f->box, f->req->workdir, BOX_OPEN_MKDIR, 0755,
 			     on_workdir_made, f);
 	else {
 		f->done(f, ERR_INTERNAL, NULL);
@@ -148,7 +148,7 @@ void execution_files_read(struct execution_files *f)
 	if (!*f->files)
 		*f->files = json_object_new_object();
 	int r = box_open(f->box, f->req->output_paths[f->next],
-			 INIT_OPEN_READ, 0, on_output_opened, f);
+			 BOX_OPEN_READ, 0, on_output_opened, f);
 	if (r < 0)
 		f->done(f, ERR_INTERNAL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "execution_result.h"
 
 #include "output.h"
+#include "sandbox/cgroup.h"
 #include "timestamp.h"
 
 #include <signal.h>

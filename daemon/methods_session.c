@@ -431,7 +431,7 @@ static void on_file_start(struct session_job *job, struct box *b,
 {
 	(void)waiting;
 	struct file_call *f = file_of(job);
-	int r = box_open(b, f->path, f->put ? INIT_OPEN_WRITE : INIT_OPEN_READ,
+	int r = box_open(b, f->path, f->put ? BOX_OPEN_WRITE : BOX_OPEN_READ,
 			 f->mode, on_file_opened, f);
 	if (r < 0)
 		file_reply_error(f, ERR_INTERNAL, r);

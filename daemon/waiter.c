@@ -66,7 +66,7 @@ static void on_script_removed(struct box *box, int err, int fd,
 	(void)fd;
 	int r = err;
 	if (r == 0)
-		r = box_open(box, PRELOAD_DIR, INIT_OPEN_REMOVE, 0,
+		r = box_open(box, PRELOAD_DIR, BOX_OPEN_REMOVE, 0,
 			     on_dir_removed, userdata);
 	if (r < 0)
 		report(userdata, r, "remove the preload script");
@@ -90,7 +90,7 @@ static void on_output(void *userdata, bool is_stderr, const char *data,
 	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", w->rt->preload_name);
 	/* Failing here, inside the command's output callback, the command
 	 * is not to be freed: its end reports the failure. */
-	if (box_open(w->box, path, INIT_OPEN_REMOVE, 0, on_script_removed,
+	if (box_open(w->box, path, BOX_OPEN_REMOVE, 0, on_script_removed,
 		     w) < 0)
 		command_kill(w->cmd);
 }
@@ -174,7 +174,7 @@ int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 			      .userdata = userdata };
 	char path[128];
 	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", rt->preload_name);
-	int r = box_open(box, path, INIT_OPEN_WRITE, 0644, on_script_opened,
+	int r = box_open(box, path, BOX_OPEN_WRITE, 0644, on_script_opened,
 			 w);
 	if (r < 0) {
 		free(w);

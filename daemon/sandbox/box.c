@@ -1,6 +1,10 @@
 #include "box.h"
 
+#include "box_host.h"
 #include "box_init.h"
+#include "box_spec.h"
+#include "cgroup.h"
+#include "init_proto.h"
 #include "cleanup.h"
 #include "fault.h"
 #include "log.h"
@@ -379,9 +383,10 @@ static int send_to_init(struct box *b, const struct init_msg *m,
 int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	    box_started_fn started, box_exited_fn exited, void *userdata)
 {
-	struct init_run run = cmd->limits;
-	run.seccomp = cmd->seccomp;
-	run.argc = run.envc = 0;
+	struct init_run run = { .rlimit_fsize = cmd->limits.rlimit_fsize,
+				.rlimit_nofile = cmd->limits.rlimit_nofile,
+				.rlimit_nproc = cmd->limits.rlimit_nproc,
+				.seccomp = cmd->seccomp };
 	size_t len = sizeof(run) + strlen(cmd->cwd) + 1;
 	for (; cmd->argv[run.argc]; run.argc++)
 		len += strlen(cmd->argv[run.argc]) + 1;
@@ -414,11 +419,18 @@ int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	return r;
 }
 
-int box_open(struct box *b, const char *path, uint32_t flags, uint32_t mode,
-	     box_opened_fn opened, void *userdata)
+/* box_open's ways are the init's open flags. */
+_Static_assert((int)BOX_OPEN_READ == (int)INIT_OPEN_READ &&
+		       (int)BOX_OPEN_WRITE == (int)INIT_OPEN_WRITE &&
+		       (int)BOX_OPEN_MKDIR == (int)INIT_OPEN_MKDIR &&
+		       (int)BOX_OPEN_REMOVE == (int)INIT_OPEN_REMOVE,
+	       "enum box_open_how follows enum init_open_flags");
+
+int box_open(struct box *b, const char *path, enum box_open_how how,
+	     uint32_t mode, box_opened_fn opened, void *userdata)
 {
 	char buf[sizeof(struct init_open) + 4096];
-	struct init_open op = { .flags = flags, .mode = mode };
+	struct init_open op = { .flags = (uint32_t)how, .mode = mode };
 	size_t plen = strlen(path) + 1;
 	if (plen > 4096)
 		return -ENAMETOOLONG;

@@ -4,44 +4,14 @@
 #ifndef ISOL8D_BOX_H
 #define ISOL8D_BOX_H
 
-#include "cgroup.h"
-#include "init_proto.h"
-#include "netns.h"
-#include "rootfs.h"
-
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-event.h>
 
-struct seccomp_prog;
-struct uid_slots;
-
-/* What every box shares: set up once by the daemon. */
-struct box_host {
-	sd_event *event;
-	struct cgroup_root *cgroups;
-	struct uid_slots *uids;
-	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
-	struct netns_spare net;
-	sd_event_source *refill; /* makes the next network namespace */
-	uint64_t next_id;
-	unsigned live; /* boxes not yet fully torn down */
-	unsigned dying; /* of those, the ones destroyed by their owner */
-};
-
-enum box_net {
-	BOX_NET_NONE,	  /* own namespace, loopback only */
-	BOX_NET_FILTERED, /* the same, plus the ways out (egress_open) */
-	BOX_NET_HOST,	  /* the daemon's namespace */
-};
-
-struct box_spec {
-	enum box_net net;
-	struct rootfs_spec rootfs;
-	const struct seccomp_prog *seccomp;
-	struct cgroup_limits limits;
-};
+struct box_host;
+struct box_spec;
+struct cgroup_limits;
+struct cgroup_usage;
 
 struct box;
 
@@ -54,12 +24,27 @@ typedef void (*box_exited_fn)(struct box *b, pid_t pid, int status,
 			      void *userdata);
 typedef void (*box_opened_fn)(struct box *b, int err, int fd, void *userdata);
 
+/* A command's resource limits (setrlimit in the box; 0: the default). */
+struct box_rlimits {
+	uint64_t rlimit_fsize;
+	uint32_t rlimit_nofile;
+	uint32_t rlimit_nproc;
+};
+
 struct box_cmd {
 	const char *const *argv; /* argv[0] is an absolute path in the box */
 	const char *const *envp;
 	const char *cwd;
-	struct init_run limits; /* argc/envc are filled in by box_run */
+	struct box_rlimits limits;
 	bool seccomp;
+};
+
+/* What box_open does with its path. */
+enum box_open_how {
+	BOX_OPEN_READ,	/* a regular file, for reading */
+	BOX_OPEN_WRITE, /* create or truncate, parents made */
+	BOX_OPEN_MKDIR, /* create the directory, parents made */
+	BOX_OPEN_REMOVE /* the file or empty directory: success with fd -1 */
 };
 
 /* Starts creating a box.  ready is called once, from the event loop, with
@@ -75,11 +60,10 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	    box_started_fn started, box_exited_fn exited, void *userdata);
 
-/* Opens a path inside /sandbox or /tmp as the box user (flags from
- * enum init_open_flags); symlinks are never followed.  INIT_OPEN_REMOVE
- * reports success with fd -1. */
-int box_open(struct box *b, const char *path, uint32_t flags, uint32_t mode,
-	     box_opened_fn opened, void *userdata);
+/* Opens a path inside /sandbox or /tmp as the box user; symlinks are
+ * never followed. */
+int box_open(struct box *b, const char *path, enum box_open_how how,
+	     uint32_t mode, box_opened_fn opened, void *userdata);
 
 /* Hands a ready box to a new owner (a pooled box to its execution). */
 void box_set_died(struct box *b, box_died_fn died, void *userdata);

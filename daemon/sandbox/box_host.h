@@ -1,0 +1,27 @@
+/* What every box shares, set up once by the daemon (which holds it in
+ * struct daemon) and handed to box_create. */
+#ifndef ISOL8D_BOX_HOST_H
+#define ISOL8D_BOX_HOST_H
+
+#include "netns.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct cgroup_root;
+struct uid_slots;
+
+struct box_host {
+	sd_event *event;
+	struct cgroup_root *cgroups;
+	struct uid_slots *uids;
+	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
+	struct netns_spare net;
+	sd_event_source *refill; /* makes the next network namespace */
+	uint64_t next_id;
+	unsigned live; /* boxes not yet fully torn down */
+	unsigned dying; /* of those, the ones destroyed by their owner */
+};
+
+#endif
