@@ -9,22 +9,20 @@
 #include "sandbox/box.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Ends the transfer with a message for the client. */
+/* Ends the transfer with "<action> <path>: <reason>" for the client (no
+ * path: "<action>: <reason>"). */
 static void fail(struct execution_files *f, enum error_kind kind,
-		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(struct execution_files *f, enum error_kind kind,
-		 const char *fmt, ...)
+		 const char *action, const char *path, const char *reason)
 {
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	if (path)
+		snprintf(msg, sizeof(msg), "%s %s: %s", action, path, reason);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", action, reason);
 	f->done(f, kind, msg);
 }
 
@@ -57,20 +55,18 @@ static void on_file_opened(struct box *b, int err, int fd, void *userdata)
 	size_t len = 0;
 	file_at(f->req, f->next++, &path, &content, &len);
 	if (err < 0) {
-		fail(f, ERR_INVALID_ARGUMENT, "Cannot write %s: %s",
-			       path,
-			       err == -ELOOP || err == -EXDEV
-				       ? "the path leads outside the sandbox"
-				       : strerror(-err));
+		fail(f, ERR_INVALID_ARGUMENT, "Cannot write", path,
+		     err == -ELOOP || err == -EXDEV
+			     ? "the path leads outside the sandbox"
+			     : strerror(-err));
 		return;
 	}
 	int r = box_file_write(fd, content, len);
 	close(fd);
 	if (r < 0) {
-		fail(
-			f, ERR_INVALID_ARGUMENT, "Cannot write %s: %s", path,
-			r == -ENOSPC || r == -EFBIG ? "the sandbox is full"
-						    : strerror(-r));
+		fail(f, ERR_INVALID_ARGUMENT, "Cannot write", path,
+		     r == -ENOSPC || r == -EFBIG ? "the sandbox is full"
+						 : strerror(-r));
 		return;
 	}
 	execution_files_write(f);
@@ -84,8 +80,8 @@ static void on_workdir_made(struct box *b, int err, int fd, void *userdata)
 		close(fd);
 	if (err < 0) {
 		fail(f, ERR_INVALID_ARGUMENT,
-			       "Cannot create the working directory %s: %s",
-			       f->req->workdir, strerror(-err));
+		     "Cannot create the working directory", f->req->workdir,
+		     strerror(-err));
 		return;
 	}
 	f->done(f, ERR_INTERNAL, NULL);
@@ -107,8 +103,8 @@ void execution_files_write(struct execution_files *f)
 		return;
 	}
 	if (r < 0)
-		fail(f, ERR_INTERNAL, "Cannot reach the box: %s",
-			       strerror(-r));
+		fail(f, ERR_INTERNAL, "Cannot reach the box", NULL,
+		     strerror(-r));
 }
 
 /* ---- output files ---- */
