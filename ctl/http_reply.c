@@ -1,8 +1,8 @@
 /* The bridge's answers: JSON bodies, and daemon errors as HTTP statuses. */
 #include "cleanup.h"
+#include "format.h"
 #include "http_bridge.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,10 +54,7 @@ enum MHD_Result http_reply_error(struct http_request *r, unsigned status,
 				 const char *fmt, ...)
 {
 	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	FORMAT_ARGS(msg, fmt);
 	return http_reply_json(r, status, error_body(msg));
 }
 

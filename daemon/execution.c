@@ -6,6 +6,7 @@
 #include "exec_request.h"
 #include "execution_files.h"
 #include "execution_result.h"
+#include "format.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -16,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,10 +99,7 @@ static void execution_fail(struct execution *e, enum error_kind kind,
 			   const char *fmt, ...)
 {
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	FORMAT_ARGS(msg, fmt);
 	if (e->call) {
 		json_object *ev = json_object_new_object();
 		json_object_object_add(ev, "type",

@@ -1,8 +1,8 @@
 #include "rpc_call.h"
 
 #include "cleanup.h"
+#include "format.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -80,10 +80,7 @@ void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
 		     const char *fmt, ...)
 {
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	FORMAT_ARGS(msg, fmt);
 	finish(call, rpc_make_error(call->id, error_kind_code(kind), kind, msg));
 }
 

@@ -1,6 +1,7 @@
 #include "proxy.h"
 
 #include "dns_stub.h"
+#include "format.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy_flow.h"
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,10 +202,7 @@ static void answer(struct conn *c, int status, const char *reason,
 		   const char *fmt, ...)
 {
 	char body[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
+	FORMAT_ARGS(body, fmt);
 	free(c->answer);
 	c->answer = refusal(c->way, status, reason, body, &c->answer_len);
 	if (!c->answer) {
@@ -235,10 +232,7 @@ static void block(struct conn *c, const char *fmt, ...)
 static void block(struct conn *c, const char *fmt, ...)
 {
 	char body[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
+	FORMAT_ARGS(body, fmt);
 	emit(c, false);
 	answer(c, 403, "Forbidden", "%s", body);
 }
