@@ -597,23 +597,6 @@ static bool runs_as_started(const struct execution *e)
 	return true;
 }
 
-/* Takes a pooled box when one serves the request as a fresh box would. */
-static bool claim_pooled(struct execution *e, const struct box_spec *spec)
-{
-	struct pool_claim c;
-	if (!e->d->pool || !runs_as_started(e) ||
-	    !pool_claim(e->d->pool, &e->req, spec, &c))
-		return false;
-	box_set_died(c.box, on_box_died, e);
-	e->box = c.box;
-	e->waiter = c.cmd;
-	e->pool_key = c.key;
-	struct cgroup_usage u = { 0 };
-	box_usage(e->box, &u);
-	e->out.cpu_before_ns = u.cpu_time_ns;
-	return true;
-}
-
 /* ---- in a session ---- */
 
 static struct execution *of_job(struct session_job *job)
@@ -747,15 +730,23 @@ void execution_start(struct rpc_call *call)
 		run_in_session(e);
 		return;
 	}
-	if (claim_pooled(e, &spec)) {
+	/* A pooled box when one serves the request as a fresh box would. */
+	struct pool_claim c;
+	r = pool_get_box(runs_as_started(e) ? d->pool : NULL, &d->boxes,
+			 &e->req, &spec, on_box_ready, on_box_died, e, &c,
+			 &e->box);
+	if (r > 0) {
+		e->waiter = c.cmd;
+		e->pool_key = c.key;
+		struct cgroup_usage u = { 0 };
+		box_usage(e->box, &u);
+		e->out.cpu_before_ns = u.cpu_time_ns;
 		log_debug("execution %s: pooled box %s", e->id,
 			  box_name(e->box));
 		begin(e);
 		return;
 	}
-	r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, e, &e->box);
 	if (r < 0) {
-		e->box = NULL;
 		if (r == -EBUSY)
 			execution_fail(e, ERR_BUSY,
 				       "Too many sandboxes: the limit of %llu "

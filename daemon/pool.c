@@ -508,6 +508,22 @@ bool pool_claim(struct pool *p, const struct exec_request *req,
 	return false;
 }
 
+int pool_get_box(struct pool *p, struct box_host *host,
+		 const struct exec_request *req, const struct box_spec *spec,
+		 box_ready_fn ready, box_died_fn died, void *userdata,
+		 struct pool_claim *claim, struct box **box)
+{
+	if (p && pool_claim(p, req, spec, claim)) {
+		box_set_died(claim->box, died, userdata);
+		*box = claim->box;
+		return 1;
+	}
+	int r = box_create(host, spec, ready, died, userdata, box);
+	if (r < 0)
+		*box = NULL;
+	return r;
+}
+
 void pool_release(struct pool *p, struct pool_key *key)
 {
 	if (key && key->in_use > 0)

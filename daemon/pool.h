@@ -43,6 +43,14 @@ void pool_free(struct pool *p);
  * interpreter holds). */
 bool pool_claim(struct pool *p, const struct exec_request *req,
 		const struct box_spec *spec, struct pool_claim *out);
+/* A box for a request: a pooled one when p (NULL: none) has one that fits
+ * (1: *claim holds it, and died with userdata is its died callback now),
+ * else a new one (0: box_create's ready and died will come), or a
+ * negative errno (*box NULL). */
+int pool_get_box(struct pool *p, struct box_host *host,
+		 const struct exec_request *req, const struct box_spec *spec,
+		 box_ready_fn ready, box_died_fn died, void *userdata,
+		 struct pool_claim *claim, struct box **box);
 /* The claimed box's execution is over: the pool refills from here. */
 void pool_release(struct pool *p, struct pool_key *key);
 

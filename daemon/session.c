@@ -385,22 +385,6 @@ static void make_id(char out[SESSION_ID_MAX + 1])
 		 (unsigned long long)++n);
 }
 
-/* A pooled box serves a session made with the pooled boxes' options; its
- * waiting interpreter becomes the session's first one. */
-static bool claim_pooled(struct session *s, const struct exec_request *req,
-			 const struct box_spec *spec)
-{
-	struct pool_claim c;
-	if (!s->set->d->pool || !pool_claim(s->set->d->pool, req, spec, &c))
-		return false;
-	s->box = c.box;
-	s->interp = c.cmd;
-	s->pool_key = c.key;
-	box_set_died(s->box, on_box_died, s);
-	s->ready = true;
-	return true;
-}
-
 int session_create(struct sessions *set, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
 		   struct session **out, enum error_kind *kind, char *err,
@@ -460,11 +444,15 @@ int session_create(struct sessions *set, const char *id,
 				      on_lifetime, s);
 	}
 	struct box_spec spec = exec_request_box_spec(req, &d->cfg, prog);
-	if (r >= 0 && !claim_pooled(s, req, &spec)) {
-		r = box_create(&d->boxes, &spec, on_box_ready, on_box_died, s,
-			       &s->box);
-		if (r < 0)
-			s->box = NULL;
+	struct pool_claim c;
+	/* A pooled box serves a session made with the pooled boxes' options;
+	 * its waiting interpreter becomes the session's first one. */
+	if (r >= 0 && (r = pool_get_box(d->pool, &d->boxes, req, &spec,
+					on_box_ready, on_box_died, s, &c,
+					&s->box)) > 0) {
+		s->interp = c.cmd;
+		s->pool_key = c.key;
+		s->ready = true;
 	}
 	if (r < 0) {
 		*kind = r == -EBUSY ? ERR_BUSY : ERR_INTERNAL;
