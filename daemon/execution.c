@@ -95,17 +95,31 @@ static void execution_free(struct execution *e)
 	free(e);
 }
 
+/* A "stream" notification {type, data, phase (when not NULL)} to a client
+ * that asked for them; takes data. */
+static void stream(struct execution *e, const char *type, json_object *data,
+		   const char *phase)
+{
+	if (!e->call || !e->call->stream) {
+		json_object_put(data);
+		return;
+	}
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "type", json_object_new_string(type));
+	json_object_object_add(ev, "data", data);
+	if (phase)
+		json_object_object_add(ev, "phase",
+				       json_object_new_string(phase));
+	rpc_stream_event(e->call, ev);
+}
+
 static void execution_fail(struct execution *e, enum error_kind kind,
 			   const char *fmt, ...)
 {
 	char msg[1024];
 	FORMAT_ARGS(msg, fmt);
 	if (e->call) {
-		json_object *ev = json_object_new_object();
-		json_object_object_add(ev, "type",
-				       json_object_new_string("error"));
-		json_object_object_add(ev, "data", json_object_new_string(msg));
-		rpc_stream_event(e->call, ev);
+		stream(e, "error", json_object_new_string(msg), NULL);
 		rpc_reply_error(e->call, kind, "%s", msg);
 	}
 	execution_free(e);
@@ -157,13 +171,9 @@ static void execution_complete(struct execution *e)
 	if (e->call) {
 		json_object *code = NULL;
 		json_object_object_get_ex(result, "exitCode", &code);
-		json_object *ev = json_object_new_object();
-		json_object_object_add(ev, "type",
-				       json_object_new_string("exit"));
-		json_object_object_add(
-			ev, "data",
-			json_object_new_string(json_object_get_string(code)));
-		rpc_stream_event(e->call, ev);
+		stream(e, "exit",
+		       json_object_new_string(json_object_get_string(code)),
+		       NULL);
 		rpc_reply(e->call, result);
 	} else
 		json_object_put(result);
@@ -227,16 +237,10 @@ static void on_command_output(void *userdata, bool is_stderr,
 {
 	struct execution *e = userdata;
 	if (!e->call || !e->call->stream)
-		return;
-	json_object *ev = json_object_new_object();
-	json_object_object_add(ev, "type", json_object_new_string(
-						   is_stderr ? "stderr"
-							     : "stdout"));
-	json_object_object_add(ev, "data",
-			       json_object_new_string_len(data, (int)len));
-	json_object_object_add(ev, "phase",
-			       json_object_new_string(phase_names[e->phase]));
-	rpc_stream_event(e->call, ev);
+		return; /* before copying the output */
+	stream(e, is_stderr ? "stderr" : "stdout",
+	       json_object_new_string_len(data, (int)len),
+	       phase_names[e->phase]);
 }
 
 static void on_command_done(void *userdata, int err, const char *what,
@@ -254,18 +258,9 @@ static void on_command_done(void *userdata, int err, const char *what,
 		sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
 		e->out.status = status;
 		exec_outcome_take_output(&e->out, c);
-		if (e->out.timed_out) {
-			if (e->call) {
-				json_object *ev = json_object_new_object();
-				json_object_object_add(
-					ev, "type",
-					json_object_new_string("error"));
-				json_object_object_add(
-					ev, "data",
-					json_object_new_string(TIMEOUT_TEXT));
-				rpc_stream_event(e->call, ev);
-			}
-		}
+		if (e->out.timed_out)
+			stream(e, "error", json_object_new_string(TIMEOUT_TEXT),
+			       NULL);
 		e->cmd = NULL;
 		command_free(c);
 		read_outputs(e);
@@ -503,12 +498,7 @@ static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 				 "entries; later ones are only streamed",
 				 e->id, NET_LOGS_MAX);
 	}
-	if (!e->call || !e->call->stream)
-		return;
-	json_object *ev = json_object_new_object();
-	json_object_object_add(ev, "type", json_object_new_string("network"));
-	json_object_object_add(ev, "data", json_object_get(entry));
-	rpc_stream_event(e->call, ev);
+	stream(e, "network", json_object_get(entry), NULL);
 }
 
 /* A filtered box's way out serves this execution from now on. */
