@@ -637,8 +637,7 @@ static void run_in_session(struct execution *e)
 	if (!s) {
 		enum error_kind kind;
 		char err[512];
-		uint64_t idle = d->cfg.auto_prune ? d->cfg.max_container_age_ms
-						  : 0;
+		uint64_t idle = session_default_idle_ms(&d->cfg);
 		if (session_create(d->sessions, r->session_id, r, idle, &s,
 				   &kind, err, sizeof(err)) < 0) {
 			execution_fail(e, kind, "%s", err);

@@ -240,8 +240,7 @@ void method_session_create(struct rpc_call *call)
 		return;
 	}
 	uint64_t idle = idle_sec >= 0 ? (uint64_t)idle_sec * 1000
-			: d->cfg.auto_prune ? d->cfg.max_container_age_ms
-					    : 0;
+				      : session_default_idle_ms(&d->cfg);
 	struct session *s;
 	enum error_kind kind;
 	r = session_create(d->sessions, id, &req, idle, &s, &kind, err,

@@ -385,6 +385,11 @@ static void make_id(char out[SESSION_ID_MAX + 1])
 		 (unsigned long long)++n);
 }
 
+uint64_t session_default_idle_ms(const struct config *cfg)
+{
+	return cfg->auto_prune ? cfg->max_container_age_ms : 0;
+}
+
 int session_create(struct sessions *set, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
 		   struct session **out, enum error_kind *kind, char *err,

@@ -47,6 +47,9 @@ void sessions_free(struct sessions *set);
 
 /* The session named id, or NULL. */
 struct session *session_find(struct sessions *set, const char *id);
+/* The idle timeout of a session its creator gave none: the configured
+ * cleanup.maxContainerAgeMs with cleanup.autoPrune, else none (0). */
+uint64_t session_default_idle_ms(const struct config *cfg);
 /* Creates a session with req's runtime and options (limits, sizes,
  * seccomp); id NULL makes one up.  On error the kind and message. */
 int session_create(struct sessions *set, const char *id,
