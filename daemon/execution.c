@@ -273,7 +273,7 @@ static void on_command_done(void *userdata, int err, const char *what,
 						  ? "Package install failed"
 						  : "Setup script failed";
 		execution_fail(e, ERR_INVALID_ARGUMENT, "%s (exit code %d): %s",
-			       what_failed, code, o->text ? o->text : "");
+			       what_failed, code, o->text.p ? o->text.p : "");
 		return;
 	}
 	e->cmd = NULL;

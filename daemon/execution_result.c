@@ -14,16 +14,14 @@
 
 static char *take_text(struct output *o, bool *truncated, size_t *len)
 {
-	struct text_buf t = { o->text, o->text_len, o->text_cap };
+	struct strbuf t = o->text;
 	if (o->truncated) {
 		*truncated = true;
-		text_buf_append(&t, TRUNCATION_MARKER,
-				strlen(TRUNCATION_MARKER));
+		strbuf_add(&t, TRUNCATION_MARKER, strlen(TRUNCATION_MARKER));
 	}
-	o->text = NULL;
-	o->text_len = o->text_cap = 0;
-	*len = t.data ? t.len : 0;
-	return t.data ? t.data : strdup("");
+	o->text = (struct strbuf){ 0 };
+	*len = t.p ? t.len : 0;
+	return t.p ? t.p : strdup("");
 }
 
 void exec_outcome_take_output(struct exec_outcome *o, struct command *c)
@@ -36,13 +34,14 @@ void exec_outcome_take_output(struct exec_outcome *o, struct command *c)
 	o->truncated = t;
 	if (!o->timed_out)
 		return;
-	struct text_buf s = { o->stderr_text, o->stderr_len,
-			      o->stderr_len + 1 };
+	struct strbuf s = { .p = o->stderr_text,
+			    .len = o->stderr_len,
+			    .cap = o->stderr_len + 1 };
 	/* On a line of its own, without an empty one. */
-	bool nl = s.len && s.data[s.len - 1] != '\n';
-	text_buf_append(&s, nl ? "\n" TIMEOUT_TEXT : TIMEOUT_TEXT,
-			strlen(TIMEOUT_TEXT) + nl);
-	o->stderr_text = s.data;
+	bool nl = s.len && s.p[s.len - 1] != '\n';
+	strbuf_add(&s, nl ? "\n" TIMEOUT_TEXT : TIMEOUT_TEXT,
+		   strlen(TIMEOUT_TEXT) + nl);
+	o->stderr_text = s.p;
 	o->stderr_len = s.len;
 }
 

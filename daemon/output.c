@@ -9,48 +9,6 @@
 
 #define MASK "***"
 
-int text_buf_append(struct text_buf *b, const char *data, size_t len)
-{
-	if (!b->data || b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *n = realloc(b->data, cap);
-		if (!n)
-			return -ENOMEM;
-		b->data = n;
-		b->cap = cap;
-	}
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-long utf8_repair(const char *in, size_t len, bool final, struct text_buf *out)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	size_t i = 0, run = 0;
-	while (i < len) {
-		int n = utf8_seq(s + i, len - i);
-		if (n > 0) {
-			i += (size_t)n;
-			continue;
-		}
-		if (n < 0 && !final)
-			break;
-		if (text_buf_append(out, in + run, i - run) < 0 ||
-		    text_buf_append(out, "\xef\xbf\xbd", 3) < 0)
-			return -ENOMEM;
-		i++;
-		run = i;
-	}
-	if (text_buf_append(out, in + run, i - run) < 0)
-		return -ENOMEM;
-	return (long)i;
-}
-
 void output_init(struct output *o, size_t max, const char *const *secrets)
 {
 	memset(o, 0, sizeof(*o));
@@ -65,8 +23,8 @@ void output_init(struct output *o, size_t max, const char *const *secrets)
 
 void output_free(struct output *o)
 {
-	free(o->pending);
-	free(o->text);
+	strbuf_free(&o->pending);
+	strbuf_free(&o->text);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -88,56 +46,54 @@ static size_t secret_at(const struct output *o, const char *p, size_t avail)
 static int drain(struct output *o, bool final, output_emit_fn emit,
 		 void *userdata)
 {
-	struct text_buf masked = { 0 };
+	struct strbuf masked = { 0 };
 	size_t keep = final || o->longest_secret == 0 ? 0
 						      : o->longest_secret - 1;
 	size_t i = 0;
 	int r = 0;
 	if (o->longest_secret == 0) {
-		r = text_buf_append(&masked, o->pending, o->pend_len);
-		i = o->pend_len;
+		r = strbuf_add(&masked, o->pending.p, o->pending.len);
+		i = o->pending.len;
 	}
 	/* Only where every secret could be compared whole, so a short one
 	 * cannot be taken for the start of a longer one still arriving. */
-	while (r == 0 && i < o->pend_len && o->pend_len - i > keep) {
-		size_t l = secret_at(o, o->pending + i, o->pend_len - i);
+	while (r == 0 && i < o->pending.len && o->pending.len - i > keep) {
+		size_t l = secret_at(o, o->pending.p + i, o->pending.len - i);
 		if (l) {
-			r = text_buf_append(&masked, MASK, strlen(MASK));
+			r = strbuf_add(&masked, MASK, strlen(MASK));
 			i += l;
 		} else
-			r = text_buf_append(&masked, o->pending + i++, 1);
+			r = strbuf_add(&masked, o->pending.p + i++, 1);
 		if (r < 0)
 			goto out;
 	}
-	struct text_buf fixed = { 0 };
-	long used = masked.len ? utf8_repair(masked.data, masked.len, final,
+	struct strbuf fixed = { 0 };
+	long used = masked.len ? utf8_repair(masked.p, masked.len, final,
 					     &fixed)
 			       : 0;
 	if (used < 0) {
 		r = -ENOMEM;
-		free(fixed.data);
+		strbuf_free(&fixed);
 		goto out;
 	}
 	/* Bytes of an incomplete character go back in front of the tail. */
 	size_t back = masked.len - (size_t)used;
-	size_t tail = o->pend_len - i;
+	size_t tail = o->pending.len - i;
 	if (tail)
-		memmove(o->pending + back, o->pending + i, tail);
+		memmove(o->pending.p + back, o->pending.p + i, tail);
 	if (back)
-		memcpy(o->pending, masked.data + used, back);
-	o->pend_len = back + tail;
+		memcpy(o->pending.p, masked.p + used, back);
+	o->pending.len = back + tail;
+	if (o->pending.p)
+		o->pending.p[o->pending.len] = '\0';
 	if (fixed.len) {
-		struct text_buf t = { o->text, o->text_len, o->text_cap };
-		r = text_buf_append(&t, fixed.data, fixed.len);
-		o->text = t.data;
-		o->text_len = t.len;
-		o->text_cap = t.cap;
+		r = strbuf_add(&o->text, fixed.p, fixed.len);
 		if (r == 0 && emit)
-			emit(fixed.data, fixed.len, userdata);
+			emit(fixed.p, fixed.len, userdata);
 	}
-	free(fixed.data);
+	strbuf_free(&fixed);
 out:
-	free(masked.data);
+	strbuf_free(&masked);
 	return r;
 }
 
@@ -152,18 +108,8 @@ int output_feed(struct output *o, const char *data, size_t len,
 	}
 	if (len == 0)
 		return 0;
-	if (o->pend_len + len > o->pend_cap) {
-		size_t cap = o->pend_cap ? o->pend_cap : 4096;
-		while (cap < o->pend_len + len)
-			cap *= 2;
-		char *n = realloc(o->pending, cap);
-		if (!n)
-			return -ENOMEM;
-		o->pending = n;
-		o->pend_cap = cap;
-	}
-	memcpy(o->pending + o->pend_len, data, len);
-	o->pend_len += len;
+	if (strbuf_add(&o->pending, data, len) < 0)
+		return -ENOMEM;
 	return drain(o, false, emit, userdata);
 }
 

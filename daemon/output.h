@@ -4,6 +4,8 @@
 #ifndef ISOL8D_OUTPUT_H
 #define ISOL8D_OUTPUT_H
 
+#include "strbuf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -13,10 +15,8 @@ struct output {
 	bool truncated;
 	const char *const *secrets; /* NULL-terminated; borrowed */
 	size_t longest_secret;
-	char *pending; /* raw bytes held back for masking or UTF-8 */
-	size_t pend_len, pend_cap;
-	char *text; /* everything emitted so far, NUL-terminated */
-	size_t text_len, text_cap;
+	struct strbuf pending; /* raw bytes held back for masking or UTF-8 */
+	struct strbuf text;    /* everything emitted so far */
 };
 
 /* Called with each piece as it becomes final (masked, valid UTF-8). */
@@ -28,15 +28,5 @@ int output_feed(struct output *o, const char *data, size_t len,
 		output_emit_fn emit, void *userdata);
 /* Flushes what was held back (at end of stream). */
 int output_finish(struct output *o, output_emit_fn emit, void *userdata);
-
-/* Replaces invalid UTF-8 in in[0..len) with U+FFFD, appending to out.
- * Unless final, an incomplete sequence at the end is left unconsumed;
- * returns the number of input bytes consumed or -ENOMEM. */
-struct text_buf {
-	char *data;
-	size_t len, cap;
-};
-long utf8_repair(const char *in, size_t len, bool final, struct text_buf *out);
-int text_buf_append(struct text_buf *b, const char *data, size_t len);
 
 #endif

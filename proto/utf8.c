@@ -1,5 +1,8 @@
 #include "utf8.h"
 
+#include "strbuf.h"
+
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -68,4 +71,27 @@ size_t utf8_prefix(const char *s, size_t max)
 	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
 		max--;
 	return max;
+}
+
+long utf8_repair(const char *in, size_t len, bool final, struct strbuf *out)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, run = 0;
+	while (i < len) {
+		int n = utf8_seq(s + i, len - i);
+		if (n > 0) {
+			i += (size_t)n;
+			continue;
+		}
+		if (n < 0 && !final)
+			break;
+		if (strbuf_add(out, in + run, i - run) < 0 ||
+		    strbuf_add(out, "\xef\xbf\xbd", 3) < 0)
+			return -ENOMEM;
+		i++;
+		run = i;
+	}
+	if (strbuf_add(out, in + run, i - run) < 0)
+		return -ENOMEM;
+	return (long)i;
 }

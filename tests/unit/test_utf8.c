@@ -1,5 +1,5 @@
 /* Strict UTF-8: sequence lengths at every boundary of the encoding, whole
- * buffers, and cutting text on a character boundary. */
+ * buffers, cutting text on a character boundary, and repairing it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "strbuf.h"
 #include "utf8.h"
 
 static void test_seq_table(void **state)
@@ -153,6 +154,30 @@ static void test_prefix(void **state)
 	assert_int_equal(utf8_prefix("\xe2\x82\xac", 2), 0);
 }
 
+static void test_utf8_repair_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+	} cases[] = {
+		{ "plain", 5, "plain" },
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80" },
+		{ "\xf4\x90\x80\x80", 4,
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xe0\x80\xaf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf t = { 0 };
+		long used = utf8_repair(cases[i].in, cases[i].len, true, &t);
+		assert_int_equal(used, (long)cases[i].len);
+		assert_string_equal(t.p, cases[i].out);
+		strbuf_free(&t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_every_lead_byte),
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_utf8_repair_table),
 	};
 	return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
 }
