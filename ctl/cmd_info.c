@@ -1,6 +1,7 @@
 /* health, version and config: what the daemon says about itself. */
 #include "cleanup.h"
 #include "ctl.h"
+#include "json_field.h"
 #include "version.h"
 
 #include <stdio.h>
@@ -31,13 +32,6 @@ static const char config_help[] =
 	"  --json         print {config, sources, file} as JSON\n"
 	"  --socket PATH  the daemon's socket\n";
 
-static const char *str_field(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
-						      : "?";
-}
-
 int cmd_health(struct ctl *ctl, int argc, char **argv)
 {
 	bool json = false;
@@ -55,11 +49,11 @@ int cmd_health(struct ctl *ctl, int argc, char **argv)
 	json_object *up = NULL, *features = NULL;
 	json_object_object_get_ex(r, "uptimeMs", &up);
 	json_object_object_get_ex(r, "features", &features);
-	printf("status:   %s\n", str_field(r, "status"));
-	printf("version:  %s\n", str_field(r, "version"));
+	printf("status:   %s\n", json_field_str(r, "status", "?"));
+	printf("version:  %s\n", json_field_str(r, "version", "?"));
 	printf("uptime:   %.1fs\n", (double)json_object_get_int64(up) / 1000.0);
-	printf("cgroups:  %s\n", str_field(r, "cgroupMode"));
-	printf("kernel:   %s\n", str_field(features, "kernel"));
+	printf("cgroups:  %s\n", json_field_str(r, "cgroupMode", "?"));
+	printf("kernel:   %s\n", json_field_str(features, "kernel", "?"));
 	printf("features:");
 	json_object_object_foreach(features, k, v)
 	{
@@ -85,7 +79,7 @@ int cmd_version(struct ctl *ctl, int argc, char **argv)
 		ctl_print_json(r);
 	else
 		printf("isol8ctl %s\nisol8d %s\n", ISOL8_VERSION,
-		       str_field(r, "version"));
+		       json_field_str(r, "version", "?"));
 	return CTL_EXIT_OK;
 }
 
@@ -103,7 +97,7 @@ static void print_flat(json_object *o, const char *prefix, json_object *sources)
 		printf("%-32s %-28s (%s)\n", path,
 		       json_object_to_json_string_ext(
 			       v, JSON_C_TO_STRING_NOSLASHESCAPE),
-		       str_field(sources, path));
+		       json_field_str(sources, path, "?"));
 	}
 }
 

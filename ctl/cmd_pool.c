@@ -1,6 +1,7 @@
 /* pool: what the daemon's warm pool holds and how well it serves. */
 #include "cleanup.h"
 #include "ctl.h"
+#include "json_field.h"
 #include "version.h"
 
 #include <stdio.h>
@@ -22,16 +23,12 @@ static const char pool_help[] =
 
 static long long num(json_object *o, const char *key)
 {
-	json_object *v = NULL;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v)
-						      : 0;
+	return (long long)json_field_int(o, key);
 }
 
 static const char *str(json_object *o, const char *key)
 {
-	json_object *v = NULL;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
-						      : "";
+	return json_field_str(o, key, "");
 }
 
 int cmd_pool(struct ctl *ctl, int argc, char **argv)

@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "cmd_run.h"
 #include "ctl.h"
+#include "json_field.h"
 #include "runtime_ext.h"
 #include "size.h"
 
@@ -158,13 +159,6 @@ void run_print_event(json_object *params, void *userdata)
 		       (size_t)json_object_get_string_len(data), stderr);
 		fflush(stderr);
 	}
-}
-
-const char *run_str_of(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
-						      : NULL;
 }
 
 /* Writes the fetched --out files next to us, under their base names. */
@@ -476,21 +470,21 @@ int run_print_result(const struct run_opts *o, json_object *result,
 	if (o->json) {
 		ctl_print_json(result);
 	} else if (!streamed) {
-		const char *out = run_str_of(result, "stdout");
-		const char *err = run_str_of(result, "stderr");
+		const char *out = json_field_str(result, "stdout", NULL);
+		const char *err = json_field_str(result, "stderr", NULL);
 		if (out)
 			fputs(out, stdout);
 		if (err)
 			fputs(err, stderr);
 	}
-	if (o->debug && run_str_of(result, "durationMs"))
+	if (o->debug && json_field_str(result, "durationMs", NULL))
 		fprintf(stderr, "[DEBUG] durationMs: %s\n",
-			run_str_of(result, "durationMs"));
+			json_field_str(result, "durationMs", NULL));
 	json_object *t = NULL, *code = NULL;
 	if (json_object_object_get_ex(result, "truncated", &t) &&
 	    json_object_get_boolean(t))
 		fprintf(stderr, "[WARN] Output was truncated\n");
-	if (streamed && run_str_of(result, "timedOut"))
+	if (streamed && json_field_str(result, "timedOut", NULL))
 		fprintf(stderr, TIMEOUT_TEXT "\n");
 	json_object *logs = NULL;
 	if (!o->json && json_object_object_get_ex(result, "networkLogs", &logs)) {

@@ -21,8 +21,6 @@ struct run_opts {
 
 /* A stream event's stdout or stderr, written out as it comes. */
 void run_print_event(json_object *params, void *userdata);
-/* o[key] as a string, or NULL. */
-const char *run_str_of(json_object *o, const char *key);
 /* The result as isol8's CLI shows it (only what the stream did not show
  * already, when streamed), --out files saved; the exit code to return. */
 int run_print_result(const struct run_opts *o, json_object *result,

@@ -1,6 +1,7 @@
 /* isol8ctl run --host: the same execution through isol8's HTTP API. */
 #include "cleanup.h"
 #include "cmd_run.h"
+#include "json_field.h"
 #include "remote.h"
 
 #include <stdio.h>
@@ -19,7 +20,7 @@ static int on_remote_event(json_object *ev, void *userdata)
 {
 	struct remote_run *s = userdata;
 	run_print_event(ev, NULL);
-	const char *type = run_str_of(ev, "type");
+	const char *type = json_field_str(ev, "type", NULL);
 	json_object *data = NULL;
 	if (!type || !json_object_object_get_ex(ev, "data", &data))
 		return 0;
@@ -77,7 +78,7 @@ static int stream_remote(struct remote *r, const struct run_opts *o,
 		return code;
 	if (s.failed)
 		return CTL_EXIT_FAILURE;
-	bool timed_out = run_str_of(result, "timedOut");
+	bool timed_out = json_field_str(result, "timedOut", NULL);
 	if (!s.exited && !timed_out) {
 		fprintf(stderr, "[ERR] Stream failed: the server ended the "
 				"stream before the execution's exit\n");

@@ -2,6 +2,7 @@
 #include "base64.h"
 #include "cleanup.h"
 #include "ctl.h"
+#include "json_field.h"
 #include "remote.h"
 #include "version.h"
 
@@ -176,10 +177,7 @@ static long long whole(const char *flag, const char *v, long long max)
 
 static const char *str(json_object *o, const char *key)
 {
-	json_object *v = NULL;
-	return json_object_object_get_ex(o, key, &v) && v
-		       ? json_object_get_string(v)
-		       : "-";
+	return json_field_str(o, key, "-");
 }
 
 static int do_create(struct ctl *ctl, const struct session_args *a)

@@ -1,19 +1,13 @@
 /* GET /metrics: the daemon's `metrics` answer in Prometheus' text format. */
 #include "cleanup.h"
 #include "http_bridge.h"
+#include "json_field.h"
 
 #include <stdio.h>
 
-static json_object *field(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static long long count_of(json_object *o, const char *key)
 {
-	return (long long)json_object_get_int64(field(o, key));
+	return (long long)json_field_int(o, key);
 }
 
 static void family(FILE *f, const char *name, const char *type,
@@ -32,8 +26,8 @@ static void executions(FILE *f, json_object *list)
 		fprintf(f,
 			"isol8_executions_total{runtime=\"%s\",outcome=\"%s\"} "
 			"%lld\n",
-			json_object_get_string(field(e, "runtime")),
-			json_object_get_string(field(e, "outcome")),
+			json_object_get_string(json_field(e, "runtime")),
+			json_object_get_string(json_field(e, "outcome")),
 			count_of(e, "count"));
 	}
 }
@@ -43,7 +37,8 @@ static void durations(FILE *f, json_object *h)
 	static const char name[] = "isol8_execution_duration_seconds";
 	family(f, name, "histogram",
 	       "Wall-clock time of executions that produced a result.");
-	json_object *bounds = field(h, "bounds"), *buckets = field(h, "buckets");
+	json_object *bounds = json_field(h, "bounds"),
+		    *buckets = json_field(h, "buckets");
 	for (size_t i = 0; i < json_object_array_length(bounds); i++)
 		fprintf(f, "%s_bucket{le=\"%g\"} %lld\n", name,
 			json_object_get_double(
@@ -53,7 +48,7 @@ static void durations(FILE *f, json_object *h)
 				json_object_array_get_idx(buckets, i)));
 	fprintf(f, "%s_bucket{le=\"+Inf\"} %lld\n", name, count_of(h, "count"));
 	fprintf(f, "%s_sum %.3f\n", name,
-		json_object_get_double(field(h, "sum")) / 1000);
+		json_object_get_double(json_field(h, "sum")) / 1000);
 	fprintf(f, "%s_count %lld\n", name, count_of(h, "count"));
 }
 
@@ -66,10 +61,11 @@ static void gauge(FILE *f, const char *name, const char *help,
 
 static void render(FILE *f, json_object *m)
 {
-	executions(f, field(m, "executions"));
-	durations(f, field(m, "durationMs"));
-	json_object *pool = field(m, "pool"), *sessions = field(m, "sessions"),
-		    *proxy = field(m, "proxyRequests");
+	executions(f, json_field(m, "executions"));
+	durations(f, json_field(m, "durationMs"));
+	json_object *pool = json_field(m, "pool"),
+		    *sessions = json_field(m, "sessions"),
+		    *proxy = json_field(m, "proxyRequests");
 	gauge(f, "isol8_pool_ready", "Boxes ready in the warm pool.",
 	      count_of(pool, "ready"));
 	gauge(f, "isol8_pool_in_use",
