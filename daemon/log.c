@@ -37,11 +37,6 @@ bool log_enabled(int prio)
 	return prio <= max_prio;
 }
 
-bool log_to_journal(void)
-{
-	return journal;
-}
-
 void log_fields(int prio, const char *const *fields, const char *fmt, ...)
 {
 	if (prio > max_prio)

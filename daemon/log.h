@@ -7,7 +7,6 @@
 #include <syslog.h>
 
 void log_setup(bool debug);
-bool log_to_journal(void);
 /* Whether a message at prio would be written: lets callers skip building
  * fields nobody will see. */
 bool log_enabled(int prio);

@@ -34,14 +34,6 @@ int error_kind_code(enum error_kind kind)
 					 : RPC_INTERNAL_ERROR;
 }
 
-int error_kind_from_name(const char *name)
-{
-	for (int i = 0; i < ERR__MAX; i++)
-		if (name && strcmp(kinds[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 /* How deep arrays and objects may nest: json-c's default, so that what
  * json-c's own parser reads elsewhere reads here too. */
 #define JSON_MAX_DEPTH 32

@@ -29,8 +29,6 @@ enum error_kind {
 const char *error_kind_name(enum error_kind kind);
 /* The JSON-RPC code an application error of this kind carries. */
 int error_kind_code(enum error_kind kind);
-/* -1 when name is not a kind. */
-int error_kind_from_name(const char *name);
 
 /* A validated incoming request.  Pointers borrow from root. */
 struct rpc_request {

@@ -10,7 +10,5 @@
 int size_parse(const char *s, uint64_t *out);
 /* The isol8 error text for a bad size value. */
 void size_format_error(char *buf, size_t len, const char *value);
-/* Shortest exact human form, e.g. 536870912 → "512m". */
-void size_format(char *buf, size_t len, uint64_t bytes);
 
 #endif

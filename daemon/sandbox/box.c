@@ -85,11 +85,6 @@ int box_open_egress(struct box *b)
 			 : egress_open(&b->host->net, pidfd, b->egress);
 }
 
-pid_t box_pid(const struct box *b)
-{
-	return b->pid;
-}
-
 int box_usage(const struct box *b, struct cgroup_usage *u)
 {
 	return b->cg ? cgroup_box_usage(b->cg, u) : -ENOENT;

@@ -24,6 +24,16 @@
 #define NONFINITE "NaN and Infinity are not JSON numbers"
 #define TRAILING "trailing data after the value"
 
+/* The kind of that name, -1 when none: read back through error_kind_name,
+ * so every kind must have a name of its own. */
+static int error_kind_from_name(const char *name)
+{
+	for (int i = 0; name && i < ERR__MAX; i++)
+		if (strcmp(error_kind_name((enum error_kind)i), name) == 0)
+			return i;
+	return -1;
+}
+
 static int starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
