@@ -6,15 +6,53 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 const char *const cgroup_ctl_names[CG_NCTL] = { "memory", "pids", "cpu",
 						"cpuacct" };
+
+/* ---- the layout ---- */
+
+const char *cgroup_mode_name(enum cgroup_mode mode)
+{
+	switch (mode) {
+	case CGROUP_MODE_V1:
+		return "v1";
+	case CGROUP_MODE_HYBRID:
+		return "hybrid";
+	case CGROUP_MODE_V2:
+		return "v2";
+	case CGROUP_MODE_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
+}
+
+enum cgroup_mode cgroup_mode_detect(const char *root)
+{
+	char path[256];
+	if (is_fs(root, CGROUP2_SUPER_MAGIC))
+		return CGROUP_MODE_V2;
+	if (!is_fs(root, TMPFS_MAGIC))
+		return CGROUP_MODE_UNKNOWN;
+	snprintf(path, sizeof(path), "%s/unified", root);
+	if (is_fs(path, CGROUP2_SUPER_MAGIC))
+		return CGROUP_MODE_HYBRID;
+	return CGROUP_MODE_V1;
+}
 
 /* ---- small file helpers, all relative to a directory fd ---- */
 

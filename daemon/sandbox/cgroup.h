@@ -5,9 +5,19 @@
 #ifndef ISOL8D_CGROUP_H
 #define ISOL8D_CGROUP_H
 
-#include "host_features.h"
-
 #include <stdint.h>
+
+enum cgroup_mode {
+	CGROUP_MODE_UNKNOWN,
+	CGROUP_MODE_V1,	    /* legacy: controllers on v1 hierarchies only */
+	CGROUP_MODE_HYBRID, /* v1 controllers with a v2 mount beside them */
+	CGROUP_MODE_V2,	    /* unified */
+};
+
+const char *cgroup_mode_name(enum cgroup_mode mode);
+/* Which layout the cgroup filesystem mounted at root (normally
+ * /sys/fs/cgroup) has, told by statfs. */
+enum cgroup_mode cgroup_mode_detect(const char *root);
 
 struct cgroup_root;
 struct cgroup_box;

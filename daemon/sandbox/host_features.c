@@ -1,55 +1,20 @@
 #include "host_features.h"
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "open_beneath.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
-
-const char *cgroup_mode_name(enum cgroup_mode mode)
-{
-	switch (mode) {
-	case CGROUP_MODE_V1:
-		return "v1";
-	case CGROUP_MODE_HYBRID:
-		return "hybrid";
-	case CGROUP_MODE_V2:
-		return "v2";
-	case CGROUP_MODE_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
-static bool is_fs(const char *path, long magic)
-{
-	struct statfs sf;
-	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
-}
-
-enum cgroup_mode cgroup_mode_detect(const char *root)
-{
-	char path[256];
-	if (is_fs(root, CGROUP2_SUPER_MAGIC))
-		return CGROUP_MODE_V2;
-	if (!is_fs(root, TMPFS_MAGIC))
-		return CGROUP_MODE_UNKNOWN;
-	snprintf(path, sizeof(path), "%s/unified", root);
-	if (is_fs(path, CGROUP2_SUPER_MAGIC))
-		return CGROUP_MODE_HYBRID;
-	return CGROUP_MODE_V1;
-}
 
 static bool file_contains(const char *path, const char *needle)
 {

@@ -3,15 +3,10 @@
 #ifndef ISOL8D_HOST_FEATURES_H
 #define ISOL8D_HOST_FEATURES_H
 
+#include "cgroup.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
-
-enum cgroup_mode {
-	CGROUP_MODE_UNKNOWN,
-	CGROUP_MODE_V1,	    /* legacy: controllers on v1 hierarchies only */
-	CGROUP_MODE_HYBRID, /* v1 controllers with a v2 mount beside them */
-	CGROUP_MODE_V2,	    /* unified */
-};
 
 /* The oldest kernel with every feature isol8d cannot do without
  * (mount_setattr came last, in 5.12). */
@@ -34,9 +29,6 @@ struct host_features {
 	bool memory_swap_limit; /* memsw on v1, memory.swap.max on v2 */
 };
 
-const char *cgroup_mode_name(enum cgroup_mode mode);
-/* Root of the cgroup filesystem mount table, normally /sys/fs/cgroup. */
-enum cgroup_mode cgroup_mode_detect(const char *root);
 void host_features_probe(struct host_features *f);
 /* NULL when every needed feature is there, else the first one missing
  * ("user namespaces", "close_range", ...). */
