@@ -58,9 +58,4 @@ struct box_spec exec_request_box_spec(const struct exec_request *r,
 				      const struct config *cfg,
 				      const struct seccomp_prog *prog);
 
-/* Normalises path (relative ones are taken from /sandbox) and checks that
- * it stays inside /sandbox (or /tmp when allow_tmp).  0 or -EINVAL. */
-int box_path_normalize(const char *path, bool allow_tmp, char *out,
-		       size_t out_len);
-
 #endif

@@ -4,6 +4,7 @@
 
 #include "base64.h"
 #include "box_file.h"
+#include "box_path.h"
 #include "cleanup.h"
 #include "daemon.h"
 #include "exec_request.h"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "box_path.h"
 #include "config.h"
 #include "exec_request.h"
 
