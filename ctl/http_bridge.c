@@ -2,6 +2,9 @@
 #include "http_bridge.h"
 
 #include "cleanup.h"
+#include "http_metrics.h"
+#include "http_reply.h"
+#include "http_stream.h"
 #include "jsonrpc.h"
 #include "version.h"
 

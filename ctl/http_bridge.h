@@ -41,24 +41,6 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 void http_bridge_completed(void *cls, struct MHD_Connection *conn,
 			   void **state, enum MHD_RequestTerminationCode why);
 
-/* ---- replies (http_reply.c); each queues a response and returns what
- * the handler should return ---- */
-enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
-				 const char *type, const char *text,
-				 size_t len, const char *retry_after);
-enum MHD_Result http_reply_json(struct http_request *r, unsigned status,
-				json_object *body);
-__attribute__((format(printf, 3, 4))) enum MHD_Result
-http_reply_error(struct http_request *r, unsigned status, const char *fmt,
-		 ...);
-/* A daemon error object, by its kind: 400, 404, 409, 429 (Retry-After),
- * 501, 504 or 500. */
-enum MHD_Result http_reply_rpc_error(struct http_request *r,
-				     json_object *error);
-/* The daemon could not be reached or went away (errno err): 503. */
-enum MHD_Result http_reply_unreachable(struct http_request *r, int err);
-
-/* ---- talking to the daemon ---- */
 /* The client's socket, to notice it hanging up while the daemon works. */
 int http_client_fd(const struct http_request *r);
 /* Connects for r; on failure replies 503 and returns a negative errno. */
@@ -67,10 +49,5 @@ int bridge_connect(struct http_request *r, struct rpc_client *c);
  * to return; MHD_NO when the client went away). */
 json_object *bridge_call(struct http_request *r, const char *method,
 			 json_object *params);
-
-/* ---- routes with more to them ---- */
-enum MHD_Result http_execute_stream(struct http_request *r,
-				    json_object *params);
-enum MHD_Result http_metrics(struct http_request *r);
 
 #endif

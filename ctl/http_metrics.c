@@ -1,6 +1,9 @@
 /* GET /metrics: the daemon's `metrics` answer in Prometheus' text format. */
+#include "http_metrics.h"
+
 #include "cleanup.h"
 #include "http_bridge.h"
+#include "http_reply.h"
 #include "json_field.h"
 
 #include <stdio.h>

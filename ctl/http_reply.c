@@ -1,4 +1,6 @@
 /* The bridge's answers: JSON bodies, and daemon errors as HTTP statuses. */
+#include "http_reply.h"
+
 #include "cleanup.h"
 #include "format.h"
 #include "http_bridge.h"

@@ -1,7 +1,10 @@
 /* POST /execute/stream: the daemon's stream notifications as Server-Sent
  * Events, one `data: <StreamEvent JSON>` frame each. */
+#include "http_stream.h"
+
 #include "cleanup.h"
 #include "http_bridge.h"
+#include "http_reply.h"
 
 #include <errno.h>
 #include <stdlib.h>
