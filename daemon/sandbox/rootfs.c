@@ -13,11 +13,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define FAIL(what_fmt, ...)                                                    \
+/* Describes the failed step in what (what_len bytes) and returns -errno
+ * from the calling function. */
+#define FAIL(what, what_len, ...)                                              \
 	do {                                                                   \
-		int _e = errno;                                                \
-		snprintf(what, what_len, what_fmt, ##__VA_ARGS__);             \
-		return -_e;                                                    \
+		int saved_errno_ = errno;                                      \
+		snprintf(what, what_len, __VA_ARGS__);                         \
+		return -saved_errno_;                                          \
 	} while (0)
 
 /* Host paths bound read-only into the box when they exist.  Debian merges
@@ -134,18 +136,18 @@ static int mkdirs(int dirfd, const char *const *names, size_t n)
 static int build_etc(int rootfd, char *what, size_t what_len)
 {
 	if (mkdirat(rootfd, "etc", 0755) < 0)
-		FAIL("mkdir /etc");
+		FAIL(what, what_len, "mkdir /etc");
 	_cleanup_close_ int etc =
 		openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
 					      O_CLOEXEC);
 	if (etc < 0)
-		FAIL("open /etc");
+		FAIL(what, what_len, "open /etc");
 	if (write_file_at(etc, "passwd", etc_passwd, 0644) < 0 ||
 	    write_file_at(etc, "group", etc_group, 0644) < 0 ||
 	    write_file_at(etc, "hosts", etc_hosts, 0644) < 0 ||
 	    write_file_at(etc, "hostname", "sandbox\n", 0644) < 0 ||
 	    write_file_at(etc, "resolv.conf", "", 0644) < 0)
-		FAIL("write /etc files");
+		FAIL(what, what_len, "write /etc files");
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		char src[64];
 		bool dir;
@@ -155,7 +157,7 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 		int r = bind_at(src, etc, etc_binds[i], ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
-			FAIL("bind %s", src);
+			FAIL(what, what_len, "bind %s", src);
 		}
 	}
 	return 0;
@@ -164,14 +166,14 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 static int build_dev(int rootfd, char *what, size_t what_len)
 {
 	if (mkdirat(rootfd, "dev", 0755) < 0)
-		FAIL("mkdir /dev");
+		FAIL(what, what_len, "mkdir /dev");
 	if (tmpfs_at("dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
-		FAIL("mount /dev");
+		FAIL(what, what_len, "mount /dev");
 	_cleanup_close_ int dev =
 		openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW |
 					      O_CLOEXEC);
 	if (dev < 0)
-		FAIL("open /dev");
+		FAIL(what, what_len, "open /dev");
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
 		char src[32];
 		bool dir;
@@ -181,18 +183,18 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 			r = bind_at(src, dev, dev_nodes[i], ATTR_DEVICE);
 		if (r < 0) {
 			errno = -r;
-			FAIL("bind %s", src);
+			FAIL(what, what_len, "bind %s", src);
 		}
 	}
 	static const char *const subdirs[] = { "pts", "shm" };
 	if (mkdirs(dev, subdirs, ARRAY_SIZE(subdirs)) < 0)
-		FAIL("mkdir /dev/pts, /dev/shm");
+		FAIL(what, what_len, "mkdir /dev/pts, /dev/shm");
 	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=0620") < 0)
-		FAIL("mount /dev/pts");
+		FAIL(what, what_len, "mount /dev/pts");
 	if (tmpfs_at("dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=64m") < 0)
-		FAIL("mount /dev/shm");
+		FAIL(what, what_len, "mount /dev/shm");
 	static const char *const links[][2] = {
 		{ "pts/ptmx", "ptmx" },		 { "/proc/self/fd", "fd" },
 		{ "/proc/self/fd/0", "stdin" },	 { "/proc/self/fd/1", "stdout" },
@@ -200,7 +202,7 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
-			FAIL("symlink /dev/%s", links[i][1]);
+			FAIL(what, what_len, "symlink /dev/%s", links[i][1]);
 	return 0;
 }
 
@@ -219,7 +221,7 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
 					  ATTR_DEVICE | MOUNT_ATTR_RDONLY);
 		if (r < 0) {
 			errno = -r;
-			FAIL("mask /%s", p);
+			FAIL(what, what_len, "mask /%s", p);
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
@@ -230,7 +232,7 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
 		int r = bind_at(p, rootfd, p, ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
-			FAIL("make /%s read-only", p);
+			FAIL(what, what_len, "make /%s read-only", p);
 		}
 	}
 	return 0;
@@ -244,25 +246,25 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 {
 	char opts[96];
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		FAIL("make / rprivate");
+		FAIL(what, what_len, "make / rprivate");
 	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "mode=0755,size=1m") < 0)
-		FAIL("mount the root tmpfs");
+		FAIL(what, what_len, "mount the root tmpfs");
 	_cleanup_close_ int rootfd = open(STAGING, O_PATH | O_DIRECTORY |
 								 O_NOFOLLOW |
 								 O_CLOEXEC);
 	if (rootfd < 0 || fchdir(rootfd) < 0)
-		FAIL("enter the new root");
+		FAIL(what, what_len, "enter the new root");
 
 	for (size_t i = 0; i < ARRAY_SIZE(image_dirs); i++) {
 		char src[32];
 		snprintf(src, sizeof(src), "/%s", image_dirs[i]);
 		if (mkdirat(rootfd, image_dirs[i], 0755) < 0)
-			FAIL("mkdir /%s", image_dirs[i]);
+			FAIL(what, what_len, "mkdir /%s", image_dirs[i]);
 		int r = bind_at(src, rootfd, image_dirs[i], ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
-			FAIL("bind %s", src);
+			FAIL(what, what_len, "bind %s", src);
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(usr_links); i++) {
@@ -270,7 +272,7 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 		snprintf(src, sizeof(src), "/%s", usr_links[i][1]);
 		if (access(src, F_OK) == 0 &&
 		    symlinkat(usr_links[i][1], rootfd, usr_links[i][0]) < 0)
-			FAIL("symlink /%s", usr_links[i][0]);
+			FAIL(what, what_len, "symlink /%s", usr_links[i][0]);
 	}
 	int r = build_etc(rootfd, what, what_len);
 	if (r < 0)
@@ -284,31 +286,31 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 		for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
 			*s = '\0';
 			if (mkdirat(rootfd, path, 0755) < 0 && errno != EEXIST)
-				FAIL("mkdir /%s", path);
+				FAIL(what, what_len, "mkdir /%s", path);
 			*s = '/';
 		}
 		if (mkdirat(rootfd, rel, 0755) < 0 && errno != EEXIST)
-			FAIL("mkdir %s", spec->runtimes_dir);
+			FAIL(what, what_len, "mkdir %s", spec->runtimes_dir);
 		r = bind_at(spec->runtimes_dir, rootfd, rel, ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
-			FAIL("bind %s", spec->runtimes_dir);
+			FAIL(what, what_len, "bind %s", spec->runtimes_dir);
 		}
 	}
 
 	static const char *const dirs[] = { "sandbox", "tmp", "proc", "root" };
 	if (mkdirs(rootfd, dirs, ARRAY_SIZE(dirs)) < 0)
-		FAIL("mkdir top-level directories");
+		FAIL(what, what_len, "mkdir top-level directories");
 	snprintf(opts, sizeof(opts), "mode=0755,uid=%d,gid=%d,size=%llu",
 		 BOX_USER_UID, BOX_USER_GID,
 		 (unsigned long long)spec->sandbox_size);
 	if (tmpfs_at("sandbox", MS_NOSUID | MS_NODEV, opts) < 0)
-		FAIL("mount /sandbox (size %llu)",
+		FAIL(what, what_len, "mount /sandbox (size %llu)",
 		     (unsigned long long)spec->sandbox_size);
 	snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
 		 (unsigned long long)spec->tmp_size);
 	if (tmpfs_at("tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
-		FAIL("mount /tmp (size %llu)",
+		FAIL(what, what_len, "mount /tmp (size %llu)",
 		     (unsigned long long)spec->tmp_size);
 	r = build_dev(rootfd, what, what_len);
 	if (r < 0)
@@ -318,25 +320,25 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 	 * when an unobstructed one already is. */
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
-		FAIL("mount /proc");
+		FAIL(what, what_len, "mount /proc");
 	r = mask_proc(rootfd, what, what_len);
 	if (r < 0)
 		return r;
 
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		FAIL("pivot_root");
+		FAIL(what, what_len, "pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)
-		FAIL("detach the old root");
+		FAIL(what, what_len, "detach the old root");
 	if (chdir("/") < 0)
-		FAIL("chdir /");
+		FAIL(what, what_len, "chdir /");
 	if (mount(NULL, "/dev", NULL,
 		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
 		  NULL) < 0)
-		FAIL("make /dev read-only");
+		FAIL(what, what_len, "make /dev read-only");
 	if (spec->readonly_root &&
 	    mount(NULL, "/", NULL,
 		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
 		  NULL) < 0)
-		FAIL("make / read-only");
+		FAIL(what, what_len, "make / read-only");
 	return 0;
 }
