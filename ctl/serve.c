@@ -1,5 +1,6 @@
 /* serve: isol8's HTTP server API in front of isol8d, as an unprivileged
- * process of its own, so no HTTP parsing ever runs in the root daemon. */
+ * process of its own, so the API's HTTP is never served by the root
+ * daemon (which parses HTTP only as the egress proxy of boxes' traffic). */
 #include "cleanup.h"
 #include "ctl.h"
 #include "http_bridge.h"

@@ -22,7 +22,7 @@
 enum conn_state {
 	C_HEAD,	      /* reading the request head */
 	C_SNIFF,      /* reading a TLS ClientHello for its server name */
-	C_RESOLVING,  /* sd-resolve is looking the host up */
+	C_RESOLVING,  /* the resolver helper is looking the host up */
 	C_CONNECTING, /* to addrs[next_addr - 1] */
 	C_RELAY,
 	C_ANSWER, /* writing the proxy's own answer, then closing */
