@@ -7,8 +7,9 @@
 #                                      building it first when it is not cached
 #
 # The cache lives in $VM_CACHE (default /var/cache/isol8/vm), one directory
-# per hash of this script and the package list, so changing either builds a
-# new image and a second run reuses the first one's.  Packages come from the
+# per hash of this script, the package list and vm-payload.service, so a
+# change to any of them builds a new image and a second run reuses the
+# first one's.  Packages come from the
 # archive the host's apt uses (its sources.list and sources.list.d), or from
 # $VM_MIRROR when set (a Debian mirror URL).
 #
@@ -20,13 +21,16 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# The system's tools only (mmdebstrap's helpers are Python scripts that
+# must run with Debian's python3, not one found first in PATH).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 VM_CACHE=${VM_CACHE:-/var/cache/isol8/vm}
 SUITE=bookworm
 IMAGE_SIZE=${VM_IMAGE_SIZE:-6G}
 
 log() { echo "vm-image: $*" >&2; }
 
-key=$(cat "$here/build-image.sh" "$here/packages" | sha256sum | cut -c1-16)
+key=$(cat "$here/build-image.sh" "$here/packages" "$here/vm-payload.service" | sha256sum | cut -c1-16)
 out="$VM_CACHE/debian12-$key"
 if [ -f "$out/done" ]; then
 	echo "$out"
@@ -58,7 +62,8 @@ pkgs=$(grep -v '^\s*#' "$here/packages" | tr -s ' \n' ',' | sed 's/^,//; s/,$//'
 
 log "building Debian 12 guest image in $out (takes a few minutes)"
 start=$(date +%s)
-mmdebstrap ${VM_VERBOSE:+--verbose} --variant=minbase --include="$pkgs" \
+buildlog="$VM_CACHE/build-$key.log"
+if ! mmdebstrap --verbose --variant=minbase --include="$pkgs" \
 	--dpkgopt='path-exclude=/usr/share/doc/*' \
 	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \
@@ -73,7 +78,11 @@ mmdebstrap ${VM_VERBOSE:+--verbose} --variant=minbase --include="$pkgs" \
 	--customize-hook='mkdir -p "$1/payload" "$1/etc/systemd/system/multi-user.target.wants"; ln -s ../vm-payload.service "$1/etc/systemd/system/multi-user.target.wants/vm-payload.service"' \
 	--customize-hook='for u in systemd-firstboot.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer systemd-timesyncd.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
 	--customize-hook="cp \"\$1\"/boot/vmlinuz-* '$work/vmlinuz'; cp \"\$1\"/boot/initrd.img-* '$work/initrd.img'" \
-	"$SUITE" "$work/root" "${mirrors[@]}"
+	"$SUITE" "$work/root" "${mirrors[@]}" >"$buildlog" 2>&1; then
+	tail -n 30 "$buildlog" >&2
+	log "mmdebstrap failed; its whole output: $buildlog"
+	exit 1
+fi
 
 # The guest's kernel must find its root on virtio and boot systemd with v2.
 [ -s "$work/initrd.img" ] && [ -s "$work/vmlinuz" ] || { log "no kernel or initrd.img was built"; exit 1; }
@@ -81,6 +90,7 @@ mmdebstrap ${VM_VERBOSE:+--verbose} --variant=minbase --include="$pkgs" \
 truncate -s "$IMAGE_SIZE" "$work/root.img"
 mkfs.ext4 -q -F -L vmroot -d "$work/root" "$work/root.img"
 rm -rf "$work/root"
+mv "$buildlog" "$work/build.log"
 touch "$work/done"
 rm -rf "$out"
 mv "$work" "$out"

@@ -9,7 +9,8 @@ set -u
 P=/payload
 R=$P/results
 mkdir -p "$R"
-exec > >(tee -a "$R/guest-run.log" >/dev/console) 2>&1
+# Standard output goes to the journal and the console (vm-payload.service).
+exec > >(tee -a "$R/guest-run.log") 2>&1
 # shellcheck disable=SC1091
 . "$P/vm.env"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -28,7 +29,6 @@ finish() {
 		-u isol8-http -u isol8-http.socket > "$R/journal-isol8.txt" 2>&1
 	python3 "$P/src/tools/vm/summarize.py" "$R" > "$R/summary.txt" 2>&1
 	cat "$R/summary.txt"
-	tail -n 1 "$R/summary.txt" > /dev/console
 	date +%s > "$R/finished"
 	sync
 	systemctl poweroff --no-block
@@ -37,7 +37,8 @@ finish() {
 
 # -- install what `make install` staged, and the runtimes -----------------
 stamp "installing the staged tree"
-cp -a "$P/stage/." /
+# /lib and friends are symlinks into /usr on Debian 12: keep them so.
+tar -C "$P/stage" -cf - . | tar -C / --keep-directory-symlink --no-overwrite-dir -xf -
 mkdir -p /opt/isol8
 cp -a "$P/runtimes" /opt/isol8/runtimes
 systemd-sysusers

@@ -39,7 +39,9 @@ done
 t_start=$(date +%s)
 
 # -- 1. the guest image (cached) -------------------------------------------
-image=$("$here/build-image.sh")
+# VM_IMAGE names a ready image directory instead (root.img, vmlinuz,
+# initrd.img), e.g. one kept from an earlier version of the build script.
+image=${VM_IMAGE:-$("$here/build-image.sh")}
 t_image=$(date +%s)
 log "image: $image ($(( t_image - t_start ))s)"
 
