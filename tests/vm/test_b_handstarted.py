@@ -59,7 +59,7 @@ def test_daemon_started_by_hand_gets_a_delegated_scope():
         assert show(scope, "Delegate") == "yes", (scope, cg)
 
         h = ctl_json("health", socket=str(sock))
-        assert h.get("cgroups") == "v2", h
+        assert h.get("cgroupMode") == "v2", h
         r = ctl("run", "--cmd", "echo hello", "--timeout", "60000",
                 socket=str(sock))
         assert r.returncode == 0 and r.stdout == "hello\n", \

@@ -88,11 +88,11 @@ def cgroup_children(path):
     return out
 
 
-def pids_with(marker):
-    """Pids whose command line holds marker."""
+def pids_with(marker, but=None):
+    """Pids whose command line holds marker (but this one and pid but)."""
     out = []
     for p in Path("/proc").iterdir():
-        if not p.name.isdigit() or int(p.name) == os.getpid():
+        if not p.name.isdigit() or int(p.name) in (os.getpid(), but):
             continue
         try:
             cmd = (p / "cmdline").read_bytes()

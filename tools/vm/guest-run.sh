@@ -61,7 +61,7 @@ export ISOL8_BUILD=$P/build
 
 # -- guest checks: the shipped units through systemctl --------------------
 stamp "guest checks (tests/vm)"
-timeout "${VM_CHECKS_TIMEOUT:-900}" python3 -m pytest -p no:cacheprovider -v \
+timeout "${VM_CHECKS_TIMEOUT:-900}" python3 -m pytest -p no:cacheprovider -v --durations=0 \
 	-o junit_family=xunit1 --junitxml="$R/vm-checks.xml" tests/vm \
 	> "$R/vm-checks.log" 2>&1
 stamp "guest checks done (exit $?)"
@@ -69,9 +69,14 @@ tail -n 40 "$R/vm-checks.log"
 
 # -- unit tests of the v2 cgroup code against the real hierarchy ----------
 stamp "unit tests: ${VM_UNIT_TESTS}"
+# Each in a scope of its own with Delegate=yes, which is what the daemon
+# has under its unit: the code under test makes its tree below its own
+# cgroup.
 for t in $VM_UNIT_TESTS; do
-	CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$R/unit-$t.xml" \
-		timeout 600 "$ISOL8_BUILD/tests/unit/$t" > "$R/unit-$t.log" 2>&1
+	timeout 600 systemd-run --quiet --scope -p Delegate=yes --collect \
+		--unit="vm-unit-$t" \
+		env CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$R/unit-$t.xml" \
+		"$ISOL8_BUILD/tests/unit/$t" > "$R/unit-$t.log" 2>&1
 	rc=$?
 	echo "$t: exit $rc"
 	# A binary that crashed or hung leaves no XML: count it as a failure.
@@ -86,17 +91,17 @@ if [ -n "${VM_SUITES:-}" ]; then
 		# Same opt-in: the harness's daemons get a delegated scope from
 		# systemd-run, which the daemon will do itself once it asks
 		# systemd for one (issue point 2).
-		mkdir -p /run/vm-check/build /run/vm-check/real
-		cp -a "$ISOL8_BUILD/." /run/vm-check/build/
-		mv /run/vm-check/build/isol8d /run/vm-check/real/isol8d
-		printf '#!/bin/sh\nexec systemd-run --quiet --scope -p Delegate=yes --collect /run/vm-check/real/isol8d "$@"\n' \
-			> /run/vm-check/build/isol8d
-		chmod +x /run/vm-check/build/isol8d
-		suite_env=(ISOL8_BUILD=/run/vm-check/build)
+		mkdir -p /var/lib/vm-check/build /var/lib/vm-check/real
+		cp -a "$ISOL8_BUILD/." /var/lib/vm-check/build/
+		mv /var/lib/vm-check/build/isol8d /var/lib/vm-check/real/isol8d
+		printf '#!/bin/sh\nexec systemd-run --quiet --scope -p Delegate=yes --collect /var/lib/vm-check/real/isol8d "$@"\n' \
+			> /var/lib/vm-check/build/isol8d
+		chmod +x /var/lib/vm-check/build/isol8d
+		suite_env=(ISOL8_BUILD=/var/lib/vm-check/build)
 	fi
 	# shellcheck disable=SC2086
 	env "${suite_env[@]}" timeout "${VM_SUITES_TIMEOUT:-1200}" \
-		python3 -m pytest -p no:cacheprovider -q -rfE \
+		python3 -m pytest -p no:cacheprovider -q -rfE --durations=30 \
 		-o junit_family=xunit1 --junitxml="$R/suites.xml" $VM_SUITES \
 		> "$R/suites.log" 2>&1
 	stamp "suites done (exit $?)"

@@ -41,7 +41,11 @@ t_start=$(date +%s)
 # -- 1. the guest image (cached) -------------------------------------------
 # VM_IMAGE names a ready image directory instead (root.img, vmlinuz,
 # initrd.img), e.g. one kept from an earlier version of the build script.
-image=${VM_IMAGE:-$("$here/build-image.sh")}
+if [ -n "${VM_IMAGE:-}" ]; then
+	image=$VM_IMAGE
+else
+	image=$("$here/build-image.sh")
+fi
 t_image=$(date +%s)
 log "image: $image ($(( t_image - t_start ))s)"
 
@@ -70,7 +74,7 @@ cp "$here/guest-run.sh" "$pl/"
 	printf 'VM_CHECK_WORKAROUNDS=%q\n' "$VM_CHECK_WORKAROUNDS"
 } > "$pl/vm.env"
 size_mb=$(( $(du -sm "$pl" | cut -f1) + 1024 ))
-mkfs.ext4 -q -F -L VMPAYLOAD -d "$pl" "$run/payload.img" "${size_mb}M"
+mkfs.ext4 -q -F -L VMPAYLOAD -d "$pl" "$run/payload.img" "${size_mb}M" >/dev/null
 rm -rf "$pl"
 # A copy-on-write overlay per run keeps the cached image clean.
 qemu-img create -q -f qcow2 -b "$image/root.img" -F raw "$run/root.qcow2"
