@@ -99,12 +99,16 @@ if [ -n "${VM_SUITES:-}" ]; then
 		chmod +x /var/lib/vm-check/build/isol8d
 		suite_env=(ISOL8_BUILD=/var/lib/vm-check/build)
 	fi
+	# The list is split on blanks but never globbed (test ids hold [...]).
+	set -f
 	# shellcheck disable=SC2086
 	env "${suite_env[@]}" timeout "${VM_SUITES_TIMEOUT:-1200}" \
 		python3 -m pytest -p no:cacheprovider -q -rfE --durations=30 \
 		-o junit_family=xunit1 --junitxml="$R/suites.xml" $VM_SUITES \
 		> "$R/suites.log" 2>&1
-	stamp "suites done (exit $?)"
+	rc=$?
+	set +f
+	stamp "suites done (exit $rc)"
 	tail -n 30 "$R/suites.log"
 fi
 

@@ -48,6 +48,12 @@ else
 fi
 t_image=$(date +%s)
 log "image: $image ($(( t_image - t_start ))s)"
+# Images of other versions of the build script are of no more use.
+if [ -z "${VM_IMAGE:-}" ] && [ "${VM_KEEP_IMAGES:-0}" != 1 ]; then
+	for old in "$(dirname "$image")"/debian12-*; do
+		[ "$old" = "$image" ] || rm -rf "$old"
+	done
+fi
 
 # -- 2. the payload: make install, build dir, tests, runtimes --------------
 rm -rf "$OUT"
