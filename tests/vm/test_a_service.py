@@ -9,7 +9,6 @@ import os
 import secrets
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 

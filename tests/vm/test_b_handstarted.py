@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from vmlib import CGROOT, DAEMON, ctl, ctl_json, show, wait_until
+from vmlib import CGROOT, DAEMON, ctl, ctl_json, show
 from isol8_harness import POOL_OFF, NotifyListener
 
 
