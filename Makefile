@@ -49,7 +49,8 @@ TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,\
 
 LIBPROTO := $(BUILD)/libisol8proto.a
 
-.PHONY: all deps check test unit integration install run bench fuzz lint clean
+.PHONY: all deps check test unit integration install run bench fuzz lint clean \
+	vm-deps vm-check
 
 all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(LIBPROTO) $(TEST_TOOLS)
 
@@ -158,5 +159,15 @@ install: all
 	install -Dm644 -t $(DESTDIR)$(MANDIR)/man5 man/*.5
 	install -Dm644 -t $(DESTDIR)$(MANDIR)/man8 man/*.8
 
+# A Debian 12 guest with systemd as PID 1 and cgroup v2 only, under qemu:
+# the project installed with `make install` and checked through systemctl
+# (tools/vm/README.md).  Logs land in build-vm/.
+VM_UNIT_TESTS ?= test_cgroup
+vm-deps:
+	@tools/vm/install-deps.sh
+
+vm-check: vm-deps all $(VM_UNIT_TESTS:%=$(BUILD)/tests/unit/%)
+	BUILD=$(abspath $(BUILD)) VM_UNIT_TESTS="$(VM_UNIT_TESTS)" tools/vm/run.sh
+
 clean:
-	rm -rf build build-asan build-clang build-fuzz
+	rm -rf build build-asan build-clang build-fuzz build-vm

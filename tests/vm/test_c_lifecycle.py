@@ -1,0 +1,96 @@
+"""Restart and stop of the service with boxes running, and what the
+journal holds afterwards (issue 16, point 1).  These run last: they stop
+isol8d for good."""
+
+import re
+import secrets
+from pathlib import Path
+
+from vmlib import (SERVICE_CG, cgroup_children, ctl, main_pid, pids_with,
+                   sh, show, systemctl, wait_serving, wait_until)
+
+
+def test_restart_with_a_session_box_running():
+    c = ctl("session", "create", "-r", "python", "--idle", "600")
+    assert c.returncode == 0, c.stderr
+    sid = c.stdout.strip()
+    mark = f"vmcheck-restart-{secrets.token_hex(4)}"
+    r = ctl("session", "exec", sid, "-e",
+            "import subprocess\n"
+            f"subprocess.Popen(['sh', '-c', 'sleep 600; : {mark}'], "
+            "start_new_session=True)\nprint('started')")
+    assert r.returncode == 0 and r.stdout == "started\n", r.stdout + r.stderr
+    assert wait_until(lambda: pids_with(mark), 30), "session process missing"
+    old = main_pid()
+    assert (SERVICE_CG / f"isol8d-{old}").is_dir()
+
+    systemctl("restart", "isol8d.service")
+    assert wait_serving(), "isol8d does not answer after the restart"
+    new = main_pid()
+    assert new and new != old
+    assert wait_until(lambda: not (SERVICE_CG / f"isol8d-{old}").exists(),
+                      30), \
+        f"stale cgroup isol8d-{old}: {cgroup_children(SERVICE_CG)}"
+    assert wait_until(lambda: not pids_with(mark), 30), \
+        f"the old session's process survived: {pids_with(mark)}"
+    r = ctl("run", "--cmd", "echo served", "--timeout", "60000")
+    assert r.returncode == 0 and r.stdout == "served\n", r.stdout + r.stderr
+
+
+def test_no_restarts_by_the_service_manager():
+    """No watchdog timeout or crash made systemd restart isol8d."""
+    assert show("isol8d.service", "NRestarts") == "0"
+
+
+def test_stop_leaves_no_cgroup_process_or_mount():
+    pid = main_pid()
+    assert pid
+    systemctl("stop", "isol8d.service", "isol8d.socket")
+    assert show("isol8d.service", "ActiveState") == "inactive"
+    left = cgroup_children(SERVICE_CG) if SERVICE_CG.exists() else []
+    assert not left, f"cgroups left below the service: {left}"
+    if SERVICE_CG.exists():
+        procs = (SERVICE_CG / "cgroup.procs").read_text().split()
+        assert not procs, f"processes left in the service's cgroup: {procs}"
+    strays = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cg = (p / "cgroup").read_text()
+            comm = (p / "comm").read_text().strip()
+        except OSError:
+            continue
+        if "isol8d" in cg or comm == "isol8d":
+            strays.append((p.name, comm, cg.strip()))
+    assert not strays, f"processes of isol8d left: {strays}"
+    mounts = [ln for ln in Path("/proc/1/mountinfo").read_text().splitlines()
+              if "isol8" in ln or "/sandbox" in ln or " - overlay " in ln]
+    assert not mounts, "\n".join(mounts)
+    assert not Path("/run/isol8/isol8.sock").exists()
+
+
+def test_journal_has_no_errors_from_isol8d():
+    """Nothing at priority err or worse from isol8d since boot, stop
+    included."""
+    r = sh("journalctl", "-b", "--no-pager", "-o", "short-monotonic",
+           "-p", "err", "_SYSTEMD_UNIT=isol8d.service", "+",
+           "SYSLOG_IDENTIFIER=isol8d")
+    lines = [ln for ln in r.stdout.splitlines()
+             if ln.strip() and not ln.startswith("-- ")]
+    assert not lines, "\n".join(lines[:50])
+
+
+def test_journal_repeats_no_warning():
+    """A quiet journal: no warning from isol8d repeats in a loop (a pooled
+    box that cannot be built is reported once per cause, issue 16 point 3,
+    not once per attempt)."""
+    r = sh("journalctl", "-b", "--no-pager", "-o", "cat", "-p", "warning",
+           "_SYSTEMD_UNIT=isol8d.service", "+", "SYSLOG_IDENTIFIER=isol8d")
+    counts = {}
+    for ln in r.stdout.splitlines():
+        key = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\d+", "N", ln.strip())
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+    loud = {k: n for k, n in counts.items() if n > 10}
+    assert not loud, loud
