@@ -4,7 +4,7 @@
 # tree, starts isol8d through its shipped units, runs the guest checks,
 # the cgroup unit tests and the chosen suites, writes the results to
 # /payload/results and powers the guest off.  The last line on the
-# console is "vm-check: N passed, M failed".
+# console is "guest: N passed, M failed, K skipped".
 set -u
 P=/payload
 R=$P/results

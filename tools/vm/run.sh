@@ -117,9 +117,10 @@ if [ ! -f "$OUT/results/finished" ]; then
 fi
 python3 "$here/summarize.py" "$OUT/results" > "$OUT/summary.txt" || status=1
 boot=$(cat "$OUT/results/boot-seconds" 2>/dev/null || echo '?')
-cat "$OUT/summary.txt"
 log "times: image $(( t_image - t_start ))s, payload $(( t_payload - t_image ))s," \
 	"guest $(( t_end - t_payload ))s (checks began ${boot}s after the kernel started)," \
 	"total $(( t_end - t_start ))s"
 log "logs: $OUT/ (serial.log, results/: vm-checks.log, suites.log, journal.txt)"
+# The summary last: its final line is the whole run's count.
+cat "$OUT/summary.txt"
 exit $status

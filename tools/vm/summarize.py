@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tallies the vm-check results in a results directory (JUnit XML files
 written by pytest and cmocka) and prints one line per failure, then the
-last line "vm-check: N passed, M failed".  Used in the guest and on the
+last line "guest: N passed, M failed, K skipped".  Used in the guest and on the
 host alike."""
 import sys
 import xml.etree.ElementTree as ET
@@ -62,9 +62,7 @@ def main():
                 lines.append(f"FAILED unit test binary {line.split()[0]}: "
                              f"no result (exit {line.split()[-1]})")
     print("\n".join(lines))
-    if skipped:
-        print(f"skipped: {skipped}")
-    print(f"vm-check: {passed} passed, {failed} failed")
+    print(f"guest: {passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed or not passed else 0
 
 
