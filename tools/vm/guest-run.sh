@@ -43,15 +43,6 @@ mkdir -p /opt/isol8
 cp -a "$P/runtimes" /opt/isol8/runtimes
 systemd-sysusers
 systemd-tmpfiles --create
-if [ "${VM_CHECK_WORKAROUNDS:-0}" = 1 ]; then
-	# Opt-in for developing the checks while the shipped unit is known to
-	# break every execution (RestrictSUIDSGID=yes filters openat2).  Off
-	# by default: vm-check tests the units as shipped.
-	stamp "WORKAROUNDS ON: drop-in RestrictSUIDSGID=no for isol8d.service"
-	mkdir -p /run/systemd/system/isol8d.service.d
-	printf '[Service]\nRestrictSUIDSGID=no\n' \
-		> /run/systemd/system/isol8d.service.d/vm-check-workaround.conf
-fi
 systemctl daemon-reload
 stamp "systemctl enable --now isol8d.socket"
 systemctl enable --now isol8d.socket
@@ -86,23 +77,10 @@ done
 # -- the chosen part of the integration and security suites ---------------
 if [ -n "${VM_SUITES:-}" ]; then
 	stamp "suites: $VM_SUITES"
-	suite_env=()
-	if [ "${VM_CHECK_WORKAROUNDS:-0}" = 1 ]; then
-		# Same opt-in: the harness's daemons get a delegated scope from
-		# systemd-run, which the daemon will do itself once it asks
-		# systemd for one (issue point 2).
-		mkdir -p /var/lib/vm-check/build /var/lib/vm-check/real
-		cp -a "$ISOL8_BUILD/." /var/lib/vm-check/build/
-		mv /var/lib/vm-check/build/isol8d /var/lib/vm-check/real/isol8d
-		printf '#!/bin/sh\nexec systemd-run --quiet --scope -p Delegate=yes --collect /var/lib/vm-check/real/isol8d "$@"\n' \
-			> /var/lib/vm-check/build/isol8d
-		chmod +x /var/lib/vm-check/build/isol8d
-		suite_env=(ISOL8_BUILD=/var/lib/vm-check/build)
-	fi
 	# The list is split on blanks but never globbed (test ids hold [...]).
 	set -f
 	# shellcheck disable=SC2086
-	env "${suite_env[@]}" timeout "${VM_SUITES_TIMEOUT:-1200}" \
+	timeout "${VM_SUITES_TIMEOUT:-1200}" \
 		python3 -m pytest -p no:cacheprovider -q -rfE --durations=30 \
 		-o junit_family=xunit1 --junitxml="$R/suites.xml" $VM_SUITES \
 		> "$R/suites.log" 2>&1

@@ -20,7 +20,6 @@ VM_CPUS=${VM_CPUS:-2}
 # What runs in the guest besides tests/vm; see tools/vm/README.md.
 VM_UNIT_TESTS=${VM_UNIT_TESTS:-test_cgroup}
 VM_SUITES=${VM_SUITES-$(grep -v '^\s*#' "$here/suites" | xargs)}
-VM_CHECK_WORKAROUNDS=${VM_CHECK_WORKAROUNDS:-0}
 
 log() { echo "vm-check: $*"; }
 die() { echo "vm-check: $*" >&2; exit 1; }
@@ -77,7 +76,6 @@ cp "$here/guest-run.sh" "$pl/"
 {
 	printf 'VM_UNIT_TESTS=%q\n' "$VM_UNIT_TESTS"
 	printf 'VM_SUITES=%q\n' "$VM_SUITES"
-	printf 'VM_CHECK_WORKAROUNDS=%q\n' "$VM_CHECK_WORKAROUNDS"
 } > "$pl/vm.env"
 size_mb=$(( $(du -sm "$pl" | cut -f1) + 1024 ))
 mkfs.ext4 -q -F -L VMPAYLOAD -d "$pl" "$run/payload.img" "${size_mb}M" >/dev/null
