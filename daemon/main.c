@@ -307,14 +307,15 @@ int main(int argc, char **argv)
 
 	struct daemon d = { 0 };
 	d.boxes.net = (struct netns_spare){ .host = -1, .spare = -1 };
-	char err[512];
-	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, err,
-			    sizeof(err));
+	struct error err = { 0 };
+	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL,
+			    &err);
 	if (r >= 0 && o.socket_path)
 		r = config_set_override(&d.cfg, "server.socket", o.socket_path,
-					err, sizeof(err));
+					&err);
 	if (r < 0) {
-		fprintf(stderr, "isol8d: invalid configuration: %s\n", err);
+		fprintf(stderr, "isol8d: invalid configuration: %s\n",
+			err.message);
 		config_free(&d.cfg);
 		return 1;
 	}

@@ -18,9 +18,8 @@ static struct config cfg;
 static int setup(void **state)
 {
 	(void)state;
-	char err[256];
-	return config_load(&cfg, "/nonexistent/isol8d.json", false, err,
-			   sizeof(err));
+	struct error err;
+	return config_load(&cfg, "/nonexistent/isol8d.json", false, &err);
 }
 
 static int teardown(void **state)
