@@ -690,10 +690,11 @@ void execution_start(struct rpc_call *call)
 	e->outcome = METRICS_FAILED;
 	d->executions++;
 	const struct seccomp_prog *prog = NULL;
-	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog, err,
-			   sizeof(err));
+	struct error serr;
+	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog,
+			   &serr);
 	if (r < 0) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s", err);
+		rpc_reply_error(call, serr.kind, "%s", serr.message);
 		execution_free(e);
 		return;
 	}

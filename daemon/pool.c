@@ -236,11 +236,10 @@ static void retire(struct pool_key *k)
 /* The profile as it is now; false when it changed or cannot be read. */
 static bool key_current(struct pool_key *k, const struct seccomp_prog **prog)
 {
-	char err[256];
 	*prog = NULL;
 	if (k->stale)
 		return false;
-	if (seccomp_lookup(k->mode, k->path, prog, err, sizeof(err)) < 0 ||
+	if (seccomp_lookup(k->mode, k->path, prog, NULL) < 0 ||
 	    (*prog ? (*prog)->serial : 0) != k->serial) {
 		retire(k);
 		return false;
@@ -406,11 +405,11 @@ int pool_new(sd_event *event, const struct config *cfg,
 		return r;
 	}
 	if (cfg->pool_prewarm) {
-		char err[256];
+		struct error err;
 		const struct seccomp_prog *prog = NULL;
 		const char *mode = cfg->default_seccomp;
-		if (seccomp_lookup(mode, NULL, &prog, err, sizeof(err)) < 0)
-			log_warn("pool: no prewarming: %s", err);
+		if (seccomp_lookup(mode, NULL, &prog, &err) < 0)
+			log_warn("pool: no prewarming: %s", err.message);
 		else
 			for (size_t i = 0; runtime_at(i); i++)
 				if (size_for(p, runtime_at(i)) > 0)

@@ -418,9 +418,12 @@ int session_create(struct sessions *set, const char *id,
 		return -EBUSY;
 	}
 	const struct seccomp_prog *prog = NULL;
-	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, err,
-			   err_len) < 0)
+	struct error serr;
+	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog,
+			   &serr) < 0) {
+		snprintf(err, err_len, "%s", serr.message);
 		return -EINVAL;
+	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s) {
 		*kind = ERR_INTERNAL;
