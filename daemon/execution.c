@@ -635,12 +635,11 @@ static void run_in_session(struct execution *e)
 		return;
 	}
 	if (!s) {
-		enum error_kind kind;
-		char err[512];
+		struct error err;
 		uint64_t idle = session_default_idle_ms(&d->cfg);
 		if (session_create(d->sessions, r->session_id, r, idle, &s,
-				   &kind, err, sizeof(err)) < 0) {
-			execution_fail(e, kind, "%s", err);
+				   &err) < 0) {
+			execution_fail(e, err.kind, "%s", err.message);
 			return;
 		}
 	}

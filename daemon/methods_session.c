@@ -243,12 +243,11 @@ void method_session_create(struct rpc_call *call)
 	uint64_t idle = idle_sec >= 0 ? (uint64_t)idle_sec * 1000
 				      : session_default_idle_ms(&d->cfg);
 	struct session *s;
-	enum error_kind kind;
-	r = session_create(d->sessions, id, &req, idle, &s, &kind, err,
-			   sizeof(err));
+	struct error serr;
+	r = session_create(d->sessions, id, &req, idle, &s, &serr);
 	exec_request_free(&req);
 	if (r < 0) {
-		rpc_reply_error(call, kind, "%s", err);
+		rpc_reply_error(call, serr.kind, "%s", serr.message);
 		return;
 	}
 	struct side_call *c = calloc(1, sizeof(*c));
