@@ -78,10 +78,10 @@ static void test_private_ranges(void **state)
 
 static int parse(const char *head, struct proxy_request *r)
 {
-	const char *why;
 	size_t len = proxy_head_length(head, strlen(head));
 	assert_int_equal(len, strlen(head));
-	return proxy_request_parse(head, len, r, &why);
+	int ret = proxy_request_parse(head, len, r, NULL);
+	return ret < 0 ? proxy_request_status(ret) : 0;
 }
 
 static void test_requests(void **state)
