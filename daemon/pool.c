@@ -473,8 +473,15 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 	return true;
 }
 
-bool pool_claim(struct pool *p, const struct exec_request *req,
-		const struct box_spec *spec, struct pool_claim *out)
+/* A ready box for the request, with the limits of spec (its box, from
+ * exec_request_box_spec) written to its cgroup.  False when the request
+ * wants a box unlike the pooled ones (network, sizes, readonlyRootFs), on
+ * a miss (counted; the key is then filled for next time), or when the
+ * limits cannot be written (a memory limit below what the waiting
+ * interpreter holds; logged here).  A yes/no answer, not an error: on
+ * false the caller makes a new box, and no client ever hears why. */
+static bool pool_claim(struct pool *p, const struct exec_request *req,
+		       const struct box_spec *spec, struct pool_claim *out)
 {
 	const struct config *cfg = p->cfg;
 	const struct cgroup_limits *lim = &spec->limits;
