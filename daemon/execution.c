@@ -697,10 +697,10 @@ void execution_start(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
-	e->envp = environment_build(d->cfg.runtimes_dir, e->req.runtime,
-				    e->req.net == BOX_NET_FILTERED,
-				    (const char *const *)e->req.env);
-	if (!e->envp) {
+	r = environment_build(d->cfg.runtimes_dir, e->req.runtime,
+			      e->req.net == BOX_NET_FILTERED,
+			      (const char *const *)e->req.env, &e->envp);
+	if (r < 0) {
 		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
 		execution_free(e);
 		return;
