@@ -657,7 +657,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 			box_init_main(&a);
 		}
 		if (pid < 0 && r == 0)
-			r = -errno;
+			r = pid;
 		close(netfd);
 		schedule_refill(host);
 	}
