@@ -491,8 +491,9 @@ static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 	/* A box making requests without end must not grow the daemon. */
 	if (json_object_array_length(e->net_logs) < NET_LOGS_MAX) {
 		if (net_log_insert(e, entry, seq) < 0)
-			log_err("execution %s: a network log entry is lost: %s",
-				e->id, strerror(ENOMEM));
+			log_errno(LOG_ERR, ENOMEM,
+				  "execution %s: a network log entry is lost",
+				  e->id);
 		else if (json_object_array_length(e->net_logs) == NET_LOGS_MAX)
 			log_warn("execution %s: networkLogs is full at %d "
 				 "entries; later ones are only streamed",

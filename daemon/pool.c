@@ -154,9 +154,9 @@ static void key_failed(struct pool_key *k, int err, const char *what)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(k->retry, SD_EVENT_ONESHOT);
 	if (r < 0)
-		log_err("pool: cannot schedule the next %s build (it waits "
-			"for the next claim): %s",
-			k->rt->name, strerror(-r));
+		log_errno(LOG_ERR, r,
+			  "pool: cannot schedule the next %s build (it waits "
+			  "for the next claim)", k->rt->name);
 }
 
 static void build_failed(struct pooled *b, int err, const char *what)

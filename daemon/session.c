@@ -144,8 +144,9 @@ static void on_waiter_ready(void *userdata, int err, const char *what)
 	struct session *s = userdata;
 	if (err < 0) {
 		/* Executions then start their interpreter themselves. */
-		log_info("session %s: no interpreter started ahead: %s: %s",
-			 s->id, what ? what : "", strerror(-err));
+		log_errno(LOG_INFO, err,
+			  "session %s: no interpreter started ahead: %s",
+			  s->id, what ? what : "");
 		waiter_free(s->waiter);
 	} else
 		s->interp = waiter_take(s->waiter);
@@ -161,8 +162,8 @@ static void start_interpreter(struct session *s)
 			     on_waiter_ready, NULL, s, &s->waiter);
 	if (r < 0) {
 		s->waiter = NULL;
-		log_info("session %s: no interpreter started ahead: %s",
-			 s->id, strerror(-r));
+		log_errno(LOG_INFO, r,
+			  "session %s: no interpreter started ahead", s->id);
 	}
 }
 

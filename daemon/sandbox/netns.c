@@ -74,7 +74,7 @@ static int make(struct netns_spare *n)
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
-		log_err("cannot make a network namespace: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot make a network namespace");
 		return r;
 	}
 	return fd;
