@@ -26,7 +26,7 @@ void error_log_hook(error_log_fn fn)
 int error_set_at(struct error *e, enum error_kind kind, int errnum,
 		 const char *func, int line, const char *fmt, ...)
 {
-	char msg[sizeof(e->message)];
+	char msg[ERROR_MESSAGE_MAX];
 	FORMAT_ARGS(msg, fmt);
 	errnum = abs(errnum);
 	if (e) {

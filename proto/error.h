@@ -20,10 +20,12 @@
 
 #include "jsonrpc.h"
 
+#define ERROR_MESSAGE_MAX 512
+
 struct error {
 	enum error_kind kind;
 	int err; /* positive errno, or 0 for none */
-	char message[512];
+	char message[ERROR_MESSAGE_MAX];
 };
 
 /* Fills e (which may be NULL: then it only logs) with kind, |errnum| and the
