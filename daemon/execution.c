@@ -668,12 +668,10 @@ void execution_start(struct rpc_call *call)
 	e->d = d;
 	make_uuid(e->id);
 	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
-	char err[512];
-	int r = exec_request_parse(call->params, &d->cfg, &e->req, err,
-				   sizeof(err));
+	struct error err;
+	int r = exec_request_parse(call->params, &d->cfg, &e->req, &err);
 	if (r < 0) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s",
-				r == -EINVAL ? err : strerror(-r));
+		rpc_reply_error(call, err.kind, "%s", err.message);
 		execution_free(e);
 		return;
 	}

@@ -226,12 +226,11 @@ void method_session_create(struct rpc_call *call)
 		return;
 	}
 	struct exec_request req = { 0 };
-	char err[512];
-	int r = exec_request_parse(req_params, &d->cfg, &req, err, sizeof(err));
+	struct error err;
+	int r = exec_request_parse(req_params, &d->cfg, &req, &err);
 	json_object_put(req_params);
 	if (r < 0) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s",
-				r == -EINVAL ? err : strerror(-r));
+		rpc_reply_error(call, err.kind, "%s", err.message);
 		exec_request_free(&req);
 		return;
 	}
