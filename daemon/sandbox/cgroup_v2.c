@@ -63,11 +63,11 @@ static int delegated_own_v2(const char *base, struct cgroup_root *root,
 	    (cg_own_path(NULL, &hier, path, sizeof(path)) == 0 &&
 	     strcmp(path, "/") == 0))
 		return r;
-	char why[256];
+	struct error why;
 	log_info("the cgroup %s is not delegated to isol8d; asking systemd "
 		 "for a scope with Delegate=yes",
 		 where);
-	r = systemd_scope_enter(why, sizeof(why));
+	r = systemd_scope_enter(&why);
 	if (r < 0) {
 		log_err("the cgroup %s is not the daemon's own (other processes "
 			"live there, or the memory, pids and cpu controllers "
@@ -75,7 +75,7 @@ static int delegated_own_v2(const char *base, struct cgroup_root *root,
 			"isol8d from its unit (isol8d.service has "
 			"Delegate=yes) or in a cgroup of its own with those "
 			"controllers",
-			where, why);
+			where, why.message);
 		return r;
 	}
 	close(root->own[0]);
