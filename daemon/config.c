@@ -336,11 +336,11 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 	if (!cfg->file)
 		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 
-	char why[200];
+	struct error why;
 	_cleanup_json_ json_object *root = NULL;
-	if (json_parse_strict(text, len, &root, why, sizeof(why)) < 0) {
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "config file %s: %s", path, why);
-	}
+	if (json_parse_strict(text, len, &root, &why) < 0)
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "config file %s: %s", path, why.message);
 	if (!json_object_is_type(root, json_type_object)) {
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 			 "config file %s: the top level must be an object",
