@@ -668,7 +668,7 @@ void execution_start(struct rpc_call *call)
 	e->d = d;
 	make_uuid(e->id);
 	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
-	struct error err;
+	struct error err = { 0 };
 	int r = exec_request_parse(call->params, &d->cfg, &e->req, &err);
 	if (r < 0) {
 		rpc_reply_error(call, err.kind, "%s", err.message);

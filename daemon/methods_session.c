@@ -226,7 +226,7 @@ void method_session_create(struct rpc_call *call)
 		return;
 	}
 	struct exec_request req = { 0 };
-	struct error err;
+	struct error err = { 0 };
 	int r = exec_request_parse(req_params, &d->cfg, &req, &err);
 	json_object_put(req_params);
 	if (r < 0) {
