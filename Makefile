@@ -115,7 +115,8 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuz
 FUZZ_SRC_fuzz_frame_rpc := $(PROTO_SRC)
 FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
 FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
-FUZZ_SRC_fuzz_proxy_request := daemon/net/proxy_request.c daemon/net/net_policy.c
+FUZZ_SRC_fuzz_proxy_request := daemon/net/proxy_request.c daemon/net/net_policy.c \
+	proto/error.c
 FUZZ_SRC_fuzz_dns_stub := daemon/net/dns_stub.c daemon/net/resolver.c \
 	daemon/net/net_policy.c daemon/log.c
 .SECONDEXPANSION:

@@ -2,6 +2,7 @@
 #include "http_bridge.h"
 
 #include "cleanup.h"
+#include "error.h"
 #include "http_metrics.h"
 #include "http_reply.h"
 #include "http_stream.h"
@@ -103,16 +104,16 @@ static bool authorized(struct http_request *r)
 /* The body as a JSON object, or NULL after a 400. */
 static json_object *body_object(struct http_request *r)
 {
-	char why[200];
+	struct error why;
 	json_object *o = NULL;
 	if (r->body.len == 0) {
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 				 "The request needs a JSON object as its body");
 		return NULL;
 	}
-	if (json_parse_strict(r->body.p, r->body.len, &o, why, sizeof(why)) < 0) {
+	if (json_parse_strict(r->body.p, r->body.len, &o, &why) < 0) {
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
-				 "The body is not valid JSON: %s", why);
+				 "The body is not valid JSON: %s", why.message);
 		return NULL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {

@@ -4,6 +4,7 @@
 
 #include "cleanup.h"
 #include "ctl.h"
+#include "error.h"
 #include "jsonrpc.h"
 #include "sse.h"
 #include "version.h"
@@ -262,10 +263,10 @@ static int call(struct remote *r, const char *method, const char *path,
 			  perform(r, method, path, body, timeout_ms, &rep), &rep);
 	if (code != CTL_EXIT_OK || rep.len == 0)
 		return code;
-	char why[200];
-	if (json_parse_strict(rep.body, rep.len, result, why, sizeof(why)) < 0) {
+	struct error why;
+	if (json_parse_strict(rep.body, rep.len, result, &why) < 0) {
 		fprintf(stderr, "%s%s: the server's answer is not JSON: %s\n",
-			r->prefix, what, why);
+			r->prefix, what, why.message);
 		return CTL_EXIT_FAILURE;
 	}
 	return CTL_EXIT_OK;
@@ -364,13 +365,13 @@ static int on_sse(void *userdata, const char *type, const char *data,
 	if (strcmp(type, "message") != 0)
 		return 0;
 	_cleanup_json_ json_object *event = NULL;
-	char why[160] = "";
-	if (json_parse_strict(data, len, &event, why, sizeof(why)) < 0 ||
+	struct error why = { 0 };
+	if (json_parse_strict(data, len, &event, &why) < 0 ||
 	    !json_object_is_type(event, json_type_object)) {
 		snprintf(s->rep->why, sizeof(s->rep->why),
 			 "the server sent an event that is not a JSON "
-			 "object%s%s",
-			 *why ? ": " : "", why);
+			 "object%s%.159s",
+			 *why.message ? ": " : "", why.message);
 		return -EBADMSG;
 	}
 	return s->on_event(event, s->userdata);

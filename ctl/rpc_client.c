@@ -84,8 +84,7 @@ int rpc_client_read(struct rpc_client *c, json_object **msg)
 	int r = frame_read(c->fd, RESPONSE_MAX, &body, &len);
 	if (r < 0)
 		return r == -ENODATA ? -ECONNRESET : r;
-	char why[200];
-	if (json_parse_strict(body, len, msg, why, sizeof(why)) < 0 || !*msg)
+	if (json_parse_strict(body, len, msg, NULL) < 0 || !*msg)
 		return -EBADMSG;
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "cleanup.h"
+#include "error.h"
 #include "frame.h"
 #include "jsonrpc.h"
 #include "size.h"
@@ -142,7 +143,7 @@ static bool is_choice(const char *choices, const char *v)
 
 /* Stores v into the field of k, checking type and range. */
 static int set_value(struct config *cfg, const struct key *k, json_object *v,
-		     char *err, size_t err_len)
+		     struct error *e)
 {
 	void *field = (char *)cfg + k->offset;
 	uint64_t n = 0;
@@ -153,14 +154,13 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 		if (jt != json_type_string || json_object_get_string_len(v) == 0)
 			goto wrong_type;
 		if (k->choices && !is_choice(k->choices, json_object_get_string(v))) {
-			snprintf(err, err_len, "%s: must be one of %s, got %s",
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: must be one of %s, got %s",
 				 k->path, k->choices,
 				 json_object_to_json_string(v));
-			return -EINVAL;
 		}
 		char *s = strdup(json_object_get_string(v));
 		if (!s)
-			return -ENOMEM;
+			return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 		free(*(char **)field);
 		*(char **)field = s;
 		return 0;
@@ -174,12 +174,11 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 			goto wrong_type;
 		double d = json_object_get_double(v);
 		if (!(d > (double)k->min && d <= (double)k->max)) {
-			snprintf(err, err_len,
+			return error_set(e, ERR_INVALID_ARGUMENT, ERANGE,
 				 "%s: %g is out of range (above %llu, at most "
 				 "%llu)",
 				 k->path, d, (unsigned long long)k->min,
 				 (unsigned long long)k->max);
-			return -ERANGE;
 		}
 		*(double *)field = d;
 		return 0;
@@ -197,8 +196,7 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 				char msg[200];
 				size_format_error(msg, sizeof(msg),
 						  json_object_get_string(v));
-				snprintf(err, err_len, "%s: %s", k->path, msg);
-				return -EINVAL;
+				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: %s", k->path, msg);
 			}
 		} else
 			goto wrong_type;
@@ -217,19 +215,17 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 	}
 	}
 	if (n < k->min || n > k->max) {
-		snprintf(err, err_len, "%s: %llu is out of range (%llu to %llu)",
+		return error_set(e, ERR_INVALID_ARGUMENT, ERANGE, "%s: %llu is out of range (%llu to %llu)",
 			 k->path, (unsigned long long)n,
 			 (unsigned long long)k->min,
 			 (unsigned long long)k->max);
-		return -ERANGE;
 	}
 	*(uint64_t *)field = n;
 	return 0;
 
 wrong_type:
-	snprintf(err, err_len, "%s: must be %s, got %s", k->path,
+	return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: must be %s, got %s", k->path,
 		 type_name(k->type), json_object_to_json_string(v));
-	return -EINVAL;
 }
 
 static const struct key *find_key(const char *path)
@@ -251,7 +247,7 @@ static bool is_section(const char *path)
 }
 
 static int apply_object(struct config *cfg, json_object *obj,
-			const char *prefix, char *err, size_t err_len)
+			const char *prefix, struct error *e)
 {
 	json_object_object_foreach(obj, name, val)
 	{
@@ -260,37 +256,35 @@ static int apply_object(struct config *cfg, json_object *obj,
 			 *prefix ? "." : "", name);
 		const struct key *k = find_key(path);
 		if (k) {
-			int r = set_value(cfg, k, val, err, err_len);
+			int r = set_value(cfg, k, val, e);
 			if (r < 0)
 				return r;
 			cfg->sources[k - schema] = cfg->file;
 		} else if (is_section(path)) {
 			if (!json_object_is_type(val, json_type_object)) {
-				snprintf(err, err_len,
+				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 					 "%s: must be an object of settings",
 					 path);
-				return -EINVAL;
 			}
-			int r = apply_object(cfg, val, path, err, err_len);
+			int r = apply_object(cfg, val, path, e);
 			if (r < 0)
 				return r;
 		} else {
-			snprintf(err, err_len, "%s: unknown key", path);
-			return -EINVAL;
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: unknown key", path);
 		}
 	}
 	return 0;
 }
 
-static int load_defaults(struct config *cfg, char *err, size_t err_len)
+static int load_defaults(struct config *cfg, struct error *e)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->sources = calloc(NKEYS, sizeof(*cfg->sources));
 	if (!cfg->sources)
-		return -ENOMEM;
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	for (size_t i = 0; i < NKEYS; i++) {
 		_cleanup_json_ json_object *v = json_tokener_parse(schema[i].def);
-		int r = set_value(cfg, &schema[i], v, err, err_len);
+		int r = set_value(cfg, &schema[i], v, e);
 		if (r < 0)
 			return r;
 		cfg->sources[i] = src_default;
@@ -299,9 +293,9 @@ static int load_defaults(struct config *cfg, char *err, size_t err_len)
 }
 
 int config_load(struct config *cfg, const char *path, bool path_required,
-		char *err, size_t err_len)
+		struct error *e)
 {
-	int r = load_defaults(cfg, err, err_len);
+	int r = load_defaults(cfg, e);
 	if (r < 0)
 		return r;
 	if (!path)
@@ -311,10 +305,9 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 	if (!f) {
 		if (errno == ENOENT && !path_required)
 			return 0;
-		r = -errno;
-		snprintf(err, err_len, "cannot open config file %s: %s", path,
-			 strerror(errno));
-		return r;
+		return error_set(e, ERR_INVALID_ARGUMENT, errno,
+				 "cannot open config file %s: %s", path,
+				 strerror(errno));
 	}
 	_cleanup_free_ char *text = NULL;
 	size_t cap = 0, len = 0;
@@ -322,13 +315,12 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 		if (len + 4096 > cap) {
 			cap = cap ? cap * 2 : 8192;
 			if (cap > FRAME_DEFAULT_MAX) {
-				snprintf(err, err_len,
+				return error_set(e, ERR_INVALID_ARGUMENT, EFBIG,
 					 "config file %s is too large", path);
-				return -EFBIG;
 			}
 			char *t = realloc(text, cap);
 			if (!t)
-				return -ENOMEM;
+				return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 			text = t;
 		}
 		size_t n = fread(text + len, 1, cap - len - 1, f);
@@ -337,39 +329,35 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 			break;
 	}
 	if (ferror(f)) {
-		snprintf(err, err_len, "cannot read config file %s", path);
-		return -EIO;
+		return error_set(e, ERR_INVALID_ARGUMENT, EIO, "cannot read config file %s", path);
 	}
 	text[len] = '\0';
 	cfg->file = strdup(path);
 	if (!cfg->file)
-		return -ENOMEM;
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 
-	char why[200];
+	struct error why;
 	_cleanup_json_ json_object *root = NULL;
-	if (json_parse_strict(text, len, &root, why, sizeof(why)) < 0) {
-		snprintf(err, err_len, "config file %s: %s", path, why);
-		return -EINVAL;
-	}
+	if (json_parse_strict(text, len, &root, &why) < 0)
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "config file %s: %s", path, why.message);
 	if (!json_object_is_type(root, json_type_object)) {
-		snprintf(err, err_len,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 			 "config file %s: the top level must be an object",
 			 path);
-		return -EINVAL;
 	}
-	return apply_object(cfg, root, "", err, err_len);
+	return apply_object(cfg, root, "", e);
 }
 
 int config_set_override(struct config *cfg, const char *key,
-			const char *value, char *err, size_t err_len)
+			const char *value, struct error *e)
 {
 	const struct key *k = find_key(key);
 	if (!k) {
-		snprintf(err, err_len, "%s: unknown key", key);
-		return -EINVAL;
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: unknown key", key);
 	}
 	_cleanup_json_ json_object *v = json_object_new_string(value);
-	int r = set_value(cfg, k, v, err, err_len);
+	int r = set_value(cfg, k, v, e);
 	if (r == 0)
 		cfg->sources[k - schema] = src_cmdline;
 	return r;

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "error.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/isol8/isol8d.json"
 
 struct config {
@@ -70,13 +72,13 @@ struct config {
 };
 
 /* Fills cfg with defaults, then reads path (NULL: the default path, missing
- * is fine; given: must exist).  On a bad file logs nothing, returns -EINVAL
- * and a message naming the key's JSON path in err. */
+ * is fine; given: must exist).  On a bad file returns -EINVAL (or
+ * -ERANGE) with e's message naming the key's JSON path. */
 int config_load(struct config *cfg, const char *path, bool path_required,
-		char *err, size_t err_len);
+		struct error *e);
 /* Overrides one key from the command line, e.g. ("server.socket", "/x"). */
 int config_set_override(struct config *cfg, const char *key,
-			const char *value, char *err, size_t err_len);
+			const char *value, struct error *e);
 void config_free(struct config *cfg);
 
 /* {"config": {...nested...}, "sources": {"a.b": "default"|file|"command line"},

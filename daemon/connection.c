@@ -385,7 +385,7 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 					       d->cfg.idle_timeout_ms * 1000,
 					       (uint64_t)10 * 1000, on_idle, c);
 	if (r < 0) {
-		log_err("cannot watch a new connection: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot watch a new connection");
 		sd_event_source_unref(c->io);
 		close(fd);
 		free(c);

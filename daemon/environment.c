@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "net/egress.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +57,13 @@ void environment_free(char **envp)
 }
 
 /* Appends kv, replacing an earlier variable of the same name (getenv
- * returns the first match, so earlier duplicates must go). */
+ * returns the first match, so earlier duplicates must go).  0 or
+ * -ENOMEM. */
 static int put(char **envp, size_t *k, const char *kv)
 {
 	char *copy = strdup(kv);
 	if (!copy)
-		return -1;
+		return -ENOMEM;
 	for (size_t j = 0; j < *k; j++)
 		if (same_name(kv, envp[j])) {
 			free(envp[j]);
@@ -73,42 +75,44 @@ static int put(char **envp, size_t *k, const char *kv)
 	return 0;
 }
 
-char **environment_build(const char *runtimes_dir, const struct runtime *rt,
-			 bool proxy, const char *const *extra)
+/* The variables of base with the runtimes prefix in place of %R. */
+static int put_base(char **envp, size_t *k, const char *runtimes_dir)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
+		const char *mark = strstr(base[i], "%R");
+		int len = mark ? (int)(mark - base[i]) : (int)strlen(base[i]);
+		if (asprintf(&envp[*k], "%.*s%s%s", len, base[i],
+			     mark ? runtimes_dir : "", mark ? mark + 2 : "") < 0) {
+			envp[*k] = NULL;
+			return -ENOMEM;
+		}
+		++*k;
+	}
+	return 0;
+}
+
+int environment_build(const char *runtimes_dir, const struct runtime *rt,
+		      bool proxy, const char *const *extra, char ***out)
 {
 	size_t n = ARRAY_SIZE(base) + count(rt->env) + count(proxied) +
 		   count(extra);
 	char **envp = calloc(n + 1, sizeof(char *));
 	if (!envp)
-		return NULL;
+		return -ENOMEM;
 	size_t k = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
-		const char *mark = strstr(base[i], "%R");
-		int len = mark ? (int)(mark - base[i]) : (int)strlen(base[i]);
-		if (asprintf(&envp[k], "%.*s%s%s", len, base[i],
-			     mark ? runtimes_dir : "", mark ? mark + 2 : "") < 0) {
-			envp[k] = NULL;
-			environment_free(envp);
-			return NULL;
-		}
-		k++;
+	int r = put_base(envp, &k, runtimes_dir);
+	for (size_t i = 0; r == 0 && rt->env[i]; i++)
+		r = put(envp, &k, rt->env[i]);
+	for (size_t i = 0; r == 0 && proxy && proxied[i]; i++)
+		r = put(envp, &k, proxied[i]);
+	for (size_t i = 0; r == 0 && extra && extra[i]; i++)
+		r = put(envp, &k, extra[i]);
+	if (r < 0) {
+		environment_free(envp);
+		return r;
 	}
-	for (size_t i = 0; rt->env[i]; i++)
-		if (put(envp, &k, rt->env[i]) < 0) {
-			environment_free(envp);
-			return NULL;
-		}
-	for (size_t i = 0; proxy && proxied[i]; i++)
-		if (put(envp, &k, proxied[i]) < 0) {
-			environment_free(envp);
-			return NULL;
-		}
-	for (size_t i = 0; extra && extra[i]; i++)
-		if (put(envp, &k, extra[i]) < 0) {
-			environment_free(envp);
-			return NULL;
-		}
-	return envp;
+	*out = envp;
+	return 0;
 }
 
 bool environment_is_default(const struct runtime *rt, const char *kv)

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +13,12 @@
 #define MAX_LIST 1024
 
 struct parse {
-	char *err;
-	size_t err_len;
+	struct error *e;
 };
 
-__attribute__((format(printf, 2, 3))) static int bad(struct parse *p,
-						     const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->err, p->err_len, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* A field the request got wrong: -EINVAL, with the message in p's error. */
+#define bad(p, ...) \
+	error_set((p)->e, ERR_INVALID_ARGUMENT, EINVAL, __VA_ARGS__)
 
 static json_object *field(json_object *o, const char *key)
 {
@@ -249,8 +241,7 @@ static int parse_network(struct parse *p, json_object *opt,
 		   registry[0];
 	return net_filter_compile(&r->filter,
 				  add ? added : (const char *const *)allow,
-				  (const char *const *)deny, p->err,
-				  p->err_len);
+				  (const char *const *)deny, p->e);
 }
 
 static int get_files(struct parse *p, json_object *req, struct exec_request *r)
@@ -429,10 +420,10 @@ static int resolve_runtime(struct parse *p, json_object *req,
 	return 0;
 }
 
-int exec_request_parse(json_object *params, const struct config *cfg,
-		       struct exec_request *r, char *err, size_t err_len)
+static int parse_request(json_object *params, const struct config *cfg,
+			 struct exec_request *r, struct error *err)
 {
-	struct parse p = { err, err_len };
+	struct parse p = { err };
 	memset(r, 0, sizeof(*r));
 	r->timeout_ms = cfg->default_timeout_ms;
 	r->memory = cfg->default_memory;
@@ -537,6 +528,18 @@ int exec_request_parse(json_object *params, const struct config *cfg,
 			  &r->timeout_ms)))
 		return e;
 	return parse_network(&p, opt, cfg, r);
+}
+
+int exec_request_parse(json_object *params, const struct config *cfg,
+		       struct exec_request *r, struct error *e)
+{
+	int ret = parse_request(params, cfg, r, e);
+	/* Running out of memory has no message of its own; the client is
+	 * told as it always was, with the request's kind. */
+	if (ret < 0 && ret != -EINVAL)
+		return error_set(e, ERR_INVALID_ARGUMENT, ret, "%s",
+				 strerror(-ret));
+	return ret;
 }
 
 void exec_request_free(struct exec_request *r)

@@ -4,6 +4,7 @@
 #define ISOL8D_EXEC_REQUEST_H
 
 #include "config.h"
+#include "error.h"
 #include "net/net_policy.h"
 #include "sandbox/box_spec.h"
 #include "runtimes/runtimes.h"
@@ -47,10 +48,11 @@ struct exec_request {
 	char *session_id;
 };
 
-/* Parses params of `execute`.  On error returns -EINVAL with a message
- * naming the offending field in err. */
+/* Parses params of `execute`.  On error returns -EINVAL with e's message
+ * naming the offending field (or another negative errno, its text the
+ * message). */
 int exec_request_parse(json_object *params, const struct config *cfg,
-		       struct exec_request *out, char *err, size_t err_len);
+		       struct exec_request *out, struct error *e);
 void exec_request_free(struct exec_request *r);
 
 /* The box the request asks for, under the seccomp program prog. */

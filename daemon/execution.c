@@ -491,8 +491,9 @@ static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 	/* A box making requests without end must not grow the daemon. */
 	if (json_object_array_length(e->net_logs) < NET_LOGS_MAX) {
 		if (net_log_insert(e, entry, seq) < 0)
-			log_err("execution %s: a network log entry is lost: %s",
-				e->id, strerror(ENOMEM));
+			log_errno(LOG_ERR, ENOMEM,
+				  "execution %s: a network log entry is lost",
+				  e->id);
 		else if (json_object_array_length(e->net_logs) == NET_LOGS_MAX)
 			log_warn("execution %s: networkLogs is full at %d "
 				 "entries; later ones are only streamed",
@@ -635,12 +636,11 @@ static void run_in_session(struct execution *e)
 		return;
 	}
 	if (!s) {
-		enum error_kind kind;
-		char err[512];
+		struct error err;
 		uint64_t idle = session_default_idle_ms(&d->cfg);
 		if (session_create(d->sessions, r->session_id, r, idle, &s,
-				   &kind, err, sizeof(err)) < 0) {
-			execution_fail(e, kind, "%s", err);
+				   &err) < 0) {
+			execution_fail(e, err.kind, "%s", err.message);
 			return;
 		}
 	}
@@ -668,12 +668,10 @@ void execution_start(struct rpc_call *call)
 	e->d = d;
 	make_uuid(e->id);
 	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
-	char err[512];
-	int r = exec_request_parse(call->params, &d->cfg, &e->req, err,
-				   sizeof(err));
+	struct error err = { 0 };
+	int r = exec_request_parse(call->params, &d->cfg, &e->req, &err);
 	if (r < 0) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s",
-				r == -EINVAL ? err : strerror(-r));
+		rpc_reply_error(call, err.kind, "%s", err.message);
 		execution_free(e);
 		return;
 	}
@@ -690,17 +688,18 @@ void execution_start(struct rpc_call *call)
 	e->outcome = METRICS_FAILED;
 	d->executions++;
 	const struct seccomp_prog *prog = NULL;
-	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog, err,
-			   sizeof(err));
+	struct error serr;
+	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog,
+			   &serr);
 	if (r < 0) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s", err);
+		rpc_reply_error(call, serr.kind, "%s", serr.message);
 		execution_free(e);
 		return;
 	}
-	e->envp = environment_build(d->cfg.runtimes_dir, e->req.runtime,
-				    e->req.net == BOX_NET_FILTERED,
-				    (const char *const *)e->req.env);
-	if (!e->envp) {
+	r = environment_build(d->cfg.runtimes_dir, e->req.runtime,
+			      e->req.net == BOX_NET_FILTERED,
+			      (const char *const *)e->req.env, &e->envp);
+	if (r < 0) {
 		rpc_reply_error(call, ERR_INTERNAL, "out of memory");
 		execution_free(e);
 		return;

@@ -115,8 +115,8 @@ static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 	struct execution_files *f = userdata;
 	const char *path = f->req->output_paths[f->next++];
 	if (err < 0) {
-		log_debug("execution %s: output %s not read: %s", f->id, path,
-			  strerror(-err));
+		log_errno(LOG_DEBUG, err, "execution %s: output %s not read",
+			  f->id, path);
 		execution_files_read(f);
 		return;
 	}

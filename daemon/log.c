@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <systemd/sd-journal.h>
 
+#include "error.h"
+
 static int max_prio = LOG_INFO;
 static bool journal;
 
@@ -26,10 +28,26 @@ static bool stderr_is_journal(void)
 	return st.st_dev == dev && st.st_ino == ino;
 }
 
+/* error_set() and log_errno() lines, with the journal's fields for where
+ * they come from. */
+static void log_error_line(int prio, int err, const char *func, int line,
+			   const char *msg)
+{
+	if (prio > max_prio)
+		return;
+	char f[48], l[32], e[32];
+	snprintf(f, sizeof(f), "CODE_FUNC=%s", func);
+	snprintf(l, sizeof(l), "CODE_LINE=%d", line);
+	snprintf(e, sizeof(e), "ERRNO=%d", err);
+	const char *const fields[] = { f, l, err ? e : NULL, NULL };
+	log_fields(prio, fields, "%s", msg);
+}
+
 void log_setup(bool debug)
 {
 	max_prio = debug ? LOG_DEBUG : LOG_INFO;
 	journal = stderr_is_journal();
+	error_log_hook(log_error_line);
 }
 
 bool log_enabled(int prio)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <syslog.h>
 
+#include "error.h" /* log_errno() for the messages that end in an errno */
+
 void log_setup(bool debug);
 /* Whether a message at prio would be written: lets callers skip building
  * fields nobody will see. */

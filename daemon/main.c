@@ -223,8 +223,8 @@ static int setup_boxes(struct daemon *d)
 		return r;
 	h->into_cgroup = d->features.cgroup_mode == CGROUP_MODE_V2;
 	if ((r = netns_spare_init(&h->net)) < 0) {
-		log_err("cannot open the daemon's network namespace: %s",
-			strerror(-r));
+		log_errno(LOG_ERR, r,
+			  "cannot open the daemon's network namespace");
 		return r;
 	}
 	log_info("box cgroups in %s", cgroup_root_path(h->cgroups));
@@ -238,12 +238,12 @@ static int run(struct daemon *d, const struct options *o)
 		return r;
 	r = setup_signals(d);
 	if (r < 0) {
-		log_err("cannot set up signal handling: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot set up signal handling");
 		return r;
 	}
 	r = sd_event_set_watchdog(d->event, true);
 	if (r < 0)
-		log_warn("cannot enable the watchdog: %s", strerror(-r));
+		log_errno(LOG_WARNING, r, "cannot enable the watchdog");
 	sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
 	host_features_probe(&d->features);
 	d->features_json = host_features_to_json(&d->features);
@@ -266,12 +266,12 @@ static int run(struct daemon *d, const struct options *o)
 		return r;
 	r = resolver_start(d->event, &d->resolver);
 	if (r < 0) {
-		log_err("cannot start the resolver helper: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot start the resolver helper");
 		return r;
 	}
 	r = pool_new(d->event, &d->cfg, &d->boxes, &d->pool);
 	if (r < 0) {
-		log_err("cannot set up the warm pool: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot set up the warm pool");
 		return r;
 	}
 	r = sessions_new(d, &d->sessions);
@@ -307,14 +307,15 @@ int main(int argc, char **argv)
 
 	struct daemon d = { 0 };
 	d.boxes.net = (struct netns_spare){ .host = -1, .spare = -1 };
-	char err[512];
-	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, err,
-			    sizeof(err));
+	struct error err = { 0 };
+	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL,
+			    &err);
 	if (r >= 0 && o.socket_path)
 		r = config_set_override(&d.cfg, "server.socket", o.socket_path,
-					err, sizeof(err));
+					&err);
 	if (r < 0) {
-		fprintf(stderr, "isol8d: invalid configuration: %s\n", err);
+		fprintf(stderr, "isol8d: invalid configuration: %s\n",
+			err.message);
 		config_free(&d.cfg);
 		return 1;
 	}
@@ -327,7 +328,7 @@ int main(int argc, char **argv)
 
 	r = run(&d, &o);
 	if (r < 0 && !d.stopping)
-		log_err("isol8d failed: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "isol8d failed");
 	sessions_free(d.sessions);
 	server_stop(d.server);
 	pool_free(d.pool);

@@ -226,12 +226,11 @@ void method_session_create(struct rpc_call *call)
 		return;
 	}
 	struct exec_request req = { 0 };
-	char err[512];
-	int r = exec_request_parse(req_params, &d->cfg, &req, err, sizeof(err));
+	struct error err = { 0 };
+	int r = exec_request_parse(req_params, &d->cfg, &req, &err);
 	json_object_put(req_params);
 	if (r < 0) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT, "%s",
-				r == -EINVAL ? err : strerror(-r));
+		rpc_reply_error(call, err.kind, "%s", err.message);
 		exec_request_free(&req);
 		return;
 	}
@@ -243,12 +242,11 @@ void method_session_create(struct rpc_call *call)
 	uint64_t idle = idle_sec >= 0 ? (uint64_t)idle_sec * 1000
 				      : session_default_idle_ms(&d->cfg);
 	struct session *s;
-	enum error_kind kind;
-	r = session_create(d->sessions, id, &req, idle, &s, &kind, err,
-			   sizeof(err));
+	struct error serr;
+	r = session_create(d->sessions, id, &req, idle, &s, &serr);
 	exec_request_free(&req);
 	if (r < 0) {
-		rpc_reply_error(call, kind, "%s", err);
+		rpc_reply_error(call, serr.kind, "%s", serr.message);
 		return;
 	}
 	struct side_call *c = calloc(1, sizeof(*c));

@@ -154,9 +154,9 @@ static void key_failed(struct pool_key *k, int err, const char *what)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(k->retry, SD_EVENT_ONESHOT);
 	if (r < 0)
-		log_err("pool: cannot schedule the next %s build (it waits "
-			"for the next claim): %s",
-			k->rt->name, strerror(-r));
+		log_errno(LOG_ERR, r,
+			  "pool: cannot schedule the next %s build (it waits "
+			  "for the next claim)", k->rt->name);
 }
 
 static void build_failed(struct pooled *b, int err, const char *what)
@@ -236,11 +236,10 @@ static void retire(struct pool_key *k)
 /* The profile as it is now; false when it changed or cannot be read. */
 static bool key_current(struct pool_key *k, const struct seccomp_prog **prog)
 {
-	char err[256];
 	*prog = NULL;
 	if (k->stale)
 		return false;
-	if (seccomp_lookup(k->mode, k->path, prog, err, sizeof(err)) < 0 ||
+	if (seccomp_lookup(k->mode, k->path, prog, NULL) < 0 ||
 	    (*prog ? (*prog)->serial : 0) != k->serial) {
 		retire(k);
 		return false;
@@ -406,11 +405,11 @@ int pool_new(sd_event *event, const struct config *cfg,
 		return r;
 	}
 	if (cfg->pool_prewarm) {
-		char err[256];
+		struct error err;
 		const struct seccomp_prog *prog = NULL;
 		const char *mode = cfg->default_seccomp;
-		if (seccomp_lookup(mode, NULL, &prog, err, sizeof(err)) < 0)
-			log_warn("pool: no prewarming: %s", err);
+		if (seccomp_lookup(mode, NULL, &prog, &err) < 0)
+			log_warn("pool: no prewarming: %s", err.message);
 		else
 			for (size_t i = 0; runtime_at(i); i++)
 				if (size_for(p, runtime_at(i)) > 0)
@@ -474,8 +473,15 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 	return true;
 }
 
-bool pool_claim(struct pool *p, const struct exec_request *req,
-		const struct box_spec *spec, struct pool_claim *out)
+/* A ready box for the request, with the limits of spec (its box, from
+ * exec_request_box_spec) written to its cgroup.  False when the request
+ * wants a box unlike the pooled ones (network, sizes, readonlyRootFs), on
+ * a miss (counted; the key is then filled for next time), or when the
+ * limits cannot be written (a memory limit below what the waiting
+ * interpreter holds; logged here).  A yes/no answer, not an error: on
+ * false the caller makes a new box, and no client ever hears why. */
+static bool pool_claim(struct pool *p, const struct exec_request *req,
+		       const struct box_spec *spec, struct pool_claim *out)
 {
 	const struct config *cfg = p->cfg;
 	const struct cgroup_limits *lim = &spec->limits;

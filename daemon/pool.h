@@ -15,7 +15,6 @@
 #include "runtimes/runtimes.h"
 
 #include <json-c/json.h>
-#include <stdbool.h>
 
 struct pool;
 struct pool_key;
@@ -35,14 +34,6 @@ int pool_new(sd_event *event, const struct config *cfg,
 /* Destroys every pooled box. */
 void pool_free(struct pool *p);
 
-/* A ready box for the request, with the limits of spec (its box, from
- * exec_request_box_spec) written to its cgroup.  False when the request
- * wants a box unlike the pooled ones (network, sizes, readonlyRootFs), on
- * a miss (counted; the key is then filled for next time), or when the
- * limits cannot be written (a memory limit below what the waiting
- * interpreter holds). */
-bool pool_claim(struct pool *p, const struct exec_request *req,
-		const struct box_spec *spec, struct pool_claim *out);
 /* A box for a request: a pooled one when p (NULL: none) has one that fits
  * (1: *claim holds it, and died with userdata is its died callback now),
  * else a new one (0: box_create's ready and died will come), or a

@@ -188,7 +188,7 @@ static int bind_socket(struct server *s)
 	int saved = errno;
 	umask(old);
 	if (r < 0) {
-		log_err("cannot bind %s: %s", sa.sun_path, strerror(saved));
+		log_errno(LOG_ERR, saved, "cannot bind %s", sa.sun_path);
 		return -saved;
 	}
 	s->bound_here = true;

@@ -144,8 +144,9 @@ static void on_waiter_ready(void *userdata, int err, const char *what)
 	struct session *s = userdata;
 	if (err < 0) {
 		/* Executions then start their interpreter themselves. */
-		log_info("session %s: no interpreter started ahead: %s: %s",
-			 s->id, what ? what : "", strerror(-err));
+		log_errno(LOG_INFO, err,
+			  "session %s: no interpreter started ahead: %s",
+			  s->id, what ? what : "");
 		waiter_free(s->waiter);
 	} else
 		s->interp = waiter_take(s->waiter);
@@ -161,8 +162,8 @@ static void start_interpreter(struct session *s)
 			     on_waiter_ready, NULL, s, &s->waiter);
 	if (r < 0) {
 		s->waiter = NULL;
-		log_info("session %s: no interpreter started ahead: %s",
-			 s->id, strerror(-r));
+		log_errno(LOG_INFO, r,
+			  "session %s: no interpreter started ahead", s->id);
 	}
 }
 
@@ -392,41 +393,30 @@ uint64_t session_default_idle_ms(const struct config *cfg)
 
 int session_create(struct sessions *set, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
-		   struct session **out, enum error_kind *kind, char *err,
-		   size_t err_len)
+		   struct session **out, struct error *e)
 {
 	struct daemon *d = set->d;
-	*kind = ERR_INVALID_ARGUMENT;
-	if (id && !valid_id(id)) {
-		snprintf(err, err_len,
-			 "sessionId: use 1 to %d letters, digits, '.', '_', "
-			 "':' or '-'",
-			 SESSION_ID_MAX);
-		return -EINVAL;
-	}
-	if (id && session_find(set, id)) {
-		*kind = ERR_CONFLICT;
-		snprintf(err, err_len, "Session %s already exists", id);
-		return -EEXIST;
-	}
-	if (set->count >= d->cfg.max_sessions) {
-		*kind = ERR_BUSY;
-		snprintf(err, err_len,
-			 "Too many sessions: the limit of %llu (maxSessions) "
-			 "is reached; delete one or try again later",
-			 (unsigned long long)d->cfg.max_sessions);
-		return -EBUSY;
-	}
+	if (id && !valid_id(id))
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "sessionId: use 1 to %d letters, digits, "
+				 "'.', '_', ':' or '-'",
+				 SESSION_ID_MAX);
+	if (id && session_find(set, id))
+		return error_set(e, ERR_CONFLICT, EEXIST,
+				 "Session %s already exists", id);
+	if (set->count >= d->cfg.max_sessions)
+		return error_set(e, ERR_BUSY, EBUSY,
+				 "Too many sessions: the limit of %llu "
+				 "(maxSessions) is reached; delete one or try "
+				 "again later",
+				 (unsigned long long)d->cfg.max_sessions);
 	const struct seccomp_prog *prog = NULL;
-	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, err,
-			   err_len) < 0)
+	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) <
+	    0)
 		return -EINVAL;
 	struct session *s = calloc(1, sizeof(*s));
-	if (!s) {
-		*kind = ERR_INTERNAL;
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
+	if (!s)
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	s->set = set;
 	s->rt = req->runtime;
 	if (id)
@@ -460,12 +450,12 @@ int session_create(struct sessions *set, const char *id,
 		s->ready = true;
 	}
 	if (r < 0) {
-		*kind = r == -EBUSY ? ERR_BUSY : ERR_INTERNAL;
-		snprintf(err, err_len, "Cannot create the session's sandbox: %s",
-			 r == -EBUSY ? "too many sandboxes (sandbox.maxBoxes)"
-				     : strerror(-r));
 		session_free(s);
-		return r;
+		return error_set(e, r == -EBUSY ? ERR_BUSY : ERR_INTERNAL, r,
+				 "Cannot create the session's sandbox: %s",
+				 r == -EBUSY
+					 ? "too many sandboxes (sandbox.maxBoxes)"
+					 : strerror(-r));
 	}
 	arm_idle(s);
 	s->next = set->list;

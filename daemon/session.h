@@ -5,6 +5,7 @@
 #define ISOL8D_SESSION_H
 
 #include "command.h"
+#include "error.h"
 #include "exec_request.h"
 #include "jsonrpc.h"
 #include "sandbox/box.h"
@@ -51,11 +52,11 @@ struct session *session_find(struct sessions *set, const char *id);
  * cleanup.maxContainerAgeMs with cleanup.autoPrune, else none (0). */
 uint64_t session_default_idle_ms(const struct config *cfg);
 /* Creates a session with req's runtime and options (limits, sizes,
- * seccomp); id NULL makes one up.  On error the kind and message. */
+ * seccomp); id NULL makes one up.  On error e says why (its kind:
+ * invalid_argument, conflict, busy or internal). */
 int session_create(struct sessions *set, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
-		   struct session **out, enum error_kind *kind, char *err,
-		   size_t err_len);
+		   struct session **out, struct error *e);
 const char *session_id(const struct session *s);
 const struct runtime *session_runtime(const struct session *s);
 /* Queues a job; -EBUSY when the session's queue is full. */

@@ -110,10 +110,11 @@ static int start_interpreter(struct waiter *w)
 		argv[n++] = rt->run_args[i];
 	argv[n++] = code;
 	argv[n] = NULL;
-	char **envp = environment_build(w->cfg->runtimes_dir, rt, false,
-					rt->warm_env);
-	if (!envp)
-		return -ENOMEM;
+	char **envp;
+	int r = environment_build(w->cfg->runtimes_dir, rt, false,
+				  rt->warm_env, &envp);
+	if (r < 0)
+		return r;
 	struct command_spec spec = {
 		.cmd = {
 			.argv = argv,
@@ -128,8 +129,8 @@ static int start_interpreter(struct waiter *w)
 		.max_output = 4096,
 		.hold_stdin = true,
 	};
-	int r = command_start(w->event, w->box, &spec, on_output, on_done, w,
-			      &w->cmd);
+	r = command_start(w->event, w->box, &spec, on_output, on_done, w,
+			  &w->cmd);
 	environment_free(envp);
 	if (r < 0)
 		w->cmd = NULL;

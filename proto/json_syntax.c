@@ -394,21 +394,20 @@ static int check(struct cursor *c, unsigned max_depth)
 }
 
 int json_syntax_check(const char *text, size_t len, unsigned max_depth,
-		      char *why, size_t why_len)
+		      struct error *e)
 {
 	struct cursor c = { .s = (const unsigned char *)text, .len = len };
 	if (max_depth > JSON_SYNTAX_DEPTH_MAX)
 		max_depth = JSON_SYNTAX_DEPTH_MAX;
 	int r = check(&c, max_depth);
-	if (r < 0 && why && why_len > 0) {
-		if (c.reason)
-			snprintf(why, why_len, "invalid JSON at byte %zu: %s",
-				 c.at, c.reason);
-		else
-			snprintf(why, why_len,
+	if (r < 0 && c.reason)
+		return error_set(e, ERR_INVALID_ARGUMENT, r,
+				 "invalid JSON at byte %zu: %s", c.at,
+				 c.reason);
+	if (r < 0)
+		return error_set(e, ERR_INVALID_ARGUMENT, r,
 				 "invalid JSON at byte %zu: nesting deeper "
 				 "than %u",
 				 c.at, max_depth);
-	}
 	return r;
 }

@@ -1,5 +1,6 @@
 #include "jsonrpc.h"
 
+#include "error.h"
 #include "json_build.h"
 #include "json_syntax.h"
 #include "utf8.h"
@@ -65,33 +66,29 @@ static bool all_finite(json_object *o)
 }
 
 int json_parse_strict(const char *body, size_t len, json_object **out,
-		      char *why, size_t why_len)
+		      struct error *e)
 {
 	*out = NULL;
-	if (len >= INT_MAX) {
-		snprintf(why, why_len, "frame too large to parse");
-		return -EINVAL;
-	}
-	if (memchr(body, '\0', len)) {
-		snprintf(why, why_len, "frame contains a NUL byte");
-		return -EINVAL;
-	}
+	if (len >= INT_MAX)
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "frame too large to parse");
+	if (memchr(body, '\0', len))
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "frame contains a NUL byte");
 	/* Overlong forms and encoded surrogates are refused too. */
-	if (!utf8_valid(body, len)) {
-		snprintf(why, why_len, "frame is not valid UTF-8");
-		return -EINVAL;
-	}
-	if (json_syntax_check(body, len, JSON_MAX_DEPTH, why, why_len) < 0)
+	if (!utf8_valid(body, len))
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "frame is not valid UTF-8");
+	if (json_syntax_check(body, len, JSON_MAX_DEPTH, e) < 0)
 		return -EINVAL;
 	json_object *obj = NULL;
 	int r = json_build(body, &obj);
 	if (r < 0)
-		snprintf(why, why_len, "out of memory");
-	if (r == 0 && !all_finite(obj)) {
-		snprintf(why, why_len,
-			 "invalid JSON: NaN and Infinity are not JSON numbers");
-		r = -EINVAL;
-	}
+		error_set(e, ERR_INTERNAL, r, "out of memory");
+	if (r == 0 && !all_finite(obj))
+		r = error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+			      "invalid JSON: NaN and Infinity are not JSON "
+			      "numbers");
 	if (r < 0)
 		json_object_put(obj);
 	else
@@ -133,15 +130,16 @@ static bool id_is_valid(json_object *id)
 int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 		      struct rpc_error *err, json_object **root_out)
 {
-	char why[200];
+	struct error why;
 	memset(req, 0, sizeof(*req));
 	memset(err, 0, sizeof(*err));
 	*root_out = NULL;
 
 	json_object *root = NULL;
-	if (json_parse_strict(body, len, &root, why, sizeof(why)) < 0) {
+	if (json_parse_strict(body, len, &root, &why) < 0) {
 		char msg[256];
-		snprintf(msg, sizeof(msg), "Parse error: %s", why);
+		/* at most the 199 bytes of reason it always had */
+		snprintf(msg, sizeof(msg), "Parse error: %.199s", why.message);
 		set_error(err, RPC_PARSE_ERROR, ERR_INVALID_ARGUMENT, msg);
 		return -EINVAL;
 	}

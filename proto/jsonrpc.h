@@ -64,11 +64,13 @@ json_object *rpc_make_result(json_object *id, json_object *result);
 json_object *rpc_make_error(json_object *id, int code, enum error_kind kind,
 			    const char *message);
 
+struct error;
+
 /* Parses one JSON document with strict UTF-8 validation.  body[len] must
  * be the NUL that frame_read and the frame parser put after every body.  0
- * with the value in *out (NULL for a JSON null), or -EINVAL with a reason
- * in why. */
+ * with the value in *out (NULL for a JSON null), or -EINVAL (-ENOMEM) with
+ * a reason in e. */
 int json_parse_strict(const char *body, size_t len, json_object **out,
-		      char *why, size_t why_len);
+		      struct error *e);
 
 #endif

@@ -99,8 +99,9 @@ int egress_open(struct netns_spare *n, int ns, int fds[EGRESS_WAYS])
 		for (int i = 0; i < EGRESS_WAYS; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-		log_err("cannot set up %s in a box's network namespace: %s",
-			step, strerror(-r));
+		log_errno(LOG_ERR, r,
+			  "cannot set up %s in a box's network namespace",
+			  step);
 	}
 	return r;
 }

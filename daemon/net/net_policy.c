@@ -16,7 +16,7 @@ static void free_list(regex_t *l, size_t n)
 }
 
 static int compile_list(const char *const *pats, const char *name,
-			regex_t **out, size_t *n, char *err, size_t err_len)
+			regex_t **out, size_t *n, struct error *e)
 {
 	size_t count = 0;
 	while (pats && pats[count])
@@ -34,11 +34,10 @@ static int compile_list(const char *const *pats, const char *name,
 		if (r != 0) {
 			char why[128];
 			regerror(r, &l[i], why, sizeof(why));
-			snprintf(err, err_len,
-				 "options.networkFilter.%s[%zu]: %s: %s", name,
-				 i, pats[i], why);
 			free_list(l, i);
-			return -EINVAL;
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "options.networkFilter.%s[%zu]: %s: %s",
+					 name, i, pats[i], why);
 		}
 	}
 	*out = l;
@@ -47,14 +46,12 @@ static int compile_list(const char *const *pats, const char *name,
 }
 
 int net_filter_compile(struct net_filter *f, const char *const *allow,
-		       const char *const *deny, char *err, size_t err_len)
+		       const char *const *deny, struct error *e)
 {
 	memset(f, 0, sizeof(*f));
-	int r = compile_list(allow, "whitelist", &f->allow, &f->nallow, err,
-			     err_len);
+	int r = compile_list(allow, "whitelist", &f->allow, &f->nallow, e);
 	if (r == 0)
-		r = compile_list(deny, "blacklist", &f->deny, &f->ndeny, err,
-				 err_len);
+		r = compile_list(deny, "blacklist", &f->deny, &f->ndeny, e);
 	if (r < 0)
 		net_filter_free(f);
 	return r;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "error.h"
+
 struct net_filter {
 	regex_t *allow;
 	size_t nallow;
@@ -19,10 +21,10 @@ struct net_filter {
 
 /* Compiles the whitelist and blacklist (NULL-terminated, either may be
  * NULL) as case-insensitive POSIX extended expressions.  On a bad one
- * -EINVAL with a message naming it, e.g. "options.networkFilter.
+ * -EINVAL with e's message naming it, e.g. "options.networkFilter.
  * blacklist[1]: unmatched ( or \(". */
 int net_filter_compile(struct net_filter *f, const char *const *allow,
-		       const char *const *deny, char *err, size_t err_len);
+		       const char *const *deny, struct error *e);
 void net_filter_free(struct net_filter *f);
 /* Any blacklist match blocks; then an empty whitelist allows, otherwise
  * one of its expressions must match.  Expressions match anywhere in the

@@ -521,11 +521,12 @@ static void decide_host(struct conn *c)
 
 static void decide(struct conn *c)
 {
-	const char *why;
-	int status = proxy_request_parse(c->head, c->head_end, &c->req, &why);
-	if (status) {
+	struct error why;
+	int r = proxy_request_parse(c->head, c->head_end, &c->req, &why);
+	if (r < 0) {
+		int status = proxy_request_status(r);
 		answer(c, status, status == 414 ? "URI Too Long" : "Bad Request",
-		       "isol8: %s\n", why);
+		       "isol8: %s\n", why.message);
 		return;
 	}
 	decide_host(c);

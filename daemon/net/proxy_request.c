@@ -3,6 +3,7 @@
 #include "net_policy.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,10 @@ static bool hop_by_hop(const char *name, size_t len)
  * keep_host: then the Host is the one the filter decided on), and
  * "Connection: close" so that one connection carries one request to the
  * host the filter allowed. */
+/* A request the proxy refuses with 400 Bad Request, saying why. */
+#define BAD_REQUEST(e, why) \
+	error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s", why)
+
 static int build_upstream(const char *headers, size_t len, bool keep_host,
 			  const char *version, struct proxy_request *r)
 {
@@ -99,7 +104,7 @@ static int build_upstream(const char *headers, size_t len, bool keep_host,
 		     PROXY_HOST_MAX + 96;
 	char *out = malloc(cap);
 	if (!out)
-		return 500;
+		return -ENOMEM;
 	size_t n = (size_t)snprintf(out, cap, "%s %s %s\r\n", r->method,
 				    r->path, version);
 	for (size_t off = 0; off < len;) {
@@ -174,54 +179,53 @@ static const char *check_headers(const char *headers, size_t len,
 }
 
 int proxy_request_parse(const char *head, size_t len,
-			struct proxy_request *out, const char **why)
+			struct proxy_request *out, struct error *e)
 {
 	memset(out, 0, sizeof(*out));
-	*why = "malformed request line";
+	const char *why = "malformed request line";
 	const char *eol = memmem(head, len, "\r\n", 2);
 	if (!eol)
-		return 400;
+		return BAD_REQUEST(e, why);
 	size_t line_len = (size_t)(eol - head);
 	const char *sp1 = memchr(head, ' ', line_len);
 	if (!sp1 || sp1 == head ||
 	    (size_t)(sp1 - head) >= sizeof(out->method))
-		return 400;
+		return BAD_REQUEST(e, why);
 	const char *target = sp1 + 1;
 	const char *sp2 = memchr(target, ' ', (size_t)(eol - target));
 	if (!sp2 || sp2 == target)
-		return 400;
+		return BAD_REQUEST(e, why);
 	size_t target_len = (size_t)(sp2 - target);
 	const char *version = sp2 + 1;
 	size_t version_len = (size_t)(eol - version);
 	if (version_len != 8 || (strncmp(version, "HTTP/1.1", 8) != 0 &&
 				 strncmp(version, "HTTP/1.0", 8) != 0))
-		return 400;
+		return BAD_REQUEST(e, why);
 	for (const char *c = head; c < sp1; c++)
 		if (!isupper((unsigned char)*c) && *c != '-' && *c != '_')
-			return 400;
+			return BAD_REQUEST(e, why);
 	memcpy(out->method, head, (size_t)(sp1 - head));
 	out->method[sp1 - head] = '\0';
-	if (target_len > TARGET_MAX) {
-		*why = "request target too long";
-		return 414;
-	}
+	if (target_len > TARGET_MAX)
+		return error_set(e, ERR_INVALID_ARGUMENT, ENAMETOOLONG,
+				 "request target too long");
 	for (size_t i = 0; i < target_len; i++)
 		if (!isgraph((unsigned char)target[i]))
-			return 400;
+			return BAD_REQUEST(e, why);
 
 	const char *headers = eol + 2;
 	size_t headers_len = len - (size_t)(headers - head) - 2;
 	const char *host = NULL;
 	size_t host_len = 0;
 	const char *bad = check_headers(headers, headers_len, &host, &host_len);
-	if (bad) {
-		*why = bad;
-		return 400;
-	}
-	*why = "bad host or port";
+	if (bad)
+		return BAD_REQUEST(e, bad);
+	why = "bad host or port";
 	if (strcmp(out->method, "CONNECT") == 0) {
 		out->tunnel = true;
-		return parse_authority(target, target_len, 0, out) ? 0 : 400;
+		return parse_authority(target, target_len, 0, out)
+			       ? 0
+			       : BAD_REQUEST(e, why);
 	}
 	const char *path;
 	bool keep_host = false;
@@ -233,17 +237,17 @@ int proxy_request_parse(const char *head, size_t len,
 			path++;
 		if (memchr(a, '@', (size_t)(path - a)) ||
 		    !parse_authority(a, (size_t)(path - a), 80, out))
-			return 400;
+			return BAD_REQUEST(e, why);
 	} else if (target[0] == '/' && host) {
 		if (!parse_authority(host, host_len, 80, out))
-			return 400;
+			return BAD_REQUEST(e, why);
 		path = target;
 		keep_host = true;
 	} else {
-		*why = target[0] == '/' ? "no Host header"
-					: "only http:// targets and CONNECT "
-					  "are proxied";
-		return 400;
+		return BAD_REQUEST(e, target[0] == '/'
+					      ? "no Host header"
+					      : "only http:// targets and "
+						"CONNECT are proxied");
 	}
 	/* Origin form upstream: a path before any query, no fragment. */
 	size_t plen = target_len - (size_t)(path - target);
@@ -253,15 +257,22 @@ int proxy_request_parse(const char *head, size_t len,
 	if (asprintf(&out->path, "%s%.*s", plen && *path == '/' ? "" : "/",
 		     (int)plen, path) < 0) {
 		out->path = NULL;
-		return 500;
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	}
 	char ver[9];
 	memcpy(ver, version, 8);
 	ver[8] = '\0';
 	int r = build_upstream(headers, headers_len, keep_host, ver, out);
-	if (r)
+	if (r < 0) {
 		proxy_request_free(out);
-	return r;
+		return error_set(e, ERR_INTERNAL, r, "out of memory");
+	}
+	return 0;
+}
+
+int proxy_request_status(int r)
+{
+	return r == -ENAMETOOLONG ? 414 : r == -ENOMEM ? 500 : 400;
 }
 
 void proxy_request_free(struct proxy_request *r)

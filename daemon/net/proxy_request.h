@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 #define PROXY_HEAD_MAX 16384
 #define PROXY_HOST_MAX 253
 
@@ -22,10 +24,14 @@ struct proxy_request {
 	size_t upstream_len;
 };
 
-/* Parses head[0..len), which ends with the blank line.  0, or the HTTP
- * status to answer (400, 501) with a short reason in *why. */
+/* Parses head[0..len), which ends with the blank line.  0, or a negative
+ * errno with a short reason for the box in e: -ENAMETOOLONG for a target
+ * too long (answer 414), -ENOMEM (kind internal; answer 500), else -EINVAL
+ * (answer 400).  proxy_request_status() gives the status. */
 int proxy_request_parse(const char *head, size_t len,
-			struct proxy_request *out, const char **why);
+			struct proxy_request *out, struct error *e);
+/* The HTTP status that answers proxy_request_parse()'s error r. */
+int proxy_request_status(int r);
 void proxy_request_free(struct proxy_request *r);
 
 /* The length of the head at the start of buf (through "\r\n\r\n"), or 0

@@ -146,8 +146,8 @@ static void schedule_cleanup(struct box *b, uint64_t delay_usec)
 							SD_EVENT_ONESHOT);
 	}
 	if (r < 0)
-		log_err("box %s: cannot schedule its cleanup: %s", b->name,
-			strerror(-r));
+		log_errno(LOG_ERR, r, "box %s: cannot schedule its cleanup",
+			  b->name);
 }
 
 /* Removes the cgroup once the kernel has let go of the last process, then
@@ -161,8 +161,9 @@ static int try_cleanup(struct box *b)
 			return r;
 		}
 		if (r < 0)
-			log_err("cannot remove the cgroup of box %s: %s",
-				b->name, strerror(-r));
+			log_errno(LOG_ERR, r,
+				  "cannot remove the cgroup of box %s",
+				  b->name);
 		b->cg = NULL;
 	}
 	if (b->destroyed)
@@ -454,7 +455,7 @@ void box_kill(struct box *b)
 	int r = sd_event_source_send_child_signal(b->child_src, SIGKILL, NULL,
 						  0);
 	if (r < 0 && r != -ESRCH)
-		log_err("cannot kill box %s: %s", b->name, strerror(-r));
+		log_errno(LOG_ERR, r, "cannot kill box %s", b->name);
 	if (b->cg)
 		cgroup_box_kill(b->cg);
 }
@@ -569,8 +570,8 @@ static void schedule_refill(struct box_host *host)
 			     : sd_event_add_defer(host->event, &host->refill,
 						  on_refill, host);
 	if (r < 0)
-		log_warn("cannot schedule a network namespace: %s",
-			 strerror(-r));
+		log_errno(LOG_WARNING, r,
+			  "cannot schedule a network namespace");
 }
 
 int box_create(struct box_host *host, const struct box_spec *spec,
@@ -657,7 +658,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 			box_init_main(&a);
 		}
 		if (pid < 0 && r == 0)
-			r = -errno;
+			r = pid;
 		close(netfd);
 		schedule_refill(host);
 	}
@@ -700,7 +701,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	return 0;
 
 fail_child:
-	log_err("box %s: cannot %s: %s", b->name, step, strerror(-r));
+	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
 	/* The child source reaps it and removes the cgroup. */
 	b->on_ready = NULL;
 	b->on_died = NULL;
@@ -708,7 +709,7 @@ fail_child:
 	box_destroy(b);
 	return r;
 fail:
-	log_err("box %s: cannot %s: %s", b->name, step, strerror(-r));
+	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
 	/* A just-reaped init may hold its cgroup a moment longer. */
 	for (int i = 0; b->cg && i < 100; i++) {
 		int d = cgroup_box_destroy(b->cg);

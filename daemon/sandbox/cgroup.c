@@ -180,8 +180,9 @@ void cg_sweep_stale(int own)
 		}
 		int r = remove_stale(own, de->d_name);
 		if (r < 0)
-			log_warn("cannot remove the stale cgroup %s: %s",
-				 de->d_name, strerror(-r));
+			log_errno(LOG_WARNING, r,
+				  "cannot remove the stale cgroup %s",
+				  de->d_name);
 		else
 			log_info("removed the cgroup %s of a daemon that is "
 				 "gone",
@@ -340,9 +341,11 @@ void cgroup_root_free(struct cgroup_root *root)
 			if (unlinkat(root->own[c], root->dir_name,
 				     AT_REMOVEDIR) < 0 &&
 			    errno != ENOENT)
-				log_warn("cannot remove the %s cgroup %s: %s",
-					 root->v2 ? "unified" : cgroup_ctl_names[c],
-					 root->dir_name, strerror(errno));
+				log_errno(LOG_WARNING, errno,
+					  "cannot remove the %s cgroup %s",
+					  root->v2 ? "unified"
+						   : cgroup_ctl_names[c],
+					  root->dir_name);
 		}
 		if (root->own[c] >= 0)
 			close(root->own[c]);
@@ -394,9 +397,10 @@ int cgroup_box_create(struct cgroup_root *root, const char *name,
 			r = box->fd[c] < 0 ? -errno : 0;
 		}
 		if (r < 0) {
-			log_err("cannot create the %s cgroup of box %s: %s",
-				root->v2 ? "unified" : cgroup_ctl_names[c], name,
-				strerror(-r));
+			log_errno(LOG_ERR, r,
+				  "cannot create the %s cgroup of box %s",
+				  root->v2 ? "unified" : cgroup_ctl_names[c],
+				  name);
 			break;
 		}
 	}
@@ -416,8 +420,8 @@ int cg_set(const struct cgroup_box *box, int c, const char *file,
 {
 	int r = cg_write_at(box->fd[c], file, value);
 	if (r < 0)
-		log_err("box %s: cannot write %s to %s: %s", box->name, value,
-			file, strerror(-r));
+		log_errno(LOG_ERR, r, "box %s: cannot write %s to %s",
+			  box->name, value, file);
 	return r;
 }
 
@@ -448,10 +452,11 @@ int cgroup_box_destroy(struct cgroup_box *box)
 		    errno != ENOENT) {
 			int r = -errno;
 			if (r != -EBUSY)
-				log_err("box %s: cannot remove its %s cgroup: %s",
-					box->name,
-					root->v2 ? "unified" : cgroup_ctl_names[c],
-					strerror(-r));
+				log_errno(LOG_ERR, r,
+					  "box %s: cannot remove its %s cgroup",
+					  box->name,
+					  root->v2 ? "unified"
+						   : cgroup_ctl_names[c]);
 			return r;
 		}
 		close(box->fd[c]);

@@ -20,9 +20,9 @@ int cg_v1_setup(const char *base, struct cgroup_root *root)
 				 &root->own[c], where, sizeof(where));
 		if (r < 0) {
 			if (c == CG_MEMORY || c == CG_PIDS) {
-				log_err("the %s cgroup controller is needed but "
-					"not usable: %s",
-					cgroup_ctl_names[c], strerror(-r));
+				log_errno(LOG_ERR, r,
+					  "the %s cgroup controller is needed but "
+					  "not usable", cgroup_ctl_names[c]);
 				return r;
 			}
 			log_warn("no %s cgroup controller: %s", cgroup_ctl_names[c],
@@ -34,8 +34,8 @@ int cg_v1_setup(const char *base, struct cgroup_root *root)
 		cg_sweep_stale(root->own[c]);
 		r = cg_mkdir_open(root->own[c], root->dir_name, &root->parent[c]);
 		if (r < 0) {
-			log_err("cannot create %s/%s: %s", where,
-				root->dir_name, strerror(-r));
+			log_errno(LOG_ERR, r, "cannot create %s/%s", where,
+				  root->dir_name);
 			return r;
 		}
 		if (c == CG_MEMORY) {

@@ -45,7 +45,7 @@ static int open_own_v2(const char *base, struct cgroup_root *root,
 	int r = cg_open_own(base, NULL, &root->hier[0], &root->own[0], where,
 			 wlen);
 	if (r < 0)
-		log_err("cannot find the daemon's cgroup: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot find the daemon's cgroup");
 	return r;
 }
 
@@ -63,11 +63,11 @@ static int delegated_own_v2(const char *base, struct cgroup_root *root,
 	    (cg_own_path(NULL, &hier, path, sizeof(path)) == 0 &&
 	     strcmp(path, "/") == 0))
 		return r;
-	char why[256];
+	struct error why;
 	log_info("the cgroup %s is not delegated to isol8d; asking systemd "
 		 "for a scope with Delegate=yes",
 		 where);
-	r = systemd_scope_enter(why, sizeof(why));
+	r = systemd_scope_enter(&why);
 	if (r < 0) {
 		log_err("the cgroup %s is not the daemon's own (other processes "
 			"live there, or the memory, pids and cpu controllers "
@@ -75,7 +75,7 @@ static int delegated_own_v2(const char *base, struct cgroup_root *root,
 			"isol8d from its unit (isol8d.service has "
 			"Delegate=yes) or in a cgroup of its own with those "
 			"controllers",
-			where, why);
+			where, why.message);
 		return r;
 	}
 	close(root->own[0]);
@@ -95,8 +95,8 @@ int cg_v2_setup(const char *base, struct cgroup_root *root)
 	cg_sweep_stale(root->own[0]);
 	r = cg_mkdir_open(root->own[0], root->dir_name, &root->parent[0]);
 	if (r < 0) {
-		log_err("cannot create %s/%s: %s", where, root->dir_name,
-			strerror(-r));
+		log_errno(LOG_ERR, r, "cannot create %s/%s", where,
+			  root->dir_name);
 		return r;
 	}
 	snprintf(root->path, sizeof(root->path), "%s/%s", where,
@@ -107,8 +107,8 @@ int cg_v2_setup(const char *base, struct cgroup_root *root)
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if ((r = cg_mkdir_open(root->parent[0], "daemon", &leaf)) < 0 ||
 	    (r = cg_write_at(leaf, "cgroup.procs", pid)) < 0) {
-		log_err("cannot move the daemon into %s/daemon: %s", root->path,
-			strerror(-r));
+		log_errno(LOG_ERR, r, "cannot move the daemon into %s/daemon",
+			  root->path);
 		return r;
 	}
 	char have[256] = "";
@@ -127,8 +127,8 @@ int cg_v2_setup(const char *base, struct cgroup_root *root)
 	}
 	r = enable_controllers(root->parent[0]);
 	if (r < 0) {
-		log_err("cannot enable controllers in %s: %s", root->path,
-			strerror(-r));
+		log_errno(LOG_ERR, r, "cannot enable controllers in %s",
+			  root->path);
 		return r;
 	}
 	return 0;

@@ -74,7 +74,7 @@ static int make(struct netns_spare *n)
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
-		log_err("cannot make a network namespace: %s", strerror(-r));
+		log_errno(LOG_ERR, r, "cannot make a network namespace");
 		return r;
 	}
 	return fd;
@@ -152,12 +152,12 @@ pid_t netns_clone_into(struct netns_spare *n, int ns,
 		       pid_t (*clone_fn)(void *), void *arg)
 {
 	if (setns(ns, CLONE_NEWNET) < 0)
-		return -1;
+		return -errno;
 	pid_t pid = clone_fn(arg);
 	if (pid == 0)
 		return 0;
-	int saved = errno;
+	if (pid < 0)
+		pid = -errno;
 	go_home(n);
-	errno = saved;
 	return pid;
 }

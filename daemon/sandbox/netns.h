@@ -27,8 +27,10 @@ int netns_route_all_local(void);
  * or a negative errno when ns cannot be entered (fn not called). */
 int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *),
 		  void *arg);
-/* Runs clone_fn while the daemon is inside ns, so the child starts there;
- * the daemon is back in its own namespace when this returns. */
+/* Runs clone_fn (which returns -1 with errno on failure) while the daemon
+ * is inside ns, so the child starts there; the daemon is back in its own
+ * namespace when this returns.  The child's pid (0 in the child), or a
+ * negative errno. */
 pid_t netns_clone_into(struct netns_spare *n, int ns,
 		       pid_t (*clone_fn)(void *), void *arg);
 

@@ -150,15 +150,15 @@ static void cache_drop(struct cached *gone)
 
 static int cache_add(const char *path, const struct stat *st,
 		     const char *json, size_t len, struct cached **out,
-		     char *err, size_t errlen)
+		     struct error *e)
 {
 	struct cached *c = calloc(1, sizeof(*c));
 	if (!c || (path && !(c->path = strdup(path)))) {
 		free(c);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return error_set(e, ERR_INVALID_ARGUMENT, ENOMEM,
+				 "out of memory");
 	}
-	int r = seccomp_compile_json(json, len, &c->prog, err, errlen);
+	int r = seccomp_compile_json(json, len, &c->prog, e);
 	if (r < 0) {
 		free(c->path);
 		free(c);
@@ -178,20 +178,18 @@ static int cache_add(const char *path, const struct stat *st,
 
 #define MAX_PROFILE_BYTES (4u << 20)
 
-static int lookup_custom(const char *path, struct cached **out, char *err,
-			 size_t errlen)
+static int lookup_custom(const char *path, struct cached **out, struct error *e)
 {
-	char why[256];
 	/* O_NONBLOCK: a FIFO must not hang the daemon before it is found
 	 * not to be a regular file. */
 	_cleanup_close_ int fd =
 		open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return seccomp_error(err, errlen, "customProfilePath: cannot read %s: %s",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "customProfilePath: cannot read %s: %s",
 			    path, strerror(errno));
 	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_PROFILE_BYTES)
-		return seccomp_error(err, errlen,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 			    "customProfilePath: %s is not a regular file of at "
 			    "most 4 MiB",
 			    path);
@@ -204,16 +202,16 @@ static int lookup_custom(const char *path, struct cached **out, char *err,
 	}
 	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		return seccomp_error(err, errlen, "out of memory");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "out of memory");
 	ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
 	if (n != st.st_size)
-		return seccomp_error(err, errlen, "customProfilePath: cannot read %s: %s",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "customProfilePath: cannot read %s: %s",
 			    path, n < 0 ? strerror(errno) : "short read");
-	int r = cache_add(path, &st, buf, (size_t)n, out, why, sizeof(why));
-	if (r < 0) {
-		snprintf(err, errlen, "customProfilePath: %s: %s", path, why);
-		return r;
-	}
+	int r = cache_add(path, &st, buf, (size_t)n, out, e);
+	if (r < 0)
+		return error_set(e, ERR_INVALID_ARGUMENT, r,
+				 "customProfilePath: %s: %s", path,
+				 e ? e->message : "");
 	/* The file changed.  Boxes that got the old program hold their own
 	 * copy since their clone, so it can go. */
 	if (c)
@@ -222,23 +220,23 @@ static int lookup_custom(const char *path, struct cached **out, char *err,
 }
 
 int seccomp_lookup(const char *mode, const char *custom_path,
-		   const struct seccomp_prog **out, char *err, size_t errlen)
+		   const struct seccomp_prog **out, struct error *e)
 {
 	*out = NULL;
 	if (!mode)
-		return seccomp_error(err, errlen, "seccomp: missing");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "seccomp: missing");
 	if (!strcmp(mode, "unconfined"))
 		return 0;
 	if (strcmp(mode, "strict") != 0 && strcmp(mode, "custom") != 0)
-		return seccomp_error(err, errlen,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 			    "seccomp: must be \"strict\", \"unconfined\" or "
 			    "\"custom\"");
 	if (!mandatory.insns) {
 		int r = build_mandatory(&mandatory);
 		if (r < 0) {
-			log_err("cannot build the mandatory seccomp filter: %s",
-				strerror(-r));
-			return seccomp_error(err, errlen,
+			log_errno(LOG_ERR, r,
+				  "cannot build the mandatory seccomp filter");
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "the seccomp filter cannot be built: %s",
 				    strerror(-r));
 		}
@@ -248,26 +246,25 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 	if (!strcmp(mode, "strict")) {
 		c = cache_find(NULL);
 		if (!c) {
-			char why[256];
+			struct error why;
 			r = cache_add(NULL, NULL, seccomp_builtin_strict,
-				      seccomp_builtin_strict_len, &c, why,
-				      sizeof(why));
+				      seccomp_builtin_strict_len, &c, &why);
 			if (r < 0) {
 				log_err("the built-in strict profile does not "
 					"compile: %s",
-					why);
-				return seccomp_error(err, errlen,
+					why.message);
+				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 					    "the built-in seccomp profile does "
 					    "not compile: %s",
-					    why);
+					    why.message);
 			}
 		}
 	} else {
 		if (!custom_path || custom_path[0] != '/')
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "customProfilePath: must be an absolute "
 				    "path");
-		if ((r = lookup_custom(custom_path, &c, err, errlen)) < 0)
+		if ((r = lookup_custom(custom_path, &c, e)) < 0)
 			return r;
 	}
 	*out = &c->prog;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 struct seccomp_prog {
 	struct sock_filter *insns;
 	unsigned short len;
@@ -30,20 +32,20 @@ struct seccomp_prog {
 extern const char seccomp_builtin_strict[];
 extern const size_t seccomp_builtin_strict_len;
 
-/* Compiles a profile; on -EINVAL err names what is wrong and where (the
+/* Compiles a profile; on -EINVAL e names what is wrong and where (the
  * JSON path, e.g. `syscalls[3].action: unknown action "FOO"`). */
 int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
-			 char *err, size_t errlen);
+			 struct error *e);
 void seccomp_prog_free(struct seccomp_prog *p);
 
 /* The program for a request's seccomp mode: "strict" (built in),
  * "unconfined" (*out = NULL) or "custom" (custom_path, an absolute path,
  * recompiled when its size or mtime changes).  A program stays valid
  * until its file is found changed or seccomp_cache_clear(): take it into a
- * box (clone copies it) before the next lookup.  err is a message for the
- * client. */
+ * box (clone copies it) before the next lookup.  e gets a message for
+ * the client (kind invalid_argument). */
 int seccomp_lookup(const char *mode, const char *custom_path,
-		   const struct seccomp_prog **out, char *err, size_t errlen);
+		   const struct seccomp_prog **out, struct error *e);
 void seccomp_cache_clear(void);
 
 /* Installs p and then the mandatory denials, which therefore win over

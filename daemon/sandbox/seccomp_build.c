@@ -3,7 +3,6 @@
 #include "cleanup.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -71,13 +70,4 @@ int seccomp_build_ctx(uint32_t def_action, scmp_filter_ctx *out)
 	}
 	*out = ctx;
 	return 0;
-}
-
-int seccomp_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
 }

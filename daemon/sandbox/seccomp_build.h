@@ -16,9 +16,6 @@ static inline void seccomp_build_release(scmp_filter_ctx *c)
 }
 #define _cleanup_ctx_ __attribute__((cleanup(seccomp_build_release)))
 
-/* Writes a message for the client into err; returns -EINVAL. */
-int seccomp_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* A context whose default action is def_action; 0 or a negative errno. */
 int seccomp_build_ctx(uint32_t def_action, scmp_filter_ctx *out);
 /* The context's filter as BPF: a new array of *len instructions. */

@@ -116,20 +116,19 @@ static bool kernel_at_least(unsigned want_major, unsigned want_minor)
 
 /* A filter's field that must be a list of strings; NULL when absent. */
 static int string_list(json_object *filter, const char *key, const char *where,
-		       const char *which, json_object **out, char *err,
-		       size_t errlen)
+		       const char *which, json_object **out, struct error *e)
 {
 	*out = NULL;
 	json_object *v = NULL;
 	if (!json_object_object_get_ex(filter, key, &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
-		return seccomp_error(err, errlen, "%s.%s.%s: must be an array of strings",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.%s.%s: must be an array of strings",
 			    where, which, key);
 	for (size_t i = 0; i < json_object_array_length(v); i++)
 		if (!json_object_is_type(json_object_array_get_idx(v, i),
 					 json_type_string))
-			return seccomp_error(err, errlen, "%s.%s.%s[%zu]: must be a string",
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.%s.%s[%zu]: must be a string",
 				    where, which, key, i);
 	*out = v;
 	return 0;
@@ -148,8 +147,7 @@ static bool has_native(json_object *arr)
  * box matches the filter the way Docker reads it for `which`: includes
  * match when every condition holds, excludes when any does. */
 static int filter_matches(json_object *rule, const char *which,
-			  const char *where, bool *match, char *err,
-			  size_t errlen)
+			  const char *where, bool *match, struct error *e)
 {
 	bool inc = !strcmp(which, "includes");
 	json_object *f = NULL, *arches = NULL, *caps = NULL, *v = NULL;
@@ -157,11 +155,11 @@ static int filter_matches(json_object *rule, const char *which,
 	if (!json_object_object_get_ex(rule, which, &f) || !f)
 		return 0;
 	if (!json_object_is_type(f, json_type_object))
-		return seccomp_error(err, errlen, "%s.%s: must be an object", where,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.%s: must be an object", where,
 			    which);
-	int r = string_list(f, "arches", where, which, &arches, err, errlen);
+	int r = string_list(f, "arches", where, which, &arches, e);
 	if (r == 0)
-		r = string_list(f, "caps", where, which, &caps, err, errlen);
+		r = string_list(f, "caps", where, which, &caps, e);
 	if (r < 0)
 		return r;
 	bool arch_listed = arches && json_object_array_length(arches) > 0;
@@ -172,12 +170,12 @@ static int filter_matches(json_object *rule, const char *which,
 		const char *s = json_object_get_string(v);
 		unsigned major, minor;
 		if (!json_object_is_type(v, json_type_string))
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "%s.%s.minKernel: must be a string", where,
 				    which);
 		if (*s) {
 			if (parse_version(s, &major, &minor) < 0)
-				return seccomp_error(err, errlen,
+				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 					    "%s.%s.minKernel: \"" QUOTE
 					    "\" is not \"<major>.<minor>\"",
 					    where, which, s);
@@ -210,7 +208,7 @@ static int get_u64(json_object *o, const char *key, uint64_t *out)
 
 static int parse_args(json_object *rule, const char *where,
 		      struct scmp_arg_cmp cmp[MAX_ARGS], unsigned *n,
-		      bool *repeated, char *err, size_t errlen)
+		      bool *repeated, struct error *e)
 {
 	json_object *args = NULL;
 	unsigned seen = 0;
@@ -219,29 +217,29 @@ static int parse_args(json_object *rule, const char *where,
 	if (!json_object_object_get_ex(rule, "args", &args) || !args)
 		return 0;
 	if (!json_object_is_type(args, json_type_array))
-		return seccomp_error(err, errlen, "%s.args: must be an array", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args: must be an array", where);
 	size_t len = json_object_array_length(args);
 	if (len > MAX_ARGS)
-		return seccomp_error(err, errlen, "%s.args: at most %d comparisons",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args: at most %d comparisons",
 			    where, MAX_ARGS);
 	for (size_t i = 0; i < len; i++) {
 		json_object *a = json_object_array_get_idx(args, i), *v;
 		uint64_t index, value, value2;
 		enum scmp_compare op;
 		if (!json_object_is_type(a, json_type_object))
-			return seccomp_error(err, errlen, "%s.args[%zu]: must be an object",
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args[%zu]: must be an object",
 				    where, i);
 		if (get_u64(a, "index", &index) < 0 || index > 5)
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "%s.args[%zu].index: must be 0 to 5", where,
 				    i);
 		if (get_u64(a, "value", &value) < 0)
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "%s.args[%zu].value: must be an unsigned "
 				    "64-bit integer",
 				    where, i);
 		if (get_u64(a, "valueTwo", &value2) < 0)
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "%s.args[%zu].valueTwo: must be an unsigned "
 				    "64-bit integer",
 				    where, i);
@@ -249,10 +247,10 @@ static int parse_args(json_object *rule, const char *where,
 					  ? json_object_get_string(v)
 					  : NULL;
 		if (!ops)
-			return seccomp_error(err, errlen, "%s.args[%zu].op: missing",
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args[%zu].op: missing",
 				    where, i);
 		if (parse_op(ops, &op) < 0)
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "%s.args[%zu].op: unknown operator \"" QUOTE
 				    "\"",
 				    where, i, ops);
@@ -270,7 +268,7 @@ static int parse_args(json_object *rule, const char *where,
 
 static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
 		   int nr, uint32_t action, const struct scmp_arg_cmp *cmp,
-		   unsigned ncmp, char *err, size_t errlen)
+		   unsigned ncmp, struct error *e)
 {
 	int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
 	/* The default action already (EACCES), or a rule libseccomp already
@@ -278,7 +276,7 @@ static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
 	if (r == -EACCES || r == -EEXIST)
 		return 0;
 	if (r < 0)
-		return seccomp_error(err, errlen, "%s: cannot add a rule for " QUOTE ": %s",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: cannot add a rule for " QUOTE ": %s",
 			    where, name, strerror(-r));
 	return 0;
 }
@@ -288,22 +286,22 @@ static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
 static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
 		     bool apply, uint32_t action,
 		     const struct scmp_arg_cmp *cmp, unsigned ncmp,
-		     bool repeated, char *err, size_t errlen)
+		     bool repeated, struct error *e)
 {
 	json_object *names = NULL, *one = NULL;
 	json_object_object_get_ex(rule, "names", &names);
 	json_object_object_get_ex(rule, "name", &one);
 	if (names && !json_object_is_type(names, json_type_array))
-		return seccomp_error(err, errlen, "%s.names: must be an array", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.names: must be an array", where);
 	if (one && !json_object_is_type(one, json_type_string))
-		return seccomp_error(err, errlen, "%s.name: must be a string", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.name: must be a string", where);
 	size_t n = names ? json_object_array_length(names) : 0;
 	if (one && n)
-		return seccomp_error(err, errlen, "%s: has both name and names", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: has both name and names", where);
 	for (size_t i = 0; i < n || (i == 0 && one); i++) {
 		json_object *nv = one ? one : json_object_array_get_idx(names, i);
 		if (!json_object_is_type(nv, json_type_string))
-			return seccomp_error(err, errlen, "%s.names[%zu]: must be a string",
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.names[%zu]: must be a string",
 				    where, i);
 		if (!apply)
 			continue;
@@ -320,10 +318,10 @@ static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
 		if (repeated)
 			for (unsigned k = 0; k < ncmp && r == 0; k++)
 				r = add_one(ctx, where, name, nr, action,
-					    &cmp[k], 1, err, errlen);
+					    &cmp[k], 1, e);
 		else
 			r = add_one(ctx, where, name, nr, action, cmp, ncmp,
-				    err, errlen);
+				    e);
 		if (r < 0)
 			return r;
 	}
@@ -331,34 +329,32 @@ static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
 }
 
 static int add_rule(scmp_filter_ctx ctx, json_object *rule, size_t idx,
-		    char *err, size_t errlen)
+		    struct error *e)
 {
 	char where[48];
 	snprintf(where, sizeof(where), "syscalls[%zu]", idx);
 	if (!json_object_is_type(rule, json_type_object))
-		return seccomp_error(err, errlen, "%s: must be an object", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: must be an object", where);
 	bool included = false, excluded = true;
-	int r = filter_matches(rule, "includes", where, &included, err,
-			       errlen);
+	int r = filter_matches(rule, "includes", where, &included, e);
 	if (r == 0)
-		r = filter_matches(rule, "excludes", where, &excluded, err,
-				   errlen);
+		r = filter_matches(rule, "excludes", where, &excluded, e);
 	if (r < 0)
 		return r;
 	json_object *v = NULL;
 	uint64_t eret = EPERM;
 	if (json_object_object_get_ex(rule, "errnoRet", &v) && v &&
 	    (get_u64(rule, "errnoRet", &eret) < 0 || eret > 4095))
-		return seccomp_error(err, errlen, "%s.errnoRet: must be 0 to 4095",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.errnoRet: must be 0 to 4095",
 			    where);
 	const char *act = json_object_object_get_ex(rule, "action", &v) && v
 				  ? json_object_get_string(v)
 				  : NULL;
 	uint32_t action;
 	if (!act)
-		return seccomp_error(err, errlen, "%s.action: missing", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.action: missing", where);
 	if ((r = parse_action(act, (uint32_t)eret, &action)) < 0)
-		return seccomp_error(err, errlen,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 			    r == -EOPNOTSUPP
 				    ? "%s.action: \"" QUOTE "\" is not supported"
 				    : "%s.action: unknown action \"" QUOTE "\"",
@@ -366,21 +362,21 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, size_t idx,
 	struct scmp_arg_cmp cmp[MAX_ARGS];
 	unsigned ncmp;
 	bool repeated;
-	if ((r = parse_args(rule, where, cmp, &ncmp, &repeated, err, errlen)) <
+	if ((r = parse_args(rule, where, cmp, &ncmp, &repeated, e)) <
 	    0)
 		return r;
 	/* A rule that does not apply here is still checked in full, so that
 	 * a mistake in it shows wherever the profile is tried. */
 	return add_names(ctx, rule, where, included && !excluded, action, cmp,
-			 ncmp, repeated, err, errlen);
+			 ncmp, repeated, e);
 }
 
 int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
-			 char *err, size_t errlen)
+			 struct error *e)
 {
 	*out = (struct seccomp_prog){ 0 };
 	if (len > INT_MAX)
-		return seccomp_error(err, errlen, "the profile is too large");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "the profile is too large");
 	_cleanup_json_ json_object *root = NULL;
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
@@ -390,18 +386,18 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!root || jerr != json_tokener_success)
-		return seccomp_error(err, errlen, "not valid JSON: %s",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "not valid JSON: %s",
 			    jerr == json_tokener_continue
 				    ? "unexpected end of data"
 				    : json_tokener_error_desc(jerr));
 	for (; end < len; end++)
 		if (!strchr(" \t\r\n", json[end]) || !json[end])
-			return seccomp_error(err, errlen,
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				    "not valid JSON: data after the profile "
 				    "at byte %zu",
 				    end);
 	if (!json_object_is_type(root, json_type_object))
-		return seccomp_error(err, errlen, "the profile must be a JSON object");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "the profile must be a JSON object");
 
 	json_object *v = NULL;
 	int r;
@@ -409,16 +405,16 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 	if (json_object_object_get_ex(root, "defaultErrnoRet", &v) && v &&
 	    (get_u64(root, "defaultErrnoRet", &def_errno) < 0 ||
 	     def_errno > 4095))
-		return seccomp_error(err, errlen, "defaultErrnoRet: must be 0 to 4095");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "defaultErrnoRet: must be 0 to 4095");
 	const char *def = json_object_object_get_ex(root, "defaultAction", &v) &&
 					  v
 				  ? json_object_get_string(v)
 				  : NULL;
 	uint32_t def_action;
 	if (!def || !*def)
-		return seccomp_error(err, errlen, "defaultAction: missing");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "defaultAction: missing");
 	if ((r = parse_action(def, (uint32_t)def_errno, &def_action)) < 0)
-		return seccomp_error(err, errlen,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 			    r == -EOPNOTSUPP
 				    ? "defaultAction: \"" QUOTE "\" is not supported"
 				    : "defaultAction: unknown action \"" QUOTE "\"",
@@ -427,27 +423,27 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 	 * gets the native ABI and nothing else, whatever they list. */
 	if (json_object_object_get_ex(root, "architectures", &v) && v &&
 	    !json_object_is_type(v, json_type_array))
-		return seccomp_error(err, errlen, "architectures: must be an array");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "architectures: must be an array");
 	if (json_object_object_get_ex(root, "archMap", &v) && v &&
 	    !json_object_is_type(v, json_type_array))
-		return seccomp_error(err, errlen, "archMap: must be an array");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "archMap: must be an array");
 	json_object *calls = NULL;
 	if (json_object_object_get_ex(root, "syscalls", &calls) && calls &&
 	    !json_object_is_type(calls, json_type_array))
-		return seccomp_error(err, errlen, "syscalls: must be an array");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "syscalls: must be an array");
 
 	_cleanup_ctx_ scmp_filter_ctx ctx = NULL;
 	r = seccomp_build_ctx(def_action, &ctx);
 	if (r < 0)
-		return seccomp_error(err, errlen, "cannot start a filter: %s",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "cannot start a filter: %s",
 			    strerror(-r));
 	for (size_t i = 0; calls && i < json_object_array_length(calls); i++)
 		if ((r = add_rule(ctx, json_object_array_get_idx(calls, i), i,
-				  err, errlen)) < 0)
+				  e)) < 0)
 			return r;
 	r = seccomp_build_export(ctx, &out->insns, &out->len);
 	if (r < 0)
-		return seccomp_error(err, errlen, "cannot compile the filter: %s",
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "cannot compile the filter: %s",
 			    strerror(-r));
 	static uint64_t serial;
 	out->serial = ++serial;

@@ -61,13 +61,11 @@ static int start_scope(sd_bus *bus, const char *unit, sd_bus_error *error)
 	return r;
 }
 
-int systemd_scope_enter(char *why, size_t why_len)
+int systemd_scope_enter(struct error *e)
 {
-	*why = '\0';
-	if (sd_booted() <= 0) {
-		snprintf(why, why_len, "systemd is not the service manager");
-		return -EHOSTDOWN;
-	}
+	if (sd_booted() <= 0)
+		return error_set(e, ERR_UNSUPPORTED, EHOSTDOWN,
+				 "systemd is not the service manager");
 	char unit[64];
 	snprintf(unit, sizeof(unit), "isol8d-%d.scope", (int)getpid());
 	struct job_wait w = { .unit = unit };
@@ -97,15 +95,15 @@ int systemd_scope_enter(char *why, size_t why_len)
 	}
 	if (r >= 0 && !w.done)
 		r = -ETIMEDOUT;
-	else if (r >= 0 && strcmp(w.result, "done") != 0) {
-		snprintf(why, why_len, "systemd's job for %s ended with \"%s\"",
-			 unit, w.result);
-		r = -EIO;
-	}
-	if (r < 0 && !*why)
-		snprintf(why, why_len, "cannot %s for %s: %s", step, unit,
-			 sd_bus_error_is_set(&error) ? error.message
-						     : strerror(-r));
+	if (r >= 0 && strcmp(w.result, "done") != 0)
+		r = error_set(e, ERR_INTERNAL, EIO,
+			      "systemd's job for %s ended with \"%s\"", unit,
+			      w.result);
+	else if (r < 0)
+		error_set(e, ERR_INTERNAL, r, "cannot %s for %s: %s", step,
+			  unit,
+			  sd_bus_error_is_set(&error) ? error.message
+						      : strerror(-r));
 	sd_bus_error_free(&error);
 	sd_bus_flush_close_unref(bus);
 	return r < 0 ? r : 0;

@@ -6,13 +6,13 @@
 #ifndef ISOL8D_SYSTEMD_SCOPE_H
 #define ISOL8D_SYSTEMD_SCOPE_H
 
-#include <stddef.h>
+#include "error.h"
 
 /* Moves the calling process into a new transient scope
  * isol8d-<pid>.scope with Delegate=yes and no tasks limit, waiting (at
  * most a few seconds) until systemd has done it.  0, or a negative errno
- * with what failed in why: -EHOSTDOWN when systemd is not the service
+ * with what failed in e: -EHOSTDOWN when systemd is not the service
  * manager here. */
-int systemd_scope_enter(char *why, size_t why_len);
+int systemd_scope_enter(struct error *e);
 
 #endif

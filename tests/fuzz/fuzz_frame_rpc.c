@@ -124,8 +124,7 @@ static void check_answer(json_object *resp)
 	if (!text)
 		abort();
 	json_object *back = NULL;
-	char why[200];
-	if (json_parse_strict(text, len, &back, why, sizeof(why)) < 0 ||
+	if (json_parse_strict(text, len, &back, NULL) < 0 ||
 	    !json_object_is_type(back, json_type_object))
 		abort();
 	json_object_put(back);
@@ -138,10 +137,9 @@ static void check_answer(json_object *resp)
 static int check_syntax(const char *body, size_t len, int parsed,
 			json_object *doc)
 {
-	char why[200];
 	if (!utf8_valid(body, len))
 		return -EINVAL;
-	int r = json_syntax_check(body, len, JSON_DEPTH, why, sizeof(why));
+	int r = json_syntax_check(body, len, JSON_DEPTH, NULL);
 	if (r < 0)
 		return r;
 	json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
@@ -161,9 +159,8 @@ static int check_syntax(const char *body, size_t len, int parsed,
 
 static void handle(const char *body, size_t len)
 {
-	char why[200];
 	json_object *doc = NULL;
-	int parsed = json_parse_strict(body, len, &doc, why, sizeof(why));
+	int parsed = json_parse_strict(body, len, &doc, NULL);
 	if (parsed < 0 && doc)
 		abort();
 	if (check_syntax(body, len, parsed, doc) < 0 && parsed == 0)

@@ -13,6 +13,7 @@
  *   its own blank line, so that what reaches the upstream is the one
  *   request the filter decided on. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -122,10 +123,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!n)
 		return 0;
 	struct proxy_request r;
-	const char *why = NULL;
+	struct error why = { 0 };
 	int st = proxy_request_parse(buf, n, &r, &why);
 	if (st != 0) {
-		if ((st != 400 && st != 414 && st != 501 && st != 500) || !why)
+		if ((st != -EINVAL && st != -ENAMETOOLONG && st != -ENOMEM) ||
+		    !why.message[0])
 			abort();
 		return 0;
 	}

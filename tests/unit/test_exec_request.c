@@ -18,9 +18,8 @@ static struct config cfg;
 static int setup(void **state)
 {
 	(void)state;
-	char err[256];
-	return config_load(&cfg, "/nonexistent/isol8d.json", false, err,
-			   sizeof(err));
+	struct error err;
+	return config_load(&cfg, "/nonexistent/isol8d.json", false, &err);
 }
 
 static int teardown(void **state)
@@ -33,12 +32,12 @@ static int teardown(void **state)
 /* Parses text; returns the error message or NULL on success. */
 static const char *parse(const char *text, struct exec_request *r)
 {
-	static char err[512];
+	static struct error err;
 	json_object *p = json_tokener_parse(text);
 	assert_non_null(p);
-	int rc = exec_request_parse(p, &cfg, r, err, sizeof(err));
+	int rc = exec_request_parse(p, &cfg, r, &err);
 	json_object_put(p);
-	return rc == 0 ? NULL : err;
+	return rc == 0 ? NULL : err.message;
 }
 
 static void test_defaults(void **state)

@@ -25,9 +25,7 @@ static json_object *by_json_c(const char *text, size_t len)
 
 static void same_as_json_c(const char *text, size_t len)
 {
-	char why[200];
-	assert_int_equal(json_syntax_check(text, len, 32, why, sizeof(why)),
-			 0);
+	assert_int_equal(json_syntax_check(text, len, 32, NULL), 0);
 	json_object *want = by_json_c(text, len);
 	json_object *got = NULL;
 	assert_int_equal(json_build(text, &got), 0);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error.h"
 #include "jsonrpc.h"
 
 #define ID_MSG "Invalid request: \"id\" must be "
@@ -42,7 +43,14 @@ static int starts_with(const char *s, const char *prefix)
 /* json_parse_strict on a NUL-terminated string. */
 static int parse(const char *text, json_object **out, char *why, size_t n)
 {
-	return json_parse_strict(text, strlen(text), out, why, n);
+	struct error e;
+	int r = json_parse_strict(text, strlen(text), out, &e);
+	if (r < 0) {
+		size_t k = strnlen(e.message, n - 1);
+		memcpy(why, e.message, k);
+		why[k] = '\0';
+	}
+	return r;
 }
 
 /* Parses a body that must be a valid request; the caller puts req->root. */
@@ -205,9 +213,9 @@ static void test_strict_refuses(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
 		json_object *o = (json_object *)1;
-		char why[128] = "";
-		int r = json_parse_strict(cases[i].in, len, &o, why,
-					  sizeof(why));
+		struct error e = { 0 };
+		int r = json_parse_strict(cases[i].in, len, &o, &e);
+		const char *why = e.message;
 		if (r != -EINVAL || !starts_with(why, cases[i].why))
 			fail_msg("case %zu (%s): %d \"%s\", want \"%s...\"", i,
 				 cases[i].in, r, why, cases[i].why);

@@ -40,19 +40,20 @@
 #define AF_ALG 38
 #endif
 
-static int compile(const char *json, struct seccomp_prog *p, char *err,
-		   size_t len)
+static int compile(const char *json, struct seccomp_prog *p,
+		   struct error *err)
 {
-	return seccomp_compile_json(json, strlen(json), p, err, len);
+	return seccomp_compile_json(json, strlen(json), p, err);
 }
 
 static void expect_error(const char *json, const char *words)
 {
 	struct seccomp_prog p = { 0 };
-	char err[256] = "";
-	assert_int_equal(compile(json, &p, err, sizeof(err)), -EINVAL);
-	if (!strstr(err, words))
-		fail_msg("error \"%s\" does not mention \"%s\"", err, words);
+	struct error err = { 0 };
+	assert_int_equal(compile(json, &p, &err), -EINVAL);
+	if (!strstr(err.message, words))
+		fail_msg("error \"%s\" does not mention \"%s\"", err.message,
+			 words);
 	assert_null(p.insns);
 }
 
@@ -137,51 +138,49 @@ static void test_bad_profiles_name_the_place(void **state)
 	snprintf(long_action, sizeof(long_action),
 		 PROFILE("{\"names\":[\"read\"],\"action\":\"%0300d\"}"), 7);
 	struct seccomp_prog p = { 0 };
-	char err[1024];
-	assert_int_equal(compile(long_action, &p, err, sizeof(err)), -EINVAL);
-	assert_true(strlen(err) < 150);
+	struct error err = { 0 };
+	assert_int_equal(compile(long_action, &p, &err), -EINVAL);
+	assert_true(strlen(err.message) < 150);
 }
 
 static void test_builtin_and_modes(void **state)
 {
 	(void)state;
 	const struct seccomp_prog *p = NULL;
-	char err[256];
+	struct error err = { 0 };
 	assert_true(seccomp_builtin_strict_len > 1000);
 	assert_int_equal(seccomp_builtin_strict[0], '{');
-	assert_int_equal(seccomp_lookup("strict", NULL, &p, err, sizeof(err)),
+	assert_int_equal(seccomp_lookup("strict", NULL, &p, &err),
 			 0);
 	assert_non_null(p);
 	assert_true(p->len > 50);
 	const struct seccomp_prog *again = NULL;
-	seccomp_lookup("strict", NULL, &again, err, sizeof(err));
+	seccomp_lookup("strict", NULL, &again, &err);
 	assert_ptr_equal(p, again); /* compiled once */
 	assert_int_equal(
-		seccomp_lookup("unconfined", NULL, &p, err, sizeof(err)), 0);
+		seccomp_lookup("unconfined", NULL, &p, &err), 0);
 	assert_null(p);
-	assert_int_equal(seccomp_lookup("lax", NULL, &p, err, sizeof(err)),
+	assert_int_equal(seccomp_lookup("lax", NULL, &p, &err),
 			 -EINVAL);
-	assert_non_null(strstr(err, "seccomp: must be"));
+	assert_non_null(strstr(err.message, "seccomp: must be"));
 	assert_int_equal(seccomp_lookup("custom", "/nonexistent/profile.json",
-					&p, err, sizeof(err)),
+					&p, &err),
 			 -EINVAL);
-	assert_string_equal(err, "customProfilePath: cannot read "
+	assert_string_equal(err.message, "customProfilePath: cannot read "
 				 "/nonexistent/profile.json: No such file or "
 				 "directory");
-	assert_int_equal(seccomp_lookup("custom", "relative.json", &p, err,
-					sizeof(err)),
+	assert_int_equal(seccomp_lookup("custom", "relative.json", &p, &err),
 			 -EINVAL);
-	assert_non_null(strstr(err, "must be an absolute path"));
-	assert_int_equal(seccomp_lookup("custom", "/dev/null", &p, err,
-					sizeof(err)),
+	assert_non_null(strstr(err.message, "must be an absolute path"));
+	assert_int_equal(seccomp_lookup("custom", "/dev/null", &p, &err),
 			 -EINVAL);
-	assert_non_null(strstr(err, "not a regular file"));
+	assert_non_null(strstr(err.message, "not a regular file"));
 	/* A program that did not come through the lookup has no mandatory
 	 * denials to go with it... */
 	seccomp_cache_clear();
 	struct seccomp_prog own = { 0 };
 	assert_int_equal(compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}",
-				 &own, err, sizeof(err)),
+				 &own, &err),
 			 0);
 	assert_int_equal(seccomp_install(&own), -EINVAL);
 	seccomp_prog_free(&own);
@@ -206,18 +205,18 @@ static void test_custom_profile_recompiled_when_changed(void **state)
 	close(fd);
 	write_file(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
 	const struct seccomp_prog *p1 = NULL, *p2 = NULL, *p3 = NULL;
-	char err[256];
-	assert_int_equal(seccomp_lookup("custom", path, &p1, err, sizeof(err)),
+	struct error err = { 0 };
+	assert_int_equal(seccomp_lookup("custom", path, &p1, &err),
 			 0);
 	assert_non_null(p1);
 	unsigned short len1 = p1->len;
-	assert_int_equal(seccomp_lookup("custom", path, &p3, err, sizeof(err)),
+	assert_int_equal(seccomp_lookup("custom", path, &p3, &err),
 			 0);
 	assert_ptr_equal(p1, p3); /* unchanged: cached */
 	write_file(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":"
 			 "[{\"names\":[\"uname\",\"getcwd\"],\"action\":"
 			 "\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}");
-	assert_int_equal(seccomp_lookup("custom", path, &p2, err, sizeof(err)),
+	assert_int_equal(seccomp_lookup("custom", path, &p2, &err),
 			 0);
 	assert_true(p2->len > len1);
 	/* A broken file is refused, never silently replaced, and the error
@@ -227,18 +226,18 @@ static void test_custom_profile_recompiled_when_changed(void **state)
 			 "{\"names\":[\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
 			 "{\"names\":[\"exit\"],\"action\":\"SCMP_ACT_ALLOW\"},"
 			 "{\"names\":[\"close\"],\"action\":\"FOO\"}]}");
-	assert_int_equal(seccomp_lookup("custom", path, &p3, err, sizeof(err)),
+	assert_int_equal(seccomp_lookup("custom", path, &p3, &err),
 			 -EINVAL);
 	char want[200];
 	snprintf(want, sizeof(want),
 		 "customProfilePath: %s: syscalls[3].action: unknown action "
 		 "\"FOO\"",
 		 path);
-	assert_string_equal(err, want);
+	assert_string_equal(err.message, want);
 	write_file(path, "{");
-	assert_int_equal(seccomp_lookup("custom", path, &p3, err, sizeof(err)),
+	assert_int_equal(seccomp_lookup("custom", path, &p3, &err),
 			 -EINVAL);
-	assert_non_null(strstr(err, "not valid JSON"));
+	assert_non_null(strstr(err.message, "not valid JSON"));
 	unlink(path);
 }
 
@@ -275,9 +274,9 @@ static int run_under(const struct seccomp_prog *p, int (*fn)(void))
 static int under_filter(const char *mode, const char *path, int (*fn)(void))
 {
 	const struct seccomp_prog *p = NULL;
-	char err[256];
-	if (seccomp_lookup(mode, path, &p, err, sizeof(err)) < 0)
-		fail_msg("%s %s: %s", mode, path ? path : "", err);
+	struct error err = { 0 };
+	if (seccomp_lookup(mode, path, &p, &err) < 0)
+		fail_msg("%s %s: %s", mode, path ? path : "", err.message);
 	return run_under(p, fn);
 }
 
@@ -528,9 +527,9 @@ static void test_docker_style_fixture(void **state)
 	(void)state;
 	_cleanup_free_ char *path = fixture_path("docker-style.json");
 	const struct seccomp_prog *p = NULL;
-	char err[256];
-	if (seccomp_lookup("custom", path, &p, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
+	struct error err = { 0 };
+	if (seccomp_lookup("custom", path, &p, &err) < 0)
+		fail_msg("%s", err.message);
 	assert_true(p->len > 30);
 	expect_exit0(run_under(p, docker_style_rules), "docker-style.json");
 	int st = run_under(p, x32_call); /* its archMap adds no x32 */
@@ -552,8 +551,8 @@ static int exec_argv(void)
 static char *run_strict(const char *const argv[], int *status)
 {
 	const struct seccomp_prog *p = NULL;
-	char err[256];
-	assert_int_equal(seccomp_lookup("strict", NULL, &p, err, sizeof(err)),
+	struct error err = { 0 };
+	assert_int_equal(seccomp_lookup("strict", NULL, &p, &err),
 			 0);
 	int out[2];
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
