@@ -88,8 +88,8 @@ static void print_flat(json_object *o, const char *prefix, json_object *sources)
 	json_object_object_foreach(o, k, v)
 	{
 		char path[256];
-		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
-			 k);
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+			 *prefix ? "." : "", k);
 		if (json_object_is_type(v, json_type_object)) {
 			print_flat(v, path, sources);
 			continue;
@@ -119,8 +119,8 @@ int cmd_config(struct ctl *ctl, int argc, char **argv)
 	json_object_object_get_ex(r, "config", &cfg);
 	json_object_object_get_ex(r, "sources", &sources);
 	json_object_object_get_ex(r, "file", &file);
-	printf("# config file: %s\n",
-	       file ? json_object_get_string(file) : "none (built-in defaults)");
+	printf("# config file: %s\n", file ? json_object_get_string(file)
+					   : "none (built-in defaults)");
 	print_flat(cfg, "", sources);
 	return CTL_EXIT_OK;
 }

@@ -48,18 +48,17 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 	json_object *keys = NULL, *avg = NULL;
 	json_object_object_get_ex(r, "keys", &keys);
 	printf("%-8s %-5s %-8s %-11s %-11s %4s %5s %5s %6s %8s %8s %9s\n",
-	       "RUNTIME", "IMAGE", "NETWORK", "SECCOMP", "INTERPRETER",
-	       "SIZE", "READY", "INUSE", "BUILD", "HITS", "MISSES",
-	       "AVG-BUILD");
+	       "RUNTIME", "IMAGE", "NETWORK", "SECCOMP", "INTERPRETER", "SIZE",
+	       "READY", "INUSE", "BUILD", "HITS", "MISSES", "AVG-BUILD");
 	for (size_t i = 0; i < json_object_array_length(keys); i++) {
 		json_object *k = json_object_array_get_idx(keys, i);
 		json_object_object_get_ex(k, "avgBuildMs", &avg);
 		printf("%-8s %-5s %-8s %-11s %-11s %4lld %5lld %5lld %6lld "
 		       "%8lld %8lld %7.1fms%s\n",
 		       str(k, "runtime"), str(k, "image"), str(k, "network"),
-		       str(k, "seccomp"), str(k, "interpreter"),
-		       num(k, "size"), num(k, "ready"), num(k, "inUse"),
-		       num(k, "building"), num(k, "hits"), num(k, "misses"),
+		       str(k, "seccomp"), str(k, "interpreter"), num(k, "size"),
+		       num(k, "ready"), num(k, "inUse"), num(k, "building"),
+		       num(k, "hits"), num(k, "misses"),
 		       json_object_get_double(avg),
 		       json_object_get_boolean(
 			       json_object_object_get(k, "retired"))
@@ -69,7 +68,8 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(keys); i++) {
 		json_object *k = json_object_array_get_idx(keys, i);
 		if (num(k, "consecutiveFailures") > 0)
-			printf("%s (%s): %lld failed builds in a row, last: %s; "
+			printf("%s (%s): %lld failed builds in a row, last: "
+			       "%s; "
 			       "next try in %.1fs\n",
 			       str(k, "runtime"), str(k, "seccomp"),
 			       num(k, "consecutiveFailures"),

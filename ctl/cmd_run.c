@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static const char run_help[] =
 	"Usage: isol8ctl run [FILE] [OPTIONS]\n"
 	"       isol8ctl run -e CODE -r RUNTIME [OPTIONS]\n"
@@ -38,20 +37,24 @@ static const char run_help[] =
 	"Execution:\n"
 	"      --stdin DATA      standard input for the program\n"
 	"      --env K=V         an environment variable (repeatable)\n"
-	"      --secret K=V      a secret variable; its value is masked as ***\n"
+	"      --secret K=V      a secret variable; its value is masked as "
+	"***\n"
 	"                        in the output (repeatable)\n"
 	"      --install PKG     install a package first (repeatable)\n"
 	"      --setup SCRIPT    a bash script run before the code\n"
 	"      --workdir DIR     working directory inside /sandbox\n"
 	"      --files DIR       copy DIR's files into /sandbox first\n"
-	"      --out FILE        fetch FILE from the sandbox after the run and\n"
+	"      --out FILE        fetch FILE from the sandbox after the run "
+	"and\n"
 	"                        write it to the same name here\n"
 	"Network:\n"
 	"      --net MODE        none (default), filtered (through the\n"
-	"                        daemon's proxy) or host (if the daemon allows)\n"
+	"                        daemon's proxy) or host (if the daemon "
+	"allows)\n"
 	"      --allow REGEX     with --net filtered: allow hosts matching\n"
 	"                        REGEX (repeatable; none: all not denied)\n"
-	"      --deny REGEX      block hosts matching REGEX; wins over --allow\n"
+	"      --deny REGEX      block hosts matching REGEX; wins over "
+	"--allow\n"
 	"                        (repeatable)\n"
 	"      --log-network     print the proxy's log on stderr after\n"
 	"                        \"--- Network Logs ---\", one JSON a line\n"
@@ -77,7 +80,8 @@ static const char run_help[] =
 	"      --socket PATH     the daemon's socket\n"
 	"Remote (isol8's HTTP API, such as isol8ctl serve):\n"
 	"      --host URL        run on the server at URL, e.g.\n"
-	"                        http://127.0.0.1:3000, not through the socket\n"
+	"                        http://127.0.0.1:3000, not through the "
+	"socket\n"
 	"      --key KEY         its API key (default $ISOL8_API_KEY)\n"
 	"  -h, --help            show this help\n";
 
@@ -110,11 +114,12 @@ static int add_dir(json_object *files, const char *dir, const char *rel)
 	struct dirent *de;
 	int r = 0;
 	while (r == 0 && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		_cleanup_free_ char *sub = NULL, *full = NULL;
-		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "",
-			     de->d_name) < 0 ||
+		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) <
+			    0 ||
 		    asprintf(&full, "%s/%s", dir, sub) < 0) {
 			r = -ENOMEM;
 			break;
@@ -177,9 +182,8 @@ static int save_outputs(json_object *result)
 				  (size_t)json_object_get_string_len(b64),
 				  &data, &len) < 0)
 			continue;
-		_cleanup_close_ int fd = open(base, O_WRONLY | O_CREAT |
-							    O_TRUNC | O_CLOEXEC,
-					      0644);
+		_cleanup_close_ int fd = open(
+			base, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0 || write(fd, data, len) != (ssize_t)len)
 			fprintf(stderr, "[ERR] Cannot write %s: %s\n", base,
 				strerror(errno));
@@ -209,8 +213,9 @@ static int parse_uint_flag(const char *flag, const char *v, json_object *o,
 	errno = 0;
 	long long n = strtoll(v, &end, 10);
 	if (errno || *end || n <= 0) {
-		fprintf(stderr, "[ERR] %s expects a positive integer, got "
-				"\"%s\"\n",
+		fprintf(stderr,
+			"[ERR] %s expects a positive integer, got "
+			"\"%s\"\n",
 			flag, v);
 		return -EINVAL;
 	}
@@ -219,10 +224,34 @@ static int parse_uint_flag(const char *flag, const char *v, json_object *o,
 }
 
 enum {
-	O_CMD = 256, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS, O_MAXOUT, O_SBSIZE,
-	O_TMPSIZE, O_SECRET, O_ENV, O_STDIN, O_INSTALL, O_SETUP, O_WORKDIR,
-	O_FILES, O_OUT, O_NOSTREAM, O_JSON, O_DEBUG, O_SOCKET, O_PERSISTENT,
-	O_SESSION, O_NET, O_ALLOW, O_DENY, O_LOGNET, O_HOST, O_KEY,
+	O_CMD = 256,
+	O_TIMEOUT,
+	O_MEMORY,
+	O_CPU,
+	O_PIDS,
+	O_MAXOUT,
+	O_SBSIZE,
+	O_TMPSIZE,
+	O_SECRET,
+	O_ENV,
+	O_STDIN,
+	O_INSTALL,
+	O_SETUP,
+	O_WORKDIR,
+	O_FILES,
+	O_OUT,
+	O_NOSTREAM,
+	O_JSON,
+	O_DEBUG,
+	O_SOCKET,
+	O_PERSISTENT,
+	O_SESSION,
+	O_NET,
+	O_ALLOW,
+	O_DENY,
+	O_LOGNET,
+	O_HOST,
+	O_KEY,
 };
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
@@ -287,8 +316,9 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 			char *end;
 			double v = strtod(optarg, &end);
 			if (*end || !(v > 0)) {
-				fprintf(stderr, "[ERR] --cpu expects a positive "
-						"number, got \"%s\"\n",
+				fprintf(stderr,
+					"[ERR] --cpu expects a positive "
+					"number, got \"%s\"\n",
 					optarg);
 				r = -EINVAL;
 			} else
@@ -400,7 +430,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		return -EINVAL;
 	}
 	if (!!o->file + !!o->eval + !!o->cmd > 1) {
-		fprintf(stderr, "[ERR] give only one of FILE, --eval and --cmd\n");
+		fprintf(stderr,
+			"[ERR] give only one of FILE, --eval and --cmd\n");
 		return -EINVAL;
 	}
 	if (o->key && !o->host) {
@@ -416,7 +447,8 @@ static int set_source(struct run_opts *o)
 {
 	json_object *req = o->request;
 	if (o->cmd) {
-		json_object_object_add(req, "cmd", json_object_new_string(o->cmd));
+		json_object_object_add(req, "cmd",
+				       json_object_new_string(o->cmd));
 	} else {
 		char *code = NULL;
 		size_t len = 0;
@@ -438,7 +470,8 @@ static int set_source(struct run_opts *o)
 					json_object_new_string(dot));
 			if (!o->runtime && !runtime_ext_lookup(o->file)) {
 				fprintf(stderr,
-					"[ERR] Cannot detect runtime for %s. Use "
+					"[ERR] Cannot detect runtime for %s. "
+					"Use "
 					"--runtime to specify one.\n",
 					o->file);
 				return -EINVAL;
@@ -450,9 +483,9 @@ static int set_source(struct run_opts *o)
 		}
 		if (!code)
 			return -ENOMEM;
-		json_object_object_add(req, "code",
-				       json_object_new_string_len(code,
-								  (int)len));
+		json_object_object_add(
+			req, "code",
+			json_object_new_string_len(code, (int)len));
 		free(code);
 		/* As isol8: inline and piped code is Python unless told. */
 		if (!o->file && !o->runtime)
@@ -487,7 +520,8 @@ int run_print_result(const struct run_opts *o, json_object *result,
 	if (streamed && json_field_str(result, "timedOut", NULL))
 		fprintf(stderr, TIMEOUT_TEXT "\n");
 	json_object *logs = NULL;
-	if (!o->json && json_object_object_get_ex(result, "networkLogs", &logs)) {
+	if (!o->json &&
+	    json_object_object_get_ex(result, "networkLogs", &logs)) {
 		fprintf(stderr, "--- Network Logs ---\n");
 		for (size_t i = 0; i < json_object_array_length(logs); i++)
 			fprintf(stderr, "%s\n",
@@ -521,8 +555,10 @@ static void add_collected(struct run_opts *o)
 	if (json_object_array_length(o->allow) ||
 	    json_object_array_length(o->deny)) {
 		json_object *f = json_object_new_object();
-		json_object_object_add(f, "whitelist", json_object_get(o->allow));
-		json_object_object_add(f, "blacklist", json_object_get(o->deny));
+		json_object_object_add(f, "whitelist",
+				       json_object_get(o->allow));
+		json_object_object_add(f, "blacklist",
+				       json_object_get(o->deny));
 		json_object_object_add(o->options, "networkFilter", f);
 	}
 }

@@ -92,8 +92,8 @@ static int stream_remote(struct remote *r, const struct run_opts *o,
 	bool filtered = json_object_object_get_ex(o->options, "network", &v) &&
 			strcmp(json_object_get_string(v), "filtered") == 0;
 	if (json_object_array_length(logs) ||
-	    (filtered && json_object_object_get_ex(o->options, "logNetwork",
-						   NULL)))
+	    (filtered &&
+	     json_object_object_get_ex(o->options, "logNetwork", NULL)))
 		json_object_object_add(result, "networkLogs",
 				       json_object_get(logs));
 	if (o->session_id)
@@ -116,8 +116,9 @@ int run_remote(const struct run_opts *o, json_object *params)
 		return code;
 	code = remote_health(&r);
 	if (code == CTL_EXIT_OK && o->made_id[0])
-		fprintf(stderr, "[INFO] Session ID: %s (deleted after this run; "
-				"--session-id ID keeps a session)\n",
+		fprintf(stderr,
+			"[INFO] Session ID: %s (deleted after this run; "
+			"--session-id ID keeps a session)\n",
 			o->made_id);
 	if (code == CTL_EXIT_OK && stream) {
 		code = stream_remote(&r, o, params);
@@ -136,4 +137,3 @@ int run_remote(const struct run_opts *o, json_object *params)
 	remote_close(&r);
 	return code;
 }
-

@@ -46,7 +46,8 @@ static const char session_help[] =
 	"               that does not exist is no error\n"
 	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                 " ISOL8_DEFAULT_SOCKET ")\n"
-	"  --host URL     use isol8's HTTP API at URL (such as isol8ctl serve)\n"
+	"  --host URL     use isol8's HTTP API at URL (such as isol8ctl "
+	"serve)\n"
 	"                 instead of the socket.  It has no route to create a\n"
 	"                 session: there a session is made by its first\n"
 	"                 execution, isol8ctl run --host URL --session-id ID\n"
@@ -63,7 +64,14 @@ struct session_args {
 };
 
 enum {
-	O_ID = 256, O_IDLE, O_MEMORY, O_CPU, O_PIDS, O_MODE, O_JSON, O_HOST,
+	O_ID = 256,
+	O_IDLE,
+	O_MEMORY,
+	O_CPU,
+	O_PIDS,
+	O_MODE,
+	O_JSON,
+	O_HOST,
 	O_KEY,
 };
 
@@ -149,13 +157,13 @@ static json_object *session_params(const char *id)
 	return p;
 }
 
-static bool need(const struct session_args *a, int lo, int hi,
-		 const char *what)
+static bool need(const struct session_args *a, int lo, int hi, const char *what)
 {
 	if (a->npos >= lo && a->npos <= hi)
 		return true;
-	fprintf(stderr, "[ERR] session %s: expected %s (see isol8ctl session "
-			"--help)\n",
+	fprintf(stderr,
+		"[ERR] session %s: expected %s (see isol8ctl session "
+		"--help)\n",
 		a->name, what);
 	return false;
 }
@@ -167,8 +175,9 @@ static long long whole(const char *flag, const char *v, long long max)
 	errno = 0;
 	long long n = strtoll(v, &end, 0);
 	if (errno || *end || n < 0 || n > max) {
-		fprintf(stderr, "[ERR] %s expects a whole number from 0 to %lld, "
-				"got \"%s\"\n",
+		fprintf(stderr,
+			"[ERR] %s expects a whole number from 0 to %lld, "
+			"got \"%s\"\n",
 			flag, max, v);
 		return -1;
 	}
@@ -212,8 +221,9 @@ static int do_create(struct ctl *ctl, const struct session_args *a)
 		char *end;
 		double cpu = strtod(a->cpu, &end);
 		if (*end || !(cpu > 0)) {
-			fprintf(stderr, "[ERR] --cpu expects a positive number, "
-					"got \"%s\"\n",
+			fprintf(stderr,
+				"[ERR] --cpu expects a positive number, "
+				"got \"%s\"\n",
 				a->cpu);
 			goto usage;
 		}
@@ -289,11 +299,10 @@ static int do_put(struct ctl *ctl, const struct session_args *a)
 		return CTL_EXIT_FAILURE;
 	const char *base = strrchr(a->pos[1], '/');
 	_cleanup_json_ json_object *p = session_params(a->pos[0]);
-	json_object_object_add(
-		p, "path",
-		json_object_new_string(a->npos == 3 ? a->pos[2]
-				       : base	    ? base + 1
-						    : a->pos[1]));
+	json_object_object_add(p, "path",
+			       json_object_new_string(a->npos == 3 ? a->pos[2]
+						      : base	   ? base + 1
+							     : a->pos[1]));
 	json_object_object_add(p, "content", json_object_new_string(b64));
 	if (mode >= 0)
 		json_object_object_add(p, "mode", json_object_new_int64(mode));
@@ -328,9 +337,10 @@ static int do_get(struct ctl *ctl, const struct session_args *a)
 	}
 	bool to_stdout = a->npos == 2 || strcmp(a->pos[2], "-") == 0;
 	_cleanup_close_ int fd =
-		to_stdout ? dup(STDOUT_FILENO)
-			  : open(a->pos[2],
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		to_stdout
+			? dup(STDOUT_FILENO)
+			: open(a->pos[2],
+			       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	size_t off = 0;
 	while (fd >= 0 && off < len) {
 		ssize_t n = write(fd, data + off, len - off);
@@ -381,10 +391,10 @@ static int do_rm(struct ctl *ctl, const struct session_args *a)
 	int code = CTL_EXIT_OK;
 	for (int i = 0; i < a->npos; i++) {
 		_cleanup_json_ json_object *r = NULL;
-		int c = a->remote
-				? remote_delete_session(a->remote, a->pos[i], &r)
-				: ctl_call(ctl, "session.delete",
-					   session_params(a->pos[i]), &r);
+		int c = a->remote ? remote_delete_session(a->remote, a->pos[i],
+							  &r)
+				  : ctl_call(ctl, "session.delete",
+					     session_params(a->pos[i]), &r);
 		if (c != CTL_EXIT_OK)
 			code = c;
 	}
@@ -409,8 +419,8 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 		/* run ARGS --session-id ID */
-		_cleanup_free_ char **args = calloc((size_t)argc + 2,
-						    sizeof(*args));
+		_cleanup_free_ char **args =
+			calloc((size_t)argc + 2, sizeof(*args));
 		if (!args)
 			return CTL_EXIT_FAILURE;
 		int n = 0;
@@ -425,9 +435,12 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		const char *name;
 		int (*run)(struct ctl *ctl, const struct session_args *a);
 	} subs[] = {
-		{ "create", do_create },	   { "list", do_list },
-		{ "put", do_put },		   { "get", do_get },
-		{ "set-timeout", do_set_timeout }, { "rm", do_rm },
+		{ "create", do_create },
+		{ "list", do_list },
+		{ "put", do_put },
+		{ "get", do_get },
+		{ "set-timeout", do_set_timeout },
+		{ "rm", do_rm },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
 		if (strcmp(sub, subs[i].name) != 0)
@@ -456,8 +469,9 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		remote_close(&remote);
 		return code;
 	}
-	fprintf(stderr, "[ERR] unknown session command '%s' (see isol8ctl "
-			"session --help)\n",
+	fprintf(stderr,
+		"[ERR] unknown session command '%s' (see isol8ctl "
+		"session --help)\n",
 		sub);
 	return CTL_EXIT_USAGE;
 }

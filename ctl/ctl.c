@@ -44,8 +44,9 @@ int ctl_call(struct ctl *ctl, const char *method, json_object *params,
 	int r = rpc_client_call(&c, method, params, NULL, NULL, result, &error);
 	rpc_client_close(&c);
 	if (r < 0) {
-		fprintf(stderr, "isol8ctl: connection to isol8d at %s failed: "
-				"%s\n",
+		fprintf(stderr,
+			"isol8ctl: connection to isol8d at %s failed: "
+			"%s\n",
 			c.path, strerror(-r));
 		return CTL_EXIT_UNREACHABLE;
 	}

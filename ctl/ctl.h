@@ -10,9 +10,10 @@
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_FAILURE = 1,	  /* the daemon refused or the command failed */
-	CTL_EXIT_USAGE = 2,	  /* bad command line */
-	CTL_EXIT_UNREACHABLE = 69, /* no daemon at the socket (EX_UNAVAILABLE) */
+	CTL_EXIT_FAILURE = 1, /* the daemon refused or the command failed */
+	CTL_EXIT_USAGE = 2,   /* bad command line */
+	CTL_EXIT_UNREACHABLE =
+		69, /* no daemon at the socket (EX_UNAVAILABLE) */
 };
 
 struct ctl {

@@ -318,7 +318,8 @@ static enum MHD_Result post_cleanup(struct http_request *r, const char *arg)
 		 * the summary instead. */
 		failed++;
 		json_object_array_add(
-			errors, json_object_new_string(json_object_get_string(id)));
+			errors,
+			json_object_new_string(json_object_get_string(id)));
 	}
 	json_object *o = ok_body();
 	json_object_object_add(o, "sessions", tally(removed, failed, errors));
@@ -461,8 +462,8 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 	return r->handler(r, r->arg);
 }
 
-void http_bridge_completed(void *cls, struct MHD_Connection *conn,
-			   void **state, enum MHD_RequestTerminationCode why)
+void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
+			   enum MHD_RequestTerminationCode why)
 {
 	(void)cls;
 	(void)conn;

@@ -25,7 +25,7 @@ struct http_request {
 	struct MHD_Connection *conn;
 	const char *method;
 	struct strbuf body;
-	size_t overflow;     /* bytes past the body limit, not kept */
+	size_t overflow; /* bytes past the body limit, not kept */
 	/* The route, found as the head arrived, and its ":id" part. */
 	enum MHD_Result (*handler)(struct http_request *r, const char *arg);
 	char arg[256];
@@ -38,8 +38,8 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 				   const char *url, const char *method,
 				   const char *version, const char *upload,
 				   size_t *upload_size, void **state);
-void http_bridge_completed(void *cls, struct MHD_Connection *conn,
-			   void **state, enum MHD_RequestTerminationCode why);
+void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
+			   enum MHD_RequestTerminationCode why);
 
 /* The client's socket, to notice it hanging up while the daemon works. */
 int http_client_fd(const struct http_request *r);

@@ -55,8 +55,7 @@ static void durations(FILE *f, json_object *h)
 	fprintf(f, "%s_count %lld\n", name, count_of(h, "count"));
 }
 
-static void gauge(FILE *f, const char *name, const char *help,
-		  long long value)
+static void gauge(FILE *f, const char *name, const char *help, long long value)
 {
 	family(f, name, "gauge", help);
 	fprintf(f, "%s %lld\n", name, value);
@@ -76,8 +75,7 @@ static void render(FILE *f, json_object *m)
 	      count_of(pool, "inUse"));
 	gauge(f, "isol8_sessions", "Persistent sessions.",
 	      count_of(sessions, "total"));
-	gauge(f, "isol8_sessions_active",
-	      "Sessions with an execution running.",
+	gauge(f, "isol8_sessions_active", "Sessions with an execution running.",
 	      count_of(sessions, "active"));
 	family(f, "isol8_proxy_requests_total", "counter",
 	       "Requests the filtering proxy decided, by action.");

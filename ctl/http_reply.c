@@ -9,8 +9,8 @@
 #include <string.h>
 
 enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
-				 const char *type, const char *text,
-				 size_t len, const char *retry_after)
+				 const char *type, const char *text, size_t len,
+				 const char *retry_after)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		len, (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -26,8 +26,8 @@ enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
 	return r->ret;
 }
 
-static enum MHD_Result reply_json_hint(struct http_request *r,
-				       unsigned status, json_object *body,
+static enum MHD_Result reply_json_hint(struct http_request *r, unsigned status,
+				       json_object *body,
 				       const char *retry_after)
 {
 	_cleanup_json_ json_object *owned = body;
@@ -84,12 +84,12 @@ static unsigned status_of(json_object *error)
 			return kinds[i].status;
 	/* JSON-RPC's own "invalid params" is the client's fault too. */
 	json_object_object_get_ex(error, "code", &code);
-	return json_object_get_int(code) == -32602 ? MHD_HTTP_BAD_REQUEST
-						   : MHD_HTTP_INTERNAL_SERVER_ERROR;
+	return json_object_get_int(code) == -32602
+		       ? MHD_HTTP_BAD_REQUEST
+		       : MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
-enum MHD_Result http_reply_rpc_error(struct http_request *r,
-				     json_object *error)
+enum MHD_Result http_reply_rpc_error(struct http_request *r, json_object *error)
 {
 	json_object *msg = NULL;
 	json_object_object_get_ex(error, "message", &msg);

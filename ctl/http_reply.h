@@ -10,13 +10,12 @@
 struct http_request;
 
 enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
-				 const char *type, const char *text,
-				 size_t len, const char *retry_after);
+				 const char *type, const char *text, size_t len,
+				 const char *retry_after);
 enum MHD_Result http_reply_json(struct http_request *r, unsigned status,
 				json_object *body);
 __attribute__((format(printf, 3, 4))) enum MHD_Result
-http_reply_error(struct http_request *r, unsigned status, const char *fmt,
-		 ...);
+http_reply_error(struct http_request *r, unsigned status, const char *fmt, ...);
 /* A daemon error object, by its kind: 400, 404, 409, 429 (Retry-After),
  * 501, 504 or 500. */
 enum MHD_Result http_reply_rpc_error(struct http_request *r,

@@ -17,7 +17,7 @@ struct sse_stream {
 	int client_fd;
 	struct strbuf buf; /* frames, from off on not yet taken by MHD */
 	size_t off;
-	bool done; /* the execution's final answer has come */
+	bool done;	 /* the execution's final answer has come */
 	bool error_sent; /* an error event went out already */
 };
 
@@ -63,10 +63,9 @@ static int take(struct sse_stream *s, json_object *msg)
 			s->error_sent = true;
 		/* The RPC id means nothing to an HTTP client. */
 		_cleanup_json_ json_object *ev = json_object_new_object();
-		json_object_object_foreach(v, key, val)
-			if (strcmp(key, "id") != 0)
-				json_object_object_add(ev, key,
-						       json_object_get(val));
+		json_object_object_foreach(v, key,
+					   val) if (strcmp(key, "id") != 0)
+			json_object_object_add(ev, key, json_object_get(val));
 		return append_event(s, ev);
 	}
 	case RPC_RESULT:
@@ -149,8 +148,7 @@ static int await_acceptance(struct http_request *r, struct sse_stream *s,
 	}
 }
 
-enum MHD_Result http_execute_stream(struct http_request *r,
-				    json_object *params)
+enum MHD_Result http_execute_stream(struct http_request *r, json_object *params)
 {
 	_cleanup_json_ json_object *owned = params;
 	json_object_object_add(params, "stream", json_object_new_boolean(true));

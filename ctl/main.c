@@ -14,7 +14,8 @@ static const struct ctl_command commands[] = {
 	{ "config", cmd_config, "print the daemon's effective configuration" },
 	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses" },
 	{ "session", cmd_session,
-	  "persistent sessions: create, list, exec, put, get, set-timeout, rm" },
+	  "persistent sessions: create, list, exec, put, get, set-timeout, "
+	  "rm" },
 	{ "serve", cmd_serve, "serve isol8's HTTP API in front of isol8d" },
 };
 
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
 		if (strcmp(commands[i].name, name) == 0)
 			return commands[i].run(&ctl, argc - optind,
 					       argv + optind);
-	fprintf(stderr, "isol8ctl: unknown command '%s' (see isol8ctl --help)\n",
-		name);
+	fprintf(stderr,
+		"isol8ctl: unknown command '%s' (see isol8ctl --help)\n", name);
 	return CTL_EXIT_USAGE;
 }

@@ -49,8 +49,8 @@ struct reply {
 	size_t kept;
 	FILE *mem;
 	struct sse_parser *sse; /* a stream's 2xx body goes here */
-	int err;		/* why the write callback stopped the transfer */
-	char why[256];		/* and what it was, when err says too little */
+	int err;       /* why the write callback stopped the transfer */
+	char why[256]; /* and what it was, when err says too little */
 	char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -69,16 +69,18 @@ int remote_open(struct remote *r, const char *host, const char *key,
 	if (!key || !*key)
 		key = getenv("ISOL8_API_KEY");
 	if (!key || !*key) {
-		fprintf(stderr, "%sAPI key required. Use --key or the "
-				"ISOL8_API_KEY environment variable.\n",
+		fprintf(stderr,
+			"%sAPI key required. Use --key or the "
+			"ISOL8_API_KEY environment variable.\n",
 			prefix);
 		return CTL_EXIT_USAGE;
 	}
 	/* It goes into a header line: no line breaks smuggled in. */
 	for (const char *p = key; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			fprintf(stderr, "%sthe API key holds a control "
-					"character\n",
+			fprintf(stderr,
+				"%sthe API key holds a control "
+				"character\n",
 				prefix);
 			return CTL_EXIT_USAGE;
 		}
@@ -86,8 +88,9 @@ int remote_open(struct remote *r, const char *host, const char *key,
 	while (n && host[n - 1] == '/')
 		n--;
 	if (n == 0) {
-		fprintf(stderr, "%s--host expects a URL such as "
-				"http://127.0.0.1:3000\n",
+		fprintf(stderr,
+			"%s--host expects a URL such as "
+			"http://127.0.0.1:3000\n",
 			prefix);
 		return CTL_EXIT_USAGE;
 	}
@@ -178,7 +181,8 @@ static int perform(struct remote *r, const char *method, const char *path,
 	const char *headers[] = {
 		r->auth,
 		"Content-Type: application/json",
-		rep->sse ? "Accept: text/event-stream" : "Accept: application/json",
+		rep->sse ? "Accept: text/event-stream"
+			 : "Accept: application/json",
 		/* No 100-continue round trip before a large body. */
 		"Expect:",
 	};
@@ -189,12 +193,13 @@ static int perform(struct remote *r, const char *method, const char *path,
 		h = l;
 	}
 	size_t body_len = 0;
-	const char *text = body ? json_object_to_json_string_length(
-					  body,
-					  JSON_C_TO_STRING_PLAIN |
-						  JSON_C_TO_STRING_NOSLASHESCAPE,
-					  &body_len)
-				: NULL;
+	const char *text =
+		body ? json_object_to_json_string_length(
+			       body,
+			       JSON_C_TO_STRING_PLAIN |
+				       JSON_C_TO_STRING_NOSLASHESCAPE,
+			       &body_len)
+		     : NULL;
 	rep->mem = open_memstream(&rep->body, &rep->len);
 	if (!c || !rep->mem || (body && !text))
 		return -ENOMEM;
@@ -239,8 +244,7 @@ static int report(const struct remote *r, const char *what, int ret,
 		return CTL_EXIT_FAILURE;
 	}
 	if (rep->code != CURLE_OK) {
-		fprintf(stderr, "%s%s: %s\n", r->prefix, what,
-			rep->curl_error);
+		fprintf(stderr, "%s%s: %s\n", r->prefix, what, rep->curl_error);
 		return CTL_EXIT_UNREACHABLE;
 	}
 	if (rep->status / 100 == 2)
@@ -259,8 +263,9 @@ static int call(struct remote *r, const char *method, const char *path,
 {
 	_cleanup_reply_ struct reply rep = { 0 };
 	*result = NULL;
-	int code = report(r, what,
-			  perform(r, method, path, body, timeout_ms, &rep), &rep);
+	int code =
+		report(r, what,
+		       perform(r, method, path, body, timeout_ms, &rep), &rep);
 	if (code != CTL_EXIT_OK || rep.len == 0)
 		return code;
 	struct error why;
@@ -274,8 +279,7 @@ static int call(struct remote *r, const char *method, const char *path,
 
 int remote_execute(struct remote *r, json_object *body, json_object **result)
 {
-	return call(r, "POST", "/execute", body, 0, "Execution failed",
-		    result);
+	return call(r, "POST", "/execute", body, 0, "Execution failed", result);
 }
 
 int remote_health(struct remote *r)
@@ -307,8 +311,8 @@ static int no_memory(const struct remote *r, const char *what,
 	return CTL_EXIT_FAILURE;
 }
 
-int remote_get_file(struct remote *r, const char *session_id,
-		    const char *path, json_object **result)
+int remote_get_file(struct remote *r, const char *session_id, const char *path,
+		    json_object **result)
 {
 	static const char what[] = "File download failed";
 	_cleanup_free_ char *id = escape(session_id), *p = escape(path),
@@ -329,8 +333,8 @@ static char *session_url(const char *session_id, const char *tail)
 	return url;
 }
 
-int remote_set_timeout(struct remote *r, const char *session_id,
-		       long long sec, json_object **result)
+int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
+		       json_object **result)
 {
 	static const char what[] = "Failed to set session timeout";
 	_cleanup_free_ char *url = session_url(session_id, "/timeout");

@@ -40,12 +40,11 @@ int remote_execute_stream(struct remote *r, json_object *body,
 /* Sessions and their files, as isol8's client has them; each answer in
  * *result (caller puts).  body is not taken. */
 int remote_list_sessions(struct remote *r, json_object **result);
-int remote_put_file(struct remote *r, json_object *body,
+int remote_put_file(struct remote *r, json_object *body, json_object **result);
+int remote_get_file(struct remote *r, const char *session_id, const char *path,
 		    json_object **result);
-int remote_get_file(struct remote *r, const char *session_id,
-		    const char *path, json_object **result);
-int remote_set_timeout(struct remote *r, const char *session_id,
-		       long long sec, json_object **result);
+int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
+		       json_object **result);
 int remote_delete_session(struct remote *r, const char *session_id,
 			  json_object **result);
 

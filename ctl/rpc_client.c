@@ -129,7 +129,7 @@ int rpc_client_wait(struct rpc_client *c, int watch_fd, int timeout_ms)
 	if (r == 0)
 		return -ETIMEDOUT;
 	return p[1].revents & (POLLRDHUP | POLLHUP | POLLERR) ? -ECONNABORTED
-							       : 0;
+							      : 0;
 }
 
 int rpc_client_call(struct rpc_client *c, const char *method,
@@ -149,7 +149,8 @@ int rpc_client_call(struct rpc_client *c, const char *method,
 		if (r == RPC_NOTIFY && on_notify)
 			on_notify(v, userdata);
 		else if (r == RPC_RESULT || r == RPC_ERROR) {
-			*(r == RPC_RESULT ? result : error) = json_object_get(v);
+			*(r == RPC_RESULT ? result : error) =
+				json_object_get(v);
 			return 0;
 		}
 	}

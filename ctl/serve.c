@@ -37,8 +37,8 @@ static const char serve_help[] =
 	"  -p, --port N      TCP port (default $ISOL8_PORT, then $PORT, then "
 	"3000;\n"
 	"                    0 picks a free one, printed in the banner)\n"
-	"  -l, --listen ADDR IPv4 or IPv6 address to listen on (default "
-	DEFAULT_LISTEN ")\n"
+	"  -l, --listen ADDR IPv4 or IPv6 address to listen on "
+	"(default " DEFAULT_LISTEN ")\n"
 	"  -k, --key KEY     the API key (default $ISOL8_API_KEY; required)\n"
 	"      --max-body SIZE  largest request body (default " DEFAULT_MAX_BODY
 	")\n"
@@ -159,8 +159,9 @@ static void describe(int fd, char *out, size_t size)
 	socklen_t len = sizeof(ss);
 	char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
-			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+		getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
+			    port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
 	bool v6 = strchr(host, ':') != NULL;
 	snprintf(out, size, "http://%s%s%s:%s", v6 ? "[" : "", host,
 		 v6 ? "]" : "", port);
@@ -171,8 +172,8 @@ static int activated_socket(void)
 {
 	int n = sd_listen_fds(1);
 	if (n > 1)
-		fprintf(stderr, "[WARN] %d sockets passed; serving the first.\n",
-			n);
+		fprintf(stderr,
+			"[WARN] %d sockets passed; serving the first.\n", n);
 	return n >= 1 ? SD_LISTEN_FDS_START : -1;
 }
 
@@ -195,8 +196,8 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 			return NULL;
 		if (ss.ss_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
-		listen[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
-						     &ss };
+		listen[0] =
+			(struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	}
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, http_bridge_handle, b,
@@ -231,8 +232,8 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 	}
 	uint64_t max_body;
-	if (size_parse(a.max_body ? a.max_body : DEFAULT_MAX_BODY,
-		       &max_body) < 0 ||
+	if (size_parse(a.max_body ? a.max_body : DEFAULT_MAX_BODY, &max_body) <
+		    0 ||
 	    max_body == 0) {
 		fprintf(stderr,
 			"[ERR] Invalid --max-body: %s. Expected a size such as "
@@ -247,7 +248,8 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	if (errno || *end || end == idle || *idle == '-' || sec == 0 ||
 	    sec > 86400) {
 		fprintf(stderr,
-			"[ERR] Invalid --idle-timeout: %s. Expected seconds from "
+			"[ERR] Invalid --idle-timeout: %s. Expected seconds "
+			"from "
 			"1 to 86400.\n",
 			idle);
 		return CTL_EXIT_USAGE;

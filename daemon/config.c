@@ -20,13 +20,18 @@ struct key {
 	size_t offset;
 	const char *def; /* default as JSON text */
 	uint64_t min, max;
-	const char *choices; /* for strings: the allowed values, "|"-separated */
+	const char
+		*choices; /* for strings: the allowed values, "|"-separated */
 };
 
 #define K(p, t, field, d, lo, hi)                                              \
-	{ p, t, offsetof(struct config, field), d, lo, hi, NULL }
+	{                                                                      \
+		p, t, offsetof(struct config, field), d, lo, hi, NULL          \
+	}
 #define KCHOICE(p, field, d, choices)                                          \
-	{ p, T_STRING, offsetof(struct config, field), d, 0, 0, choices }
+	{                                                                      \
+		p, T_STRING, offsetof(struct config, field), d, 0, 0, choices  \
+	}
 
 static const struct key schema[] = {
 	K("server.socket", T_STRING, socket_path, "\"/run/isol8/isol8.sock\"",
@@ -44,8 +49,8 @@ static const struct key schema[] = {
 	  1, 65536),
 	K("defaults.timeoutMs", T_UINT, default_timeout_ms, "30000", 1,
 	  86400000),
-	K("defaults.memoryLimit", T_SIZE, default_memory, "\"512m\"",
-	  4 << 20, 1ull << 40),
+	K("defaults.memoryLimit", T_SIZE, default_memory, "\"512m\"", 4 << 20,
+	  1ull << 40),
 	K("defaults.cpuLimit", T_DOUBLE, default_cpus, "1.0", 0, 1024),
 	K("defaults.pidsLimit", T_UINT, default_pids, "64", 1, 1 << 22),
 	K("defaults.maxOutputSize", T_SIZE, default_max_output, "1048576", 1,
@@ -82,16 +87,15 @@ static const struct key schema[] = {
 	K("maxSessions", T_UINT, max_sessions, "100", 0, 4096),
 	K("sessions.maxQueued", T_UINT, session_max_queued, "16", 1, 1024),
 	K("cleanup.autoPrune", T_BOOL, auto_prune, "true", 0, 0),
-	K("cleanup.maxContainerAgeMs", T_UINT, max_container_age_ms,
-	  "3600000", 1000, 30ull * 86400000),
+	K("cleanup.maxContainerAgeMs", T_UINT, max_container_age_ms, "3600000",
+	  1000, 30ull * 86400000),
 	K("cleanup.maxSessionLifetimeMs", T_UINT, max_session_lifetime_ms, "0",
 	  0, 365ull * 86400000),
 	K("network.allowHost", T_BOOL, net_allow_host, "false", 0, 0),
 	K("network.allowPrivate", T_BOOL, net_allow_private, "false", 0, 0),
 	K("network.maxConnections", T_UINT, net_max_connections, "64", 1,
 	  65536),
-	K("network.maxBytes", T_SIZE, net_max_bytes, "\"1g\"", 1,
-	  1ull << 50),
+	K("network.maxBytes", T_SIZE, net_max_bytes, "\"1g\"", 1, 1ull << 50),
 	K("network.idleTimeoutMs", T_UINT, net_idle_timeout_ms, "60000", 100,
 	  86400000),
 	K("network.connectTimeoutMs", T_UINT, net_connect_timeout_ms, "10000",
@@ -151,16 +155,20 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 
 	switch (k->type) {
 	case T_STRING:
-		if (jt != json_type_string || json_object_get_string_len(v) == 0)
+		if (jt != json_type_string ||
+		    json_object_get_string_len(v) == 0)
 			goto wrong_type;
-		if (k->choices && !is_choice(k->choices, json_object_get_string(v))) {
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: must be one of %s, got %s",
-				 k->path, k->choices,
-				 json_object_to_json_string(v));
+		if (k->choices &&
+		    !is_choice(k->choices, json_object_get_string(v))) {
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s: must be one of %s, got %s",
+					 k->path, k->choices,
+					 json_object_to_json_string(v));
 		}
 		char *s = strdup(json_object_get_string(v));
 		if (!s)
-			return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+			return error_set(e, ERR_INTERNAL, ENOMEM,
+					 "out of memory");
 		free(*(char **)field);
 		*(char **)field = s;
 		return 0;
@@ -174,11 +182,12 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 			goto wrong_type;
 		double d = json_object_get_double(v);
 		if (!(d > (double)k->min && d <= (double)k->max)) {
-			return error_set(e, ERR_INVALID_ARGUMENT, ERANGE,
-				 "%s: %g is out of range (above %llu, at most "
-				 "%llu)",
-				 k->path, d, (unsigned long long)k->min,
-				 (unsigned long long)k->max);
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, ERANGE,
+				"%s: %g is out of range (above %llu, at most "
+				"%llu)",
+				k->path, d, (unsigned long long)k->min,
+				(unsigned long long)k->max);
 		}
 		*(double *)field = d;
 		return 0;
@@ -196,7 +205,9 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 				char msg[200];
 				size_format_error(msg, sizeof(msg),
 						  json_object_get_string(v));
-				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: %s", k->path, msg);
+				return error_set(e, ERR_INVALID_ARGUMENT,
+						 EINVAL, "%s: %s", k->path,
+						 msg);
 			}
 		} else
 			goto wrong_type;
@@ -215,17 +226,19 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 	}
 	}
 	if (n < k->min || n > k->max) {
-		return error_set(e, ERR_INVALID_ARGUMENT, ERANGE, "%s: %llu is out of range (%llu to %llu)",
-			 k->path, (unsigned long long)n,
-			 (unsigned long long)k->min,
-			 (unsigned long long)k->max);
+		return error_set(e, ERR_INVALID_ARGUMENT, ERANGE,
+				 "%s: %llu is out of range (%llu to %llu)",
+				 k->path, (unsigned long long)n,
+				 (unsigned long long)k->min,
+				 (unsigned long long)k->max);
 	}
 	*(uint64_t *)field = n;
 	return 0;
 
 wrong_type:
-	return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: must be %s, got %s", k->path,
-		 type_name(k->type), json_object_to_json_string(v));
+	return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+			 "%s: must be %s, got %s", k->path, type_name(k->type),
+			 json_object_to_json_string(v));
 }
 
 static const struct key *find_key(const char *path)
@@ -262,15 +275,17 @@ static int apply_object(struct config *cfg, json_object *obj,
 			cfg->sources[k - schema] = cfg->file;
 		} else if (is_section(path)) {
 			if (!json_object_is_type(val, json_type_object)) {
-				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-					 "%s: must be an object of settings",
-					 path);
+				return error_set(
+					e, ERR_INVALID_ARGUMENT, EINVAL,
+					"%s: must be an object of settings",
+					path);
 			}
 			int r = apply_object(cfg, val, path, e);
 			if (r < 0)
 				return r;
 		} else {
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: unknown key", path);
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s: unknown key", path);
 		}
 	}
 	return 0;
@@ -283,7 +298,8 @@ static int load_defaults(struct config *cfg, struct error *e)
 	if (!cfg->sources)
 		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	for (size_t i = 0; i < NKEYS; i++) {
-		_cleanup_json_ json_object *v = json_tokener_parse(schema[i].def);
+		_cleanup_json_ json_object *v =
+			json_tokener_parse(schema[i].def);
 		int r = set_value(cfg, &schema[i], v, e);
 		if (r < 0)
 			return r;
@@ -316,11 +332,13 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 			cap = cap ? cap * 2 : 8192;
 			if (cap > FRAME_DEFAULT_MAX) {
 				return error_set(e, ERR_INVALID_ARGUMENT, EFBIG,
-					 "config file %s is too large", path);
+						 "config file %s is too large",
+						 path);
 			}
 			char *t = realloc(text, cap);
 			if (!t)
-				return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+				return error_set(e, ERR_INTERNAL, ENOMEM,
+						 "out of memory");
 			text = t;
 		}
 		size_t n = fread(text + len, 1, cap - len - 1, f);
@@ -329,7 +347,8 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 			break;
 	}
 	if (ferror(f)) {
-		return error_set(e, ERR_INVALID_ARGUMENT, EIO, "cannot read config file %s", path);
+		return error_set(e, ERR_INVALID_ARGUMENT, EIO,
+				 "cannot read config file %s", path);
 	}
 	text[len] = '\0';
 	cfg->file = strdup(path);
@@ -342,19 +361,21 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "config file %s: %s", path, why.message);
 	if (!json_object_is_type(root, json_type_object)) {
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-			 "config file %s: the top level must be an object",
-			 path);
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, EINVAL,
+			"config file %s: the top level must be an object",
+			path);
 	}
 	return apply_object(cfg, root, "", e);
 }
 
-int config_set_override(struct config *cfg, const char *key,
-			const char *value, struct error *e)
+int config_set_override(struct config *cfg, const char *key, const char *value,
+			struct error *e)
 {
 	const struct key *k = find_key(key);
 	if (!k) {
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: unknown key", key);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s: unknown key", key);
 	}
 	_cleanup_json_ json_object *v = json_object_new_string(value);
 	int r = set_value(cfg, k, v, e);
@@ -392,7 +413,7 @@ static json_object *value_json(const struct config *cfg, const struct key *k)
 	case T_SIZE:
 		break;
 	}
-	return json_object_new_int64((int64_t)*(const uint64_t *)field);
+	return json_object_new_int64((int64_t) * (const uint64_t *)field);
 }
 
 /* Walks (creating) the nested objects for the section part of path and

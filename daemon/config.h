@@ -53,7 +53,7 @@ struct config {
 	uint64_t max_sessions;
 	uint64_t session_max_queued;
 	bool auto_prune;
-	uint64_t max_container_age_ms; /* a session's default idle timeout */
+	uint64_t max_container_age_ms;	  /* a session's default idle timeout */
 	uint64_t max_session_lifetime_ms; /* 0: none */
 
 	/* networking; net_registry is indexed like runtime_at(), NULL for
@@ -77,8 +77,8 @@ struct config {
 int config_load(struct config *cfg, const char *path, bool path_required,
 		struct error *e);
 /* Overrides one key from the command line, e.g. ("server.socket", "/x"). */
-int config_set_override(struct config *cfg, const char *key,
-			const char *value, struct error *e);
+int config_set_override(struct config *cfg, const char *key, const char *value,
+			struct error *e);
 void config_free(struct config *cfg);
 
 /* {"config": {...nested...}, "sources": {"a.b": "default"|file|"command line"},

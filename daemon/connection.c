@@ -95,8 +95,8 @@ static int outbuf_reserve(struct outbuf *o, size_t more)
 static int flush_output(struct connection *c)
 {
 	while (pending_out(c) > 0) {
-		ssize_t n = send(c->fd, c->out.data + c->out.off, pending_out(c),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->fd, c->out.data + c->out.off,
+				 pending_out(c), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -176,12 +176,13 @@ static void process_frames(struct connection *c)
 		if (r < 0) {
 			char msg[160];
 			if (r == -EMSGSIZE)
-				snprintf(msg, sizeof(msg),
-					 "Frame too large: %zu bytes announced, "
-					 "the limit is %llu",
-					 c->parser.body_len,
-					 (unsigned long long)c->d->cfg
-						 .max_frame_bytes);
+				snprintf(
+					msg, sizeof(msg),
+					"Frame too large: %zu bytes announced, "
+					"the limit is %llu",
+					c->parser.body_len,
+					(unsigned long long)
+						c->d->cfg.max_frame_bytes);
 			else if (r == -EBADMSG)
 				snprintf(msg, sizeof(msg),
 					 "Invalid frame: zero length");
@@ -273,7 +274,8 @@ static void settle(struct connection *c)
 			mark_dead(c);
 			break;
 		}
-		if (c->close_when_done || input_blocked(c) || c->roff >= c->rlen)
+		if (c->close_when_done || input_blocked(c) ||
+		    c->roff >= c->rlen)
 			break;
 		process_input(c);
 	}
@@ -369,12 +371,14 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 	c->fd = fd;
 	c->on_closed = on_closed;
 	c->userdata = userdata;
-	c->sink = (struct rpc_sink){ .send = sink_send, .ended = call_ended,
+	c->sink = (struct rpc_sink){ .send = sink_send,
+				     .ended = call_ended,
 				     .ctx = c };
 	frame_parser_init(&c->parser, d->cfg.max_frame_bytes);
 	socklen_t sl = sizeof(c->peer);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0)
-		c->peer = (struct ucred){ .pid = 0, .uid = (uid_t)-1,
+		c->peer = (struct ucred){ .pid = 0,
+					  .uid = (uid_t)-1,
 					  .gid = (gid_t)-1 };
 	c->last_activity = mono_now(c);
 

@@ -82,7 +82,8 @@ static int put_base(char **envp, size_t *k, const char *runtimes_dir)
 		const char *mark = strstr(base[i], "%R");
 		int len = mark ? (int)(mark - base[i]) : (int)strlen(base[i]);
 		if (asprintf(&envp[*k], "%.*s%s%s", len, base[i],
-			     mark ? runtimes_dir : "", mark ? mark + 2 : "") < 0) {
+			     mark ? runtimes_dir : "",
+			     mark ? mark + 2 : "") < 0) {
 			envp[*k] = NULL;
 			return -ENOMEM;
 		}

@@ -17,8 +17,7 @@ struct parse {
 };
 
 /* A field the request got wrong: -EINVAL, with the message in p's error. */
-#define bad(p, ...) \
-	error_set((p)->e, ERR_INVALID_ARGUMENT, EINVAL, __VA_ARGS__)
+#define bad(p, ...) error_set((p)->e, ERR_INVALID_ARGUMENT, EINVAL, __VA_ARGS__)
 
 static json_object *field(json_object *o, const char *key)
 {
@@ -129,8 +128,9 @@ static int get_env(struct parse *p, json_object *o, const char *sect,
 			return bad(p, "%s.%s.%s: must be a string", sect, key,
 				   k);
 		if (!*k || strchr(k, '=') || strlen(k) > 256)
-			return bad(p, "%s.%s: \"%s\" is not a valid variable "
-				      "name",
+			return bad(p,
+				   "%s.%s: \"%s\" is not a valid variable "
+				   "name",
 				   sect, key, k);
 		if (*n >= MAX_LIST)
 			return bad(p, "%s.%s: too many entries", sect, key);
@@ -237,8 +237,7 @@ static int parse_network(struct parse *p, json_object *opt,
 		return 0;
 	const char *registry = cfg->net_registry[runtime_index(r->runtime)];
 	const char *added[] = { registry, NULL };
-	bool add = packages && (!allow || !allow[0]) && registry &&
-		   registry[0];
+	bool add = packages && (!allow || !allow[0]) && registry && registry[0];
 	return net_filter_compile(&r->filter,
 				  add ? added : (const char *const *)allow,
 				  (const char *const *)deny, p->e);
@@ -266,8 +265,9 @@ static int get_files(struct parse *p, json_object *req, struct exec_request *r)
 				   path);
 		if (box_path_normalize(path, true, norm, sizeof(norm)) < 0 ||
 		    strcmp(norm, "/sandbox") == 0)
-			return bad(p, "request.files: path \"%s\" must be a "
-				      "file inside /sandbox or /tmp",
+			return bad(p,
+				   "request.files: path \"%s\" must be a "
+				   "file inside /sandbox or /tmp",
 				   path);
 		struct exec_file *f = &r->files[r->nfiles++];
 		f->path = strdup(norm);
@@ -288,24 +288,26 @@ static int check_packages(struct parse *p, char **pkgs)
 	int r = 0;
 	for (size_t i = 0; pkgs && pkgs[i] && r == 0; i++)
 		if (regexec(&re, pkgs[i], 0, NULL, 0) != 0 || pkgs[i][0] == '-')
-			r = bad(p, "request.installPackages: invalid package "
-				   "name \"%s\"",
+			r = bad(p,
+				"request.installPackages: invalid package "
+				"name \"%s\"",
 				pkgs[i]);
 	regfree(&re);
 	return r;
 }
 
 static const char *const request_keys[] = {
-	"code",	     "cmd",	     "codeUrl",	    "codeHash",
-	"runtime",   "timeoutMs",    "env",	    "fileExtension",
-	"stdin",     "files",	     "outputPaths", "installPackages",
-	"setupScript", "workdir",    "metadata",    NULL,
+	"code",	       "cmd",	    "codeUrl",	   "codeHash",
+	"runtime",     "timeoutMs", "env",	   "fileExtension",
+	"stdin",       "files",	    "outputPaths", "installPackages",
+	"setupScript", "workdir",   "metadata",	   NULL,
 };
 static const char *const option_keys[] = {
-	"network",	  "networkFilter", "cpuLimit",	   "memoryLimit",
-	"pidsLimit",	  "readonlyRootFs", "maxOutputSize", "timeoutMs",
-	"sandboxSize",	  "tmpSize",	   "secrets",	   "image",
-	"logNetwork",	  "security",	   NULL,
+	"network",	 "networkFilter", "cpuLimit",
+	"memoryLimit",	 "pidsLimit",	  "readonlyRootFs",
+	"maxOutputSize", "timeoutMs",	  "sandboxSize",
+	"tmpSize",	 "secrets",	  "image",
+	"logNetwork",	 "security",	  NULL,
 };
 static const char *const param_keys[] = { "request", "options", "sessionId",
 					  "stream", NULL };
@@ -354,9 +356,9 @@ static int parse_options(struct parse *p, json_object *opt,
 			      "(\"default\") is available");
 	json_object *sec = field(opt, "security");
 	if (sec) {
-		static const char *const sec_keys[] = {
-			"seccomp", "customProfilePath", NULL
-		};
+		static const char *const sec_keys[] = { "seccomp",
+							"customProfilePath",
+							NULL };
 		if (!json_object_is_type(sec, json_type_object))
 			return bad(p, "options.security: must be an object");
 		if ((e = check_keys(p, sec, "options.security", sec_keys)) ||
@@ -395,15 +397,17 @@ static int resolve_runtime(struct parse *p, json_object *req,
 			*ext = dotted;
 		}
 		if (strlen(*ext) > 16 || strpbrk(*ext + 1, "./ \t\n"))
-			return bad(p, "request.fileExtension: \"%s\" is not a "
-				      "file extension",
+			return bad(p,
+				   "request.fileExtension: \"%s\" is not a "
+				   "file extension",
 				   *ext);
 	}
 	if (name) {
 		r->runtime = runtime_find(name);
 		if (!r->runtime)
 			return bad(p,
-				   "Unknown runtime: \"%s\". Available: " RUNTIME_NAMES,
+				   "Unknown runtime: \"%s\". "
+				   "Available: " RUNTIME_NAMES,
 				   name);
 	} else if (*ext) {
 		r->runtime = runtime_for_file(*ext);
@@ -415,8 +419,8 @@ static int resolve_runtime(struct parse *p, json_object *req,
 	} else if (r->cmd)
 		r->runtime = runtime_find("bash");
 	else
-		return bad(p, "request.runtime: required (one of "
-			      RUNTIME_NAMES ")");
+		return bad(p, "request.runtime: required (one of " RUNTIME_NAMES
+			      ")");
 	return 0;
 }
 
@@ -448,8 +452,7 @@ static int parse_request(json_object *params, const struct config *cfg,
 			       "run");
 	if (opt && !json_object_is_type(opt, json_type_object))
 		return bad(&p, "options: must be an object");
-	if ((e = get_string(&p, params, "params", "sessionId",
-			    &r->session_id)))
+	if ((e = get_string(&p, params, "params", "sessionId", &r->session_id)))
 		return e;
 	if ((e = check_keys(&p, req, "request", request_keys)) ||
 	    (e = get_string(&p, req, "request", "code", &r->code)) ||
@@ -493,15 +496,17 @@ static int parse_request(json_object *params, const struct config *cfg,
 	    (e = get_string(&p, req, "request", "workdir", &r->workdir)))
 		return e;
 	if (r->packages && r->packages[0] && !r->runtime->install)
-		return bad(&p, "request.installPackages: the %s runtime has "
-			       "no package manager",
+		return bad(&p,
+			   "request.installPackages: the %s runtime has "
+			   "no package manager",
 			   r->runtime->name);
 	for (size_t i = 0; r->output_paths && r->output_paths[i]; i++) {
 		char norm[4096];
 		if (box_path_normalize(r->output_paths[i], true, norm,
 				       sizeof(norm)) < 0)
-			return bad(&p, "request.outputPaths[%zu]: \"%s\" must "
-				       "be inside /sandbox or /tmp",
+			return bad(&p,
+				   "request.outputPaths[%zu]: \"%s\" must "
+				   "be inside /sandbox or /tmp",
 				   i, r->output_paths[i]);
 		free(r->output_paths[i]);
 		r->output_paths[i] = strdup(norm);

@@ -22,13 +22,13 @@ struct exec_file {
 
 struct exec_request {
 	const struct runtime *runtime;
-	char *code;	  /* inline code, or NULL */
-	char *cmd;	  /* a shell command, or NULL */
-	char *code_path;  /* where code is written in the box */
+	char *code;	 /* inline code, or NULL */
+	char *cmd;	 /* a shell command, or NULL */
+	char *code_path; /* where code is written in the box */
 	uint64_t timeout_ms;
-	char **env;	       /* "K=V", NULL-terminated, secrets included */
-	char **secret_values;  /* NULL-terminated */
-	char *stdin_data;      /* NULL: no stdin */
+	char **env;	      /* "K=V", NULL-terminated, secrets included */
+	char **secret_values; /* NULL-terminated */
+	char *stdin_data;     /* NULL: no stdin */
 	size_t stdin_len;
 	struct exec_file *files;
 	size_t nfiles;

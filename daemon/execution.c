@@ -47,8 +47,8 @@ struct execution {
 	struct session_job job;
 	bool in_session;
 	bool counted; /* in d->executions, and in the metrics once over */
-	struct proxy *proxy; /* network "filtered" */
-	json_object *net_logs; /* with logNetwork, up to NET_LOGS_MAX */
+	struct proxy *proxy;	/* network "filtered" */
+	json_object *net_logs;	/* with logNetwork, up to NET_LOGS_MAX */
 	uint64_t *net_log_seqs; /* each entry's connection, ascending */
 	struct exec_outcome out;
 	/* METRICS_FAILED until execution_complete() has made the result */
@@ -143,7 +143,8 @@ static void make_uuid(char out[37])
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%"
+		 "02x%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
@@ -232,8 +233,8 @@ static void read_outputs(struct execution *e)
 
 /* ---- commands ---- */
 
-static void on_command_output(void *userdata, bool is_stderr,
-			      const char *data, size_t len)
+static void on_command_output(void *userdata, bool is_stderr, const char *data,
+			      size_t len)
 {
 	struct execution *e = userdata;
 	if (!e->call || !e->call->stream)
@@ -326,10 +327,9 @@ static int start_timer(struct execution *e)
 {
 	if (e->timer)
 		return 0;
-	return sd_event_add_time_relative(e->d->event, &e->timer,
-					  CLOCK_MONOTONIC,
-					  e->req.timeout_ms * 1000, 1000,
-					  on_timeout, e);
+	return sd_event_add_time_relative(
+		e->d->event, &e->timer, CLOCK_MONOTONIC,
+		e->req.timeout_ms * 1000, 1000, on_timeout, e);
 }
 
 static int run_command(struct execution *e, const char *const *argv,
@@ -367,8 +367,8 @@ static int run_waiter(struct execution *e)
 	if (r->stdin_len)
 		memcpy(buf + off, r->stdin_data, r->stdin_len);
 	e->waiter_input = buf;
-	struct command_spec spec = command_spec_of(
-		e, NULL, buf, off + r->stdin_len);
+	struct command_spec spec =
+		command_spec_of(e, NULL, buf, off + r->stdin_len);
 	int err = start_timer(e);
 	if (err < 0)
 		return err;
@@ -460,8 +460,7 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 
 /* The result lists requests in the order the box made them, though an
  * allowed one is logged only when its connection ends. */
-static int net_log_insert(struct execution *e, json_object *entry,
-			  uint64_t seq)
+static int net_log_insert(struct execution *e, json_object *entry, uint64_t seq)
 {
 	size_t n = json_object_array_length(e->net_logs);
 	uint64_t *seqs = realloc(e->net_log_seqs, (n + 1) * sizeof(*seqs));
@@ -472,8 +471,8 @@ static int net_log_insert(struct execution *e, json_object *entry,
 		return -ENOMEM;
 	size_t at = n;
 	for (; at > 0 && seqs[at - 1] > seq; at--) {
-		json_object *prev = json_object_array_get_idx(e->net_logs,
-							      at - 1);
+		json_object *prev =
+			json_object_array_get_idx(e->net_logs, at - 1);
 		json_object_array_put_idx(e->net_logs, at,
 					  json_object_get(prev));
 		seqs[at] = seqs[at - 1];
@@ -645,9 +644,10 @@ static void run_in_session(struct execution *e)
 		}
 	}
 	e->in_session = true;
-	e->job = (struct session_job){ .start = on_job_start,
-				       .end = on_job_end,
-				       .wants_interpreter = runs_as_started(e) };
+	e->job =
+		(struct session_job){ .start = on_job_start,
+				      .end = on_job_end,
+				      .wants_interpreter = runs_as_started(e) };
 	if (session_enqueue(s, &e->job) < 0)
 		execution_fail(
 			e, ERR_BUSY,

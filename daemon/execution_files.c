@@ -29,8 +29,8 @@ static void fail(struct execution_files *f, enum error_kind kind,
 /* ---- files in ---- */
 
 /* The n-th thing to put in the box: request files, then the code file. */
-static bool file_at(const struct exec_request *req, size_t n,
-		    const char **path, const char **content, size_t *len)
+static bool file_at(const struct exec_request *req, size_t n, const char **path,
+		    const char **content, size_t *len)
 {
 	if (n < req->nfiles) {
 		*path = req->files[n].path;
@@ -93,8 +93,8 @@ void execution_files_write(struct execution_files *f)
 	size_t len;
 	int r;
 	if (file_at(f->req, f->next, &path, &content, &len))
-		r = box_open(f->box, path, BOX_OPEN_WRITE, 0644,
-			     on_file_opened, f);
+		r = box_open(f->box, path, BOX_OPEN_WRITE, 0644, on_file_opened,
+			     f);
 	else if (f->req->workdir && strcmp(f->req->workdir, "/sandbox") != 0)
 		r = box_open(f->box, f->req->workdir, BOX_OPEN_MKDIR, 0755,
 			     on_workdir_made, f);
@@ -143,8 +143,8 @@ void execution_files_read(struct execution_files *f)
 	}
 	if (!*f->files)
 		*f->files = json_object_new_object();
-	int r = box_open(f->box, f->req->output_paths[f->next],
-			 BOX_OPEN_READ, 0, on_output_opened, f);
+	int r = box_open(f->box, f->req->output_paths[f->next], BOX_OPEN_READ,
+			 0, on_output_opened, f);
 	if (r < 0)
 		f->done(f, ERR_INTERNAL, NULL);
 }

@@ -27,10 +27,9 @@ static char *take_text(struct output *o, bool *truncated, size_t *len)
 void exec_outcome_take_output(struct exec_outcome *o, struct command *c)
 {
 	bool t = false;
-	o->stdout_text = take_text(command_output(c, false), &t,
-				   &o->stdout_len);
-	o->stderr_text = take_text(command_output(c, true), &t,
-				   &o->stderr_len);
+	o->stdout_text =
+		take_text(command_output(c, false), &t, &o->stdout_len);
+	o->stderr_text = take_text(command_output(c, true), &t, &o->stderr_len);
 	o->truncated = t;
 	if (!o->timed_out)
 		return;
@@ -74,22 +73,19 @@ json_object *exec_outcome_result(const struct exec_outcome *o,
 	int code = o->timed_out || oom ? 137 : exec_exit_code(o->status);
 
 	json_object *r = json_object_new_object();
-	json_object_object_add(
-		r, "stdout",
-		json_object_new_string_len(o->stdout_text ?: "",
-					   (int)o->stdout_len));
-	json_object_object_add(
-		r, "stderr",
-		json_object_new_string_len(o->stderr_text ?: "",
-					   (int)o->stderr_len));
+	json_object_object_add(r, "stdout",
+			       json_object_new_string_len(o->stdout_text ?: "",
+							  (int)o->stdout_len));
+	json_object_object_add(r, "stderr",
+			       json_object_new_string_len(o->stderr_text ?: "",
+							  (int)o->stderr_len));
 	json_object_object_add(r, "exitCode", json_object_new_int(code));
 	json_object_object_add(r, "durationMs",
 			       json_object_new_int64((int64_t)duration_ms));
 	json_object_object_add(r, "truncated",
 			       json_object_new_boolean(o->truncated));
 	json_object_object_add(r, "executionId", json_object_new_string(id));
-	json_object_object_add(r, "runtime",
-			       json_object_new_string(runtime));
+	json_object_object_add(r, "runtime", json_object_new_string(runtime));
 	char ts[TIMESTAMP_LEN];
 	timestamp_iso(timestamp_now_ms(), ts);
 	json_object_object_add(r, "timestamp", json_object_new_string(ts));
@@ -117,7 +113,8 @@ json_object *exec_outcome_result(const struct exec_outcome *o,
 		int sig = o->timed_out ? SIGKILL : WTERMSIG(o->status);
 		char name[24];
 		snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig) ?: "?");
-		json_object_object_add(r, "signal", json_object_new_string(name));
+		json_object_object_add(r, "signal",
+				       json_object_new_string(name));
 	}
 	return r;
 }

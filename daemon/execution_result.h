@@ -17,7 +17,8 @@
 struct exec_outcome {
 	int status; /* as from waitpid */
 	bool timed_out, truncated;
-	char *stdout_text, *stderr_text; /* may hold NUL bytes: use the lengths */
+	char *stdout_text,
+		*stderr_text; /* may hold NUL bytes: use the lengths */
 	size_t stdout_len, stderr_len;
 	json_object *files; /* outputPaths read, or NULL */
 	/* the box's usage before the execution (pooled boxes, sessions) */

@@ -85,9 +85,10 @@ void log_fields(int prio, const char *const *fields, const char *fmt, ...)
 		sd_journal_sendv(iov, (int)n);
 		return;
 	}
-	static const char *const names[] = { "emerg", "alert", "crit",
-					     "error", "warn",  "notice",
-					     "info",  "debug" };
+	static const char *const names[] = {
+		"emerg", "alert",  "crit", "error",
+		"warn",	 "notice", "info", "debug"
+	};
 	fprintf(stderr, "isol8d[%s]: %s", names[prio & 7], msg);
 	for (size_t i = 0; i < nfields; i++)
 		fprintf(stderr, "%s%s", i ? " " : " [", fields[i]);

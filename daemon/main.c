@@ -36,23 +36,28 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: isol8d [OPTIONS]\n"
 		"\n"
-		"Runs untrusted code in lightweight Linux containers and serves\n"
+		"Runs untrusted code in lightweight Linux containers and "
+		"serves\n"
 		"requests as JSON-RPC over a Unix socket.\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE    read FILE instead of %s\n"
 		"                       (which may be missing; FILE may not)\n"
-		"  -s, --socket PATH    listen on PATH (overrides server.socket)\n"
-		"      --pid-file PATH  write the daemon's pid to PATH, removed "
+		"  -s, --socket PATH    listen on PATH (overrides "
+		"server.socket)\n"
+		"      --pid-file PATH  write the daemon's pid to PATH, "
+		"removed "
 		"at exit\n"
 		"      --check-config   validate the configuration and exit\n"
 		"  -d, --debug          log debug messages\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        print the version and exit\n"
 		"\n"
-		"A socket passed by systemd (socket activation) is used instead "
+		"A socket passed by systemd (socket activation) is used "
+		"instead "
 		"of binding.\n"
-		"Exit status: 0 after a clean stop, 1 on a start-up error, 2 on "
+		"Exit status: 0 after a clean stop, 1 on a start-up error, 2 "
+		"on "
 		"a usage error.\n"
 		"See isol8d(8) and isol8d.json(5).\n",
 		CONFIG_DEFAULT_PATH);
@@ -111,16 +116,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 static int on_post_stop(sd_event_source *s, void *userdata)
 {
 	const struct daemon *d = userdata;
-	return d->boxes.live == 0 ? sd_event_exit(sd_event_source_get_event(s), 0)
-				  : 0;
+	return d->boxes.live == 0
+		       ? sd_event_exit(sd_event_source_get_event(s), 0)
+		       : 0;
 }
 
 static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	const struct daemon *d = userdata;
 	(void)usec;
-	log_warn("stopping with %u boxes still being torn down",
-		 d->boxes.live);
+	log_warn("stopping with %u boxes still being torn down", d->boxes.live);
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -193,8 +198,8 @@ static int setup_signals(struct daemon *d)
 		r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal,
 					d);
 	if (r >= 0)
-		r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal,
-					NULL);
+		r = sd_event_add_signal(d->event, NULL, SIGHUP,
+					on_reload_signal, NULL);
 	return r;
 }
 
@@ -283,8 +288,7 @@ static int run(struct daemon *d, const struct options *o)
 	if (o->pid_file && (r = write_pid_file(o->pid_file)) < 0)
 		return r;
 
-	sd_notifyf(0,
-		   "READY=1\nSTATUS=Listening on %s; cgroups %s; kernel %s",
+	sd_notifyf(0, "READY=1\nSTATUS=Listening on %s; cgroups %s; kernel %s",
 		   server_path(d->server),
 		   cgroup_mode_name(d->features.cgroup_mode),
 		   d->features.kernel_release);
@@ -308,8 +312,7 @@ int main(int argc, char **argv)
 	struct daemon d = { 0 };
 	d.boxes.net = (struct netns_spare){ .host = -1, .spare = -1 };
 	struct error err = { 0 };
-	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL,
-			    &err);
+	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, &err);
 	if (r >= 0 && o.socket_path)
 		r = config_set_override(&d.cfg, "server.socket", o.socket_path,
 					&err);

@@ -22,14 +22,13 @@ void method_health(struct rpc_call *call)
 	json_object_object_add(
 		r, "uptimeMs",
 		json_object_new_int64((int64_t)((now - d->start_usec) / 1000)));
-	json_object_object_add(
-		r, "cgroupMode",
-		json_object_new_string(cgroup_mode_name(d->features.cgroup_mode)));
+	json_object_object_add(r, "cgroupMode",
+			       json_object_new_string(cgroup_mode_name(
+				       d->features.cgroup_mode)));
 	json_object_object_add(r, "features",
 			       json_object_get(d->features_json));
-	json_object_object_add(
-		r, "connections",
-		json_object_new_int64((int64_t)d->connections));
+	json_object_object_add(r, "connections",
+			       json_object_new_int64((int64_t)d->connections));
 	rpc_reply(call, r);
 }
 

@@ -203,11 +203,12 @@ void method_session_create(struct rpc_call *call)
 			if (!json_object_is_type(val, json_type_int) ||
 			    (idle_sec = json_object_get_int64(val)) < 0 ||
 			    idle_sec > 365LL * 86400) {
-				rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-						"params.idleTimeoutSec: a whole "
-						"number of seconds from 0 (no "
-						"idle timeout) to 31536000 is "
-						"required");
+				rpc_reply_error(
+					call, ERR_INVALID_ARGUMENT,
+					"params.idleTimeoutSec: a whole "
+					"number of seconds from 0 (no "
+					"idle timeout) to 31536000 is "
+					"required");
 				json_object_put(req_params);
 				return;
 			}
@@ -263,10 +264,11 @@ void method_session_create(struct rpc_call *call)
 void method_session_list(struct rpc_call *call)
 {
 	json_object *r = json_object_new_object();
-	json_object_object_add(r, "sessions",
-			       call->daemon->sessions
-				       ? sessions_to_json(call->daemon->sessions)
-				       : json_object_new_array());
+	json_object_object_add(
+		r, "sessions",
+		call->daemon->sessions
+			? sessions_to_json(call->daemon->sessions)
+			: json_object_new_array());
 	rpc_reply(call, r);
 }
 
@@ -290,7 +292,8 @@ void method_session_delete(struct rpc_call *call)
 		session_delete(s, "deleted by a client");
 	json_object *r = json_object_new_object();
 	json_object_object_add(r, "ok", json_object_new_boolean(true));
-	json_object_object_add(r, "deleted", json_object_new_boolean(s != NULL));
+	json_object_object_add(r, "deleted",
+			       json_object_new_boolean(s != NULL));
 	rpc_reply(call, r);
 }
 
@@ -339,8 +342,7 @@ static void file_done(struct file_call *f)
 	free(f);
 }
 
-static void file_reply_error(struct file_call *f, enum error_kind kind,
-			     int err)
+static void file_reply_error(struct file_call *f, enum error_kind kind, int err)
 {
 	if (f->side.call) {
 		if (err == -ENOENT || err == -ENOTDIR)
@@ -396,14 +398,15 @@ static void reply_get(struct file_call *f, int fd)
 		return;
 	}
 	if (r < 0) {
-		file_reply_error(f, r == -ENOMEM ? ERR_INTERNAL
-						 : ERR_INVALID_ARGUMENT,
-				 r);
+		file_reply_error(
+			f, r == -ENOMEM ? ERR_INTERNAL : ERR_INVALID_ARGUMENT,
+			r);
 		return;
 	}
 	json_object *res = json_object_new_object();
 	json_object_object_add(res, "content", content);
-	json_object_object_add(res, "size", json_object_new_int64((int64_t)len));
+	json_object_object_add(res, "size",
+			       json_object_new_int64((int64_t)len));
 	rpc_reply(f->side.call, res);
 	f->side.call = NULL;
 	file_done(f);
@@ -501,20 +504,22 @@ void method_file_put(struct rpc_call *call)
 	    base64_decode(json_object_get_string(v), b64len, &f->content,
 			  &f->len) < 0) {
 		if (b64len / 4 * 3 > cap + 3)
-			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-					"params.content: more than the limit of "
-					"%llu bytes (sandbox.maxFileBytes)",
-					(unsigned long long)cap);
+			rpc_reply_error(
+				call, ERR_INVALID_ARGUMENT,
+				"params.content: more than the limit of "
+				"%llu bytes (sandbox.maxFileBytes)",
+				(unsigned long long)cap);
 		else
 			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
 					"params.content: not valid base64");
 		goto out;
 	}
 	if (f->len > cap) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-				"params.content: %zu bytes, more than the limit "
-				"of %llu (sandbox.maxFileBytes)",
-				f->len, (unsigned long long)cap);
+		rpc_reply_error(
+			call, ERR_INVALID_ARGUMENT,
+			"params.content: %zu bytes, more than the limit "
+			"of %llu (sandbox.maxFileBytes)",
+			f->len, (unsigned long long)cap);
 		goto out;
 	}
 	if (json_object_object_get_ex(call->params, "mode", &v)) {

@@ -1,12 +1,12 @@
 #include "metrics.h"
 
-static const uint64_t bounds[METRICS_BOUNDS] = {
-	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000
-};
+static const uint64_t bounds[METRICS_BOUNDS] = { 5,	10,    25,   50,   100,
+						 250,	500,   1000, 2500, 5000,
+						 10000, 30000, 60000 };
 
-static const char *const outcome_names[METRICS_OUTCOMES] = {
-	"ok", "error", "timeout", "oom", "failed"
-};
+static const char *const outcome_names[METRICS_OUTCOMES] = { "ok", "error",
+							     "timeout", "oom",
+							     "failed" };
 
 static bool flag(json_object *result, const char *name)
 {
@@ -53,8 +53,7 @@ static json_object *u64(uint64_t v)
 	return json_object_new_int64((int64_t)v);
 }
 
-static json_object *pair(const char *a, uint64_t va, const char *b,
-			 uint64_t vb)
+static json_object *pair(const char *a, uint64_t va, const char *b, uint64_t vb)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, a, u64(va));
@@ -106,13 +105,14 @@ json_object *metrics_to_json(const struct metrics *m,
 	json_object *r = json_object_new_object();
 	json_object_object_add(r, "executions", executions_json(m));
 	json_object_object_add(r, "durationMs", duration_json(m));
-	json_object_object_add(r, "pool", pair("ready", g->pool_ready, "inUse",
-					       g->pool_in_use));
-	json_object_object_add(r, "sessions", pair("total", g->sessions,
-						   "active",
-						   g->sessions_active));
-	json_object_object_add(r, "proxyRequests",
-			       pair("allow", m->proxy_allow, "block",
-				    m->proxy_block));
+	json_object_object_add(
+		r, "pool",
+		pair("ready", g->pool_ready, "inUse", g->pool_in_use));
+	json_object_object_add(
+		r, "sessions",
+		pair("total", g->sessions, "active", g->sessions_active));
+	json_object_object_add(
+		r, "proxyRequests",
+		pair("allow", m->proxy_allow, "block", m->proxy_block));
 	return r;
 }

@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 enum metrics_outcome {
-	METRICS_OK,	/* exit code 0 */
-	METRICS_ERROR,	/* another exit code */
+	METRICS_OK,    /* exit code 0 */
+	METRICS_ERROR, /* another exit code */
 	METRICS_TIMEOUT,
 	METRICS_OOM,
 	METRICS_FAILED, /* accepted, ended without a result */

@@ -47,8 +47,8 @@ static int drain(struct output *o, bool final, output_emit_fn emit,
 		 void *userdata)
 {
 	struct strbuf masked = { 0 };
-	size_t keep = final || o->longest_secret == 0 ? 0
-						      : o->longest_secret - 1;
+	size_t keep =
+		final || o->longest_secret == 0 ? 0 : o->longest_secret - 1;
 	size_t i = 0;
 	int r = 0;
 	if (o->longest_secret == 0) {
@@ -68,9 +68,9 @@ static int drain(struct output *o, bool final, output_emit_fn emit,
 			goto out;
 	}
 	struct strbuf fixed = { 0 };
-	long used = masked.len ? utf8_repair(masked.p, masked.len, final,
-					     &fixed)
-			       : 0;
+	long used = masked.len
+			    ? utf8_repair(masked.p, masked.len, final, &fixed)
+			    : 0;
 	if (used < 0) {
 		r = -ENOMEM;
 		strbuf_free(&fixed);

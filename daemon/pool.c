@@ -115,8 +115,7 @@ static uint64_t retry_delay(const struct pool_key *k)
 {
 	uint64_t max = k->pool->cfg->pool_max_retry_ms * 1000;
 	/* streak >= 1 here; past 2^20 times the first delay is past any cap */
-	uint64_t d = k->streak > 20 ? max
-				    : RETRY_FIRST_USEC << (k->streak - 1);
+	uint64_t d = k->streak > 20 ? max : RETRY_FIRST_USEC << (k->streak - 1);
 	return d < max ? d : max;
 }
 
@@ -156,7 +155,8 @@ static void key_failed(struct pool_key *k, int err, const char *what)
 	if (r < 0)
 		log_errno(LOG_ERR, r,
 			  "pool: cannot schedule the next %s build (it waits "
-			  "for the next claim)", k->rt->name);
+			  "for the next claim)",
+			  k->rt->name);
 }
 
 static void build_failed(struct pooled *b, int err, const char *what)
@@ -382,8 +382,8 @@ static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
 	return k;
 }
 
-int pool_new(sd_event *event, const struct config *cfg,
-	     struct box_host *host, struct pool **out)
+int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
+	     struct pool **out)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -567,9 +567,8 @@ json_object *pool_status(const struct pool *p)
 		json_object_object_add(o, "seccomp",
 				       json_object_new_string(k->mode));
 		if (k->path)
-			json_object_object_add(
-				o, "customProfilePath",
-				json_object_new_string(k->path));
+			json_object_object_add(o, "customProfilePath",
+					       json_object_new_string(k->path));
 		json_object_object_add(
 			o, "interpreter",
 			json_object_new_string(k->rt->preload ? "started"
@@ -585,9 +584,9 @@ json_object *pool_status(const struct pool *p)
 		add_u64(o, "builds", k->builds);
 		add_u64(o, "failures", k->failures);
 		add_u64(o, "consecutiveFailures", k->streak);
-		json_object_object_add(o, "lastError",
-				       k->streak ? json_object_new_string(k->cause)
-						 : NULL);
+		json_object_object_add(
+			o, "lastError",
+			k->streak ? json_object_new_string(k->cause) : NULL);
 		add_u64(o, "retryInMs",
 			k->streak && k->retry_usec > now
 				? (k->retry_usec - now + 999) / 1000
@@ -597,9 +596,9 @@ json_object *pool_status(const struct pool *p)
 			 k->builds ? (double)k->build_usec / 1000.0 /
 					     (double)k->builds
 				   : 0.0);
-		json_object_object_add(o, "avgBuildMs",
-				       json_object_new_double_s(strtod(avg, NULL),
-								avg));
+		json_object_object_add(
+			o, "avgBuildMs",
+			json_object_new_double_s(strtod(avg, NULL), avg));
 		json_object_array_add(keys, o);
 	}
 	json_object_object_add(r, "keys", keys);

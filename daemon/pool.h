@@ -29,8 +29,8 @@ struct pool_claim {
 	struct command *cmd;
 };
 
-int pool_new(sd_event *event, const struct config *cfg,
-	     struct box_host *host, struct pool **out);
+int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
+	     struct pool **out);
 /* Destroys every pooled box. */
 void pool_free(struct pool *p);
 

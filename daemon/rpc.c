@@ -16,8 +16,7 @@ static void send_error(const struct rpc_sink *sink, json_object *id, int code,
 	sink->send(sink->ctx, e);
 }
 
-static void log_request(const struct ucred *peer, const char *method,
-			int prio)
+static void log_request(const struct ucred *peer, const char *method, int prio)
 {
 	if (!log_enabled(prio))
 		return;
@@ -49,8 +48,7 @@ void rpc_handle(struct daemon *d, const struct ucred *peer,
 	if (!m) {
 		if (req.has_id) {
 			char msg[160];
-			snprintf(msg, sizeof(msg),
-				 "Method not found: \"%.*s\"",
+			snprintf(msg, sizeof(msg), "Method not found: \"%.*s\"",
 				 (int)utf8_prefix(req.method, 100), req.method);
 			send_error(sink, req.id, RPC_METHOD_NOT_FOUND,
 				   ERR_NOT_FOUND, msg);

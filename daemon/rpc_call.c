@@ -81,7 +81,8 @@ void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
 {
 	char msg[1024];
 	FORMAT_ARGS(msg, fmt);
-	finish(call, rpc_make_error(call->id, error_kind_code(kind), kind, msg));
+	finish(call,
+	       rpc_make_error(call->id, error_kind_code(kind), kind, msg));
 }
 
 void rpc_stream_event(struct rpc_call *call, json_object *params)

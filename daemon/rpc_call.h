@@ -38,9 +38,9 @@ struct rpc_call {
 	/* NULL once the client has gone */
 	const struct rpc_sink *sink;
 	struct rpc_calls *list;
-	json_object *id;	 /* NULL for a notification or a null id */
-	bool has_id;		 /* false for a notification: no answer */
-	json_object *root;	 /* the request document (owns params) */
+	json_object *id;   /* NULL for a notification or a null id */
+	bool has_id;	   /* false for a notification: no answer */
+	json_object *root; /* the request document (owns params) */
 	const char *method;
 	json_object *params;
 	bool stream;
@@ -61,7 +61,8 @@ void rpc_calls_cancel(struct rpc_calls *l);
 
 void rpc_reply(struct rpc_call *call, json_object *result);
 void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Sends a "stream" notification for this call when it asked for one. */
 void rpc_stream_event(struct rpc_call *call, json_object *params);
 

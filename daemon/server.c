@@ -220,7 +220,8 @@ static int take_activated_socket(struct server *s)
 	if (n <= 0)
 		return n;
 	if (n > 1) {
-		log_err("systemd passed %d sockets; isol8d takes exactly one", n);
+		log_err("systemd passed %d sockets; isol8d takes exactly one",
+			n);
 		return -EINVAL;
 	}
 	int fd = SD_LISTEN_FDS_START;

@@ -22,15 +22,15 @@ struct session {
 	struct box *box;
 	struct pool_key *pool_key; /* the box came from the pool */
 	bool ready, ending;
-	struct waiter *waiter;	    /* an interpreter starting */
-	struct command *interp;	    /* one that waits */
+	struct waiter *waiter;	/* an interpreter starting */
+	struct command *interp; /* one that waits */
 	struct session_job *running;
 	struct session_job *head, *tail;
 	unsigned queued;
 	struct session_job *side; /* concurrent jobs, started */
 	uint64_t executions;
-	uint64_t created_ms, accessed_ms; /* CLOCK_REALTIME */
-	uint64_t idle_ms;		   /* 0: no idle timeout */
+	uint64_t created_ms, accessed_ms;      /* CLOCK_REALTIME */
+	uint64_t idle_ms;		       /* 0: no idle timeout */
 	uint64_t idle_deadline, life_deadline; /* CLOCK_MONOTONIC usec; 0 */
 	sd_event_source *idle_timer, *life_timer, *kick;
 };
@@ -145,8 +145,8 @@ static void on_waiter_ready(void *userdata, int err, const char *what)
 	if (err < 0) {
 		/* Executions then start their interpreter themselves. */
 		log_errno(LOG_INFO, err,
-			  "session %s: no interpreter started ahead: %s",
-			  s->id, what ? what : "");
+			  "session %s: no interpreter started ahead: %s", s->id,
+			  what ? what : "");
 		waiter_free(s->waiter);
 	} else
 		s->interp = waiter_take(s->waiter);
@@ -285,8 +285,7 @@ void session_job_done(struct session_job *job)
 
 /* ---- lifecycle ---- */
 
-static void end_jobs(struct session *s, enum error_kind kind,
-		     const char *msg)
+static void end_jobs(struct session *s, enum error_kind kind, const char *msg)
 {
 	struct session_job *job = s->running;
 	if (job) {
@@ -371,7 +370,8 @@ static bool valid_id(const char *id)
 	if (n == 0 || n > SESSION_ID_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+			    "YZ"
 			    "0123456789._:-",
 			    id[i]))
 			return false;
@@ -411,8 +411,7 @@ int session_create(struct sessions *set, const char *id,
 				 "again later",
 				 (unsigned long long)d->cfg.max_sessions);
 	const struct seccomp_prog *prog = NULL;
-	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) <
-	    0)
+	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) < 0)
 		return -EINVAL;
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -432,30 +431,29 @@ int session_create(struct sessions *set, const char *id,
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s->kick, SD_EVENT_OFF);
 	if (r >= 0 && d->cfg.max_session_lifetime_ms > 0) {
-		s->life_deadline = mono_usec(s) +
-				   d->cfg.max_session_lifetime_ms * 1000;
-		r = sd_event_add_time(d->event, &s->life_timer,
-				      CLOCK_MONOTONIC, s->life_deadline, 1000,
-				      on_lifetime, s);
+		s->life_deadline =
+			mono_usec(s) + d->cfg.max_session_lifetime_ms * 1000;
+		r = sd_event_add_time(d->event, &s->life_timer, CLOCK_MONOTONIC,
+				      s->life_deadline, 1000, on_lifetime, s);
 	}
 	struct box_spec spec = exec_request_box_spec(req, &d->cfg, prog);
 	struct pool_claim c;
 	/* A pooled box serves a session made with the pooled boxes' options;
 	 * its waiting interpreter becomes the session's first one. */
-	if (r >= 0 && (r = pool_get_box(d->pool, &d->boxes, req, &spec,
-					on_box_ready, on_box_died, s, &c,
-					&s->box)) > 0) {
+	if (r >= 0 &&
+	    (r = pool_get_box(d->pool, &d->boxes, req, &spec, on_box_ready,
+			      on_box_died, s, &c, &s->box)) > 0) {
 		s->interp = c.cmd;
 		s->pool_key = c.key;
 		s->ready = true;
 	}
 	if (r < 0) {
 		session_free(s);
-		return error_set(e, r == -EBUSY ? ERR_BUSY : ERR_INTERNAL, r,
-				 "Cannot create the session's sandbox: %s",
-				 r == -EBUSY
-					 ? "too many sandboxes (sandbox.maxBoxes)"
-					 : strerror(-r));
+		return error_set(
+			e, r == -EBUSY ? ERR_BUSY : ERR_INTERNAL, r,
+			"Cannot create the session's sandbox: %s",
+			r == -EBUSY ? "too many sandboxes (sandbox.maxBoxes)"
+				    : strerror(-r));
 	}
 	arm_idle(s);
 	s->next = set->list;
@@ -499,10 +497,12 @@ json_object *session_to_json(const struct session *s)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(s->id));
-	json_object_object_add(o, "runtime", json_object_new_string(s->rt->name));
+	json_object_object_add(o, "runtime",
+			       json_object_new_string(s->rt->name));
 	json_object_object_add(o, "isActive",
 			       json_object_new_boolean(s->running != NULL));
-	json_object_object_add(o, "queued", json_object_new_int((int)s->queued));
+	json_object_object_add(o, "queued",
+			       json_object_new_int((int)s->queued));
 	add_time(o, "createdAt", s->created_ms);
 	add_time(o, "lastAccessedAt", s->accessed_ms);
 	/* The nearer of the idle and the lifetime deadline. */
@@ -515,9 +515,9 @@ json_object *session_to_json(const struct session *s)
 		add_time(o, "expiresAt", timestamp_now_ms() + left);
 	} else
 		json_object_object_add(o, "expiresAt", NULL);
-	json_object_object_add(o, "idleTimeoutSec",
-			       json_object_new_int64((int64_t)(s->idle_ms /
-							       1000)));
+	json_object_object_add(
+		o, "idleTimeoutSec",
+		json_object_new_int64((int64_t)(s->idle_ms / 1000)));
 	json_object_object_add(o, "executions",
 			       json_object_new_int64((int64_t)s->executions));
 	char cid[48];
@@ -526,9 +526,9 @@ json_object *session_to_json(const struct session *s)
 	struct cgroup_usage u = { 0 };
 	box_usage(s->box, &u);
 	json_object *ru = json_object_new_object();
-	json_object_object_add(ru, "cpuTimeMs",
-			       json_object_new_int64((int64_t)(u.cpu_time_ns /
-							       1000000)));
+	json_object_object_add(
+		ru, "cpuTimeMs",
+		json_object_new_int64((int64_t)(u.cpu_time_ns / 1000000)));
 	json_object_object_add(
 		ru, "peakMemoryMB",
 		json_object_new_int64((int64_t)(u.peak_memory_bytes >> 20)));

@@ -44,8 +44,7 @@ static void on_done(void *userdata, int err, const char *what, int status)
 
 /* A claimed interpreter that ends before its execution adopts it: the
  * adoption then fails (command_adopt), nothing to do here. */
-static void on_taken_done(void *userdata, int err, const char *what,
-			  int status)
+static void on_taken_done(void *userdata, int err, const char *what, int status)
 {
 	(void)userdata;
 	(void)err;
@@ -60,8 +59,7 @@ static void on_dir_removed(struct box *box, int err, int fd, void *userdata)
 	report(userdata, err, err < 0 ? "remove the preload script" : NULL);
 }
 
-static void on_script_removed(struct box *box, int err, int fd,
-			      void *userdata)
+static void on_script_removed(struct box *box, int err, int fd, void *userdata)
 {
 	(void)fd;
 	int r = err;
@@ -90,8 +88,8 @@ static void on_output(void *userdata, bool is_stderr, const char *data,
 	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", w->rt->preload_name);
 	/* Failing here, inside the command's output callback, the command
 	 * is not to be freed: its end reports the failure. */
-	if (box_open(w->box, path, BOX_OPEN_REMOVE, 0, on_script_removed,
-		     w) < 0)
+	if (box_open(w->box, path, BOX_OPEN_REMOVE, 0, on_script_removed, w) <
+	    0)
 		command_kill(w->cmd);
 }
 
@@ -111,8 +109,8 @@ static int start_interpreter(struct waiter *w)
 	argv[n++] = code;
 	argv[n] = NULL;
 	char **envp;
-	int r = environment_build(w->cfg->runtimes_dir, rt, false,
-				  rt->warm_env, &envp);
+	int r = environment_build(w->cfg->runtimes_dir, rt, false, rt->warm_env,
+				  &envp);
 	if (r < 0)
 		return r;
 	struct command_spec spec = {
@@ -137,8 +135,7 @@ static int start_interpreter(struct waiter *w)
 	return r;
 }
 
-static void on_script_opened(struct box *box, int err, int fd,
-			     void *userdata)
+static void on_script_opened(struct box *box, int err, int fd, void *userdata)
 {
 	(void)box;
 	struct waiter *w = userdata;
@@ -175,8 +172,7 @@ int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 			      .userdata = userdata };
 	char path[128];
 	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", rt->preload_name);
-	int r = box_open(box, path, BOX_OPEN_WRITE, 0644, on_script_opened,
-			 w);
+	int r = box_open(box, path, BOX_OPEN_WRITE, 0644, on_script_opened, w);
 	if (r < 0) {
 		free(w);
 		return r;

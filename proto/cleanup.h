@@ -12,7 +12,10 @@
 struct json_object;
 int json_object_put(struct json_object *obj);
 
-static inline void cleanup_free(void *p) { free(*(void **)p); }
+static inline void cleanup_free(void *p)
+{
+	free(*(void **)p);
+}
 static inline void cleanup_close(const int *fd)
 {
 	if (*fd >= 0) {

@@ -38,8 +38,8 @@ int error_set_at(struct error *e, enum error_kind kind, int errnum,
 	return -errnum;
 }
 
-int error_log_at(int prio, int r, const char *func, int line,
-		 const char *fmt, ...)
+int error_log_at(int prio, int r, const char *func, int line, const char *fmt,
+		 ...)
 {
 	char msg[1024];
 	FORMAT_ARGS(msg, fmt);

@@ -32,7 +32,7 @@ struct error {
  * formatted message, logs the message at LOG_DEBUG (an error for a client is
  * not the daemon's error; --debug shows where each came from) and returns
  * -|errnum|.  errnum may be given as a positive or a negative errno. */
-#define error_set(e, kind, errnum, ...) \
+#define error_set(e, kind, errnum, ...)                                        \
 	error_set_at(e, kind, errnum, __func__, __LINE__, __VA_ARGS__)
 int error_set_at(struct error *e, enum error_kind kind, int errnum,
 		 const char *func, int line, const char *fmt, ...)
@@ -40,10 +40,10 @@ int error_set_at(struct error *e, enum error_kind kind, int errnum,
 
 /* Logs "message: strerror(|r|)" at prio and returns -|r|, for the errors
  * the daemon reports in its log only. */
-#define log_errno(prio, r, ...) \
+#define log_errno(prio, r, ...)                                                \
 	error_log_at(prio, r, __func__, __LINE__, __VA_ARGS__)
-int error_log_at(int prio, int r, const char *func, int line,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int error_log_at(int prio, int r, const char *func, int line, const char *fmt,
+		 ...) __attribute__((format(printf, 5, 6)));
 
 /* Where error_set() and log_errno() send their lines: err is the positive
  * errno (0 for none), msg the whole line (with the errno's text where

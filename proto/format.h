@@ -8,12 +8,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define FORMAT_ARGS(buf, fmt)                                 \
-	do {                                                  \
-		va_list format_ap_;                           \
-		va_start(format_ap_, fmt);                    \
-		vsnprintf(buf, sizeof(buf), fmt, format_ap_); \
-		va_end(format_ap_);                           \
+#define FORMAT_ARGS(buf, fmt)                                                  \
+	do {                                                                   \
+		va_list format_ap_;                                            \
+		va_start(format_ap_, fmt);                                     \
+		vsnprintf(buf, sizeof(buf), fmt, format_ap_);                  \
+		va_end(format_ap_);                                            \
 	} while (0)
 
 #endif

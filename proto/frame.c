@@ -152,8 +152,7 @@ static bool body_received(struct frame_parser *p, size_t n, char **body,
 	return true;
 }
 
-int frame_parser_body_space(struct frame_parser *p, char **space,
-			    size_t *room)
+int frame_parser_body_space(struct frame_parser *p, char **space, size_t *room)
 {
 	*room = 0;
 	if (p->failed || p->hdr_have < FRAME_HEADER_SIZE)

@@ -56,8 +56,7 @@ int frame_parser_next(struct frame_parser *p, const uint8_t **data,
  * FRAME_BODY_READ (or what is left): the buffer grows with what arrives,
  * never to the announced size on the header alone.  0 or -ENOMEM. */
 #define FRAME_BODY_READ ((size_t)65536)
-int frame_parser_body_space(struct frame_parser *p, char **space,
-			    size_t *room);
+int frame_parser_body_space(struct frame_parser *p, char **space, size_t *room);
 /* Counts n bytes read into that space.  Returns 1 and hands over the
  * complete frame as frame_parser_next does, or 0. */
 int frame_parser_body_filled(struct frame_parser *p, size_t n, char **body,

@@ -185,9 +185,10 @@ int rpc_parse_request(const char *body, size_t len, struct rpc_request *req,
 	if (json_object_object_get_ex(root, "params", &params) &&
 	    !json_object_is_type(params, json_type_null)) {
 		if (json_object_is_type(params, json_type_array)) {
-			set_error(err, RPC_INVALID_PARAMS, ERR_INVALID_ARGUMENT,
-				  "Invalid params: \"params\" must be an object "
-				  "of named parameters, not an array");
+			set_error(
+				err, RPC_INVALID_PARAMS, ERR_INVALID_ARGUMENT,
+				"Invalid params: \"params\" must be an object "
+				"of named parameters, not an array");
 			return -EINVAL;
 		}
 		if (!json_object_is_type(params, json_type_object)) {

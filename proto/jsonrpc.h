@@ -36,7 +36,7 @@ struct rpc_request {
 	json_object *id; /* NULL for a notification and for a null id */
 	bool has_id;	 /* false only for a notification */
 	const char *method;
-	size_t method_len; /* a NUL inside makes it no method's name */
+	size_t method_len;   /* a NUL inside makes it no method's name */
 	json_object *params; /* always an object; empty when absent */
 };
 

@@ -9,8 +9,8 @@ static const struct {
 	const char *ext;
 	const char *runtime;
 } ext_map[] = {
-	{ ".py", "python" }, { ".js", "node" },	 { ".mjs", "node" },
-	{ ".cjs", "node" },  { ".ts", "bun" },	 { ".mts", "deno" },
+	{ ".py", "python" }, { ".js", "node" }, { ".mjs", "node" },
+	{ ".cjs", "node" },  { ".ts", "bun" },	{ ".mts", "deno" },
 	{ ".sh", "bash" },
 };
 

@@ -14,19 +14,19 @@
 /* An event's data, NUL-terminated, len bytes (it may hold NULs itself).
  * type is the event field or "message".  0 to go on; a negative errno
  * stops sse_feed, which returns it. */
-typedef int (*sse_event_fn)(void *userdata, const char *type,
-			    const char *data, size_t len);
+typedef int (*sse_event_fn)(void *userdata, const char *type, const char *data,
+			    size_t len);
 
 struct sse_parser {
 	sse_event_fn on_event;
 	void *userdata;
-	size_t max;	      /* bytes one line or one event's data may hold */
-	struct strbuf line;   /* a line whose end has not come yet */
-	struct strbuf data;   /* the event's data lines so far */
-	struct strbuf type;   /* the event's event field */
-	bool has_data;	      /* a data field was seen (it may be empty) */
-	bool after_cr;	      /* a '\n' next ends nothing: CRLF */
-	bool started;	      /* past a leading byte order mark */
+	size_t max;	    /* bytes one line or one event's data may hold */
+	struct strbuf line; /* a line whose end has not come yet */
+	struct strbuf data; /* the event's data lines so far */
+	struct strbuf type; /* the event's event field */
+	bool has_data;	    /* a data field was seen (it may be empty) */
+	bool after_cr;	    /* a '\n' next ends nothing: CRLF */
+	bool started;	    /* past a leading byte order mark */
 };
 
 /* max 0 means SSE_DEFAULT_MAX. */

@@ -132,8 +132,8 @@ static void reply(struct dns_stub *s, const struct peer *peer,
 		  const unsigned char (*addrs)[16], size_t naddrs)
 {
 	unsigned char out[DNS_ANSWER_MAX];
-	struct iovec iov = { out, dns_build_answer(q, rcode, addrs, naddrs,
-						   out) };
+	struct iovec iov = { out,
+			     dns_build_answer(q, rcode, addrs, naddrs, out) };
 	struct msghdr m = { .msg_name = (void *)&peer->from,
 			    .msg_namelen = peer->from_len,
 			    .msg_iov = &iov,

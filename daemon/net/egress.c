@@ -15,8 +15,7 @@
 
 /* A listening socket, non-blocking: TCP or UDP on addr:port, the IPv6
  * wildcard taking IPv4 too. */
-static int open_listener(int family, int type, const char *addr,
-			 uint16_t port)
+static int open_listener(int family, int type, const char *addr, uint16_t port)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
@@ -68,9 +67,8 @@ static int open_all(void *arg)
 	int r = netns_route_all_local();
 	if (r < 0)
 		return r;
-	o->fds[EGRESS_PROXY] = open_listener(AF_INET, SOCK_STREAM,
-					     EGRESS_PROXY_ADDR,
-					     EGRESS_PROXY_PORT);
+	o->fds[EGRESS_PROXY] = open_listener(
+		AF_INET, SOCK_STREAM, EGRESS_PROXY_ADDR, EGRESS_PROXY_PORT);
 	o->fds[EGRESS_HTTP] = open_wildcard(SOCK_STREAM, 80);
 	o->fds[EGRESS_TLS] = open_wildcard(SOCK_STREAM, 443);
 	o->fds[EGRESS_DNS] = open_wildcard(SOCK_DGRAM, 53);

@@ -35,9 +35,10 @@ static int compile_list(const char *const *pats, const char *name,
 			char why[128];
 			regerror(r, &l[i], why, sizeof(why));
 			free_list(l, i);
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-					 "options.networkFilter.%s[%zu]: %s: %s",
-					 name, i, pats[i], why);
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"options.networkFilter.%s[%zu]: %s: %s", name,
+				i, pats[i], why);
 		}
 	}
 	*out = l;

@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-
 enum conn_state {
 	C_HEAD,	      /* reading the request head */
 	C_SNIFF,      /* reading a TLS ClientHello for its server name */
@@ -45,7 +44,7 @@ struct conn {
 	bool logged;
 	char ts[TIMESTAMP_LEN];
 	uint64_t start_usec, last_usec;
-	uint64_t seq; /* in the order accepted */
+	uint64_t seq;	  /* in the order accepted */
 	struct flow up;	  /* box -> upstream: bytesOut */
 	struct flow down; /* upstream -> box: bytesIn */
 	char *answer;
@@ -111,9 +110,9 @@ static void emit(struct conn *c, bool allowed)
 	json_object_object_add(e, "path",
 			       c->req.path ? json_object_new_string(c->req.path)
 					   : NULL);
-	json_object_object_add(e, "action",
-			       json_object_new_string(allowed ? "ALLOW"
-							      : "BLOCK"));
+	json_object_object_add(
+		e, "action",
+		json_object_new_string(allowed ? "ALLOW" : "BLOCK"));
 	json_object_object_add(
 		e, "durationMs",
 		json_object_new_int64(
@@ -129,8 +128,7 @@ static void emit(struct conn *c, bool allowed)
 /* An allowed connection is logged when it ends, with its totals. */
 static void emit_if_allowed(struct conn *c)
 {
-	if (c->st == C_RELAY || c->st == C_CONNECTING ||
-	    c->st == C_RESOLVING)
+	if (c->st == C_RELAY || c->st == C_CONNECTING || c->st == C_RESOLVING)
 		emit(c, true);
 }
 
@@ -180,8 +178,8 @@ static char *response(int status, const char *reason, const char *body,
 
 /* The proxy's own answer, in the way the client came: inside TLS a fatal
  * alert, as an HTTP answer would be noise there. */
-static char *refusal(int way, int status, const char *reason,
-		     const char *body, size_t *len)
+static char *refusal(int way, int status, const char *reason, const char *body,
+		     size_t *len)
 {
 	if (way != EGRESS_TLS)
 		return response(status, reason, body, len);
@@ -302,8 +300,8 @@ static void over_budget(struct conn *c)
 static void relay(struct conn *c)
 {
 	int up = flow_pump(&c->up, c->cfd, c->ufd, &c->p->budget);
-	int down = up < 0 ? 0
-			  : flow_pump(&c->down, c->ufd, c->cfd, &c->p->budget);
+	int down =
+		up < 0 ? 0 : flow_pump(&c->down, c->ufd, c->cfd, &c->p->budget);
 	/* Only traffic keeps a connection from its idle timeout. */
 	if (up > 0 || down > 0)
 		touch(c);
@@ -499,7 +497,9 @@ static void decide_host(struct conn *c)
 		return;
 	}
 	if (flow_budget_spent(&p->budget)) {
-		block(c, "isol8: network.maxBytes reached; no more traffic to %s\n",
+		block(c,
+		      "isol8: network.maxBytes reached; no more traffic to "
+		      "%s\n",
 		      c->req.host);
 		return;
 	}
@@ -525,7 +525,8 @@ static void decide(struct conn *c)
 	int r = proxy_request_parse(c->head, c->head_end, &c->req, &why);
 	if (r < 0) {
 		int status = proxy_request_status(r);
-		answer(c, status, status == 414 ? "URI Too Long" : "Bad Request",
+		answer(c, status,
+		       status == 414 ? "URI Too Long" : "Bad Request",
 		       "isol8: %s\n", why.message);
 		return;
 	}
@@ -545,8 +546,7 @@ static int original_target(int fd, char *host, size_t size, uint16_t *port)
 			serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV))
 		return -EINVAL;
 	static const char mapped[] = "::ffff:";
-	if (strncmp(host, mapped, sizeof(mapped) - 1) == 0 &&
-	    strchr(host, '.'))
+	if (strncmp(host, mapped, sizeof(mapped) - 1) == 0 && strchr(host, '.'))
 		memmove(host, host + sizeof(mapped) - 1,
 			strlen(host) - sizeof(mapped) + 2);
 	*port = (uint16_t)strtoul(serv, NULL, 10);
@@ -688,11 +688,9 @@ static void accept_one(struct proxy *p, int way, int fd)
 		p->conns->prev = c;
 	p->conns = c;
 	p->nconns++;
-	if (sd_event_add_io(p->event, &c->cio, fd, EPOLLIN, on_client, c) <
-		    0 ||
-	    sd_event_add_time(p->event, &c->timer, CLOCK_MONOTONIC,
-			      due_usec(c), 1000, on_timer,
-			      c) < 0) {
+	if (sd_event_add_io(p->event, &c->cio, fd, EPOLLIN, on_client, c) < 0 ||
+	    sd_event_add_time(p->event, &c->timer, CLOCK_MONOTONIC, due_usec(c),
+			      1000, on_timer, c) < 0) {
 		conn_free(c);
 		return;
 	}

@@ -31,8 +31,7 @@ struct proxy_limits {
  * bytesOut}; the callee takes a reference if it keeps it.  Entries come
  * as decisions are taken and connections end; seq numbers connections in
  * the order the box made them. */
-typedef void (*proxy_log_fn)(void *userdata, json_object *entry,
-			     uint64_t seq);
+typedef void (*proxy_log_fn)(void *userdata, json_object *entry, uint64_t seq);
 
 struct metrics;
 struct proxy;

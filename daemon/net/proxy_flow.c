@@ -107,9 +107,9 @@ int flow_pump(struct flow *f, int src, int dst, struct flow_budget *b)
 			moved = moved || n >= 0;
 		}
 		if (f->prefix_off == f->prefix_len && f->pending > 0) {
-			ssize_t n = splice(f->pipe[0], NULL, dst, NULL,
-					   f->pending,
-					   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			ssize_t n =
+				splice(f->pipe[0], NULL, dst, NULL, f->pending,
+				       SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n < 0 && errno != EAGAIN)
 				return -errno;
 			if (n > 0) {

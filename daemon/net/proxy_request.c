@@ -94,14 +94,14 @@ static bool hop_by_hop(const char *name, size_t len)
  * "Connection: close" so that one connection carries one request to the
  * host the filter allowed. */
 /* A request the proxy refuses with 400 Bad Request, saying why. */
-#define BAD_REQUEST(e, why) \
+#define BAD_REQUEST(e, why)                                                    \
 	error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s", why)
 
 static int build_upstream(const char *headers, size_t len, bool keep_host,
 			  const char *version, struct proxy_request *r)
 {
-	size_t cap = len + strlen(r->method) + strlen(r->path) +
-		     PROXY_HOST_MAX + 96;
+	size_t cap =
+		len + strlen(r->method) + strlen(r->path) + PROXY_HOST_MAX + 96;
 	char *out = malloc(cap);
 	if (!out)
 		return -ENOMEM;
@@ -126,8 +126,7 @@ static int build_upstream(const char *headers, size_t len, bool keep_host,
 		n += (size_t)snprintf(out + n, cap - n, "Host: %s%s%s",
 				      v6 ? "[" : "", r->host, v6 ? "]" : "");
 		if (r->port != 80)
-			n += (size_t)snprintf(out + n, cap - n, ":%u",
-					      r->port);
+			n += (size_t)snprintf(out + n, cap - n, ":%u", r->port);
 		n += (size_t)snprintf(out + n, cap - n, "\r\n");
 	}
 	n += (size_t)snprintf(out + n, cap - n, "Connection: close\r\n\r\n");
@@ -178,8 +177,8 @@ static const char *check_headers(const char *headers, size_t len,
 	return NULL;
 }
 
-int proxy_request_parse(const char *head, size_t len,
-			struct proxy_request *out, struct error *e)
+int proxy_request_parse(const char *head, size_t len, struct proxy_request *out,
+			struct error *e)
 {
 	memset(out, 0, sizeof(*out));
 	const char *why = "malformed request line";
@@ -188,8 +187,7 @@ int proxy_request_parse(const char *head, size_t len,
 		return BAD_REQUEST(e, why);
 	size_t line_len = (size_t)(eol - head);
 	const char *sp1 = memchr(head, ' ', line_len);
-	if (!sp1 || sp1 == head ||
-	    (size_t)(sp1 - head) >= sizeof(out->method))
+	if (!sp1 || sp1 == head || (size_t)(sp1 - head) >= sizeof(out->method))
 		return BAD_REQUEST(e, why);
 	const char *target = sp1 + 1;
 	const char *sp2 = memchr(target, ' ', (size_t)(eol - target));

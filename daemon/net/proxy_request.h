@@ -18,8 +18,8 @@ struct proxy_request {
 	char method[24];
 	char host[PROXY_HOST_MAX + 1]; /* lower case, IPv6 without brackets */
 	uint16_t port;
-	bool tunnel;	/* CONNECT */
-	char *path;	/* forwarded: the origin-form target; NULL for CONNECT */
+	bool tunnel; /* CONNECT */
+	char *path;  /* forwarded: the origin-form target; NULL for CONNECT */
 	char *upstream; /* forwarded: the head to send upstream */
 	size_t upstream_len;
 };
@@ -28,8 +28,8 @@ struct proxy_request {
  * errno with a short reason for the box in e: -ENAMETOOLONG for a target
  * too long (answer 414), -ENOMEM (kind internal; answer 500), else -EINVAL
  * (answer 400).  proxy_request_status() gives the status. */
-int proxy_request_parse(const char *head, size_t len,
-			struct proxy_request *out, struct error *e);
+int proxy_request_parse(const char *head, size_t len, struct proxy_request *out,
+			struct error *e);
 /* The HTTP status that answers proxy_request_parse()'s error r. */
 int proxy_request_status(int r);
 void proxy_request_free(struct proxy_request *r);

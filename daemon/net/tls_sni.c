@@ -86,10 +86,10 @@ static int server_name(struct cursor ext, char *host, size_t size)
 
 static int client_hello(struct cursor hello, char *host, size_t size)
 {
-	skip(&hello, 2 + 32);		     /* version, random */
-	skip(&hello, take(&hello, 1));	     /* session id */
-	skip(&hello, take(&hello, 2));	     /* cipher suites */
-	skip(&hello, take(&hello, 1));	     /* compression methods */
+	skip(&hello, 2 + 32);	       /* version, random */
+	skip(&hello, take(&hello, 1)); /* session id */
+	skip(&hello, take(&hello, 2)); /* cipher suites */
+	skip(&hello, take(&hello, 1)); /* compression methods */
 	if (!hello.bad && hello.left == 0)
 		return -ENOENT; /* no extensions at all */
 	struct cursor exts = sub(&hello, take(&hello, 2));
@@ -102,8 +102,7 @@ static int client_hello(struct cursor hello, char *host, size_t size)
 	return exts.bad || hello.bad ? -EPROTO : -ENOENT;
 }
 
-int tls_sni_parse(const unsigned char *buf, size_t len, char *host,
-		  size_t size)
+int tls_sni_parse(const unsigned char *buf, size_t len, char *host, size_t size)
 {
 	/* The handshake message, gathered from the records it spans. */
 	unsigned char msg[TLS_HELLO_MAX];
@@ -125,8 +124,8 @@ int tls_sni_parse(const unsigned char *buf, size_t len, char *host,
 			continue;
 		if (msg[0] != HANDSHAKE_CLIENT_HELLO)
 			return -EPROTO;
-		size_t hlen = (size_t)msg[1] << 16 | (size_t)msg[2] << 8 |
-			      msg[3];
+		size_t hlen =
+			(size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3];
 		if (hlen > sizeof(msg) - 4)
 			return -EPROTO;
 		if (have >= 4 + hlen)

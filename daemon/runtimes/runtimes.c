@@ -19,12 +19,15 @@ static const char *const deno_env[] = { "DENO_DIR=/tmp/.deno",
 static const char *const bun_env[] = { "BUN_INSTALL_CACHE_DIR=/tmp/.bun",
 				       NULL };
 
-static const char *const pip_install[] = { "/usr/bin/python3", "-m", "pip",
-					   "install", "--user", "--break-system-packages",
-					   "--no-cache-dir", "--quiet", NULL };
-static const char *const npm_install[] = { "/usr/bin/npm", "install",
-					   "--prefix", "/sandbox",
-					   "--no-audit", "--no-fund", NULL };
+static const char *const pip_install[] = {
+	"/usr/bin/python3", "-m",      "pip",
+	"install",	    "--user",  "--break-system-packages",
+	"--no-cache-dir",   "--quiet", NULL
+};
+static const char *const npm_install[] = {
+	"/usr/bin/npm", "install",   "--prefix", "/sandbox",
+	"--no-audit",	"--no-fund", NULL
+};
 static const char *const bun_install[] = { "@/bin/bun", "add", NULL };
 static const char *const deno_install[] = { "@/bin/deno", "cache", NULL };
 
@@ -34,22 +37,22 @@ static const char *const deno_install[] = { "@/bin/deno", "cache", NULL };
  * runs, and Deno has no such hook. */
 static const char *const python_warm_env[] = { "PYTHONPATH=" PRELOAD_DIR,
 					       NULL };
-static const char *const node_warm_args[] = {
-	"--require", PRELOAD_DIR "/node_preload.js", NULL
-};
-static const char *const bash_warm_env[] = {
-	"BASH_ENV=" PRELOAD_DIR "/bash_preload.sh", NULL
-};
-static const char *const python_startup[] = { "PYTHON", "LC_", "LANG",
+static const char *const node_warm_args[] = { "--require",
+					      PRELOAD_DIR "/node_preload.js",
 					      NULL };
-static const char *const node_startup[] = { "NODE_", "UV_", "LC_", "LANG",
-					    "TZ", "OPENSSL_", "SSL_CERT_",
-					    NULL };
+static const char *const bash_warm_env[] = { "BASH_ENV=" PRELOAD_DIR
+					     "/bash_preload.sh",
+					     NULL };
+static const char *const python_startup[] = { "PYTHON", "LC_", "LANG", NULL };
+static const char *const node_startup[] = { "NODE_",	 "UV_", "LC_",
+					    "LANG",	 "TZ",	"OPENSSL_",
+					    "SSL_CERT_", NULL };
 /* Exported functions, options and the variables bash reads as it
  * starts. */
 static const char *const bash_startup[] = {
-	"BASH", "SHELLOPTS", "POSIXLY_CORRECT", "ENV", "IFS", "PS4",
-	"CDPATH", "GLOBIGNORE", "LC_", "LANG", "TZ", NULL
+	"BASH", "SHELLOPTS", "POSIXLY_CORRECT", "ENV", "IFS",
+	"PS4",	"CDPATH",    "GLOBIGNORE",	"LC_", "LANG",
+	"TZ",	NULL
 };
 
 static const struct runtime runtimes[] = {

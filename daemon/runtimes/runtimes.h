@@ -13,18 +13,18 @@ struct runtime {
 	const char *name;
 	/* Paths in the box; a leading '@' stands for the runtimes prefix. */
 	const char *binary;
-	const char *ext;      /* default file extension, with the dot */
+	const char *ext;	     /* default file extension, with the dot */
 	const char *const *run_args; /* between the binary and the file */
 	const char *const *env;	     /* extra environment */
 	const char *const *install;  /* argv prefix; NULL: unsupported */
 	/* A pooled box starts the interpreter ahead, stopped in this script
 	 * (preload.h) before its program; NULL: the runtime cannot keep its
 	 * semantics that way, and the pooled box starts it at claim time. */
-	const char *preload;	       /* the script's text */
-	const char *preload_name;      /* its file name in PRELOAD_DIR */
-	bool preload_stays;	       /* the pool removes it, not the script */
-	const char *const *warm_args;  /* between the binary and run_args */
-	const char *const *warm_env;   /* extra environment while waiting */
+	const char *preload;	      /* the script's text */
+	const char *preload_name;     /* its file name in PRELOAD_DIR */
+	bool preload_stays;	      /* the pool removes it, not the script */
+	const char *const *warm_args; /* between the binary and run_args */
+	const char *const *warm_env;  /* extra environment while waiting */
 	/* Prefixes of variables the interpreter reads as it starts: a
 	 * request that sets one is not given a started interpreter. */
 	const char *const *startup_env;

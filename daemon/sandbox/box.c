@@ -81,8 +81,7 @@ int box_open_egress(struct box *b)
 		return 0;
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
-	return pidfd < 0 ? pidfd
-			 : egress_open(&b->host->net, pidfd, b->egress);
+	return pidfd < 0 ? pidfd : egress_open(&b->host->net, pidfd, b->egress);
 }
 
 int box_usage(const struct box *b, struct cgroup_usage *u)
@@ -135,9 +134,9 @@ static void schedule_cleanup(struct box *b, uint64_t delay_usec)
 {
 	int r;
 	if (!b->cleanup_timer)
-		r = sd_event_add_time_relative(b->host->event, &b->cleanup_timer,
-					       CLOCK_MONOTONIC, delay_usec, 1000,
-					       on_cleanup_timer, b);
+		r = sd_event_add_time_relative(
+			b->host->event, &b->cleanup_timer, CLOCK_MONOTONIC,
+			delay_usec, 1000, on_cleanup_timer, b);
 	else {
 		r = sd_event_source_set_time_relative(b->cleanup_timer,
 						      delay_usec);
@@ -292,15 +291,15 @@ static void handle_msg(struct box *b, const struct init_msg *m,
 	if (m->op == INIT_STARTED) {
 		for (int i = 0; i < MAX_RUNNING; i++)
 			if (b->running[i].pid == 0) {
-				b->running[i] = (struct running){
-					m->value, copy.exited, copy.userdata
-				};
+				b->running[i] =
+					(struct running){ m->value, copy.exited,
+							  copy.userdata };
 				break;
 			}
 		copy.started(b, 0, NULL, m->value, copy.userdata);
 	} else
-		copy.started(b, m->op == INIT_ERROR ? -m->value : -EIO, what,
-			     0, copy.userdata);
+		copy.started(b, m->op == INIT_ERROR ? -m->value : -EIO, what, 0,
+			     copy.userdata);
 }
 
 /* Handles one message from the init; false when there was none. */
@@ -461,8 +460,8 @@ void box_kill(struct box *b)
 }
 
 /* A command whose owner left before it started is not left running. */
-static void started_nowhere(struct box *b, int err, const char *what,
-			    pid_t pid, void *userdata)
+static void started_nowhere(struct box *b, int err, const char *what, pid_t pid,
+			    void *userdata)
 {
 	(void)what;
 	(void)userdata;
@@ -470,8 +469,7 @@ static void started_nowhere(struct box *b, int err, const char *what,
 		box_kill_command(b, pid);
 }
 
-static void exited_nowhere(struct box *b, pid_t pid, int status,
-			   void *userdata)
+static void exited_nowhere(struct box *b, pid_t pid, int status, void *userdata)
 {
 	(void)b;
 	(void)pid;
@@ -492,7 +490,8 @@ void box_forget(struct box *b, void *userdata)
 {
 	/* Pending requests keep their place: the init answers in order. */
 	for (unsigned i = 0; i < b->pend_len; i++) {
-		struct pending *p = &b->pending[(b->pend_head + i) % MAX_PENDING];
+		struct pending *p =
+			&b->pending[(b->pend_head + i) % MAX_PENDING];
 		if (p->userdata == userdata) {
 			p->started = started_nowhere;
 			p->exited = exited_nowhere;

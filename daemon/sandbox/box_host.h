@@ -20,7 +20,7 @@ struct box_host {
 	struct netns_spare net;
 	sd_event_source *refill; /* makes the next network namespace */
 	uint64_t next_id;
-	unsigned live; /* boxes not yet fully torn down */
+	unsigned live;	/* boxes not yet fully torn down */
 	unsigned dying; /* of those, the ones destroyed by their owner */
 };
 

@@ -70,8 +70,8 @@ _Noreturn static void die(int fd, int err, const char *what)
 
 /* Receives one message with up to 3 fds.  Returns payload length or -errno;
  * 0 bytes read means the daemon has gone. */
-static ssize_t recv_msg(int fd, struct init_msg *m, char *payload,
-			size_t cap, int fds[3], int *nfds)
+static ssize_t recv_msg(int fd, struct init_msg *m, char *payload, size_t cap,
+			int fds[3], int *nfds)
 {
 	union {
 		struct cmsghdr h;
@@ -271,8 +271,8 @@ static int walk_parents(int base, char *path, bool create, char **leaf)
 				close(dir);
 				return e;
 			}
-			int next = open_beneath(dir, p, O_PATH | O_DIRECTORY,
-						   0);
+			int next =
+				open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
 			close(dir);
 			dir = next;
 		}
@@ -298,8 +298,8 @@ static int open_in_box(struct init_state *st, const struct init_open *op,
 	if (!*rel)
 		return -EISDIR;
 	char *leaf = rel;
-	bool create = op->flags == INIT_OPEN_WRITE ||
-		      op->flags == INIT_OPEN_MKDIR;
+	bool create =
+		op->flags == INIT_OPEN_WRITE || op->flags == INIT_OPEN_MKDIR;
 	int dir = walk_parents(base, rel, create, &leaf);
 	if (dir < 0)
 		return dir;
@@ -312,7 +312,7 @@ static int open_in_box(struct init_state *st, const struct init_open *op,
 			     : INT_MAX;
 	} else if (op->flags == INIT_OPEN_MKDIR) {
 		fd = mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST ? -errno
-								      : 0;
+								     : 0;
 		if (fd == 0)
 			fd = open_beneath(dir, leaf, O_PATH | O_DIRECTORY, 0);
 	} else {
@@ -320,7 +320,7 @@ static int open_in_box(struct init_state *st, const struct init_open *op,
 				    ? O_WRONLY | O_CREAT | O_TRUNC
 				    : O_RDONLY;
 		fd = open_beneath(dir, leaf, flags | O_NONBLOCK,
-				     op->mode & 07777);
+				  op->mode & 07777);
 		struct stat sb;
 		/* FIFOs and devices would stall or surprise the daemon. */
 		if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
@@ -383,7 +383,8 @@ _Noreturn static void serve(struct init_state *st)
 		die(st->ctl, errno, "signalfd");
 	static char payload[INIT_MSG_MAX];
 	for (;;) {
-		struct pollfd p[2] = { { st->ctl, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct pollfd p[2] = { { st->ctl, POLLIN, 0 },
+				       { sfd, POLLIN, 0 } };
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			_exit(1);
 		if (p[1].revents) {
@@ -410,8 +411,7 @@ _Noreturn static void serve(struct init_state *st)
 			/* Each command leads its own process group (setsid). */
 			kill(-m.value, SIGKILL);
 			kill(m.value, SIGKILL);
-		}
-		else
+		} else
 			send_error(st->ctl, EINVAL, "unknown request");
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -444,7 +444,8 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 	umask(022); /* not the daemon's: files in boxes get usual modes */
 
 	struct init_msg m;
-	if (recv(ctl, &m, sizeof(m), 0) != (ssize_t)sizeof(m) || m.op != INIT_GO)
+	if (recv(ctl, &m, sizeof(m), 0) != (ssize_t)sizeof(m) ||
+	    m.op != INIT_GO)
 		_exit(1);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		die(ctl, errno, "become root of the user namespace");

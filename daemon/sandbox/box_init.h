@@ -12,7 +12,8 @@ struct box_init_args {
 	int ctl_fd; /* the init's end of the control socket */
 	struct rootfs_spec rootfs;
 	const struct seccomp_prog *seccomp; /* NULL: unconfined */
-	int tasks_fds[4]; /* v1 cgroup "tasks" files the init moves itself in by */
+	int tasks_fds
+		[4]; /* v1 cgroup "tasks" files the init moves itself in by */
 	int ntasks_fds;
 };
 

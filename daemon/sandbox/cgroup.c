@@ -91,8 +91,7 @@ int cg_read_u64_at(int dirfd, const char *file, uint64_t *v)
 	return 0;
 }
 
-int cg_read_key_at(int dirfd, const char *file, const char *key,
-		   uint64_t *v)
+int cg_read_key_at(int dirfd, const char *file, const char *key, uint64_t *v)
 {
 	char buf[4096];
 	int r = cg_read_at(dirfd, file, buf, sizeof(buf));
@@ -140,7 +139,8 @@ static int remove_stale(int parent, const char *name)
 			}
 	}
 	for (int i = 0; i < 100; i++) {
-		if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		if (unlinkat(parent, name, AT_REMOVEDIR) == 0 ||
+		    errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
@@ -161,7 +161,8 @@ void cg_sweep_stale(int own)
 	while ((de = readdir(d))) {
 		long pid;
 		char *end;
-		if (de->d_type != DT_DIR || strncmp(de->d_name, "isol8d-", 7) != 0)
+		if (de->d_type != DT_DIR ||
+		    strncmp(de->d_name, "isol8d-", 7) != 0)
 			continue;
 		pid = strtol(de->d_name + 7, &end, 10);
 		if (*end || pid <= 0 || pid == getpid() ||
@@ -174,7 +175,8 @@ void cg_sweep_stale(int own)
 			pfd = -1;
 			struct dirent *se;
 			while ((se = readdir(sub)))
-				if (se->d_type == DT_DIR && se->d_name[0] != '.')
+				if (se->d_type == DT_DIR &&
+				    se->d_name[0] != '.')
 					remove_stale(dirfd(sub), se->d_name);
 			closedir(sub);
 		}
@@ -232,8 +234,8 @@ int cg_own_path(const char *ctl, int *hier, char *path, size_t len)
 
 /* Where the hierarchy holding ctl (NULL: cgroup2) is mounted, and which
  * part of it the mount shows (not "/" inside some containers). */
-static int find_mount(const char *base, const char *ctl, char *mnt,
-		      size_t mlen, char *mroot, size_t rlen)
+static int find_mount(const char *base, const char *ctl, char *mnt, size_t mlen,
+		      char *mroot, size_t rlen)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
@@ -243,16 +245,17 @@ static int find_mount(const char *base, const char *ctl, char *mnt,
 	while (fgets(line, sizeof(line), f)) {
 		char root[PATH_MAX], point[PATH_MAX], type[32], opts[1024];
 		const char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root,
-				    point) != 2 ||
+		if (!dash ||
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) !=
+			    2 ||
 		    sscanf(dash + 3, "%31s %*s %1023s", type, opts) != 2)
 			continue;
 		if (strncmp(point, base, blen) != 0 ||
 		    (point[blen] && point[blen] != '/'))
 			continue;
-		bool match = ctl ? strcmp(type, "cgroup") == 0 &&
-					   list_has(opts, ctl)
-				 : strcmp(type, "cgroup2") == 0;
+		bool match =
+			ctl ? strcmp(type, "cgroup") == 0 && list_has(opts, ctl)
+			    : strcmp(type, "cgroup2") == 0;
 		if (match) {
 			snprintf(mnt, mlen, "%s", point);
 			snprintf(mroot, rlen, "%s", root);

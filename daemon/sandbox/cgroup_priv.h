@@ -18,9 +18,9 @@ extern const char *const cgroup_ctl_names[CG_NCTL];
 
 struct cgroup_root {
 	bool v2;
-	bool memsw;	     /* v1: memory.memsw.* present */
-	bool enabled_own;    /* v2: we enabled controllers in own's subtree */
-	int own[CG_NCTL];    /* the daemon's own cgroup; -1: controller absent */
+	bool memsw;	  /* v1: memory.memsw.* present */
+	bool enabled_own; /* v2: we enabled controllers in own's subtree */
+	int own[CG_NCTL]; /* the daemon's own cgroup; -1: controller absent */
 	int parent[CG_NCTL]; /* own/isol8d-<pid> */
 	int hier[CG_NCTL];   /* v1 hierarchy id: co-mounted ones share dirs */
 	char dir_name[32];
@@ -38,8 +38,7 @@ int cg_write_at(int dirfd, const char *file, const char *text);
 int cg_read_at(int dirfd, const char *file, char *buf, size_t len);
 int cg_read_u64_at(int dirfd, const char *file, uint64_t *v);
 /* "key value" lines as in memory.events, cpu.stat, memory.oom_control. */
-int cg_read_key_at(int dirfd, const char *file, const char *key,
-		   uint64_t *v);
+int cg_read_key_at(int dirfd, const char *file, const char *key, uint64_t *v);
 int cg_mkdir_open(int parent, const char *name, int *out);
 /* Removes isol8d-<pid> trees whose daemon is gone, and their boxes. */
 void cg_sweep_stale(int own);

@@ -17,22 +17,26 @@ int cg_v1_setup(const char *base, struct cgroup_root *root)
 	for (int c = 0; c < CG_NCTL; c++) {
 		char where[PATH_MAX];
 		int r = cg_open_own(base, cgroup_ctl_names[c], &root->hier[c],
-				 &root->own[c], where, sizeof(where));
+				    &root->own[c], where, sizeof(where));
 		if (r < 0) {
 			if (c == CG_MEMORY || c == CG_PIDS) {
 				log_errno(LOG_ERR, r,
-					  "the %s cgroup controller is needed but "
-					  "not usable", cgroup_ctl_names[c]);
+					  "the %s cgroup controller is needed "
+					  "but "
+					  "not usable",
+					  cgroup_ctl_names[c]);
 				return r;
 			}
-			log_warn("no %s cgroup controller: %s", cgroup_ctl_names[c],
+			log_warn("no %s cgroup controller: %s",
+				 cgroup_ctl_names[c],
 				 c == CG_CPU ? "cpuLimit is not enforced"
 					     : "cpu time is not reported");
 			root->own[c] = -1;
 			continue;
 		}
 		cg_sweep_stale(root->own[c]);
-		r = cg_mkdir_open(root->own[c], root->dir_name, &root->parent[c]);
+		r = cg_mkdir_open(root->own[c], root->dir_name,
+				  &root->parent[c]);
 		if (r < 0) {
 			log_errno(LOG_ERR, r, "cannot create %s/%s", where,
 				  root->dir_name);
@@ -49,8 +53,7 @@ int cg_v1_setup(const char *base, struct cgroup_root *root)
 	return 0;
 }
 
-int cg_v1_set_limits(struct cgroup_box *box,
-		     const struct cgroup_limits *lim)
+int cg_v1_set_limits(struct cgroup_box *box, const struct cgroup_limits *lim)
 {
 	char v[64];
 	int r;
@@ -60,7 +63,8 @@ int cg_v1_set_limits(struct cgroup_box *box,
 	 * memsw second, when raising, first.  Unlimited first makes it
 	 * right both ways. */
 	if (box->root->memsw &&
-	    (r = cg_set(box, CG_MEMORY, "memory.memsw.limit_in_bytes", "-1")) < 0)
+	    (r = cg_set(box, CG_MEMORY, "memory.memsw.limit_in_bytes", "-1")) <
+		    0)
 		return r;
 	if ((r = cg_set(box, CG_MEMORY, "memory.limit_in_bytes", v)) < 0)
 		return r;

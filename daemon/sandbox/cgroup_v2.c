@@ -16,7 +16,8 @@
 
 static int enable_controllers(int dirfd)
 {
-	return cg_write_at(dirfd, "cgroup.subtree_control", "+memory +pids +cpu");
+	return cg_write_at(dirfd, "cgroup.subtree_control",
+			   "+memory +pids +cpu");
 }
 
 /* Whether the daemon's cgroup is its own to organise: the controllers
@@ -39,11 +40,11 @@ static bool own_is_delegated(int own)
 	       (!*procs || strcmp(procs, me) == 0);
 }
 
-static int open_own_v2(const char *base, struct cgroup_root *root,
-		       char *where, size_t wlen)
+static int open_own_v2(const char *base, struct cgroup_root *root, char *where,
+		       size_t wlen)
 {
 	int r = cg_open_own(base, NULL, &root->hier[0], &root->own[0], where,
-			 wlen);
+			    wlen);
 	if (r < 0)
 		log_errno(LOG_ERR, r, "cannot find the daemon's cgroup");
 	return r;
@@ -69,7 +70,8 @@ static int delegated_own_v2(const char *base, struct cgroup_root *root,
 		 where);
 	r = systemd_scope_enter(&why);
 	if (r < 0) {
-		log_err("the cgroup %s is not the daemon's own (other processes "
+		log_err("the cgroup %s is not the daemon's own (other "
+			"processes "
 			"live there, or the memory, pids and cpu controllers "
 			"are not offered) and no scope could be had: %s.  Run "
 			"isol8d from its unit (isol8d.service has "
@@ -139,17 +141,16 @@ void cg_v2_teardown(struct cgroup_root *root)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	cg_write_at(root->parent[0], "cgroup.subtree_control",
-		 "-memory -pids -cpu");
+		    "-memory -pids -cpu");
 	if (cg_write_at(root->parent[0], "cgroup.procs", pid) == 0)
 		unlinkat(root->parent[0], "daemon", AT_REMOVEDIR);
 	if (root->enabled_own)
 		cg_write_at(root->own[0], "cgroup.subtree_control",
-			 "-memory -pids -cpu");
+			    "-memory -pids -cpu");
 	cg_write_at(root->own[0], "cgroup.procs", pid);
 }
 
-int cg_v2_set_limits(struct cgroup_box *box,
-		     const struct cgroup_limits *lim)
+int cg_v2_set_limits(struct cgroup_box *box, const struct cgroup_limits *lim)
 {
 	char v[64];
 	int r;
@@ -192,12 +193,11 @@ void cg_v2_usage(const struct cgroup_box *box, struct cgroup_usage *u)
 	cg_read_key_at(box->fd[0], "cpu.stat", "usage_usec", &usec);
 	u->cpu_time_ns = usec * 1000;
 	/* memory.peak appeared in 5.19; current is the best before. */
-	if (cg_read_u64_at(box->fd[0], "memory.peak",
-			   &u->peak_memory_bytes) < 0)
+	if (cg_read_u64_at(box->fd[0], "memory.peak", &u->peak_memory_bytes) <
+	    0)
 		cg_read_u64_at(box->fd[0], "memory.current",
 			       &u->peak_memory_bytes);
-	cg_read_key_at(box->fd[0], "memory.events", "oom_kill",
-		       &u->oom_kills);
+	cg_read_key_at(box->fd[0], "memory.events", "oom_kill", &u->oom_kills);
 }
 
 int cgroup_box_kill(struct cgroup_box *box)

@@ -67,7 +67,8 @@ void host_features_probe(struct host_features *f)
 	if (uname(&u) == 0)
 		snprintf(f->kernel_release, sizeof(f->kernel_release), "%s",
 			 u.release);
-	f->user_namespaces = file_positive("/proc/sys/user/max_user_namespaces");
+	f->user_namespaces =
+		file_positive("/proc/sys/user/max_user_namespaces");
 	f->overlayfs = filesystem_available("overlay");
 	f->seccomp_filter = exists("/proc/sys/kernel/seccomp/actions_avail");
 	int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -85,12 +86,11 @@ void host_features_probe(struct host_features *f)
 		unsigned maj = 0, min = 0;
 		sscanf(f->kernel_release, "%u.%u", &maj, &min);
 		f->cgroup_kill = maj > 5 || (maj == 5 && min >= 14);
-		f->memory_swap_limit =
-			file_contains(CGROUP_ROOT "/cgroup.controllers",
-				      "memory");
+		f->memory_swap_limit = file_contains(
+			CGROUP_ROOT "/cgroup.controllers", "memory");
 	} else {
-		f->memory_swap_limit =
-			exists(CGROUP_ROOT "/memory/memory.memsw.limit_in_bytes");
+		f->memory_swap_limit = exists(
+			CGROUP_ROOT "/memory/memory.memsw.limit_in_bytes");
 	}
 }
 
@@ -102,7 +102,9 @@ static const struct {
 	size_t offset;
 } features[] = {
 #define F(json, needed, field)                                                 \
-	{ json, needed, offsetof(struct host_features, field) }
+	{                                                                      \
+		json, needed, offsetof(struct host_features, field)            \
+	}
 	F("userNamespaces", "user namespaces", user_namespaces),
 	F("overlayfs", NULL, overlayfs),
 	F("seccompFilter", "seccomp filters", seccomp_filter),

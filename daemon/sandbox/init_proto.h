@@ -12,10 +12,10 @@
 
 enum init_op {
 	/* daemon → init */
-	INIT_GO = 1,  /* maps written, cgroups joined: build the box */
+	INIT_GO = 1, /* maps written, cgroups joined: build the box */
 	INIT_RUN, /* payload: struct init_run + strings; fds: stdin, stdout, stderr */
-	INIT_OPEN,    /* payload: struct init_open + path */
-	INIT_KILL,    /* value: a command's pid; SIGKILL to its process
+	INIT_OPEN, /* payload: struct init_open + path */
+	INIT_KILL, /* value: a command's pid; SIGKILL to its process
 		       * group; no answer */
 	/* init → daemon */
 	INIT_READY,   /* set-up done */
@@ -45,9 +45,9 @@ struct init_run {
 
 enum init_open_flags {
 	INIT_OPEN_READ = 0,
-	INIT_OPEN_WRITE = 1,	   /* create or truncate, parents made */
-	INIT_OPEN_MKDIR = 2,	   /* create the directory, parents made */
-	INIT_OPEN_REMOVE = 3,	   /* remove the file or empty directory;
+	INIT_OPEN_WRITE = 1,  /* create or truncate, parents made */
+	INIT_OPEN_MKDIR = 2,  /* create the directory, parents made */
+	INIT_OPEN_REMOVE = 3, /* remove the file or empty directory;
 				    * answered with INIT_FD and no fd */
 };
 

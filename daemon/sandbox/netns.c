@@ -116,14 +116,17 @@ int netns_route_all_local(void)
 		struct nl_addr *dst = NULL;
 		struct rtnl_route *rt = rtnl_route_alloc();
 		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-		r = !rt || !nh ? -NLE_NOMEM : nl_addr_parse(spaces[i], AF_UNSPEC, &dst);
+		r = !rt || !nh ? -NLE_NOMEM
+			       : nl_addr_parse(spaces[i], AF_UNSPEC, &dst);
 		if (r == 0) {
 			rtnl_route_set_table(rt, RT_TABLE_LOCAL);
 			rtnl_route_set_type(rt, RTN_LOCAL);
 			rtnl_route_set_scope(rt, RT_SCOPE_HOST);
-			rtnl_route_set_family(rt, (uint8_t)nl_addr_get_family(dst));
+			rtnl_route_set_family(rt,
+					      (uint8_t)nl_addr_get_family(dst));
 			rtnl_route_set_dst(rt, dst);
-			rtnl_route_nh_set_ifindex(nh, (int)if_nametoindex("lo"));
+			rtnl_route_nh_set_ifindex(nh,
+						  (int)if_nametoindex("lo"));
 			rtnl_route_add_nexthop(rt, TAKE_PTR(nh));
 			r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_EXCL);
 			if (r < 0 && i == 1)
@@ -138,8 +141,7 @@ int netns_route_all_local(void)
 	return r < 0 ? -EIO : 0;
 }
 
-int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *),
-		  void *arg)
+int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *), void *arg)
 {
 	if (setns(ns, CLONE_NEWNET) < 0)
 		return -errno;
@@ -148,8 +150,8 @@ int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *),
 	return r;
 }
 
-pid_t netns_clone_into(struct netns_spare *n, int ns,
-		       pid_t (*clone_fn)(void *), void *arg)
+pid_t netns_clone_into(struct netns_spare *n, int ns, pid_t (*clone_fn)(void *),
+		       void *arg)
 {
 	if (setns(ns, CLONE_NEWNET) < 0)
 		return -errno;

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 struct netns_spare {
-	int host; /* the daemon's own namespace, to come back to */
+	int host;  /* the daemon's own namespace, to come back to */
 	int spare; /* a ready namespace, or -1 */
 };
 
@@ -25,13 +25,12 @@ int netns_refill(struct netns_spare *n);
 int netns_route_all_local(void);
 /* Runs fn inside ns and comes back to the daemon's namespace: fn's result,
  * or a negative errno when ns cannot be entered (fn not called). */
-int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *),
-		  void *arg);
+int netns_call_in(struct netns_spare *n, int ns, int (*fn)(void *), void *arg);
 /* Runs clone_fn (which returns -1 with errno on failure) while the daemon
  * is inside ns, so the child starts there; the daemon is back in its own
  * namespace when this returns.  The child's pid (0 in the child), or a
  * negative errno. */
-pid_t netns_clone_into(struct netns_spare *n, int ns,
-		       pid_t (*clone_fn)(void *), void *arg);
+pid_t netns_clone_into(struct netns_spare *n, int ns, pid_t (*clone_fn)(void *),
+		       void *arg);
 
 #endif

@@ -53,7 +53,7 @@ static int openat_nofollow(int dirfd, const char *name, int flags, mode_t mode)
 		close(fd);
 		return -err;
 	}
-	int err = parent.st_dev != child.st_dev ? EXDEV
+	int err = parent.st_dev != child.st_dev		      ? EXDEV
 		  : (flags & O_TRUNC) && ftruncate(fd, 0) < 0 ? errno
 							      : 0;
 	if (err) {

@@ -31,9 +31,9 @@ static const char *const usr_links[][2] = {
 	{ "lib32", "usr/lib32" }, { "libx32", "usr/libx32" },
 };
 static const char *const etc_binds[] = {
-	"alternatives", "ssl",	     "ca-certificates", "ld.so.cache",
-	"ld.so.conf",	"ld.so.conf.d", "localtime",	   "python3",
-	"python3.11",	"protocols",	"services",	   "mime.types",
+	"alternatives", "ssl",		 "ca-certificates", "ld.so.cache",
+	"ld.so.conf",	"ld.so.conf.d",	 "localtime",	    "python3",
+	"python3.11",	"protocols",	 "services",	    "mime.types",
 	"gai.conf",	"nsswitch.conf",
 };
 static const char *const dev_nodes[] = { "null",   "zero",    "full",
@@ -41,12 +41,12 @@ static const char *const dev_nodes[] = { "null",   "zero",    "full",
 /* Kernel interfaces masked as crun does: files get /dev/null over them,
  * directories an empty read-only tmpfs. */
 static const char *const proc_masked[] = {
-	"proc/acpi",	     "proc/kcore",	 "proc/keys",
+	"proc/acpi",	      "proc/kcore",	 "proc/keys",
 	"proc/latency_stats", "proc/timer_list", "proc/timer_stats",
-	"proc/sched_debug",  "proc/scsi",	 "proc/interrupts",
+	"proc/sched_debug",   "proc/scsi",	 "proc/interrupts",
 };
 static const char *const proc_readonly[] = {
-	"proc/asound", "proc/bus",	     "proc/fs",
+	"proc/asound", "proc/bus", "proc/fs",
 	"proc/irq",    "proc/sys", "proc/sysrq-trigger",
 };
 
@@ -62,10 +62,9 @@ static const char etc_hosts[] = "127.0.0.1\tlocalhost sandbox\n"
 static int write_file_at(int dirfd, const char *name, const char *text,
 			 mode_t mode)
 {
-	_cleanup_close_ int fd = openat(dirfd, name,
-					O_WRONLY | O_CREAT | O_EXCL |
-						O_NOFOLLOW | O_CLOEXEC,
-					mode);
+	_cleanup_close_ int fd = openat(
+		dirfd, name,
+		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	size_t len = strlen(text);
@@ -137,9 +136,8 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 {
 	if (mkdirat(rootfd, "etc", 0755) < 0)
 		FAIL(what, what_len, "mkdir /etc");
-	_cleanup_close_ int etc =
-		openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
-					      O_CLOEXEC);
+	_cleanup_close_ int etc = openat(
+		rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (etc < 0)
 		FAIL(what, what_len, "open /etc");
 	if (write_file_at(etc, "passwd", etc_passwd, 0644) < 0 ||
@@ -169,9 +167,8 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 		FAIL(what, what_len, "mkdir /dev");
 	if (tmpfs_at("dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
 		FAIL(what, what_len, "mount /dev");
-	_cleanup_close_ int dev =
-		openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW |
-					      O_CLOEXEC);
+	_cleanup_close_ int dev = openat(
+		rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dev < 0)
 		FAIL(what, what_len, "open /dev");
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
@@ -196,8 +193,10 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 		     "mode=1777,size=64m") < 0)
 		FAIL(what, what_len, "mount /dev/shm");
 	static const char *const links[][2] = {
-		{ "pts/ptmx", "ptmx" },		 { "/proc/self/fd", "fd" },
-		{ "/proc/self/fd/0", "stdin" },	 { "/proc/self/fd/1", "stdout" },
+		{ "pts/ptmx", "ptmx" },
+		{ "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" },
 		{ "/proc/self/fd/2", "stderr" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
@@ -214,8 +213,9 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
 		if (fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		int r = S_ISDIR(st.st_mode)
-				? tmpfs_at(p, MS_RDONLY | MS_NOSUID | MS_NODEV |
-						      MS_NOEXEC,
+				? tmpfs_at(p,
+					   MS_RDONLY | MS_NOSUID | MS_NODEV |
+						   MS_NOEXEC,
 					   "size=0,mode=0555")
 				: bind_at("/dev/null", rootfd, p,
 					  ATTR_DEVICE | MOUNT_ATTR_RDONLY);
@@ -250,9 +250,8 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "mode=0755,size=1m") < 0)
 		FAIL(what, what_len, "mount the root tmpfs");
-	_cleanup_close_ int rootfd = open(STAGING, O_PATH | O_DIRECTORY |
-								 O_NOFOLLOW |
-								 O_CLOEXEC);
+	_cleanup_close_ int rootfd =
+		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rootfd < 0 || fchdir(rootfd) < 0)
 		FAIL(what, what_len, "enter the new root");
 

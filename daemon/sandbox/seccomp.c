@@ -34,19 +34,42 @@
 	 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
 
 static const char *const denied_calls[] = {
-	"keyctl", "add_key", "request_key",
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	"userfaultfd", "bpf", "perf_event_open",
-	"mount", "umount2", "unshare", "setns", "pivot_root", "chroot",
-	"open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"userfaultfd",
+	"bpf",
+	"perf_event_open",
+	"mount",
+	"umount2",
+	"unshare",
+	"setns",
+	"pivot_root",
+	"chroot",
+	"open_tree",
+	"move_mount",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
 	"mount_setattr",
 	/* Reaching into another process. */
-	"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"pidfd_getfd",
 	"process_madvise",
-	"kexec_load", "kexec_file_load",
-	"init_module", "finit_module", "delete_module",
+	"kexec_load",
+	"kexec_file_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
 	/* File handles bypass path checks (the "shocker" escape). */
-	"open_by_handle_at", "name_to_handle_at",
+	"open_by_handle_at",
+	"name_to_handle_at",
 };
 
 /* The kernel reads socket's family and type as int: compare the low 32
@@ -57,14 +80,14 @@ static int deny_socket(scmp_filter_ctx ctx, int family, int type)
 {
 	const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
 	if (type < 0)
-		return seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1,
-					SCMP_A0(SCMP_CMP_MASKED_EQ,
-						LOW32(family)));
+		return seccomp_rule_add(
+			ctx, deny, SCMP_SYS(socket), 1,
+			SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32(family)));
 	/* The low bits of the type are the type, the rest flags. */
-	return seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 2,
-				SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32(family)),
-				SCMP_A1(SCMP_CMP_MASKED_EQ, (uint64_t)0xf,
-					(uint64_t)type));
+	return seccomp_rule_add(
+		ctx, deny, SCMP_SYS(socket), 2,
+		SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32(family)),
+		SCMP_A1(SCMP_CMP_MASKED_EQ, (uint64_t)0xf, (uint64_t)type));
 }
 
 static int build_mandatory(struct seccomp_prog *out)
@@ -82,8 +105,8 @@ static int build_mandatory(struct seccomp_prog *out)
 	}
 	/* clone3 passes its flags in memory a filter cannot read: it must
 	 * look absent so that libc falls back to clone. */
-	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
-				  SCMP_SYS(clone3), 0)) < 0)
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+				  0)) < 0)
 		return r;
 	/* One rule per flag: any one of them set is refused.  The mask
 	 * leaves out the high 32 bits, which clone ignores anyway. */
@@ -91,9 +114,9 @@ static int build_mandatory(struct seccomp_prog *out)
 		uint64_t flag = 1ull << bit;
 		if (!(CLONE_NS_FLAGS & flag))
 			continue;
-		if ((r = seccomp_rule_add(ctx, deny, SCMP_SYS(clone), 1,
-					  SCMP_A0(SCMP_CMP_MASKED_EQ, flag,
-						  flag))) < 0)
+		if ((r = seccomp_rule_add(
+			     ctx, deny, SCMP_SYS(clone), 1,
+			     SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag))) < 0)
 			return r;
 	}
 	if ((r = deny_socket(ctx, AF_VSOCK, -1)) < 0 ||
@@ -148,9 +171,8 @@ static void cache_drop(struct cached *gone)
 	cache_free(gone);
 }
 
-static int cache_add(const char *path, const struct stat *st,
-		     const char *json, size_t len, struct cached **out,
-		     struct error *e)
+static int cache_add(const char *path, const struct stat *st, const char *json,
+		     size_t len, struct cached **out, struct error *e)
 {
 	struct cached *c = calloc(1, sizeof(*c));
 	if (!c || (path && !(c->path = strdup(path)))) {
@@ -186,13 +208,15 @@ static int lookup_custom(const char *path, struct cached **out, struct error *e)
 		open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "customProfilePath: cannot read %s: %s",
-			    path, strerror(errno));
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_PROFILE_BYTES)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-			    "customProfilePath: %s is not a regular file of at "
-			    "most 4 MiB",
-			    path);
+				 "customProfilePath: cannot read %s: %s", path,
+				 strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_PROFILE_BYTES)
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, EINVAL,
+			"customProfilePath: %s is not a regular file of at "
+			"most 4 MiB",
+			path);
 	struct cached *c = cache_find(path);
 	if (c && c->dev == st.st_dev && c->ino == st.st_ino &&
 	    c->size == st.st_size && c->mtime.tv_sec == st.st_mtim.tv_sec &&
@@ -202,11 +226,13 @@ static int lookup_custom(const char *path, struct cached **out, struct error *e)
 	}
 	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "out of memory");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "out of memory");
 	ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
 	if (n != st.st_size)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "customProfilePath: cannot read %s: %s",
-			    path, n < 0 ? strerror(errno) : "short read");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "customProfilePath: cannot read %s: %s", path,
+				 n < 0 ? strerror(errno) : "short read");
 	int r = cache_add(path, &st, buf, (size_t)n, out, e);
 	if (r < 0)
 		return error_set(e, ERR_INVALID_ARGUMENT, r,
@@ -224,21 +250,24 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 {
 	*out = NULL;
 	if (!mode)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "seccomp: missing");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "seccomp: missing");
 	if (!strcmp(mode, "unconfined"))
 		return 0;
 	if (strcmp(mode, "strict") != 0 && strcmp(mode, "custom") != 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-			    "seccomp: must be \"strict\", \"unconfined\" or "
-			    "\"custom\"");
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, EINVAL,
+			"seccomp: must be \"strict\", \"unconfined\" or "
+			"\"custom\"");
 	if (!mandatory.insns) {
 		int r = build_mandatory(&mandatory);
 		if (r < 0) {
 			log_errno(LOG_ERR, r,
 				  "cannot build the mandatory seccomp filter");
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "the seccomp filter cannot be built: %s",
-				    strerror(-r));
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"the seccomp filter cannot be built: %s",
+				strerror(-r));
 		}
 	}
 	struct cached *c = NULL;
@@ -253,17 +282,19 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 				log_err("the built-in strict profile does not "
 					"compile: %s",
 					why.message);
-				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-					    "the built-in seccomp profile does "
-					    "not compile: %s",
-					    why.message);
+				return error_set(
+					e, ERR_INVALID_ARGUMENT, EINVAL,
+					"the built-in seccomp profile does "
+					"not compile: %s",
+					why.message);
 			}
 		}
 	} else {
 		if (!custom_path || custom_path[0] != '/')
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "customProfilePath: must be an absolute "
-				    "path");
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"customProfilePath: must be an absolute "
+				"path");
 		if ((r = lookup_custom(custom_path, &c, e)) < 0)
 			return r;
 	}
@@ -284,9 +315,8 @@ void seccomp_cache_clear(void)
 static int install_one(const struct seccomp_prog *p)
 {
 	struct sock_fprog f = { .len = p->len, .filter = p->insns };
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f, 0, 0) < 0
-		       ? -errno
-		       : 0;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f, 0, 0) < 0 ? -errno
+									: 0;
 }
 
 int seccomp_install(const struct seccomp_prog *p)

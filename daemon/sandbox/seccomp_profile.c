@@ -123,13 +123,15 @@ static int string_list(json_object *filter, const char *key, const char *where,
 	if (!json_object_object_get_ex(filter, key, &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.%s.%s: must be an array of strings",
-			    where, which, key);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.%s.%s: must be an array of strings", where,
+				 which, key);
 	for (size_t i = 0; i < json_object_array_length(v); i++)
 		if (!json_object_is_type(json_object_array_get_idx(v, i),
 					 json_type_string))
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.%s.%s[%zu]: must be a string",
-				    where, which, key, i);
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s.%s.%s[%zu]: must be a string",
+					 where, which, key, i);
 	*out = v;
 	return 0;
 }
@@ -155,8 +157,8 @@ static int filter_matches(json_object *rule, const char *which,
 	if (!json_object_object_get_ex(rule, which, &f) || !f)
 		return 0;
 	if (!json_object_is_type(f, json_type_object))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.%s: must be an object", where,
-			    which);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.%s: must be an object", where, which);
 	int r = string_list(f, "arches", where, which, &arches, e);
 	if (r == 0)
 		r = string_list(f, "caps", where, which, &caps, e);
@@ -171,14 +173,15 @@ static int filter_matches(json_object *rule, const char *which,
 		unsigned major, minor;
 		if (!json_object_is_type(v, json_type_string))
 			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "%s.%s.minKernel: must be a string", where,
-				    which);
+					 "%s.%s.minKernel: must be a string",
+					 where, which);
 		if (*s) {
 			if (parse_version(s, &major, &minor) < 0)
-				return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-					    "%s.%s.minKernel: \"" QUOTE
-					    "\" is not \"<major>.<minor>\"",
-					    where, which, s);
+				return error_set(
+					e, ERR_INVALID_ARGUMENT, EINVAL,
+					"%s.%s.minKernel: \"" QUOTE
+					"\" is not \"<major>.<minor>\"",
+					where, which, s);
 			kernel_listed = true;
 			kernel_ok = kernel_at_least(major, minor);
 		}
@@ -217,43 +220,49 @@ static int parse_args(json_object *rule, const char *where,
 	if (!json_object_object_get_ex(rule, "args", &args) || !args)
 		return 0;
 	if (!json_object_is_type(args, json_type_array))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args: must be an array", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.args: must be an array", where);
 	size_t len = json_object_array_length(args);
 	if (len > MAX_ARGS)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args: at most %d comparisons",
-			    where, MAX_ARGS);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.args: at most %d comparisons", where,
+				 MAX_ARGS);
 	for (size_t i = 0; i < len; i++) {
 		json_object *a = json_object_array_get_idx(args, i), *v;
 		uint64_t index, value, value2;
 		enum scmp_compare op;
 		if (!json_object_is_type(a, json_type_object))
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args[%zu]: must be an object",
-				    where, i);
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s.args[%zu]: must be an object",
+					 where, i);
 		if (get_u64(a, "index", &index) < 0 || index > 5)
 			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "%s.args[%zu].index: must be 0 to 5", where,
-				    i);
+					 "%s.args[%zu].index: must be 0 to 5",
+					 where, i);
 		if (get_u64(a, "value", &value) < 0)
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "%s.args[%zu].value: must be an unsigned "
-				    "64-bit integer",
-				    where, i);
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"%s.args[%zu].value: must be an unsigned "
+				"64-bit integer",
+				where, i);
 		if (get_u64(a, "valueTwo", &value2) < 0)
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "%s.args[%zu].valueTwo: must be an unsigned "
-				    "64-bit integer",
-				    where, i);
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"%s.args[%zu].valueTwo: must be an unsigned "
+				"64-bit integer",
+				where, i);
 		const char *ops = json_object_object_get_ex(a, "op", &v) && v
 					  ? json_object_get_string(v)
 					  : NULL;
 		if (!ops)
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.args[%zu].op: missing",
-				    where, i);
-		if (parse_op(ops, &op) < 0)
 			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "%s.args[%zu].op: unknown operator \"" QUOTE
-				    "\"",
-				    where, i, ops);
+					 "%s.args[%zu].op: missing", where, i);
+		if (parse_op(ops, &op) < 0)
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"%s.args[%zu].op: unknown operator \"" QUOTE
+				"\"",
+				where, i, ops);
 		if (seen & (1u << index))
 			*repeated = true;
 		seen |= 1u << index;
@@ -276,8 +285,9 @@ static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
 	if (r == -EACCES || r == -EEXIST)
 		return 0;
 	if (r < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: cannot add a rule for " QUOTE ": %s",
-			    where, name, strerror(-r));
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s: cannot add a rule for " QUOTE ": %s",
+				 where, name, strerror(-r));
 	return 0;
 }
 
@@ -292,17 +302,22 @@ static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
 	json_object_object_get_ex(rule, "names", &names);
 	json_object_object_get_ex(rule, "name", &one);
 	if (names && !json_object_is_type(names, json_type_array))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.names: must be an array", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.names: must be an array", where);
 	if (one && !json_object_is_type(one, json_type_string))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.name: must be a string", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.name: must be a string", where);
 	size_t n = names ? json_object_array_length(names) : 0;
 	if (one && n)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: has both name and names", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s: has both name and names", where);
 	for (size_t i = 0; i < n || (i == 0 && one); i++) {
-		json_object *nv = one ? one : json_object_array_get_idx(names, i);
+		json_object *nv =
+			one ? one : json_object_array_get_idx(names, i);
 		if (!json_object_is_type(nv, json_type_string))
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.names[%zu]: must be a string",
-				    where, i);
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s.names[%zu]: must be a string",
+					 where, i);
 		if (!apply)
 			continue;
 		const char *name = json_object_get_string(nv);
@@ -320,8 +335,7 @@ static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
 				r = add_one(ctx, where, name, nr, action,
 					    &cmp[k], 1, e);
 		else
-			r = add_one(ctx, where, name, nr, action, cmp, ncmp,
-				    e);
+			r = add_one(ctx, where, name, nr, action, cmp, ncmp, e);
 		if (r < 0)
 			return r;
 	}
@@ -334,7 +348,8 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, size_t idx,
 	char where[48];
 	snprintf(where, sizeof(where), "syscalls[%zu]", idx);
 	if (!json_object_is_type(rule, json_type_object))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s: must be an object", where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s: must be an object", where);
 	bool included = false, excluded = true;
 	int r = filter_matches(rule, "includes", where, &included, e);
 	if (r == 0)
@@ -345,25 +360,26 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, size_t idx,
 	uint64_t eret = EPERM;
 	if (json_object_object_get_ex(rule, "errnoRet", &v) && v &&
 	    (get_u64(rule, "errnoRet", &eret) < 0 || eret > 4095))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.errnoRet: must be 0 to 4095",
-			    where);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s.errnoRet: must be 0 to 4095", where);
 	const char *act = json_object_object_get_ex(rule, "action", &v) && v
 				  ? json_object_get_string(v)
 				  : NULL;
 	uint32_t action;
 	if (!act)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s.action: missing", where);
-	if ((r = parse_action(act, (uint32_t)eret, &action)) < 0)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-			    r == -EOPNOTSUPP
-				    ? "%s.action: \"" QUOTE "\" is not supported"
-				    : "%s.action: unknown action \"" QUOTE "\"",
-			    where, act);
+				 "%s.action: missing", where);
+	if ((r = parse_action(act, (uint32_t)eret, &action)) < 0)
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, EINVAL,
+			r == -EOPNOTSUPP
+				? "%s.action: \"" QUOTE "\" is not supported"
+				: "%s.action: unknown action \"" QUOTE "\"",
+			where, act);
 	struct scmp_arg_cmp cmp[MAX_ARGS];
 	unsigned ncmp;
 	bool repeated;
-	if ((r = parse_args(rule, where, cmp, &ncmp, &repeated, e)) <
-	    0)
+	if ((r = parse_args(rule, where, cmp, &ncmp, &repeated, e)) < 0)
 		return r;
 	/* A rule that does not apply here is still checked in full, so that
 	 * a mistake in it shows wherever the profile is tried. */
@@ -376,7 +392,8 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 {
 	*out = (struct seccomp_prog){ 0 };
 	if (len > INT_MAX)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "the profile is too large");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "the profile is too large");
 	_cleanup_json_ json_object *root = NULL;
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
@@ -386,18 +403,21 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!root || jerr != json_tokener_success)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "not valid JSON: %s",
-			    jerr == json_tokener_continue
-				    ? "unexpected end of data"
-				    : json_tokener_error_desc(jerr));
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "not valid JSON: %s",
+				 jerr == json_tokener_continue
+					 ? "unexpected end of data"
+					 : json_tokener_error_desc(jerr));
 	for (; end < len; end++)
 		if (!strchr(" \t\r\n", json[end]) || !json[end])
-			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				    "not valid JSON: data after the profile "
-				    "at byte %zu",
-				    end);
+			return error_set(
+				e, ERR_INVALID_ARGUMENT, EINVAL,
+				"not valid JSON: data after the profile "
+				"at byte %zu",
+				end);
 	if (!json_object_is_type(root, json_type_object))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "the profile must be a JSON object");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "the profile must be a JSON object");
 
 	json_object *v = NULL;
 	int r;
@@ -405,46 +425,53 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 	if (json_object_object_get_ex(root, "defaultErrnoRet", &v) && v &&
 	    (get_u64(root, "defaultErrnoRet", &def_errno) < 0 ||
 	     def_errno > 4095))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "defaultErrnoRet: must be 0 to 4095");
-	const char *def = json_object_object_get_ex(root, "defaultAction", &v) &&
-					  v
-				  ? json_object_get_string(v)
-				  : NULL;
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "defaultErrnoRet: must be 0 to 4095");
+	const char *def =
+		json_object_object_get_ex(root, "defaultAction", &v) && v
+			? json_object_get_string(v)
+			: NULL;
 	uint32_t def_action;
 	if (!def || !*def)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "defaultAction: missing");
-	if ((r = parse_action(def, (uint32_t)def_errno, &def_action)) < 0)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-			    r == -EOPNOTSUPP
-				    ? "defaultAction: \"" QUOTE "\" is not supported"
-				    : "defaultAction: unknown action \"" QUOTE "\"",
-			    def);
+				 "defaultAction: missing");
+	if ((r = parse_action(def, (uint32_t)def_errno, &def_action)) < 0)
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, EINVAL,
+			r == -EOPNOTSUPP
+				? "defaultAction: \"" QUOTE
+				  "\" is not supported"
+				: "defaultAction: unknown action \"" QUOTE "\"",
+			def);
 	/* architectures and archMap are read for their shape only: a box
 	 * gets the native ABI and nothing else, whatever they list. */
 	if (json_object_object_get_ex(root, "architectures", &v) && v &&
 	    !json_object_is_type(v, json_type_array))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "architectures: must be an array");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "architectures: must be an array");
 	if (json_object_object_get_ex(root, "archMap", &v) && v &&
 	    !json_object_is_type(v, json_type_array))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "archMap: must be an array");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "archMap: must be an array");
 	json_object *calls = NULL;
 	if (json_object_object_get_ex(root, "syscalls", &calls) && calls &&
 	    !json_object_is_type(calls, json_type_array))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "syscalls: must be an array");
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "syscalls: must be an array");
 
 	_cleanup_ctx_ scmp_filter_ctx ctx = NULL;
 	r = seccomp_build_ctx(def_action, &ctx);
 	if (r < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "cannot start a filter: %s",
-			    strerror(-r));
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "cannot start a filter: %s", strerror(-r));
 	for (size_t i = 0; calls && i < json_object_array_length(calls); i++)
 		if ((r = add_rule(ctx, json_object_array_get_idx(calls, i), i,
 				  e)) < 0)
 			return r;
 	r = seccomp_build_export(ctx, &out->insns, &out->len);
 	if (r < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "cannot compile the filter: %s",
-			    strerror(-r));
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "cannot compile the filter: %s", strerror(-r));
 	static uint64_t serial;
 	out->serial = ++serial;
 	return 0;

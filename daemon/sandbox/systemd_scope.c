@@ -45,8 +45,9 @@ static int start_scope(sd_bus *bus, const char *unit, sd_bus_error *error)
 {
 	sd_bus_message *m = NULL, *reply = NULL;
 	int r = sd_bus_message_new_method_call(
-		bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-		"org.freedesktop.systemd1.Manager", "StartTransientUnit");
+		bus, &m, "org.freedesktop.systemd1",
+		"/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+		"StartTransientUnit");
 	if (r >= 0)
 		r = sd_bus_message_append(
 			m, "ssa(sv)a(sa(sv))", unit, "fail", 5, "Description",

@@ -130,8 +130,8 @@ static size_t recv_frame(int fd, char **buf, size_t *cap)
 	if (got < 0)
 		die("recv");
 	recv_all(fd, (char *)h + 1, 3);
-	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
-		   (size_t)h[2] << 8 | h[3];
+	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 |
+		   h[3];
 	if (n + 1 > *cap) {
 		free(*buf);
 		*cap = n + 1;
@@ -197,8 +197,9 @@ static void rounds(int fd, const char *put, size_t put_len, const char *get,
 			die("get answer");
 		double t2 = now_ms();
 		if (!strstr(buf, b64)) {
-			fprintf(stderr, "file_rtt: file.get gave other bytes: "
-					"%.300s\n",
+			fprintf(stderr,
+				"file_rtt: file.get gave other bytes: "
+				"%.300s\n",
 				buf);
 			exit(1);
 		}

@@ -301,8 +301,9 @@ static int run_load(const char *path, unsigned nconns, unsigned window,
 			struct conn *c = evs[i].data.ptr;
 			if (evs[i].events & EPOLLOUT) {
 				if (buf_flush(&c->out, c->fd) < 0) {
-					fprintf(stderr, "rpc_load: the server "
-							"closed a connection\n");
+					fprintf(stderr,
+						"rpc_load: the server "
+						"closed a connection\n");
 					return 1;
 				}
 			}
@@ -310,16 +311,17 @@ static int run_load(const char *path, unsigned nconns, unsigned window,
 				goto rearm;
 			int r = buf_read(&c->in, c->fd);
 			if (r == 0 || r < 0) {
-				fprintf(stderr, "rpc_load: the server closed a "
-						"connection (%s)\n",
+				fprintf(stderr,
+					"rpc_load: the server closed a "
+					"connection (%s)\n",
 					r == 0 ? "EOF" : strerror(errno));
 				return 1;
 			}
 			uint32_t len;
 			const uint8_t *body;
 			uint64_t tnow = now_ns();
-			int measuring = tnow >= L.measure_start &&
-					tnow < L.measure_end;
+			int measuring =
+				tnow >= L.measure_start && tnow < L.measure_end;
 			while ((body = buf_next_frame(&c->in, &len))) {
 				long long id = response_id(body, len);
 				c->inflight--;
@@ -331,9 +333,10 @@ static int run_load(const char *path, unsigned nconns, unsigned window,
 					uint64_t lat =
 						tnow - c->sent_at[id % window];
 					if (L.nlat == L.cap_lat) {
-						L.cap_lat = L.cap_lat
-								    ? L.cap_lat * 2
-								    : 65536;
+						L.cap_lat =
+							L.cap_lat
+								? L.cap_lat * 2
+								: 65536;
 						L.lat = xrealloc(
 							L.lat,
 							L.cap_lat *
@@ -350,11 +353,12 @@ static int run_load(const char *path, unsigned nconns, unsigned window,
 				fprintf(stderr, "rpc_load: send failed\n");
 				return 1;
 			}
-rearm:;
+		rearm:;
 			int want = buf_pending(&c->out) > 0;
 			if (want != c->want_out) {
 				struct epoll_event ev = {
-					.events = EPOLLIN | (want ? EPOLLOUT : 0),
+					.events =
+						EPOLLIN | (want ? EPOLLOUT : 0),
 					.data.ptr = c
 				};
 				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -456,7 +460,8 @@ static int run_server(const char *path, const char *reply_file)
 	load_reply(reply_file);
 	struct sockaddr_un sa;
 	fill_addr(&sa, path);
-	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int lfd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (lfd < 0)
 		die("socket");
 	unlink(path);
@@ -521,10 +526,12 @@ static int run_server(const char *path, const char *reply_file)
 					request_id(body, len, &id, &id_len);
 					size_t n2 = reply_pre_len + id_len +
 						    reply_post_len;
-					uint8_t *p = buf_reserve(&c->out, 4 + n2);
+					uint8_t *p =
+						buf_reserve(&c->out, 4 + n2);
 					put_be32(p, (uint32_t)n2);
 					memcpy(p + 4, reply_pre, reply_pre_len);
-					memcpy(p + 4 + reply_pre_len, id, id_len);
+					memcpy(p + 4 + reply_pre_len, id,
+					       id_len);
 					memcpy(p + 4 + reply_pre_len + id_len,
 					       reply_post, reply_post_len);
 					c->out.len += 4 + n2;
@@ -561,7 +568,8 @@ static void usage(FILE *out)
 		"for SECONDS and prints requests/s and latency percentiles.\n"
 		"Serve mode is the baseline: a minimal epoll server that "
 		"answers each\n"
-		"frame with FILE's body (its @ID@ replaced by the request id).\n");
+		"frame with FILE's body (its @ID@ replaced by the request "
+		"id).\n");
 }
 
 int main(int argc, char **argv)

@@ -31,8 +31,8 @@ static void check_name(const char *name)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (isupper(c) || !(isalnum(c) || c == '-' || c == '_' ||
-				    c == '.'))
+		if (isupper(c) ||
+		    !(isalnum(c) || c == '-' || c == '_' || c == '.'))
 			abort();
 	}
 }
@@ -55,21 +55,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned char out[DNS_ANSWER_MAX + 64];
 	memset(out, 0xa5, sizeof(out));
 	unsigned rcode = data[0] % 4;
-	size_t n = dns_build_answer(&q, rcode,
-				    (const unsigned char(*)[16])addrs, naddrs,
-				    out);
+	size_t n = dns_build_answer(
+		&q, rcode, (const unsigned char(*)[16])addrs, naddrs, out);
 	for (size_t i = DNS_ANSWER_MAX; i < sizeof(out); i++)
 		if (out[i] != 0xa5)
 			abort();
 	size_t rdlen = q.type == DNS_TYPE_AAAA ? 16 : 4;
 	size_t fit = (DNS_ANSWER_MAX - HEADER - q.qlen) / (12 + rdlen);
 	size_t written = naddrs < fit ? naddrs : fit;
-	if (n != HEADER + q.qlen + written * (12 + rdlen) ||
-	    n > DNS_ANSWER_MAX)
+	if (n != HEADER + q.qlen + written * (12 + rdlen) || n > DNS_ANSWER_MAX)
 		abort();
-	if (get16(out) != q.id || !(out[2] & 0x80) ||
-	    (out[3] & 0xf) != rcode || get16(out + 4) != 1 ||
-	    get16(out + 6) != written ||
+	if (get16(out) != q.id || !(out[2] & 0x80) || (out[3] & 0xf) != rcode ||
+	    get16(out + 4) != 1 || get16(out + 6) != written ||
 	    memcmp(out + HEADER, q.question, q.qlen) != 0)
 		abort();
 	return 0;

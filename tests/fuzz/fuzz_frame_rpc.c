@@ -187,8 +187,8 @@ static void handle(const char *body, size_t len)
 		check_answer(resp);
 		json_object_put(resp);
 
-		enum error_kind kind = (enum error_kind)(req.method_len %
-							 ERR__MAX);
+		enum error_kind kind =
+			(enum error_kind)(req.method_len % ERR__MAX);
 		resp = rpc_make_error(req.id, error_kind_code(kind), kind,
 				      req.method);
 		json_object_put(req.root);

@@ -57,7 +57,8 @@ static bool host_value(const char *head, size_t len, char *out, size_t size)
 				v++;
 				e = memchr(v, ']', (size_t)(e - v));
 			} else {
-				const char *colon = memchr(v, ':', (size_t)(e - v));
+				const char *colon =
+					memchr(v, ':', (size_t)(e - v));
 				if (colon)
 					e = colon;
 			}

@@ -36,8 +36,7 @@ static int on_event(void *userdata, const char *type, const char *data,
 	return 0;
 }
 
-static int feed(const uint8_t *data, size_t size, size_t step,
-		struct record *r)
+static int feed(const uint8_t *data, size_t size, size_t step, struct record *r)
 {
 	struct sse_parser p;
 	sse_init(&p, MAX, on_event, r);

@@ -25,8 +25,8 @@ static void check_name(const char *host)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)host[i];
-		if (isupper(c) || !(isalnum(c) || c == '-' || c == '.' ||
-				    c == '_'))
+		if (isupper(c) ||
+		    !(isalnum(c) || c == '-' || c == '.' || c == '_'))
 			abort();
 	}
 }

@@ -79,9 +79,8 @@ static void test_round_trip_every_length(void **state)
 		assert_int_equal(strlen(enc), (len + 2) / 3 * 4);
 		unsigned char *dec = NULL;
 		size_t dec_len = 0;
-		assert_int_equal(base64_decode(enc, strlen(enc), &dec,
-					       &dec_len),
-				 0);
+		assert_int_equal(
+			base64_decode(enc, strlen(enc), &dec, &dec_len), 0);
 		assert_int_equal(dec_len, len);
 		if (len > 0)
 			assert_memory_equal(dec, data, len);

@@ -76,9 +76,9 @@ static bool box_is_empty(const struct cgroup_box *box)
 		return populated == 0;
 	}
 	for (int c = 0; c < CG_NCTL; c++)
-		if (box->fd[c] >= 0 &&
-		    (cg_read_at(box->fd[c], "cgroup.procs", buf, sizeof(buf)) < 0 ||
-		     buf[0]))
+		if (box->fd[c] >= 0 && (cg_read_at(box->fd[c], "cgroup.procs",
+						   buf, sizeof(buf)) < 0 ||
+					buf[0]))
 			return false;
 	return true;
 }
@@ -227,10 +227,11 @@ static void test_pids_limit_stops_forks(void **state)
 	assert_false(box_is_empty(box));
 	if (cgroup_box_kill(box) == -EOPNOTSUPP) {
 		char cmd[PATH_MAX + 64];
-		snprintf(cmd, sizeof(cmd),
-			 "for p in $(cat %s/t-pids/cgroup.procs); do kill -9 $p;"
-			 " done",
-			 cgroup_root_path(root));
+		snprintf(
+			cmd, sizeof(cmd),
+			"for p in $(cat %s/t-pids/cgroup.procs); do kill -9 $p;"
+			" done",
+			cgroup_root_path(root));
 		assert_int_equal(system(cmd), 0);
 	}
 	destroy_after(box);
@@ -306,7 +307,6 @@ static void test_duplicate_name_refused(void **state)
 	destroy_after(a);
 }
 
-
 /* Leaves a double-forked, setsid'd grandchild behind, as daemons do. */
 static int leave_a_daemon(void)
 {
@@ -334,7 +334,7 @@ static void test_kill_takes_every_process(void **state)
 	char procs[PATH_MAX];
 	snprintf(procs, sizeof(procs), "%s/t-kill/%s", cgroup_root_path(root),
 		 cgroup_mode_detect(BASE) == CGROUP_MODE_V2 ? "cgroup.procs"
-							   : "tasks");
+							    : "tasks");
 	int n = 0;
 	for (int i = 0; i < 200 && n < 2; i++) {
 		FILE *f = fopen(procs, "re");
@@ -364,8 +364,7 @@ static void test_kill_takes_every_process(void **state)
 	destroy_after(box);
 }
 
-static bool file_has_words(const char *path, const char *const *words,
-			   size_t n)
+static bool file_has_words(const char *path, const char *const *words, size_t n)
 {
 	char buf[512] = "";
 	FILE *f = fopen(path, "re");
@@ -473,9 +472,8 @@ static void test_trees_of_a_dead_daemon_are_swept(void **state)
 	 * what was in it. */
 	cgroup_root_free(root);
 	root = NULL;
-	assert_int_equal(cgroup_root_setup(cgroup_mode_detect(BASE), BASE,
-					   &root),
-			 0);
+	assert_int_equal(
+		cgroup_root_setup(cgroup_mode_detect(BASE), BASE, &root), 0);
 	assert_false(dir_exists(stale));
 	int alive = 1;
 	for (int i = 0; i < 200 && alive; i++) {

@@ -15,7 +15,7 @@
 static size_t query(unsigned char *q, unsigned qtype)
 {
 	static const unsigned char head[] = { 0xbe, 0xef, 0x01, 0x00, 0, 1,
-					      0,    0,    0,    0,    0, 0 };
+					      0,    0,	  0,	0,    0, 0 };
 	static const unsigned char name[] = "\3www\7Example\3COM";
 	size_t n = 0;
 	memcpy(q, head, sizeof(head));
@@ -55,15 +55,15 @@ static void test_refused(void **state)
 		size_t at;
 		unsigned char value;
 	} changes[] = {
-		{ 2, 0x81 },	/* a response */
-		{ 2, 0x09 },	/* opcode 1 */
-		{ 5, 2 },	/* two questions */
-		{ 5, 0 },	/* none */
-		{ 12, 0xc0 },	/* a compression pointer */
-		{ 12, 64 },	/* a label too long */
-		{ 13, '/' },	/* not a host name character */
-		{ n - 1, 3 },	/* class CH */
-		{ 12, 0 },	/* the root name */
+		{ 2, 0x81 },  /* a response */
+		{ 2, 0x09 },  /* opcode 1 */
+		{ 5, 2 },     /* two questions */
+		{ 5, 0 },     /* none */
+		{ 12, 0xc0 }, /* a compression pointer */
+		{ 12, 64 },   /* a label too long */
+		{ 13, '/' },  /* not a host name character */
+		{ n - 1, 3 }, /* class CH */
+		{ 12, 0 },    /* the root name */
 	};
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
 		unsigned char c[64];
@@ -85,11 +85,11 @@ static void test_answer(void **state)
 	size_t len = dns_build_answer(&d, DNS_RCODE_OK, addrs, 2, out);
 	assert_int_equal(len, n + 2 * 16);
 	static const unsigned char head[] = { 0xbe, 0xef, 0x81, 0x80, 0, 1,
-					      0,    2,    0,    0,    0, 0 };
+					      0,    2,	  0,	0,    0, 0 };
 	assert_memory_equal(out, head, sizeof(head));
 	assert_memory_equal(out + 12, q + 12, n - 12);
-	static const unsigned char rr[] = { 0xc0, 12, 0, 1,   0, 1, 0, 0,
-					    0,    30, 0, 4, 192, 0, 2, 1 };
+	static const unsigned char rr[] = { 0xc0, 12, 0, 1, 0,	 1, 0, 0,
+					    0,	  30, 0, 4, 192, 0, 2, 1 };
 	assert_memory_equal(out + n, rr, sizeof(rr));
 	assert_int_equal(out[n + 16 + 15], 2);
 	/* NXDOMAIN: no records, the code in the flags. */

@@ -118,10 +118,11 @@ static void test_errors_name_the_field(void **state)
 	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"python\","
 		     "\"timeoutMs\":0}}",
 		     "request.timeoutMs");
-	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
-		     "\"options\":{\"memoryLimit\":\"lots\"}}",
-		     "Invalid memory limit format: \"lots\". Use e.g. \"512m\", "
-		     "\"1g\".");
+	expect_error(
+		"{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
+		"\"options\":{\"memoryLimit\":\"lots\"}}",
+		"Invalid memory limit format: \"lots\". Use e.g. \"512m\", "
+		"\"1g\".");
 	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
 		     "\"options\":{\"cpuLimit\":-1}}",
 		     "options.cpuLimit");
@@ -175,19 +176,18 @@ static void test_path_normalize(void **state)
 					    sizeof(out)),
 			 0);
 	assert_string_equal(out, "/sandbox/x/z");
-	assert_int_equal(box_path_normalize("/sandbox", false, out,
-					    sizeof(out)),
-			 0);
-	assert_int_equal(box_path_normalize("/sandboxes/x", false, out,
-					    sizeof(out)),
-			 -EINVAL);
+	assert_int_equal(
+		box_path_normalize("/sandbox", false, out, sizeof(out)), 0);
+	assert_int_equal(
+		box_path_normalize("/sandboxes/x", false, out, sizeof(out)),
+		-EINVAL);
 	assert_int_equal(box_path_normalize("/tmp/x", false, out, sizeof(out)),
 			 -EINVAL);
 	assert_int_equal(box_path_normalize("/tmp/x", true, out, sizeof(out)),
 			 0);
-	assert_int_equal(box_path_normalize("/sandbox/../etc", true, out,
-					    sizeof(out)),
-			 -EINVAL);
+	assert_int_equal(
+		box_path_normalize("/sandbox/../etc", true, out, sizeof(out)),
+		-EINVAL);
 	assert_int_equal(box_path_normalize("", true, out, sizeof(out)),
 			 -EINVAL);
 }

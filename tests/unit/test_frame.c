@@ -650,7 +650,8 @@ static void test_parser_direct_body(void **state)
 	for (size_t k = 0; have < size; k++) {
 		assert_int_equal(frame_parser_body_space(&p, &space, &room), 0);
 		assert_true(room > 0 && room <= size - have);
-		assert_true(room >= (size - have < 16384 ? size - have : 16384));
+		assert_true(room >=
+			    (size - have < 16384 ? size - have : 16384));
 		/* Never the announced size on what has come so far. */
 		assert_true(p.body_cap <= 2 * (have + FRAME_BODY_READ));
 		size_t n = steps[k % 6] < room ? steps[k % 6] : room;

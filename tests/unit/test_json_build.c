@@ -35,8 +35,7 @@ static void same_as_json_c(const char *text, size_t len)
 			 json_object_to_json_string(want));
 	assert_string_equal(json_object_to_json_string(got),
 			    json_object_to_json_string(want));
-	assert_int_equal(json_object_get_type(got),
-			 json_object_get_type(want));
+	assert_int_equal(json_object_get_type(got), json_object_get_type(want));
 	json_object_put(want);
 	json_object_put(got);
 }
@@ -110,9 +109,9 @@ static void test_verbatim(void **state)
 	assert_string_equal(
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 		"{\"content\":\"QUJD/+8=\"}");
-	assert_string_equal(json_object_get_string(
-				    json_object_object_get(o, "content")),
-			    "QUJD/+8=");
+	assert_string_equal(
+		json_object_get_string(json_object_object_get(o, "content")),
+		"QUJD/+8=");
 	json_object_put(o);
 }
 

@@ -16,10 +16,9 @@
 #define VERSION_MSG "Invalid request: \"jsonrpc\" must be \"2.0\""
 #define NOT_OBJECT_MSG "Invalid request: a request must be a JSON object"
 #define METHOD_MISSING_MSG "Invalid request: \"method\" is missing"
-#define METHOD_TYPE_MSG                                                        \
-	"Invalid request: \"method\" must be a non-empty string"
+#define METHOD_TYPE_MSG "Invalid request: \"method\" must be a non-empty string"
 #define PARAMS_ARRAY_MSG                                                       \
-	"Invalid params: \"params\" must be an object of named parameters, "  \
+	"Invalid params: \"params\" must be an object of named parameters, "   \
 	"not an array"
 #define PARAMS_TYPE_MSG "Invalid request: \"params\" must be an object"
 #define NONFINITE "NaN and Infinity are not JSON numbers"
@@ -375,9 +374,8 @@ static void test_request_ids_refused(void **state)
 			 "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"m\"}",
 			 ids[i]);
 		struct rpc_error err;
-		json_object *root = request_bad(body, strlen(body),
-						RPC_INVALID_REQUEST, ID_MSG,
-						&err);
+		json_object *root = request_bad(
+			body, strlen(body), RPC_INVALID_REQUEST, ID_MSG, &err);
 		/* The id was not valid, so the answer cannot carry it. */
 		assert_null(err.id);
 		json_object_put(root);
@@ -396,18 +394,15 @@ static void test_request_not_object(void **state)
 {
 	(void)state;
 	const char *bodies[] = {
-		"[]",
-		"[{\"jsonrpc\":\"2.0\",\"method\":\"m\"}]",
-		"1",
-		"\"x\"",
-		"true",
-		"null",
+		"[]",	"[{\"jsonrpc\":\"2.0\",\"method\":\"m\"}]",
+		"1",	"\"x\"",
+		"true", "null",
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct rpc_error err;
-		json_object *root = request_bad(bodies[i], strlen(bodies[i]),
-						RPC_INVALID_REQUEST,
-						NOT_OBJECT_MSG, &err);
+		json_object *root =
+			request_bad(bodies[i], strlen(bodies[i]),
+				    RPC_INVALID_REQUEST, NOT_OBJECT_MSG, &err);
 		assert_string_equal(err.message, NOT_OBJECT_MSG);
 		assert_null(err.id);
 		json_object_put(root);
@@ -461,8 +456,9 @@ static void test_request_version(void **state)
 	(void)state;
 	const char *versions[] = {
 		NULL, /* missing */
-		"\"1.0\"", "\"2\"", "\"\"", "\"2.0 \"", "\"2.0\\u0000junk\"", "\"2.00\"",
-		"2.0", "2", "null", "[\"2.0\"]", "{}",
+		"\"1.0\"",  "\"2\"", "\"\"", "\"2.0 \"", "\"2.0\\u0000junk\"",
+		"\"2.00\"", "2.0",   "2",    "null",	 "[\"2.0\"]",
+		"{}",
 	};
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		char body[128];
@@ -475,9 +471,9 @@ static void test_request_version(void **state)
 			snprintf(body, sizeof(body),
 				 "{\"id\":\"r%zu\",\"method\":\"m\"}", i);
 		struct rpc_error err;
-		json_object *root = request_bad(body, strlen(body),
-						RPC_INVALID_REQUEST,
-						VERSION_MSG, &err);
+		json_object *root =
+			request_bad(body, strlen(body), RPC_INVALID_REQUEST,
+				    VERSION_MSG, &err);
 		/* The id was valid, so the answer carries it. */
 		char want[16];
 		snprintf(want, sizeof(want), "r%zu", i);
@@ -492,14 +488,15 @@ static void test_request_method(void **state)
 	(void)state;
 	struct rpc_error err;
 	const char *missing = "{\"jsonrpc\":\"2.0\",\"id\":3}";
-	json_object *root = request_bad(missing, strlen(missing),
-					RPC_INVALID_REQUEST,
-					METHOD_MISSING_MSG, &err);
+	json_object *root =
+		request_bad(missing, strlen(missing), RPC_INVALID_REQUEST,
+			    METHOD_MISSING_MSG, &err);
 	assert_int_equal(json_object_get_int64(err.id), 3);
 	json_object_put(root);
 
-	const char *methods[] = { "5", "null", "\"\"", "[\"m\"]", "{}",
-				  "true" };
+	const char *methods[] = {
+		"5", "null", "\"\"", "[\"m\"]", "{}", "true"
+	};
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		char body[128];
 		snprintf(body, sizeof(body),
@@ -560,9 +557,8 @@ static void test_request_check_order(void **state)
 	/* A notification with a bad envelope is still an error, id-less. */
 	struct rpc_error err;
 	const char *body = "{\"jsonrpc\":\"2.0\",\"method\":\"\"}";
-	json_object *root = request_bad(body, strlen(body),
-					RPC_INVALID_REQUEST, METHOD_TYPE_MSG,
-					&err);
+	json_object *root = request_bad(body, strlen(body), RPC_INVALID_REQUEST,
+					METHOD_TYPE_MSG, &err);
 	assert_null(err.id);
 	json_object_put(root);
 }
@@ -587,8 +583,7 @@ static void test_error_kinds(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_string_equal(error_kind_name(cases[i].kind),
 				    cases[i].name);
-		assert_int_equal(error_kind_code(cases[i].kind),
-				 cases[i].code);
+		assert_int_equal(error_kind_code(cases[i].kind), cases[i].code);
 		assert_int_equal(error_kind_from_name(cases[i].name),
 				 cases[i].kind);
 	}
@@ -596,7 +591,7 @@ static void test_error_kinds(void **state)
 	assert_int_equal(RPC_INTERNAL_ERROR, -32603);
 	/* Anything out of range is treated as an internal fault. */
 	assert_string_equal(error_kind_name(ERR__MAX), "internal");
-	assert_string_equal(error_kind_name((enum error_kind)-1), "internal");
+	assert_string_equal(error_kind_name((enum error_kind) - 1), "internal");
 	assert_int_equal(error_kind_code(ERR__MAX), RPC_INTERNAL_ERROR);
 	assert_int_equal(error_kind_from_name("Busy"), -1);
 	assert_int_equal(error_kind_from_name("busy "), -1);
@@ -687,9 +682,9 @@ static void test_make_error_protocol_code(void **state)
 {
 	(void)state;
 	/* A protocol code is sent as given, whatever the kind's own code. */
-	json_object *resp = rpc_make_error(NULL, RPC_METHOD_NOT_FOUND,
-					   ERR_NOT_FOUND,
-					   "Method not found: \"nope\"");
+	json_object *resp =
+		rpc_make_error(NULL, RPC_METHOD_NOT_FOUND, ERR_NOT_FOUND,
+			       "Method not found: \"nope\"");
 	assert_string_equal(
 		json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN),
 		"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32601,"
@@ -706,10 +701,10 @@ static void test_error_answer_for_refused_request(void **state)
 	struct rpc_error err;
 	const char *body =
 		"{\"jsonrpc\":\"2.0\",\"id\":[\"x\"],\"method\":\"m\"}";
-	json_object *root = request_bad(body, strlen(body),
-					RPC_INVALID_REQUEST, ID_MSG, &err);
-	json_object *resp = rpc_make_error(err.id, err.code, err.kind,
-					   err.message);
+	json_object *root = request_bad(body, strlen(body), RPC_INVALID_REQUEST,
+					ID_MSG, &err);
+	json_object *resp =
+		rpc_make_error(err.id, err.code, err.kind, err.message);
 	json_object_put(root);
 	json_object *v = (json_object *)1;
 	assert_true(json_object_object_get_ex(resp, "id", &v));
@@ -717,8 +712,8 @@ static void test_error_answer_for_refused_request(void **state)
 	json_object_put(resp);
 
 	body = "{\"jsonrpc\":\"1.0\",\"id\":12,\"method\":\"m\"}";
-	root = request_bad(body, strlen(body), RPC_INVALID_REQUEST,
-			   VERSION_MSG, &err);
+	root = request_bad(body, strlen(body), RPC_INVALID_REQUEST, VERSION_MSG,
+			   &err);
 	resp = rpc_make_error(err.id, err.code, err.kind, err.message);
 	json_object_put(root);
 	assert_true(json_object_object_get_ex(resp, "id", &v));

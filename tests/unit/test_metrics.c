@@ -23,8 +23,9 @@ static void test_outcomes(void **state)
 	assert_int_equal(outcome_of("{\"exitCode\":3}"), METRICS_ERROR);
 	assert_int_equal(outcome_of("{\"exitCode\":0,\"timedOut\":false}"),
 			 METRICS_OK);
-	assert_int_equal(outcome_of("{\"exitCode\":137,\"signal\":\"SIGKILL\"}"),
-			 METRICS_ERROR);
+	assert_int_equal(
+		outcome_of("{\"exitCode\":137,\"signal\":\"SIGKILL\"}"),
+		METRICS_ERROR);
 	assert_int_equal(outcome_of("{\"exitCode\":137,\"timedOut\":true}"),
 			 METRICS_TIMEOUT);
 	assert_int_equal(outcome_of("{\"exitCode\":137,\"oomKilled\":true}"),
@@ -55,9 +56,9 @@ static void test_histogram_and_json(void **state)
 		"2,2,2,2,2,2,2,2],\"count\":3,\"sum\":60012},\"pool\":{"
 		"\"ready\":3,\"inUse\":2},\"sessions\":{\"total\":4,\"active\":"
 		"1},\"proxyRequests\":{\"allow\":1,\"block\":2}}";
-	assert_string_equal(json_object_to_json_string_ext(
-				    r, JSON_C_TO_STRING_PLAIN),
-			    want);
+	assert_string_equal(
+		json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+		want);
 }
 
 int main(void)

@@ -32,7 +32,8 @@ static void test_filter(void **state)
 	net_filter_free(&f);
 	const char *bad[] = { "ok", "(", NULL };
 	assert_int_equal(net_filter_compile(&f, bad, NULL, &err), -EINVAL);
-	assert_non_null(strstr(err.message, "options.networkFilter.whitelist[1]"));
+	assert_non_null(
+		strstr(err.message, "options.networkFilter.whitelist[1]"));
 }
 
 static bool private_addr(const char *text)
@@ -54,16 +55,30 @@ static void test_private_ranges(void **state)
 {
 	(void)state;
 	static const char *const refused[] = {
-		"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255",
-		"192.168.1.1", "169.254.169.254", "100.64.0.1",
-		"100.100.100.200", "0.0.0.0", "224.0.0.1", "255.255.255.255",
-		"::1", "::", "fd00:ec2::254", "fe80::1", "ff02::1",
-		"::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
+		"127.0.0.1",
+		"10.1.2.3",
+		"172.16.0.1",
+		"172.31.255.255",
+		"192.168.1.1",
+		"169.254.169.254",
+		"100.64.0.1",
+		"100.100.100.200",
+		"0.0.0.0",
+		"224.0.0.1",
+		"255.255.255.255",
+		"::1",
+		"::",
+		"fd00:ec2::254",
+		"fe80::1",
+		"ff02::1",
+		"::ffff:127.0.0.1",
+		"::ffff:10.0.0.1",
+		"64:ff9b::a00:1",
 		"2002:a00:1::",
 	};
 	static const char *const allowed[] = {
-		"1.1.1.1", "172.32.0.1", "100.128.0.1", "8.8.8.8",
-		"2606:4700::1111", "::ffff:8.8.8.8",
+		"1.1.1.1", "172.32.0.1",      "100.128.0.1",
+		"8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8",
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++)
 		if (!private_addr(refused[i]))
@@ -108,7 +123,8 @@ static void test_requests(void **state)
 					"Connection: close\r\n\r\n");
 	proxy_request_free(&r);
 
-	assert_int_equal(parse("GET http://h?q=1#frag HTTP/1.1\r\n\r\n", &r), 0);
+	assert_int_equal(parse("GET http://h?q=1#frag HTTP/1.1\r\n\r\n", &r),
+			 0);
 	assert_string_equal(r.path, "/?q=1");
 	assert_string_equal(r.upstream, "GET /?q=1 HTTP/1.1\r\nHost: h\r\n"
 					"Connection: close\r\n\r\n");
@@ -176,8 +192,8 @@ static void test_canonical_hosts(void **state)
 		    strcmp(host, cases[i][1]) != 0)
 			fail_msg("%s: %s", cases[i][0], host);
 	}
-	static const char *const bad[] = { ".", "..", "a..b", ".a", "a..",
-					   "::g", "1:2:3" };
+	static const char *const bad[] = { ".",	  "..",	 "a..b", ".a",
+					   "a..", "::g", "1:2:3" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		char host[254];
 		snprintf(host, sizeof(host), "%s", bad[i]);

@@ -120,9 +120,9 @@ static void symlinks_refused(void)
 				 -ELOOP);
 		/* The one exception, as openat2 has it: O_PATH with
 		 * O_NOFOLLOW names the link itself, which is no directory. */
-		assert_int_equal(open_beneath(dir, links[i],
-					      O_PATH | O_DIRECTORY, 0),
-				 -ENOTDIR);
+		assert_int_equal(
+			open_beneath(dir, links[i], O_PATH | O_DIRECTORY, 0),
+			-ENOTDIR);
 		assert_int_equal(open_beneath(dir, links[i],
 					      O_WRONLY | O_CREAT | O_TRUNC,
 					      0644),

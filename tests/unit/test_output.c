@@ -153,10 +153,15 @@ static void test_invalid_utf8_replaced(void **state)
 	struct output o;
 	struct collected c = { 0 };
 	output_init(&o, 1024, NULL);
-	output_feed(&o, "a\xff" "b\xc0\xaf" "c", 6, collect, &c);
+	output_feed(&o,
+		    "a\xff"
+		    "b\xc0\xaf"
+		    "c",
+		    6, collect, &c);
 	output_feed(&o, "\xe2\x82", 2, collect, &c); /* cut off at the end */
 	output_finish(&o, collect, &c);
-	assert_string_equal(c.buf, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
+	assert_string_equal(c.buf, "a\xef\xbf\xbd"
+				   "b\xef\xbf\xbd\xef\xbf\xbd"
 				   "c\xef\xbf\xbd\xef\xbf\xbd");
 	output_free(&o);
 }

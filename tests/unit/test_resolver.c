@@ -37,8 +37,8 @@ static void test_names_need_a_lookup(void **state)
 	(void)state;
 	struct resolver_result r;
 	static const char *const names[] = {
-		"localhost", "example.com", "1.2.3", "0x7f.1", "127.0.0.1.",
-		"[::1]", "fe80::1%lo", "", "1.2.3.4 ",
+		"localhost", "example.com", "1.2.3", "0x7f.1",	 "127.0.0.1.",
+		"[::1]",     "fe80::1%lo",  "",	     "1.2.3.4 ",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_false(resolver_numeric(names[i], 80, &r));

@@ -40,8 +40,7 @@
 #define AF_ALG 38
 #endif
 
-static int compile(const char *json, struct seccomp_prog *p,
-		   struct error *err)
+static int compile(const char *json, struct seccomp_prog *p, struct error *err)
 {
 	return seccomp_compile_json(json, strlen(json), p, err);
 }
@@ -81,9 +80,10 @@ static void test_bad_profiles_name_the_place(void **state)
 		     "syscalls[1].action: unknown action \"FOO\"");
 	expect_error(PROFILE("{\"names\":[\"read\"]}"),
 		     "syscalls[0].action: missing");
-	expect_error(PROFILE("{\"names\":[\"read\"],\"action\":"
-			     "\"SCMP_ACT_NOTIFY\"}"),
-		     "syscalls[0].action: \"SCMP_ACT_NOTIFY\" is not supported");
+	expect_error(
+		PROFILE("{\"names\":[\"read\"],\"action\":"
+			"\"SCMP_ACT_NOTIFY\"}"),
+		"syscalls[0].action: \"SCMP_ACT_NOTIFY\" is not supported");
 	expect_error(PROFILE("{\"names\":[\"read\"],\"action\":"
 			     "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":6,"
 			     "\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}"),
@@ -150,25 +150,23 @@ static void test_builtin_and_modes(void **state)
 	struct error err = { 0 };
 	assert_true(seccomp_builtin_strict_len > 1000);
 	assert_int_equal(seccomp_builtin_strict[0], '{');
-	assert_int_equal(seccomp_lookup("strict", NULL, &p, &err),
-			 0);
+	assert_int_equal(seccomp_lookup("strict", NULL, &p, &err), 0);
 	assert_non_null(p);
 	assert_true(p->len > 50);
 	const struct seccomp_prog *again = NULL;
 	seccomp_lookup("strict", NULL, &again, &err);
 	assert_ptr_equal(p, again); /* compiled once */
-	assert_int_equal(
-		seccomp_lookup("unconfined", NULL, &p, &err), 0);
+	assert_int_equal(seccomp_lookup("unconfined", NULL, &p, &err), 0);
 	assert_null(p);
-	assert_int_equal(seccomp_lookup("lax", NULL, &p, &err),
-			 -EINVAL);
+	assert_int_equal(seccomp_lookup("lax", NULL, &p, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "seccomp: must be"));
-	assert_int_equal(seccomp_lookup("custom", "/nonexistent/profile.json",
-					&p, &err),
-			 -EINVAL);
-	assert_string_equal(err.message, "customProfilePath: cannot read "
-				 "/nonexistent/profile.json: No such file or "
-				 "directory");
+	assert_int_equal(
+		seccomp_lookup("custom", "/nonexistent/profile.json", &p, &err),
+		-EINVAL);
+	assert_string_equal(err.message,
+			    "customProfilePath: cannot read "
+			    "/nonexistent/profile.json: No such file or "
+			    "directory");
 	assert_int_equal(seccomp_lookup("custom", "relative.json", &p, &err),
 			 -EINVAL);
 	assert_non_null(strstr(err.message, "must be an absolute path"));
@@ -179,9 +177,9 @@ static void test_builtin_and_modes(void **state)
 	 * denials to go with it... */
 	seccomp_cache_clear();
 	struct seccomp_prog own = { 0 };
-	assert_int_equal(compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}",
-				 &own, &err),
-			 0);
+	assert_int_equal(
+		compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", &own, &err),
+		0);
 	assert_int_equal(seccomp_install(&own), -EINVAL);
 	seccomp_prog_free(&own);
 	/* ...and installing nothing is nothing. */
@@ -206,28 +204,25 @@ static void test_custom_profile_recompiled_when_changed(void **state)
 	write_file(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
 	const struct seccomp_prog *p1 = NULL, *p2 = NULL, *p3 = NULL;
 	struct error err = { 0 };
-	assert_int_equal(seccomp_lookup("custom", path, &p1, &err),
-			 0);
+	assert_int_equal(seccomp_lookup("custom", path, &p1, &err), 0);
 	assert_non_null(p1);
 	unsigned short len1 = p1->len;
-	assert_int_equal(seccomp_lookup("custom", path, &p3, &err),
-			 0);
+	assert_int_equal(seccomp_lookup("custom", path, &p3, &err), 0);
 	assert_ptr_equal(p1, p3); /* unchanged: cached */
 	write_file(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":"
 			 "[{\"names\":[\"uname\",\"getcwd\"],\"action\":"
 			 "\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}");
-	assert_int_equal(seccomp_lookup("custom", path, &p2, &err),
-			 0);
+	assert_int_equal(seccomp_lookup("custom", path, &p2, &err), 0);
 	assert_true(p2->len > len1);
 	/* A broken file is refused, never silently replaced, and the error
 	 * says which file and where in it. */
-	write_file(path, "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":"
-			 "[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-			 "{\"names\":[\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-			 "{\"names\":[\"exit\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-			 "{\"names\":[\"close\"],\"action\":\"FOO\"}]}");
-	assert_int_equal(seccomp_lookup("custom", path, &p3, &err),
-			 -EINVAL);
+	write_file(path,
+		   "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":"
+		   "[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		   "{\"names\":[\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		   "{\"names\":[\"exit\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		   "{\"names\":[\"close\"],\"action\":\"FOO\"}]}");
+	assert_int_equal(seccomp_lookup("custom", path, &p3, &err), -EINVAL);
 	char want[200];
 	snprintf(want, sizeof(want),
 		 "customProfilePath: %s: syscalls[3].action: unknown action "
@@ -235,8 +230,7 @@ static void test_custom_profile_recompiled_when_changed(void **state)
 		 path);
 	assert_string_equal(err.message, want);
 	write_file(path, "{");
-	assert_int_equal(seccomp_lookup("custom", path, &p3, &err),
-			 -EINVAL);
+	assert_int_equal(seccomp_lookup("custom", path, &p3, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "not valid JSON"));
 	unlink(path);
 }
@@ -294,7 +288,7 @@ static void expect_exit0(int st, const char *what)
 		errno = 0;                                                     \
 		long r_ = (long)(call);                                        \
 		if (r_ != -1 || errno != (want)) {                             \
-			dprintf(2, "line %d: %s = %ld, errno %d, not %d\n",   \
+			dprintf(2, "line %d: %s = %ld, errno %d, not %d\n",    \
 				__LINE__, #call, r_, errno, (want));           \
 			return 1;                                              \
 		}                                                              \
@@ -306,7 +300,7 @@ static void expect_exit0(int st, const char *what)
 		errno = 0;                                                     \
 		long r_ = (long)(call);                                        \
 		if (r_ == -1 && errno == (bad)) {                              \
-			dprintf(2, "line %d: %s failed with %d\n", __LINE__,  \
+			dprintf(2, "line %d: %s failed with %d\n", __LINE__,   \
 				#call, errno);                                 \
 			return 1;                                              \
 		}                                                              \
@@ -469,12 +463,12 @@ static int docker_style_rules(void)
 	gid_t g[3];
 	uid_t u[3];
 	DENIED(raw(SYS_getppid, 0, 0, 0), 100);
-	NOT_DENIED(raw(SYS_getuid, 0, 0, 0), 101);	  /* includes.caps */
-	DENIED(raw(SYS_getgid, 0, 0, 0), 102);		  /* excludes.caps */
-	DENIED(raw(SYS_geteuid, 0, 0, 0), 103);		  /* minKernel 3.10 */
-	NOT_DENIED(raw(SYS_getegid, 0, 0, 0), 104);	  /* minKernel 99.0 */
-	NOT_DENIED(raw(SYS_getpgrp, 0, 0, 0), 105);	  /* excludes.minKernel */
-	DENIED(raw(SYS_getsid, 0, 0, 0), 106);		  /* includes.arches */
+	NOT_DENIED(raw(SYS_getuid, 0, 0, 0), 101);  /* includes.caps */
+	DENIED(raw(SYS_getgid, 0, 0, 0), 102);	    /* excludes.caps */
+	DENIED(raw(SYS_geteuid, 0, 0, 0), 103);	    /* minKernel 3.10 */
+	NOT_DENIED(raw(SYS_getegid, 0, 0, 0), 104); /* minKernel 99.0 */
+	NOT_DENIED(raw(SYS_getpgrp, 0, 0, 0), 105); /* excludes.minKernel */
+	DENIED(raw(SYS_getsid, 0, 0, 0), 106);	    /* includes.arches */
 	NOT_DENIED(raw(SYS_getresuid, (long)&u[0], (long)&u[1], (long)&u[2]),
 		   107); /* includes.arches elsewhere */
 	NOT_DENIED(raw(SYS_getresgid, (long)&g[0], (long)&g[1], (long)&g[2]),
@@ -552,8 +546,7 @@ static char *run_strict(const char *const argv[], int *status)
 {
 	const struct seccomp_prog *p = NULL;
 	struct error err = { 0 };
-	assert_int_equal(seccomp_lookup("strict", NULL, &p, &err),
-			 0);
+	assert_int_equal(seccomp_lookup("strict", NULL, &p, &err), 0);
 	int out[2];
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	fflush(NULL);
@@ -617,13 +610,11 @@ static void expect_output(const char *const argv[], const char *want)
 static void test_python(void **state)
 {
 	(void)state;
-	const char *const a[] = {
-		"/usr/bin/python3", "-c",
-		"import os,subprocess,threading; "
-		"print(subprocess.run([\"/bin/echo\",\"ok\"],"
-		"capture_output=True).stdout)",
-		NULL
-	};
+	const char *const a[] = { "/usr/bin/python3", "-c",
+				  "import os,subprocess,threading; "
+				  "print(subprocess.run([\"/bin/echo\",\"ok\"],"
+				  "capture_output=True).stdout)",
+				  NULL };
 	expect_output(a, "b'ok\\n'\n");
 	const char *const b[] = {
 		"/usr/bin/python3", "-c",
@@ -704,7 +695,8 @@ static void test_bash(void **state)
 	expect_output(a, want);
 	const char *const b[] = {
 		"/bin/bash", "-c",
-		"set -e; d=$(mktemp -d); echo b a | tr ' ' '\\n' | sort > $d/f; "
+		"set -e; d=$(mktemp -d); echo b a | tr ' ' '\\n' | sort > "
+		"$d/f; "
 		"cp $d/f $d/g; chmod 600 $d/g; ln -s $d/g $d/l; cat $d/l | "
 		"head -1; rm -r $d",
 		NULL
@@ -727,7 +719,8 @@ int main(void)
 		cmocka_unit_test(test_custom_profile_recompiled_when_changed),
 		cmocka_unit_test(test_strict_blocks_attacks),
 		cmocka_unit_test(test_other_abis_are_killed),
-		cmocka_unit_test(test_allow_all_profile_keeps_mandatory_denials),
+		cmocka_unit_test(
+			test_allow_all_profile_keeps_mandatory_denials),
 		cmocka_unit_test(test_docker_style_fixture),
 		cmocka_unit_test(test_python),
 		cmocka_unit_test(test_node),

@@ -225,8 +225,14 @@ static void test_format(void **state)
 static void test_format_parses_back(void **state)
 {
 	(void)state;
-	const uint64_t values[] = { 0, 1, 999, KIB, 3 * KIB, 7 * MIB,
-				    5 * GIB, 12345 * MIB + 3 * KIB,
+	const uint64_t values[] = { 0,
+				    1,
+				    999,
+				    KIB,
+				    3 * KIB,
+				    7 * MIB,
+				    5 * GIB,
+				    12345 * MIB + 3 * KIB,
 				    17179869183ull * GIB };
 	char buf[32];
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {

@@ -41,8 +41,8 @@ static int collect(void *userdata, const char *type, const char *data,
 
 /* Feeds len bytes of text, cut at the given offsets, through one parser
  * with limit max into s; the first error, or 0. */
-static int feed_into(struct seen *s, size_t max, const char *text,
-		     size_t len, const size_t *cuts, size_t ncuts)
+static int feed_into(struct seen *s, size_t max, const char *text, size_t len,
+		     const size_t *cuts, size_t ncuts)
 {
 	struct sse_parser p;
 	sse_init(&p, max, collect, s);
@@ -88,7 +88,8 @@ static const struct {
 	  { "one\ntwo\n three\n\n" } },
 	/* A type applies to its event only; every blank line resets it,
 	 * whether an event is dispatched or not. */
-	{ "event: exit\ndata: 0\n\ndata: next\n\nevent: lone\n\ndata: after\n\n",
+	{ "event: exit\ndata: 0\n\ndata: next\n\nevent: lone\n\ndata: "
+	  "after\n\n",
 	  3,
 	  { "exit", "message", "message" },
 	  { "0", "next", "after" } },
@@ -177,11 +178,13 @@ static void test_limit(void **state)
 	/* A line without its end yet past 16 bytes; then data lines of 10
 	 * bytes each, two of them past 16. */
 	static const size_t one_more[] = { 16 };
-	assert_int_equal(feed_into(&s, 16, "data: 0123456789x", 17, one_more, 1),
-			 -EMSGSIZE);
+	assert_int_equal(
+		feed_into(&s, 16, "data: 0123456789x", 17, one_more, 1),
+		-EMSGSIZE);
 	static const size_t per_line[] = { 17 };
-	assert_int_equal(feed_into(&s, 16, "data: 0123456789\ndata: 0123456789\n",
-				   34, per_line, 1),
+	assert_int_equal(feed_into(&s, 16,
+				   "data: 0123456789\ndata: 0123456789\n", 34,
+				   per_line, 1),
 			 -EMSGSIZE);
 	assert_int_equal(s.n, 0);
 }

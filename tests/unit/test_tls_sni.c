@@ -47,8 +47,7 @@ static void test_real_hello(void **state)
 			 1);
 	assert_string_equal(host, "unit.example-1.test");
 	/* Too small a buffer for the name is no name. */
-	assert_int_equal(tls_sni_parse(real_hello, sizeof(real_hello), host,
-				       8),
+	assert_int_equal(tls_sni_parse(real_hello, sizeof(real_hello), host, 8),
 			 -EPROTO);
 }
 
@@ -57,9 +56,8 @@ static void test_every_prefix_wants_more(void **state)
 	(void)state;
 	char host[256];
 	for (size_t n = 0; n < sizeof(real_hello); n++)
-		assert_int_equal(tls_sni_parse(real_hello, n, host,
-					       sizeof(host)),
-				 0);
+		assert_int_equal(
+			tls_sni_parse(real_hello, n, host, sizeof(host)), 0);
 }
 
 /* The real hello's handshake message cut into records of size each. */
@@ -142,17 +140,17 @@ static void test_made_hellos(void **state)
 	n = hello(buf, alpn, sizeof(alpn), 1);
 	assert_int_equal(tls_sni_parse(buf, n, host, sizeof(host)), -ENOENT);
 	/* A name of another type first, then a host name. */
-	static const unsigned char two[] = { 0x00, 0x00, 0x00, 0x0c, 0x00,
-					     0x0a, 0x07, 0x00, 0x01, 'x',
-					     0x00, 0x00, 0x03, 'a',  '.',
-					     'b' };
+	static const unsigned char two[] = { 0x00, 0x00, 0x00, 0x0c, 0x00, 0x0a,
+					     0x07, 0x00, 0x01, 'x',  0x00, 0x00,
+					     0x03, 'a',	 '.',  'b' };
 	n = hello(buf, two, sizeof(two), 1);
 	assert_int_equal(tls_sni_parse(buf, n, host, sizeof(host)), 1);
 	assert_string_equal(host, "a.b");
 	/* Characters no host name has. */
-	static const unsigned char bad[] = { 0x00, 0x00, 0x00, 0x08, 0x00,
-					     0x06, 0x00, 0x00, 0x03, 'a',
-					     '/', 'b' };
+	static const unsigned char bad[] = {
+		0x00, 0x00, 0x00, 0x08, 0x00, 0x06,
+		0x00, 0x00, 0x03, 'a',	'/',  'b'
+	};
 	n = hello(buf, bad, sizeof(bad), 1);
 	assert_int_equal(tls_sni_parse(buf, n, host, sizeof(host)), -EPROTO);
 	/* A list length past its extension. */
@@ -183,12 +181,11 @@ static void test_not_tls(void **state)
 			 -EPROTO);
 	/* An empty record, and a record over the limit. */
 	static const unsigned char empty[] = { 0x16, 3, 1, 0, 0, 1 };
-	assert_int_equal(tls_sni_parse(empty, sizeof(empty), host,
-				       sizeof(host)),
-			 -EPROTO);
+	assert_int_equal(
+		tls_sni_parse(empty, sizeof(empty), host, sizeof(host)),
+		-EPROTO);
 	static const unsigned char huge[] = { 0x16, 3, 1, 0x48, 0x01, 1 };
-	assert_int_equal(tls_sni_parse(huge, sizeof(huge), host,
-				       sizeof(host)),
+	assert_int_equal(tls_sni_parse(huge, sizeof(huge), host, sizeof(host)),
 			 -EPROTO);
 }
 

@@ -21,14 +21,14 @@ static void test_seq_table(void **state)
 		{ "A", 1, 1 },
 		{ "\x7f", 1, 1 },
 		{ "\0", 1, 1 },
-		{ "\xc2\x80", 2, 2 },	       /* U+0080 */
-		{ "\xdf\xbf", 2, 2 },	       /* U+07FF */
-		{ "\xe0\xa0\x80", 3, 3 },      /* U+0800 */
-		{ "\xed\x9f\xbf", 3, 3 },      /* U+D7FF */
-		{ "\xee\x80\x80", 3, 3 },      /* U+E000 */
-		{ "\xef\xbf\xbf", 3, 3 },      /* U+FFFF */
-		{ "\xf0\x90\x80\x80", 4, 4 },  /* U+10000 */
-		{ "\xf4\x8f\xbf\xbf", 4, 4 },  /* U+10FFFF */
+		{ "\xc2\x80", 2, 2 },	      /* U+0080 */
+		{ "\xdf\xbf", 2, 2 },	      /* U+07FF */
+		{ "\xe0\xa0\x80", 3, 3 },     /* U+0800 */
+		{ "\xed\x9f\xbf", 3, 3 },     /* U+D7FF */
+		{ "\xee\x80\x80", 3, 3 },     /* U+E000 */
+		{ "\xef\xbf\xbf", 3, 3 },     /* U+FFFF */
+		{ "\xf0\x90\x80\x80", 4, 4 }, /* U+10000 */
+		{ "\xf4\x8f\xbf\xbf", 4, 4 }, /* U+10FFFF */
 		/* A valid sequence followed by more text. */
 		{ "\xc3\xa9x", 3, 2 },
 		/* Continuation bytes and bytes that never occur. */
@@ -113,14 +113,18 @@ static void test_valid(void **state)
 		{ "plain ascii", 0, 1 },
 		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, 1 },
 		{ "a\0b", 3, 1 },
-		{ "\xef\xbb\xbf" "bom", 0, 1 },
+		{ "\xef\xbb\xbf"
+		  "bom",
+		  0, 1 },
 		{ "ok\xff", 0, 0 },
 		{ "\xc3\xa9\xc3", 0, 0 },
 		{ "\xe2\x82", 0, 0 },
 		{ "x\xed\xa0\x80y", 0, 0 },
 		{ "x\xc0\xafy", 0, 0 },
 		{ "\xf4\x90\x80\x80", 0, 0 },
-		{ "\x80" "abc", 0, 0 },
+		{ "\x80"
+		  "abc",
+		  0, 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
@@ -138,7 +142,10 @@ static void test_valid(void **state)
 static void test_prefix(void **state)
 {
 	(void)state;
-	const char *s = "h\xc3\xa9" "\xe2\x82\xac" "\xf0\x9f\x98\x80" "!";
+	const char *s = "h\xc3\xa9"
+			"\xe2\x82\xac"
+			"\xf0\x9f\x98\x80"
+			"!";
 	/* Offsets: h 0, é 1-2, € 3-5, emoji 6-9, ! 10; length 11. */
 	static const size_t want[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11 };
 	for (size_t max = 0; max < sizeof(want) / sizeof(want[0]); max++) {
