@@ -141,7 +141,12 @@ fuzz: $(FUZZ_TARGETS)
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(abspath $(BUILD))
 
+# Every C file, as .clang-format has it.
+FORMAT_SRC := $(wildcard proto/*.[ch] daemon/*.[ch] daemon/*/*.[ch] \
+	ctl/*.[ch] tests/*/*.[ch])
+
 lint:
+	@clang-format --dry-run -Werror $(FORMAT_SRC)
 	tools/include-graph --self-test
 	tools/include-graph daemon
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
