@@ -118,7 +118,7 @@ FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
 FUZZ_SRC_fuzz_proxy_request := daemon/net/proxy_request.c daemon/net/net_policy.c \
 	proto/error.c
 FUZZ_SRC_fuzz_dns_stub := daemon/net/dns_stub.c daemon/net/resolver.c \
-	daemon/net/net_policy.c daemon/log.c
+	daemon/net/net_policy.c daemon/log.c proto/error.c
 .SECONDEXPANSION:
 build-fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p build-fuzz
