@@ -16,7 +16,8 @@ int strbuf_add(struct strbuf *b, const void *data, size_t n)
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, data, n);
+	if (n) /* data may be NULL when there is nothing to add */
+		memcpy(b->p + b->len, data, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 	return 0;
