@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "log.h"
+#include "utf8.h"
+
+/* How much of a refused pattern its error message quotes. */
+#define PATTERN_EXCERPT 60
 
 /* isol8 users write JavaScript regular expressions with the i flag, so
  * the options make PCRE2 read them as ECMAScript does where the two
@@ -47,17 +51,34 @@ static void free_list(struct net_list *l)
 	l->n = 0;
 }
 
+/* "label "pattern"" for messages, the pattern shortened to a readable
+ * excerpt, and left out where it is not UTF-8. */
+static void describe(char *buf, size_t size, const char *label, const char *pat)
+{
+	size_t len = strlen(pat);
+	if (!utf8_valid(pat, len)) {
+		snprintf(buf, size, "%s", label);
+		return;
+	}
+	size_t shown = utf8_prefix(pat, PATTERN_EXCERPT);
+	snprintf(buf, size, "%s \"%.*s%s\"", label, (int)shown, pat,
+		 shown < len ? "..." : "");
+}
+
 /* Compiles one pattern within the limits; label names it in errors. */
 static int compile_one(const char *label, const char *pat,
 		       pcre2_compile_context *cc, pcre2_code **out,
 		       struct error *e)
 {
+	char what[64 + PATTERN_EXCERPT + 8];
 	size_t len = strlen(pat);
-	if (len > NET_PATTERN_MAX_LENGTH)
+	if (len > NET_PATTERN_MAX_LENGTH) {
+		describe(what, sizeof(what), label, pat);
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "%s: the pattern is %zu bytes long, more "
 				 "than the limit of %d",
-				 label, len, NET_PATTERN_MAX_LENGTH);
+				 what, len, NET_PATTERN_MAX_LENGTH);
+	}
 	int code;
 	PCRE2_SIZE at;
 	pcre2_code *re =
@@ -69,24 +90,26 @@ static int compile_one(const char *label, const char *pat,
 		PCRE2_UCHAR why[120];
 		if (pcre2_get_error_message(code, why, sizeof(why)) < 0)
 			snprintf((char *)why, sizeof(why), "error %d", code);
+		describe(what, sizeof(what), label, pat);
 		if (code == PCRE2_ERROR_PARENTHESES_NEST_TOO_DEEP)
 			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 					 "%s, at offset %zu: %s (the limit is "
 					 "%d)",
-					 label, (size_t)at, (const char *)why,
+					 what, (size_t)at, (const char *)why,
 					 NET_PATTERN_MAX_NESTING);
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "%s, at offset %zu: %s", label, (size_t)at,
+				 "%s, at offset %zu: %s", what, (size_t)at,
 				 (const char *)why);
 	}
 	size_t size = 0;
 	pcre2_pattern_info(re, PCRE2_INFO_SIZE, &size);
 	if (size > NET_PATTERN_MAX_COMPILED) {
 		pcre2_code_free(re);
+		describe(what, sizeof(what), label, pat);
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "%s: the pattern compiles to %zu bytes, more "
 				 "than the limit of %d",
-				 label, size, NET_PATTERN_MAX_COMPILED);
+				 what, size, NET_PATTERN_MAX_COMPILED);
 	}
 	*out = re;
 	return 0;
