@@ -18,27 +18,27 @@ enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE, T_DOUBLE };
 struct key {
 	const char *path; /* dotted JSON path */
 	enum key_type type;
+	bool regex; /* for strings: a host filter pattern */
 	size_t offset;
 	const char *def; /* default as JSON text */
 	uint64_t min, max;
 	const char
 		*choices; /* for strings: the allowed values, "|"-separated */
-	bool regex;	  /* for strings: a host filter pattern */
 };
 
 #define K(p, t, field, d, lo, hi)                                              \
 	{                                                                      \
-		p, t, offsetof(struct config, field), d, lo, hi, NULL, false   \
+		p, t, false, offsetof(struct config, field), d, lo, hi, NULL   \
 	}
 #define KCHOICE(p, field, d, choices)                                          \
 	{                                                                      \
-		p, T_STRING, offsetof(struct config, field), d, 0, 0, choices, \
-			false                                                  \
+		p, T_STRING, false, offsetof(struct config, field), d, 0, 0,   \
+			choices                                                \
 	}
 #define KREGEX(p, field, d)                                                    \
 	{                                                                      \
-		p, T_STRING, offsetof(struct config, field), d, 0, 0, NULL,    \
-			true                                                   \
+		p, T_STRING, true, offsetof(struct config, field), d, 0, 0,    \
+			NULL                                                   \
 	}
 
 static const struct key schema[] = {

@@ -137,7 +137,7 @@ static int compile_list(const char *const *pats, const char *name,
 				 name, count, NET_FILTER_MAX_PATTERNS);
 	if (count == 0)
 		return 0;
-	l->codes = calloc(count, sizeof(*l->codes));
+	l->codes = calloc(count, sizeof(pcre2_code *));
 	if (!l->codes)
 		return -ENOMEM;
 	for (; l->n < count; l->n++) {
