@@ -15,7 +15,7 @@ PYTHON ?= /usr/bin/python3
 CC ?= cc
 BUILD ?= build
 SAN ?=
-PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0
+PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8
 CTL_PKGS := libsystemd json-c libcurl libmicrohttpd
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
@@ -115,10 +115,12 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuz
 FUZZ_SRC_fuzz_frame_rpc := $(PROTO_SRC)
 FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
 FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
-FUZZ_SRC_fuzz_proxy_request := daemon/net/proxy_request.c daemon/net/net_policy.c \
-	proto/error.c
+# net_policy.c also needs libpcre2-8 (in PKGS) and proto/utf8.c.
+FUZZ_POLICY := daemon/net/net_policy.c daemon/log.c proto/error.c \
+	proto/utf8.c proto/strbuf.c
+FUZZ_SRC_fuzz_proxy_request := daemon/net/proxy_request.c $(FUZZ_POLICY)
 FUZZ_SRC_fuzz_dns_stub := daemon/net/dns_stub.c daemon/net/resolver.c \
-	daemon/net/net_policy.c daemon/log.c proto/error.c
+	$(FUZZ_POLICY)
 .SECONDEXPANSION:
 build-fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p build-fuzz

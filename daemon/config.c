@@ -5,6 +5,7 @@
 #include "frame.h"
 #include "jsonrpc.h"
 #include "size.h"
+#include "net/net_policy.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@ enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE, T_DOUBLE };
 struct key {
 	const char *path; /* dotted JSON path */
 	enum key_type type;
+	bool regex; /* for strings: a host filter pattern */
 	size_t offset;
 	const char *def; /* default as JSON text */
 	uint64_t min, max;
@@ -26,11 +28,17 @@ struct key {
 
 #define K(p, t, field, d, lo, hi)                                              \
 	{                                                                      \
-		p, t, offsetof(struct config, field), d, lo, hi, NULL          \
+		p, t, false, offsetof(struct config, field), d, lo, hi, NULL   \
 	}
 #define KCHOICE(p, field, d, choices)                                          \
 	{                                                                      \
-		p, T_STRING, offsetof(struct config, field), d, 0, 0, choices  \
+		p, T_STRING, false, offsetof(struct config, field), d, 0, 0,   \
+			choices                                                \
+	}
+#define KREGEX(p, field, d)                                                    \
+	{                                                                      \
+		p, T_STRING, true, offsetof(struct config, field), d, 0, 0,    \
+			NULL                                                   \
 	}
 
 static const struct key schema[] = {
@@ -102,14 +110,14 @@ static const struct key schema[] = {
 	  100, 600000),
 	/* Per runtime with a package manager, in runtime_at() order: the
 	 * hosts it needs, added to an empty whitelist by installPackages. */
-	K("network.registry.python", T_STRING, net_registry[0],
-	  "\"^(pypi\\\\.org|files\\\\.pythonhosted\\\\.org)$\"", 0, 0),
-	K("network.registry.node", T_STRING, net_registry[1],
-	  "\"^registry\\\\.npmjs\\\\.org$\"", 0, 0),
-	K("network.registry.bun", T_STRING, net_registry[2],
-	  "\"^registry\\\\.npmjs\\\\.org$\"", 0, 0),
-	K("network.registry.deno", T_STRING, net_registry[3],
-	  "\"^(registry\\\\.npmjs\\\\.org|jsr\\\\.io|deno\\\\.land)$\"", 0, 0),
+	KREGEX("network.registry.python", net_registry[0],
+	       "\"^(pypi\\\\.org|files\\\\.pythonhosted\\\\.org)$\""),
+	KREGEX("network.registry.node", net_registry[1],
+	       "\"^registry\\\\.npmjs\\\\.org$\""),
+	KREGEX("network.registry.bun", net_registry[2],
+	       "\"^registry\\\\.npmjs\\\\.org$\""),
+	KREGEX("network.registry.deno", net_registry[3],
+	       "\"^(registry\\\\.npmjs\\\\.org|jsr\\\\.io|deno\\\\.land)$\""),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
@@ -164,6 +172,12 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 					 "%s: must be one of %s, got %s",
 					 k->path, k->choices,
 					 json_object_to_json_string(v));
+		}
+		if (k->regex) {
+			int r = net_pattern_check(k->path,
+						  json_object_get_string(v), e);
+			if (r < 0)
+				return r;
 		}
 		char *s = strdup(json_object_get_string(v));
 		if (!s)

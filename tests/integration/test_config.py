@@ -34,6 +34,10 @@ BAD_CONFIGS = [
     ({"defaults": {"seccomp": "lax"}}, ["defaults.seccomp", "lax"]),
     ({"server": 5}, ["server", "object"]),
     ({"defaults": []}, ["defaults", "object"]),
+    ({"network": {"registry": {"python": "^(pypi\\.org"}}},
+     ["network.registry.python", "at offset 11", "missing closing"]),
+    ({"network": {"registry": {"node": "x" * 1025}}},
+     ["network.registry.node", "1025 bytes long", "limit of 1024"]),
 ]
 
 

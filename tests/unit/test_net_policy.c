@@ -30,10 +30,164 @@ static void test_filter(void **state)
 	assert_true(net_filter_allows(&f, "anything.net"));
 	assert_false(net_filter_allows(&f, "EVIL.net"));
 	net_filter_free(&f);
+	net_filter_free(&f); /* freed twice, or moved from: empty */
+	assert_true(net_filter_allows(&f, "anything.net"));
+}
+
+/* Patterns mean what they mean in JavaScript with the i flag. */
+static void test_js_syntax(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pattern, *host;
+		bool match;
+	} cases[] = {
+		{ "^10\\.0\\.0\\.\\d$", "10.0.0.7", true },
+		{ "^10\\.0\\.0\\.\\d$", "10.0.0.17", false },
+		{ "^(?:api|www)\\.example\\.com$", "www.example.com", true },
+		{ "^(?!safe\\.).*\\.test$", "evil.test", true },
+		{ "^(?!safe\\.).*\\.test$", "safe.test", false },
+		{ "(?<=^api\\.)example", "api.example.com", true },
+		{ "EXAMPLE\\.COM$", "example.com", true },
+		{ "\\u0061pi\\.\\x65", "api.example", true },
+		{ "^(x)?\\1y$", "y", true },
+		{ "^[^]+$", "anything", true },
+		{ "[]", "anything", false },
+		{ "\\w+\\.\\w{2,}$", "host.io", true },
+		{ "^(?<sub>[a-z]+)\\.\\k<sub>$", "ab.ab", true },
+		{ "\\bfoo\\b", "a.foo.b", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct net_filter f;
+		struct error err;
+		const char *deny[] = { cases[i].pattern, NULL };
+		if (net_filter_compile(&f, NULL, deny, &err) < 0)
+			fail_msg("%s: %s", cases[i].pattern, err.message);
+		if (net_filter_allows(&f, cases[i].host) == cases[i].match)
+			fail_msg("%s on %s: expected %s", cases[i].pattern,
+				 cases[i].host,
+				 cases[i].match ? "a match" : "no match");
+		net_filter_free(&f);
+	}
+}
+
+static void assert_refused(const char *const *allow, const char *const *deny,
+			   const char *message)
+{
+	struct net_filter f;
+	struct error err;
+	assert_int_equal(net_filter_compile(&f, allow, deny, &err), -EINVAL);
+	assert_int_equal(err.kind, ERR_INVALID_ARGUMENT);
+	if (!strstr(err.message, message))
+		fail_msg("\"%s\" does not say \"%s\"", err.message, message);
+	assert_null(f.rules);
+}
+
+static void test_refused_patterns(void **state)
+{
+	(void)state;
 	const char *bad[] = { "ok", "(", NULL };
-	assert_int_equal(net_filter_compile(&f, bad, NULL, &err), -EINVAL);
-	assert_non_null(
-		strstr(err.message, "options.networkFilter.whitelist[1]"));
+	assert_refused(bad, NULL,
+		       "options.networkFilter.whitelist[1] \"(\", at offset 1: "
+		       "missing closing parenthesis");
+	const char *bomb[] = { "((((a{1,20}){1,20}){1,20}){1,20}){1,20}",
+			       NULL };
+	assert_refused(
+		NULL, bomb,
+		"options.networkFilter.blacklist[0] "
+		"\"((((a{1,20}){1,20}){1,20}){1,20}){1,20}\", at offset 39: "
+		"regular expression is too large");
+
+	char deep[3 * (NET_PATTERN_MAX_NESTING + 1) + 1] = "";
+	for (int i = 0; i <= NET_PATTERN_MAX_NESTING; i++)
+		strcat(deep, "(");
+	strcat(deep, "a");
+	for (int i = 0; i <= NET_PATTERN_MAX_NESTING; i++)
+		strcat(deep, ")");
+	const char *nested[] = { "a", "b", deep, NULL };
+	assert_refused(NULL, nested,
+		       ", at offset 33: "
+		       "parentheses are too deeply nested (the limit is 32)");
+
+	char lng[NET_PATTERN_MAX_LENGTH + 2];
+	memset(lng, 'a', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	const char *longer[] = { lng, NULL };
+	assert_refused(
+		longer, NULL,
+		"options.networkFilter.whitelist[0] \"aaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\": the pattern is "
+		"1025 bytes long, more than the limit of 1024");
+	lng[NET_PATTERN_MAX_LENGTH] = '\0';
+	struct net_filter f;
+	struct error err;
+	assert_int_equal(net_filter_compile(&f, longer, NULL, &err), 0);
+	net_filter_free(&f);
+
+	const char *many[NET_FILTER_MAX_PATTERNS + 2];
+	for (size_t i = 0; i <= NET_FILTER_MAX_PATTERNS; i++)
+		many[i] = "x";
+	many[NET_FILTER_MAX_PATTERNS + 1] = NULL;
+	assert_refused(NULL, many,
+		       "options.networkFilter.blacklist: 33 patterns, more "
+		       "than the limit of 32");
+	many[NET_FILTER_MAX_PATTERNS] = NULL;
+	assert_int_equal(net_filter_compile(&f, many, many, &err), 0);
+	net_filter_free(&f);
+
+	const char *invalid_utf8[] = { "caf\xc3", NULL };
+	assert_refused(invalid_utf8, NULL,
+		       "options.networkFilter.whitelist[0], at offset 3: ");
+
+	assert_int_equal(
+		net_pattern_check("network.registry.python", "a)", &err),
+		-EINVAL);
+	assert_string_equal(
+		err.message,
+		"network.registry.python \"a)\", at offset 1: unmatched "
+		"closing parenthesis");
+	assert_int_equal(net_pattern_check("x", "^pypi\\.org$", &err), 0);
+}
+
+/* Patterns that could run for ages on a long host give up at the match
+ * limits, and the host is blocked. */
+static void test_limits_fail_closed(void **state)
+{
+	(void)state;
+	char host[254];
+	memset(host, 'a', 252);
+	strcpy(host + 252, "b");
+	struct net_filter f;
+	struct error err;
+	const char *crash[] = { "(|)(\\1\\1)*", NULL };
+	assert_int_equal(net_filter_compile(&f, NULL, crash, &err), 0);
+	assert_false(net_filter_allows(&f, "example.com"));
+	net_filter_free(&f);
+
+	const char *stall[] = { "(*NO_START_OPT)((a*)*)*\\2\\1x", "^(a|a)+$",
+				NULL };
+	for (size_t i = 0; stall[i]; i++) {
+		const char *one[] = { stall[i], NULL };
+		assert_int_equal(net_filter_compile(&f, NULL, one, &err), 0);
+		assert_false(net_filter_allows(&f, host));
+		assert_true(net_filter_allows(&f, "pypi.org"));
+		net_filter_free(&f);
+		/* As a whitelist pattern it gives up as no match... */
+		assert_int_equal(net_filter_compile(&f, one, NULL, &err), 0);
+		assert_false(net_filter_allows(&f, host));
+		net_filter_free(&f);
+		/* ...and another pattern that matches still allows. */
+		const char *two[] = { stall[i], "a+b$", NULL };
+		assert_int_equal(net_filter_compile(&f, two, NULL, &err), 0);
+		assert_true(net_filter_allows(&f, host));
+		net_filter_free(&f);
+	}
+	/* A host that is not UTF-8 cannot be matched: blocked too. */
+	const char *any[] = { "zzz", NULL };
+	assert_int_equal(net_filter_compile(&f, NULL, any, &err), 0);
+	assert_false(net_filter_allows(&f, "caf\xc3.com"));
+	assert_true(net_filter_allows(&f, "cafe.com"));
+	net_filter_free(&f);
 }
 
 static bool private_addr(const char *text)
@@ -206,6 +360,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_js_syntax),
+		cmocka_unit_test(test_refused_patterns),
+		cmocka_unit_test(test_limits_fail_closed),
 		cmocka_unit_test(test_private_ranges),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_canonical_hosts),
