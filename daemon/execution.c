@@ -162,6 +162,14 @@ static void execution_complete(struct execution *e)
 {
 	if (e->proxy)
 		proxy_detach(e->proxy);
+	/* Refused before it is made: a result is copied as it is written. */
+	uint64_t size = exec_outcome_size(&e->out);
+	if (size > e->d->cfg.limits.result_bytes) {
+		struct error err;
+		rpc_too_large(&err, size, e->d->cfg.limits.result_bytes);
+		execution_fail(e, err.kind, "%s", err.message);
+		return;
+	}
 	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
 	json_object *result = exec_outcome_result(
 		&e->out, e->box, e->id, e->req.runtime->name, e->duration_ms);

@@ -14,7 +14,10 @@ static void send_error(const struct rpc_sink *sink, json_object *id, int code,
 		       enum error_kind kind, const char *msg)
 {
 	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
-	sink->send(sink->ctx, e);
+	struct error why;
+	if (sink->send(sink->ctx, e, &why) < 0)
+		log_errno(LOG_ERR, why.err, "cannot send an error: %s",
+			  why.message);
 }
 
 static void log_request(const struct ucred *peer, const char *method, int prio)
