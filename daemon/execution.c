@@ -67,6 +67,7 @@ static const char *const phase_names[] = {
 
 static void execution_free(struct execution *e)
 {
+	execution_files_stop(&e->files);
 	proxy_free(e->proxy);
 	json_object_put(e->net_logs);
 	free(e->net_log_seqs);
@@ -219,9 +220,10 @@ static void write_files(struct execution *e)
 static void on_outputs_read(struct execution_files *f, enum error_kind kind,
 			    const char *msg)
 {
-	(void)kind;
-	(void)msg;
-	execution_complete(of_files(f));
+	if (msg)
+		execution_fail(of_files(f), kind, "%s", msg);
+	else
+		execution_complete(of_files(f));
 }
 
 static void read_outputs(struct execution *e)
@@ -231,7 +233,9 @@ static void read_outputs(struct execution *e)
 		.box = e->box,
 		.req = &e->req,
 		.id = e->id,
+		.event = e->d->event,
 		.max_file_bytes = e->d->cfg.max_file_bytes,
+		.max_total = e->d->cfg.limits.output_bytes,
 		.stop = &e->out.timed_out,
 		.files = &e->out.files,
 		.done = on_outputs_read,
