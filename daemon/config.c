@@ -120,16 +120,16 @@ static const struct key schema[] = {
 	K("limits.pidsLimit", T_UINT, limits.pids, "1024", 2, 1 << 22),
 	K("limits.maxOutputSize", T_SIZE, limits.max_output, "\"16m\"", 1,
 	  1ull << 30),
-	K("limits.sandboxSize", T_SIZE, limits.sandbox_size, "\"4g\"",
-	  1 << 20, 1ull << 40),
+	K("limits.sandboxSize", T_SIZE, limits.sandbox_size, "\"4g\"", 1 << 20,
+	  1ull << 40),
 	K("limits.tmpSize", T_SIZE, limits.tmp_size, "\"4g\"", 1 << 20,
 	  1ull << 40),
 	K("limits.inputFiles", T_UINT, limits.input_files, "256", 0, 1024),
 	K("limits.inputFilesBytes", T_SIZE, limits.input_bytes, "\"16m\"", 0,
 	  1ull << 32),
 	K("limits.outputFiles", T_UINT, limits.output_files, "64", 0, 1024),
-	K("limits.outputFilesBytes", T_SIZE, limits.output_bytes, "\"32m\"",
-	  0, 1ull << 30),
+	K("limits.outputFilesBytes", T_SIZE, limits.output_bytes, "\"32m\"", 0,
+	  1ull << 30),
 	K("limits.resultBytes", T_SIZE, limits.result_bytes, "\"64m\"",
 	  64 << 10, 1ull << 30),
 };
@@ -355,8 +355,8 @@ static double number(const struct config *cfg, const struct key *k)
 }
 
 /* The value of k as the configuration would spell it. */
-static void value_text(const struct config *cfg, const struct key *k,
-		       char *buf, size_t len)
+static void value_text(const struct config *cfg, const struct key *k, char *buf,
+		       size_t len)
 {
 	const void *field = (const char *)cfg + k->offset;
 	if (k->type == T_SIZE)

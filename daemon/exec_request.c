@@ -388,8 +388,9 @@ static int parse_options(struct parse *p, json_object *opt,
 			return bad(p, "options.cpuLimit: must be a number");
 		r->cpus = json_object_get_double(cpu);
 		if (!(r->cpus >= EXEC_MIN_CPUS))
-			return bad(p, "options.cpuLimit: must be a number from "
-				      "%g to %g",
+			return bad(p,
+				   "options.cpuLimit: must be a number from "
+				   "%g to %g",
 				   EXEC_MIN_CPUS, lim->cpus);
 		if (r->cpus > lim->cpus) {
 			char given[32], limit[32];

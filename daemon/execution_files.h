@@ -19,15 +19,15 @@ struct exec_request;
 struct execution_files {
 	struct box *box;
 	const struct exec_request *req;
-	const char *id;		 /* the execution's, for the log */
+	const char *id; /* the execution's, for the log */
 	sd_event *event;
-	uint64_t max_file_bytes; /* out: a larger file is skipped */
-	uint64_t max_total;	 /* out: more in all fails the execution */
-	uint64_t total;		 /* out: the bytes read so far */
+	uint64_t max_file_bytes;    /* out: a larger file is skipped */
+	uint64_t max_total;	    /* out: more in all fails the execution */
+	uint64_t total;		    /* out: the bytes read so far */
 	struct file_reader *reader; /* out: the file being read */
-	const bool *stop;	 /* out: nothing more is read once true */
-	json_object **files;	 /* out: path → base64, made when needed */
-	size_t next;		 /* the next step: 0 to start */
+	const bool *stop;	    /* out: nothing more is read once true */
+	json_object **files;	    /* out: path → base64, made when needed */
+	size_t next;		    /* the next step: 0 to start */
 	/* Called once: msg is NULL when all is done, else the message for
 	 * the client. */
 	void (*done)(struct execution_files *f, enum error_kind kind,

@@ -53,8 +53,8 @@ static int on_step(sd_event_source *s, void *userdata)
 {
 	(void)s;
 	struct file_reader *r = userdata;
-	size_t want = r->size - r->off < SLICE ? (size_t)(r->size - r->off)
-					       : SLICE;
+	size_t want =
+		r->size - r->off < SLICE ? (size_t)(r->size - r->off) : SLICE;
 	ssize_t n = want ? pread(r->fd, r->slice, want, (off_t)r->off) : 0;
 	if (n < 0 && errno == EINTR)
 		return 0; /* again on the next turn */
