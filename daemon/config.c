@@ -137,8 +137,7 @@ static const struct key schema[] = {
 #define NKEYS ARRAY_SIZE(schema)
 
 /* Pairs where the first may not exceed the second: a default above its
- * ceiling would refuse every request that leaves it out, and a result
- * larger than a client's unread-output allowance could not be queued. */
+ * ceiling would refuse every request that leaves it out. */
 static const struct {
 	const char *value, *ceiling;
 } at_most[] = {
@@ -149,7 +148,6 @@ static const struct {
 	{ "defaults.maxOutputSize", "limits.maxOutputSize" },
 	{ "defaults.sandboxSize", "limits.sandboxSize" },
 	{ "defaults.tmpSize", "limits.tmpSize" },
-	{ "limits.resultBytes", "server.maxPendingOutputBytes" },
 };
 
 static const char *const src_default = "default";

@@ -173,8 +173,8 @@ def test_any_reply_too_large_is_an_error(small):
 @pytest.mark.parametrize("cfg,words", [
     ({"defaults": {"memoryLimit": "1g"}, "limits": {"memoryLimit": "512m"}},
      ["defaults.memoryLimit", "limits.memoryLimit (512m)"]),
-    ({"limits": {"resultBytes": "128m"}},
-     ["limits.resultBytes", "server.maxPendingOutputBytes (64m)"]),
+    ({"defaults": {"cpuLimit": 2}, "limits": {"cpuLimit": 1}},
+     ["defaults.cpuLimit", "limits.cpuLimit (1)"]),
     ({"limits": {"pidsLimit": 1}}, ["limits.pidsLimit"]),
 ])
 def test_config_inconsistent_ceilings_refused(tmp_path, cfg, words):
