@@ -503,12 +503,15 @@ int run_print_result(const struct run_opts *o, json_object *result,
 	if (o->json) {
 		ctl_print_json(result);
 	} else if (!streamed) {
-		const char *out = json_field_str(result, "stdout", NULL);
-		const char *err = json_field_str(result, "stderr", NULL);
+		/* By length: the output may hold NUL bytes. */
+		json_object *out = json_field(result, "stdout");
+		json_object *err = json_field(result, "stderr");
 		if (out)
-			fputs(out, stdout);
+			fwrite(json_object_get_string(out), 1,
+			       (size_t)json_object_get_string_len(out), stdout);
 		if (err)
-			fputs(err, stderr);
+			fwrite(json_object_get_string(err), 1,
+			       (size_t)json_object_get_string_len(err), stderr);
 	}
 	if (o->debug && json_field_str(result, "durationMs", NULL))
 		fprintf(stderr, "[DEBUG] durationMs: %s\n",

@@ -60,7 +60,7 @@ static const struct key schema[] = {
 	K("defaults.memoryLimit", T_SIZE, default_memory, "\"512m\"", 4 << 20,
 	  1ull << 40),
 	K("defaults.cpuLimit", T_DOUBLE, default_cpus, "1.0", 0, 1024),
-	K("defaults.pidsLimit", T_UINT, default_pids, "64", 1, 1 << 22),
+	K("defaults.pidsLimit", T_UINT, default_pids, "64", 2, 1 << 22),
 	K("defaults.maxOutputSize", T_SIZE, default_max_output, "1048576", 1,
 	  1ull << 30),
 	K("defaults.sandboxSize", T_SIZE, default_sandbox_size, "\"512m\"",
@@ -118,9 +118,45 @@ static const struct key schema[] = {
 	       "\"^registry\\\\.npmjs\\\\.org$\""),
 	KREGEX("network.registry.deno", net_registry[3],
 	       "\"^(registry\\\\.npmjs\\\\.org|jsr\\\\.io|deno\\\\.land)$\""),
+	/* The administrator's ceilings: what one request may ask for, and
+	 * what the daemon holds for one execution. */
+	K("limits.timeoutMs", T_UINT, limits.timeout_ms, "3600000", 1,
+	  86400000),
+	K("limits.memoryLimit", T_SIZE, limits.memory, "\"4g\"", 4 << 20,
+	  1ull << 40),
+	K("limits.cpuLimit", T_DOUBLE, limits.cpus, "8.0", 0, 1024),
+	K("limits.pidsLimit", T_UINT, limits.pids, "1024", 2, 1 << 22),
+	K("limits.maxOutputSize", T_SIZE, limits.max_output, "\"16m\"", 1,
+	  1ull << 30),
+	K("limits.sandboxSize", T_SIZE, limits.sandbox_size, "\"4g\"", 1 << 20,
+	  1ull << 40),
+	K("limits.tmpSize", T_SIZE, limits.tmp_size, "\"4g\"", 1 << 20,
+	  1ull << 40),
+	K("limits.inputFiles", T_UINT, limits.input_files, "256", 0, 1024),
+	K("limits.inputFilesBytes", T_SIZE, limits.input_bytes, "\"16m\"", 0,
+	  1ull << 32),
+	K("limits.outputFiles", T_UINT, limits.output_files, "64", 0, 1024),
+	K("limits.outputFilesBytes", T_SIZE, limits.output_bytes, "\"32m\"", 0,
+	  1ull << 30),
+	K("limits.resultBytes", T_SIZE, limits.result_bytes, "\"64m\"",
+	  64 << 10, 1ull << 30),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
+
+/* Pairs where the first may not exceed the second: a default above its
+ * ceiling would refuse every request that leaves it out. */
+static const struct {
+	const char *value, *ceiling;
+} at_most[] = {
+	{ "defaults.timeoutMs", "limits.timeoutMs" },
+	{ "defaults.memoryLimit", "limits.memoryLimit" },
+	{ "defaults.cpuLimit", "limits.cpuLimit" },
+	{ "defaults.pidsLimit", "limits.pidsLimit" },
+	{ "defaults.maxOutputSize", "limits.maxOutputSize" },
+	{ "defaults.sandboxSize", "limits.sandboxSize" },
+	{ "defaults.tmpSize", "limits.tmpSize" },
+};
 
 static const char *const src_default = "default";
 static const char *const src_cmdline = "command line";
@@ -322,8 +358,44 @@ static int load_defaults(struct config *cfg, struct error *e)
 	return 0;
 }
 
-int config_load(struct config *cfg, const char *path, bool path_required,
-		struct error *e)
+static double number(const struct config *cfg, const struct key *k)
+{
+	const void *field = (const char *)cfg + k->offset;
+	if (k->type == T_DOUBLE)
+		return *(const double *)field;
+	return (double)*(const uint64_t *)field;
+}
+
+/* The value of k as the configuration would spell it. */
+static void value_text(const struct config *cfg, const struct key *k, char *buf,
+		       size_t len)
+{
+	const void *field = (const char *)cfg + k->offset;
+	if (k->type == T_SIZE)
+		size_format(buf, len, *(const uint64_t *)field);
+	else
+		snprintf(buf, len, "%g", number(cfg, k));
+}
+
+static int check_ceilings(const struct config *cfg, struct error *e)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(at_most); i++) {
+		const struct key *v = find_key(at_most[i].value);
+		const struct key *c = find_key(at_most[i].ceiling);
+		if (number(cfg, v) <= number(cfg, c))
+			continue;
+		char vt[32], ct[32];
+		value_text(cfg, v, vt, sizeof(vt));
+		value_text(cfg, c, ct, sizeof(ct));
+		return error_set(e, ERR_INVALID_ARGUMENT, ERANGE,
+				 "%s: %s is above %s (%s)", v->path, vt,
+				 c->path, ct);
+	}
+	return 0;
+}
+
+static int load_file(struct config *cfg, const char *path, bool path_required,
+		     struct error *e)
 {
 	int r = load_defaults(cfg, e);
 	if (r < 0)
@@ -381,6 +453,13 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 			path);
 	}
 	return apply_object(cfg, root, "", e);
+}
+
+int config_load(struct config *cfg, const char *path, bool path_required,
+		struct error *e)
+{
+	int r = load_file(cfg, path, path_required, e);
+	return r < 0 ? r : check_ceilings(cfg, e);
 }
 
 int config_set_override(struct config *cfg, const char *key, const char *value,

@@ -66,6 +66,23 @@ struct config {
 	uint64_t net_connect_timeout_ms;
 	char *net_registry[5];
 
+	/* limits.*: the administrator's ceilings on what one request may ask
+	 * for, and on what the daemon holds for it */
+	struct config_limits {
+		uint64_t timeout_ms;
+		uint64_t memory;
+		double cpus;
+		uint64_t pids;
+		uint64_t max_output;
+		uint64_t sandbox_size;
+		uint64_t tmp_size;
+		uint64_t input_files;
+		uint64_t input_bytes;
+		uint64_t output_files;
+		uint64_t output_bytes;
+		uint64_t result_bytes;
+	} limits;
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

@@ -6,6 +6,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "rpc.h"
+#include "rpc_call.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -125,12 +126,18 @@ static void mark_dead(struct connection *c)
 	c->out.off = c->out.len;
 }
 
-static void connection_send(struct connection *c, json_object *msg)
+static int connection_send(struct connection *c, json_object *msg,
+			   struct error *e)
 {
 	size_t len;
 	const char *text = json_object_to_json_string_length(
 		msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		&len);
+	if (!text)
+		return error_set(e, ERR_INTERNAL, ENOMEM,
+				 "The reply could not be sent: out of memory");
+	if (len > c->d->cfg.limits.result_bytes)
+		return rpc_too_large(e, len, c->d->cfg.limits.result_bytes);
 	/* A client that lets twice the pending limit pile up is not reading;
 	 * it loses the connection rather than the daemon its memory. */
 	if (pending_out(c) + len > 2 * c->d->cfg.max_pending_output) {
@@ -139,27 +146,32 @@ static void connection_send(struct connection *c, json_object *msg)
 			 (int)c->peer.pid, pending_out(c));
 		mark_dead(c);
 		update_events(c);
-		return;
+		return 0;
 	}
-	if (outbuf_reserve(&c->out, FRAME_HEADER_SIZE + len) < 0) {
-		log_err("out of memory queueing a response");
-		return;
-	}
+	if (outbuf_reserve(&c->out, FRAME_HEADER_SIZE + len) < 0)
+		return error_set(e, ERR_INTERNAL, ENOMEM,
+				 "The reply could not be sent: out of memory "
+				 "for %zu bytes",
+				 len);
 	frame_encode_header(c->out.data + c->out.len, (uint32_t)len);
 	memcpy(c->out.data + c->out.len + FRAME_HEADER_SIZE, text, len);
 	c->out.len += FRAME_HEADER_SIZE + len;
 	if (c->processing)
-		return; /* on_io flushes once for the whole batch */
+		return 0; /* on_io flushes once for the whole batch */
 	if (flush_output(c) < 0)
 		mark_dead(c);
 	update_events(c);
+	return 0;
 }
 
 static void send_error(struct connection *c, json_object *id, int code,
 		       enum error_kind kind, const char *msg)
 {
 	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
-	connection_send(c, e);
+	struct error why;
+	if (connection_send(c, e, &why) < 0)
+		log_errno(LOG_ERR, why.err, "cannot send an error: %s",
+			  why.message);
 }
 
 /* Handles complete frames from the read buffer until it is empty or input
@@ -346,9 +358,9 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void sink_send(void *ctx, json_object *msg)
+static int sink_send(void *ctx, json_object *msg, struct error *e)
 {
-	connection_send(ctx, msg);
+	return connection_send(ctx, msg, e);
 }
 
 static void call_ended(void *ctx)

@@ -14,10 +14,21 @@
 
 struct parse {
 	struct error *e;
+	const struct config_limits *lim;
 };
 
 /* A field the request got wrong: -EINVAL, with the message in p's error. */
 #define bad(p, ...) error_set((p)->e, ERR_INVALID_ARGUMENT, EINVAL, __VA_ARGS__)
+
+/* sect.key holds given, above the ceiling limits.<ceiling> of limit. */
+static int over(struct parse *p, const char *sect, const char *key,
+		const char *given, const char *ceiling, const char *limit)
+{
+	return bad(p,
+		   "%s.%s %s exceeds the administrator's ceiling limits.%s "
+		   "(%s)",
+		   sect, key, given, ceiling, limit);
+}
 
 static json_object *field(json_object *o, const char *key)
 {
@@ -41,6 +52,7 @@ static int get_string(struct parse *p, json_object *o, const char *sect,
 	return *out ? 0 : -ENOMEM;
 }
 
+/* An integer from min to max, the ceiling limits.<key>. */
 static int get_uint(struct parse *p, json_object *o, const char *sect,
 		    const char *key, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -48,11 +60,16 @@ static int get_uint(struct parse *p, json_object *o, const char *sect,
 	if (!v)
 		return 0;
 	int64_t n = json_object_get_int64(v);
-	if (!json_object_is_type(v, json_type_int) || n < (int64_t)min ||
-	    (uint64_t)n > max)
+	if (!json_object_is_type(v, json_type_int) || n < (int64_t)min)
 		return bad(p, "%s.%s: must be an integer from %llu to %llu",
 			   sect, key, (unsigned long long)min,
 			   (unsigned long long)max);
+	if ((uint64_t)n > max) {
+		char given[24], limit[24];
+		snprintf(given, sizeof(given), "%lld", (long long)n);
+		snprintf(limit, sizeof(limit), "%llu", (unsigned long long)max);
+		return over(p, sect, key, given, key, limit);
+	}
 	*out = (uint64_t)n;
 	return 0;
 }
@@ -69,9 +86,10 @@ static int get_bool(struct parse *p, json_object *o, const char *sect,
 	return 0;
 }
 
-/* A size as a string ("512m") or a number of bytes. */
+/* A size as a string ("512m") or a number of bytes, from min to max,
+ * the ceiling limits.<key>. */
 static int get_size(struct parse *p, json_object *o, const char *sect,
-		    const char *key, uint64_t min, uint64_t *out)
+		    const char *key, uint64_t min, uint64_t max, uint64_t *out)
 {
 	json_object *v = field(o, key);
 	if (!v)
@@ -91,9 +109,18 @@ static int get_size(struct parse *p, json_object *o, const char *sect,
 			return bad(p, "%s", msg);
 		return bad(p, "%s.%s: %s", sect, key, msg);
 	}
+	char low[24], limit[24];
+	size_format(low, sizeof(low), min);
+	size_format(limit, sizeof(limit), max);
 	if (n < min)
-		return bad(p, "%s.%s: must be at least %llu bytes", sect, key,
-			   (unsigned long long)min);
+		return bad(p, "%s.%s: must be from %s to %s", sect, key, low,
+			   limit);
+	if (n > max)
+		return over(p, sect, key,
+			    json_object_is_type(v, json_type_string)
+				    ? json_object_get_string(v)
+				    : json_object_to_json_string(v),
+			    key, limit);
 	*out = n;
 	return 0;
 }
@@ -252,11 +279,15 @@ static int get_files(struct parse *p, json_object *req, struct exec_request *r)
 		return bad(p, "request.files: must be an object mapping paths "
 			      "to contents");
 	size_t n = (size_t)json_object_object_length(v);
-	if (n > MAX_LIST)
-		return bad(p, "request.files: too many files");
+	if (n > p->lim->input_files)
+		return bad(p,
+			   "request.files: %zu files exceed the "
+			   "administrator's ceiling limits.inputFiles (%llu)",
+			   n, (unsigned long long)p->lim->input_files);
 	r->files = calloc(n ? n : 1, sizeof(*r->files));
 	if (!r->files)
 		return -ENOMEM;
+	uint64_t total = 0;
 	json_object_object_foreach(v, path, content)
 	{
 		char norm[4096];
@@ -272,6 +303,16 @@ static int get_files(struct parse *p, json_object *req, struct exec_request *r)
 		struct exec_file *f = &r->files[r->nfiles++];
 		f->path = strdup(norm);
 		f->len = (size_t)json_object_get_string_len(content);
+		total += f->len;
+		if (total > p->lim->input_bytes) {
+			char limit[24];
+			size_format(limit, sizeof(limit), p->lim->input_bytes);
+			return bad(p,
+				   "request.files: the contents exceed the "
+				   "administrator's ceiling "
+				   "limits.inputFilesBytes (%s)",
+				   limit);
+		}
 		f->content = malloc(f->len + 1);
 		if (!f->path || !f->content)
 			return -ENOMEM;
@@ -319,20 +360,21 @@ static int parse_options(struct parse *p, json_object *opt,
 	size_t nenv = 0;
 	while (r->env && r->env[nenv])
 		nenv++;
+	const struct config_limits *lim = p->lim;
 	if ((e = check_keys(p, opt, "options", option_keys)) ||
 	    (e = get_string(p, opt, "options", "network", &r->network)) ||
-	    (e = get_uint(p, opt, "options", "timeoutMs", 1, 86400000,
+	    (e = get_uint(p, opt, "options", "timeoutMs", 1, lim->timeout_ms,
 			  &r->timeout_ms)) ||
-	    (e = get_size(p, opt, "options", "memoryLimit", 4 << 20,
-			  &r->memory)) ||
-	    (e = get_uint(p, opt, "options", "pidsLimit", 1, 1 << 22,
-			  &r->pids)) ||
+	    (e = get_size(p, opt, "options", "memoryLimit", EXEC_MIN_MEMORY,
+			  lim->memory, &r->memory)) ||
+	    (e = get_uint(p, opt, "options", "pidsLimit", EXEC_MIN_PIDS,
+			  lim->pids, &r->pids)) ||
 	    (e = get_size(p, opt, "options", "maxOutputSize", 1,
-			  &r->max_output)) ||
-	    (e = get_size(p, opt, "options", "sandboxSize", 1 << 20,
-			  &r->sandbox_size)) ||
-	    (e = get_size(p, opt, "options", "tmpSize", 1 << 20,
-			  &r->tmp_size)) ||
+			  lim->max_output, &r->max_output)) ||
+	    (e = get_size(p, opt, "options", "sandboxSize", EXEC_MIN_FS,
+			  lim->sandbox_size, &r->sandbox_size)) ||
+	    (e = get_size(p, opt, "options", "tmpSize", EXEC_MIN_FS,
+			  lim->tmp_size, &r->tmp_size)) ||
 	    (e = get_bool(p, opt, "options", "readonlyRootFs",
 			  &r->readonly_root)) ||
 	    (e = get_bool(p, opt, "options", "logNetwork", &r->log_network)) ||
@@ -345,9 +387,18 @@ static int parse_options(struct parse *p, json_object *opt,
 		    !json_object_is_type(cpu, json_type_int))
 			return bad(p, "options.cpuLimit: must be a number");
 		r->cpus = json_object_get_double(cpu);
-		if (!(r->cpus > 0 && r->cpus <= 1024))
-			return bad(p, "options.cpuLimit: must be above 0 and "
-				      "at most 1024");
+		if (!(r->cpus >= EXEC_MIN_CPUS))
+			return bad(p,
+				   "options.cpuLimit: must be a number from "
+				   "%g to %g",
+				   EXEC_MIN_CPUS, lim->cpus);
+		if (r->cpus > lim->cpus) {
+			char given[32], limit[32];
+			snprintf(given, sizeof(given), "%g", r->cpus);
+			snprintf(limit, sizeof(limit), "%g", lim->cpus);
+			return over(p, "options", "cpuLimit", given, "cpuLimit",
+				    limit);
+		}
 	}
 	json_object *img = field(opt, "image");
 	if (img && (!json_object_is_type(img, json_type_string) ||
@@ -427,7 +478,7 @@ static int resolve_runtime(struct parse *p, json_object *req,
 static int parse_request(json_object *params, const struct config *cfg,
 			 struct exec_request *r, struct error *err)
 {
-	struct parse p = { err };
+	struct parse p = { err, &cfg->limits };
 	memset(r, 0, sizeof(*r));
 	r->timeout_ms = cfg->default_timeout_ms;
 	r->memory = cfg->default_memory;
@@ -500,6 +551,14 @@ static int parse_request(json_object *params, const struct config *cfg,
 			   "request.installPackages: the %s runtime has "
 			   "no package manager",
 			   r->runtime->name);
+	size_t nout = 0;
+	while (r->output_paths && r->output_paths[nout])
+		nout++;
+	if (nout > cfg->limits.output_files)
+		return bad(&p,
+			   "request.outputPaths: %zu paths exceed the "
+			   "administrator's ceiling limits.outputFiles (%llu)",
+			   nout, (unsigned long long)cfg->limits.output_files);
 	for (size_t i = 0; r->output_paths && r->output_paths[i]; i++) {
 		char norm[4096];
 		if (box_path_normalize(r->output_paths[i], true, norm,
@@ -529,8 +588,8 @@ static int parse_request(json_object *params, const struct config *cfg,
 		return bad(&p, "request.metadata: must be an object");
 	if (opt && (e = parse_options(&p, opt, r)))
 		return e;
-	if ((e = get_uint(&p, req, "request", "timeoutMs", 1, 86400000,
-			  &r->timeout_ms)))
+	if ((e = get_uint(&p, req, "request", "timeoutMs", 1,
+			  cfg->limits.timeout_ms, &r->timeout_ms)))
 		return e;
 	return parse_network(&p, opt, cfg, r);
 }

@@ -14,6 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The least a box can run with: below these it cannot be made or cannot
+ * start a process (cpu.max takes no quota under 1% of a CPU). */
+#define EXEC_MIN_MEMORY ((uint64_t)4 << 20)
+#define EXEC_MIN_PIDS 2
+#define EXEC_MIN_CPUS 0.01
+#define EXEC_MIN_FS ((uint64_t)1 << 20)
+
 struct exec_file {
 	char *path; /* absolute, normalised, inside /sandbox or /tmp */
 	char *content;

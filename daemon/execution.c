@@ -67,6 +67,7 @@ static const char *const phase_names[] = {
 
 static void execution_free(struct execution *e)
 {
+	execution_files_stop(&e->files);
 	proxy_free(e->proxy);
 	json_object_put(e->net_logs);
 	free(e->net_log_seqs);
@@ -162,6 +163,14 @@ static void execution_complete(struct execution *e)
 {
 	if (e->proxy)
 		proxy_detach(e->proxy);
+	/* Refused before it is made: a result is copied as it is written. */
+	uint64_t size = exec_outcome_size(&e->out);
+	if (size > e->d->cfg.limits.result_bytes) {
+		struct error err;
+		rpc_too_large(&err, size, e->d->cfg.limits.result_bytes);
+		execution_fail(e, err.kind, "%s", err.message);
+		return;
+	}
 	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
 	json_object *result = exec_outcome_result(
 		&e->out, e->box, e->id, e->req.runtime->name, e->duration_ms);
@@ -211,9 +220,10 @@ static void write_files(struct execution *e)
 static void on_outputs_read(struct execution_files *f, enum error_kind kind,
 			    const char *msg)
 {
-	(void)kind;
-	(void)msg;
-	execution_complete(of_files(f));
+	if (msg)
+		execution_fail(of_files(f), kind, "%s", msg);
+	else
+		execution_complete(of_files(f));
 }
 
 static void read_outputs(struct execution *e)
@@ -223,7 +233,9 @@ static void read_outputs(struct execution *e)
 		.box = e->box,
 		.req = &e->req,
 		.id = e->id,
+		.event = e->d->event,
 		.max_file_bytes = e->d->cfg.max_file_bytes,
+		.max_total = e->d->cfg.limits.output_bytes,
 		.stop = &e->out.timed_out,
 		.files = &e->out.files,
 		.done = on_outputs_read,

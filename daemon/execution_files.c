@@ -3,10 +3,11 @@
 #include "execution_files.h"
 
 #include "box_file.h"
-#include "cleanup.h"
 #include "exec_request.h"
+#include "file_reader.h"
 #include "log.h"
 #include "sandbox/box.h"
+#include "size.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -109,6 +110,22 @@ void execution_files_write(struct execution_files *f)
 
 /* ---- output files ---- */
 
+static void on_output_read(void *userdata, int err, json_object *content,
+			   size_t len)
+{
+	struct execution_files *f = userdata;
+	const char *path = f->req->output_paths[f->next - 1];
+	f->reader = NULL;
+	if (err < 0)
+		log_errno(LOG_WARNING, err, "execution %s: output %s not read",
+			  f->id, path);
+	else {
+		json_object_object_add(*f->files, path, content);
+		f->total += len;
+	}
+	execution_files_read(f);
+}
+
 static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 {
 	(void)b;
@@ -120,18 +137,34 @@ static void on_output_opened(struct box *b, int err, int fd, void *userdata)
 		execution_files_read(f);
 		return;
 	}
-	_cleanup_close_ int file = fd;
-	json_object *content = NULL;
-	size_t len;
-	uint64_t cap = f->max_file_bytes;
-	int r = box_file_read_base64(file, cap, &content, &len);
-	if (r == 0)
-		json_object_object_add(*f->files, path, content);
-	else if (r == -EFBIG)
+	uint64_t left = f->max_total - f->total;
+	uint64_t cap = f->max_file_bytes < left ? f->max_file_bytes : left;
+	uint64_t size = 0;
+	int r = file_reader_start(f->event, fd, cap, &size, on_output_read, f,
+				  &f->reader);
+	if (r == -EFBIG && size <= f->max_file_bytes) {
+		char limit[24], msg[512];
+		size_format(limit, sizeof(limit), f->max_total);
+		snprintf(msg, sizeof(msg),
+			 "the output files come to more than the "
+			 "administrator's ceiling limits.outputFilesBytes "
+			 "(%s)",
+			 limit);
+		fail(f, ERR_INVALID_ARGUMENT, "Cannot read", path, msg);
+		return;
+	}
+	if (r == -EFBIG)
 		log_warn("execution %s: output %s skipped: larger than %llu "
 			 "bytes",
 			 f->id, path, (unsigned long long)cap);
-	execution_files_read(f);
+	if (r < 0)
+		execution_files_read(f);
+}
+
+void execution_files_stop(struct execution_files *f)
+{
+	file_reader_free(f->reader);
+	f->reader = NULL;
 }
 
 void execution_files_read(struct execution_files *f)

@@ -1,5 +1,6 @@
 #include "execution_result.h"
 
+#include "json_build.h"
 #include "output.h"
 #include "sandbox/cgroup.h"
 #include "timestamp.h"
@@ -117,6 +118,20 @@ json_object *exec_outcome_result(const struct exec_outcome *o,
 				       json_object_new_string(name));
 	}
 	return r;
+}
+
+uint64_t exec_outcome_size(const struct exec_outcome *o)
+{
+	uint64_t n = json_string_size(o->stdout_text ?: "", o->stdout_len) +
+		     json_string_size(o->stderr_text ?: "", o->stderr_len);
+	if (o->files) {
+		json_object_object_foreach(o->files, path, b64)
+		{
+			n += json_string_size(path, strlen(path)) + 4 +
+			     (uint64_t)json_object_get_string_len(b64);
+		}
+	}
+	return n;
 }
 
 void exec_outcome_free(struct exec_outcome *o)

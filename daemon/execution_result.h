@@ -31,6 +31,9 @@ void exec_outcome_take_output(struct exec_outcome *o, struct command *c);
 json_object *exec_outcome_result(const struct exec_outcome *o,
 				 const struct box *box, const char *id,
 				 const char *runtime, uint64_t duration_ms);
+/* About the bytes the output and files take in the result, known before
+ * the result is made. */
+uint64_t exec_outcome_size(const struct exec_outcome *o);
 void exec_outcome_free(struct exec_outcome *o);
 /* The exit code a shell would show for a wait status. */
 int exec_exit_code(int status);

@@ -1,6 +1,7 @@
 #include "rpc.h"
 
 #include "cleanup.h"
+#include "json_field.h"
 #include "log.h"
 #include "methods.h"
 #include "utf8.h"
@@ -13,7 +14,10 @@ static void send_error(const struct rpc_sink *sink, json_object *id, int code,
 		       enum error_kind kind, const char *msg)
 {
 	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
-	sink->send(sink->ctx, e);
+	struct error why;
+	if (sink->send(sink->ctx, e, &why) < 0)
+		log_errno(LOG_ERR, why.err, "cannot send an error: %s",
+			  why.message);
 }
 
 static void log_request(const struct ucred *peer, const char *method, int prio)
@@ -27,6 +31,31 @@ static void log_request(const struct ucred *peer, const char *method, int prio)
 	const char *const fields[] = { uid, pid, m, NULL };
 	log_fields(prio, fields, "request %s from uid %u pid %d", method,
 		   (unsigned)peer->uid, (int)peer->pid);
+}
+
+/* Contents, which may be any bytes; every other string names something
+ * (a path, a variable, a session) or goes where C text does, and a NUL
+ * would cut it short.  Refused here, once for every method. */
+static const char *const binary_fields[] = { "request.stdin", "request.files",
+					     "request.metadata", NULL };
+
+/* Answers a request that has a NUL where one may not be; true then. */
+static bool refuse_nul(const struct rpc_sink *sink, struct rpc_request *req)
+{
+	char path[256];
+	if (!json_find_nul(req->params, binary_fields, path, sizeof(path)))
+		return false;
+	if (req->has_id) {
+		char msg[320];
+		snprintf(msg, sizeof(msg),
+			 "params.%.*s: must not contain a NUL character "
+			 "(\\u0000)",
+			 (int)utf8_prefix(path, 200), path);
+		send_error(sink, req->id, RPC_INVALID_PARAMS,
+			   ERR_INVALID_ARGUMENT, msg);
+	}
+	json_object_put(req->root);
+	return true;
 }
 
 void rpc_handle(struct daemon *d, const struct ucred *peer,
@@ -56,6 +85,8 @@ void rpc_handle(struct daemon *d, const struct ucred *peer,
 		json_object_put(req.root);
 		return;
 	}
+	if (refuse_nul(sink, &req))
+		return;
 	struct rpc_call *call = calloc(1, sizeof(*call));
 	if (!call) {
 		send_error(sink, req.id, RPC_INTERNAL_ERROR, ERR_INTERNAL,

@@ -2,6 +2,10 @@
 
 #include "cleanup.h"
 #include "format.h"
+#include "log.h"
+#include "size.h"
+
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,18 +61,37 @@ static void unlink_call(struct rpc_call *call)
 }
 
 /* Sends msg (when there is a client and the request wanted an answer) and
- * ends the call. */
+ * ends the call.  A reply that cannot be sent becomes an error reply, so
+ * the client always learns how its request ended. */
 static void finish(struct rpc_call *call, json_object *msg)
 {
 	const struct rpc_sink *sink = call->sink;
-	if (sink && call->has_id)
-		sink->send(sink->ctx, msg);
+	struct error e;
+	if (sink && call->has_id && sink->send(sink->ctx, msg, &e) < 0) {
+		_cleanup_json_ json_object *err = rpc_make_error(
+			call->id, error_kind_code(e.kind), e.kind, e.message);
+		if (sink->send(sink->ctx, err, &e) < 0)
+			log_errno(LOG_ERR, e.err, "cannot answer a %s request",
+				  call->method);
+	}
 	json_object_put(msg);
 	if (sink) {
 		unlink_call(call);
 		sink->ended(sink->ctx);
 	}
 	call_free(call);
+}
+
+int rpc_too_large(struct error *e, uint64_t size, uint64_t max)
+{
+	char limit[24];
+	size_format(limit, sizeof(limit), max);
+	return error_set(e, ERR_INVALID_ARGUMENT, EMSGSIZE,
+			 "The result is too large to send: %llu bytes, above "
+			 "the administrator's ceiling limits.resultBytes "
+			 "(%s); ask for less output (options.maxOutputSize) "
+			 "or fewer and smaller files",
+			 (unsigned long long)size, limit);
 }
 
 void rpc_reply(struct rpc_call *call, json_object *result)
@@ -93,5 +116,8 @@ void rpc_stream_event(struct rpc_call *call, json_object *params)
 	}
 	json_object_object_add(params, "id", json_object_get(call->id));
 	_cleanup_json_ json_object *n = rpc_make_notification("stream", params);
-	call->sink->send(call->sink->ctx, n);
+	struct error e;
+	/* A notification lost is not the end of the call; its reply tells. */
+	if (call->sink->send(call->sink->ctx, n, &e) < 0)
+		log_warn("a stream notification was not sent: %s", e.message);
 }

@@ -6,11 +6,13 @@
 #ifndef ISOL8D_RPC_CALL_H
 #define ISOL8D_RPC_CALL_H
 
+#include "error.h"
 #include "jsonrpc.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct daemon;
@@ -18,8 +20,10 @@ struct rpc_call;
 
 /* Where a client's messages go, registered by its connection. */
 struct rpc_sink {
-	/* Queues one JSON document for the client (not taking ownership). */
-	void (*send)(void *ctx, json_object *msg);
+	/* Queues one JSON document for the client (not taking ownership).
+	 * 0, or -errno with the reason in e when it cannot be sent (too large,
+	 * out of memory); a client that is gone counts as sent. */
+	int (*send)(void *ctx, json_object *msg, struct error *e);
 	/* A call of this client ended (it has left the pending list). */
 	void (*ended)(void *ctx);
 	void *ctx;
@@ -58,6 +62,10 @@ struct rpc_call {
 void rpc_calls_add(struct rpc_calls *l, struct rpc_call *call);
 /* The client has gone: every call is detached from it, then cancelled. */
 void rpc_calls_cancel(struct rpc_calls *l);
+
+/* Fills e for a reply of size bytes, above max (limits.resultBytes):
+ * -EMSGSIZE, kind invalid_argument, saying what to ask for instead. */
+int rpc_too_large(struct error *e, uint64_t size, uint64_t max);
 
 void rpc_reply(struct rpc_call *call, json_object *result);
 void rpc_reply_error(struct rpc_call *call, enum error_kind kind,

@@ -22,12 +22,17 @@ __attribute__((constructor)) static void pairs_init(void)
 
 char *base64_encode(const void *data, size_t len)
 {
-	const unsigned char *in = data;
 	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
 		return NULL;
 	char *out = malloc((len + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
+	if (out)
+		base64_encode_to(data, len, out);
+	return out;
+}
+
+size_t base64_encode_to(const void *data, size_t len, char *out)
+{
+	const unsigned char *in = data;
 	char *o = out;
 	size_t i = 0;
 	/* Six bytes at a time, read as eight (two beyond them), while those
@@ -59,7 +64,7 @@ char *base64_encode(const void *data, size_t len)
 		*o++ = '=';
 	}
 	*o = '\0';
-	return out;
+	return (size_t)(o - out);
 }
 
 /* A table, not a chain of comparisons: file contents of megabytes pass

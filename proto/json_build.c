@@ -292,3 +292,19 @@ json_object *json_string_verbatim(const char *s, size_t len)
 		json_object_set_serializer(o, verbatim_to_json, NULL, NULL);
 	return o;
 }
+
+size_t json_string_size(const char *s, size_t len)
+{
+	size_t n = 2;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' ||
+		    c == '\n' || c == '\r' || c == '\t')
+			n += 2;
+		else if (c < 0x20)
+			n += 6;
+		else
+			n++;
+	}
+	return n;
+}

@@ -17,4 +17,9 @@ int json_build(const char *text, json_object **out);
  * memory. */
 json_object *json_string_verbatim(const char *s, size_t len);
 
+/* The bytes s[0..len) takes as a JSON string, quotes included, as json-c
+ * writes it (with JSON_C_TO_STRING_NOSLASHESCAPE): for sizing a reply
+ * before it is made. */
+size_t json_string_size(const char *s, size_t len);
+
 #endif

@@ -147,8 +147,9 @@ static bool plain8(const unsigned char *p)
 
 /* A string from its opening quote at c->pos; leaves c->pos after the
  * closing one.  Bytes of multibyte characters are all >= 0x80, so they
- * pass one at a time. */
-static int scan_string(struct cursor *c)
+ * pass one at a time.  A key may not hold \u0000: json-c would cut it
+ * there, and a client's name would quietly become another. */
+static int scan_string(struct cursor *c, bool key)
 {
 	size_t start = c->pos++;
 	while (c->pos < c->len) {
@@ -182,6 +183,8 @@ static int scan_string(struct cursor *c)
 		if (cp < 0)
 			return fail(c, esc, "\\u needs four hex digits");
 		c->pos = esc + 6;
+		if (cp == 0 && key)
+			return fail(c, esc, "NUL character (\\u0000) in a key");
 		/* json-c would quietly turn a lone surrogate into U+FFFD. */
 		if (cp >= 0xdc00 && cp <= 0xdfff)
 			return fail(c, esc, "lone low surrogate escape");
@@ -265,7 +268,7 @@ static int scan_scalar(struct cursor *c, bool after_comma)
 {
 	unsigned char ch = c->s[c->pos];
 	if (ch == '"')
-		return scan_string(c);
+		return scan_string(c, false);
 	if (ch == '-' || is_digit(ch))
 		return scan_number(c);
 	if (ch == 't')
@@ -353,7 +356,7 @@ static int check(struct cursor *c, unsigned max_depth)
 				depth--;
 				st = S_AFTER;
 			} else if (ch == '"') {
-				r = scan_string(c);
+				r = scan_string(c, true);
 				st = S_COLON;
 			} else {
 				r = bad_key(c, st == S_KEY);

@@ -73,3 +73,17 @@ void size_format_error(char *buf, size_t len, const char *value)
 		 "\"1g\".",
 		 value);
 }
+
+void size_format(char *buf, size_t len, uint64_t bytes)
+{
+	static const char units[] = { 'g', 'm', 'k' };
+	for (size_t i = 0; i < sizeof(units); i++) {
+		uint64_t m = 1ull << (10 * (3 - i));
+		if (bytes >= m && bytes % m == 0) {
+			snprintf(buf, len, "%llu%c",
+				 (unsigned long long)(bytes / m), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)bytes);
+}

@@ -8,6 +8,9 @@
 
 /* 0, or -EINVAL for a bad format, -ERANGE past UINT64_MAX. */
 int size_parse(const char *s, uint64_t *out);
+/* The shortest exact form of bytes, such as "512m" (536870912) or "1536":
+ * what size_parse reads back. */
+void size_format(char *buf, size_t len, uint64_t bytes);
 /* The isol8 error text for a bad size value. */
 void size_format_error(char *buf, size_t len, const char *value);
 

@@ -150,6 +150,24 @@ static void test_decode_refused(void **state)
 	}
 }
 
+/* Pieces of whole 3-byte groups, encoded one after another, make the
+ * encoding of the whole (output files are read so, a slice at a time). */
+static void test_encode_in_pieces(void **state)
+{
+	(void)state;
+	unsigned char data[1000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7);
+	char *whole = base64_encode(data, sizeof(data));
+	char pieces[(sizeof(data) + 2) / 3 * 4 + 1];
+	size_t n = base64_encode_to(data, 300, pieces);
+	n += base64_encode_to(data + 300, 699, pieces + n);
+	n += base64_encode_to(data + 999, 1, pieces + n);
+	assert_int_equal(n, strlen(whole));
+	assert_string_equal(pieces, whole);
+	free(whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_every_length),
 		cmocka_unit_test(test_round_trip_every_byte),
 		cmocka_unit_test(test_decode_refused),
+		cmocka_unit_test(test_encode_in_pieces),
 	};
 	return cmocka_run_group_tests_name("base64", tests, NULL, NULL);
 }

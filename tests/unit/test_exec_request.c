@@ -192,6 +192,45 @@ static void test_path_normalize(void **state)
 			 -EINVAL);
 }
 
+/* Above the administrator's ceilings and below what a box runs with. */
+static void test_ceilings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *options, *message;
+	} cases[] = {
+		{ "\"memoryLimit\":\"1024g\"",
+		  "options.memoryLimit 1024g exceeds the administrator's "
+		  "ceiling limits.memoryLimit (4g)" },
+		{ "\"maxOutputSize\":\"2g\"",
+		  "options.maxOutputSize 2g exceeds the administrator's "
+		  "ceiling limits.maxOutputSize (16m)" },
+		{ "\"cpuLimit\":1024",
+		  "options.cpuLimit 1024 exceeds the administrator's ceiling "
+		  "limits.cpuLimit (8)" },
+		{ "\"pidsLimit\":4194304",
+		  "options.pidsLimit 4194304 exceeds the administrator's "
+		  "ceiling limits.pidsLimit (1024)" },
+		{ "\"cpuLimit\":0.0001",
+		  "options.cpuLimit: must be a number from 0.01 to 8" },
+		{ "\"pidsLimit\":1",
+		  "options.pidsLimit: must be an integer from 2 to 1024" },
+		{ "\"tmpSize\":1000",
+		  "options.tmpSize: must be from 1m to 4g" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct exec_request r;
+		snprintf(text, sizeof(text),
+			 "{\"request\":{\"cmd\":\"true\"},\"options\":{%s}}",
+			 cases[i].options);
+		const char *msg = parse(text, &r);
+		assert_non_null(msg);
+		assert_string_equal(msg, cases[i].message);
+		exec_request_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_options_and_env),
 		cmocka_unit_test(test_errors_name_the_field),
 		cmocka_unit_test(test_path_normalize),
+		cmocka_unit_test(test_ceilings),
 	};
 	return cmocka_run_group_tests_name("exec_request", tests, setup,
 					   teardown);

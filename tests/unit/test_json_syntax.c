@@ -89,7 +89,7 @@ static void test_accepts(void **state)
 		"{ \"a\" : 1 , \"b\" : [ 2 , 3 ] }",
 		"{\"\":0}",
 		"{\"a\":1,\"a\":2}",
-		"{\"\\u0000\":\"\\ud834\\udd1e\"}",
+		"{\"\\u0001\":\"\\ud834\\udd1e\"}",
 		"[[[]]]",
 		"[{},{}]",
 		"[-0,0.0,-1e-0,10,1.5e3]",
@@ -116,6 +116,9 @@ static void test_refuses(void **state)
 	} cases[] = {
 		/* Nothing, or not all of it. */
 		{ "", 0, 0, "no value" },
+		/* json-c would cut such a key short. */
+		{ "{\"a\\u0000b\":1}", 0, 3,
+		  "NUL character (\\u0000) in a key" },
 		{ "   ", 0, 3, "no value" },
 		{ "{", 0, 1, ENDS },
 		{ "[", 0, 1, ENDS },

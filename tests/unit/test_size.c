@@ -11,22 +11,6 @@
 
 #include "size.h"
 
-/* Shortest exact human form, e.g. 536870912 → "512m": what size_parse
- * must read back. */
-static void size_format(char *buf, size_t len, uint64_t bytes)
-{
-	static const char units[] = { 'g', 'm', 'k' };
-	for (size_t i = 0; i < sizeof(units); i++) {
-		uint64_t m = 1ull << (10 * (3 - i));
-		if (bytes >= m && bytes % m == 0) {
-			snprintf(buf, len, "%llu%c",
-				 (unsigned long long)(bytes / m), units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)bytes);
-}
-
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
 #define GIB (1024ull * MIB)
