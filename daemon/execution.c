@@ -669,6 +669,40 @@ static void run_in_session(struct execution *e)
 			(unsigned long long)d->cfg.session_max_queued);
 }
 
+/* A refusal may quote any value of the request: masked with every string
+ * in options.secrets, since parsing may have stopped before them. */
+static void refuse(struct rpc_call *call, const struct error *err)
+{
+	json_object *opt = NULL, *sec = NULL;
+	_cleanup_free_ const char **values = NULL;
+	size_t n = 0;
+	bool ok = true;
+	if (json_object_object_get_ex(call->params, "options", &opt) &&
+	    json_object_object_get_ex(opt, "secrets", &sec) &&
+	    json_object_is_type(sec, json_type_object)) {
+		values = calloc((size_t)json_object_object_length(sec) + 1,
+				sizeof(*values));
+		ok = values != NULL;
+		json_object_object_foreach(sec, k, v)
+		{
+			(void)k;
+			if (values && json_object_is_type(v, json_type_string))
+				values[n++] = json_object_get_string(v);
+		}
+	}
+	struct secret_mask *m = NULL;
+	_cleanup_free_ char *msg = NULL;
+	if (ok && secret_mask_new(values, &m) == 0)
+		msg = secret_mask_text(m, err->message);
+	secret_mask_free(m);
+	if (msg)
+		rpc_reply_error(call, err->kind, "%s", msg);
+	else
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"the request is invalid (and its secrets could "
+				"not be masked in the reason)");
+}
+
 void execution_start(struct rpc_call *call)
 {
 	struct daemon *d = call->daemon;
@@ -682,21 +716,21 @@ void execution_start(struct rpc_call *call)
 	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
 	struct error err = { 0 };
 	int r = exec_request_parse(call->params, &d->cfg, &e->req, &err);
-	if (r < 0) {
-		rpc_reply_error(call, err.kind, "%s", err.message);
-		execution_free(e);
-		return;
-	}
-	r = secret_mask_new((const char *const *)e->req.secret_values,
-			    &e->mask);
-	if (r < 0) {
-		if (r == -E2BIG)
+	int m = secret_mask_new((const char *const *)e->req.secret_values,
+				&e->mask);
+	if (m < 0) {
+		if (m == -E2BIG)
 			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
 					"options.secrets: the values add up to "
 					"more than %d bytes",
 					SECRETS_MAX_BYTES);
 		else
 			rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		execution_free(e);
+		return;
+	}
+	if (r < 0) {
+		refuse(call, &err);
 		execution_free(e);
 		return;
 	}

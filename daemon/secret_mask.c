@@ -110,6 +110,31 @@ static void link_failures(struct secret_mask *m)
 	}
 }
 
+static bool has_upper(const char *v)
+{
+	for (; *v; v++)
+		if (*v >= 'A' && *v <= 'Z')
+			return true;
+	return false;
+}
+
+static char *lower_copy(const char *v)
+{
+	char *l = strdup(v);
+	for (char *c = l; c && *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return l;
+}
+
+static void free_strings(char ***list)
+{
+	for (size_t i = 0; *list && (*list)[i]; i++)
+		free((*list)[i]);
+	free(*list);
+}
+
+/* Each value, and in lower case too: host names reach the logs folded. */
 int secret_mask_new(const char *const *values, struct secret_mask **out)
 {
 	size_t nv = 0, total = 0;
@@ -122,22 +147,34 @@ int secret_mask_new(const char *const *values, struct secret_mask **out)
 		if (total > SECRETS_MAX_BYTES)
 			return -E2BIG;
 	}
-	_cleanup_free_ const char **v = calloc(nv + 1, sizeof(*v));
-	_cleanup_free_ uint32_t *at = calloc(nv + 1, sizeof(*at));
-	_cleanup_free_ size_t *active = calloc(nv + 1, sizeof(*active));
+	__attribute__((cleanup(free_strings))) char **lower =
+		calloc(nv + 1, sizeof(*lower));
+	_cleanup_free_ const char **v = calloc(2 * nv + 1, sizeof(*v));
+	_cleanup_free_ uint32_t *at = calloc(2 * nv + 1, sizeof(*at));
+	_cleanup_free_ size_t *active = calloc(2 * nv + 1, sizeof(*active));
 	struct secret_mask *m = calloc(1, sizeof(*m));
 	if (m)
-		m->nodes = calloc(total + 1, sizeof(*m->nodes));
-	if (!v || !at || !active || !m || !m->nodes) {
+		m->nodes = calloc(2 * total + 1, sizeof(*m->nodes));
+	if (!lower || !v || !at || !active || !m || !m->nodes) {
 		secret_mask_free(m);
 		return -ENOMEM;
 	}
-	nv = 0;
-	for (size_t i = 0; values && values[i]; i++)
-		if (values[i][0])
-			v[nv++] = values[i];
-	qsort(v, nv, sizeof(*v), by_value);
-	build_trie(m, v, nv, at, active);
+	size_t n = 0, nl = 0;
+	for (size_t i = 0; values && values[i]; i++) {
+		if (!values[i][0])
+			continue;
+		v[n++] = values[i];
+		if (has_upper(values[i])) {
+			lower[nl] = lower_copy(values[i]);
+			if (!lower[nl]) {
+				secret_mask_free(m);
+				return -ENOMEM;
+			}
+			v[n++] = lower[nl++];
+		}
+	}
+	qsort(v, n, sizeof(*v), by_value);
+	build_trie(m, v, n, at, active);
 	link_failures(m);
 	*out = m;
 	return 0;

@@ -20,8 +20,9 @@
 
 struct secret_mask;
 
-/* values: NULL-terminated, or NULL; empty ones match nothing.  Nothing is
- * borrowed.  -E2BIG when they add up to more than SECRETS_MAX_BYTES. */
+/* values: NULL-terminated, or NULL; empty ones match nothing.  Each is
+ * also masked in ASCII lower case (the proxy folds host names).  Nothing
+ * is borrowed.  -E2BIG when they add up to more than SECRETS_MAX_BYTES. */
 int secret_mask_new(const char *const *values, struct secret_mask **out);
 void secret_mask_free(struct secret_mask *m);
 

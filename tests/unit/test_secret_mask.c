@@ -50,6 +50,9 @@ static void test_whole_texts(void **state)
 	/* short secrets are masked wherever they occur */
 	const char *const tiny[] = { "1", NULL };
 	check_text(tiny, "a1b11", "a***b******");
+	/* and in lower case, as host names are logged */
+	const char *const upper[] = { "AbC", NULL };
+	check_text(upper, "AbC abc ABC", "*** *** ABC");
 	check_text(NULL, "s3cr3t", "s3cr3t");
 	const char *const empty[] = { "", NULL };
 	check_text(empty, "abc", "abc");
