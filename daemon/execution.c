@@ -128,7 +128,8 @@ static void execution_fail(struct execution *e, enum error_kind kind,
 	va_start(ap, fmt);
 	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
-	_cleanup_free_ char *msg = n < 0 ? NULL : secret_mask_text(e->mask, text);
+	_cleanup_free_ char *msg =
+		n < 0 ? NULL : secret_mask_text(e->mask, text);
 	if (e->call) {
 		const char *m = msg ? msg : "out of memory";
 		stream(e, "error", json_object_new_string(m), NULL);

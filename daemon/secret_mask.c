@@ -262,8 +262,11 @@ static void emit_final(struct mask_stream *s, size_t safe, mask_emit_fn emit,
 		emit(userdata, s->held.p + pos, limit - pos, false);
 	if (k < s->nspans && s->spans[k].start < safe)
 		cut_held(s, s->spans[k].start + 1, safe, k);
-	memmove(s->spans, s->spans + k, (s->nspans - k) * sizeof(*s->spans));
-	s->nspans -= k;
+	if (k) {
+		memmove(s->spans, s->spans + k,
+			(s->nspans - k) * sizeof(*s->spans));
+		s->nspans -= k;
+	}
 	cut_held(s, 0, limit, 0);
 }
 

@@ -251,8 +251,8 @@ static void fail_upstream(struct conn *c, const char *what, const char *err)
 			secret_mask_text(c->p->mask, c->req.method);
 		_cleanup_free_ char *host =
 			secret_mask_text(c->p->mask, c->req.host);
-		log_debug("proxy: %s %s:%u: %s: %s", method ?: "?",
-			  host ?: "?", c->req.port, what, err);
+		log_debug("proxy: %s %s:%u: %s: %s", method ?: "?", host ?: "?",
+			  c->req.port, what, err);
 	}
 	emit(c, true);
 	answer(c, 502, "Bad Gateway", "isol8: %s %s: %s\n", what, c->req.host,

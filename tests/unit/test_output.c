@@ -193,8 +193,8 @@ static void test_cap_never_cuts_a_secret(void **state)
 	struct secret_mask *m = mask_of(secrets);
 	const char *text = "0123SECRETxyz";
 	/* masked: "0123***xyz" */
-	const char *want[] = { "", "0", "01", "012", "0123", "0123", "0123",
-			       "0123***", "0123***x" };
+	const char *want[] = { "",     "0",    "01",	  "012",     "0123",
+			       "0123", "0123", "0123***", "0123***x" };
 	for (size_t max = 0; max < sizeof(want) / sizeof(*want); max++) {
 		for (size_t cut = 0; cut <= strlen(text); cut++) {
 			struct output o;
