@@ -191,7 +191,7 @@ int command_start(sd_event *event, struct box *b,
 		s->c = c;
 		s->is_stderr = i == 1;
 		s->fd = -1;
-		output_init(&s->out, spec->max_output, spec->secrets);
+		output_init(&s->out, spec->max_output, spec->mask);
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			r = -errno;
 			goto fail;
@@ -259,8 +259,7 @@ int command_adopt(struct command *c, const struct command_spec *spec,
 	/* What it wrote while waiting is not the execution's. */
 	for (int i = 0; i < 2; i++) {
 		output_free(&c->streams[i].out);
-		output_init(&c->streams[i].out, spec->max_output,
-			    spec->secrets);
+		output_init(&c->streams[i].out, spec->max_output, spec->mask);
 	}
 	command_set_callbacks(c, on_output, on_done, userdata);
 	c->stdin_data = spec->stdin_data;

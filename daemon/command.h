@@ -17,7 +17,7 @@ struct command_spec {
 	const char *stdin_data; /* NULL: stdin is at end of file at once */
 	size_t stdin_len;
 	size_t max_output;
-	const char *const *secrets;
+	const struct secret_mask *mask; /* borrowed; NULL: none */
 	/* With no stdin_data: keep stdin open for command_adopt(). */
 	bool hold_stdin;
 };
@@ -37,7 +37,7 @@ int command_start(sd_event *event, struct box *b,
 void command_set_callbacks(struct command *c, command_output_fn on_output,
 			   command_done_fn on_done, void *userdata);
 /* Gives a command started with hold_stdin to a new owner: output limits,
- * secrets and callbacks from spec, its stdin_data written and then stdin
+ * secret mask and callbacks from spec, its stdin_data written and then stdin
  * closed.  -ESRCH if the command has ended. */
 int command_adopt(struct command *c, const struct command_spec *spec,
 		  command_output_fn on_output, command_done_fn on_done,

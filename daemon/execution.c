@@ -1,22 +1,24 @@
 #include "execution.h"
 
+#include "cleanup.h"
 #include "command.h"
 #include "daemon.h"
 #include "environment.h"
 #include "exec_request.h"
 #include "execution_files.h"
 #include "execution_result.h"
-#include "format.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "net/proxy.h"
 #include "rpc_call.h"
+#include "secret_mask.h"
 #include "session.h"
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,8 @@ struct execution {
 	uint64_t start_usec;
 	sd_event_source *timer;
 	char **envp;
+	/* the request's secrets, masked in all the box controls */
+	struct secret_mask *mask;
 	/* from the pool: the key to give back, the waiting interpreter until
 	 * the code phase adopts it, what it is sent on stdin, and the CPU
 	 * time the box had used before the claim */
@@ -93,6 +97,7 @@ static void execution_free(struct execution *e)
 	exec_outcome_free(&e->out);
 	exec_request_free(&e->req);
 	environment_free(e->envp);
+	secret_mask_free(e->mask);
 	free(e);
 }
 
@@ -114,14 +119,22 @@ static void stream(struct execution *e, const char *type, json_object *data,
 	rpc_stream_event(e->call, ev);
 }
 
+/* The message may quote the box (its output, the paths it was given):
+ * masked whole, before anything shortens it. */
 static void execution_fail(struct execution *e, enum error_kind kind,
 			   const char *fmt, ...)
 {
-	char msg[1024];
-	FORMAT_ARGS(msg, fmt);
+	_cleanup_free_ char *text = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	_cleanup_free_ char *msg =
+		n < 0 ? NULL : secret_mask_text(e->mask, text);
 	if (e->call) {
-		stream(e, "error", json_object_new_string(msg), NULL);
-		rpc_reply_error(e->call, kind, "%s", msg);
+		const char *m = msg ? msg : "out of memory";
+		stream(e, "error", json_object_new_string(m), NULL);
+		rpc_reply_error(e->call, msg ? kind : ERR_INTERNAL, "%s", m);
 	}
 	execution_free(e);
 }
@@ -330,7 +343,7 @@ static struct command_spec command_spec_of(const struct execution *e,
 		.stdin_data = stdin_data,
 		.stdin_len = stdin_len,
 		.max_output = r->max_output,
-		.secrets = (const char *const *)r->secret_values,
+		.mask = e->mask,
 	};
 }
 
@@ -529,7 +542,7 @@ static int start_proxy(struct execution *e)
 		.allow_private = cfg->net_allow_private,
 	};
 	int r = proxy_start(e->d->event, e->d->resolver, ways, &e->req.filter,
-			    &lim, &e->d->metrics, &e->proxy);
+			    &lim, &e->d->metrics, e->mask, &e->proxy);
 	if (r < 0)
 		return r;
 	if (e->req.log_network) {
@@ -669,6 +682,40 @@ static void run_in_session(struct execution *e)
 			(unsigned long long)d->cfg.session_max_queued);
 }
 
+/* A refusal may quote any value of the request: masked with every string
+ * in options.secrets, since parsing may have stopped before them. */
+static void refuse(struct rpc_call *call, const struct error *err)
+{
+	json_object *opt = NULL, *sec = NULL;
+	_cleanup_free_ const char **values = NULL;
+	size_t n = 0;
+	bool ok = true;
+	if (json_object_object_get_ex(call->params, "options", &opt) &&
+	    json_object_object_get_ex(opt, "secrets", &sec) &&
+	    json_object_is_type(sec, json_type_object)) {
+		values = calloc((size_t)json_object_object_length(sec) + 1,
+				sizeof(*values));
+		ok = values != NULL;
+		json_object_object_foreach(sec, k, v)
+		{
+			(void)k;
+			if (values && json_object_is_type(v, json_type_string))
+				values[n++] = json_object_get_string(v);
+		}
+	}
+	struct secret_mask *m = NULL;
+	_cleanup_free_ char *msg = NULL;
+	if (ok && secret_mask_new(values, &m) == 0)
+		msg = secret_mask_text(m, err->message);
+	secret_mask_free(m);
+	if (msg)
+		rpc_reply_error(call, err->kind, "%s", msg);
+	else
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"the request is invalid (and its secrets could "
+				"not be masked in the reason)");
+}
+
 void execution_start(struct rpc_call *call)
 {
 	struct daemon *d = call->daemon;
@@ -682,8 +729,21 @@ void execution_start(struct rpc_call *call)
 	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
 	struct error err = { 0 };
 	int r = exec_request_parse(call->params, &d->cfg, &e->req, &err);
+	int m = secret_mask_new((const char *const *)e->req.secret_values,
+				&e->mask);
+	if (m < 0) {
+		if (m == -E2BIG)
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"options.secrets: the values add up to "
+					"more than %d bytes",
+					SECRETS_MAX_BYTES);
+		else
+			rpc_reply_error(call, ERR_INTERNAL, "out of memory");
+		execution_free(e);
+		return;
+	}
 	if (r < 0) {
-		rpc_reply_error(call, err.kind, "%s", err.message);
+		refuse(call, &err);
 		execution_free(e);
 		return;
 	}

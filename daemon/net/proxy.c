@@ -1,11 +1,13 @@
 #include "proxy.h"
 
+#include "cleanup.h"
 #include "dns_stub.h"
 #include "format.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy_flow.h"
 #include "proxy_request.h"
+#include "secret_mask.h"
 #include "timestamp.h"
 #include "tls_sni.h"
 
@@ -72,6 +74,7 @@ struct proxy {
 	struct net_filter filter;
 	struct proxy_limits lim;
 	struct metrics *metrics;
+	const struct secret_mask *mask; /* the box's secrets: never shown */
 	proxy_log_fn log;
 	void *log_data;
 	struct flow_budget budget;
@@ -92,6 +95,13 @@ static void touch(struct conn *c)
 	c->last_usec = now_usec(c->p);
 }
 
+/* What the box sent, as a log entry's string with its secrets masked. */
+static json_object *masked(const struct proxy *p, const char *text)
+{
+	_cleanup_free_ char *m = secret_mask_text(p->mask, text);
+	return m ? json_object_new_string(m) : NULL;
+}
+
 /* Every decision is counted, and logged when someone listens. */
 static void emit(struct conn *c, bool allowed)
 {
@@ -104,12 +114,10 @@ static void emit(struct conn *c, bool allowed)
 		return;
 	json_object *e = json_object_new_object();
 	json_object_object_add(e, "timestamp", json_object_new_string(c->ts));
-	json_object_object_add(e, "method",
-			       json_object_new_string(c->req.method));
-	json_object_object_add(e, "host", json_object_new_string(c->req.host));
+	json_object_object_add(e, "method", masked(p, c->req.method));
+	json_object_object_add(e, "host", masked(p, c->req.host));
 	json_object_object_add(e, "path",
-			       c->req.path ? json_object_new_string(c->req.path)
-					   : NULL);
+			       c->req.path ? masked(p, c->req.path) : NULL);
 	json_object_object_add(
 		e, "action",
 		json_object_new_string(allowed ? "ALLOW" : "BLOCK"));
@@ -238,8 +246,14 @@ static void block(struct conn *c, const char *fmt, ...)
 /* Logs the allowed request, then answers 502. */
 static void fail_upstream(struct conn *c, const char *what, const char *err)
 {
-	log_debug("proxy: %s %s:%u: %s: %s", c->req.method, c->req.host,
-		  c->req.port, what, err);
+	if (log_enabled(LOG_DEBUG)) {
+		_cleanup_free_ char *method =
+			secret_mask_text(c->p->mask, c->req.method);
+		_cleanup_free_ char *host =
+			secret_mask_text(c->p->mask, c->req.host);
+		log_debug("proxy: %s %s:%u: %s: %s", method ?: "?", host ?: "?",
+			  c->req.port, what, err);
+	}
 	emit(c, true);
 	answer(c, 502, "Bad Gateway", "isol8: %s %s: %s\n", what, c->req.host,
 	       err);
@@ -292,8 +306,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void over_budget(struct conn *c)
 {
+	_cleanup_free_ char *host = secret_mask_text(c->p->mask, c->req.host);
 	log_info("proxy: network.maxBytes of %llu reached; closing %s",
-		 (unsigned long long)c->p->lim.max_bytes, c->req.host);
+		 (unsigned long long)c->p->lim.max_bytes, host ?: "?");
 	conn_free(c);
 }
 
@@ -714,7 +729,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 int proxy_start(sd_event *event, struct resolver *resolver,
 		const int fds[EGRESS_WAYS], struct net_filter *filter,
 		const struct proxy_limits *lim, struct metrics *metrics,
-		struct proxy **out)
+		const struct secret_mask *mask, struct proxy **out)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -724,6 +739,7 @@ int proxy_start(sd_event *event, struct resolver *resolver,
 	p->lim = *lim;
 	p->budget.limit = lim->max_bytes;
 	p->metrics = metrics;
+	p->mask = mask;
 	p->filter = *filter;
 	memset(filter, 0, sizeof(*filter));
 	for (int i = 0; i < EGRESS_DNS; i++)

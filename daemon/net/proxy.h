@@ -35,15 +35,17 @@ typedef void (*proxy_log_fn)(void *userdata, json_object *entry, uint64_t seq);
 
 struct metrics;
 struct proxy;
+struct secret_mask;
 
 /* Serves a box's ways out (egress_open; dups are kept, the caller
  * keeps its own): the proxy, intercepted HTTP and TLS, and DNS.  Takes
  * over filter, leaving it empty.  Each decision is counted in metrics,
- * which outlives the proxy. */
+ * which outlives the proxy.  What the box sent shows in log entries and
+ * log lines with mask applied (borrowed, may be NULL). */
 int proxy_start(sd_event *event, struct resolver *resolver,
 		const int fds[EGRESS_WAYS], struct net_filter *filter,
 		const struct proxy_limits *lim, struct metrics *metrics,
-		struct proxy **out);
+		const struct secret_mask *mask, struct proxy **out);
 /* Where entries go from now on (NULL: nowhere), and a fresh byte budget:
  * each execution of a session gets its own. */
 void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata);
