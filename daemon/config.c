@@ -110,6 +110,14 @@ static const struct key schema[] = {
 	  "\"^registry\\\\.npmjs\\\\.org$\"", 0, 0),
 	K("network.registry.deno", T_STRING, net_registry[3],
 	  "\"^(registry\\\\.npmjs\\\\.org|jsr\\\\.io|deno\\\\.land)$\"", 0, 0),
+	K("security.allowUnconfined", T_BOOL, sec_allow_unconfined, "false", 0,
+	  0),
+	K("security.allowCustomProfiles", T_BOOL, sec_allow_custom, "false", 0,
+	  0),
+	K("security.profileDir", T_STRING, sec_profile_dir,
+	  "\"/etc/isol8/seccomp\"", 0, 0),
+	K("security.unconfinedDropsMandatoryDenials", T_BOOL,
+	  sec_unconfined_drops_denials, "false", 0, 0),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
@@ -308,6 +316,21 @@ static int load_defaults(struct config *cfg, struct error *e)
 	return 0;
 }
 
+/* The security keys that only make sense together. */
+static int check_security(const struct config *cfg, struct error *e)
+{
+	if (cfg->sec_profile_dir[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "security.profileDir: must be an absolute "
+				 "path");
+	if (!strcmp(cfg->default_seccomp, "unconfined") &&
+	    !cfg->sec_allow_unconfined)
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "defaults.seccomp: \"unconfined\" needs "
+				 "security.allowUnconfined set to true");
+	return 0;
+}
+
 int config_load(struct config *cfg, const char *path, bool path_required,
 		struct error *e)
 {
@@ -366,7 +389,9 @@ int config_load(struct config *cfg, const char *path, bool path_required,
 			"config file %s: the top level must be an object",
 			path);
 	}
-	return apply_object(cfg, root, "", e);
+	if ((r = apply_object(cfg, root, "", e)) < 0)
+		return r;
+	return check_security(cfg, e);
 }
 
 int config_set_override(struct config *cfg, const char *key, const char *value,
