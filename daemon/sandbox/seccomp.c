@@ -177,8 +177,7 @@ static int cache_add(const char *name, const struct stat *st, const char *json,
 	struct cached *c = calloc(1, sizeof(*c));
 	if (!c || (name && !(c->name = strdup(name)))) {
 		free(c);
-		return error_set(e, ERR_INTERNAL, ENOMEM,
-				 "out of memory");
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	}
 	int r = seccomp_compile_json(json, len, &c->prog, e);
 	if (r < 0) {

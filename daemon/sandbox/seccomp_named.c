@@ -52,8 +52,7 @@ int seccomp_named_parse(const char *dir, const char *given, char *name,
 int seccomp_named_open(const char *dir, const char *name, struct stat *st,
 		       struct error *e)
 {
-	_cleanup_close_ int dfd =
-		open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 && errno != ENOENT)
 		log_errno(LOG_WARNING, -errno,
 			  "cannot open the seccomp profile directory %s", dir);
@@ -69,7 +68,7 @@ int seccomp_named_open(const char *dir, const char *name, struct stat *st,
 				 FIELD ": profile '%s' is not a regular file",
 				 name);
 	if (st->st_size > (off_t)SECCOMP_PROFILE_MAX_BYTES)
-		return error_set(e, ERR_INVALID_ARGUMENT, EFBIG,
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 FIELD ": profile '%s' is larger than %u KiB",
 				 name, SECCOMP_PROFILE_MAX_BYTES >> 10);
 	dev_t dev = st->st_dev;

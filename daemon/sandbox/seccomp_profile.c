@@ -175,11 +175,11 @@ static int filter_matches(json_object *rule, const char *which,
 					 where, which);
 		if (*s) {
 			if (parse_version(s, &major, &minor) < 0)
-				return error_set(
-					e, ERR_INVALID_ARGUMENT, EINVAL,
-					"%s.%s.minKernel: is not "
-					"\"<major>.<minor>\"",
-					where, which);
+				return error_set(e, ERR_INVALID_ARGUMENT,
+						 EINVAL,
+						 "%s.%s.minKernel: is not "
+						 "\"<major>.<minor>\"",
+						 where, which);
 			kernel_listed = true;
 			kernel_ok = kernel_at_least(major, minor);
 		}
@@ -432,11 +432,12 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "defaultAction: missing");
 	if ((r = parse_action(def, (uint32_t)def_errno, &def_action)) < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 r == -EOPNOTSUPP
-					 ? "defaultAction: is not supported here"
-					 : "defaultAction: is not a known "
-					   "action");
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, EINVAL,
+			r == -EOPNOTSUPP
+				? "defaultAction: is not supported here"
+				: "defaultAction: is not a known "
+				  "action");
 	/* architectures and archMap are read for their shape only: a box
 	 * gets the native ABI and nothing else, whatever they list. */
 	if (json_object_object_get_ex(root, "architectures", &v) && v &&
