@@ -54,16 +54,12 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 		json_object *k = json_object_array_get_idx(keys, i);
 		json_object_object_get_ex(k, "avgBuildMs", &avg);
 		printf("%-8s %-5s %-8s %-11s %-11s %4lld %5lld %5lld %6lld "
-		       "%8lld %8lld %7.1fms%s\n",
+		       "%8lld %8lld %7.1fms\n",
 		       str(k, "runtime"), str(k, "image"), str(k, "network"),
 		       str(k, "seccomp"), str(k, "interpreter"), num(k, "size"),
 		       num(k, "ready"), num(k, "inUse"), num(k, "building"),
 		       num(k, "hits"), num(k, "misses"),
-		       json_object_get_double(avg),
-		       json_object_get_boolean(
-			       json_object_object_get(k, "retired"))
-			       ? " (retired: profile changed)"
-			       : "");
+		       json_object_get_double(avg));
 	}
 	for (size_t i = 0; i < json_object_array_length(keys); i++) {
 		json_object *k = json_object_array_get_idx(keys, i);

@@ -140,6 +140,14 @@ static const struct key schema[] = {
 	  1ull << 30),
 	K("limits.resultBytes", T_SIZE, limits.result_bytes, "\"64m\"",
 	  64 << 10, 1ull << 30),
+	K("security.allowUnconfined", T_BOOL, sec_allow_unconfined, "false", 0,
+	  0),
+	K("security.allowCustomProfiles", T_BOOL, sec_allow_custom, "false", 0,
+	  0),
+	K("security.profileDir", T_STRING, sec_profile_dir,
+	  "\"/etc/isol8/seccomp\"", 0, 0),
+	K("security.unconfinedDropsMandatoryDenials", T_BOOL,
+	  sec_unconfined_drops_denials, "false", 0, 0),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
@@ -358,6 +366,21 @@ static int load_defaults(struct config *cfg, struct error *e)
 	return 0;
 }
 
+/* The security keys that only make sense together. */
+static int check_security(const struct config *cfg, struct error *e)
+{
+	if (cfg->sec_profile_dir[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "security.profileDir: must be an absolute "
+				 "path");
+	if (!strcmp(cfg->default_seccomp, "unconfined") &&
+	    !cfg->sec_allow_unconfined)
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "defaults.seccomp: \"unconfined\" needs "
+				 "security.allowUnconfined set to true");
+	return 0;
+}
+
 static double number(const struct config *cfg, const struct key *k)
 {
 	const void *field = (const char *)cfg + k->offset;
@@ -452,7 +475,9 @@ static int load_file(struct config *cfg, const char *path, bool path_required,
 			"config file %s: the top level must be an object",
 			path);
 	}
-	return apply_object(cfg, root, "", e);
+	if ((r = apply_object(cfg, root, "", e)) < 0)
+		return r;
+	return check_security(cfg, e);
 }
 
 int config_load(struct config *cfg, const char *path, bool path_required,

@@ -83,6 +83,12 @@ struct config {
 		uint64_t result_bytes;
 	} limits;
 
+	/* security: what weakens isolation is the administrator's to allow */
+	bool sec_allow_unconfined;
+	bool sec_allow_custom;
+	char *sec_profile_dir; /* named custom profiles */
+	bool sec_unconfined_drops_denials;
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

@@ -419,14 +419,32 @@ static int parse_options(struct parse *p, json_object *opt,
 				    "customProfilePath", &r->seccomp_path)))
 			return e;
 	}
-	if (strcmp(r->seccomp_mode, "strict") != 0 &&
-	    strcmp(r->seccomp_mode, "unconfined") != 0 &&
-	    strcmp(r->seccomp_mode, "custom") != 0)
+	return 0;
+}
+
+/* The seccomp mode, within what the administrator allows: whatever
+ * weakens the built-in profile needs the daemon's configuration to say
+ * so. */
+static int check_security(struct parse *p, const struct config *cfg,
+			  const struct exec_request *r)
+{
+	const char *m = r->seccomp_mode;
+	bool unconfined = !strcmp(m, "unconfined");
+	bool custom = !strcmp(m, "custom");
+	if (!unconfined && !custom && strcmp(m, "strict") != 0)
 		return bad(p, "options.security.seccomp: must be \"strict\", "
 			      "\"unconfined\" or \"custom\"");
-	if (strcmp(r->seccomp_mode, "custom") == 0 && !r->seccomp_path)
+	if (custom && !r->seccomp_path)
 		return bad(p, "options.security.customProfilePath: required "
 			      "when seccomp is \"custom\"");
+	if (unconfined && !cfg->sec_allow_unconfined)
+		return bad(p, "options.security.seccomp: \"unconfined\" is "
+			      "refused: the daemon's configuration does not "
+			      "set security.allowUnconfined");
+	if (custom && !cfg->sec_allow_custom)
+		return bad(p, "options.security.seccomp: \"custom\" is "
+			      "refused: the daemon's configuration does not "
+			      "set security.allowCustomProfiles");
 	return 0;
 }
 
@@ -590,6 +608,8 @@ static int parse_request(json_object *params, const struct config *cfg,
 		return e;
 	if ((e = get_uint(&p, req, "request", "timeoutMs", 1,
 			  cfg->limits.timeout_ms, &r->timeout_ms)))
+		return e;
+	if ((e = check_security(&p, cfg, r)))
 		return e;
 	return parse_network(&p, opt, cfg, r);
 }

@@ -329,7 +329,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	r = run(&d, &o);
+	r = seccomp_set_policy(d.cfg.sec_profile_dir,
+			       d.cfg.sec_unconfined_drops_denials);
+	if (r >= 0)
+		r = run(&d, &o);
 	if (r < 0 && !d.stopping)
 		log_errno(LOG_ERR, r, "isol8d failed");
 	sessions_free(d.sessions);

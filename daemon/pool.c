@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys are made on demand and kept: the defaults per runtime, plus the
- * other profiles requests ask for, up to this many. */
+/* Keys are made on demand and kept: the defaults per runtime, plus
+ * "unconfined" or "strict" where the other one is the default, up to this
+ * many.  Custom profiles are never pooled: one that breaks its boxes fails
+ * its own requests, never the pool's builds. */
 #define MAX_KEYS 16
 
 /* After a failed build a key waits before its next one: this long after
@@ -34,9 +36,7 @@ struct pooled {
 struct pool_key {
 	struct pool *pool;
 	const struct runtime *rt;
-	char *mode, *path; /* seccomp */
-	uint64_t serial;   /* of the program the boxes have; 0: none */
-	bool stale;	   /* the profile file changed: no more boxes */
+	char *mode; /* seccomp: "strict" or "unconfined" */
 	uint64_t size;
 	struct pooled *boxes;
 	unsigned ready, building, in_use;
@@ -222,38 +222,17 @@ static void on_box_ready(struct box *box, int err, const char *what,
 		build_failed(b, r, "write the preload script");
 }
 
-/* The key's profile changed: its boxes have the old program. */
-static void retire(struct pool_key *k)
-{
-	k->stale = true;
-	log_info("pool: the %s profile %s changed; its pooled %s boxes are "
-		 "retired",
-		 k->mode, k->path ? k->path : "", k->rt->name);
-	while (k->boxes)
-		drop(k->boxes, NULL);
-}
-
-/* The profile as it is now; false when it changed or cannot be read. */
-static bool key_current(struct pool_key *k, const struct seccomp_prog **prog)
-{
-	*prog = NULL;
-	if (k->stale)
-		return false;
-	if (seccomp_lookup(k->mode, k->path, prog, NULL) < 0 ||
-	    (*prog ? (*prog)->serial : 0) != k->serial) {
-		retire(k);
-		return false;
-	}
-	return true;
-}
-
 static int build_one(struct pool_key *k)
 {
 	struct pool *p = k->pool;
 	const struct config *cfg = p->cfg;
 	const struct seccomp_prog *prog;
-	if (!key_current(k, &prog))
-		return -ESTALE;
+	struct error err;
+	int r = seccomp_lookup(k->mode, NULL, &prog, &err);
+	if (r < 0) {
+		key_failed(k, r, "look up the seccomp profile");
+		return r;
+	}
 	struct box_spec spec = {
 		.rootfs = {
 			.runtimes_dir = cfg->runtimes_dir,
@@ -269,7 +248,7 @@ static int build_one(struct pool_key *k)
 		},
 	};
 	struct pooled *b = calloc(1, sizeof(*b));
-	int r = b ? 0 : -ENOMEM;
+	r = b ? 0 : -ENOMEM;
 	if (b) {
 		b->key = k;
 		b->start_usec = now_usec(p);
@@ -294,7 +273,7 @@ static int build_one(struct pool_key *k)
  * tries one box at a time: it never holds more than one build slot. */
 static bool key_wants_build(const struct pool_key *k, uint64_t now)
 {
-	if (k->stale || k->ready + k->building >= k->size)
+	if (k->ready + k->building >= k->size)
 		return false;
 	return k->streak == 0 || (k->building == 0 && now >= k->retry_usec);
 }
@@ -309,8 +288,8 @@ static int on_fill(sd_event_source *s, void *userdata)
 		while (key_wants_build(k, now) &&
 		       p->pooled < p->cfg->pool_max_boxes &&
 		       p->building < p->cfg->pool_max_building)
-			/* A failure was counted (or the key retired): its
-			 * retry timer, or a box coming or going, fills again. */
+			/* A failure was counted: its retry timer, or a box
+			 * coming or going, fills again. */
 			if (build_one(k) < 0)
 				break;
 	}
@@ -323,19 +302,12 @@ static uint64_t size_for(const struct pool *p, const struct runtime *rt)
 	return i < ARRAY_SIZE(p->cfg->pool_size) ? p->cfg->pool_size[i] : 0;
 }
 
-static bool same(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 static struct pool_key *find_key(struct pool *p, const struct runtime *rt,
-				 const char *mode, const char *path,
-				 uint64_t serial)
+				 const char *mode)
 {
 	for (unsigned i = 0; i < p->nkeys; i++) {
 		struct pool_key *k = p->keys[i];
-		if (k->rt == rt && !k->stale && k->serial == serial &&
-		    same(k->mode, mode) && same(k->path, path))
+		if (k->rt == rt && !strcmp(k->mode, mode))
 			return k;
 	}
 	return NULL;
@@ -345,38 +317,21 @@ static void key_free(struct pool_key *k)
 {
 	sd_event_source_disable_unref(k->retry);
 	free(k->mode);
-	free(k->path);
 	free(k);
 }
 
 static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
-				const char *mode, const char *path,
-				uint64_t serial)
+				const char *mode)
 {
-	if (p->nkeys == MAX_KEYS) {
-		/* A retired key with nothing out any more makes room. */
-		for (unsigned i = 0; i < p->nkeys; i++) {
-			struct pool_key *k = p->keys[i];
-			if (k->stale && !k->boxes && !k->in_use) {
-				key_free(k);
-				p->keys[i] = p->keys[--p->nkeys];
-				break;
-			}
-		}
-		if (p->nkeys == MAX_KEYS)
-			return NULL;
-	}
+	if (p->nkeys == MAX_KEYS)
+		return NULL;
 	struct pool_key *k = calloc(1, sizeof(*k));
-	if (!k || !(k->mode = strdup(mode)) ||
-	    (path && !(k->path = strdup(path)))) {
-		if (k)
-			free(k->mode);
+	if (!k || !(k->mode = strdup(mode))) {
 		free(k);
 		return NULL;
 	}
 	k->pool = p;
 	k->rt = rt;
-	k->serial = serial;
 	k->size = size_for(p, rt);
 	p->keys[p->nkeys++] = k;
 	return k;
@@ -405,16 +360,9 @@ int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
 		return r;
 	}
 	if (cfg->pool_prewarm) {
-		struct error err;
-		const struct seccomp_prog *prog = NULL;
-		const char *mode = cfg->default_seccomp;
-		if (seccomp_lookup(mode, NULL, &prog, &err) < 0)
-			log_warn("pool: no prewarming: %s", err.message);
-		else
-			for (size_t i = 0; runtime_at(i); i++)
-				if (size_for(p, runtime_at(i)) > 0)
-					add_key(p, runtime_at(i), mode, NULL,
-						prog ? prog->serial : 0);
+		for (size_t i = 0; runtime_at(i); i++)
+			if (size_for(p, runtime_at(i)) > 0)
+				add_key(p, runtime_at(i), cfg->default_seccomp);
 		schedule_fill(p);
 	}
 	*out = p;
@@ -437,19 +385,11 @@ void pool_free(struct pool *p)
 }
 
 static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
-		  const char *path, const struct seccomp_prog *prog,
 		  struct pool_claim *out)
 {
-	uint64_t serial = prog ? prog->serial : 0;
-	for (unsigned i = 0; i < p->nkeys; i++) {
-		struct pool_key *old = p->keys[i];
-		if (old->rt == rt && !old->stale && old->serial != serial &&
-		    same(old->mode, mode) && same(old->path, path))
-			retire(old);
-	}
-	struct pool_key *k = find_key(p, rt, mode, path, serial);
+	struct pool_key *k = find_key(p, rt, mode);
 	if (!k && size_for(p, rt) > 0)
-		k = add_key(p, rt, mode, path, serial);
+		k = add_key(p, rt, mode);
 	if (!k)
 		return false;
 	struct pooled *b = k->boxes;
@@ -475,7 +415,8 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 
 /* A ready box for the request, with the limits of spec (its box, from
  * exec_request_box_spec) written to its cgroup.  False when the request
- * wants a box unlike the pooled ones (network, sizes, readonlyRootFs), on
+ * wants a box unlike the pooled ones (network, sizes, readonlyRootFs, a
+ * custom seccomp profile), on
  * a miss (counted; the key is then filled for next time), or when the
  * limits cannot be written (a memory limit below what the waiting
  * interpreter holds; logged here).  A yes/no answer, not an error: on
@@ -488,9 +429,8 @@ static bool pool_claim(struct pool *p, const struct exec_request *req,
 	if (spec->rootfs.sandbox_size != cfg->default_sandbox_size ||
 	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
 	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
-	    req->net == BOX_NET_HOST ||
-	    !claim(p, req->runtime, req->seccomp_mode, req->seccomp_path,
-		   spec->seccomp, out))
+	    req->net == BOX_NET_HOST || !strcmp(req->seccomp_mode, "custom") ||
+	    !claim(p, req->runtime, req->seccomp_mode, out))
 		return false;
 	/* Pooled boxes are built with the default limits, and in a network
 	 * namespace of their own with nothing but loopback: a filtered one
@@ -566,15 +506,10 @@ json_object *pool_status(const struct pool *p)
 				       json_object_new_string("none"));
 		json_object_object_add(o, "seccomp",
 				       json_object_new_string(k->mode));
-		if (k->path)
-			json_object_object_add(o, "customProfilePath",
-					       json_object_new_string(k->path));
 		json_object_object_add(
 			o, "interpreter",
 			json_object_new_string(k->rt->preload ? "started"
 							      : "at claim"));
-		json_object_object_add(o, "retired",
-				       json_object_new_boolean(k->stale));
 		add_u64(o, "size", k->size);
 		add_u64(o, "ready", k->ready);
 		add_u64(o, "inUse", k->in_use);

@@ -4,9 +4,9 @@
 #include "cleanup.h"
 #include "log.h"
 #include "seccomp_build.h"
+#include "seccomp_named.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -134,7 +134,7 @@ static int build_mandatory(struct seccomp_prog *out)
 
 struct cached {
 	struct cached *next;
-	char *path; /* NULL: the built-in strict profile */
+	char *name; /* NULL: the built-in strict profile */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
@@ -145,11 +145,11 @@ struct cached {
 static struct cached *cache;
 static struct seccomp_prog mandatory;
 
-static struct cached *cache_find(const char *path)
+static struct cached *cache_find(const char *name)
 {
 	for (struct cached *c = cache; c; c = c->next)
-		if ((!c->path && !path) ||
-		    (c->path && path && !strcmp(c->path, path)))
+		if ((!c->name && !name) ||
+		    (c->name && name && !strcmp(c->name, name)))
 			return c;
 	return NULL;
 }
@@ -157,7 +157,7 @@ static struct cached *cache_find(const char *path)
 static void cache_free(struct cached *c)
 {
 	seccomp_prog_free(&c->prog);
-	free(c->path);
+	free(c->name);
 	free(c);
 }
 
@@ -171,18 +171,17 @@ static void cache_drop(struct cached *gone)
 	cache_free(gone);
 }
 
-static int cache_add(const char *path, const struct stat *st, const char *json,
+static int cache_add(const char *name, const struct stat *st, const char *json,
 		     size_t len, struct cached **out, struct error *e)
 {
 	struct cached *c = calloc(1, sizeof(*c));
-	if (!c || (path && !(c->path = strdup(path)))) {
+	if (!c || (name && !(c->name = strdup(name)))) {
 		free(c);
-		return error_set(e, ERR_INVALID_ARGUMENT, ENOMEM,
-				 "out of memory");
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	}
 	int r = seccomp_compile_json(json, len, &c->prog, e);
 	if (r < 0) {
-		free(c->path);
+		free(c->name);
 		free(c);
 		return r;
 	}
@@ -198,26 +197,38 @@ static int cache_add(const char *path, const struct stat *st, const char *json,
 	return 0;
 }
 
-#define MAX_PROFILE_BYTES (4u << 20)
+/* The administrator's policy (seccomp_set_policy). */
+static char *profile_dir;
+static bool unconfined_drops_denials;
 
-static int lookup_custom(const char *path, struct cached **out, struct error *e)
+int seccomp_set_policy(const char *dir, bool drops_denials)
 {
-	/* O_NONBLOCK: a FIFO must not hang the daemon before it is found
-	 * not to be a regular file. */
-	_cleanup_close_ int fd =
-		open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	char *d = strdup(dir);
+	if (!d)
+		return -ENOMEM;
+	free(profile_dir);
+	profile_dir = d;
+	unconfined_drops_denials = drops_denials;
+	return 0;
+}
+
+/* A file's content is never quoted back: say which profile, and where in
+ * it the fault is. */
+static int lookup_custom(const char *given, struct cached **out,
+			 struct error *e)
+{
+	char name[SECCOMP_NAME_MAX + 1];
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "customProfilePath: cannot read %s: %s", path,
-				 strerror(errno));
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_PROFILE_BYTES)
-		return error_set(
-			e, ERR_INVALID_ARGUMENT, EINVAL,
-			"customProfilePath: %s is not a regular file of at "
-			"most 4 MiB",
-			path);
-	struct cached *c = cache_find(path);
+	int r;
+	if (!profile_dir)
+		return error_set(e, ERR_INTERNAL, EINVAL,
+				 "no seccomp profile directory is set");
+	if ((r = seccomp_named_parse(profile_dir, given, name, e)) < 0)
+		return r;
+	_cleanup_close_ int fd = seccomp_named_open(profile_dir, name, &st, e);
+	if (fd < 0)
+		return fd;
+	struct cached *c = cache_find(name);
 	if (c && c->dev == st.st_dev && c->ino == st.st_ino &&
 	    c->size == st.st_size && c->mtime.tv_sec == st.st_mtim.tv_sec &&
 	    c->mtime.tv_nsec == st.st_mtim.tv_nsec) {
@@ -226,18 +237,20 @@ static int lookup_custom(const char *path, struct cached **out, struct error *e)
 	}
 	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "out of memory");
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
 	if (n != st.st_size)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "customProfilePath: cannot read %s: %s", path,
-				 n < 0 ? strerror(errno) : "short read");
-	int r = cache_add(path, &st, buf, (size_t)n, out, e);
+				 "options.security.customProfilePath: profile "
+				 "'%s' changed while it was read; try again",
+				 name);
+	struct error why;
+	r = cache_add(name, &st, buf, (size_t)n, out, &why);
 	if (r < 0)
-		return error_set(e, ERR_INVALID_ARGUMENT, r,
-				 "customProfilePath: %s: %s", path,
-				 e ? e->message : "");
+		return error_set(e, why.kind, r,
+				 "options.security.customProfilePath: profile "
+				 "'%s': %s",
+				 name, why.message);
 	/* The file changed.  Boxes that got the old program hold their own
 	 * copy since their clone, so it can go. */
 	if (c)
@@ -245,33 +258,46 @@ static int lookup_custom(const char *path, struct cached **out, struct error *e)
 	return 0;
 }
 
-int seccomp_lookup(const char *mode, const char *custom_path,
+static int build_denials(struct error *e)
+{
+	if (mandatory.insns)
+		return 0;
+	int r = build_mandatory(&mandatory);
+	if (r < 0) {
+		log_errno(LOG_ERR, r,
+			  "cannot build the mandatory seccomp filter");
+		return error_set(e, ERR_INTERNAL, EINVAL,
+				 "the seccomp filter cannot be built: %s",
+				 strerror(-r));
+	}
+	return 0;
+}
+
+int seccomp_lookup(const char *mode, const char *custom_name,
 		   const struct seccomp_prog **out, struct error *e)
 {
 	*out = NULL;
 	if (!mode)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "seccomp: missing");
-	if (!strcmp(mode, "unconfined"))
-		return 0;
-	if (strcmp(mode, "strict") != 0 && strcmp(mode, "custom") != 0)
+	bool unconfined = !strcmp(mode, "unconfined");
+	if (!unconfined && strcmp(mode, "strict") != 0 &&
+	    strcmp(mode, "custom") != 0)
 		return error_set(
 			e, ERR_INVALID_ARGUMENT, EINVAL,
 			"seccomp: must be \"strict\", \"unconfined\" or "
 			"\"custom\"");
-	if (!mandatory.insns) {
-		int r = build_mandatory(&mandatory);
-		if (r < 0) {
-			log_errno(LOG_ERR, r,
-				  "cannot build the mandatory seccomp filter");
-			return error_set(
-				e, ERR_INVALID_ARGUMENT, EINVAL,
-				"the seccomp filter cannot be built: %s",
-				strerror(-r));
-		}
+	if (unconfined && unconfined_drops_denials)
+		return 0;
+	int r = build_denials(e);
+	if (r < 0)
+		return r;
+	if (unconfined) {
+		/* The denials alone: seccomp_install knows this program. */
+		*out = &mandatory;
+		return 0;
 	}
 	struct cached *c = NULL;
-	int r;
 	if (!strcmp(mode, "strict")) {
 		c = cache_find(NULL);
 		if (!c) {
@@ -283,19 +309,19 @@ int seccomp_lookup(const char *mode, const char *custom_path,
 					"compile: %s",
 					why.message);
 				return error_set(
-					e, ERR_INVALID_ARGUMENT, EINVAL,
+					e, ERR_INTERNAL, EINVAL,
 					"the built-in seccomp profile does "
 					"not compile: %s",
 					why.message);
 			}
 		}
 	} else {
-		if (!custom_path || custom_path[0] != '/')
-			return error_set(
-				e, ERR_INVALID_ARGUMENT, EINVAL,
-				"customProfilePath: must be an absolute "
-				"path");
-		if ((r = lookup_custom(custom_path, &c, e)) < 0)
+		if (!custom_name)
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "options.security.customProfilePath: "
+					 "required when seccomp is "
+					 "\"custom\"");
+		if ((r = lookup_custom(custom_name, &c, e)) < 0)
 			return r;
 	}
 	*out = &c->prog;
@@ -310,6 +336,8 @@ void seccomp_cache_clear(void)
 		cache_free(c);
 	}
 	seccomp_prog_free(&mandatory);
+	free(profile_dir);
+	profile_dir = NULL;
 }
 
 static int install_one(const struct seccomp_prog *p)
@@ -328,7 +356,7 @@ int seccomp_install(const struct seccomp_prog *p)
 	 * confined. */
 	if (!mandatory.insns || !p->insns)
 		return -EINVAL;
-	int r = install_one(p);
+	int r = p == &mandatory ? 0 : install_one(p);
 	/* Installed last, the denials' errno also wins among actions of
 	 * the same rank. */
 	if (r == 0)

@@ -15,6 +15,7 @@
 #define ISOL8D_SECCOMP_H
 
 #include <linux/filter.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,19 +39,27 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 			 struct error *e);
 void seccomp_prog_free(struct seccomp_prog *p);
 
+/* The administrator's policy: dir (absolute) holds the named custom
+ * profiles; drops_denials makes "unconfined" mean no filter at all instead
+ * of the mandatory denials alone.  Before any lookup; dir is copied. */
+int seccomp_set_policy(const char *dir, bool drops_denials);
+
 /* The program for a request's seccomp mode: "strict" (built in),
- * "unconfined" (*out = NULL) or "custom" (custom_path, an absolute path,
- * recompiled when its size or mtime changes).  A program stays valid
- * until its file is found changed or seccomp_cache_clear(): take it into a
- * box (clone copies it) before the next lookup.  e gets a message for
- * the client (kind invalid_argument). */
-int seccomp_lookup(const char *mode, const char *custom_path,
+ * "unconfined" (the mandatory denials alone, or *out = NULL for no filter
+ * when the policy says so) or "custom" (custom_name, a profile of the
+ * policy's directory, see seccomp_named.h; recompiled when the file
+ * changes).  A program stays valid until its file is found changed or
+ * seccomp_cache_clear(): take it into a box (clone copies it) before the
+ * next lookup.  e gets a message for the client, which names a custom
+ * profile and the place of a fault in it but never quotes its content. */
+int seccomp_lookup(const char *mode, const char *custom_name,
 		   const struct seccomp_prog **out, struct error *e);
 void seccomp_cache_clear(void);
 
 /* Installs p and then the mandatory denials, which therefore win over
  * anything p allows; p must come from seccomp_lookup() (-EINVAL if the
- * denials have not been built).  NULL installs nothing.  For a forked
+ * denials have not been built).  For "unconfined" only the denials go in;
+ * NULL installs nothing.  For a forked
  * child right before exec, with no_new_privs set: only prctl, no
  * allocation.  0 or a negative errno. */
 int seccomp_install(const struct seccomp_prog *p);

@@ -16,10 +16,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-/* Values quoted from a profile in error messages are cut to this many
- * bytes: the text goes back to a client, and the file may be anything the
- * daemon can read. */
-#define QUOTE "%.64s"
+/* Error messages say where in the profile a fault is, never what the
+ * profile holds there: they go back to clients, who did not write it. */
 #define MAX_ARGS 16 /* comparisons in one rule; 6 unless indices repeat */
 
 /* ---- Docker's profile format ---- */
@@ -177,11 +175,11 @@ static int filter_matches(json_object *rule, const char *which,
 					 where, which);
 		if (*s) {
 			if (parse_version(s, &major, &minor) < 0)
-				return error_set(
-					e, ERR_INVALID_ARGUMENT, EINVAL,
-					"%s.%s.minKernel: \"" QUOTE
-					"\" is not \"<major>.<minor>\"",
-					where, which, s);
+				return error_set(e, ERR_INVALID_ARGUMENT,
+						 EINVAL,
+						 "%s.%s.minKernel: is not "
+						 "\"<major>.<minor>\"",
+						 where, which);
 			kernel_listed = true;
 			kernel_ok = kernel_at_least(major, minor);
 		}
@@ -258,11 +256,10 @@ static int parse_args(json_object *rule, const char *where,
 			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 					 "%s.args[%zu].op: missing", where, i);
 		if (parse_op(ops, &op) < 0)
-			return error_set(
-				e, ERR_INVALID_ARGUMENT, EINVAL,
-				"%s.args[%zu].op: unknown operator \"" QUOTE
-				"\"",
-				where, i, ops);
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s.args[%zu].op: is not a known "
+					 "operator",
+					 where, i);
 		if (seen & (1u << index))
 			*repeated = true;
 		seen |= 1u << index;
@@ -275,8 +272,8 @@ static int parse_args(json_object *rule, const char *where,
 	return 0;
 }
 
-static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
-		   int nr, uint32_t action, const struct scmp_arg_cmp *cmp,
+static int add_one(scmp_filter_ctx ctx, const char *where, size_t idx, int nr,
+		   uint32_t action, const struct scmp_arg_cmp *cmp,
 		   unsigned ncmp, struct error *e)
 {
 	int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
@@ -286,8 +283,8 @@ static int add_one(scmp_filter_ctx ctx, const char *where, const char *name,
 		return 0;
 	if (r < 0)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "%s: cannot add a rule for " QUOTE ": %s",
-				 where, name, strerror(-r));
+				 "%s.names[%zu]: cannot add the rule: %s",
+				 where, idx, strerror(-r));
 	return 0;
 }
 
@@ -332,10 +329,10 @@ static int add_names(scmp_filter_ctx ctx, json_object *rule, const char *where,
 		 * libseccomp refuses them in one. */
 		if (repeated)
 			for (unsigned k = 0; k < ncmp && r == 0; k++)
-				r = add_one(ctx, where, name, nr, action,
-					    &cmp[k], 1, e);
+				r = add_one(ctx, where, i, nr, action, &cmp[k],
+					    1, e);
 		else
-			r = add_one(ctx, where, name, nr, action, cmp, ncmp, e);
+			r = add_one(ctx, where, i, nr, action, cmp, ncmp, e);
 		if (r < 0)
 			return r;
 	}
@@ -370,12 +367,11 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, size_t idx,
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "%s.action: missing", where);
 	if ((r = parse_action(act, (uint32_t)eret, &action)) < 0)
-		return error_set(
-			e, ERR_INVALID_ARGUMENT, EINVAL,
-			r == -EOPNOTSUPP
-				? "%s.action: \"" QUOTE "\" is not supported"
-				: "%s.action: unknown action \"" QUOTE "\"",
-			where, act);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 r == -EOPNOTSUPP
+					 ? "%s.action: is not supported here"
+					 : "%s.action: is not a known action",
+				 where);
 	struct scmp_arg_cmp cmp[MAX_ARGS];
 	unsigned ncmp;
 	bool repeated;
@@ -439,10 +435,9 @@ int seccomp_compile_json(const char *json, size_t len, struct seccomp_prog *out,
 		return error_set(
 			e, ERR_INVALID_ARGUMENT, EINVAL,
 			r == -EOPNOTSUPP
-				? "defaultAction: \"" QUOTE
-				  "\" is not supported"
-				: "defaultAction: unknown action \"" QUOTE "\"",
-			def);
+				? "defaultAction: is not supported here"
+				: "defaultAction: is not a known "
+				  "action");
 	/* architectures and archMap are read for their shape only: a box
 	 * gets the native ABI and nothing else, whatever they list. */
 	if (json_object_object_get_ex(root, "architectures", &v) && v &&

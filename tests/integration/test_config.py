@@ -32,6 +32,12 @@ BAD_CONFIGS = [
     ({"defaults": {"network": "everywhere"}},
      ["defaults.network", "everywhere"]),
     ({"defaults": {"seccomp": "lax"}}, ["defaults.seccomp", "lax"]),
+    ({"defaults": {"seccomp": "unconfined"}},
+     ["defaults.seccomp", "security.allowUnconfined"]),
+    ({"security": {"profileDir": "profiles"}},
+     ["security.profileDir", "absolute"]),
+    ({"security": {"allowUnconfined": "yes"}},
+     ["security.allowUnconfined", "true or false"]),
     ({"server": 5}, ["server", "object"]),
     ({"defaults": []}, ["defaults", "object"]),
     ({"network": {"registry": {"python": "^(pypi\\.org"}}},
@@ -146,3 +152,20 @@ def test_missing_default_config_is_fine(workdir):
     out = _run(["--check-config"])
     assert out.returncode == 0, out.stderr
     assert "built-in defaults" in out.stdout
+
+
+def test_security_settings_are_shown_with_their_source(start_daemon):
+    """Off by default; what the file sets shows as coming from it."""
+    d = start_daemon()
+    out = json.loads(d.ctl("config", "--json").stdout)
+    assert out["config"]["security"] == {
+        "allowUnconfined": False, "allowCustomProfiles": False,
+        "profileDir": "/etc/isol8/seccomp",
+        "unconfinedDropsMandatoryDenials": False}
+    assert out["sources"]["security.allowUnconfined"] == "default"
+    d2 = start_daemon(config={"security": {"allowCustomProfiles": True,
+                                           "profileDir": "/srv/profiles"}})
+    out = json.loads(d2.ctl("config", "--json").stdout)
+    assert out["config"]["security"]["allowCustomProfiles"] is True
+    assert out["config"]["security"]["profileDir"] == "/srv/profiles"
+    assert out["sources"]["security.profileDir"] == str(d2.config_path)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from execute_helpers import (REPLY_TIMEOUT, execute,
+from execute_helpers import (REPLY_TIMEOUT, execute, execute_error,
                              execute_many, leak_snapshot, daemon_cgroup_dirs,
                              params_of)
 from isol8_harness import Daemon, children_of, run_ctl, wait_until
@@ -61,7 +61,7 @@ def settled(d, timeout=30.0):
     def full():
         st = status(d)
         return st["building"] == 0 and all(
-            k["ready"] == k["size"] for k in st["keys"] if not k["retired"])
+            k["ready"] == k["size"] for k in st["keys"])
     assert wait_until(full, timeout, interval=0.05), status(d)
     return status(d)
 
@@ -328,30 +328,45 @@ def test_killed_pooled_box_is_replaced(any_start_daemon, victim):
     assert r["stdout"] == "after\n", r
 
 
-def test_custom_profile_gets_its_own_key(start_daemon, tmp_path):
-    d = start_daemon(pool=True, config={"pool": {
-        "size": {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0}}})
-    profile = tmp_path / "allow.json"
-    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
-    opts = {"security": {"seccomp": "custom",
-                         "customProfilePath": str(profile)}}
+def test_custom_profiles_never_touch_the_pool(start_daemon, tmp_path):
+    """Custom profiles run in fresh boxes: a profile that does not compile,
+    or one that breaks every box it is in, fails its own requests while
+    the pool keeps building and serving the default profile."""
+    (tmp_path / "allow.json").write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
+    (tmp_path / "broken.json").write_text(
+        '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
+        '[{"names": ["uname"], "action": "SCMP_ACT_SOMETIMES"}]}')
+    (tmp_path / "noexec.json").write_text(
+        '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
+        '[{"names": ["execve", "execveat"], "action": "SCMP_ACT_ERRNO"}]}')
+    d = start_daemon(pool=True, config={
+        "pool": {"size": {"python": 1, "node": 0, "bun": 0, "deno": 0,
+                          "bash": 0}},
+        "security": {"allowCustomProfiles": True,
+                     "profileDir": str(tmp_path)}})
+    settled(d)
     req = {"code": "print(1)", "runtime": "python"}
-    execute(d, req, opts)
-    k = key_of(settled(d), "python", "custom")
-    assert k["misses"] == 1 and k["ready"] == 1, k
-    execute(d, req, opts)
-    assert key_of(status(d), "python", "custom")["hits"] == 1
-    # A changed profile retires the boxes built with the old one.
-    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
-                       '[{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}]}')
-    r = execute(d, {"code": "import os\ntry:\n    os.uname()\n"
-                            "except OSError as e:\n    print(e.errno)",
-                    "runtime": "python"}, opts)
-    assert r["stdout"] == "1\n", r
+
+    def custom(name):
+        return {"security": {"seccomp": "custom", "customProfilePath": name}}
+
+    for _ in range(2):
+        assert execute(d, req, custom("allow.json"))["stdout"] == "1\n"
+    for name in ("broken.json", "noexec.json"):
+        for _ in range(3):
+            msg = execute_error(d, req, custom(name))
+            assert msg["error"]["data"]["kind"] in \
+                ("invalid_argument", "internal"), msg
+    msg = execute_error(d, req, custom("broken.json"))
+    assert "profile 'broken.json': syscalls[0].action" in \
+        msg["error"]["message"], msg
     st = settled(d)
-    retired = [k for k in st["keys"] if k["seccomp"] == "custom" and
-               k["retired"]]
-    assert retired and retired[0]["ready"] == 0, st
+    assert [k["seccomp"] for k in st["keys"]] == ["strict"], st
+    k = key_of(st, "python")
+    assert k["failures"] == 0 and k["consecutiveFailures"] == 0, k
+    assert k["hits"] == 0, k
+    r = run_warm(d, req)
+    assert r["stdout"] == "1\n", r
 
 
 # --------------------------------------------------------------------------

@@ -166,6 +166,35 @@ static void test_errors_name_the_field(void **state)
 		     "request.stdin");
 }
 
+/* Unconfined and custom profiles only where the configuration allows
+ * them, the refusal naming the key that would. */
+static void test_seccomp_policy(void **state)
+{
+	(void)state;
+	struct exec_request r;
+	const char *unconfined =
+		"{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
+		"\"options\":{\"security\":{\"seccomp\":\"unconfined\"}}}";
+	const char *custom =
+		"{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
+		"\"options\":{\"security\":{\"seccomp\":\"custom\","
+		"\"customProfilePath\":\"p.json\"}}}";
+	expect_error(unconfined, "options.security.seccomp: \"unconfined\" is "
+				 "refused: the daemon's configuration does "
+				 "not set security.allowUnconfined");
+	expect_error(custom, "options.security.seccomp: \"custom\" is "
+			     "refused: the daemon's configuration does not "
+			     "set security.allowCustomProfiles");
+	cfg.sec_allow_unconfined = cfg.sec_allow_custom = true;
+	assert_null(parse(unconfined, &r));
+	assert_string_equal(r.seccomp_mode, "unconfined");
+	exec_request_free(&r);
+	assert_null(parse(custom, &r));
+	assert_string_equal(r.seccomp_path, "p.json");
+	exec_request_free(&r);
+	cfg.sec_allow_unconfined = cfg.sec_allow_custom = false;
+}
+
 static void test_path_normalize(void **state)
 {
 	(void)state;
@@ -237,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_options_and_env),
 		cmocka_unit_test(test_errors_name_the_field),
+		cmocka_unit_test(test_seccomp_policy),
 		cmocka_unit_test(test_path_normalize),
 		cmocka_unit_test(test_ceilings),
 	};
