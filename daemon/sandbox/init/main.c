@@ -176,19 +176,21 @@ static int parse_run(char *p, size_t len, const struct init_run *run,
 	if (!v)
 		return -ENOMEM;
 	char *end = p + len;
+	*cwd = p;
 	for (size_t i = 0; i < need; i++) {
 		char *nul = memchr(p, '\0', (size_t)(end - p));
 		if (!nul) {
 			free(v);
 			return -EINVAL;
 		}
-		if (i == 0)
-			*cwd = p;
-		else if (i <= run->argc)
-			v[i - 1] = p;
-		else
-			v[run->argc + 1 + (i - 1 - run->argc)] = p;
+		/* String 0 is cwd; argv and envp leave a NULL between them. */
+		if (i > 0)
+			v[i - 1 + (i > run->argc)] = p;
 		p = nul + 1;
+	}
+	if (!v[0]) { /* a program to run: argc is at least 1 */
+		free(v);
+		return -EINVAL;
 	}
 	*argv = v;
 	*envp = v + run->argc + 1;
@@ -198,7 +200,7 @@ static int parse_run(char *p, size_t len, const struct init_run *run,
 static void handle_run(char *payload, size_t len, int fds[3], int nfds)
 {
 	struct init_run run;
-	const char *cwd;
+	const char *cwd = NULL;
 	char **argv = NULL, **envp = NULL;
 	if (nfds != 3 || len < sizeof(run)) {
 		init_send_error(EINVAL, "malformed run request");
