@@ -21,7 +21,7 @@ CTL_PKGS := libsystemd json-c libcurl libmicrohttpd
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c17 $(WARN) -D_GNU_SOURCE -fstack-protector-strong \
-	-Iproto -Idaemon -Ictl
+	-Iproto -Idaemon -Ictl -DISOL8_INIT_EXE='"$(BUILD)/isol8-init"'
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -36,6 +36,11 @@ pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 PROTO_SRC := $(wildcard proto/*.c)
 DAEMON_SRC := $(wildcard daemon/*.c daemon/net/*.c daemon/runtimes/*.c \
 	daemon/sandbox/*.c)
+# isol8-init, the boxes' PID 1: a static program of its own (libc and the
+# libc-only parts of the sandbox it shares), compiled into the daemon.
+INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c \
+	daemon/sandbox/open_beneath.c daemon/sandbox/privileges.c \
+	daemon/sandbox/seccomp_load.c
 CTL_SRC := $(wildcard ctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -60,6 +65,15 @@ $(BUILD)/%.o: %.c
 
 # Files compiled into the daemon with .incbin (daemon/incbin.h).
 $(BUILD)/daemon/sandbox/seccomp_builtin.o: profiles/strict.json
+$(BUILD)/daemon/sandbox/init_exe.o: $(BUILD)/isol8-init
+
+# Static, so that it runs in any image, and never under the sanitizers,
+# which a static program cannot have.
+$(BUILD)/isol8-init: $(INIT_SRC) $(wildcard daemon/sandbox/init/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 $(WARN) -D_GNU_SOURCE -O2 -D_FORTIFY_SOURCE=2 \
+		-fstack-protector-strong -Iproto -Idaemon \
+		-static -s -o $@ $(INIT_SRC)
 $(BUILD)/daemon/runtimes/preload.o: $(wildcard daemon/runtimes/preload/*)
 
 $(LIBPROTO): $(PROTO_OBJ)
@@ -153,7 +167,8 @@ lint:
 	tools/include-graph daemon
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
-	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) $(CTL_SRC) -- \
+	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) \
+		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
 		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS))
 
 install: all

@@ -6,6 +6,7 @@
 #include "pool.h"
 #include "net/resolver.h"
 #include "session.h"
+#include "sandbox/init_exe.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
 #include "server.h"
@@ -227,6 +228,12 @@ static int setup_boxes(struct daemon *d)
 	if (r < 0)
 		return r;
 	h->into_cgroup = d->features.cgroup_mode == CGROUP_MODE_V2;
+	h->init_exe = init_exe_open();
+	if (h->init_exe < 0) {
+		log_errno(LOG_ERR, h->init_exe,
+			  "cannot load the boxes' init into a memfd");
+		return h->init_exe;
+	}
 	if ((r = netns_spare_init(&h->net)) < 0) {
 		log_errno(LOG_ERR, r,
 			  "cannot open the daemon's network namespace");
@@ -311,6 +318,7 @@ int main(int argc, char **argv)
 
 	struct daemon d = { 0 };
 	d.boxes.net = (struct netns_spare){ .host = -1, .spare = -1 };
+	d.boxes.init_exe = -1;
 	struct error err = { 0 };
 	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, &err);
 	if (r >= 0 && o.socket_path)
@@ -347,6 +355,8 @@ int main(int argc, char **argv)
 	cgroup_root_free(d.boxes.cgroups);
 	netns_spare_free(&d.boxes.net);
 	uid_slots_free(d.boxes.uids);
+	if (d.boxes.init_exe >= 0)
+		close(d.boxes.init_exe);
 	seccomp_cache_clear();
 	config_free(&d.cfg);
 	return r < 0 ? 1 : 0;

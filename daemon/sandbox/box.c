@@ -620,6 +620,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	b->ctl = sp[0];
 	int pidfd = -1;
 	struct box_init_args a = { .ctl_fd = sp[1],
+				   .init_exe = host->init_exe,
 				   .rootfs = spec->rootfs,
 				   .seccomp = spec->seccomp };
 	step = "open the box cgroup";

@@ -17,6 +17,7 @@ struct box_host {
 	struct cgroup_root *cgroups;
 	struct uid_slots *uids;
 	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
+	int init_exe;	  /* the boxes' init program (init_exe.h) */
 	struct netns_spare net;
 	sd_event_source *refill; /* makes the next network namespace */
 	uint64_t next_id;

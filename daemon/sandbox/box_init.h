@@ -1,6 +1,9 @@
-/* The code that runs as PID 1 of a box: it finishes the box's set-up
- * inside the new namespaces, then starts commands for the daemon, opens
- * files as the box user, reaps zombies and reports exits. */
+/* A box's cloned child, from the clone to the exec of its init: inside the
+ * new namespaces it joins the box cgroup, builds the root file system and
+ * puts the init's fds in place (init_proto.h), then execs the init from
+ * its sealed memfd (init_exe.h), so nothing of the daemon's memory stays
+ * in the box.  A fork of a single-threaded daemon, it calls nothing that
+ * could wait on a lock the daemon held. */
 #ifndef ISOL8D_BOX_INIT_H
 #define ISOL8D_BOX_INIT_H
 
@@ -9,7 +12,8 @@
 struct seccomp_prog;
 
 struct box_init_args {
-	int ctl_fd; /* the init's end of the control socket */
+	int ctl_fd;   /* the init's end of the control socket */
+	int init_exe; /* the init's program (init_exe_open) */
 	struct rootfs_spec rootfs;
 	const struct seccomp_prog *seccomp; /* NULL: unconfined */
 	int tasks_fds

@@ -1,4 +1,9 @@
-/* Messages between the daemon and a box's init over their SOCK_SEQPACKET
+/* How a box's init (daemon/sandbox/init/, its own program) is started and
+ * talked to.  The box's cloned child sets the box up, then execs the init
+ * with the fds below in place and nothing else open, argv { INIT_NAME }
+ * and an environment holding only the ISOL8D_FAULT* variables (fault.h).
+ *
+ * Messages between the daemon and the init go over their SOCK_SEQPACKET
  * control socket.  One message per packet; fds travel as SCM_RIGHTS.  The
  * init answers requests in order; EXITED comes whenever a command ends. */
 #ifndef ISOL8D_INIT_PROTO_H
@@ -9,6 +14,17 @@
 #define INIT_MSG_MAX ((size_t)256 * 1024)
 #define BOX_USER_UID 1000
 #define BOX_USER_GID 1000
+
+#define INIT_NAME "isol8-init"
+/* The fds the init starts with. */
+enum init_fd {
+	INIT_FD_CTL = 3,     /* its end of the control socket */
+	INIT_FD_SANDBOX = 4, /* O_PATH of /sandbox */
+	INIT_FD_TMP = 5,     /* O_PATH of /tmp */
+	/* The seccomp programs every command installs, in order, as
+	 * seccomp_load() reads them; not open when the box is unconfined. */
+	INIT_FD_SECCOMP = 6,
+};
 
 enum init_op {
 	/* daemon → init */

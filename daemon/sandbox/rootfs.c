@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,10 +42,29 @@ static const char *const dev_nodes[] = { "null",   "zero",    "full",
 /* Kernel interfaces masked as crun does: files get /dev/null over them,
  * directories an empty read-only tmpfs. */
 static const char *const proc_masked[] = {
-	"proc/acpi",	      "proc/kcore",	 "proc/keys",
-	"proc/latency_stats", "proc/timer_list", "proc/timer_stats",
-	"proc/sched_debug",   "proc/scsi",	 "proc/interrupts",
+	"proc/acpi",
+	"proc/kcore",
+	"proc/keys",
+	"proc/latency_stats",
+	"proc/timer_list",
+	"proc/timer_stats",
+	"proc/sched_debug",
+	"proc/scsi",
+	"proc/interrupts",
+	/* The host's boot options and kernel build say more about it than
+	 * a box needs to know. */
+	"proc/cmdline",
+	"proc/config.gz",
 };
+/* A per-box value instead of the host's, which would tell boxes on the
+ * same boot apart from others and identify the host. */
+#define BOOT_ID "proc/sys/kernel/random/boot_id"
+/* What of the host's /usr/local a box sees: an empty directory but for
+ * these, which the image's own files refer to (/etc/ssl/certs links to
+ * local CAs).  Locally built programs, the daemon itself after `make
+ * install`, and host-wide Python packages stay out. */
+#define USR_LOCAL "usr/local"
+static const char *const usr_local_keep[] = { "share/ca-certificates" };
 static const char *const proc_readonly[] = {
 	"proc/asound", "proc/bus", "proc/fs",
 	"proc/irq",    "proc/sys", "proc/sysrq-trigger",
@@ -205,6 +225,76 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 	return 0;
 }
 
+/* Binds a random UUID over the host's boot id.  The file is made on the
+ * staging root and unlinked once bound, so the box's / does not show it. */
+static int fake_boot_id(int rootfd)
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -EIO;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	char text[40];
+	snprintf(text, sizeof(text),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x\n",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	static const char staged[] = ".boot_id";
+	int r = write_file_at(rootfd, staged, text, 0444);
+	if (r == 0)
+		r = bind_at(staged, rootfd, BOOT_ID,
+			    ATTR_DEVICE | MOUNT_ATTR_RDONLY);
+	if (unlinkat(rootfd, staged, 0) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* An empty read-only /usr/local over the host's, with usr_local_keep bound
+ * into it. */
+static int hide_usr_local(int rootfd, char *what, size_t what_len)
+{
+	if (faccessat(rootfd, USR_LOCAL, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (tmpfs_at(USR_LOCAL, MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "mode=0755,size=16k") < 0)
+		FAIL(what, what_len, "hide /usr/local");
+	_cleanup_close_ int local =
+		openat(rootfd, USR_LOCAL,
+		       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (local < 0)
+		FAIL(what, what_len, "open /usr/local");
+	for (size_t i = 0; i < ARRAY_SIZE(usr_local_keep); i++) {
+		char src[64], path[64];
+		snprintf(src, sizeof(src), "/usr/local/%s", usr_local_keep[i]);
+		struct stat st;
+		if (stat(src, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "%s", usr_local_keep[i]);
+		for (char *sl = strchr(path, '/'); sl;
+		     sl = strchr(sl + 1, '/')) {
+			*sl = '\0';
+			if (mkdirat(local, path, 0755) < 0 && errno != EEXIST)
+				FAIL(what, what_len, "mkdir /usr/local/%s",
+				     path);
+			*sl = '/';
+		}
+		if (mkdirat(local, path, 0755) < 0 && errno != EEXIST)
+			FAIL(what, what_len, "mkdir %s", src);
+		int r = bind_at(src, local, path, ATTR_IMAGE);
+		if (r < 0) {
+			errno = -r;
+			FAIL(what, what_len, "bind %s", src);
+		}
+	}
+	if (mount(NULL, USR_LOCAL, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC,
+		  NULL) < 0)
+		FAIL(what, what_len, "make /usr/local read-only");
+	return 0;
+}
+
 static int mask_proc(int rootfd, char *what, size_t what_len)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
@@ -224,12 +314,17 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
 			FAIL(what, what_len, "mask /%s", p);
 		}
 	}
+	int r = fake_boot_id(rootfd);
+	if (r < 0) {
+		errno = -r;
+		FAIL(what, what_len, "replace /%s", BOOT_ID);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
 		const char *p = proc_readonly[i];
 		if (faccessat(rootfd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		/* Relative to the new root: the box's own /proc. */
-		int r = bind_at(p, rootfd, p, ATTR_IMAGE);
+		r = bind_at(p, rootfd, p, ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
 			FAIL(what, what_len, "make /%s read-only", p);
@@ -266,6 +361,9 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 			FAIL(what, what_len, "bind %s", src);
 		}
 	}
+	int r = hide_usr_local(rootfd, what, what_len);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(usr_links); i++) {
 		char src[32];
 		snprintf(src, sizeof(src), "/%s", usr_links[i][1]);
@@ -273,7 +371,7 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 		    symlinkat(usr_links[i][1], rootfd, usr_links[i][0]) < 0)
 			FAIL(what, what_len, "symlink /%s", usr_links[i][0]);
 	}
-	int r = build_etc(rootfd, what, what_len);
+	r = build_etc(rootfd, what, what_len);
 	if (r < 0)
 		return r;
 

@@ -1,4 +1,4 @@
-/* Profiles by mode, cached; the mandatory denials; installing both. */
+/* Profiles by mode, cached; the mandatory denials; exporting both. */
 #include "seccomp.h"
 
 #include "cleanup.h"
@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* ---- the mandatory denials ----
@@ -340,26 +341,28 @@ void seccomp_cache_clear(void)
 	profile_dir = NULL;
 }
 
-static int install_one(const struct seccomp_prog *p)
+static int write_prog(int fd, const struct seccomp_prog *p)
 {
-	struct sock_fprog f = { .len = p->len, .filter = p->insns };
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f, 0, 0) < 0 ? -errno
-									: 0;
+	uint32_t n = p->len;
+	struct iovec iov[2] = {
+		{ &n, sizeof(n) },
+		{ p->insns, (size_t)p->len * sizeof(*p->insns) },
+	};
+	ssize_t want = (ssize_t)(iov[0].iov_len + iov[1].iov_len);
+	ssize_t w = writev(fd, iov, 2);
+	return w < 0 ? -errno : w != want ? -EIO : 0;
 }
 
-int seccomp_install(const struct seccomp_prog *p)
+int seccomp_export(const struct seccomp_prog *p, int fd)
 {
-	if (!p)
-		return 0;
 	/* Every program comes from seccomp_lookup(), which builds the
 	 * denials first; without them, refuse rather than run half
 	 * confined. */
 	if (!mandatory.insns || !p->insns)
 		return -EINVAL;
-	int r = p == &mandatory ? 0 : install_one(p);
+	/* "unconfined" is the denials alone. */
+	int r = p == &mandatory ? 0 : write_prog(fd, p);
 	/* Installed last, the denials' errno also wins among actions of
 	 * the same rank. */
-	if (r == 0)
-		r = install_one(&mandatory);
-	return r;
+	return r < 0 ? r : write_prog(fd, &mandatory);
 }

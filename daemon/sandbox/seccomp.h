@@ -56,12 +56,11 @@ int seccomp_lookup(const char *mode, const char *custom_name,
 		   const struct seccomp_prog **out, struct error *e);
 void seccomp_cache_clear(void);
 
-/* Installs p and then the mandatory denials, which therefore win over
- * anything p allows; p must come from seccomp_lookup() (-EINVAL if the
- * denials have not been built).  For "unconfined" only the denials go in;
- * NULL installs nothing.  For a forked
- * child right before exec, with no_new_privs set: only prctl, no
- * allocation.  0 or a negative errno. */
-int seccomp_install(const struct seccomp_prog *p);
+/* Writes p and then the mandatory denials, which therefore win over
+ * anything p allows, to fd in the form seccomp_load() installs
+ * (seccomp_load.h); for "unconfined" only the denials.  p must come from
+ * seccomp_lookup() (-EINVAL if the denials have not been built).  Only
+ * writev: safe in a cloned child.  0 or a negative errno. */
+int seccomp_export(const struct seccomp_prog *p, int fd);
 
 #endif

@@ -12,7 +12,8 @@ Sections:
         JSON work (the baseline; see rpc_load.c).  ratio = isol8d/baseline.
 
   exec  cold ephemeral executions end to end through isol8ctl (a fresh box
-        each, the warm pool off: python print(1), bash echo hi, node)
+        each, the warm pool off: bash -c true, which is nearly all box
+        creation, python print(1), bash echo hi, node)
         against the bare interpreter and against bubblewrap with comparable
         isolation (new user, mount, pid, net, ipc and uts namespaces,
         read-only /usr, tmpfs /sandbox and /tmp, fresh /proc and /dev, uid
@@ -464,6 +465,9 @@ def bwrap_argv(cmd):
 
 EXEC_CASES = [
     # (label, bare argv, isol8ctl run args, expected stdout)
+    # The smallest run: what making the box costs, nearly alone.
+    ("box: bash -c true", ["/bin/bash", "-c", "true"], ["--cmd", "true"],
+     b""),
     ("python print(1)", ["/usr/bin/python3", "-c", "print(1)"],
      ["-r", "python", "-e", "print(1)"], b"1\n"),
     ("bash echo hi", ["/bin/bash", "-c", "echo hi"],

@@ -24,6 +24,7 @@ STEPS = [
     "start the box's init",
     "join the box cgroup",
     "build the root filesystem",
+    "exec the box's init",
     "execute the command",
 ]
 
@@ -80,7 +81,7 @@ def test_failed_step_leaks_nothing(start_daemon, step):
         assert err["code"] == -32603, err
         assert "Input/output error" in err["message"], err
         if step in ("join the box cgroup", "build the root filesystem",
-                    "execute the command"):
+                    "exec the box's init", "execute the command"):
             assert step in err["message"], err
     assert wait_until(lambda: snapshot(d.pid) == before, 5), \
         (before, snapshot(d.pid))

@@ -1,0 +1,348 @@
+/* isol8-init's main loop: requests from the daemon, commands, exits. */
+#include "init.h"
+
+#include "fault.h"
+#include "sandbox/init_proto.h"
+#include "sandbox/open_beneath.h"
+#include "sandbox/privileges.h"
+#include "sandbox/seccomp_load.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_COMMANDS 64
+
+static pid_t commands[MAX_COMMANDS];
+/* The seccomp programs of INIT_FD_SECCOMP; none when unconfined. */
+static char seccomp_blob[SECCOMP_BLOB_MAX];
+static size_t seccomp_len;
+
+int init_send(uint32_t op, int32_t value, int32_t status, const void *payload,
+	      uint32_t len, int pass_fd)
+{
+	struct init_msg m = { op, value, status, len };
+	struct iovec iov[2] = { { &m, sizeof(m) }, { (void *)payload, len } };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	if (pass_fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	return sendmsg(INIT_FD_CTL, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+void init_send_error(int err, const char *what)
+{
+	init_send(INIT_ERROR, err, 0, what, (uint32_t)strlen(what) + 1, -1);
+}
+
+_Noreturn static void die(int err, const char *what)
+{
+	init_send_error(err, what);
+	_exit(1);
+}
+
+/* Receives one message with up to 3 fds.  Returns payload length or -errno;
+ * 0 bytes read means the daemon has gone. */
+static ssize_t recv_msg(struct init_msg *m, char *payload, size_t cap,
+			int fds[3], int *nfds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+	} u;
+	struct iovec iov[2] = { { m, sizeof(*m) }, { payload, cap } };
+	struct msghdr mh = { .msg_iov = iov,
+			     .msg_iovlen = 2,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(INIT_FD_CTL, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	*nfds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < k; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < 3)
+				fds[(*nfds)++] = f;
+			else
+				close(f);
+		}
+	}
+	if (n == 0)
+		return -EPIPE; /* the daemon has gone */
+	if ((size_t)n < sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		return -EBADMSG;
+	return n - (ssize_t)sizeof(*m);
+}
+
+/* In the forked command: become the box user and exec.  Failures go back
+ * through errpipe as errno and the step's name. */
+_Noreturn static void exec_command(const struct init_run *run, const char *cwd,
+				   char **argv, char **envp, const int fds[3],
+				   int errpipe)
+{
+	const char *step = "start";
+	int err = 0;
+	struct privilege_drop p = {
+		.rlimit_fsize = run->rlimit_fsize,
+		.rlimit_nofile = run->rlimit_nofile,
+		.rlimit_nproc = run->rlimit_nproc,
+	};
+	if (setsid() < 0) {
+		err = errno;
+		step = "setsid";
+		goto out;
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0) {
+			err = errno;
+			step = "set up stdio";
+			goto out;
+		}
+	close_range(3, (unsigned)errpipe - 1, 0);
+	close_range((unsigned)errpipe + 1, ~0u, 0);
+	err = -privileges_drop(&p, &step);
+	if (err)
+		goto out;
+	if (chdir(cwd) < 0) {
+		err = errno;
+		step = "change to the working directory";
+		goto out;
+	}
+	if (run->seccomp && seccomp_len) {
+		err = -seccomp_load(seccomp_blob, seccomp_len);
+		if (err) {
+			step = "install the seccomp filter";
+			goto out;
+		}
+	}
+	step = "execute the command";
+	err = -fault_inject(step);
+	if (!err) {
+		execve(argv[0], argv, envp);
+		err = errno;
+	}
+out:;
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "%d %s", err, step);
+	(void)!write(errpipe, buf, (size_t)n);
+	_exit(127);
+}
+
+static void track(pid_t pid)
+{
+	for (int i = 0; i < MAX_COMMANDS; i++)
+		if (commands[i] == 0) {
+			commands[i] = pid;
+			return;
+		}
+}
+
+/* Splits the RUN payload's NUL-terminated strings into cwd, argv, envp. */
+static int parse_run(char *p, size_t len, const struct init_run *run,
+		     const char **cwd, char ***argv, char ***envp)
+{
+	size_t need = 1 + (size_t)run->argc + run->envc;
+	if (run->argc == 0 || need > 4096)
+		return -EINVAL;
+	char **v = calloc(run->argc + run->envc + 2, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	char *end = p + len;
+	*cwd = p;
+	for (size_t i = 0; i < need; i++) {
+		char *nul = memchr(p, '\0', (size_t)(end - p));
+		if (!nul) {
+			free(v);
+			return -EINVAL;
+		}
+		/* String 0 is cwd; argv and envp leave a NULL between them. */
+		if (i > 0)
+			v[i - 1 + (i > run->argc)] = p;
+		p = nul + 1;
+	}
+	if (!v[0]) { /* a program to run: argc is at least 1 */
+		free(v);
+		return -EINVAL;
+	}
+	*argv = v;
+	*envp = v + run->argc + 1;
+	return 0;
+}
+
+static void handle_run(char *payload, size_t len, int fds[3], int nfds)
+{
+	struct init_run run;
+	const char *cwd = NULL;
+	char **argv = NULL, **envp = NULL;
+	if (nfds != 3 || len < sizeof(run)) {
+		init_send_error(EINVAL, "malformed run request");
+		return;
+	}
+	memcpy(&run, payload, sizeof(run));
+	if (parse_run(payload + sizeof(run), len - sizeof(run), &run, &cwd,
+		      &argv, &envp) < 0) {
+		init_send_error(EINVAL, "malformed run request");
+		return;
+	}
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		init_send_error(errno, "pipe");
+		free(argv);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(errpipe[0]);
+		exec_command(&run, cwd, argv, envp, fds, errpipe[1]);
+	}
+	int fork_err = errno;
+	close(errpipe[1]);
+	free(argv);
+	if (pid < 0) {
+		close(errpipe[0]);
+		init_send_error(fork_err, "fork the command");
+		return;
+	}
+	char buf[160];
+	ssize_t n;
+	do
+		n = read(errpipe[0], buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	if (n > 0) {
+		buf[n] = '\0';
+		int err = atoi(buf);
+		const char *step = strchr(buf, ' ');
+		waitpid(pid, NULL, 0);
+		init_send_error(err ? err : EIO, step ? step + 1 : buf);
+		return;
+	}
+	track(pid);
+	init_send(INIT_STARTED, pid, 0, NULL, 0, -1);
+}
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < MAX_COMMANDS; i++)
+			if (commands[i] == pid) {
+				commands[i] = 0;
+				init_send(INIT_EXITED, pid, status, NULL, 0,
+					  -1);
+			}
+	}
+}
+
+_Noreturn static void serve(void)
+{
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &chld, NULL);
+	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		die(errno, "signalfd");
+	if (init_send(INIT_READY, 0, 0, NULL, 0, -1) < 0)
+		_exit(1);
+	static char payload[INIT_MSG_MAX];
+	for (;;) {
+		struct pollfd p[2] = { { INIT_FD_CTL, POLLIN, 0 },
+				       { sfd, POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			_exit(1);
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			reap();
+		}
+		if (!p[0].revents)
+			continue;
+		struct init_msg m = { 0 };
+		int fds[3], nfds = 0;
+		ssize_t n = recv_msg(&m, payload, sizeof(payload), fds, &nfds);
+		if (n < 0 && n != -EINTR && n != -EAGAIN && n != -EBADMSG)
+			_exit(0); /* the daemon has gone: so does the box */
+		if (n < 0)
+			continue;
+		if (m.op == INIT_RUN)
+			handle_run(payload, (size_t)n, fds, nfds);
+		else if (m.op == INIT_OPEN)
+			init_open_file(payload, (size_t)n);
+		else if (m.op == INIT_KILL && m.value > 1) {
+			/* Each command leads its own process group (setsid). */
+			kill(-m.value, SIGKILL);
+			kill(m.value, SIGKILL);
+		} else
+			init_send_error(EINVAL, "unknown request");
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+	}
+}
+
+/* Takes the seccomp programs into memory, where each command finds them;
+ * an unconfined box has none. */
+static void read_seccomp(void)
+{
+	struct stat st;
+	if (fstat(INIT_FD_SECCOMP, &st) < 0) {
+		if (errno != EBADF)
+			die(errno, "read the seccomp programs");
+		return;
+	}
+	if (st.st_size <= 0 || (size_t)st.st_size > sizeof(seccomp_blob))
+		die(EINVAL, "read the seccomp programs");
+	while (seccomp_len < (size_t)st.st_size) {
+		ssize_t n = pread(INIT_FD_SECCOMP, seccomp_blob + seccomp_len,
+				  (size_t)st.st_size - seccomp_len,
+				  (off_t)seccomp_len);
+		if (n <= 0)
+			die(n < 0 ? errno : EIO, "read the seccomp programs");
+		seccomp_len += (size_t)n;
+	}
+	close(INIT_FD_SECCOMP);
+}
+
+int main(void)
+{
+	/* An exec makes a process dumpable again.  The parent-death signal
+	 * set before the exec stays; a daemon gone since then closed the
+	 * control socket, which ends the loop below. */
+	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_NAME, INIT_NAME);
+	/* The daemon's answer holds here too: the same kernel and the same
+	 * inherited seccomp filters. */
+	open_beneath_probe();
+	read_seccomp();
+	serve();
+}
