@@ -66,6 +66,14 @@ struct config {
 	uint64_t net_connect_timeout_ms;
 	char *net_registry[5];
 
+	/* tenants and their quotas (daemon/tenant.c) */
+	char *tenant_admin_group;
+	char *tenant_bridge_user;
+	uint64_t tenant_max_connections; /* per uid */
+	uint64_t tenant_max_sessions;
+	uint64_t tenant_max_concurrent;
+	uint64_t session_max_idle_ms; /* 0 and more are clamped to it */
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */
