@@ -108,7 +108,6 @@ static enum MHD_Result create(struct http_request *r, json_object *body,
 		k.tenant);
 	if (!login)
 		return http_reply_json(r, MHD_HTTP_CREATED, key);
-	_cleanup_json_ json_object *owned = key;
 	json_object *o = json_object_new_object();
 	static const char *const from[] = { "key", "expiresAt", "id" };
 	static const char *const to[] = { "token", "expiresAt", "keyId" };
@@ -116,6 +115,7 @@ static enum MHD_Result create(struct http_request *r, json_object *body,
 		json_object_object_add(
 			o, to[i],
 			json_object_get(json_object_object_get(key, from[i])));
+	json_object_put(key);
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 
