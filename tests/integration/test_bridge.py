@@ -390,7 +390,8 @@ def test_oversized_bodies(daemon, start_bridge):
 
 def test_hundred_concurrent_requests(start_daemon, start_bridge):
     d = start_daemon(config={"maxConcurrent": 128})
-    b = start_bridge(d)
+    # All from one address: above the default --max-per-ip.
+    b = start_bridge(d, args=["--max-per-ip", "100"])
 
     def one(i):
         if i % 2:
