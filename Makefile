@@ -16,7 +16,7 @@ CC ?= cc
 BUILD ?= build
 SAN ?=
 PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8
-CTL_PKGS := libsystemd json-c libcurl libmicrohttpd
+CTL_PKGS := libsystemd json-c libcurl libmicrohttpd sqlite3 libcrypto
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS ?= -O2 -g

@@ -3,6 +3,8 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "http_auth.h"
+#include "http_limits.h"
 #include "http_metrics.h"
 #include "http_reply.h"
 #include "http_stream.h"
@@ -29,6 +31,7 @@ int bridge_connect(struct http_request *r, struct rpc_client *c)
 	int err = rpc_client_connect(c, r->bridge->socket_path);
 	if (err < 0)
 		http_reply_unreachable(r, -err);
+	c->act_as = r->act_as;
 	return err;
 }
 
@@ -92,17 +95,32 @@ static bool authorized(struct http_request *r)
 	}
 	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\t'))
 		h += 6 + strspn(h + 6, " \t");
-	if (!key_matches(r->bridge->key, h)) {
-		http_reply_error(r, MHD_HTTP_FORBIDDEN, "Invalid API key");
-		return false;
+	/* With tenants' keys, the master key sees every tenant's sessions;
+	 * without, the bridge is one tenant and needs to name none. */
+	if (key_matches(r->bridge->key, h)) {
+		r->master = true;
+		r->act_as = r->bridge->auth ? "*" : NULL;
+		return true;
 	}
-	return true;
+	int found = r->bridge->auth
+			    ? auth_db_check(r->bridge->auth, h, r->tenant)
+			    : 0;
+	if (found > 0) {
+		r->act_as = r->tenant;
+		return true;
+	}
+	if (found < 0)
+		http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "Cannot check the API key: the key database "
+				 "failed");
+	else
+		http_reply_error(r, MHD_HTTP_FORBIDDEN, "Invalid API key");
+	return false;
 }
 
 /* ---- request bodies ---- */
 
-/* The body as a JSON object, or NULL after a 400. */
-static json_object *body_object(struct http_request *r)
+json_object *http_body_object(struct http_request *r)
 {
 	struct error why;
 	json_object *o = NULL;
@@ -155,7 +173,7 @@ static enum MHD_Result get_health(struct http_request *r, const char *arg)
 /* {request, options?, sessionId?} as the daemon's execute params. */
 static json_object *execute_params(struct http_request *r)
 {
-	_cleanup_json_ json_object *body = body_object(r);
+	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
 		return NULL;
 	json_object *req = NULL;
@@ -194,7 +212,7 @@ static enum MHD_Result post_execute_stream(struct http_request *r,
 static enum MHD_Result post_file(struct http_request *r, const char *arg)
 {
 	(void)arg;
-	_cleanup_json_ json_object *body = body_object(r);
+	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
 		return r->ret;
 	json_object *p = json_object_new_object();
@@ -265,7 +283,7 @@ static enum MHD_Result delete_session(struct http_request *r, const char *id)
 static enum MHD_Result post_session_timeout(struct http_request *r,
 					    const char *id)
 {
-	_cleanup_json_ json_object *body = body_object(r);
+	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
 		return r->ret;
 	json_object *p = session_id_params(id);
@@ -288,7 +306,8 @@ static json_object *tally(int removed, int failed, json_object *errors)
 	return o;
 }
 
-/* Every session goes; ephemeral boxes end with their executions, so there
+/* Every session of the caller's tenant goes (of every tenant, for the
+ * master key with --auth-db); ephemeral boxes end with their executions, so there
  * are never containers to clean up. */
 static enum MHD_Result post_cleanup(struct http_request *r, const char *arg)
 {
@@ -349,6 +368,10 @@ static const struct route {
 	{ "POST", "/session/:id/timeout", post_session_timeout },
 	{ "POST", "/cleanup", post_cleanup },
 	{ "GET", "/metrics", get_metrics },
+	{ "POST", "/auth/keys", http_auth_create_key },
+	{ "GET", "/auth/keys", http_auth_list_keys },
+	{ "DELETE", "/auth/keys/:id", http_auth_revoke_key },
+	{ "POST", "/auth/login", http_auth_login },
 };
 
 /* Whether url fits pattern; the ":id" segment's text in id. */
@@ -412,8 +435,11 @@ static enum MHD_Result begin(struct http_request *r, const char *url)
 	if (!rt)
 		return r->ret;
 	r->handler = rt->fn;
-	if (rt->fn != get_health && !authorized(r))
-		return r->ret;
+	if (rt->fn != get_health) {
+		if (!authorized(r))
+			return r->ret;
+		http_limits_authenticated(r);
+	}
 	const char *cl = MHD_lookup_connection_value(
 		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > r->bridge->max_body)

@@ -4,19 +4,25 @@
 #ifndef ISOL8CTL_HTTP_BRIDGE_H
 #define ISOL8CTL_HTTP_BRIDGE_H
 
+#include "auth_db.h"
 #include "rpc_client.h"
 #include "strbuf.h"
 
 #include <json-c/json.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 struct bridge {
 	const char *socket_path;
-	const char *key;
+	const char *key;      /* the master key */
+	struct auth_db *auth; /* tenants' keys (--auth-db), or NULL */
 	size_t max_body;
 	unsigned idle_sec; /* clients silent this long are dropped */
+	/* connections yet to authenticate (http_limits.c), and their cap */
+	atomic_uint unauthenticated;
+	unsigned max_unauthenticated;
 };
 
 /* One HTTP request being served. */
@@ -29,6 +35,11 @@ struct http_request {
 	/* The route, found as the head arrived, and its ":id" part. */
 	enum MHD_Result (*handler)(struct http_request *r, const char *arg);
 	char arg[256];
+	/* Who authenticated: the master key, or a tenant's key; act_as is
+	 * what the daemon is told (NULL without --auth-db). */
+	bool master;
+	char tenant[AUTH_TENANT_MAX + 1];
+	const char *act_as;
 	bool replied;	     /* a response is queued */
 	enum MHD_Result ret; /* what a handler that replied returns */
 };
@@ -41,6 +52,8 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 			   enum MHD_RequestTerminationCode why);
 
+/* The body as a JSON object, or NULL after a 400. */
+json_object *http_body_object(struct http_request *r);
 /* The client's socket, to notice it hanging up while the daemon works. */
 int http_client_fd(const struct http_request *r);
 /* Connects for r; on failure replies 503 and returns a negative errno. */

@@ -30,6 +30,7 @@ int rpc_client_connect(struct rpc_client *c, const char *path)
 	c->fd = -1;
 	c->path = path;
 	c->next_id = 1;
+	c->act_as = NULL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -69,6 +70,9 @@ int rpc_client_send(struct rpc_client *c, const char *method,
 {
 	*id = c->next_id++;
 	_cleanup_json_ json_object *req = rpc_make_request(*id, method, params);
+	if (c->act_as)
+		json_object_object_add(req, "actAs",
+				       json_object_new_string(c->act_as));
 	size_t len;
 	const char *text = json_object_to_json_string_length(
 		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,

@@ -11,6 +11,9 @@ struct rpc_client {
 	int fd;
 	const char *path;
 	long long next_id;
+	/* The tenant every request names ("actAs"), or NULL: the bridge's
+	 * own (proto/PROTOCOL.md, Tenants). */
+	const char *act_as;
 };
 
 /* The socket to use: the flag, else $ISOL8_SOCKET, else the default. */

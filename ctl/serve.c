@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "ctl.h"
 #include "http_bridge.h"
+#include "http_limits.h"
 #include "size.h"
 #include "version.h"
 
@@ -13,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,36 +24,74 @@
 #define DEFAULT_PORT 3000
 #define DEFAULT_LISTEN "0.0.0.0"
 #define DEFAULT_MAX_BODY "16m"
-#define CONNECTION_LIMIT 512
 #define DEFAULT_IDLE_TIMEOUT "60"
+#define DEFAULT_MAX_CONNECTIONS "512"
+#define DEFAULT_MAX_PER_IP "64"
+#define DEFAULT_MAX_UNAUTHENTICATED "256"
+#define DEFAULT_HEAD_TIMEOUT "10"
 
 static const char serve_help[] =
 	"Usage: isol8ctl serve [--port N] [--listen ADDR] [--key KEY]\n"
-	"                      [--max-body SIZE]\n"
+	"                      [--auth-db PATH] [--max-body SIZE] ...\n"
 	"\n"
 	"Serves isol8's HTTP API (/health, /execute, /execute/stream, /file,\n"
-	"/sessions, /session/ID, /session/ID/timeout, /cleanup, /metrics) and\n"
-	"carries every request to isol8d over its socket.  Every route but\n"
-	"/health needs 'Authorization: Bearer KEY'.\n"
+	"/sessions, /session/ID, /session/ID/timeout, /cleanup, /metrics,\n"
+	"/auth/keys, /auth/keys/ID, /auth/login) and carries every request to\n"
+	"isol8d over its socket.  Every route but /health needs\n"
+	"'Authorization: Bearer KEY': the master key, or a tenant's key from\n"
+	"the --auth-db database, which sees only its tenant's sessions.\n"
 	"\n"
 	"  -p, --port N      TCP port (default $ISOL8_PORT, then $PORT, then "
 	"3000;\n"
 	"                    0 picks a free one, printed in the banner)\n"
 	"  -l, --listen ADDR IPv4 or IPv6 address to listen on "
 	"(default " DEFAULT_LISTEN ")\n"
-	"  -k, --key KEY     the API key (default $ISOL8_API_KEY; required)\n"
+	"  -k, --key KEY     the master key (default $ISOL8_API_KEY; "
+	"required)\n"
+	"      --auth-db PATH  SQLite file of tenants' API keys, made by\n"
+	"                    POST /auth/keys and /auth/login with the master "
+	"key\n"
 	"      --max-body SIZE  largest request body (default " DEFAULT_MAX_BODY
 	")\n"
 	"      --idle-timeout SEC  drop a client that sends nothing for SEC\n"
 	"                    seconds, mid-request or between requests "
 	"(default " DEFAULT_IDLE_TIMEOUT ")\n"
+	"      --head-timeout SEC  a connection that has not sent an\n"
+	"                    authenticated request head within SEC seconds is\n"
+	"                    dropped (default " DEFAULT_HEAD_TIMEOUT ")\n"
+	"      --max-connections N  connections at once "
+	"(default " DEFAULT_MAX_CONNECTIONS ")\n"
+	"      --max-per-ip N  connections from one address "
+	"(default " DEFAULT_MAX_PER_IP ")\n"
+	"      --max-unauthenticated N  connections yet to authenticate\n"
+	"                    (default " DEFAULT_MAX_UNAUTHENTICATED ")\n"
 	"\n"
 	"Started by systemd with a listening socket (LISTEN_FDS), serves that\n"
 	"socket instead.  Stops on SIGTERM or SIGINT.  See isol8ctl(1).\n";
 
 struct serve_args {
-	const char *port_text, *listen, *key, *max_body, *idle_text;
-	unsigned idle_sec;
+	const char *port_text, *listen, *key, *max_body, *auth_db;
+	/* texts of the numeric options, in the order of limits[] */
+	const char *num_text[5];
+	unsigned idle_sec, head_sec, max_conns, max_per_ip, max_unauth;
+};
+
+/* The numeric options: flag, default, range, where the value goes. */
+static const struct limit_opt {
+	const char *flag, *def;
+	unsigned long min, max;
+	size_t offset;
+} limits[] = {
+	{ "idle-timeout", DEFAULT_IDLE_TIMEOUT, 1, 86400,
+	  offsetof(struct serve_args, idle_sec) },
+	{ "head-timeout", DEFAULT_HEAD_TIMEOUT, 1, 3600,
+	  offsetof(struct serve_args, head_sec) },
+	{ "max-connections", DEFAULT_MAX_CONNECTIONS, 1, 65536,
+	  offsetof(struct serve_args, max_conns) },
+	{ "max-per-ip", DEFAULT_MAX_PER_IP, 1, 65536,
+	  offsetof(struct serve_args, max_per_ip) },
+	{ "max-unauthenticated", DEFAULT_MAX_UNAUTHENTICATED, 1, 65536,
+	  offsetof(struct serve_args, max_unauth) },
 };
 
 /* The port from the first of the flag, $ISOL8_PORT, $PORT; -1 after an
@@ -89,7 +129,12 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "max-body", required_argument, NULL, 'b' },
-		{ "idle-timeout", required_argument, NULL, 't' },
+		{ "idle-timeout", required_argument, NULL, 0x100 },
+		{ "head-timeout", required_argument, NULL, 0x101 },
+		{ "max-connections", required_argument, NULL, 0x102 },
+		{ "max-per-ip", required_argument, NULL, 0x103 },
+		{ "max-unauthenticated", required_argument, NULL, 0x104 },
+		{ "auth-db", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -109,8 +154,15 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		case 'b':
 			a->max_body = optarg;
 			break;
-		case 't':
-			a->idle_text = optarg;
+		case 'a':
+			a->auth_db = optarg;
+			break;
+		case 0x100:
+		case 0x101:
+		case 0x102:
+		case 0x103:
+		case 0x104:
+			a->num_text[c - 0x100] = optarg;
 			break;
 		case 'h':
 			fputs(serve_help, stdout);
@@ -126,6 +178,28 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		return CTL_EXIT_USAGE;
 	}
 	return -1;
+}
+
+/* Each numeric option into its field; -EINVAL after an error message. */
+static int parse_limits(struct serve_args *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
+		const struct limit_opt *l = &limits[i];
+		const char *text = a->num_text[i] ? a->num_text[i] : l->def;
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(text, &end, 10);
+		if (errno || *end || end == text || *text == '-' ||
+		    v < l->min || v > l->max) {
+			fprintf(stderr,
+				"[ERR] Invalid --%s: %s. Expected a whole "
+				"number from %lu to %lu.\n",
+				l->flag, text, l->min, l->max);
+			return -EINVAL;
+		}
+		*(unsigned *)(void *)((char *)a + l->offset) = (unsigned)v;
+	}
+	return 0;
 }
 
 /* The address to bind; false after an error message. */
@@ -199,12 +273,17 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 		listen[0] =
 			(struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	}
+	/* Connections start on the head timeout; an authenticated request
+	 * moves its connection to the idle timeout (http_limits.c). */
 	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, (uint16_t)port, NULL, NULL, http_bridge_handle, b,
-		MHD_OPTION_ARRAY, listen, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-		a->idle_sec, MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed,
-		b, MHD_OPTION_END);
+		flags, (uint16_t)port, http_limits_accept, b,
+		http_bridge_handle, b, MHD_OPTION_ARRAY, listen,
+		MHD_OPTION_CONNECTION_LIMIT, a->max_conns,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, a->max_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, a->head_sec,
+		MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, b,
+		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
+		MHD_OPTION_END);
 	if (!d && fd < 0 && errno == EADDRINUSE)
 		fprintf(stderr,
 			"[ERR] Port %d is already in use on %s. Choose another "
@@ -241,20 +320,8 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 			a.max_body);
 		return CTL_EXIT_USAGE;
 	}
-	const char *idle = a.idle_text ? a.idle_text : DEFAULT_IDLE_TIMEOUT;
-	char *end;
-	errno = 0;
-	unsigned long sec = strtoul(idle, &end, 10);
-	if (errno || *end || end == idle || *idle == '-' || sec == 0 ||
-	    sec > 86400) {
-		fprintf(stderr,
-			"[ERR] Invalid --idle-timeout: %s. Expected seconds "
-			"from "
-			"1 to 86400.\n",
-			idle);
+	if (parse_limits(&a) < 0)
 		return CTL_EXIT_USAGE;
-	}
-	a.idle_sec = (unsigned)sec;
 	int port = resolve_port(&a);
 	if (port < 0)
 		return CTL_EXIT_USAGE;
@@ -263,7 +330,17 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		.key = a.key,
 		.max_body = max_body,
 		.idle_sec = a.idle_sec,
+		.max_unauthenticated = a.max_unauth,
 	};
+	if (a.auth_db) {
+		char why[256];
+		b.auth = auth_db_open(a.auth_db, why, sizeof(why));
+		if (!b.auth) {
+			fprintf(stderr, "[ERR] Cannot open --auth-db %s: %s\n",
+				a.auth_db, why);
+			return CTL_EXIT_FAILURE;
+		}
+	}
 	/* Threads MHD starts inherit the mask, leaving the signals to
 	 * sigwait; a daemon that went away must not kill us through a
 	 * write. */
@@ -274,8 +351,10 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct MHD_Daemon *d = start(&a, port, &b);
-	if (!d)
+	if (!d) {
+		auth_db_close(b.auth);
 		return CTL_EXIT_FAILURE;
+	}
 	const union MHD_DaemonInfo *li =
 		MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
 	char where[80];
@@ -288,5 +367,6 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	sigwait(&stop, &sig);
 	sd_notify(0, "STOPPING=1");
 	MHD_stop_daemon(d);
+	auth_db_close(b.auth);
 	return CTL_EXIT_OK;
 }

@@ -97,8 +97,8 @@ static const struct key schema[] = {
 	K("cleanup.autoPrune", T_BOOL, auto_prune, "true", 0, 0),
 	K("cleanup.maxContainerAgeMs", T_UINT, max_container_age_ms, "3600000",
 	  1000, 30ull * 86400000),
-	K("cleanup.maxSessionLifetimeMs", T_UINT, max_session_lifetime_ms, "0",
-	  0, 365ull * 86400000),
+	K("cleanup.maxSessionLifetimeMs", T_UINT, max_session_lifetime_ms,
+	  "604800000", 1000, 365ull * 86400000),
 	K("network.allowHost", T_BOOL, net_allow_host, "false", 0, 0),
 	K("network.allowPrivate", T_BOOL, net_allow_private, "false", 0, 0),
 	K("network.maxConnections", T_UINT, net_max_connections, "64", 1,
@@ -148,6 +148,20 @@ static const struct key schema[] = {
 	  "\"/etc/isol8/seccomp\"", 0, 0),
 	K("security.unconfinedDropsMandatoryDenials", T_BOOL,
 	  sec_unconfined_drops_denials, "false", 0, 0),
+	/* Tenants (daemon/tenant.c): who may act for whom, and what one
+	 * tenant may hold.  Administrators are bound by the global limits
+	 * only. */
+	K("tenants.adminGroup", T_STRING, tenant_admin_group, "\"isol8-admin\"",
+	  0, 0),
+	K("tenants.bridgeUser", T_STRING, tenant_bridge_user, "\"isol8\"", 0,
+	  0),
+	K("tenants.maxConnections", T_UINT, tenant_max_connections, "64", 1,
+	  65536),
+	K("tenants.maxSessions", T_UINT, tenant_max_sessions, "16", 0, 4096),
+	K("tenants.maxConcurrent", T_UINT, tenant_max_concurrent, "16", 1,
+	  4096),
+	K("sessions.maxIdleTimeoutMs", T_UINT, session_max_idle_ms, "86400000",
+	  1000, 365ull * 86400000),
 };
 
 #define NKEYS ARRAY_SIZE(schema)

@@ -89,6 +89,14 @@ struct config {
 	char *sec_profile_dir; /* named custom profiles */
 	bool sec_unconfined_drops_denials;
 
+	/* tenants and their quotas (daemon/tenant.c) */
+	char *tenant_admin_group;
+	char *tenant_bridge_user;
+	uint64_t tenant_max_connections; /* per uid */
+	uint64_t tenant_max_sessions;
+	uint64_t tenant_max_concurrent;
+	uint64_t session_max_idle_ms; /* 0 and more are clamped to it */
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

@@ -39,6 +39,7 @@ struct connection {
 	struct rpc_sink sink; /* how its calls answer */
 	uint64_t last_activity;
 	struct ucred peer;
+	struct peer_identity id;
 	bool eof;	      /* the client will send nothing more */
 	bool processing;      /* inside process_input: callers defer I/O */
 	bool close_when_done; /* after a protocol error, or at eof */
@@ -210,7 +211,8 @@ static void process_frames(struct connection *c)
 		}
 		if (r == 0)
 			break;
-		rpc_handle(c->d, &c->peer, &c->sink, &c->calls, body, len);
+		rpc_handle(c->d, &c->peer, &c->id, &c->sink, &c->calls, body,
+			   len);
 		free(body);
 	}
 	if (c->roff == c->rlen)
@@ -231,7 +233,8 @@ static void body_read(struct connection *c, size_t n)
 	size_t len = 0;
 	if (frame_parser_body_filled(&c->parser, n, &body, &len) == 1) {
 		c->processing = true;
-		rpc_handle(c->d, &c->peer, &c->sink, &c->calls, body, len);
+		rpc_handle(c->d, &c->peer, &c->id, &c->sink, &c->calls, body,
+			   len);
 		free(body);
 		c->processing = false;
 	}
@@ -371,14 +374,19 @@ static void call_ended(void *ctx)
 	settle(c);
 }
 
-int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
+int connection_new(struct daemon *d, int fd, const struct ucred *peer,
+		   struct peer_identity *id, connection_closed_fn on_closed,
 		   void *userdata, struct connection **out)
 {
 	struct connection *c = calloc(1, sizeof(*c));
 	if (!c) {
+		peer_identity_clear(id);
 		close(fd);
 		return -ENOMEM;
 	}
+	c->peer = *peer;
+	c->id = *id;
+	*id = (struct peer_identity){ 0 };
 	c->d = d;
 	c->fd = fd;
 	c->on_closed = on_closed;
@@ -387,11 +395,6 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 				     .ended = call_ended,
 				     .ctx = c };
 	frame_parser_init(&c->parser, d->cfg.max_frame_bytes);
-	socklen_t sl = sizeof(c->peer);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0)
-		c->peer = (struct ucred){ .pid = 0,
-					  .uid = (uid_t)-1,
-					  .gid = (gid_t)-1 };
 	c->last_activity = mono_now(c);
 
 	int r = sd_event_add_io(d->event, &c->io, fd, EPOLLIN, on_io, c);
@@ -403,10 +406,12 @@ int connection_new(struct daemon *d, int fd, connection_closed_fn on_closed,
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot watch a new connection");
 		sd_event_source_unref(c->io);
+		peer_identity_clear(&c->id);
 		close(fd);
 		free(c);
 		return r;
 	}
+	c->id.tenant->connections++;
 	*out = c;
 	return 0;
 }
@@ -419,6 +424,8 @@ void connection_close(struct connection *c)
 	close(c->fd);
 	frame_parser_reset(&c->parser);
 	free(c->out.data);
+	c->id.tenant->connections--;
+	peer_identity_clear(&c->id);
 	if (c->on_closed)
 		c->on_closed(c, c->userdata);
 	free(c);

@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "sandbox/box_host.h"
 #include "sandbox/host_features.h"
+#include "tenant.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@ struct daemon {
 	struct sessions *sessions; /* NULL once stopping */
 	unsigned executions;	   /* accepted and not yet over */
 	size_t connections;	   /* open client connections (server.c) */
+	struct tenants tenants;
 	struct metrics metrics;
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;

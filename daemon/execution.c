@@ -51,6 +51,7 @@ struct execution {
 	struct session_job job;
 	bool in_session;
 	bool counted; /* in d->executions, and in the metrics once over */
+	struct caller caller;	/* counted in its tenant's executions too */
 	struct proxy *proxy;	/* network "filtered" */
 	json_object *net_logs;	/* with logNetwork, up to NET_LOGS_MAX */
 	uint64_t *net_log_seqs; /* each entry's connection, ascending */
@@ -87,6 +88,7 @@ static void execution_free(struct execution *e)
 	}
 	if (e->counted) {
 		e->d->executions--;
+		e->caller.tenant->executions--;
 		metrics_execution(&e->d->metrics, e->req.runtime, e->outcome,
 				  e->duration_ms);
 	}
@@ -98,6 +100,7 @@ static void execution_free(struct execution *e)
 	exec_request_free(&e->req);
 	environment_free(e->envp);
 	secret_mask_free(e->mask);
+	caller_clear(&e->caller);
 	free(e);
 }
 
@@ -650,7 +653,8 @@ static void run_in_session(struct execution *e)
 		execution_fail(e, ERR_BUSY, "the daemon is stopping");
 		return;
 	}
-	struct session *s = session_find(d->sessions, r->session_id);
+	struct session *s =
+		session_find(d->sessions, &e->caller, r->session_id);
 	if (s && session_runtime(s) != r->runtime) {
 		execution_fail(
 			e, ERR_INVALID_ARGUMENT,
@@ -662,8 +666,8 @@ static void run_in_session(struct execution *e)
 	if (!s) {
 		struct error err;
 		uint64_t idle = session_default_idle_ms(&d->cfg);
-		if (session_create(d->sessions, r->session_id, r, idle, &s,
-				   &err) < 0) {
+		if (session_create(d->sessions, &e->caller, r->session_id, r,
+				   idle, &s, &err) < 0) {
 			execution_fail(e, err.kind, "%s", err.message);
 			return;
 		}
@@ -756,9 +760,22 @@ void execution_start(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
+	if (!call->caller.admin &&
+	    call->caller.tenant->executions >= d->cfg.tenant_max_concurrent) {
+		rpc_reply_error(
+			call, ERR_BUSY,
+			"Too many concurrent executions: the limit of "
+			"%llu per tenant (tenants.maxConcurrent) is "
+			"reached; try again later",
+			(unsigned long long)d->cfg.tenant_max_concurrent);
+		execution_free(e);
+		return;
+	}
+	e->caller = caller_copy(&call->caller);
 	e->counted = true;
 	e->outcome = METRICS_FAILED;
 	d->executions++;
+	e->caller.tenant->executions++;
 	const struct seccomp_prog *prog = NULL;
 	struct error serr;
 	r = seccomp_lookup(e->req.seccomp_mode, e->req.seccomp_path, &prog,

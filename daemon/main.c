@@ -289,6 +289,7 @@ static int run(struct daemon *d, const struct options *o)
 	r = sessions_new(d, &d->sessions);
 	if (r < 0)
 		return r;
+	tenants_init(&d->tenants, &d->cfg);
 	r = server_start(d, &d->server);
 	if (r < 0)
 		return r;

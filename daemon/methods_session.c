@@ -56,8 +56,9 @@ static const char *params_session_id(struct rpc_call *call,
 
 static struct session *find(struct rpc_call *call, const char *id)
 {
-	return call->daemon->sessions ? session_find(call->daemon->sessions, id)
-				      : NULL;
+	return call->daemon->sessions
+		       ? session_find(call->daemon->sessions, &call->caller, id)
+		       : NULL;
 }
 
 /* As params_session_id, then the session, or not_found. */
@@ -206,8 +207,8 @@ void method_session_create(struct rpc_call *call)
 				rpc_reply_error(
 					call, ERR_INVALID_ARGUMENT,
 					"params.idleTimeoutSec: a whole "
-					"number of seconds from 0 (no "
-					"idle timeout) to 31536000 is "
+					"number of seconds from 0 (the "
+					"longest allowed) to 31536000 is "
 					"required");
 				json_object_put(req_params);
 				return;
@@ -244,7 +245,8 @@ void method_session_create(struct rpc_call *call)
 				      : session_default_idle_ms(&d->cfg);
 	struct session *s;
 	struct error serr;
-	r = session_create(d->sessions, id, &req, idle, &s, &serr);
+	r = session_create(d->sessions, &call->caller, id, &req, idle, &s,
+			   &serr);
 	exec_request_free(&req);
 	if (r < 0) {
 		rpc_reply_error(call, serr.kind, "%s", serr.message);
@@ -267,7 +269,8 @@ void method_session_list(struct rpc_call *call)
 	json_object_object_add(
 		r, "sessions",
 		call->daemon->sessions
-			? sessions_to_json(call->daemon->sessions)
+			? sessions_to_json(call->daemon->sessions,
+					   &call->caller)
 			: json_object_new_array());
 	rpc_reply(call, r);
 }
@@ -312,7 +315,8 @@ void method_session_set_timeout(struct rpc_call *call)
 	if (!(sec >= 0 && sec <= 365.0 * 86400)) {
 		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
 				"params.timeoutSec: a number of seconds from 0 "
-				"(no idle timeout) to 31536000 is required");
+				"(the longest allowed) to 31536000 is "
+				"required");
 		return;
 	}
 	session_set_idle(s, (uint64_t)(sec * 1000));

@@ -1,6 +1,7 @@
 #include "rpc.h"
 
 #include "cleanup.h"
+#include "daemon.h"
 #include "json_field.h"
 #include "log.h"
 #include "methods.h"
@@ -59,8 +60,8 @@ static bool refuse_nul(const struct rpc_sink *sink, struct rpc_request *req)
 }
 
 void rpc_handle(struct daemon *d, const struct ucred *peer,
-		const struct rpc_sink *sink, struct rpc_calls *calls,
-		const char *body, size_t len)
+		const struct peer_identity *id, const struct rpc_sink *sink,
+		struct rpc_calls *calls, const char *body, size_t len)
 {
 	struct rpc_request req;
 	struct rpc_error err;
@@ -101,6 +102,17 @@ void rpc_handle(struct daemon *d, const struct ucred *peer,
 		send_error(sink, req.id, RPC_INVALID_PARAMS,
 			   ERR_INVALID_ARGUMENT,
 			   "Invalid params: \"stream\" must be true or false");
+		json_object_put(req.root);
+		free(call);
+		return;
+	}
+	json_object *act_as = NULL;
+	json_object_object_get_ex(req.root, "actAs", &act_as);
+	struct error err_act;
+	if (tenant_caller(&d->tenants, id, act_as, &call->caller, &err_act) <
+	    0) {
+		send_error(sink, req.id, error_kind_code(err_act.kind),
+			   err_act.kind, err_act.message);
 		json_object_put(req.root);
 		free(call);
 		return;

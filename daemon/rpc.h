@@ -9,11 +9,12 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* Handles one request from the client peer; every answer, including the
+/* Handles one request from the client peer (id: its identity; the
+ * request's "actAs" may name another tenant); every answer, including the
  * error for a bad request, goes to sink.  A call that stays in flight is
  * on calls until it ends. */
 void rpc_handle(struct daemon *d, const struct ucred *peer,
-		const struct rpc_sink *sink, struct rpc_calls *calls,
-		const char *body, size_t len);
+		const struct peer_identity *id, const struct rpc_sink *sink,
+		struct rpc_calls *calls, const char *body, size_t len);
 
 #endif

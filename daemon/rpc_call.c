@@ -44,6 +44,7 @@ void rpc_calls_cancel(struct rpc_calls *l)
 static void call_free(struct rpc_call *call)
 {
 	json_object_put(call->root);
+	caller_clear(&call->caller);
 	free(call);
 }
 

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "jsonrpc.h"
+#include "tenant.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -50,6 +51,7 @@ struct rpc_call {
 	bool stream;
 	pid_t peer_pid;
 	uid_t peer_uid;
+	struct caller caller; /* whom the request acts for */
 	/* Set by handlers that answer later: called when the client goes, the
 	 * handler must stop its work and still end the call (the reply is
 	 * discarded). */

@@ -57,13 +57,9 @@ static void on_conn_closed(struct connection *conn, void *userdata)
 	free(n);
 }
 
-/* Over the connection limit: one error frame, best effort, then close. */
-static void refuse(struct server *s, int fd)
+/* Over a connection limit: one error frame, best effort, then close. */
+static void refuse(int fd, const char *msg)
 {
-	char msg[128];
-	snprintf(msg, sizeof(msg),
-		 "Too many connections: the limit is %llu; try again later",
-		 (unsigned long long)s->d->cfg.max_connections);
 	_cleanup_json_ json_object *e =
 		rpc_make_error(NULL, error_kind_code(ERR_BUSY), ERR_BUSY, msg);
 	size_t len;
@@ -77,6 +73,48 @@ static void refuse(struct server *s, int fd)
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	close(fd);
+}
+
+/* The client's identity, within the global and its uid's connection
+ * limits; else the client has been refused and fd closed. */
+static int admit(struct server *s, int fd, struct ucred *peer,
+		 struct peer_identity *id)
+{
+	const struct config *cfg = &s->d->cfg;
+	char msg[200];
+	if (s->d->connections >= cfg->max_connections) {
+		log_warn("refusing a client: %zu connections open",
+			 s->d->connections);
+		snprintf(msg, sizeof(msg),
+			 "Too many connections: the limit is %llu; try again "
+			 "later",
+			 (unsigned long long)cfg->max_connections);
+		refuse(fd, msg);
+		return -EBUSY;
+	}
+	socklen_t sl = sizeof(*peer);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, peer, &sl) < 0 ||
+	    tenant_identify(&s->d->tenants, fd, peer, id) < 0) {
+		log_warn("refusing a client whose credentials cannot be read: "
+			 "%m");
+		close(fd);
+		return -EIO;
+	}
+	if (id->tenant->connections >= cfg->tenant_max_connections &&
+	    !peer_connection_exempt(&s->d->tenants, peer->uid)) {
+		log_warn("refusing a client of uid %u: %u connections open",
+			 (unsigned)peer->uid, id->tenant->connections);
+		snprintf(msg, sizeof(msg),
+			 "Too many connections from uid %u: the limit of %llu "
+			 "per user (tenants.maxConnections) is reached; close "
+			 "one or try again later",
+			 (unsigned)peer->uid,
+			 (unsigned long long)cfg->tenant_max_connections);
+		refuse(fd, msg);
+		peer_identity_clear(id);
+		return -EBUSY;
+	}
+	return 0;
 }
 
 static int on_accept(sd_event_source *src, int lfd, uint32_t revents,
@@ -96,19 +134,19 @@ static int on_accept(sd_event_source *src, int lfd, uint32_t revents,
 				log_warn("accept on %s failed: %m", s->path);
 			return 0;
 		}
-		if (s->d->connections >= s->d->cfg.max_connections) {
-			log_warn("refusing a client: %zu connections open",
-				 s->d->connections);
-			refuse(s, fd);
+		struct peer_identity id;
+		struct ucred peer;
+		if (admit(s, fd, &peer, &id) < 0)
 			continue;
-		}
 		struct conn_node *n = calloc(1, sizeof(*n));
 		if (!n) {
+			peer_identity_clear(&id);
 			close(fd);
 			continue;
 		}
 		n->server = s;
-		if (connection_new(s->d, fd, on_conn_closed, n, &n->conn) < 0) {
+		if (connection_new(s->d, fd, &peer, &id, on_conn_closed, n,
+				   &n->conn) < 0) {
 			free(n);
 			continue;
 		}

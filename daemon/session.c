@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define SESSION_ID_MAX 128
 
 struct session {
 	struct sessions *set;
 	struct session *next;
+	struct tenant *owner;
 	char id[SESSION_ID_MAX + 1];
 	const struct runtime *rt;
 	struct box *box;
@@ -71,12 +73,19 @@ unsigned sessions_active(const struct sessions *set)
 	return n;
 }
 
-struct session *session_find(struct sessions *set, const char *id)
+struct session *session_find(struct sessions *set, const struct caller *c,
+			     const char *id)
 {
-	for (struct session *s = set->list; s; s = s->next)
-		if (strcmp(s->id, id) == 0)
+	struct session *other = NULL;
+	for (struct session *s = set->list; s; s = s->next) {
+		if (strcmp(s->id, id) != 0)
+			continue;
+		if (s->owner == c->tenant)
 			return s;
-	return NULL;
+		if (c->admin && !other)
+			other = s;
+	}
+	return other;
 }
 
 /* ---- timers ---- */
@@ -125,9 +134,17 @@ void session_touch(struct session *s)
 	arm_idle(s);
 }
 
+/* Every session expires: no idle timeout is the longest one. */
+static uint64_t clamp_idle(const struct config *cfg, uint64_t idle_ms)
+{
+	return idle_ms == 0 || idle_ms > cfg->session_max_idle_ms
+		       ? cfg->session_max_idle_ms
+		       : idle_ms;
+}
+
 void session_set_idle(struct session *s, uint64_t idle_ms)
 {
-	s->idle_ms = idle_ms;
+	s->idle_ms = clamp_idle(&s->set->d->cfg, idle_ms);
 	session_touch(s);
 }
 
@@ -313,6 +330,9 @@ static void session_free(struct session *s)
 	sd_event_source_disable_unref(s->idle_timer);
 	sd_event_source_disable_unref(s->life_timer);
 	sd_event_source_disable_unref(s->kick);
+	if (s->owner)
+		s->owner->sessions--;
+	tenant_unref(s->owner);
 	free(s);
 }
 
@@ -378,12 +398,16 @@ static bool valid_id(const char *id)
 	return true;
 }
 
-static void make_id(char out[SESSION_ID_MAX + 1])
+/* Unguessable, so that ids made here never meet across tenants. */
+static int make_id(char out[SESSION_ID_MAX + 1])
 {
-	static uint64_t n;
-	snprintf(out, SESSION_ID_MAX + 1, "s-%llx-%llx",
-		 (unsigned long long)timestamp_now_ms(),
-		 (unsigned long long)++n);
+	uint8_t b[16];
+	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b))
+		return -errno;
+	char *p = out + snprintf(out, SESSION_ID_MAX + 1, "s-");
+	for (size_t i = 0; i < sizeof(b); i++)
+		p += snprintf(p, 3, "%02x", b[i]);
+	return 0;
 }
 
 uint64_t session_default_idle_ms(const struct config *cfg)
@@ -391,17 +415,18 @@ uint64_t session_default_idle_ms(const struct config *cfg)
 	return cfg->auto_prune ? cfg->max_container_age_ms : 0;
 }
 
-int session_create(struct sessions *set, const char *id,
+int session_create(struct sessions *set, const struct caller *c, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
 		   struct session **out, struct error *e)
 {
+	const struct caller own = { .tenant = c->tenant };
 	struct daemon *d = set->d;
 	if (id && !valid_id(id))
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "sessionId: use 1 to %d letters, digits, "
 				 "'.', '_', ':' or '-'",
 				 SESSION_ID_MAX);
-	if (id && session_find(set, id))
+	if (id && session_find(set, &own, id))
 		return error_set(e, ERR_CONFLICT, EEXIST,
 				 "Session %s already exists", id);
 	if (set->count >= d->cfg.max_sessions)
@@ -410,6 +435,13 @@ int session_create(struct sessions *set, const char *id,
 				 "(maxSessions) is reached; delete one or try "
 				 "again later",
 				 (unsigned long long)d->cfg.max_sessions);
+	if (!c->admin && c->tenant->sessions >= d->cfg.tenant_max_sessions)
+		return error_set(
+			e, ERR_BUSY, EBUSY,
+			"Too many sessions: the limit of %llu per "
+			"tenant (tenants.maxSessions) is reached; "
+			"delete one or try again later",
+			(unsigned long long)d->cfg.tenant_max_sessions);
 	const struct seccomp_prog *prog = NULL;
 	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) < 0)
 		return -EINVAL;
@@ -418,33 +450,37 @@ int session_create(struct sessions *set, const char *id,
 		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	s->set = set;
 	s->rt = req->runtime;
+	s->owner = tenant_ref(c->tenant);
+	s->owner->sessions++;
+	int r = 0;
 	if (id)
 		snprintf(s->id, sizeof(s->id), "%s", id);
 	else
-		make_id(s->id);
+		r = make_id(s->id);
 	s->created_ms = s->accessed_ms = timestamp_now_ms();
-	s->idle_ms = idle_ms;
-	int r = sd_event_add_time(d->event, &s->idle_timer, CLOCK_MONOTONIC,
-				  UINT64_MAX, 1000, on_idle, s);
+	s->idle_ms = clamp_idle(&d->cfg, idle_ms);
+	if (r >= 0)
+		r = sd_event_add_time(d->event, &s->idle_timer, CLOCK_MONOTONIC,
+				      UINT64_MAX, 1000, on_idle, s);
 	if (r >= 0)
 		r = sd_event_add_defer(d->event, &s->kick, on_kick, s);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s->kick, SD_EVENT_OFF);
-	if (r >= 0 && d->cfg.max_session_lifetime_ms > 0) {
+	if (r >= 0) {
 		s->life_deadline =
 			mono_usec(s) + d->cfg.max_session_lifetime_ms * 1000;
 		r = sd_event_add_time(d->event, &s->life_timer, CLOCK_MONOTONIC,
 				      s->life_deadline, 1000, on_lifetime, s);
 	}
 	struct box_spec spec = exec_request_box_spec(req, &d->cfg, prog);
-	struct pool_claim c;
+	struct pool_claim claim;
 	/* A pooled box serves a session made with the pooled boxes' options;
 	 * its waiting interpreter becomes the session's first one. */
 	if (r >= 0 &&
 	    (r = pool_get_box(d->pool, &d->boxes, req, &spec, on_box_ready,
-			      on_box_died, s, &c, &s->box)) > 0) {
-		s->interp = c.cmd;
-		s->pool_key = c.key;
+			      on_box_died, s, &claim, &s->box)) > 0) {
+		s->interp = claim.cmd;
+		s->pool_key = claim.key;
 		s->ready = true;
 	}
 	if (r < 0) {
@@ -497,6 +533,8 @@ json_object *session_to_json(const struct session *s)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(s->id));
+	json_object_object_add(o, "tenant",
+			       json_object_new_string(s->owner->name));
 	json_object_object_add(o, "runtime",
 			       json_object_new_string(s->rt->name));
 	json_object_object_add(o, "isActive",
@@ -538,10 +576,12 @@ json_object *session_to_json(const struct session *s)
 	return o;
 }
 
-json_object *sessions_to_json(const struct sessions *set)
+json_object *sessions_to_json(const struct sessions *set,
+			      const struct caller *c)
 {
 	json_object *a = json_object_new_array();
 	for (const struct session *s = set->list; s; s = s->next)
-		json_object_array_add(a, session_to_json(s));
+		if (c->admin || s->owner == c->tenant)
+			json_object_array_add(a, session_to_json(s));
 	return a;
 }

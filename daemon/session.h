@@ -9,6 +9,7 @@
 #include "exec_request.h"
 #include "jsonrpc.h"
 #include "sandbox/box.h"
+#include "tenant.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -46,15 +47,20 @@ int sessions_new(struct daemon *d, struct sessions **out);
 /* Ends every session; their jobs end with an error. */
 void sessions_free(struct sessions *set);
 
-/* The session named id, or NULL. */
-struct session *session_find(struct sessions *set, const char *id);
+/* The session named id that c may touch, or NULL: c's own, else, for an
+ * administrator, another tenant's.  Ids are per tenant: another tenant's
+ * session is never found, as if it did not exist. */
+struct session *session_find(struct sessions *set, const struct caller *c,
+			     const char *id);
 /* The idle timeout of a session its creator gave none: the configured
- * cleanup.maxContainerAgeMs with cleanup.autoPrune, else none (0). */
+ * cleanup.maxContainerAgeMs with cleanup.autoPrune, else 0 (which
+ * session_create makes the longest allowed). */
 uint64_t session_default_idle_ms(const struct config *cfg);
-/* Creates a session with req's runtime and options (limits, sizes,
- * seccomp); id NULL makes one up.  On error e says why (its kind:
- * invalid_argument, conflict, busy or internal). */
-int session_create(struct sessions *set, const char *id,
+/* Creates a session of c's tenant with req's runtime and options
+ * (limits, sizes, seccomp); id NULL makes one up; idle_ms 0 or above
+ * sessions.maxIdleTimeoutMs is that maximum.  On error e says why (its
+ * kind: invalid_argument, conflict, busy or internal). */
+int session_create(struct sessions *set, const struct caller *c, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
 		   struct session **out, struct error *e);
 const char *session_id(const struct session *s);
@@ -65,7 +71,8 @@ int session_enqueue(struct session *s, struct session_job *job);
 void session_job_done(struct session_job *job);
 /* Ends the session at once: its jobs end, its box goes. */
 void session_delete(struct session *s, const char *why);
-/* A new idle timeout (0: none), counted from now. */
+/* A new idle timeout (0 or above the maximum: the maximum), counted from
+ * now. */
 void session_set_idle(struct session *s, uint64_t idle_ms);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
@@ -74,6 +81,8 @@ unsigned sessions_count(const struct sessions *set);
 unsigned sessions_active(const struct sessions *set);
 
 json_object *session_to_json(const struct session *s);
-json_object *sessions_to_json(const struct sessions *set);
+/* The sessions c may see. */
+json_object *sessions_to_json(const struct sessions *set,
+			      const struct caller *c);
 
 #endif

@@ -9,7 +9,8 @@ RUNTIMES_PREFIX=${RUNTIMES_PREFIX:-/opt/isol8/runtimes}
 pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
-	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev
+	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
+	libssl-dev
 	python3 python3-pip python3-pytest bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common
 )

@@ -390,7 +390,8 @@ def test_oversized_bodies(daemon, start_bridge):
 
 def test_hundred_concurrent_requests(start_daemon, start_bridge):
     d = start_daemon(config={"maxConcurrent": 128})
-    b = start_bridge(d)
+    # All from one address: above the default --max-per-ip.
+    b = start_bridge(d, args=["--max-per-ip", "100"])
 
     def one(i):
         if i % 2:
@@ -587,7 +588,8 @@ def test_unreachable_socket_is_503(start_bridge, tmp_path):
 
 def test_idle_clients_are_dropped_but_slow_programs_are_not(daemon,
                                                             start_bridge):
-    b = start_bridge(daemon, args=["--idle-timeout", "1"])
+    b = start_bridge(daemon, args=["--idle-timeout", "1",
+                                   "--head-timeout", "1"])
     # A client that never finishes its head is let go.
     s = socket.create_connection(("127.0.0.1", b.port), timeout=10)
     s.sendall(b"POST /execute HTTP/1.1\r\nHost: x\r\n")
@@ -612,6 +614,10 @@ def test_idle_clients_are_dropped_but_slow_programs_are_not(daemon,
 def test_bad_idle_timeout():
     out = serve(["--key", "k", "--idle-timeout", "0"])
     assert out.returncode == 2 and "--idle-timeout: 0" in out.stderr
+    for flag in ("--head-timeout", "--max-connections", "--max-per-ip",
+                 "--max-unauthenticated"):
+        out = serve(["--key", "k", flag, "0"])
+        assert out.returncode == 2 and f"{flag}: 0" in out.stderr
 
 
 def test_stream_failure_is_one_error_event(bridge):

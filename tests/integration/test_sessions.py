@@ -224,8 +224,9 @@ def test_idle_expiry_and_set_timeout(start_daemon):
     assert "sessionId" in msg["error"]["message"]
 
     kept = create(d, "bash", idleTimeoutSec=1)
+    # 0 is the longest idle timeout allowed (sessions.maxIdleTimeoutMs).
     s = ok(d, "session.set_timeout", {"sessionId": kept, "timeoutSec": 0})
-    assert s["expiresAt"] is None and s["idleTimeoutSec"] == 0
+    assert s["expiresAt"] is not None and s["idleTimeoutSec"] == 86400
     time.sleep(1.5)
     assert kept in session_ids(d)
     ok(d, "session.set_timeout", {"sessionId": kept, "timeoutSec": 1})
@@ -255,7 +256,7 @@ def test_lifetime_and_auto_prune_config(start_daemon):
                                          "maxSessionLifetimeMs": 2000}})
     sid = create(d, "bash")
     s = ok(d, "session.get", {"sessionId": sid})
-    assert s["idleTimeoutSec"] == 0 and s["expiresAt"] is not None
+    assert s["idleTimeoutSec"] == 86400 and s["expiresAt"] is not None
     t0 = time.monotonic()
     while time.monotonic() - t0 < 1.2:  # in use all along
         run_in(d, sid, runtime="bash", code="true")

@@ -1,0 +1,39 @@
+/* The HTTP bridge's API keys (isolctl serve --auth-db): an SQLite file of
+ * keys, each naming a tenant, stored as SHA-256 digests only (the keys are
+ * random and long, so a fast digest is enough).  Safe to use from MHD's
+ * threads at once. */
+#ifndef ISOL8CTL_AUTH_DB_H
+#define ISOL8CTL_AUTH_DB_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_TENANT_MAX 64
+#define AUTH_DEFAULT_TTL_MS 86400000ull /* 24 hours, as isol8's */
+
+struct auth_db;
+
+/* Opens (creating) the file at path; NULL with why filled in. */
+struct auth_db *auth_db_open(const char *path, char *why, size_t why_len);
+void auth_db_close(struct auth_db *db);
+
+/* Whether name is a tenant name the daemon takes in actAs. */
+bool auth_tenant_valid(const char *name);
+
+/* A new key: {id, key, name, keyPrefix, tenantId, expiresAt} (the key in
+ * clear this once), or NULL on a database error. */
+json_object *auth_db_create(struct auth_db *db, const char *name,
+			    const char *tenant, uint64_t ttl_ms);
+/* 1 with the tenant of a valid (known, unexpired, unrevoked) key, 0 for
+ * none, or a negative errno. */
+int auth_db_check(struct auth_db *db, const char *key,
+		  char tenant[AUTH_TENANT_MAX + 1]);
+/* {"keys": [...]} newest first, of one tenant (NULL: all); NULL on a
+ * database error. */
+json_object *auth_db_list(struct auth_db *db, const char *tenant);
+/* 1 revoked, 0 no such key, or a negative errno. */
+int auth_db_revoke(struct auth_db *db, const char *id);
+
+#endif
