@@ -751,23 +751,20 @@ void execution_start(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
-	if (d->executions >= d->cfg.max_concurrent) {
-		rpc_reply_error(call, ERR_BUSY,
-				"Too many concurrent executions: the limit of "
-				"%llu (maxConcurrent) is reached; try again "
-				"later",
-				(unsigned long long)d->cfg.max_concurrent);
-		execution_free(e);
-		return;
-	}
-	if (!call->caller.admin &&
-	    call->caller.tenant->executions >= d->cfg.tenant_max_concurrent) {
+	bool tenant_full =
+		!call->caller.admin &&
+		call->caller.tenant->executions >= d->cfg.tenant_max_concurrent;
+	if (tenant_full || d->executions >= d->cfg.max_concurrent) {
 		rpc_reply_error(
 			call, ERR_BUSY,
-			"Too many concurrent executions: the limit of "
-			"%llu per tenant (tenants.maxConcurrent) is "
-			"reached; try again later",
-			(unsigned long long)d->cfg.tenant_max_concurrent);
+			"Too many concurrent executions: the limit of %llu%s "
+			"(%s) is reached; try again later",
+			(unsigned long long)(tenant_full
+						     ? d->cfg.tenant_max_concurrent
+						     : d->cfg.max_concurrent),
+			tenant_full ? " per tenant" : "",
+			tenant_full ? "tenants.maxConcurrent"
+				    : "maxConcurrent");
 		execution_free(e);
 		return;
 	}

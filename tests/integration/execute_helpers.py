@@ -37,11 +37,11 @@ INVALID_ARGUMENT = -32602
 # A daemon shared by the tests of one module
 
 
-@pytest.fixture(scope="module")
-def shared_daemon():
-    """One isol8d for a whole module; it must still exit cleanly at the
-    end (no process, socket or box left behind)."""
-    d = Daemon(build=BUILD)
+def module_daemon(**kwargs):
+    """One isol8d (Daemon's keyword arguments) for a whole module, as a
+    fixture's generator; it must still exit cleanly at the end (no process,
+    socket or box left behind)."""
+    d = Daemon(build=BUILD, **kwargs)
     try:
         d.start()
         yield d
@@ -49,6 +49,11 @@ def shared_daemon():
     finally:
         d.close()
         d.cleanup_dir()
+
+
+@pytest.fixture(scope="module")
+def shared_daemon():
+    yield from module_daemon()
 
 
 # --------------------------------------------------------------------------

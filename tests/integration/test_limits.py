@@ -12,7 +12,8 @@ import subprocess
 import pytest
 
 from execute_helpers import (check_invalid, execute, execute_error,
-                             execute_raw, shared_daemon)  # noqa: F401
+                             execute_raw, module_daemon,
+                             shared_daemon)  # noqa: F401
 from isol8_bridge import start_bridge  # noqa: F401
 from isol8_harness import BUILD, proc_status_kb, run_ctl
 
@@ -74,15 +75,7 @@ SMALL = {"limits": {"memoryLimit": "64m", "inputFiles": 2,
 
 @pytest.fixture(scope="module")
 def small(request):
-    from isol8_harness import Daemon
-    d = Daemon(build=BUILD, config=SMALL)
-    try:
-        d.start()
-        yield d
-        d.assert_clean_exit()
-    finally:
-        d.close()
-        d.cleanup_dir()
+    yield from module_daemon(config=SMALL)
 
 
 def test_config_shows_limits_with_sources(small):
