@@ -7,6 +7,7 @@
 #include "json_field.h"
 #include "runtime_ext.h"
 #include "size.h"
+#include "strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,13 +41,20 @@ static const char run_help[] =
 	"      --secret K=V      a secret variable; its value is masked as "
 	"***\n"
 	"                        in the output (repeatable)\n"
-	"      --install PKG     install a package first (repeatable)\n"
-	"      --setup SCRIPT    a bash script run before the code\n"
+	"      --install PKG     install a package first (repeatable); "
+	"without\n"
+	"                        --net, turns on --net filtered for the "
+	"runtime's\n"
+	"                        package registry\n"
+	"      --setup SCRIPT    bash run before the code (repeatable, joined\n"
+	"                        by newlines); the name of a local file "
+	"gives\n"
+	"                        its contents\n"
 	"      --workdir DIR     working directory inside /sandbox\n"
 	"      --files DIR       copy DIR's files into /sandbox first\n"
-	"      --out FILE        fetch FILE from the sandbox after the run "
-	"and\n"
-	"                        write it to the same name here\n"
+	"      --fetch PATH      copy PATH out of the sandbox after the run "
+	"to\n"
+	"                        its base name here (repeatable)\n"
 	"Network:\n"
 	"      --net MODE        none (default), filtered (through the\n"
 	"                        daemon's proxy) or host (if the daemon "
@@ -61,9 +69,12 @@ static const char run_help[] =
 	"Sessions:\n"
 	"      --session-id ID   run in session ID, creating it on first use\n"
 	"                        (its runtime and limits are fixed then)\n"
-	"      --persistent      run in a new session and keep it; its id is\n"
-	"                        printed on stderr (with --host, as in isol8,\n"
-	"                        the session is deleted after the run)\n"
+	"      --persistent      run in a new session (id on stderr), deleted\n"
+	"                        when the run ends or is interrupted\n"
+	"      --persist         keep the run's box for inspection; where to "
+	"find\n"
+	"                        it is printed on stderr (isol8ctl cleanup "
+	"ends it)\n"
 	"Limits:\n"
 	"      --timeout MS      time limit in milliseconds (default 30000)\n"
 	"      --memory SIZE     memory limit, e.g. 512m (default 512m)\n"
@@ -75,6 +86,8 @@ static const char run_help[] =
 	"      --tmp-size S      size of /tmp (default 256m)\n"
 	"Output:\n"
 	"      --no-stream       print the output when the run ends\n"
+	"      --out FILE        with --no-stream or --json: also write the\n"
+	"                        program's stdout, if any, to FILE\n"
 	"      --json            print the whole result object as JSON\n"
 	"      --debug           print the request and timings on stderr\n"
 	"      --socket PATH     the daemon's socket\n"
@@ -192,6 +205,54 @@ static int save_outputs(json_object *result)
 	return 0;
 }
 
+/* --out: as isol8's CLI, the program's stdout (when there is any) goes to
+ * the file as the result holds it, in buffered runs only. */
+static void write_out(const struct run_opts *o, json_object *result,
+		      bool streamed)
+{
+	if (!o->out)
+		return;
+	if (streamed) {
+		fprintf(stderr, "[WARN] --out %s not written: it takes the "
+				"output of --no-stream runs\n",
+			o->out);
+		return;
+	}
+	json_object *out = json_field(result, "stdout");
+	size_t len = out ? (size_t)json_object_get_string_len(out) : 0;
+	if (len == 0)
+		return;
+	_cleanup_close_ int fd =
+		open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, json_object_get_string(out), len) != (ssize_t)len) {
+		fprintf(stderr, "[ERR] Cannot write %s: %s\n", o->out,
+			strerror(errno));
+		return;
+	}
+	/* isol8 says so on stdout; ours keeps stdout for the program. */
+	fprintf(stderr, "[Run] Output written to %s\n", o->out);
+}
+
+/* --persist: where the kept box is, from the result's sessionId or
+ * containerId (a daemon or server that kept nothing names neither). */
+static void report_kept(json_object *result)
+{
+	const char *sid = json_field_str(result, "sessionId", NULL);
+	const char *cid = json_field_str(result, "containerId", NULL);
+	if (sid)
+		fprintf(stderr,
+			"[Run] Box kept for inspection: session %s "
+			"(isol8ctl session exec %s ...; removed by isol8ctl "
+			"session rm %s or isol8ctl cleanup)\n",
+			sid, sid, sid);
+	else if (cid)
+		fprintf(stderr,
+			"[Run] Box kept for inspection: container %s\n", cid);
+	else
+		fprintf(stderr, "[WARN] --persist: the server named no kept "
+				"box\n");
+}
+
 static int parse_size_flag(const char *flag, const char *v, json_object *opts,
 			   const char *key)
 {
@@ -240,6 +301,8 @@ enum {
 	O_WORKDIR,
 	O_FILES,
 	O_OUT,
+	O_FETCH,
+	O_PERSIST,
 	O_NOSTREAM,
 	O_JSON,
 	O_DEBUG,
@@ -275,6 +338,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		{ "workdir", required_argument, NULL, O_WORKDIR },
 		{ "files", required_argument, NULL, O_FILES },
 		{ "out", required_argument, NULL, O_OUT },
+		{ "fetch", required_argument, NULL, O_FETCH },
+		{ "persist", no_argument, NULL, O_PERSIST },
 		{ "no-stream", no_argument, NULL, O_NOSTREAM },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "debug", no_argument, NULL, O_DEBUG },
@@ -358,8 +423,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 					      json_object_new_string(optarg));
 			break;
 		case O_SETUP:
-			json_object_object_add(o->request, "setupScript",
-					       json_object_new_string(optarg));
+			json_object_array_add(o->setup,
+					      json_object_new_string(optarg));
 			break;
 		case O_WORKDIR:
 			json_object_object_add(o->request, "workdir",
@@ -369,8 +434,16 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 			r = add_dir(o->files, optarg, "");
 			break;
 		case O_OUT:
-			json_object_array_add(o->outputs,
+			o->out = optarg;
+			break;
+		case O_FETCH:
+			json_object_array_add(o->fetch,
 					      json_object_new_string(optarg));
+			break;
+		case O_PERSIST:
+			o->persist = true;
+			json_object_object_add(o->options, "persist",
+					       json_object_new_boolean(true));
 			break;
 		case O_NOSTREAM:
 			o->no_stream = true;
@@ -391,6 +464,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 			o->session_id = optarg;
 			break;
 		case O_NET:
+			o->net_given = true;
 			json_object_object_add(o->options, "network",
 					       json_object_new_string(optarg));
 			break;
@@ -534,6 +608,9 @@ int run_print_result(const struct run_opts *o, json_object *result,
 						JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
 	save_outputs(result);
+	write_out(o, result, streamed);
+	if (o->persist)
+		report_kept(result);
 	json_object_object_get_ex(result, "exitCode", &code);
 	return code ? json_object_get_int(code) : CTL_EXIT_FAILURE;
 }
@@ -554,7 +631,7 @@ static void add_collected(struct run_opts *o)
 	add_unless_empty(o->options, "secrets", o->secrets);
 	add_unless_empty(o->request, "files", o->files);
 	add_unless_empty(o->request, "installPackages", o->packages);
-	add_unless_empty(o->request, "outputPaths", o->outputs);
+	add_unless_empty(o->request, "outputPaths", o->fetch);
 	if (json_object_array_length(o->allow) ||
 	    json_object_array_length(o->deny)) {
 		json_object *f = json_object_new_object();
@@ -566,30 +643,87 @@ static void add_collected(struct run_opts *o)
 	}
 }
 
-/* params.sessionId: --session-id, or for --persistent one made up.  Over
- * HTTP it is named as isol8's client names it, cli-<milliseconds>, and
- * like isol8's it lasts this run only (see run_remote). */
+/* params.sessionId: --session-id, or for --persistent one made up and
+ * named as isol8's CLI names it, cli-<milliseconds>, with three random
+ * digits so that runs started in the same millisecond do not share it.
+ * Like isol8's, it lasts this run only (run_local, run_remote). */
 static void set_session(struct run_opts *o, json_object *params)
 {
 	if (o->persistent && !o->session_id) {
-		if (o->host) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			snprintf(o->made_id, sizeof(o->made_id), "cli-%lld",
-				 (long long)ts.tv_sec * 1000 +
-					 ts.tv_nsec / 1000000);
-		} else {
-			unsigned char b[8] = { 0 };
-			ctl_random(b, sizeof(b));
-			snprintf(o->made_id, sizeof(o->made_id),
-				 "run-%02x%02x%02x%02x%02x%02x%02x%02x", b[0],
-				 b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
-		}
+		struct timespec ts;
+		unsigned short rnd = 0;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ctl_random(&rnd, sizeof(rnd));
+		snprintf(o->made_id, sizeof(o->made_id), "cli-%lld%03u",
+			 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+			 rnd % 1000u);
 		o->session_id = o->made_id;
+		fprintf(stderr, "[Run] Session ID: %s\n", o->made_id);
 	}
 	if (o->session_id)
 		json_object_object_add(params, "sessionId",
 				       json_object_new_string(o->session_id));
+}
+
+/* The --setup values joined by newlines into setupScript, as isol8's CLI
+ * does: a value naming an existing local file gives the file's contents. */
+static int join_setup(struct run_opts *o)
+{
+	size_t n = json_object_array_length(o->setup);
+	__attribute__((cleanup(strbuf_free))) struct strbuf b = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const char *v =
+			json_object_get_string(json_object_array_get_idx(o->setup, i));
+		_cleanup_free_ char *data = NULL;
+		size_t len = strlen(v);
+		struct stat st;
+		if (stat(v, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			int r = ctl_read_file(v, &data, &len);
+			if (r < 0) {
+				fprintf(stderr, "[ERR] Cannot read --setup file "
+						"%s: %s\n",
+					v, strerror(-r));
+				return r;
+			}
+		}
+		if ((i && strbuf_add(&b, "\n", 1) < 0) ||
+		    strbuf_add(&b, data ? data : v, len) < 0)
+			return -ENOMEM;
+	}
+	if (n)
+		json_object_object_add(
+			o->request, "setupScript",
+			json_object_new_string_len(b.p ? b.p : "", (int)b.len));
+	return 0;
+}
+
+/* --install without --net: filtered networking, as isol8's CLI turns it
+ * on.  The daemon allows the runtime's registry when the whitelist is
+ * empty; with --allow given, isol8 adds the registry to it, so the
+ * daemon's own registry pattern (config.get) is added here. */
+static void install_network(struct ctl *ctl, struct run_opts *o)
+{
+	if (!json_object_array_length(o->packages))
+		return;
+	if (!o->net_given)
+		json_object_object_add(o->options, "network",
+				       json_object_new_string("filtered"));
+	const char *net = json_field_str(o->options, "network", "");
+	const char *rt = o->runtime ? o->runtime
+				    : runtime_ext_lookup(o->file ? o->file : "");
+	if (o->host || !rt || strcmp(net, "filtered") != 0 ||
+	    !json_object_array_length(o->allow))
+		return;
+	_cleanup_json_ json_object *cfg = NULL;
+	if (ctl_call(ctl, "config.get", NULL, &cfg) != CTL_EXIT_OK)
+		return;
+	json_object *c = json_field(cfg, "config");
+	json_object *reg = json_field(json_field(json_field(c, "network"),
+						 "registry"),
+				      rt);
+	if (reg && json_object_is_type(reg, json_type_string) &&
+	    json_object_get_string_len(reg) > 0)
+		json_object_array_add(o->allow, json_object_get(reg));
 }
 
 /* The command line into params {request, options, sessionId}, the same
@@ -603,49 +737,12 @@ static int build_params(struct ctl *ctl, int argc, char **argv,
 		return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 	/* A missing file or an unknown extension: an error, as isol8 has it,
 	 * not a usage error. */
-	if (set_source(o) < 0)
+	if (set_source(o) < 0 || join_setup(o) < 0)
 		return CTL_EXIT_FAILURE;
+	install_network(ctl, o);
 	add_collected(o);
 	set_session(o, params);
 	return -1;
-}
-
-static int run_local(struct ctl *ctl, const struct run_opts *o,
-		     json_object *params)
-{
-	bool stream = !o->no_stream && !o->json;
-	if (stream)
-		json_object_object_add(params, "stream",
-				       json_object_new_boolean(true));
-	struct rpc_client c;
-	int code = ctl_connect(ctl, &c);
-	if (code != CTL_EXIT_OK)
-		return code;
-	json_object *result = NULL, *error = NULL;
-	int r = rpc_client_call(&c, "execute", json_object_get(params),
-				stream ? run_print_event : NULL, NULL, &result,
-				&error);
-	rpc_client_close(&c);
-	if (r < 0) {
-		fprintf(stderr, "[ERR] Connection to isol8d failed: %s\n",
-			strerror(-r));
-		return CTL_EXIT_UNREACHABLE;
-	}
-	if (error) {
-		json_object *m = NULL;
-		json_object_object_get_ex(error, "message", &m);
-		fprintf(stderr, "[ERR] %s\n", json_object_get_string(m));
-		json_object_put(error);
-		return CTL_EXIT_FAILURE;
-	}
-	code = run_print_result(o, result, stream);
-	json_object_put(result);
-	if (o->made_id[0])
-		fprintf(stderr,
-			"[INFO] Session %s kept: run again with --session-id "
-			"%s; remove it with isol8ctl session rm %s\n",
-			o->made_id, o->made_id, o->made_id);
-	return code;
 }
 
 int cmd_run(struct ctl *ctl, int argc, char **argv)
@@ -657,7 +754,8 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 		.secrets = json_object_new_object(),
 		.files = json_object_new_object(),
 		.packages = json_object_new_array(),
-		.outputs = json_object_new_array(),
+		.fetch = json_object_new_array(),
+		.setup = json_object_new_array(),
 		.allow = json_object_new_array(),
 		.deny = json_object_new_array(),
 	};
@@ -669,7 +767,8 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 	json_object_put(o.secrets);
 	json_object_put(o.files);
 	json_object_put(o.packages);
-	json_object_put(o.outputs);
+	json_object_put(o.fetch);
+	json_object_put(o.setup);
 	json_object_put(o.allow);
 	json_object_put(o.deny);
 	if (code >= 0)

@@ -13,21 +13,29 @@
 
 struct run_opts {
 	const char *file, *eval, *cmd, *runtime, *session_id, *host, *key;
-	bool no_stream, json, debug, persistent;
+	const char *out; /* --out: a local file for the program's stdout */
+	bool no_stream, json, debug, persistent, persist, net_given;
 	char made_id[40];
 	json_object *request, *options, *env, *secrets, *files, *packages,
-		*outputs, *allow, *deny;
+		*fetch, *setup, *allow, *deny;
 };
 
 /* A stream event's stdout or stderr, written out as it comes. */
 void run_print_event(json_object *params, void *userdata);
 /* The result as isol8's CLI shows it (only what the stream did not show
- * already, when streamed), --out files saved; the exit code to return. */
+ * already, when streamed), --fetch files saved, --out written; the exit
+ * code to return. */
 int run_print_result(const struct run_opts *o, json_object *result,
 		     bool streamed);
 /* The execution through isol8's HTTP API: health first, then the stream
  * (or POST /execute for --no-stream and --json), as isol8's client does;
  * an exit code. */
 int run_remote(const struct run_opts *o, json_object *params);
+
+/* The execution through the daemon's socket (run_local.c).  A session it
+ * made up (--persistent without --session-id) is deleted when the run
+ * ends or SIGINT or SIGTERM interrupts it, as isol8's CLI ends its engine;
+ * an interrupted run exits 0, as isol8's does.  An exit code. */
+int run_local(struct ctl *ctl, const struct run_opts *o, json_object *params);
 
 #endif

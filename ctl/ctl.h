@@ -55,5 +55,6 @@ int cmd_run(struct ctl *ctl, int argc, char **argv);
 int cmd_pool(struct ctl *ctl, int argc, char **argv);
 int cmd_session(struct ctl *ctl, int argc, char **argv);
 int cmd_serve(struct ctl *ctl, int argc, char **argv);
+int cmd_cleanup(struct ctl *ctl, int argc, char **argv);
 
 #endif

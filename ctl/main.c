@@ -17,6 +17,8 @@ static const struct ctl_command commands[] = {
 	  "persistent sessions: create, list, exec, put, get, set-timeout, "
 	  "rm" },
 	{ "serve", cmd_serve, "serve isol8's HTTP API in front of isol8d" },
+	{ "cleanup", cmd_cleanup,
+	  "delete your sessions and the boxes --persist kept" },
 };
 
 static void usage(FILE *out)
@@ -62,16 +64,18 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return CTL_EXIT_OK;
 		case 'V':
-			printf("isol8ctl %s\n", ISOL8_VERSION);
+			/* Bare, as isol8's: scripts compare it. */
+			printf("%s\n", ISOL8_VERSION);
 			return CTL_EXIT_OK;
 		default:
 			usage(stderr);
 			return CTL_EXIT_USAGE;
 		}
 	}
+	/* As isol8: no command is a request for help. */
 	if (optind >= argc) {
-		usage(stderr);
-		return CTL_EXIT_USAGE;
+		usage(stdout);
+		return CTL_EXIT_OK;
 	}
 	const char *name = argv[optind];
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)

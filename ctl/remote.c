@@ -68,12 +68,13 @@ int remote_open(struct remote *r, const char *host, const char *key,
 	*r = (struct remote){ .prefix = prefix };
 	if (!key || !*key)
 		key = getenv("ISOL8_API_KEY");
+	/* isol8's words and exit status, without its `isol8 login`, which
+	 * isol8ctl has no counterpart of. */
 	if (!key || !*key) {
-		fprintf(stderr,
-			"%sAPI key required. Use --key or the "
-			"ISOL8_API_KEY environment variable.\n",
-			prefix);
-		return CTL_EXIT_USAGE;
+		fputs("[ERR] API key required. Use --key or ISOL8_API_KEY env "
+		      "var.\n",
+		      stderr);
+		return CTL_EXIT_FAILURE;
 	}
 	/* It goes into a header line: no line breaks smuggled in. */
 	for (const char *p = key; *p; p++)
