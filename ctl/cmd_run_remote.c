@@ -115,11 +115,6 @@ int run_remote(const struct run_opts *o, json_object *params)
 	if (code != CTL_EXIT_OK)
 		return code;
 	code = remote_health(&r);
-	if (code == CTL_EXIT_OK && o->made_id[0])
-		fprintf(stderr,
-			"[INFO] Session ID: %s (deleted after this run; "
-			"--session-id ID keeps a session)\n",
-			o->made_id);
 	if (code == CTL_EXIT_OK && stream) {
 		code = stream_remote(&r, o, params);
 	} else if (code == CTL_EXIT_OK) {

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #define DEFAULT_PORT 3000
 #define DEFAULT_LISTEN "0.0.0.0"
@@ -43,7 +44,11 @@ static const char serve_help[] =
 	"\n"
 	"  -p, --port N      TCP port (default $ISOL8_PORT, then $PORT, then "
 	"3000;\n"
-	"                    0 picks a free one, printed in the banner)\n"
+	"                    0 picks a free one, printed in the banner).  "
+	"When it\n"
+	"                    is taken, at a terminal you choose another; "
+	"otherwise\n"
+	"                    a free one is used, with a warning\n"
 	"  -l, --listen ADDR IPv4 or IPv6 address to listen on "
 	"(default " DEFAULT_LISTEN ")\n"
 	"  -k, --key KEY     the master key (default $ISOL8_API_KEY; "
@@ -226,8 +231,10 @@ static bool listen_address(const char *text, int port,
 	return false;
 }
 
-/* "http://ADDR:PORT" of a bound socket. */
-static void describe(int fd, char *out, size_t size)
+/* "http://localhost:PORT" of a bound socket, as isol8's banner says, when
+ * it listens on every address or on loopback; else "http://ADDR:PORT".
+ * The port in *port_out. */
+static void describe(int fd, char *out, size_t size, int *port_out)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
@@ -236,9 +243,64 @@ static void describe(int fd, char *out, size_t size)
 		getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
 			    port, sizeof(port),
 			    NI_NUMERICHOST | NI_NUMERICSERV);
-	bool v6 = strchr(host, ':') != NULL;
-	snprintf(out, size, "http://%s%s%s:%s", v6 ? "[" : "", host,
-		 v6 ? "]" : "", port);
+	*port_out = atoi(port);
+	bool local = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+		     strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+	bool v6 = !local && strchr(host, ':') != NULL;
+	snprintf(out, size, "http://%s%s%s:%s", v6 ? "[" : "",
+		 local ? "localhost" : host, v6 ? "]" : "", port);
+}
+
+/* A line from standard input without its newline; false at its end. */
+static bool read_answer(char *buf, size_t size)
+{
+	fflush(stdout);
+	if (!fgets(buf, (int)size, stdin))
+		return false;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return true;
+}
+
+/* A busy port, as isol8 serve handles it: at a terminal the user enters
+ * another port, asks for a free one (0) or gives up (-1); otherwise a
+ * free one. */
+static int other_port(int busy)
+{
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return 0;
+	char answer[64];
+	fprintf(stderr, "[WARN] Port %d is already in use.\n", busy);
+	for (;;) {
+		printf("Choose: [1] Enter another port  [2] Find an available "
+		       "port  [3] Exit (default: 2): ");
+		if (!read_answer(answer, sizeof(answer)))
+			break;
+		if (!answer[0] || strcmp(answer, "2") == 0)
+			return 0;
+		if (strcmp(answer, "3") == 0)
+			break;
+		if (strcmp(answer, "1") != 0) {
+			fputs("[ERR] Invalid selection. Enter 1, 2, or 3.\n",
+			      stderr);
+			continue;
+		}
+		printf("Enter port (1-65535): ");
+		if (!read_answer(answer, sizeof(answer)))
+			break;
+		char *end;
+		long v = strtol(answer, &end, 10);
+		if (!answer[0])
+			continue;
+		if (*end || v < 1 || v > 65535) {
+			fprintf(stderr,
+				"[ERR] Invalid port: %s. Expected 1-65535.\n",
+				answer);
+			continue;
+		}
+		return (int)v;
+	}
+	fputs("[ERR] Server startup cancelled.\n", stderr);
+	return -1;
 }
 
 /* A socket systemd passed, or -1 to bind one ourselves. */
@@ -251,8 +313,10 @@ static int activated_socket(void)
 	return n >= 1 ? SD_LISTEN_FDS_START : -1;
 }
 
+/* The daemon serving on port; NULL after an error message, or with *busy
+ * set and nothing printed when the port is taken. */
 static struct MHD_Daemon *start(const struct serve_args *a, int port,
-				struct bridge *b)
+				struct bridge *b, bool *busy)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
@@ -284,13 +348,8 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 		MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, b,
 		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
 		MHD_OPTION_END);
-	if (!d && fd < 0 && errno == EADDRINUSE)
-		fprintf(stderr,
-			"[ERR] Port %d is already in use on %s. Choose another "
-			"with --port N, ISOL8_PORT or PORT (0 picks any free "
-			"port).\n",
-			port, where);
-	else if (!d && fd < 0)
+	*busy = !d && fd < 0 && errno == EADDRINUSE;
+	if (!d && fd < 0 && !*busy)
 		fprintf(stderr, "[ERR] Cannot listen on %s port %d: %s\n",
 			where, port, strerror(errno));
 	return d;
@@ -350,7 +409,14 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d = start(&a, port, &b);
+	bool busy;
+	int busy_port = -1;
+	struct MHD_Daemon *d;
+	while (!(d = start(&a, port, &b, &busy)) && busy) {
+		busy_port = port;
+		if ((port = other_port(busy_port)) < 0)
+			break;
+	}
 	if (!d) {
 		auth_db_close(b.auth);
 		return CTL_EXIT_FAILURE;
@@ -358,9 +424,21 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	const union MHD_DaemonInfo *li =
 		MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
 	char where[80];
-	describe(li ? li->listen_fd : -1, where, sizeof(where));
-	printf("[INFO] isol8 server v%s listening on %s\n", ISOL8_VERSION,
-	       where);
+	int bound;
+	describe(li ? li->listen_fd : -1, where, sizeof(where), &bound);
+	if (busy_port >= 0 && port == 0 && isatty(STDIN_FILENO) &&
+	    isatty(STDOUT_FILENO))
+		printf("[INFO] Using available port %d\n", bound);
+	else if (busy_port >= 0 && port == 0)
+		fprintf(stderr,
+			"[WARN] Port %d is in use. Falling back to available "
+			"port %d.\n",
+			busy_port, bound);
+	printf("[INFO] isol8 server v%s listening on %s\n"
+	       "       Auth: Bearer token required\n",
+	       ISOL8_VERSION, where);
+	if (a.auth_db)
+		printf("       Auth DB: %s\n", a.auth_db);
 	fflush(stdout);
 	sd_notify(0, "READY=1");
 	int sig;

@@ -17,7 +17,7 @@ import pytest
 from isol8_harness import BUILD
 
 BANNER = re.compile(r"^\[INFO\] isol8 server v(\S+) listening on "
-                    r"http://127\.0\.0\.1:(\d+)$")
+                    r"http://localhost:(\d+)$")
 START_TIMEOUT = 10
 
 

@@ -235,6 +235,7 @@ def test_install_bad_name(shared_daemon):
 
 def test_install_without_network_fails(shared_daemon):
     p = ctl(shared_daemon, "-r", "python", "-e", "print('ran')",
+            "--net", "none",
             "--install", "requests", "--env", "PIP_RETRIES=0",
             "--env", "PIP_TIMEOUT=2")
     assert p.returncode == FAILURE, p
@@ -278,8 +279,8 @@ def test_files_and_out(shared_daemon, tmp_path, monkeypatch):
                "cat top.txt deep/er/nested.txt; mkdir -p out; "
                "printf 'result\\xff' > out/result.bin; "
                "printf second > /tmp/two.txt",
-               "--out", "/sandbox/out/result.bin", "--out", "/tmp/two.txt",
-               "--out", "/sandbox/never-made.txt"))
+               "--fetch", "/sandbox/out/result.bin", "--fetch",
+               "/tmp/two.txt", "--fetch", "/sandbox/never-made.txt"))
     assert p.stdout == "top\nnested ☃\n", p
     # Fetched files land here under their base names.
     assert (work / "result.bin").read_bytes() == b"result\xff"
@@ -438,7 +439,8 @@ def test_help_lists_the_flags():
     for flag in ("-e", "--cmd", "-r", "--timeout", "--memory", "--cpu",
                  "--pids-limit", "--max-output", "--sandbox-size",
                  "--tmp-size", "--secret", "--env", "--stdin", "--install",
-                 "--setup", "--workdir", "--files", "--out", "--no-stream",
+                 "--setup", "--workdir", "--files", "--out", "--fetch",
+                 "--persist", "--persistent", "--no-stream",
                  "--json", "--debug"):
         assert flag in p.stdout, flag
 

@@ -169,16 +169,16 @@ def test_out_files(daemon, start_bridge, tmp_path, monkeypatch):
     write = "open('o.txt', 'w').write('from the box')"
     monkeypatch.chdir(tmp_path)
     # A stream carries no files: they are read from a session after it.
-    p = remote(b, "run", "--out", "o.txt", "-e", write)
+    p = remote(b, "run", "--fetch", "o.txt", "-e", write)
     assert p.returncode == USAGE, p
     assert p.stderr == "[ERR] File operations require a sessionId " \
         "(persistent mode)\n", p
-    ok(remote(b, "run", "--session-id", "outs", "--out", "o.txt", "-e",
+    ok(remote(b, "run", "--session-id", "outs", "--fetch", "o.txt", "-e",
               write))
     assert (tmp_path / "o.txt").read_text() == "from the box"
     (tmp_path / "o.txt").unlink()
     # POST /execute answers with the result, files and all.
-    ok(remote(b, "run", "--no-stream", "--out", "o.txt", "-e", write))
+    ok(remote(b, "run", "--no-stream", "--fetch", "o.txt", "-e", write))
     assert (tmp_path / "o.txt").read_text() == "from the box"
 
 
@@ -271,8 +271,9 @@ def test_key_from_the_environment(daemon, start_bridge):
                   env={"ISOL8_API_KEY": b.key}))
     assert p.stdout == "1\n"
     p = remote(b, "run", "-e", "print(1)", key=False)
-    assert p.returncode == USAGE, p
-    assert "API key required" in p.stderr, p
+    assert p.returncode == FAILURE, p
+    assert p.stderr == "[ERR] API key required. Use --key or " \
+        "ISOL8_API_KEY env var.\n", p
     p = run_ctl("run", "--key", "k", "-e", "print(1)",
                 socket_path=daemon.socket_path)
     assert p.returncode == USAGE and "--host" in p.stderr, p

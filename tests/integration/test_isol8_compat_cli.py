@@ -1,0 +1,287 @@
+"""isol8ctl driven with the isol8 CLI's flags and conventions (isol8 v0.20's
+apps/cli/src/cli.ts): what an isol8 user's command line does here, against
+a real daemon."""
+
+import http.client
+import http.server
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import zipfile
+
+from isol8_bridge import Bridge
+from isol8_harness import BUILD, run_ctl, wait_until
+
+HOST = "127.0.0.2"
+
+
+def ctl(daemon, *args, data=None, env=None, timeout=120):
+    """isol8ctl --socket S ARGS, with data (or nothing) on its stdin."""
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("ISOL8_SOCKET", "ISOL8_API_KEY")}
+    e.update(env or {})
+    return subprocess.run(
+        [str(BUILD / "isol8ctl"), "--socket", str(daemon.socket_path),
+         *[str(a) for a in args]],
+        input=data or "", capture_output=True, text=True, env=e,
+        timeout=timeout)
+
+
+def ok(p):
+    assert p.returncode == 0, f"exit {p.returncode}\nstdout: {p.stdout!r}" \
+        f"\nstderr: {p.stderr!r}"
+    return p
+
+
+def sessions(daemon):
+    with daemon.client() as c:
+        return {s["id"]: s for s in
+                c.result("session.list", {})["sessions"]}
+
+
+# --------------------------------------------------------------------------
+# run flags
+
+
+def test_out_writes_the_output_of_buffered_runs(daemon, tmp_path):
+    out = tmp_path / "out.txt"
+    p = ok(ctl(daemon, "run", "--no-stream", "--out", out, "-e",
+               "print('to the file')"))
+    assert out.read_text() == p.stdout and "to the file" in p.stdout
+    assert f"[Run] Output written to {out}" in p.stderr
+    # No stdout, no file, as isol8.
+    empty = tmp_path / "empty.txt"
+    ok(ctl(daemon, "run", "--no-stream", "--out", empty, "--cmd", "true"))
+    assert not empty.exists()
+    # isol8 ignores --out when streaming; isol8ctl says so.
+    streamed = tmp_path / "streamed.txt"
+    p = ok(ctl(daemon, "run", "--out", streamed, "-e", "print(1)"))
+    assert not streamed.exists() and p.stdout == "1\n"
+    assert "--out" in p.stderr and "--no-stream" in p.stderr
+
+
+def test_fetch_keeps_the_box_file_copy(daemon, tmp_path):
+    p = ok(subprocess.run(
+        [str(BUILD / "isol8ctl"), "--socket", str(daemon.socket_path), "run",
+         "--cmd", "printf made > /sandbox/r.txt", "--fetch", "/sandbox/r.txt"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL))
+    assert p.stdout == ""
+    assert (tmp_path / "r.txt").read_text() == "made"
+
+
+def test_setup_repeatable_and_from_a_file(daemon, tmp_path):
+    script = tmp_path / "setup.sh"
+    script.write_text("echo two >> /sandbox/s")
+    p = ok(ctl(daemon, "run", "--setup", "echo one > /sandbox/s",
+               "--setup", script, "--setup", "echo three >> /sandbox/s",
+               "--cmd", "cat /sandbox/s"))
+    assert p.stdout == "one\ntwo\nthree\n", p
+
+
+def _index():
+    """A one-package PyPI simple index on 127.0.0.2: (server, url)."""
+    buf = io.BytesIO()
+    info = "isol8_cli_mod-1.0.dist-info"
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("isol8_cli_mod.py", "VALUE = 9\n")
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\n"
+                   "Name: isol8-cli-mod\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: t\n"
+                   "Root-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{info}/RECORD", "")
+    wheel = buf.getvalue()
+    name = "isol8_cli_mod-1.0-py3-none-any.whl"
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.rstrip("/") == "/simple/isol8-cli-mod":
+                body = f'<a href="/w/{name}">{name}</a>'.encode()
+            elif self.path == f"/w/{name}":
+                body = wheel
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer((HOST, 0), Index)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://{HOST}:{srv.server_address[1]}/simple/"
+
+
+def test_install_turns_on_filtered_networking(start_daemon):
+    """No --net: the install goes through the proxy to the runtime's
+    registry (the daemon's network.registry.python, here the local
+    index); with --allow too, the registry is added to the allowed hosts,
+    as isol8 adds its registry hosts."""
+    srv, url = _index()
+    try:
+        d = start_daemon(config={"network": {
+            "allowPrivate": True, "registry": {"python": r"^127\.0\.0\.2$"}}})
+        code = "import isol8_cli_mod; print(isol8_cli_mod.VALUE)"
+        args = ("run", "--install", "isol8-cli-mod", "--env",
+                f"PIP_INDEX_URL={url}", "--env", "PIP_RETRIES=0",
+                "--timeout", "120000", "--log-network", "-e", code)
+        p = ok(ctl(d, *args))
+        assert p.stdout == "9\n", p
+        assert f'"host":"{HOST}"' in p.stderr and '"BLOCK"' not in p.stderr
+        p = ok(ctl(d, *args, "--allow", r"^example\.invalid$"))
+        assert p.stdout == "9\n", p
+        # An explicit --net none is kept, and refused by the daemon.
+        p = ctl(d, *args, "--net", "none")
+        assert p.returncode == 1 and "needs network access" in p.stderr, p
+    finally:
+        srv.shutdown()
+
+
+def test_persistent_session_ends_with_the_run(daemon):
+    p = ok(ctl(daemon, "run", "--persistent", "-r", "bash", "--cmd",
+               "echo in-session"))
+    assert p.stdout == "in-session\n"
+    made = re.search(r"^\[Run\] Session ID: (cli-\d+)$", p.stderr, re.M)
+    assert made, p.stderr
+    assert sessions(daemon) == {}
+
+
+def test_persistent_session_ends_on_ctrl_c(daemon):
+    proc = subprocess.Popen(
+        [str(BUILD / "isol8ctl"), "--socket", str(daemon.socket_path), "run",
+         "--persistent", "--cmd", "echo started; sleep 60"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "started\n"
+        assert len(sessions(daemon)) == 1
+        proc.send_signal(signal.SIGINT)
+        # As isol8's CLI: an interrupted run exits 0, its engine stopped.
+        assert proc.wait(30) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sessions(daemon) == {}
+
+
+def test_explicit_session_id_is_kept(daemon):
+    ok(ctl(daemon, "run", "--session-id", "mine", "--cmd", "true"))
+    assert "mine" in sessions(daemon)
+    ok(ctl(daemon, "session", "rm", "mine"))
+
+
+def test_persist_is_its_own_flag(daemon):
+    """--persist is no prefix of --persistent: it asks the daemon to keep
+    the box and the run makes no session of its own."""
+    p = ok(ctl(daemon, "run", "--persist", "--cmd", "echo x"))
+    assert p.stdout == "x\n"
+    assert "[Run] Session ID" not in p.stderr
+    kept = re.search(r"Box kept for inspection: session (\S+)", p.stderr)
+    if kept:
+        assert kept.group(1) in sessions(daemon)
+        ok(ctl(daemon, "cleanup", "--force"))
+    else:
+        assert "[WARN] --persist: the server named no kept box" in p.stderr
+    assert sessions(daemon) == {}
+
+
+def test_long_options_exact_or_unique_prefix(daemon):
+    p = ctl(daemon, "run", "--persis", "--cmd", "true")
+    assert p.returncode == 2 and "ambiguous" in p.stderr, p
+    p = ok(ctl(daemon, "run", "--no-str", "--cmd", "echo buffered"))
+    assert p.stdout == "buffered\n"
+
+
+# --------------------------------------------------------------------------
+# help, version, exit codes
+
+
+def test_no_arguments_prints_help():
+    p = run_ctl()
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.startswith("Usage: isol8ctl")
+
+
+def test_version_is_bare():
+    p = run_ctl("--version")
+    assert p.returncode == 0
+    assert re.fullmatch(r"\d+\.\d+\.\d+\n", p.stdout), p.stdout
+
+
+def test_help_lists_every_command():
+    p = ok(run_ctl("--help"))
+    listed = re.findall(r"^  (\S+) ", p.stdout, re.M)
+    for cmd in ("run", "serve", "session", "cleanup", "config"):
+        assert cmd in listed, cmd
+    # isol8ctl has no setup command (yet): not listed.
+    assert "setup" not in listed
+
+
+def test_missing_key_for_host():
+    e = {k: v for k, v in os.environ.items() if k != "ISOL8_API_KEY"}
+    for args in (("run", "-e", "print(1)"), ("session", "list")):
+        p = subprocess.run(
+            [str(BUILD / "isol8ctl"), *args, "--host", "http://127.0.0.1:9"],
+            capture_output=True, text=True, env=e, timeout=15,
+            stdin=subprocess.DEVNULL)
+        assert p.returncode == 1, p
+        assert p.stderr == "[ERR] API key required. Use --key or " \
+            "ISOL8_API_KEY env var.\n", p
+
+
+# --------------------------------------------------------------------------
+# serve
+
+
+def test_serve_banner_and_busy_port_fallback(daemon):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        b = Bridge(daemon.socket_path, port=str(busy))
+        try:
+            assert b.port != busy
+            c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=10)
+            c.request("GET", "/health")
+            assert c.getresponse().status == 200
+            c.close()
+        finally:
+            assert b.stop() == 0
+        assert f"[WARN] Port {busy} is in use. Falling back to available " \
+            f"port {b.port}.\n" in b.stderr()
+
+
+# --------------------------------------------------------------------------
+# cleanup
+
+
+def test_cleanup(daemon):
+    p = ok(ctl(daemon, "cleanup"))
+    assert p.stdout == "No isol8 sessions found\n"
+    for sid in ("c-one", "c-two"):
+        ok(ctl(daemon, "session", "create", "-r", "bash", "--id", sid))
+    # Without --force it asks; anything but y/yes (or no answer) cancels.
+    for answer in ("", "n\n", "maybe\n"):
+        p = ok(ctl(daemon, "cleanup", data=answer))
+        assert p.stdout.startswith("Found 2 isol8 session(s)\n"), p.stdout
+        assert "c-one | bash |" in p.stdout and "c-two" in p.stdout
+        assert "Remove all these sessions? [y/N] " in p.stdout
+        assert p.stdout.endswith("Cleanup cancelled\n"), p.stdout
+    assert set(sessions(daemon)) == {"c-one", "c-two"}
+    p = ok(ctl(daemon, "cleanup", data="yes\n"))
+    assert p.stdout.endswith("Removed 2 session(s)\n"), p.stdout
+    assert sessions(daemon) == {}
+    ok(ctl(daemon, "session", "create", "-r", "bash", "--id", "c-three"))
+    p = ok(ctl(daemon, "cleanup", "--force"))
+    assert "[y/N]" not in p.stdout
+    assert p.stdout.endswith("Removed 1 session(s)\n"), p.stdout
+    assert wait_until(lambda: sessions(daemon) == {}, 10)
