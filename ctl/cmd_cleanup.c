@@ -14,12 +14,14 @@ static const char cleanup_help[] =
 	"Usage: isol8ctl cleanup [--force] [--socket PATH]\n"
 	"\n"
 	"Deletes your sessions, and with them the boxes that runs with\n"
-	"--persist kept, killing what runs in them (the daemon's administrator\n"
+	"--persist kept, killing what runs in them (the daemon's "
+	"administrator\n"
 	"deletes everyone's).  They are listed first and removed once you\n"
 	"answer y or yes on standard input, as isol8 cleanup does.\n"
 	"\n"
 	"      --force        delete without asking\n"
-	"  -s, --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
+	"  -s, --socket PATH  the daemon's socket (default $ISOL8_SOCKET, "
+	"then\n"
 	"                     " ISOL8_DEFAULT_SOCKET ")\n"
 	"  -h, --help         show this help\n";
 
@@ -31,7 +33,8 @@ static json_object *call(struct rpc_client *c, const char *method,
 	json_object *result = NULL, *error = NULL;
 	int r = rpc_client_call(c, method, params, NULL, NULL, &result, &error);
 	if (r < 0) {
-		fprintf(stderr, "isol8ctl: connection to isol8d at %s failed: %s\n",
+		fprintf(stderr,
+			"isol8ctl: connection to isol8d at %s failed: %s\n",
 			c->path, strerror(-r));
 		*code = CTL_EXIT_UNREACHABLE;
 	} else if (error) {
@@ -138,8 +141,7 @@ int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
 		json_object_object_add(p, "sessionId",
 				       json_object_new_string(id));
 		int one = CTL_EXIT_OK;
-		_cleanup_json_ json_object *r =
-			call(&c, "session.delete", p, &one);
+		json_object_put(call(&c, "session.delete", p, &one));
 		if (one == CTL_EXIT_OK) {
 			removed++;
 			continue;

@@ -213,8 +213,9 @@ static void write_out(const struct run_opts *o, json_object *result,
 	if (!o->out)
 		return;
 	if (streamed) {
-		fprintf(stderr, "[WARN] --out %s not written: it takes the "
-				"output of --no-stream runs\n",
+		fprintf(stderr,
+			"[WARN] --out %s not written: it takes the "
+			"output of --no-stream runs\n",
 			o->out);
 		return;
 	}
@@ -224,7 +225,8 @@ static void write_out(const struct run_opts *o, json_object *result,
 		return;
 	_cleanup_close_ int fd =
 		open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, json_object_get_string(out), len) != (ssize_t)len) {
+	if (fd < 0 ||
+	    write(fd, json_object_get_string(out), len) != (ssize_t)len) {
 		fprintf(stderr, "[ERR] Cannot write %s: %s\n", o->out,
 			strerror(errno));
 		return;
@@ -246,8 +248,8 @@ static void report_kept(json_object *result)
 			"session rm %s or isol8ctl cleanup)\n",
 			sid, sid, sid);
 	else if (cid)
-		fprintf(stderr,
-			"[Run] Box kept for inspection: container %s\n", cid);
+		fprintf(stderr, "[Run] Box kept for inspection: container %s\n",
+			cid);
 	else
 		fprintf(stderr, "[WARN] --persist: the server named no kept "
 				"box\n");
@@ -672,16 +674,17 @@ static int join_setup(struct run_opts *o)
 	size_t n = json_object_array_length(o->setup);
 	__attribute__((cleanup(strbuf_free))) struct strbuf b = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		const char *v =
-			json_object_get_string(json_object_array_get_idx(o->setup, i));
+		const char *v = json_object_get_string(
+			json_object_array_get_idx(o->setup, i));
 		_cleanup_free_ char *data = NULL;
 		size_t len = strlen(v);
 		struct stat st;
 		if (stat(v, &st) == 0 && !S_ISDIR(st.st_mode)) {
 			int r = ctl_read_file(v, &data, &len);
 			if (r < 0) {
-				fprintf(stderr, "[ERR] Cannot read --setup file "
-						"%s: %s\n",
+				fprintf(stderr,
+					"[ERR] Cannot read --setup file "
+					"%s: %s\n",
 					v, strerror(-r));
 				return r;
 			}
@@ -709,8 +712,9 @@ static void install_network(struct ctl *ctl, struct run_opts *o)
 		json_object_object_add(o->options, "network",
 				       json_object_new_string("filtered"));
 	const char *net = json_field_str(o->options, "network", "");
-	const char *rt = o->runtime ? o->runtime
-				    : runtime_ext_lookup(o->file ? o->file : "");
+	const char *rt = o->runtime
+				 ? o->runtime
+				 : runtime_ext_lookup(o->file ? o->file : "");
 	if (o->host || !rt || strcmp(net, "filtered") != 0 ||
 	    !json_object_array_length(o->allow))
 		return;
@@ -718,9 +722,8 @@ static void install_network(struct ctl *ctl, struct run_opts *o)
 	if (ctl_call(ctl, "config.get", NULL, &cfg) != CTL_EXIT_OK)
 		return;
 	json_object *c = json_field(cfg, "config");
-	json_object *reg = json_field(json_field(json_field(c, "network"),
-						 "registry"),
-				      rt);
+	json_object *reg = json_field(
+		json_field(json_field(c, "network"), "registry"), rt);
 	if (reg && json_object_is_type(reg, json_type_string) &&
 	    json_object_get_string_len(reg) > 0)
 		json_object_array_add(o->allow, json_object_get(reg));

@@ -323,6 +323,7 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 			 MHD_USE_ERROR_LOG;
 	const char *where = a->listen ? a->listen : DEFAULT_LISTEN;
 	struct sockaddr_storage ss;
+	*busy = false;
 	/* The socket systemd passed, else an address to bind. */
 	int fd = activated_socket();
 	struct MHD_OptionItem listen[] = {
