@@ -126,8 +126,7 @@ static int frame_header(struct ws_reader *r, const unsigned char *p,
 		return fail(r, WS_CLOSE_PROTOCOL,
 			    "New message before the last one ended");
 	size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-	*hdr = 2 + ext + 4;
-	if (avail < *hdr)
+	if (avail < 2 + ext)
 		return 0;
 	*plen = len7;
 	if (ext) {
@@ -135,9 +134,11 @@ static int frame_header(struct ws_reader *r, const unsigned char *p,
 		for (size_t i = 0; i < ext; i++)
 			*plen = *plen << 8 | p[2 + i];
 	}
+	/* Refused from the length, before any of the payload is kept. */
 	if (!control && *plen > r->max_message - r->msg.len)
 		return fail(r, WS_CLOSE_TOO_BIG, "Message too big");
-	return 1;
+	*hdr = 2 + ext + 4;
+	return avail >= *hdr;
 }
 
 int ws_reader_next(struct ws_reader *r, struct ws_message *m)
@@ -153,8 +154,10 @@ int ws_reader_next(struct ws_reader *r, struct ws_message *m)
 		size_t avail = r->in.len - r->off, hdr = 0;
 		uint64_t plen = 0;
 		int err = frame_header(r, p, avail, &hdr, &plen);
-		if (err <= 0 || avail - hdr < plen)
+		if (err <= 0)
 			return err;
+		if (avail - hdr < plen)
+			return 0;
 		enum ws_opcode op = p[0] & 0x0f;
 		bool fin = p[0] & 0x80;
 		unsigned char *payload = p + hdr;
@@ -207,8 +210,10 @@ int ws_frame_append(struct strbuf *out, enum ws_opcode opcode,
 	int err = strbuf_add(out, h, n);
 	if (err == 0 && len)
 		err = strbuf_add(out, payload, len);
-	if (err < 0)
+	if (err < 0 && out->p) {
 		out->len = before;
+		out->p[before] = '\0';
+	}
 	return err;
 }
 
