@@ -191,8 +191,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		s->off = 0;
 		strbuf_reset(&s->buf);
 		_cleanup_json_ json_object *ev = NULL;
-		int err = exec_stream_next(&s->x, s->client_fd,
-					   s->keepalive_ms, &ev);
+		int err = exec_stream_next(&s->x, s->client_fd, s->keepalive_ms,
+					   &ev);
 		/* A comment line, which SSE clients skip, so that a program
 		 * quiet for long does not look like an idle client. */
 		if (err == -ETIMEDOUT)

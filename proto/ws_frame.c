@@ -66,8 +66,7 @@ static int fail(struct ws_reader *r, uint16_t code, const char *reason)
 static bool close_code_valid(unsigned code)
 {
 	return (code >= 1000 && code <= 1003) ||
-	       (code >= 1007 && code <= 1014) ||
-	       (code >= 3000 && code <= 4999);
+	       (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
 static int control_frame(struct ws_reader *r, enum ws_opcode op,
@@ -203,7 +202,8 @@ int ws_frame_append(struct strbuf *out, enum ws_opcode opcode,
 	} else {
 		h[1] = 127;
 		for (int i = 0; i < 8; i++)
-			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+			h[2 + i] =
+				(unsigned char)((uint64_t)len >> (56 - 8 * i));
 		n = 10;
 	}
 	size_t before = out->len;

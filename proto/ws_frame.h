@@ -52,12 +52,12 @@ struct ws_reader {
 	size_t max_message; /* largest message, all fragments together */
 	struct strbuf in;   /* bytes fed, from off on not yet taken */
 	size_t off;
-	struct strbuf msg;	    /* the fragments so far */
-	enum ws_opcode msg_opcode;  /* the message's, while fragments come */
-	bool delivered;		    /* msg went out; emptied on the next call */
+	struct strbuf msg;	   /* the fragments so far */
+	enum ws_opcode msg_opcode; /* the message's, while fragments come */
+	bool delivered;		   /* msg went out; emptied on the next call */
 	char control[WS_CONTROL_MAX + 1]; /* the last control frame's payload */
-	uint16_t error_code;	    /* after an error: the close code */
-	const char *error_reason;   /* and its reason */
+	uint16_t error_code;		  /* after an error: the close code */
+	const char *error_reason;	  /* and its reason */
 };
 
 void ws_reader_init(struct ws_reader *r, size_t max_message);

@@ -120,7 +120,10 @@ static void test_messages_cut_anywhere(void **state)
 	n += client_frame(in + n, 0x00, "\xa9l", 2);
 	n += client_frame(in + n, 0x80, "lo", 2);
 	n += client_frame(in + n, 0x82, big, strlen(big));
-	n += client_frame(in + n, 0x88, "\x03\xe8" "bye", 5);
+	n += client_frame(in + n, 0x88,
+			  "\x03\xe8"
+			  "bye",
+			  5);
 	for (size_t step = 1; step <= n; step++) {
 		struct seen s;
 		assert_int_equal(feed(in, n, step, 4096, &s, NULL), 0);
@@ -151,8 +154,8 @@ static void test_empty_close_has_no_status(void **state)
 }
 
 /* The error a single frame (after a prefix) makes, and its close code. */
-static void expect_error(const uint8_t *in, size_t n, size_t max,
-			 uint16_t code, const char *words)
+static void expect_error(const uint8_t *in, size_t n, size_t max, uint16_t code,
+			 const char *words)
 {
 	struct seen s;
 	struct ws_reader r;
@@ -220,8 +223,7 @@ static void test_server_frames(void **state)
 	assert_int_equal(ws_frame_append(&out, WS_BINARY, big, 300), 0);
 	assert_memory_equal(out.p, "\x82\x7e\x01\x2c", 4);
 	strbuf_reset(&out);
-	assert_int_equal(ws_frame_append(&out, WS_BINARY, big, sizeof(big)),
-			 0);
+	assert_int_equal(ws_frame_append(&out, WS_BINARY, big, sizeof(big)), 0);
 	assert_memory_equal(out.p, "\x82\x7f\0\0\0\0\0\x01\x11\x70", 10);
 	assert_int_equal(out.len, 10 + sizeof(big));
 	strbuf_reset(&out);
