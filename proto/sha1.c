@@ -10,7 +10,7 @@ static uint32_t rol(uint32_t x, unsigned n)
 static void block(uint32_t h[5], const uint8_t *p)
 {
 	uint32_t w[80];
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
 		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (int i = 16; i < 80; i++)
