@@ -128,6 +128,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC_fuzz_frame_rpc := $(PROTO_SRC)
 FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
+FUZZ_SRC_fuzz_ws_frame := proto/ws_frame.c proto/sha1.c proto/base64.c \
+	proto/utf8.c proto/strbuf.c
 FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
 # net_policy.c also needs libpcre2-8 (in PKGS) and proto/utf8.c.
 FUZZ_POLICY := daemon/net/net_policy.c daemon/log.c proto/error.c \

@@ -8,6 +8,7 @@
 #include "http_metrics.h"
 #include "http_reply.h"
 #include "http_stream.h"
+#include "http_ws.h"
 #include "jsonrpc.h"
 #include "version.h"
 
@@ -170,24 +171,29 @@ static enum MHD_Result get_health(struct http_request *r, const char *arg)
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 
-/* {request, options?, sessionId?} as the daemon's execute params. */
+json_object *bridge_execute_params(json_object *body)
+{
+	json_object *req = NULL;
+	if (!json_object_object_get_ex(body, "request", &req) ||
+	    !json_object_is_type(req, json_type_object))
+		return NULL;
+	json_object *p = json_object_new_object();
+	copy_key(p, body, "request");
+	copy_key(p, body, "options");
+	copy_key(p, body, "sessionId");
+	return p;
+}
+
 static json_object *execute_params(struct http_request *r)
 {
 	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
 		return NULL;
-	json_object *req = NULL;
-	if (!json_object_object_get_ex(body, "request", &req) ||
-	    !json_object_is_type(req, json_type_object)) {
+	json_object *p = bridge_execute_params(body);
+	if (!p)
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 				 "The body needs a \"request\" object "
 				 "(an ExecutionRequest)");
-		return NULL;
-	}
-	json_object *p = json_object_new_object();
-	copy_key(p, body, "request");
-	copy_key(p, body, "options");
-	copy_key(p, body, "sessionId");
 	return p;
 }
 
@@ -361,6 +367,7 @@ static const struct route {
 	{ "GET", "/health", get_health },
 	{ "POST", "/execute", post_execute },
 	{ "POST", "/execute/stream", post_execute_stream },
+	{ "GET", "/execute/ws", http_execute_ws },
 	{ "POST", "/file", post_file },
 	{ "GET", "/file", get_file },
 	{ "GET", "/sessions", get_sessions },

@@ -54,6 +54,9 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 
 /* The body as a JSON object, or NULL after a 400. */
 json_object *http_body_object(struct http_request *r);
+/* {request, options?, sessionId?} of an isol8 execute envelope as the
+ * daemon's execute params, or NULL when it has no "request" object. */
+json_object *bridge_execute_params(json_object *body);
 /* The client's socket, to notice it hanging up while the daemon works. */
 int http_client_fd(const struct http_request *r);
 /* Connects for r; on failure replies 503 and returns a negative errno. */

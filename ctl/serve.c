@@ -35,7 +35,8 @@ static const char serve_help[] =
 	"Usage: isol8ctl serve [--port N] [--listen ADDR] [--key KEY]\n"
 	"                      [--auth-db PATH] [--max-body SIZE] ...\n"
 	"\n"
-	"Serves isol8's HTTP API (/health, /execute, /execute/stream, /file,\n"
+	"Serves isol8's HTTP API (/health, /execute, /execute/stream,\n"
+	"/execute/ws (WebSocket), /file,\n"
 	"/sessions, /session/ID, /session/ID/timeout, /cleanup, /metrics,\n"
 	"/auth/keys, /auth/keys/ID, /auth/login) and carries every request to\n"
 	"isol8d over its socket.  Every route but /health needs\n"
@@ -318,7 +319,7 @@ static int activated_socket(void)
 static struct MHD_Daemon *start(const struct serve_args *a, int port,
 				struct bridge *b, bool *busy)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE |
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_USE_ERROR_LOG;
 	const char *where = a->listen ? a->listen : DEFAULT_LISTEN;

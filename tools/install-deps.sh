@@ -11,7 +11,7 @@ pkgs=(
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
 	libssl-dev
-	python3 python3-pip python3-pytest bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
+	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common
 )
 # Node.js may come from another packager that bundles npm; only install
