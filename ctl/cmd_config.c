@@ -8,8 +8,8 @@
 #include "json_field.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +35,9 @@ static void js_number(char *buf, size_t len, json_object *v)
 		return;
 	}
 	double d = json_object_get_double(v);
-	if (d == floor(d) && fabs(d) < 1e21) {
+	double a = d < 0 ? -d : d;
+	/* Integral: every double from 2^53 up is; below, the cast is exact. */
+	if (a < 1e21 && (a >= 9007199254740992.0 || d == (double)(int64_t)d)) {
 		snprintf(buf, len, "%.0f", d == 0 ? 0.0 : d);
 		return;
 	}
@@ -218,9 +220,10 @@ static void print_human(const struct isol8_config *c)
 	printf("\n  ── Cleanup ──\n");
 	print_flag("Auto-prune:", cl, "autoPrune");
 	json_object *ms = json_field(cl, "maxContainerAgeMs");
-	/* Math.round: halves go up. */
+	/* Math.round (halves go up) of a number >= 0. */
+	double m = json_object_get_double(ms) / 60000.0;
 	_cleanup_json_ json_object *mins = json_object_new_double(
-		floor(json_object_get_double(ms) / 60000.0 + 0.5));
+		m < 9007199254740992.0 ? (double)(int64_t)(m + 0.5) : m);
 	js_number(age, sizeof(age), mins);
 	printf("  %-17s%sms (%smin)\n",
 	       "Max idle time:", js_text(ms, buf, sizeof(buf)), age);

@@ -9,7 +9,6 @@
 #include "size.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,11 +237,12 @@ static int check_value(const struct key *k, json_object *v, const char *file,
 	uint64_t n;
 	switch (k->kind) {
 	case K_POS_INT:
-		/* Up to JavaScript's largest exact integer, 2^53 - 1. */
-		if (!is_number(v) || json_object_get_double(v) <= 0 ||
+		/* Up to JavaScript's largest exact integer, 2^53 - 1 (so the
+		 * cast is defined). */
+		if (!is_number(v) || !(json_object_get_double(v) > 0) ||
 		    json_object_get_double(v) > 9007199254740991.0 ||
 		    json_object_get_double(v) !=
-			    floor(json_object_get_double(v)))
+			    (double)(int64_t)json_object_get_double(v))
 			return bad(e, file, path, "a positive integer", v);
 		return 0;
 	case K_POS_NUM:
