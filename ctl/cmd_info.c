@@ -1,4 +1,4 @@
-/* health, version and config: what the daemon says about itself. */
+/* health, version and daemon-config: what the daemon says about itself. */
 #include "cleanup.h"
 #include "ctl.h"
 #include "json_field.h"
@@ -23,12 +23,12 @@ static const char version_help[] =
 	"  --json         print the daemon's answer as JSON\n"
 	"  --socket PATH  the daemon's socket\n";
 
-static const char config_help[] =
-	"Usage: isol8ctl config [--json] [--socket PATH]\n"
+static const char daemon_config_help[] =
+	"Usage: isol8ctl daemon-config [--json] [--socket PATH]\n"
 	"\n"
 	"Prints the daemon's effective configuration, one key a line with\n"
 	"where its value came from (default, the config file, or the command\n"
-	"line).\n"
+	"line).  (isol8ctl config shows isol8's own configuration file.)\n"
 	"  --json         print {config, sources, file} as JSON\n"
 	"  --socket PATH  the daemon's socket\n";
 
@@ -101,10 +101,10 @@ static void print_flat(json_object *o, const char *prefix, json_object *sources)
 	}
 }
 
-int cmd_config(struct ctl *ctl, int argc, char **argv)
+int cmd_daemon_config(struct ctl *ctl, int argc, char **argv)
 {
 	bool json = false;
-	int code = ctl_simple_args(ctl, argc, argv, config_help, &json);
+	int code = ctl_simple_args(ctl, argc, argv, daemon_config_help, &json);
 	if (code >= 0)
 		return code;
 	_cleanup_json_ json_object *r = NULL;

@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "cmd_run.h"
 #include "ctl.h"
+#include "isol8_config.h"
 #include "json_field.h"
 #include "runtime_ext.h"
 #include "size.h"
@@ -738,6 +739,10 @@ static int build_params(struct ctl *ctl, int argc, char **argv,
 	int r = parse(ctl, argc, argv, o);
 	if (r != 0)
 		return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	/* isol8.config.json's defaults where no flag set them. */
+	if (isol8_config_apply_run(o->options, o->allow, o->deny, &o->debug) <
+	    0)
+		return CTL_EXIT_FAILURE;
 	/* A missing file or an unknown extension: an error, as isol8 has it,
 	 * not a usage error. */
 	if (set_source(o) < 0 || join_setup(o) < 0)

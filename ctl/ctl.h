@@ -50,6 +50,7 @@ int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
 
 int cmd_health(struct ctl *ctl, int argc, char **argv);
 int cmd_version(struct ctl *ctl, int argc, char **argv);
+int cmd_daemon_config(struct ctl *ctl, int argc, char **argv);
 int cmd_config(struct ctl *ctl, int argc, char **argv);
 int cmd_run(struct ctl *ctl, int argc, char **argv);
 int cmd_pool(struct ctl *ctl, int argc, char **argv);

@@ -11,7 +11,9 @@ static const struct ctl_command commands[] = {
 	{ "run", cmd_run, "run code in a fresh sandbox" },
 	{ "health", cmd_health, "check that isol8d is serving" },
 	{ "version", cmd_version, "print client and daemon versions" },
-	{ "config", cmd_config, "print the daemon's effective configuration" },
+	{ "daemon-config", cmd_daemon_config,
+	  "print the daemon's effective configuration" },
+	{ "config", cmd_config, "show the resolved isol8 configuration" },
 	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses" },
 	{ "session", cmd_session,
 	  "persistent sessions: create, list, exec, put, get, set-timeout, "

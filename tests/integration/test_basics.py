@@ -13,7 +13,8 @@ import pytest
 from isol8_harness import (BUILD, DEFAULT_CONFIG, isol8d_version,
                            run_ctl, short_tmpdir)
 
-CTL_COMMANDS = ("health", "version", "config", "run", "cleanup")
+CTL_COMMANDS = ("health", "version", "daemon-config", "config", "run",
+                "cleanup")
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +76,8 @@ def test_config_get_sources_from_file(start_daemon):
     assert cfg["server"]["maxConnections"] == 77
     assert cfg["defaults"]["memoryLimit"] == 1024 ** 3
 
-    # isol8ctl config: one key a line with its source.
-    out = d.ctl("config")
+    # isol8ctl daemon-config: one key a line with its source.
+    out = d.ctl("daemon-config")
     assert out.returncode == 0, out.stderr
     assert f"# config file: {path}" in out.stdout
     lines = {ln.split()[0]: ln for ln in out.stdout.splitlines()
@@ -86,7 +87,7 @@ def test_config_get_sources_from_file(start_daemon):
     assert lines["server.socket"].rstrip().endswith("(command line)")
     assert lines["server.maxFrameBytes"].rstrip().endswith("(default)")
 
-    out = d.ctl("config", "--json")
+    out = d.ctl("daemon-config", "--json")
     assert out.returncode == 0, out.stderr
     j = json.loads(out.stdout)
     assert j == r
@@ -164,7 +165,7 @@ def test_ctl_missing_socket():
     d = short_tmpdir()
     try:
         path = d / "absent.sock"
-        for cmd in ("health", "version", "config"):
+        for cmd in ("health", "version", "daemon-config"):
             out = run_ctl(cmd, socket_path=path)
             _assert_unreachable_message(out, path, os.strerror(2))
     finally:

@@ -157,7 +157,7 @@ def test_missing_default_config_is_fine(workdir):
 def test_security_settings_are_shown_with_their_source(start_daemon):
     """Off by default; what the file sets shows as coming from it."""
     d = start_daemon()
-    out = json.loads(d.ctl("config", "--json").stdout)
+    out = json.loads(d.ctl("daemon-config", "--json").stdout)
     assert out["config"]["security"] == {
         "allowUnconfined": False, "allowCustomProfiles": False,
         "profileDir": "/etc/isol8/seccomp",
@@ -165,7 +165,7 @@ def test_security_settings_are_shown_with_their_source(start_daemon):
     assert out["sources"]["security.allowUnconfined"] == "default"
     d2 = start_daemon(config={"security": {"allowCustomProfiles": True,
                                            "profileDir": "/srv/profiles"}})
-    out = json.loads(d2.ctl("config", "--json").stdout)
+    out = json.loads(d2.ctl("daemon-config", "--json").stdout)
     assert out["config"]["security"]["allowCustomProfiles"] is True
     assert out["config"]["security"]["profileDir"] == "/srv/profiles"
     assert out["sources"]["security.profileDir"] == str(d2.config_path)

@@ -79,7 +79,7 @@ def small(request):
 
 
 def test_config_shows_limits_with_sources(small):
-    p = run_ctl("config", "--json", socket_path=small.socket_path)
+    p = run_ctl("daemon-config", "--json", socket_path=small.socket_path)
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     lim = doc["config"]["limits"]

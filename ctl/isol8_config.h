@@ -1,0 +1,36 @@
+/* isol8's own configuration file, read as isol8 reads it: the first of
+ * ./isol8.config.json and ~/.isol8/config.json that exists, merged section
+ * by section over isol8's defaults.  Unlike isol8, known keys are checked
+ * for their types; unknown keys are treated as isol8 treats them (dropped,
+ * except inside the sections isol8 copies whole, where they are kept). */
+#ifndef ISOL8CTL_ISOL8_CONFIG_H
+#define ISOL8CTL_ISOL8_CONFIG_H
+
+#include "error.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+struct isol8_config {
+	/* The effective configuration in isol8's shape and key order.  A null
+	 * member of a section stands for a key isol8 leaves undefined. */
+	json_object *doc;
+	/* The file's own object (checked), or NULL when none was found. */
+	json_object *file;
+	char *path; /* the file read, or NULL for the defaults */
+};
+
+/* Finds, reads, checks and merges the file; 0, or a negative errno with e
+ * naming the file and the key (kind invalid_argument for bad content). */
+int isol8_config_load(struct isol8_config *c, struct error *e);
+void isol8_config_free(struct isol8_config *c);
+
+/* What isol8's `run` takes from the file, where the command line left it
+ * unset: options.timeoutMs, memoryLimit and cpuLimit, the network
+ * whitelist and blacklist (when no --allow / --deny), and debug.  Only
+ * values the file itself sets are used: the rest stays with the daemon's
+ * defaults.  Prints "[ERR] ..." for a bad file; 0 or a negative errno. */
+int isol8_config_apply_run(json_object *options, json_object *allow,
+			   json_object *deny, bool *debug);
+
+#endif
