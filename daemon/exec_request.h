@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "exec_compat.h"
 #include "net/net_policy.h"
 #include "sandbox/box_spec.h"
 #include "runtimes/runtimes.h"
@@ -53,6 +54,7 @@ struct exec_request {
 	char *seccomp_path;
 	bool log_network;
 	char *session_id;
+	struct exec_compat compat; /* isol8's hints, debug and persist */
 };
 
 /* Parses params of `execute`.  On error returns -EINVAL with e's message

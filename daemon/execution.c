@@ -51,6 +51,7 @@ struct execution {
 	struct session_job job;
 	bool in_session;
 	bool counted; /* in d->executions, and in the metrics once over */
+	bool error_streamed;	/* the error event went out with its phase */
 	struct caller caller;	/* counted in its tenant's executions too */
 	struct proxy *proxy;	/* network "filtered" */
 	json_object *net_logs;	/* with logNetwork, up to NET_LOGS_MAX */
@@ -136,7 +137,8 @@ static void execution_fail(struct execution *e, enum error_kind kind,
 		n < 0 ? NULL : secret_mask_text(e->mask, text);
 	if (e->call) {
 		const char *m = msg ? msg : "out of memory";
-		stream(e, "error", json_object_new_string(m), NULL);
+		if (!e->error_streamed)
+			stream(e, "error", json_object_new_string(m), NULL);
 		rpc_reply_error(e->call, msg ? kind : ERR_INTERNAL, "%s", m);
 	}
 	execution_free(e);
@@ -173,7 +175,55 @@ static uint64_t now_usec(const struct execution *e)
 	return t;
 }
 
+/* The execution's steps: at debug level, or at info level for one whose
+ * request set options.debug, so its steps show without raising the
+ * daemon's level for every tenant. */
+static void trace(const struct execution *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void trace(const struct execution *e, const char *fmt, ...)
+{
+	int prio = e->req.compat.debug ? LOG_INFO : LOG_DEBUG;
+	if (!log_enabled(prio))
+		return;
+	char text[256], eid[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(eid, sizeof(eid), "EXECUTION_ID=%s", e->id);
+	const char *const fields[] = { eid, NULL };
+	log_fields(prio, fields, "execution %s: %s", e->id, text);
+}
+
 /* ---- result ---- */
+
+/* options.persist: the box that ran is kept as a session of the caller's
+ * tenant, named in the result, unless it is dead or over a quota. */
+static void keep_box(struct execution *e, json_object *result)
+{
+	const struct session_usage usage = { e->out.net_in, e->out.net_out };
+	struct session *s = NULL;
+	struct error err;
+	if (!box_alive(e->box) || e->out.timed_out)
+		error_set(&err, ERR_CONFLICT, ESRCH,
+			  "the sandbox ended with the run");
+	else if (!e->d->sessions)
+		error_set(&err, ERR_BUSY, ESHUTDOWN, "the daemon is stopping");
+	else if (session_adopt(e->d->sessions, &e->caller, e->box,
+			       e->req.runtime, &usage, &s, &err) == 0)
+		e->box = NULL;
+	if (!s) {
+		log_info("execution %s: options.persist: the box is not kept: "
+			 "%s",
+			 e->id, err.message);
+		json_object_object_add(result, "persistError",
+				       json_object_new_string(err.message));
+		return;
+	}
+	trace(e, "kept as session %s (options.persist)", session_id(s));
+	json_object_object_add(result, "sessionId",
+			       json_object_new_string(session_id(s)));
+}
 
 static void execution_complete(struct execution *e)
 {
@@ -188,18 +238,27 @@ static void execution_complete(struct execution *e)
 		return;
 	}
 	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
+	proxy_bytes(e->proxy, &e->out.net_in, &e->out.net_out);
+	if (e->in_session && e->job.session)
+		session_add_usage(e->job.session,
+				  &(struct session_usage){ e->out.net_in,
+							   e->out.net_out });
 	json_object *result = exec_outcome_result(
 		&e->out, e->box, e->id, e->req.runtime->name, e->duration_ms);
 	e->outcome = metrics_outcome_of(result);
 	if (e->net_logs)
 		json_object_object_add(result, "networkLogs",
 				       json_object_get(e->net_logs));
+	if (e->req.compat.persist && !e->in_session)
+		keep_box(e, result);
+	json_object *code = NULL;
+	json_object_object_get_ex(result, "exitCode", &code);
+	trace(e, "exit code %s after %llu ms", json_object_get_string(code),
+	      (unsigned long long)e->duration_ms);
 	if (e->call) {
-		json_object *code = NULL;
-		json_object_object_get_ex(result, "exitCode", &code);
 		stream(e, "exit",
 		       json_object_new_string(json_object_get_string(code)),
-		       NULL);
+		       "code");
 		rpc_reply(e->call, result);
 	} else
 		json_object_put(result);
@@ -289,13 +348,30 @@ static void on_command_done(void *userdata, int err, const char *what,
 		exec_outcome_take_output(&e->out, c);
 		if (e->out.timed_out)
 			stream(e, "error", json_object_new_string(TIMEOUT_TEXT),
-			       NULL);
+			       phase_names[e->phase] ?: "code");
 		e->cmd = NULL;
 		command_free(c);
 		read_outputs(e);
 		return;
 	}
 	int code = exec_exit_code(status);
+	trace(e, "%s exited with %d",
+	      e->phase == PH_INSTALL ? "package install" : "setup script",
+	      code);
+	if (e->phase == PH_SETUP) {
+		/* isol8's events: after the setup script, its exit code. */
+		char text[16];
+		snprintf(text, sizeof(text), "%d", code);
+		if (code != 0) {
+			char msg[64];
+			snprintf(msg, sizeof(msg),
+				 "Setup script failed (exit code %d)", code);
+			stream(e, "error", json_object_new_string(msg),
+			       "setup");
+			e->error_streamed = true;
+		}
+		stream(e, "exit", json_object_new_string(text), "setup");
+	}
 	if (code != 0) {
 		struct output *o = command_output(c, true);
 		const char *what_failed = e->phase == PH_INSTALL
@@ -415,6 +491,11 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 	char bin[512];
 	int err = 0;
 	e->phase = ph;
+	if (ph >= PH_INSTALL && ph <= PH_CODE)
+		trace(e, "%s phase",
+		      ph == PH_CODE    ? "code"
+		      : ph == PH_SETUP ? "setup script"
+				       : "package install");
 	switch (ph) {
 	case PH_INSTALL: {
 		if (!r->packages || !r->packages[0]) {
@@ -815,8 +896,7 @@ void execution_start(struct rpc_call *call)
 		struct cgroup_usage u = { 0 };
 		box_usage(e->box, &u);
 		e->out.cpu_before_ns = u.cpu_time_ns;
-		log_debug("execution %s: pooled box %s", e->id,
-			  box_name(e->box));
+		trace(e, "pooled box %s", box_name(e->box));
 		begin(e);
 		return;
 	}
