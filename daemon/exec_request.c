@@ -2,6 +2,7 @@
 
 #include "box_path.h"
 #include "cleanup.h"
+#include "environment.h"
 #include "size.h"
 
 #include <errno.h>
@@ -645,6 +646,24 @@ int exec_request_parse(json_object *params, const struct config *cfg,
 		return error_set(e, ERR_INVALID_ARGUMENT, ret, "%s",
 				 strerror(-ret));
 	return ret;
+}
+
+bool exec_request_runs_as_started(const struct exec_request *r)
+{
+	const struct runtime *rt = r->runtime;
+	if (!rt->preload)
+		return true;
+	if (r->cmd || r->setup_script || (r->packages && r->packages[0]))
+		return false;
+	for (size_t i = 0; r->env && r->env[i]; i++) {
+		if (environment_is_default(rt, r->env[i]))
+			return false;
+		for (size_t j = 0; rt->startup_env[j]; j++)
+			if (strncmp(r->env[i], rt->startup_env[j],
+				    strlen(rt->startup_env[j])) == 0)
+				return false;
+	}
+	return true;
 }
 
 void exec_request_free(struct exec_request *r)
