@@ -419,37 +419,46 @@ uint64_t session_default_idle_ms(const struct config *cfg)
 	return cfg->auto_prune ? cfg->max_container_age_ms : 0;
 }
 
-/* A session of c's tenant without its box yet, within the quotas. */
-static int session_alloc(struct sessions *set, const struct caller *c,
-			 const char *id, uint64_t idle_ms, struct session **out,
-			 struct error *e)
+/* A session of c's tenant without its box yet, within the quotas; NULL
+ * with e saying why. */
+static struct session *session_alloc(struct sessions *set,
+				     const struct caller *c, const char *id,
+				     uint64_t idle_ms, struct error *e)
 {
 	const struct caller own = { .tenant = c->tenant };
 	struct daemon *d = set->d;
-	if (id && !valid_id(id))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "sessionId: use 1 to %d letters, digits, "
-				 "'.', '_', ':' or '-'",
-				 SESSION_ID_MAX);
-	if (id && session_find(set, &own, id))
-		return error_set(e, ERR_CONFLICT, EEXIST,
-				 "Session %s already exists", id);
-	if (set->count >= d->cfg.max_sessions)
-		return error_set(e, ERR_BUSY, EBUSY,
-				 "Too many sessions: the limit of %llu "
-				 "(maxSessions) is reached; delete one or try "
-				 "again later",
-				 (unsigned long long)d->cfg.max_sessions);
-	if (!c->admin && c->tenant->sessions >= d->cfg.tenant_max_sessions)
-		return error_set(
-			e, ERR_BUSY, EBUSY,
-			"Too many sessions: the limit of %llu per "
-			"tenant (tenants.maxSessions) is reached; "
-			"delete one or try again later",
-			(unsigned long long)d->cfg.tenant_max_sessions);
+	if (id && !valid_id(id)) {
+		error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+			  "sessionId: use 1 to %d letters, digits, '.', '_', "
+			  "':' or '-'",
+			  SESSION_ID_MAX);
+		return NULL;
+	}
+	if (id && session_find(set, &own, id)) {
+		error_set(e, ERR_CONFLICT, EEXIST, "Session %s already exists",
+			  id);
+		return NULL;
+	}
+	if (set->count >= d->cfg.max_sessions) {
+		error_set(e, ERR_BUSY, EBUSY,
+			  "Too many sessions: the limit of %llu (maxSessions) "
+			  "is reached; delete one or try again later",
+			  (unsigned long long)d->cfg.max_sessions);
+		return NULL;
+	}
+	if (!c->admin && c->tenant->sessions >= d->cfg.tenant_max_sessions) {
+		error_set(e, ERR_BUSY, EBUSY,
+			  "Too many sessions: the limit of %llu per tenant "
+			  "(tenants.maxSessions) is reached; delete one or try "
+			  "again later",
+			  (unsigned long long)d->cfg.tenant_max_sessions);
+		return NULL;
+	}
 	struct session *s = calloc(1, sizeof(*s));
-	if (!s)
-		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+	if (!s) {
+		error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+		return NULL;
+	}
 	s->set = set;
 	s->owner = tenant_ref(c->tenant);
 	s->owner->sessions++;
@@ -476,11 +485,11 @@ static int session_alloc(struct sessions *set, const struct caller *c,
 	}
 	if (r < 0) {
 		session_free(s);
-		return error_set(e, ERR_INTERNAL, r,
-				 "Cannot create the session: %s", strerror(-r));
+		error_set(e, ERR_INTERNAL, r, "Cannot create the session: %s",
+			  strerror(-r));
+		return NULL;
 	}
-	*out = s;
-	return 0;
+	return s;
 }
 
 static void session_link(struct session *s)
@@ -502,11 +511,11 @@ int session_create(struct sessions *set, const struct caller *c, const char *id,
 	const struct seccomp_prog *prog = NULL;
 	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) < 0)
 		return -EINVAL;
-	struct session *s;
-	int r = session_alloc(set, c, id, idle_ms, &s, e);
-	if (r < 0)
-		return r;
+	struct session *s = session_alloc(set, c, id, idle_ms, e);
+	if (!s)
+		return -e->err;
 	s->rt = req->runtime;
+	int r;
 	struct box_spec spec = exec_request_box_spec(req, &d->cfg, prog);
 	struct pool_claim claim;
 	/* A pooled box serves a session made with the pooled boxes' options;
@@ -534,11 +543,10 @@ int session_adopt(struct sessions *set, const struct caller *c, struct box *b,
 		  const struct runtime *rt, const struct session_usage *usage,
 		  struct session **out, struct error *e)
 {
-	struct session *s;
-	int r = session_alloc(set, c, NULL,
-			      session_default_idle_ms(&set->d->cfg), &s, e);
-	if (r < 0)
-		return r;
+	struct session *s = session_alloc(
+		set, c, NULL, session_default_idle_ms(&set->d->cfg), e);
+	if (!s)
+		return -e->err;
 	s->rt = rt;
 	s->box = b;
 	s->ready = true;
