@@ -317,7 +317,8 @@ def test_sessions_list_timeout_delete(bridge):
     assert status == 200
     assert sorted(s["id"] for s in got["sessions"]) == ["s-a", "s-b"]
     for s in got["sessions"]:
-        assert set(s) == {"id", "isActive", "lastAccessedAt"}
+        assert set(s) == {"id", "isActive", "lastAccessedAt", "persisted"}
+        assert s["persisted"] is False, s
         assert s["isActive"] is False
         assert s["lastAccessedAt"].endswith("Z")
     status, got = bridge.json("POST", "/session/s-a/timeout",
