@@ -272,6 +272,7 @@ static enum MHD_Result get_sessions(struct http_request *r, const char *arg)
 		copy_key(o, s, "id");
 		copy_key(o, s, "isActive");
 		copy_key(o, s, "lastAccessedAt");
+		copy_key(o, s, "persisted"); /* kept by options.persist */
 		json_object_array_add(out, o);
 	}
 	json_object *o = json_object_new_object();
@@ -313,8 +314,9 @@ static json_object *tally(int removed, int failed, json_object *errors)
 }
 
 /* Every session of the caller's tenant goes (of every tenant, for the
- * master key with --auth-db); ephemeral boxes end with their executions, so there
- * are never containers to clean up. */
+ * master key with --auth-db).  Ephemeral boxes end with their executions;
+ * those kept by options.persist are sessions too, and count as isol8's
+ * containers as well. */
 static enum MHD_Result post_cleanup(struct http_request *r, const char *arg)
 {
 	(void)arg;
@@ -323,16 +325,18 @@ static enum MHD_Result post_cleanup(struct http_request *r, const char *arg)
 		return r->ret;
 	json_object *list = NULL, *errors = json_object_new_array();
 	json_object_object_get_ex(res, "sessions", &list);
-	int removed = 0, failed = 0;
+	int removed = 0, failed = 0, kept = 0;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *id = NULL;
-		json_object_object_get_ex(json_object_array_get_idx(list, i),
-					  "id", &id);
+		json_object *s = json_object_array_get_idx(list, i);
+		json_object *id = NULL, *persisted = NULL;
+		json_object_object_get_ex(s, "id", &id);
+		json_object_object_get_ex(s, "persisted", &persisted);
 		_cleanup_json_ json_object *del = bridge_call(
 			r, "session.delete",
 			session_id_params(json_object_get_string(id)));
 		if (del) {
 			removed++;
+			kept += json_object_get_boolean(persisted);
 			continue;
 		}
 		if (r->ret == MHD_NO) {
@@ -349,7 +353,7 @@ static enum MHD_Result post_cleanup(struct http_request *r, const char *arg)
 	json_object *o = ok_body();
 	json_object_object_add(o, "sessions", tally(removed, failed, errors));
 	json_object_object_add(o, "containers",
-			       tally(0, 0, json_object_new_array()));
+			       tally(kept, 0, json_object_new_array()));
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 

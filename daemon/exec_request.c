@@ -2,6 +2,7 @@
 
 #include "box_path.h"
 #include "cleanup.h"
+#include "environment.h"
 #include "size.h"
 
 #include <errno.h>
@@ -125,16 +126,23 @@ static int get_size(struct parse *p, json_object *o, const char *sect,
 	return 0;
 }
 
-/* Rejects keys outside allowed, so a misspelt option is not ignored. */
+static bool listed(const char *const *list, const char *k)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(list[i], k) == 0)
+			return true;
+	return false;
+}
+
+/* Rejects keys outside allowed and also (may be NULL), so a misspelt
+ * option is not ignored. */
 static int check_keys(struct parse *p, json_object *o, const char *sect,
-		      const char *const *allowed)
+		      const char *const *allowed, const char *const *also)
 {
 	json_object_object_foreach(o, k, v)
 	{
 		(void)v;
-		bool ok = false;
-		for (size_t i = 0; allowed[i] && !ok; i++)
-			ok = strcmp(allowed[i], k) == 0;
+		bool ok = listed(allowed, k) || listed(also, k);
 		if (!ok)
 			return bad(p, "%s.%s: unknown field", sect, k);
 	}
@@ -361,7 +369,8 @@ static int parse_options(struct parse *p, json_object *opt,
 	while (r->env && r->env[nenv])
 		nenv++;
 	const struct config_limits *lim = p->lim;
-	if ((e = check_keys(p, opt, "options", option_keys)) ||
+	if ((e = check_keys(p, opt, "options", option_keys,
+			    exec_compat_option_keys)) ||
 	    (e = get_string(p, opt, "options", "network", &r->network)) ||
 	    (e = get_uint(p, opt, "options", "timeoutMs", 1, lim->timeout_ms,
 			  &r->timeout_ms)) ||
@@ -412,7 +421,8 @@ static int parse_options(struct parse *p, json_object *opt,
 							NULL };
 		if (!json_object_is_type(sec, json_type_object))
 			return bad(p, "options.security: must be an object");
-		if ((e = check_keys(p, sec, "options.security", sec_keys)) ||
+		if ((e = check_keys(p, sec, "options.security", sec_keys,
+				    NULL)) ||
 		    (e = get_string(p, sec, "options.security", "seccomp",
 				    &r->seccomp_mode)) ||
 		    (e = get_string(p, sec, "options.security",
@@ -471,6 +481,10 @@ static int resolve_runtime(struct parse *p, json_object *req,
 				   "file extension",
 				   *ext);
 	}
+	if (name && strcmp(name, "agent") == 0)
+		return bad(p, "request.runtime: isol8's \"agent\" runtime (an "
+			      "AI coding agent) is not available in this "
+			      "daemon; available: " RUNTIME_NAMES);
 	if (name) {
 		r->runtime = runtime_find(name);
 		if (!r->runtime)
@@ -514,7 +528,7 @@ static int parse_request(json_object *params, const struct config *cfg,
 	json_object *req = field(params, "request");
 	json_object *opt = field(params, "options");
 	int e;
-	if ((e = check_keys(&p, params, "params", param_keys)))
+	if ((e = check_keys(&p, params, "params", param_keys, NULL)))
 		return e;
 	if (!req || !json_object_is_type(req, json_type_object))
 		return bad(&p, "request: required, an object with the code to "
@@ -523,9 +537,17 @@ static int parse_request(json_object *params, const struct config *cfg,
 		return bad(&p, "options: must be an object");
 	if ((e = get_string(&p, params, "params", "sessionId", &r->session_id)))
 		return e;
-	if ((e = check_keys(&p, req, "request", request_keys)) ||
+	if (r->session_id && !*r->session_id) {
+		/* isol8 takes an empty sessionId as none. */
+		free(r->session_id);
+		r->session_id = NULL;
+	}
+	if ((e = check_keys(&p, req, "request", request_keys,
+			    exec_compat_request_keys)) ||
 	    (e = get_string(&p, req, "request", "code", &r->code)) ||
 	    (e = get_string(&p, req, "request", "cmd", &r->cmd)))
+		return e;
+	if ((e = exec_compat_parse(req, opt, &r->compat, err)))
 		return e;
 	if (field(req, "codeUrl"))
 		return bad(&p, "request.codeUrl: fetching code from a URL is "
@@ -624,6 +646,24 @@ int exec_request_parse(json_object *params, const struct config *cfg,
 		return error_set(e, ERR_INVALID_ARGUMENT, ret, "%s",
 				 strerror(-ret));
 	return ret;
+}
+
+bool exec_request_runs_as_started(const struct exec_request *r)
+{
+	const struct runtime *rt = r->runtime;
+	if (!rt->preload)
+		return true;
+	if (r->cmd || r->setup_script || (r->packages && r->packages[0]))
+		return false;
+	for (size_t i = 0; r->env && r->env[i]; i++) {
+		if (environment_is_default(rt, r->env[i]))
+			return false;
+		for (size_t j = 0; rt->startup_env[j]; j++)
+			if (strncmp(r->env[i], rt->startup_env[j],
+				    strlen(rt->startup_env[j])) == 0)
+				return false;
+	}
+	return true;
 }
 
 void exec_request_free(struct exec_request *r)

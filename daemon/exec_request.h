@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "exec_compat.h"
 #include "net/net_policy.h"
 #include "sandbox/box_spec.h"
 #include "runtimes/runtimes.h"
@@ -53,6 +54,7 @@ struct exec_request {
 	char *seccomp_path;
 	bool log_network;
 	char *session_id;
+	struct exec_compat compat; /* isol8's hints, debug and persist */
 };
 
 /* Parses params of `execute`.  On error returns -EINVAL with e's message
@@ -61,6 +63,9 @@ struct exec_request {
 int exec_request_parse(json_object *params, const struct config *cfg,
 		       struct exec_request *out, struct error *e);
 void exec_request_free(struct exec_request *r);
+/* Whether an interpreter started ahead runs r exactly as a fresh one
+ * would: nothing it read as it started set differently. */
+bool exec_request_runs_as_started(const struct exec_request *r);
 
 /* The box the request asks for, under the seccomp program prog. */
 struct box_spec exec_request_box_spec(const struct exec_request *r,

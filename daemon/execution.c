@@ -7,8 +7,10 @@
 #include "exec_request.h"
 #include "execution_files.h"
 #include "execution_result.h"
+#include "exec_refuse.h"
 #include "log.h"
 #include "metrics.h"
+#include "net_log.h"
 #include "pool.h"
 #include "net/proxy.h"
 #include "rpc_call.h"
@@ -51,10 +53,10 @@ struct execution {
 	struct session_job job;
 	bool in_session;
 	bool counted; /* in d->executions, and in the metrics once over */
+	bool error_streamed;	/* the error event went out with its phase */
 	struct caller caller;	/* counted in its tenant's executions too */
 	struct proxy *proxy;	/* network "filtered" */
-	json_object *net_logs;	/* with logNetwork, up to NET_LOGS_MAX */
-	uint64_t *net_log_seqs; /* each entry's connection, ascending */
+	struct net_log net_log; /* with logNetwork */
 	struct exec_outcome out;
 	/* METRICS_FAILED until execution_complete() has made the result */
 	enum metrics_outcome outcome;
@@ -74,8 +76,7 @@ static void execution_free(struct execution *e)
 {
 	execution_files_stop(&e->files);
 	proxy_free(e->proxy);
-	json_object_put(e->net_logs);
-	free(e->net_log_seqs);
+	net_log_free(&e->net_log);
 	if (e->in_session) {
 		/* The box stays the session's; what ran here does not. */
 		command_discard(e->cmd);
@@ -136,7 +137,8 @@ static void execution_fail(struct execution *e, enum error_kind kind,
 		n < 0 ? NULL : secret_mask_text(e->mask, text);
 	if (e->call) {
 		const char *m = msg ? msg : "out of memory";
-		stream(e, "error", json_object_new_string(m), NULL);
+		if (!e->error_streamed)
+			stream(e, "error", json_object_new_string(m), NULL);
 		rpc_reply_error(e->call, msg ? kind : ERR_INTERNAL, "%s", m);
 	}
 	execution_free(e);
@@ -173,7 +175,55 @@ static uint64_t now_usec(const struct execution *e)
 	return t;
 }
 
+/* The execution's steps: at debug level, or at info level for one whose
+ * request set options.debug, so its steps show without raising the
+ * daemon's level for every tenant. */
+static void trace(const struct execution *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void trace(const struct execution *e, const char *fmt, ...)
+{
+	int prio = e->req.compat.debug ? LOG_INFO : LOG_DEBUG;
+	if (!log_enabled(prio))
+		return;
+	char text[256], eid[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(eid, sizeof(eid), "EXECUTION_ID=%s", e->id);
+	const char *const fields[] = { eid, NULL };
+	log_fields(prio, fields, "execution %s: %s", e->id, text);
+}
+
 /* ---- result ---- */
+
+/* options.persist: the box that ran is kept as a session of the caller's
+ * tenant, named in the result, unless it is dead or over a quota. */
+static void keep_box(struct execution *e, json_object *result)
+{
+	const struct session_usage usage = { e->out.net_in, e->out.net_out };
+	struct session *s = NULL;
+	struct error err;
+	if (!box_alive(e->box) || e->out.timed_out)
+		error_set(&err, ERR_CONFLICT, ESRCH,
+			  "the sandbox ended with the run");
+	else if (!e->d->sessions)
+		error_set(&err, ERR_BUSY, ESHUTDOWN, "the daemon is stopping");
+	else if (session_adopt(e->d->sessions, &e->caller, e->box,
+			       e->req.runtime, &usage, &s, &err) == 0)
+		e->box = NULL;
+	if (!s) {
+		log_info("execution %s: options.persist: the box is not kept: "
+			 "%s",
+			 e->id, err.message);
+		json_object_object_add(result, "persistError",
+				       json_object_new_string(err.message));
+		return;
+	}
+	trace(e, "kept as session %s (options.persist)", session_id(s));
+	json_object_object_add(result, "sessionId",
+			       json_object_new_string(session_id(s)));
+}
 
 static void execution_complete(struct execution *e)
 {
@@ -188,18 +238,27 @@ static void execution_complete(struct execution *e)
 		return;
 	}
 	e->duration_ms = (now_usec(e) - e->start_usec) / 1000;
+	proxy_bytes(e->proxy, &e->out.net_in, &e->out.net_out);
+	if (e->in_session && e->job.session)
+		session_add_usage(e->job.session,
+				  &(struct session_usage){ e->out.net_in,
+							   e->out.net_out });
 	json_object *result = exec_outcome_result(
 		&e->out, e->box, e->id, e->req.runtime->name, e->duration_ms);
 	e->outcome = metrics_outcome_of(result);
-	if (e->net_logs)
+	if (e->net_log.entries)
 		json_object_object_add(result, "networkLogs",
-				       json_object_get(e->net_logs));
+				       json_object_get(e->net_log.entries));
+	if (e->req.compat.persist && !e->in_session)
+		keep_box(e, result);
+	json_object *code = NULL;
+	json_object_object_get_ex(result, "exitCode", &code);
+	trace(e, "exit code %s after %llu ms", json_object_get_string(code),
+	      (unsigned long long)e->duration_ms);
 	if (e->call) {
-		json_object *code = NULL;
-		json_object_object_get_ex(result, "exitCode", &code);
 		stream(e, "exit",
 		       json_object_new_string(json_object_get_string(code)),
-		       NULL);
+		       "code");
 		rpc_reply(e->call, result);
 	} else
 		json_object_put(result);
@@ -289,13 +348,30 @@ static void on_command_done(void *userdata, int err, const char *what,
 		exec_outcome_take_output(&e->out, c);
 		if (e->out.timed_out)
 			stream(e, "error", json_object_new_string(TIMEOUT_TEXT),
-			       NULL);
+			       phase_names[e->phase] ?: "code");
 		e->cmd = NULL;
 		command_free(c);
 		read_outputs(e);
 		return;
 	}
 	int code = exec_exit_code(status);
+	trace(e, "%s exited with %d",
+	      e->phase == PH_INSTALL ? "package install" : "setup script",
+	      code);
+	if (e->phase == PH_SETUP) {
+		/* isol8's events: after the setup script, its exit code. */
+		char text[16];
+		snprintf(text, sizeof(text), "%d", code);
+		if (code != 0) {
+			char msg[64];
+			snprintf(msg, sizeof(msg),
+				 "Setup script failed (exit code %d)", code);
+			stream(e, "error", json_object_new_string(msg),
+			       "setup");
+			e->error_streamed = true;
+		}
+		stream(e, "exit", json_object_new_string(text), "setup");
+	}
 	if (code != 0) {
 		struct output *o = command_output(c, true);
 		const char *what_failed = e->phase == PH_INSTALL
@@ -415,6 +491,11 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 	char bin[512];
 	int err = 0;
 	e->phase = ph;
+	if (ph >= PH_INSTALL && ph <= PH_CODE)
+		trace(e, "%s phase",
+		      ph == PH_CODE    ? "code"
+		      : ph == PH_SETUP ? "setup script"
+				       : "package install");
 	switch (ph) {
 	case PH_INSTALL: {
 		if (!r->packages || !r->packages[0]) {
@@ -484,48 +565,17 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 
 /* ---- the box ---- */
 
-#define NET_LOGS_MAX 10000
-
-/* The result lists requests in the order the box made them, though an
- * allowed one is logged only when its connection ends. */
-static int net_log_insert(struct execution *e, json_object *entry, uint64_t seq)
-{
-	size_t n = json_object_array_length(e->net_logs);
-	uint64_t *seqs = realloc(e->net_log_seqs, (n + 1) * sizeof(*seqs));
-	if (!seqs)
-		return -ENOMEM;
-	e->net_log_seqs = seqs;
-	if (json_object_array_add(e->net_logs, json_object_get(entry)) < 0)
-		return -ENOMEM;
-	size_t at = n;
-	for (; at > 0 && seqs[at - 1] > seq; at--) {
-		json_object *prev =
-			json_object_array_get_idx(e->net_logs, at - 1);
-		json_object_array_put_idx(e->net_logs, at,
-					  json_object_get(prev));
-		seqs[at] = seqs[at - 1];
-	}
-	if (at < n)
-		json_object_array_put_idx(e->net_logs, at,
-					  json_object_get(entry));
-	seqs[at] = seq;
-	return 0;
-}
-
 static void on_net_log(void *userdata, json_object *entry, uint64_t seq)
 {
 	struct execution *e = userdata;
-	/* A box making requests without end must not grow the daemon. */
-	if (json_object_array_length(e->net_logs) < NET_LOGS_MAX) {
-		if (net_log_insert(e, entry, seq) < 0)
-			log_errno(LOG_ERR, ENOMEM,
-				  "execution %s: a network log entry is lost",
-				  e->id);
-		else if (json_object_array_length(e->net_logs) == NET_LOGS_MAX)
-			log_warn("execution %s: networkLogs is full at %d "
-				 "entries; later ones are only streamed",
-				 e->id, NET_LOGS_MAX);
-	}
+	int r = net_log_add(&e->net_log, entry, seq);
+	if (r == -ENOMEM)
+		log_errno(LOG_ERR, r,
+			  "execution %s: a network log entry is lost", e->id);
+	else if (r == 1)
+		log_warn("execution %s: networkLogs is full at %d entries; "
+			 "later ones are only streamed",
+			 e->id, NET_LOG_MAX);
 	stream(e, "network", json_object_get(entry), NULL);
 }
 
@@ -549,8 +599,7 @@ static int start_proxy(struct execution *e)
 	if (r < 0)
 		return r;
 	if (e->req.log_network) {
-		e->net_logs = json_object_new_array();
-		if (!e->net_logs)
+		if (net_log_init(&e->net_log) < 0)
 			return -ENOMEM;
 		proxy_attach(e->proxy, on_net_log, e);
 	}
@@ -592,27 +641,6 @@ static void on_box_died(struct box *b, void *userdata)
 	if (!e->cmd && e->phase != PH_OUTPUTS && !e->out.timed_out)
 		execution_fail(e, ERR_INTERNAL,
 			       "The sandbox ended unexpectedly");
-}
-
-/* Whether an interpreter started ahead runs this request exactly as a
- * fresh one would: nothing it read as it started set differently. */
-static bool runs_as_started(const struct execution *e)
-{
-	const struct exec_request *r = &e->req;
-	const struct runtime *rt = r->runtime;
-	if (!rt->preload)
-		return true;
-	if (r->cmd || r->setup_script || (r->packages && r->packages[0]))
-		return false;
-	for (size_t i = 0; r->env && r->env[i]; i++) {
-		if (environment_is_default(rt, r->env[i]))
-			return false;
-		for (size_t j = 0; rt->startup_env[j]; j++)
-			if (strncmp(r->env[i], rt->startup_env[j],
-				    strlen(rt->startup_env[j])) == 0)
-				return false;
-	}
-	return true;
 }
 
 /* ---- in a session ---- */
@@ -673,10 +701,11 @@ static void run_in_session(struct execution *e)
 		}
 	}
 	e->in_session = true;
-	e->job =
-		(struct session_job){ .start = on_job_start,
-				      .end = on_job_end,
-				      .wants_interpreter = runs_as_started(e) };
+	e->job = (struct session_job){
+		.start = on_job_start,
+		.end = on_job_end,
+		.wants_interpreter = exec_request_runs_as_started(&e->req)
+	};
 	if (session_enqueue(s, &e->job) < 0)
 		execution_fail(
 			e, ERR_BUSY,
@@ -684,40 +713,6 @@ static void run_in_session(struct execution *e)
 			"queued (sessions.maxQueued); try again later",
 			r->session_id,
 			(unsigned long long)d->cfg.session_max_queued);
-}
-
-/* A refusal may quote any value of the request: masked with every string
- * in options.secrets, since parsing may have stopped before them. */
-static void refuse(struct rpc_call *call, const struct error *err)
-{
-	json_object *opt = NULL, *sec = NULL;
-	_cleanup_free_ const char **values = NULL;
-	size_t n = 0;
-	bool ok = true;
-	if (json_object_object_get_ex(call->params, "options", &opt) &&
-	    json_object_object_get_ex(opt, "secrets", &sec) &&
-	    json_object_is_type(sec, json_type_object)) {
-		values = calloc((size_t)json_object_object_length(sec) + 1,
-				sizeof(*values));
-		ok = values != NULL;
-		json_object_object_foreach(sec, k, v)
-		{
-			(void)k;
-			if (values && json_object_is_type(v, json_type_string))
-				values[n++] = json_object_get_string(v);
-		}
-	}
-	struct secret_mask *m = NULL;
-	_cleanup_free_ char *msg = NULL;
-	if (ok && secret_mask_new(values, &m) == 0)
-		msg = secret_mask_text(m, err->message);
-	secret_mask_free(m);
-	if (msg)
-		rpc_reply_error(call, err->kind, "%s", msg);
-	else
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-				"the request is invalid (and its secrets could "
-				"not be masked in the reason)");
 }
 
 void execution_start(struct rpc_call *call)
@@ -747,7 +742,7 @@ void execution_start(struct rpc_call *call)
 		return;
 	}
 	if (r < 0) {
-		refuse(call, &err);
+		exec_refuse(call, &err);
 		execution_free(e);
 		return;
 	}
@@ -806,17 +801,16 @@ void execution_start(struct rpc_call *call)
 	}
 	/* A pooled box when one serves the request as a fresh box would. */
 	struct pool_claim c;
-	r = pool_get_box(runs_as_started(e) ? d->pool : NULL, &d->boxes,
-			 &e->req, &spec, on_box_ready, on_box_died, e, &c,
-			 &e->box);
+	r = pool_get_box(exec_request_runs_as_started(&e->req) ? d->pool : NULL,
+			 &d->boxes, &e->req, &spec, on_box_ready, on_box_died,
+			 e, &c, &e->box);
 	if (r > 0) {
 		e->waiter = c.cmd;
 		e->pool_key = c.key;
 		struct cgroup_usage u = { 0 };
 		box_usage(e->box, &u);
 		e->out.cpu_before_ns = u.cpu_time_ns;
-		log_debug("execution %s: pooled box %s", e->id,
-			  box_name(e->box));
+		trace(e, "pooled box %s", box_name(e->box));
 		begin(e);
 		return;
 	}

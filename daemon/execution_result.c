@@ -11,14 +11,19 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define TRUNCATION_MARKER "\n...[output truncated]"
-
+/* isol8's marker: the bytes the program wrote on the stream, and the
+ * limit (options.maxOutputSize). */
 static char *take_text(struct output *o, bool *truncated, size_t *len)
 {
 	struct strbuf t = o->text;
 	if (o->truncated) {
+		char marker[96];
+		int n = snprintf(marker, sizeof(marker),
+				 "\n\n--- OUTPUT TRUNCATED (%zu bytes, limit: "
+				 "%zu) ---",
+				 o->raw_total, o->max);
 		*truncated = true;
-		strbuf_add(&t, TRUNCATION_MARKER, strlen(TRUNCATION_MARKER));
+		strbuf_add(&t, marker, (size_t)n);
 	}
 	o->text = (struct strbuf){ 0 };
 	*len = t.p ? t.len : 0;
@@ -37,10 +42,7 @@ void exec_outcome_take_output(struct exec_outcome *o, struct command *c)
 	struct strbuf s = { .p = o->stderr_text,
 			    .len = o->stderr_len,
 			    .cap = o->stderr_len + 1 };
-	/* On a line of its own, without an empty one. */
-	bool nl = s.len && s.p[s.len - 1] != '\n';
-	strbuf_add(&s, nl ? "\n" TIMEOUT_TEXT : TIMEOUT_TEXT,
-		   strlen(TIMEOUT_TEXT) + nl);
+	strbuf_add(&s, TIMEOUT_MARKER, strlen(TIMEOUT_MARKER));
 	o->stderr_text = s.p;
 	o->stderr_len = s.len;
 }
@@ -54,13 +56,35 @@ int exec_exit_code(int status)
 	return 1;
 }
 
-/* Three decimals, written as such rather than as the nearest double's
+/* digits decimals, written as such rather than as the nearest double's
  * seventeen digits. */
-static json_object *rounded(double v)
+static json_object *rounded(double v, int digits)
 {
 	char text[32];
-	snprintf(text, sizeof(text), "%.3f", v);
+	snprintf(text, sizeof(text), "%.*f", digits, v);
 	return json_object_new_double_s(strtod(text, NULL), text);
+}
+
+void exec_usage_json(json_object *ru, uint64_t cpu_ns, uint64_t wall_ms,
+		     const struct cgroup_usage *u, uint64_t net_in,
+		     uint64_t net_out)
+{
+	const double mib = 1024.0 * 1024.0;
+	json_object_object_add(ru, "cpuTimeMs",
+			       rounded((double)cpu_ns / 1e6, 3));
+	/* As isol8's (Docker's) figure: 100 is one CPU busy all along. */
+	double pct = wall_ms ? (double)cpu_ns / 1e4 / (double)wall_ms : 0;
+	json_object_object_add(ru, "cpuPercent", rounded(pct, 2));
+	json_object_object_add(
+		ru, "memoryMB",
+		json_object_new_int64(
+			(int64_t)((double)u->memory_bytes / mib + 0.5)));
+	json_object_object_add(ru, "peakMemoryMB",
+			       rounded((double)u->peak_memory_bytes / mib, 3));
+	json_object_object_add(ru, "networkBytesIn",
+			       json_object_new_int64((int64_t)net_in));
+	json_object_object_add(ru, "networkBytesOut",
+			       json_object_new_int64((int64_t)net_out));
 }
 
 json_object *exec_outcome_result(const struct exec_outcome *o,
@@ -99,10 +123,7 @@ json_object *exec_outcome_result(const struct exec_outcome *o,
 	uint64_t cpu = u.cpu_time_ns > o->cpu_before_ns
 			       ? u.cpu_time_ns - o->cpu_before_ns
 			       : 0;
-	json_object_object_add(ru, "cpuTimeMs", rounded((double)cpu / 1e6));
-	json_object_object_add(
-		ru, "peakMemoryMB",
-		rounded((double)u.peak_memory_bytes / (1024.0 * 1024.0)));
+	exec_usage_json(ru, cpu, duration_ms, &u, o->net_in, o->net_out);
 	json_object_object_add(r, "resourceUsage", ru);
 	if (o->timed_out)
 		json_object_object_add(r, "timedOut",

@@ -12,7 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The stream's error event on a timeout, and isol8's line appended to a
+ * whole result's stderr. */
 #define TIMEOUT_TEXT "EXECUTION TIMED OUT"
+#define TIMEOUT_MARKER "\n--- " TIMEOUT_TEXT " ---"
 
 struct exec_outcome {
 	int status; /* as from waitpid */
@@ -23,10 +26,19 @@ struct exec_outcome {
 	json_object *files; /* outputPaths read, or NULL */
 	/* the box's usage before the execution (pooled boxes, sessions) */
 	uint64_t cpu_before_ns, oom_before;
+	/* through the egress proxy (network "filtered"; else 0) */
+	uint64_t net_in, net_out;
 };
 
+/* isol8's resourceUsage fields and ours, into ru: cpuTimeMs and
+ * cpuPercent (of one CPU, over wall_ms) from cpu_ns, memoryMB now and
+ * peakMemoryMB from u, networkBytesIn/Out. */
+void exec_usage_json(json_object *ru, uint64_t cpu_ns, uint64_t wall_ms,
+		     const struct cgroup_usage *u, uint64_t net_in,
+		     uint64_t net_out);
+
 /* Takes the command's output: the truncation marker where it was cut,
- * TIMEOUT_TEXT on a line of its own at the end of stderr on a timeout. */
+ * TIMEOUT_MARKER at the end of stderr on a timeout, as isol8 has them. */
 void exec_outcome_take_output(struct exec_outcome *o, struct command *c);
 json_object *exec_outcome_result(const struct exec_outcome *o,
 				 const struct box *box, const char *id,

@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include "daemon.h"
+#include "execution_result.h"
 #include "log.h"
 #include "pool.h"
 #include "sandbox/seccomp.h"
@@ -31,8 +32,11 @@ struct session {
 	unsigned queued;
 	struct session_job *side; /* concurrent jobs, started */
 	uint64_t executions;
-	uint64_t created_ms, accessed_ms;      /* CLOCK_REALTIME */
-	uint64_t idle_ms;		       /* 0: no idle timeout */
+	bool persisted; /* kept after an ephemeral run (options.persist) */
+	struct session_usage usage;	  /* its executions' network bytes */
+	uint64_t created_usec;		  /* CLOCK_MONOTONIC */
+	uint64_t created_ms, accessed_ms; /* CLOCK_REALTIME */
+	uint64_t idle_ms;		  /* 0: no idle timeout */
 	uint64_t idle_deadline, life_deadline; /* CLOCK_MONOTONIC usec; 0 */
 	sd_event_source *idle_timer, *life_timer, *kick;
 };
@@ -415,41 +419,47 @@ uint64_t session_default_idle_ms(const struct config *cfg)
 	return cfg->auto_prune ? cfg->max_container_age_ms : 0;
 }
 
-int session_create(struct sessions *set, const struct caller *c, const char *id,
-		   const struct exec_request *req, uint64_t idle_ms,
-		   struct session **out, struct error *e)
+/* A session of c's tenant without its box yet, within the quotas; NULL
+ * with e saying why. */
+static struct session *session_alloc(struct sessions *set,
+				     const struct caller *c, const char *id,
+				     uint64_t idle_ms, struct error *e)
 {
 	const struct caller own = { .tenant = c->tenant };
 	struct daemon *d = set->d;
-	if (id && !valid_id(id))
-		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "sessionId: use 1 to %d letters, digits, "
-				 "'.', '_', ':' or '-'",
-				 SESSION_ID_MAX);
-	if (id && session_find(set, &own, id))
-		return error_set(e, ERR_CONFLICT, EEXIST,
-				 "Session %s already exists", id);
-	if (set->count >= d->cfg.max_sessions)
-		return error_set(e, ERR_BUSY, EBUSY,
-				 "Too many sessions: the limit of %llu "
-				 "(maxSessions) is reached; delete one or try "
-				 "again later",
-				 (unsigned long long)d->cfg.max_sessions);
-	if (!c->admin && c->tenant->sessions >= d->cfg.tenant_max_sessions)
-		return error_set(
-			e, ERR_BUSY, EBUSY,
-			"Too many sessions: the limit of %llu per "
-			"tenant (tenants.maxSessions) is reached; "
-			"delete one or try again later",
-			(unsigned long long)d->cfg.tenant_max_sessions);
-	const struct seccomp_prog *prog = NULL;
-	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) < 0)
-		return -EINVAL;
+	if (id && !valid_id(id)) {
+		error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+			  "sessionId: use 1 to %d letters, digits, '.', '_', "
+			  "':' or '-'",
+			  SESSION_ID_MAX);
+		return NULL;
+	}
+	if (id && session_find(set, &own, id)) {
+		error_set(e, ERR_CONFLICT, EEXIST, "Session %s already exists",
+			  id);
+		return NULL;
+	}
+	if (set->count >= d->cfg.max_sessions) {
+		error_set(e, ERR_BUSY, EBUSY,
+			  "Too many sessions: the limit of %llu (maxSessions) "
+			  "is reached; delete one or try again later",
+			  (unsigned long long)d->cfg.max_sessions);
+		return NULL;
+	}
+	if (!c->admin && c->tenant->sessions >= d->cfg.tenant_max_sessions) {
+		error_set(e, ERR_BUSY, EBUSY,
+			  "Too many sessions: the limit of %llu per tenant "
+			  "(tenants.maxSessions) is reached; delete one or try "
+			  "again later",
+			  (unsigned long long)d->cfg.tenant_max_sessions);
+		return NULL;
+	}
 	struct session *s = calloc(1, sizeof(*s));
-	if (!s)
-		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+	if (!s) {
+		error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+		return NULL;
+	}
 	s->set = set;
-	s->rt = req->runtime;
 	s->owner = tenant_ref(c->tenant);
 	s->owner->sessions++;
 	int r = 0;
@@ -458,6 +468,7 @@ int session_create(struct sessions *set, const struct caller *c, const char *id,
 	else
 		r = make_id(s->id);
 	s->created_ms = s->accessed_ms = timestamp_now_ms();
+	s->created_usec = mono_usec(s);
 	s->idle_ms = clamp_idle(&d->cfg, idle_ms);
 	if (r >= 0)
 		r = sd_event_add_time(d->event, &s->idle_timer, CLOCK_MONOTONIC,
@@ -468,16 +479,48 @@ int session_create(struct sessions *set, const struct caller *c, const char *id,
 		r = sd_event_source_set_enabled(s->kick, SD_EVENT_OFF);
 	if (r >= 0) {
 		s->life_deadline =
-			mono_usec(s) + d->cfg.max_session_lifetime_ms * 1000;
+			s->created_usec + d->cfg.max_session_lifetime_ms * 1000;
 		r = sd_event_add_time(d->event, &s->life_timer, CLOCK_MONOTONIC,
 				      s->life_deadline, 1000, on_lifetime, s);
 	}
+	if (r < 0) {
+		session_free(s);
+		error_set(e, ERR_INTERNAL, r, "Cannot create the session: %s",
+			  strerror(-r));
+		return NULL;
+	}
+	return s;
+}
+
+static void session_link(struct session *s)
+{
+	arm_idle(s);
+	s->next = s->set->list;
+	s->set->list = s;
+	s->set->count++;
+	log_info("session %s created: %s, box %s%s%s", s->id, s->rt->name,
+		 box_name(s->box), s->pool_key ? " (pooled)" : "",
+		 s->persisted ? " (kept by options.persist)" : "");
+}
+
+int session_create(struct sessions *set, const struct caller *c, const char *id,
+		   const struct exec_request *req, uint64_t idle_ms,
+		   struct session **out, struct error *e)
+{
+	struct daemon *d = set->d;
+	const struct seccomp_prog *prog = NULL;
+	if (seccomp_lookup(req->seccomp_mode, req->seccomp_path, &prog, e) < 0)
+		return -EINVAL;
+	struct session *s = session_alloc(set, c, id, idle_ms, e);
+	if (!s)
+		return -e->err;
+	s->rt = req->runtime;
+	int r;
 	struct box_spec spec = exec_request_box_spec(req, &d->cfg, prog);
 	struct pool_claim claim;
 	/* A pooled box serves a session made with the pooled boxes' options;
 	 * its waiting interpreter becomes the session's first one. */
-	if (r >= 0 &&
-	    (r = pool_get_box(d->pool, &d->boxes, req, &spec, on_box_ready,
+	if ((r = pool_get_box(d->pool, &d->boxes, req, &spec, on_box_ready,
 			      on_box_died, s, &claim, &s->box)) > 0) {
 		s->interp = claim.cmd;
 		s->pool_key = claim.key;
@@ -491,14 +534,36 @@ int session_create(struct sessions *set, const struct caller *c, const char *id,
 			r == -EBUSY ? "too many sandboxes (sandbox.maxBoxes)"
 				    : strerror(-r));
 	}
-	arm_idle(s);
-	s->next = set->list;
-	set->list = s;
-	set->count++;
-	log_info("session %s created: %s, box %s%s", s->id, s->rt->name,
-		 box_name(s->box), s->pool_key ? " (pooled)" : "");
+	session_link(s);
 	*out = s;
 	return 0;
+}
+
+int session_adopt(struct sessions *set, const struct caller *c, struct box *b,
+		  const struct runtime *rt, const struct session_usage *usage,
+		  struct session **out, struct error *e)
+{
+	struct session *s = session_alloc(
+		set, c, NULL, session_default_idle_ms(&set->d->cfg), e);
+	if (!s)
+		return -e->err;
+	s->rt = rt;
+	s->box = b;
+	s->ready = true;
+	s->persisted = true;
+	s->executions = 1;
+	s->usage = *usage;
+	box_set_died(b, on_box_died, s);
+	session_link(s);
+	start_interpreter(s);
+	*out = s;
+	return 0;
+}
+
+void session_add_usage(struct session *s, const struct session_usage *u)
+{
+	s->usage.net_in += u->net_in;
+	s->usage.net_out += u->net_out;
 }
 
 int sessions_new(struct daemon *d, struct sessions **out)
@@ -561,15 +626,14 @@ json_object *session_to_json(const struct session *s)
 	char cid[48];
 	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(s->box));
 	json_object_object_add(o, "containerId", json_object_new_string(cid));
+	json_object_object_add(o, "persisted",
+			       json_object_new_boolean(s->persisted));
 	struct cgroup_usage u = { 0 };
 	box_usage(s->box, &u);
 	json_object *ru = json_object_new_object();
-	json_object_object_add(
-		ru, "cpuTimeMs",
-		json_object_new_int64((int64_t)(u.cpu_time_ns / 1000000)));
-	json_object_object_add(
-		ru, "peakMemoryMB",
-		json_object_new_int64((int64_t)(u.peak_memory_bytes >> 20)));
+	exec_usage_json(ru, u.cpu_time_ns,
+			(mono_usec(s) - s->created_usec) / 1000, &u,
+			s->usage.net_in, s->usage.net_out);
 	json_object_object_add(ru, "oomKills",
 			       json_object_new_int64((int64_t)u.oom_kills));
 	json_object_object_add(o, "resourceUsage", ru);

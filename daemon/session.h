@@ -63,6 +63,20 @@ uint64_t session_default_idle_ms(const struct config *cfg);
 int session_create(struct sessions *set, const struct caller *c, const char *id,
 		   const struct exec_request *req, uint64_t idle_ms,
 		   struct session **out, struct error *e);
+/* What a session's executions add up to beyond its cgroup's figures. */
+struct session_usage {
+	uint64_t net_in, net_out; /* through the egress proxy */
+};
+
+/* Keeps b, a ready box of rt that ran one execution (with usage), as a
+ * new session of c's tenant with a made-up id and the default idle
+ * timeout, marked "persisted" (options.persist).  The session owns b
+ * from then on.  Errors as session_create's (the quotas). */
+int session_adopt(struct sessions *set, const struct caller *c, struct box *b,
+		  const struct runtime *rt, const struct session_usage *usage,
+		  struct session **out, struct error *e);
+/* An execution in s is over: its usage counts in s's totals. */
+void session_add_usage(struct session *s, const struct session_usage *u);
 const char *session_id(const struct session *s);
 const struct runtime *session_runtime(const struct session *s);
 /* Queues a job; -EBUSY when the session's queue is full. */

@@ -78,6 +78,7 @@ struct proxy {
 	proxy_log_fn log;
 	void *log_data;
 	struct flow_budget budget;
+	uint64_t bytes_in, bytes_out; /* relayed, as proxy_bytes() tells */
 	uint64_t accepted;
 	size_t nconns;
 	struct conn *conns;
@@ -314,9 +315,12 @@ static void over_budget(struct conn *c)
 
 static void relay(struct conn *c)
 {
+	uint64_t up0 = c->up.bytes, down0 = c->down.bytes;
 	int up = flow_pump(&c->up, c->cfd, c->ufd, &c->p->budget);
 	int down =
 		up < 0 ? 0 : flow_pump(&c->down, c->ufd, c->cfd, &c->p->budget);
+	c->p->bytes_out += c->up.bytes - up0;
+	c->p->bytes_in += c->down.bytes - down0;
 	/* Only traffic keeps a connection from its idle timeout. */
 	if (up > 0 || down > 0)
 		touch(c);
@@ -768,6 +772,12 @@ void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata)
 	p->log = log;
 	p->log_data = userdata;
 	p->budget.used = 0;
+}
+
+void proxy_bytes(const struct proxy *p, uint64_t *in, uint64_t *out)
+{
+	*in = p ? p->bytes_in : 0;
+	*out = p ? p->bytes_out : 0;
 }
 
 void proxy_detach(struct proxy *p)

@@ -53,6 +53,9 @@ void proxy_attach(struct proxy *p, proxy_log_fn log, void *userdata);
  * (each is logged once), and stops logging: the execution's result is
  * being made. */
 void proxy_detach(struct proxy *p);
+/* The bytes relayed from upstream to the box (in) and from the box
+ * upstream (out) since the proxy started; 0 for a NULL proxy. */
+void proxy_bytes(const struct proxy *p, uint64_t *in, uint64_t *out);
 /* Closes every connection and the listener. */
 void proxy_free(struct proxy *p);
 

@@ -89,6 +89,11 @@ int box_usage(const struct box *b, struct cgroup_usage *u)
 	return b->cg ? cgroup_box_usage(b->cg, u) : -ENOENT;
 }
 
+bool box_alive(const struct box *b)
+{
+	return b->ready && !b->dead && !b->destroyed;
+}
+
 void box_set_died(struct box *b, box_died_fn died, void *userdata)
 {
 	b->on_died = died;

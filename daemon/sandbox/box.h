@@ -78,6 +78,8 @@ const int *box_egress_fds(const struct box *b);
  * are) into a filtered one: its ways out are made in its namespace.  0
  * (also when it has them already) or a negative errno. */
 int box_open_egress(struct box *b);
+/* Whether the box's init still runs. */
+bool box_alive(const struct box *b);
 /* Kills everything in the box at once; the box stays until destroyed. */
 void box_kill(struct box *b);
 /* No callback with this userdata fires any more: its owner is gone while

@@ -31,6 +31,7 @@ struct cgroup_limits {
 struct cgroup_usage {
 	uint64_t cpu_time_ns;
 	uint64_t peak_memory_bytes;
+	uint64_t memory_bytes; /* now */
 	uint64_t oom_kills;
 };
 

@@ -114,6 +114,8 @@ void cg_v1_usage(const struct cgroup_box *box, struct cgroup_usage *u)
 			       &u->cpu_time_ns);
 	cg_read_u64_at(box->fd[CG_MEMORY], "memory.max_usage_in_bytes",
 		       &u->peak_memory_bytes);
+	cg_read_u64_at(box->fd[CG_MEMORY], "memory.usage_in_bytes",
+		       &u->memory_bytes);
 	cg_read_key_at(box->fd[CG_MEMORY], "memory.oom_control", "oom_kill",
 		       &u->oom_kills);
 }

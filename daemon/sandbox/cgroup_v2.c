@@ -192,11 +192,11 @@ void cg_v2_usage(const struct cgroup_box *box, struct cgroup_usage *u)
 	uint64_t usec = 0;
 	cg_read_key_at(box->fd[0], "cpu.stat", "usage_usec", &usec);
 	u->cpu_time_ns = usec * 1000;
+	cg_read_u64_at(box->fd[0], "memory.current", &u->memory_bytes);
 	/* memory.peak appeared in 5.19; current is the best before. */
 	if (cg_read_u64_at(box->fd[0], "memory.peak", &u->peak_memory_bytes) <
 	    0)
-		cg_read_u64_at(box->fd[0], "memory.current",
-			       &u->peak_memory_bytes);
+		u->peak_memory_bytes = u->memory_bytes;
 	cg_read_key_at(box->fd[0], "memory.events", "oom_kill", &u->oom_kills);
 }
 

@@ -24,8 +24,19 @@ from isol8_harness import (BUILD, Daemon, box_cgroups,  # noqa: F401
 # test that is already broken.
 REPLY_TIMEOUT = 30.0
 
-TIMEOUT_TEXT = "EXECUTION TIMED OUT"
-TRUNCATION_MARKER = "\n...[output truncated]"
+# isol8's texts: the line a timed-out result's stderr ends with (after a
+# newline), the stream's error event on a timeout, and the marker after
+# output cut at maxOutputSize (total: the bytes the program wrote).
+TIMEOUT_TEXT = "--- EXECUTION TIMED OUT ---"
+TIMEOUT_EVENT = "EXECUTION TIMED OUT"
+
+
+def truncation_marker(total, limit):
+    return f"\n\n--- OUTPUT TRUNCATED ({total} bytes, limit: {limit}) ---"
+
+
+TRUNCATION_RE = re.compile(
+    r"\n\n--- OUTPUT TRUNCATED \(\d+ bytes, limit: \d+\) ---$")
 RUNTIMES = ("python", "node", "bun", "deno", "bash")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                      r"[0-9a-f]{12}$")
@@ -171,7 +182,8 @@ def check_result(r, runtime=None):
     datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")
     assert r["containerId"], r
     ru = r["resourceUsage"]
-    for key in ("cpuTimeMs", "peakMemoryMB"):
+    for key in ("cpuTimeMs", "peakMemoryMB", "cpuPercent", "memoryMB",
+                "networkBytesIn", "networkBytesOut"):
         assert key in ru, f"resourceUsage.{key} missing: {r!r}"
         assert isinstance(ru[key], (int, float)) and \
             not isinstance(ru[key], bool) and ru[key] >= 0, r
@@ -188,7 +200,7 @@ def check_result(r, runtime=None):
 def check_timed_out(r):
     assert r.get("timedOut") is True, f"not timed out: {r!r}"
     assert r["exitCode"] == 137, r
-    assert r["stderr"].endswith(TIMEOUT_TEXT), r["stderr"][-300:]
+    assert r["stderr"].endswith("\n" + TIMEOUT_TEXT), r["stderr"][-300:]
     assert r.get("signal") == "SIGKILL", r
     assert "oomKilled" not in r, r
 

@@ -186,7 +186,7 @@ def test_stream_framing_http_client(bridge):
     err = [e["data"] for e in events if e["type"] == "stderr"]
     assert "".join(out) == "0\n1\n2\n"
     assert "".join(err) == "err 0\nerr 1\nerr 2\n"
-    assert events[-1] == {"type": "exit", "data": "4"}
+    assert events[-1] == {"type": "exit", "data": "4", "phase": "code"}
     assert all("id" not in e for e in events)
 
 
@@ -204,7 +204,7 @@ def test_stream_framing_curl(bridge):
     events = sse_events(out.stdout)
     assert [e["data"] for e in events if e["type"] == "stdout"] == \
         ["a\n", "b\n"]
-    assert events[-1] == {"type": "exit", "data": "0"}
+    assert events[-1] == {"type": "exit", "data": "0", "phase": "code"}
 
 
 def test_stream_events_arrive_as_they_happen(bridge):
@@ -237,8 +237,9 @@ def test_stream_timeout_reports_error_then_exit(bridge):
         "options": {"timeoutMs": 300}})
     assert status == 200
     events = sse_events(raw)
-    assert {"type": "error", "data": "EXECUTION TIMED OUT"} in events
-    assert events[-1] == {"type": "exit", "data": "137"}
+    assert {"type": "error", "data": "EXECUTION TIMED OUT",
+            "phase": "code"} in events
+    assert events[-1] == {"type": "exit", "data": "137", "phase": "code"}
 
 
 # ---- cancellation ----
@@ -316,7 +317,8 @@ def test_sessions_list_timeout_delete(bridge):
     assert status == 200
     assert sorted(s["id"] for s in got["sessions"]) == ["s-a", "s-b"]
     for s in got["sessions"]:
-        assert set(s) == {"id", "isActive", "lastAccessedAt"}
+        assert set(s) == {"id", "isActive", "lastAccessedAt", "persisted"}
+        assert s["persisted"] is False, s
         assert s["isActive"] is False
         assert s["lastAccessedAt"].endswith("Z")
     status, got = bridge.json("POST", "/session/s-a/timeout",
@@ -616,6 +618,8 @@ def test_stream_failure_is_one_error_event(bridge):
     events = sse_events(raw)
     errors = [e for e in events if e["type"] == "error"]
     assert len(errors) == 1 and "setup" in errors[0]["data"].lower(), events
-    assert events[-1] == errors[0]
+    assert events[-2:] == [errors[0], {"type": "exit", "data": "3",
+                                       "phase": "setup"}], events
+    assert errors[0]["phase"] == "setup", events
     assert not any(e["type"] == "stdout" and "never" in e["data"]
                    for e in events)

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from execute_helpers import (REPLY_TIMEOUT, TIMEOUT_TEXT, TRUNCATION_MARKER,
+from execute_helpers import (REPLY_TIMEOUT, TIMEOUT_EVENT, TIMEOUT_TEXT,
+                             truncation_marker,
                              assert_no_marker_processes, b64, call_execute,
                              check_invalid, check_result, check_timed_out,
                              execute, execute_error, execute_many,
@@ -52,9 +53,10 @@ def test_10mb_of_output_is_truncated(shared_daemon):
     # is read and dropped, so the program is neither blocked nor killed.
     assert r["truncated"] is True, {k: r[k] for k in r if k not in
                                     ("stdout", "stderr")}
-    assert r["stdout"] == "x" * MiB + TRUNCATION_MARKER, \
+    big = 10 * MiB
+    assert r["stdout"] == "x" * MiB + truncation_marker(big, MiB), \
         (len(r["stdout"]), r["stdout"][-60:])
-    assert r["stderr"] == "y" * MiB + TRUNCATION_MARKER, \
+    assert r["stderr"] == "y" * MiB + truncation_marker(big, MiB), \
         (len(r["stderr"]), r["stderr"][-60:])
     assert r["exitCode"] == 4, r["exitCode"]
     assert r.get("files") == {"/tmp/finished": b64("yes")}, r.get("files")
@@ -72,7 +74,7 @@ def test_10mb_of_output_truncated_in_stream_events(shared_daemon):
     assert r["truncated"] is True
     streamed = stream_text(events, "stdout")
     # The events carry what is kept, not the 10 MB.
-    assert streamed in ("z" * MiB, "z" * MiB + TRUNCATION_MARKER), \
+    assert streamed == "z" * MiB, \
         (len(streamed), streamed[-60:])
 
 
@@ -88,7 +90,9 @@ def test_max_output_size_boundaries(shared_daemon, size, written, kept,
         f"import sys\nsys.stdout.write('a' * {written})\n"
         f"sys.stderr.write('e' * 10)\n"), {"maxOutputSize": size})
     assert r["truncated"] is truncated, r
-    want = "a" * kept + (TRUNCATION_MARKER if truncated else "")
+    limit = 1024 if size in ("1k", 1024) else 2048 if size == "2k" else size
+    want = "a" * kept + (truncation_marker(written, limit) if truncated
+                         else "")
     assert r["stdout"] == want, (len(r["stdout"]), r["stdout"][-40:])
     assert r["stderr"] == "e" * 10, r
 
@@ -98,7 +102,8 @@ def test_max_output_size_applies_to_each_stream(shared_daemon):
                                   "head -c 500 /dev/zero | tr '\\0' e >&2"),
                 {"maxOutputSize": "1k"})
     assert r["truncated"] is True
-    assert r["stdout"] == "o" * 1024 + TRUNCATION_MARKER, r["stdout"][-40:]
+    assert r["stdout"] == "o" * 1024 + truncation_marker(3000, 1024), \
+        r["stdout"][-60:]
     assert r["stderr"] == "e" * 500, r["stderr"][-40:]
 
 
@@ -109,8 +114,9 @@ def test_truncation_inside_a_character_stays_valid_utf8(shared_daemon):
                 {"maxOutputSize": 1000})
     assert r["truncated"] is True
     assert r["stdout"].startswith("€" * 333), r["stdout"][:20]
-    assert r["stdout"].endswith(TRUNCATION_MARKER)
-    middle = r["stdout"][333:-len(TRUNCATION_MARKER)]
+    marker = truncation_marker(3001, 1000)
+    assert r["stdout"].endswith(marker), r["stdout"][-60:]
+    middle = r["stdout"][333:-len(marker)]
     assert middle in ("", "\ufffd"), repr(middle)
 
 
@@ -283,7 +289,7 @@ def test_request_timeout_overrides_options(shared_daemon):
     ]))
     check_timed_out(r1)
     assert r1["stdout"] == "started\n", r1
-    assert r1["stderr"] == TIMEOUT_TEXT, r1
+    assert r1["stderr"] == "\n" + TIMEOUT_TEXT, r1
     assert r2["stdout"] == "not killed\n" and r2["exitCode"] == 0, r2
     assert "timedOut" not in r2, r2
 
@@ -292,10 +298,8 @@ def test_timeout_keeps_stderr_before_the_text(shared_daemon):
     r = execute(shared_daemon, sh("echo oops >&2; sleep 30"),
                 {"timeoutMs": 500})
     check_timed_out(r)
-    # What the program wrote stays, then the text on a line of its own.
-    assert r["stderr"].startswith("oops\n"), r
-    assert r["stderr"].rstrip(TIMEOUT_TEXT).strip() == "oops", r
-    assert r["stderr"].endswith("\n" + TIMEOUT_TEXT), r
+    # What the program wrote stays, then isol8's line after a newline.
+    assert r["stderr"] == "oops\n\n" + TIMEOUT_TEXT, r
 
 
 # --------------------------------------------------------------------------
@@ -364,7 +368,9 @@ def test_stream_timeout_sends_error_then_exit(shared_daemon):
     check_timed_out(r)
     types = [e["type"] for e in events]
     assert types[-2:] == ["error", "exit"], events
-    assert events[-2]["data"] == TIMEOUT_TEXT, events
+    assert {k: events[-2][k] for k in ("type", "data", "phase")} == {
+        "type": "error", "data": TIMEOUT_EVENT, "phase": "code"}, events
+    assert events[-1]["phase"] == "code", events
     assert events[-1]["data"] == "137", events
     assert stream_text(events, "stdout") == "hello\n", events
 
@@ -510,8 +516,12 @@ def test_setup_script_failure(shared_daemon):
     # The code never ran.
     assert f"code-ran-{mark}" not in repr(events)
     assert not [e for e in events if e.get("phase") == "code"], events
-    errors = [e for e in events if e["type"] == "error"]
-    assert errors and errors[-1]["data"] == err["message"], events
+    # isol8's events: the failure and the setup's exit code, both of the
+    # setup phase, end the stream.
+    tail = [{k: e[k] for k in ("type", "data", "phase")} for e in events[-2:]]
+    assert tail == [{"type": "error", "phase": "setup",
+                     "data": "Setup script failed (exit code 3)"},
+                    {"type": "exit", "data": "3", "phase": "setup"}], events
 
 
 def test_setup_script_failure_masks_secrets(shared_daemon):

@@ -166,6 +166,35 @@ static void test_errors_name_the_field(void **state)
 		     "request.stdin");
 }
 
+/* isol8's hints are read for their shape and, but for debug and persist,
+ * have no effect; an empty sessionId is none, as isol8 takes it. */
+static void test_isol8_fields(void **state)
+{
+	(void)state;
+	struct exec_request r;
+	assert_null(
+		parse("{\"request\":{\"code\":\"x\",\"runtime\":\"python\","
+		      "\"allowInsecureCodeUrl\":false},\"sessionId\":\"\","
+		      "\"options\":{\"mode\":\"persistent\",\"debug\":true,"
+		      "\"persist\":true,\"poolStrategy\":\"secure\","
+		      "\"poolSize\":{\"clean\":2,\"dirty\":0},"
+		      "\"audit\":{\"enabled\":true,\"retentionDays\":1},"
+		      "\"remoteCode\":{\"enabled\":true,\"allowedHosts\":[]}}}",
+		      &r));
+	assert_true(r.compat.debug);
+	assert_true(r.compat.persist);
+	assert_null(r.session_id);
+	exec_request_free(&r);
+	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
+		     "\"options\":{\"poolSize\":1.5}}",
+		     "options.poolSize: must be a non-negative integer");
+	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"python\"},"
+		     "\"options\":{\"remoteCode\":{\"cacheTtl\":-1}}}",
+		     "options.remoteCode.cacheTtl");
+	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"agent\"}}",
+		     "\"agent\" runtime");
+}
+
 /* Unconfined and custom profiles only where the configuration allows
  * them, the refusal naming the key that would. */
 static void test_seccomp_policy(void **state)
@@ -266,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_options_and_env),
 		cmocka_unit_test(test_errors_name_the_field),
+		cmocka_unit_test(test_isol8_fields),
 		cmocka_unit_test(test_seccomp_policy),
 		cmocka_unit_test(test_path_normalize),
 		cmocka_unit_test(test_ceilings),
