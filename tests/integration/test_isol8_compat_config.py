@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from execute_helpers import TIMEOUT_TEXT, shared_daemon  # noqa: F401
+from execute_helpers import TIMEOUT_EVENT, shared_daemon  # noqa: F401
 from isol8_harness import BUILD
 
 FAILURE = 1
@@ -301,14 +301,14 @@ def test_run_timeout_from_cwd_file(places, shared_daemon):
     p = ctl(places, "run", *SLOW, daemon=shared_daemon)
     assert p.returncode == 137, p
     assert p.stdout == "started\n", p
-    assert TIMEOUT_TEXT in p.stderr, p.stderr
+    assert TIMEOUT_EVENT in p.stderr, p.stderr
 
 
 def test_run_timeout_from_home_file(places, shared_daemon):
     home_file(places, {"defaults": {"timeoutMs": 700}})
     p = ctl(places, "run", "--no-stream", *SLOW, daemon=shared_daemon)
     assert p.returncode == 137, p
-    assert TIMEOUT_TEXT in p.stderr, p.stderr
+    assert TIMEOUT_EVENT in p.stderr, p.stderr
 
 
 def test_run_cwd_file_wins_over_home(places, shared_daemon):

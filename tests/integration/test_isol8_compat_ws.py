@@ -104,7 +104,7 @@ def test_same_events_as_sse_and_clean_close(bridge):
                                     {"request": req})
     assert status == 200
     assert shape(events) == shape(sse_events(raw))
-    assert events[-1] == {"type": "exit", "data": "3"}
+    assert events[-1] == {"type": "exit", "data": "3", "phase": "code"}
     assert {"type": "stdout", "data": "out\n", "phase": "code"} in \
         shape(events)
 
@@ -113,8 +113,8 @@ def test_failure_is_an_error_event_then_1000(bridge):
     events, code, reason = run(session(bridge, [execute(
         {"runtime": "bash", "code": "sleep 20"},
         options={"timeoutMs": 300})]))
-    assert {"type": "error", "data": "EXECUTION TIMED OUT"} in events
-    assert events[-1] == {"type": "exit", "data": "137"}
+    assert {"type": "error", "data": "EXECUTION TIMED OUT", "phase": "code"} in events
+    assert events[-1] == {"type": "exit", "data": "137", "phase": "code"}
     assert (code, reason) == (1000, "Execution complete")
     # A request the daemon refuses: its message, then the same close.
     events, code, reason = run(session(bridge, [execute(
@@ -147,7 +147,7 @@ def test_unknown_type_keeps_the_connection_stdin_signal_ignored(bridge):
         {"type": "error", "data": "Unknown message type: bogus"},
         {"type": "error", "data": "Unknown message type: undefined"}]
     assert {"type": "stdout", "data": "ran\n", "phase": "code"} in events
-    assert events[-1] == {"type": "exit", "data": "0"}
+    assert events[-1] == {"type": "exit", "data": "0", "phase": "code"}
     assert (code, reason) == (1000, "Execution complete")
 
 
@@ -249,7 +249,7 @@ def test_ping_is_answered_before_and_during_a_run(bridge):
             await asyncio.wait_for(await ws.ping(b"during"), 10)
             return [json.loads(m) async for m in ws], ws.close_code
     events, code = run(go())
-    assert code == 1000 and events[-1] == {"type": "exit", "data": "0"}
+    assert code == 1000 and events[-1] == {"type": "exit", "data": "0", "phase": "code"}
 
 
 def test_fragmented_message_is_assembled(bridge):
@@ -352,4 +352,4 @@ ws.onclose = (e) => { console.log(JSON.stringify(
     assert (got["code"], got["reason"]) == (1000, "Execution complete")
     assert {"type": "stdout", "data": "42\n", "phase": "code"} in \
         got["events"]
-    assert got["events"][-1] == {"type": "exit", "data": "0"}
+    assert got["events"][-1] == {"type": "exit", "data": "0", "phase": "code"}
