@@ -5,7 +5,6 @@
 #include "json_field.h"
 #include "version.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -70,44 +69,11 @@ static bool confirmed(void)
 	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
 }
 
-static int parse(struct ctl *ctl, int argc, char **argv, bool *force)
-{
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			*force = true;
-			break;
-		case 's':
-			ctl->socket_flag = optarg;
-			break;
-		case 'h':
-			fputs(cleanup_help, stdout);
-			return CTL_EXIT_OK;
-		default:
-			fputs(cleanup_help, stderr);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "isol8ctl: unexpected argument '%s'\n",
-			argv[optind]);
-		return CTL_EXIT_USAGE;
-	}
-	return -1;
-}
-
 int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
 {
 	bool force = false;
-	int code = parse(ctl, argc, argv, &force);
+	int code =
+		ctl_switch_args(ctl, argc, argv, cleanup_help, "force", &force);
 	if (code >= 0)
 		return code;
 	struct rpc_client c;

@@ -65,11 +65,11 @@ void ctl_print_json(json_object *o)
 			   JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
-		    const char *help_text, bool *json)
+int ctl_switch_args(struct ctl *ctl, int argc, char **argv,
+		    const char *help_text, const char *name, bool *on)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
+	const struct option opts[] = {
+		{ name, no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -79,7 +79,7 @@ int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
 	while ((c = getopt_long(argc, argv, "+hs:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			*json = true;
+			*on = true;
 			break;
 		case 's':
 			ctl->socket_flag = optarg;
@@ -98,6 +98,12 @@ int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
 		return CTL_EXIT_USAGE;
 	}
 	return -1;
+}
+
+int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
+		    const char *help_text, bool *json)
+{
+	return ctl_switch_args(ctl, argc, argv, help_text, "json", json);
 }
 
 void ctl_random(void *buf, size_t len)

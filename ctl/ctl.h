@@ -47,6 +47,9 @@ void ctl_random(void *buf, size_t len);
  * exit code to return at once. */
 int ctl_simple_args(struct ctl *ctl, int argc, char **argv,
 		    const char *help_text, bool *json);
+/* The same with another switch than --json (e.g. --force). */
+int ctl_switch_args(struct ctl *ctl, int argc, char **argv,
+		    const char *help_text, const char *name, bool *on);
 
 int cmd_health(struct ctl *ctl, int argc, char **argv);
 int cmd_version(struct ctl *ctl, int argc, char **argv);
