@@ -3,20 +3,17 @@ apps/cli/src/cli.ts): what an isol8 user's command line does here, against
 a real daemon."""
 
 import http.client
-import http.server
-import io
 import os
 import re
 import signal
 import socket
 import subprocess
-import threading
-import zipfile
 
 import pytest
 
 from isol8_bridge import Bridge
 from isol8_harness import BUILD, run_ctl, wait_until
+from pypi_index import start_pypi_index
 
 HOST = "127.0.0.2"
 
@@ -85,50 +82,12 @@ def test_setup_repeatable_and_from_a_file(daemon, tmp_path):
     assert p.stdout == "one\ntwo\nthree\n", p
 
 
-def _index():
-    """A one-package PyPI simple index on 127.0.0.2: (server, url)."""
-    buf = io.BytesIO()
-    info = "isol8_cli_mod-1.0.dist-info"
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("isol8_cli_mod.py", "VALUE = 9\n")
-        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\n"
-                   "Name: isol8-cli-mod\nVersion: 1.0\n")
-        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: t\n"
-                   "Root-Is-Purelib: true\nTag: py3-none-any\n")
-        z.writestr(f"{info}/RECORD", "")
-    wheel = buf.getvalue()
-    name = "isol8_cli_mod-1.0-py3-none-any.whl"
-
-    class Index(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path.rstrip("/") == "/simple/isol8-cli-mod":
-                body = f'<a href="/w/{name}">{name}</a>'.encode()
-            elif self.path == f"/w/{name}":
-                body = wheel
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer((HOST, 0), Index)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, f"http://{HOST}:{srv.server_address[1]}/simple/"
-
-
 def test_install_turns_on_filtered_networking(start_daemon):
     """No --net: the install goes through the proxy to the runtime's
     registry (the daemon's network.registry.python, here the local
     index); with --allow too, the registry is added to the allowed hosts,
     as isol8 adds its registry hosts."""
-    srv, url = _index()
+    srv, url = start_pypi_index(HOST, "isol8_cli_mod", 9)
     try:
         d = start_daemon(config={"network": {
             "allowPrivate": True, "registry": {"python": r"^127\.0\.0\.2$"}}})

@@ -19,6 +19,7 @@ from execute_helpers import (check_invalid, execute, execute_error,
                              execute_many, execute_raw)
 from isol8_fixtures import _factory
 from isol8_harness import BUILD, run_ctl, wait_until
+from pypi_index import start_pypi_index
 
 HOST = "127.0.0.2"
 PRIVATE = {"network": {"allowPrivate": True}}
@@ -424,46 +425,12 @@ print("ok", me)
 def test_install_packages_allows_the_registry(start_daemon):
     """installPackages with no whitelist adds the registry from the
     daemon's configuration; pip reaches a test index through the proxy."""
-    import io
-    import zipfile
-    buf = io.BytesIO()
-    info = "isol8_net_mod-1.0.dist-info"
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("isol8_net_mod.py", "VALUE = 7\n")
-        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\n"
-                   "Name: isol8-net-mod\nVersion: 1.0\n")
-        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: t\n"
-                   "Root-Is-Purelib: true\nTag: py3-none-any\n")
-        z.writestr(f"{info}/RECORD", "")
-    wheel = buf.getvalue()
-    name = "isol8_net_mod-1.0-py3-none-any.whl"
-
-    class Index(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path.rstrip("/") == "/simple/isol8-net-mod":
-                body = f'<a href="/w/{name}">{name}</a>'.encode()
-            elif self.path == f"/w/{name}":
-                body = wheel
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    srv = Server((HOST, 0), Index)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv, url = start_pypi_index(HOST, "isol8_net_mod", 7)
     try:
         d = start_daemon(config={"network": {
             "allowPrivate": True,
             "registry": {"python": r"^127\.0\.0\.2$"}}})
-        env = {"PIP_INDEX_URL": f"http://{HOST}:{srv.server_address[1]}"
-                                "/simple/", "PIP_RETRIES": "0"}
+        env = {"PIP_INDEX_URL": url, "PIP_RETRIES": "0"}
         r = execute(d, py("import isol8_net_mod; print(isol8_net_mod.VALUE)",
                           installPackages=["isol8-net-mod"], env=env),
                     {"network": "filtered", "logNetwork": True,
