@@ -7,7 +7,6 @@
 #include "isol8_config.h"
 #include "json_field.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -242,33 +241,10 @@ static void print_human(const struct isol8_config *c)
 
 int cmd_config(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	(void)ctl;
 	bool json = false;
-	int ch;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(config_help, stdout);
-			return CTL_EXIT_OK;
-		default:
-			fputs(config_help, stderr);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "isol8ctl: unexpected argument '%s'\n",
-			argv[optind]);
-		return CTL_EXIT_USAGE;
-	}
+	int code = ctl_simple_args(ctl, argc, argv, config_help, &json);
+	if (code >= 0)
+		return code;
 	struct isol8_config c;
 	struct error e = { 0 };
 	int r = isol8_config_load(&c, &e);

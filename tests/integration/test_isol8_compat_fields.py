@@ -7,7 +7,6 @@ their phase; the timeout and truncation texts are isol8's."""
 import copy
 import http.client
 import json
-import threading
 
 import pytest
 
@@ -16,7 +15,7 @@ from isol8_bridge import Bridge, start_bridge  # noqa: F401
 from isol8_fixtures import _factory
 from isol8_harness import BUILD
 from test_bridge import sse_events
-from test_network import HOST, Server, Handler
+from test_network import HOST, http_server  # noqa: F401
 
 MASTER = "master-key"
 
@@ -69,15 +68,6 @@ def as_key(b, key, method, path, payload=None):
                           else sse_events(data))
     finally:
         c.close()
-
-
-@pytest.fixture(scope="module")
-def http_server():
-    srv = Server((HOST, 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv.server_address[1]
-    srv.shutdown()
 
 
 CONFIG = {"network": {"allowPrivate": True}, "tenants": {"maxSessions": 2}}

@@ -217,7 +217,9 @@ def test_handshake_errors(bridge):
     assert status == 405
 
 
-def test_accept_key_is_rfc6455s(bridge):
+def raw_upgrade(bridge):
+    """Upgrades a plain socket with RFC 6455's example key: (socket, the
+    answer's head, bytes after it)."""
     s = socket.create_connection(("127.0.0.1", bridge.port), timeout=10)
     s.sendall(("GET /execute/ws HTTP/1.1\r\nHost: x\r\n"
                f"Authorization: Bearer {bridge.key}\r\n"
@@ -225,11 +227,17 @@ def test_accept_key_is_rfc6455s(bridge):
                "Sec-WebSocket-Version: 13\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
               .encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
+    data = b""
+    while b"\r\n\r\n" not in data:
         chunk = s.recv(4096)
-        assert chunk, head
-        head += chunk
+        assert chunk, data
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    return s, head + b"\r\n\r\n", rest
+
+
+def test_accept_key_is_rfc6455s(bridge):
+    s, head, _ = raw_upgrade(bridge)
     s.close()
     assert head.startswith(b"HTTP/1.1 101 ")
     # The example of RFC 6455, section 1.3.
@@ -272,17 +280,7 @@ def test_oversize_message_is_1009(daemon, start_bridge):
 
 
 def test_unmasked_frame_is_1002(bridge):
-    s = socket.create_connection(("127.0.0.1", bridge.port), timeout=10)
-    s.sendall(("GET /execute/ws HTTP/1.1\r\nHost: x\r\n"
-               f"Authorization: Bearer {bridge.key}\r\n"
-               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-              .encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += s.recv(4096)
-    data = data.split(b"\r\n\r\n", 1)[1]
+    s, _, data = raw_upgrade(bridge)
     s.sendall(b"\x81\x02{}")  # a text frame without a mask
     while len(data) < 4:
         chunk = s.recv(4096)
