@@ -1,5 +1,7 @@
 #include "execution.h"
 
+#include "execution_internal.h"
+
 #include "cleanup.h"
 #include "command.h"
 #include "daemon.h"
@@ -27,45 +29,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-enum phase { PH_BOX, PH_FILES, PH_INSTALL, PH_SETUP, PH_CODE, PH_OUTPUTS };
-
-struct execution {
-	struct daemon *d;
-	struct rpc_call *call;
-	struct exec_request req;
-	struct box *box;
-	struct command *cmd;
-	enum phase phase;
-	struct execution_files files; /* moving files in, then out */
-	char id[37];
-	uint64_t start_usec;
-	sd_event_source *timer;
-	char **envp;
-	/* the request's secrets, masked in all the box controls */
-	struct secret_mask *mask;
-	/* from the pool: the key to give back, the waiting interpreter until
-	 * the code phase adopts it, what it is sent on stdin, and the CPU
-	 * time the box had used before the claim */
-	struct pool_key *pool_key;
-	struct command *waiter;
-	char *waiter_input;
-	/* in a session: its box is lent for this execution only */
-	struct session_job job;
-	bool in_session;
-	bool counted; /* in d->executions, and in the metrics once over */
-	bool error_streamed;	/* the error event went out with its phase */
-	struct caller caller;	/* counted in its tenant's executions too */
-	struct proxy *proxy;	/* network "filtered" */
-	struct net_log net_log; /* with logNetwork */
-	struct exec_outcome out;
-	/* METRICS_FAILED until execution_complete() has made the result */
-	enum metrics_outcome outcome;
-	uint64_t duration_ms;
-};
-
-static void execution_fail(struct execution *e, enum error_kind kind,
-			   const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 static void execution_start_phase(struct execution *e, enum phase ph);
 
 static const char *const phase_names[] = {
@@ -125,8 +88,8 @@ static void stream(struct execution *e, const char *type, json_object *data,
 
 /* The message may quote the box (its output, the paths it was given):
  * masked whole, before anything shortens it. */
-static void execution_fail(struct execution *e, enum error_kind kind,
-			   const char *fmt, ...)
+void execution_fail(struct execution *e, enum error_kind kind, const char *fmt,
+		    ...)
 {
 	_cleanup_free_ char *text = NULL;
 	va_list ap;
@@ -175,12 +138,7 @@ static uint64_t now_usec(const struct execution *e)
 	return t;
 }
 
-/* The execution's steps: at debug level, or at info level for one whose
- * request set options.debug, so its steps show without raising the
- * daemon's level for every tenant. */
-static void trace(const struct execution *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void trace(const struct execution *e, const char *fmt, ...)
+void execution_trace(const struct execution *e, const char *fmt, ...)
 {
 	int prio = e->req.compat.debug ? LOG_INFO : LOG_DEBUG;
 	if (!log_enabled(prio))
@@ -196,34 +154,6 @@ static void trace(const struct execution *e, const char *fmt, ...)
 }
 
 /* ---- result ---- */
-
-/* options.persist: the box that ran is kept as a session of the caller's
- * tenant, named in the result, unless it is dead or over a quota. */
-static void keep_box(struct execution *e, json_object *result)
-{
-	const struct session_usage usage = { e->out.net_in, e->out.net_out };
-	struct session *s = NULL;
-	struct error err;
-	if (!box_alive(e->box) || e->out.timed_out)
-		error_set(&err, ERR_CONFLICT, ESRCH,
-			  "the sandbox ended with the run");
-	else if (!e->d->sessions)
-		error_set(&err, ERR_BUSY, ESHUTDOWN, "the daemon is stopping");
-	else if (session_adopt(e->d->sessions, &e->caller, e->box,
-			       e->req.runtime, &usage, &s, &err) == 0)
-		e->box = NULL;
-	if (!s) {
-		log_info("execution %s: options.persist: the box is not kept: "
-			 "%s",
-			 e->id, err.message);
-		json_object_object_add(result, "persistError",
-				       json_object_new_string(err.message));
-		return;
-	}
-	trace(e, "kept as session %s (options.persist)", session_id(s));
-	json_object_object_add(result, "sessionId",
-			       json_object_new_string(session_id(s)));
-}
 
 static void execution_complete(struct execution *e)
 {
@@ -250,11 +180,12 @@ static void execution_complete(struct execution *e)
 		json_object_object_add(result, "networkLogs",
 				       json_object_get(e->net_log.entries));
 	if (e->req.compat.persist && !e->in_session)
-		keep_box(e, result);
+		execution_keep_box(e, result);
 	json_object *code = NULL;
 	json_object_object_get_ex(result, "exitCode", &code);
-	trace(e, "exit code %s after %llu ms", json_object_get_string(code),
-	      (unsigned long long)e->duration_ms);
+	execution_trace(e, "exit code %s after %llu ms",
+			json_object_get_string(code),
+			(unsigned long long)e->duration_ms);
 	if (e->call) {
 		stream(e, "exit",
 		       json_object_new_string(json_object_get_string(code)),
@@ -355,9 +286,10 @@ static void on_command_done(void *userdata, int err, const char *what,
 		return;
 	}
 	int code = exec_exit_code(status);
-	trace(e, "%s exited with %d",
-	      e->phase == PH_INSTALL ? "package install" : "setup script",
-	      code);
+	execution_trace(e, "%s exited with %d",
+			e->phase == PH_INSTALL ? "package install"
+					       : "setup script",
+			code);
 	if (e->phase == PH_SETUP) {
 		/* isol8's events: after the setup script, its exit code. */
 		char text[16];
@@ -492,10 +424,10 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 	int err = 0;
 	e->phase = ph;
 	if (ph >= PH_INSTALL && ph <= PH_CODE)
-		trace(e, "%s phase",
-		      ph == PH_CODE    ? "code"
-		      : ph == PH_SETUP ? "setup script"
-				       : "package install");
+		execution_trace(e, "%s phase",
+				ph == PH_CODE	 ? "code"
+				: ph == PH_SETUP ? "setup script"
+						 : "package install");
 	switch (ph) {
 	case PH_INSTALL: {
 		if (!r->packages || !r->packages[0]) {
@@ -606,8 +538,7 @@ static int start_proxy(struct execution *e)
 	return 0;
 }
 
-/* The box is the execution's: its proxy, then its files. */
-static void begin(struct execution *e)
+void execution_begin(struct execution *e)
 {
 	int r = start_proxy(e);
 	if (r < 0) {
@@ -630,7 +561,7 @@ static void on_box_ready(struct box *b, int err, const char *what,
 			       what ?: "set-up", strerror(-err));
 		return;
 	}
-	begin(e);
+	execution_begin(e);
 }
 
 static void on_box_died(struct box *b, void *userdata)
@@ -641,78 +572,6 @@ static void on_box_died(struct box *b, void *userdata)
 	if (!e->cmd && e->phase != PH_OUTPUTS && !e->out.timed_out)
 		execution_fail(e, ERR_INTERNAL,
 			       "The sandbox ended unexpectedly");
-}
-
-/* ---- in a session ---- */
-
-static struct execution *of_job(struct session_job *job)
-{
-	return (struct execution *)(void *)((char *)job -
-					    offsetof(struct execution, job));
-}
-
-static void on_job_start(struct session_job *job, struct box *b,
-			 struct command *waiting)
-{
-	struct execution *e = of_job(job);
-	struct cgroup_usage u = { 0 };
-	e->box = b;
-	e->waiter = waiting;
-	box_usage(b, &u);
-	e->out.cpu_before_ns = u.cpu_time_ns;
-	e->out.oom_before = u.oom_kills;
-	/* Time spent queued behind other executions is not this one's. */
-	sd_event_now(e->d->event, CLOCK_MONOTONIC, &e->start_usec);
-	begin(e);
-}
-
-static void on_job_end(struct session_job *job, enum error_kind kind,
-		       const char *msg)
-{
-	execution_fail(of_job(job), kind, "%s", msg);
-}
-
-/* Creates the session on first use, then queues the execution in it. */
-static void run_in_session(struct execution *e)
-{
-	struct daemon *d = e->d;
-	const struct exec_request *r = &e->req;
-	if (!d->sessions) {
-		execution_fail(e, ERR_BUSY, "the daemon is stopping");
-		return;
-	}
-	struct session *s =
-		session_find(d->sessions, &e->caller, r->session_id);
-	if (s && session_runtime(s) != r->runtime) {
-		execution_fail(
-			e, ERR_INVALID_ARGUMENT,
-			"Cannot switch runtime from \"%s\" to \"%s\". Each "
-			"persistent container supports a single runtime.",
-			session_runtime(s)->name, r->runtime->name);
-		return;
-	}
-	if (!s) {
-		struct error err;
-		uint64_t idle = session_default_idle_ms(&d->cfg);
-		if (session_create(d->sessions, &e->caller, r->session_id, r,
-				   idle, &s, &err) < 0) {
-			execution_fail(e, err.kind, "%s", err.message);
-			return;
-		}
-	}
-	e->in_session = true;
-	e->job = (struct session_job){
-		.start = on_job_start,
-		.end = on_job_end,
-		.wants_interpreter = exec_request_runs_as_started(&e->req)
-	};
-	if (session_enqueue(s, &e->job) < 0)
-		execution_fail(
-			e, ERR_BUSY,
-			"Session %s is busy: %llu executions are already "
-			"queued (sessions.maxQueued); try again later",
-			r->session_id,
-			(unsigned long long)d->cfg.session_max_queued);
 }
 
 void execution_start(struct rpc_call *call)
@@ -796,7 +655,7 @@ void execution_start(struct rpc_call *call)
 	call->userdata = e;
 	call->cancel = cancel;
 	if (e->req.session_id) {
-		run_in_session(e);
+		execution_run_in_session(e);
 		return;
 	}
 	/* A pooled box when one serves the request as a fresh box would. */
@@ -810,8 +669,8 @@ void execution_start(struct rpc_call *call)
 		struct cgroup_usage u = { 0 };
 		box_usage(e->box, &u);
 		e->out.cpu_before_ns = u.cpu_time_ns;
-		trace(e, "pooled box %s", box_name(e->box));
-		begin(e);
+		execution_trace(e, "pooled box %s", box_name(e->box));
+		execution_begin(e);
 		return;
 	}
 	if (r < 0) {

@@ -5,6 +5,8 @@
 #include "sandbox/netns.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -102,4 +104,24 @@ int egress_open(struct netns_spare *n, int ns, int fds[EGRESS_WAYS])
 			  step);
 	}
 	return r;
+}
+
+/* The address and port the box connected to, which the interception
+ * made local; IPv4 without its IPv6 mapping. */
+int egress_original_target(int fd, char *host, size_t size, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+	char serv[NI_MAXSERV];
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (getnameinfo((struct sockaddr *)&ss, len, host, (socklen_t)size,
+			serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV))
+		return -EINVAL;
+	static const char mapped[] = "::ffff:";
+	if (strncmp(host, mapped, sizeof(mapped) - 1) == 0 && strchr(host, '.'))
+		memmove(host, host + sizeof(mapped) - 1,
+			strlen(host) - sizeof(mapped) + 2);
+	*port = (uint16_t)strtoul(serv, NULL, 10);
+	return 0;
 }

@@ -7,6 +7,9 @@
 #ifndef ISOL8D_NET_EGRESS_H
 #define ISOL8D_NET_EGRESS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct netns_spare;
 
 enum { EGRESS_PROXY, EGRESS_HTTP, EGRESS_TLS, EGRESS_DNS, EGRESS_WAYS };
@@ -16,5 +19,9 @@ enum { EGRESS_PROXY, EGRESS_HTTP, EGRESS_TLS, EGRESS_DNS, EGRESS_WAYS };
 /* Makes the listeners inside ns.  Non-blocking, close-on-exec; 0 with fds
  * set, or a negative errno with none open. */
 int egress_open(struct netns_spare *n, int ns, int fds[EGRESS_WAYS]);
+
+/* The address (numeric; IPv4 without its IPv6 mapping) and port a box
+ * connected to, read from an intercepted connection's local end. */
+int egress_original_target(int fd, char *host, size_t size, uint16_t *port);
 
 #endif

@@ -2,10 +2,12 @@
 
 #include "cleanup.h"
 #include "dns_stub.h"
+#include "egress.h"
 #include "format.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy_flow.h"
+#include "proxy_refusal.h"
 #include "proxy_request.h"
 #include "secret_mask.h"
 #include "timestamp.h"
@@ -170,38 +172,6 @@ static void conn_free(struct conn *c)
 
 static void update_events(struct conn *c);
 
-/* The proxy's own plain-text response; its length in *len. */
-static char *response(int status, const char *reason, const char *body,
-		      size_t *len)
-{
-	char *text;
-	int n = asprintf(&text,
-			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			 status, reason, strlen(body), body);
-	if (n < 0)
-		return NULL;
-	*len = (size_t)n;
-	return text;
-}
-
-/* The proxy's own answer, in the way the client came: inside TLS a fatal
- * alert, as an HTTP answer would be noise there. */
-static char *refusal(int way, int status, const char *reason, const char *body,
-		     size_t *len)
-{
-	if (way != EGRESS_TLS)
-		return response(status, reason, body, len);
-	char *alert = malloc(TLS_ALERT_LEN);
-	if (!alert)
-		return NULL;
-	tls_alert(status == 403 ? TLS_ALERT_ACCESS_DENIED
-				: TLS_ALERT_INTERNAL_ERROR,
-		  (unsigned char *)alert);
-	*len = TLS_ALERT_LEN;
-	return alert;
-}
-
 /* Answers the client with the proxy's own response and closes. */
 static void answer(struct conn *c, int status, const char *reason,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -211,7 +181,7 @@ static void answer(struct conn *c, int status, const char *reason,
 	char body[512];
 	FORMAT_ARGS(body, fmt);
 	free(c->answer);
-	c->answer = refusal(c->way, status, reason, body, &c->answer_len);
+	c->answer = proxy_refusal(c->way, status, reason, body, &c->answer_len);
 	if (!c->answer) {
 		conn_free(c);
 		return;
@@ -552,26 +522,6 @@ static void decide(struct conn *c)
 	decide_host(c);
 }
 
-/* The address and port the box connected to, which the interception
- * made local; IPv4 without its IPv6 mapping. */
-static int original_target(int fd, char *host, size_t size, uint16_t *port)
-{
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len = sizeof(ss);
-	char serv[NI_MAXSERV];
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return -errno;
-	if (getnameinfo((struct sockaddr *)&ss, len, host, (socklen_t)size,
-			serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV))
-		return -EINVAL;
-	static const char mapped[] = "::ffff:";
-	if (strncmp(host, mapped, sizeof(mapped) - 1) == 0 && strchr(host, '.'))
-		memmove(host, host + sizeof(mapped) - 1,
-			strlen(host) - sizeof(mapped) + 2);
-	*port = (uint16_t)strtoul(serv, NULL, 10);
-	return 0;
-}
-
 /* TLS that did not ask the proxy: the name from the ClientHello, else the
  * address it was sent to, decides as a CONNECT would; the hello itself
  * then goes upstream first. */
@@ -592,7 +542,7 @@ static void sniffed(struct conn *c)
 	if (found == 1 && !net_host_canonical(r->host, sizeof(r->host)))
 		found = -EPROTO;
 	if (found == -EPROTO ||
-	    original_target(c->cfd, addr, sizeof(addr), &port) < 0) {
+	    egress_original_target(c->cfd, addr, sizeof(addr), &port) < 0) {
 		log_debug("proxy: intercepted TLS without a readable "
 			  "ClientHello; closed");
 		conn_free(c);
@@ -676,10 +626,10 @@ static void accept_one(struct proxy *p, int way, int fd)
 {
 	if (p->nconns >= p->lim.max_connections) {
 		size_t len;
-		char *full = refusal(way, 503, "Service Unavailable",
-				     "isol8: too many connections "
-				     "(network.maxConnections)\n",
-				     &len);
+		char *full = proxy_refusal(way, 503, "Service Unavailable",
+					   "isol8: too many connections "
+					   "(network.maxConnections)\n",
+					   &len);
 		if (full)
 			(void)!send(fd, full, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(full);
