@@ -339,8 +339,7 @@ static int merge(json_object *into, json_object *from, const struct key *keys,
 	return 0;
 }
 
-/* As Node's os.homedir(): $HOME, else the password database. */
-static const char *home_dir(void)
+const char *isol8_home_dir(void)
 {
 	const char *h = getenv("HOME");
 	if (h && *h)
@@ -366,7 +365,7 @@ static int find_file(char **out)
 		return 0;
 	}
 	free(p);
-	const char *home = home_dir();
+	const char *home = isol8_home_dir();
 	size_t hl = strlen(home);
 	while (hl > 1 && home[hl - 1] == '/')
 		hl--;

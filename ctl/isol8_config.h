@@ -25,6 +25,10 @@ struct isol8_config {
 int isol8_config_load(struct isol8_config *c, struct error *e);
 void isol8_config_free(struct isol8_config *c);
 
+/* As Node's os.homedir(), where isol8 keeps ~/.isol8: $HOME, else the
+ * password database. */
+const char *isol8_home_dir(void);
+
 /* What isol8's `run` takes from the file, where the command line left it
  * unset: options.timeoutMs, memoryLimit and cpuLimit, the network
  * whitelist and blacklist (when no --allow / --deny), and debug.  Only
