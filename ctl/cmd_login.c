@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "credentials.h"
 #include "ctl.h"
+#include "iso_time.h"
 #include "json_field.h"
 #include "remote.h"
 
@@ -137,12 +138,11 @@ static json_object *login_body(const struct login_args *a)
 /* The expiry in local time, as isol8 shows it (toLocaleString). */
 static void print_expiry(const char *iso)
 {
-	struct tm tm = { 0 };
-	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+	int64_t ms;
 	char shown[64];
-	time_t t = end ? timegm(&tm) : (time_t)-1;
 	struct tm local;
-	if (t == (time_t)-1 || !localtime_r(&t, &local) ||
+	time_t t = iso_time_parse(iso, &ms) ? (time_t)(ms / 1000) : 0;
+	if (!t || !localtime_r(&t, &local) ||
 	    !strftime(shown, sizeof(shown), "%-m/%-d/%Y, %-I:%M:%S %p",
 		      &local))
 		snprintf(shown, sizeof(shown), "%.40s", iso);

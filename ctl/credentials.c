@@ -4,6 +4,7 @@
 
 #include "cleanup.h"
 #include "ctl.h"
+#include "iso_time.h"
 #include "isol8_config.h"
 #include "jsonrpc.h"
 
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DIR_NAME ".isol8"
@@ -148,38 +148,6 @@ int credentials_remove(void)
 	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 }
 
-/* ISO 8601 as isol8's server writes it (2026-03-10T12:00:00.000Z, or
- * with an offset) in milliseconds since the epoch; false if it is not. */
-static bool parse_time(const char *s, int64_t *ms)
-{
-	struct tm tm = { 0 };
-	char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return false;
-	int64_t frac = 0;
-	if (*end == '.') {
-		int64_t scale = 100;
-		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
-			frac += (*end - '0') * scale;
-	}
-	int64_t offset = 0;
-	if (*end == 'Z') {
-		end++;
-	} else if (*end == '+' || *end == '-') {
-		int h, m, n = 0;
-		if (sscanf(end + 1, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5)
-			return false;
-		offset = (*end == '-' ? -1 : 1) * (h * 60 + m) * 60;
-		end += 6;
-	} else {
-		return false;
-	}
-	if (*end)
-		return false;
-	*ms = ((int64_t)timegm(&tm) - offset) * 1000 + frac;
-	return true;
-}
-
 /* The file's contents in *o, 0 when there is none, or a negative errno
  * with why set. */
 static int load(json_object **o, char *why, size_t len)
@@ -261,15 +229,13 @@ static int stored_token(json_object *o, const char *host, const char **token,
 	if (!same_host(host, v[0]))
 		return 0;
 	int64_t expires;
-	if (!parse_time(v[2], &expires)) {
+	if (!iso_time_parse(v[2], &expires)) {
 		snprintf(why, len,
 			 CREDENTIALS_SHOWN ": \"expiresAt\" is not an ISO 8601 "
 					   "time");
 		return -EINVAL;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (expires <= (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000) {
+	if (expires <= iso_time_now_ms()) {
 		fputs("[WARN] Stored credentials have expired. Run `isol8ctl "
 		      "login` to re-authenticate.\n",
 		      stderr);
