@@ -29,14 +29,6 @@ struct serve_prune {
 	bool stop, kick;
 };
 
-static bool stopping(struct serve_prune *p)
-{
-	pthread_mutex_lock(&p->lock);
-	bool s = p->stop;
-	pthread_mutex_unlock(&p->lock);
-	return s;
-}
-
 /* One call as tenant act_as (NULL: the bridge's own); the result, or NULL
  * after a warning. */
 static json_object *call(struct serve_prune *p, const char *act_as,
@@ -116,8 +108,6 @@ static void pass(struct serve_prune *p)
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *s = json_object_array_get_idx(list, i);
 		const char *id = json_field_str(s, "id", NULL), *act_as;
-		if (stopping(p))
-			return;
 		if (!id || !ours(p, s, &act_as) || !stale(p, s, now))
 			continue;
 		json_object *params = json_object_new_object();
@@ -137,14 +127,15 @@ static void *run(void *arg)
 {
 	struct serve_prune *p = arg;
 	pthread_mutex_lock(&p->lock);
-	while (!p->stop) {
+	/* A pass asked for before the stop is still made. */
+	while (!p->stop || p->kick) {
 		struct timespec at;
 		clock_gettime(CLOCK_MONOTONIC, &at);
 		at.tv_sec += SERVE_PRUNE_INTERVAL_MS / 1000;
 		int r = 0;
 		while (!p->stop && !p->kick && r != ETIMEDOUT)
 			r = pthread_cond_timedwait(&p->wake, &p->lock, &at);
-		if (p->stop)
+		if (p->stop && !p->kick)
 			break;
 		p->kick = false;
 		pthread_mutex_unlock(&p->lock);

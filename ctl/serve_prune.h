@@ -19,7 +19,8 @@ struct serve_prune *serve_prune_start(const char *socket_path, bool tenants,
 				      uint64_t max_age_ms);
 /* Runs a pass at once (SIGUSR1), without waiting for it. */
 void serve_prune_now(struct serve_prune *p);
-/* Ends the thread (a pass under way finishes first) and frees p. */
+/* Ends the thread and frees p; a pass under way or asked for first is
+ * made (each daemon call is bounded). */
 void serve_prune_stop(struct serve_prune *p);
 
 #endif

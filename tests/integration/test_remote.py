@@ -134,6 +134,11 @@ def test_failed_setup_is_a_stream_failure(daemon, start_bridge):
     # both come through the bridge; the event has isol8's text.
     assert p.stderr == "[ERR] Stream failed: Setup script failed (exit " \
         "code 4)\n", p
+    # Buffered, isol8's execute() throws and its CLI exits 1.
+    p = remote(b, "run", "--no-stream", "--setup", "echo why >&2; exit 4",
+               "-e", "print(1)")
+    assert p.returncode == FAILURE, p
+    assert "Setup script failed (exit code 4): why" in p.stderr, p
 
 
 def test_log_network_as_local(daemon, start_bridge):
