@@ -21,8 +21,8 @@ static const char login_help[] =
 	"\n"
 	"Exchanges the server's master key for a token (POST /auth/login; "
 	"the\n"
-	"server needs --auth-db) and stores it with its host in\n"
-	CREDENTIALS_SHOWN " (mode 0600).  Later --host commands\n"
+	"server needs --auth-db) and stores it with its host "
+	"in\n" CREDENTIALS_SHOWN " (mode 0600).  Later --host commands\n"
 	"given neither --key nor $ISOL8_API_KEY use it for that host.\n"
 	"\n"
 	"  --host URL      the server, e.g. http://127.0.0.1:3000\n"
@@ -85,7 +85,7 @@ static int parse_args(int argc, char **argv, struct login_args *a)
 			argv[optind]);
 		return CTL_EXIT_USAGE;
 	}
-	const char *missing = !a->host ? "--host URL"
+	const char *missing = !a->host	? "--host URL"
 			      : !a->key ? "--key KEY"
 					: NULL;
 	if (missing) {
@@ -113,9 +113,8 @@ static json_object *login_body(const struct login_args *a)
 		snprintf(name + n, sizeof(name) - n, ".%03ldZ",
 			 (long)tv.tv_usec / 1000);
 	}
-	json_object_object_add(body, "name",
-			       json_object_new_string(a->name ? a->name
-							      : name));
+	json_object_object_add(
+		body, "name", json_object_new_string(a->name ? a->name : name));
 	if (a->ttl) {
 		char *end;
 		errno = 0;
@@ -143,8 +142,7 @@ static void print_expiry(const char *iso)
 	struct tm local;
 	time_t t = iso_time_parse(iso, &ms) ? (time_t)(ms / 1000) : 0;
 	if (!t || !localtime_r(&t, &local) ||
-	    !strftime(shown, sizeof(shown), "%-m/%-d/%Y, %-I:%M:%S %p",
-		      &local))
+	    !strftime(shown, sizeof(shown), "%-m/%-d/%Y, %-I:%M:%S %p", &local))
 		snprintf(shown, sizeof(shown), "%.40s", iso);
 	printf("  Expires: %s\n", shown);
 }
@@ -221,7 +219,8 @@ int cmd_login(struct ctl *ctl, int argc, char **argv)
 int cmd_logout(struct ctl *ctl, int argc, char **argv)
 {
 	(void)ctl;
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(logout_help, stdout);
 		return CTL_EXIT_OK;
 	}
@@ -232,7 +231,8 @@ int cmd_logout(struct ctl *ctl, int argc, char **argv)
 	}
 	int r = credentials_remove();
 	if (r < 0) {
-		fprintf(stderr, "[ERR] Cannot remove " CREDENTIALS_SHOWN ": %s\n",
+		fprintf(stderr,
+			"[ERR] Cannot remove " CREDENTIALS_SHOWN ": %s\n",
 			strerror(-r));
 		return CTL_EXIT_FAILURE;
 	}

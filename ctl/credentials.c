@@ -114,10 +114,9 @@ int credentials_save(const struct credentials *c, char *why, size_t len)
 	ctl_random(rnd, sizeof(rnd));
 	snprintf(tmp, sizeof(tmp), "." FILE_NAME ".%02x%02x%02x%02x%02x%02x",
 		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-	_cleanup_close_ int fd =
-		openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-					 O_CLOEXEC,
-		       0600);
+	_cleanup_close_ int fd = openat(
+		dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		0600);
 	int e = fd < 0 ? -errno : 0;
 	if (!e && fchmod(fd, 0600) < 0)
 		e = -errno;
@@ -139,8 +138,7 @@ int credentials_save(const struct credentials *c, char *why, size_t len)
 int credentials_remove(void)
 {
 	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s/" DIR_NAME "/" FILE_NAME, isol8_home_dir()) <
-	    0)
+	if (asprintf(&path, "%s/" DIR_NAME "/" FILE_NAME, isol8_home_dir()) < 0)
 		return -ENOMEM;
 	/* Unlinking never follows a link: whatever is there may go. */
 	if (unlink(path) == 0)
@@ -157,9 +155,8 @@ static int load(json_object **o, char *why, size_t len)
 		return 0;
 	if (dir < 0)
 		return dir;
-	_cleanup_close_ int fd =
-		openat(dir, FILE_NAME,
-		       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(
+		dir, FILE_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 && errno == ENOENT)
 		return 0;
@@ -177,7 +174,8 @@ static int load(json_object **o, char *why, size_t len)
 	if (!trusted(&st, why, len))
 		return -EPERM;
 	if (st.st_size > FILE_MAX) {
-		snprintf(why, len, CREDENTIALS_SHOWN " is larger than %lld bytes",
+		snprintf(why, len,
+			 CREDENTIALS_SHOWN " is larger than %lld bytes",
 			 (long long)FILE_MAX);
 		return -EFBIG;
 	}

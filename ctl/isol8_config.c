@@ -471,8 +471,8 @@ int isol8_config_apply_run(json_object *options, json_object *allow,
 
 int isol8_config_serve(struct isol8_serve_config *s, uint64_t max_ttl_ms)
 {
-	static const char *const keys[] = { "timeoutMs", "memoryLimit",
-					    "cpuLimit",	 "network",
+	static const char *const keys[] = { "timeoutMs",   "memoryLimit",
+					    "cpuLimit",	   "network",
 					    "sandboxSize", "tmpSize" };
 	struct isol8_config c;
 	struct error e = { 0 };

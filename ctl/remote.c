@@ -355,8 +355,8 @@ int remote_login(struct remote *r, json_object *body, json_object **result,
 {
 	_cleanup_reply_ struct reply rep = { 0 };
 	*result = NULL;
-	int ret = perform(r, "POST", "/auth/login", body, CALL_TIMEOUT_MS,
-			  &rep);
+	int ret =
+		perform(r, "POST", "/auth/login", body, CALL_TIMEOUT_MS, &rep);
 	*status = ret < 0 || rep.code != CURLE_OK ? 0 : rep.status;
 	if (ret < 0 || rep.err < 0) {
 		snprintf(why, why_len, "%s",
@@ -382,8 +382,9 @@ int remote_login(struct remote *r, json_object *body, json_object **result,
 		return CTL_EXIT_FAILURE;
 	}
 	if (!json_object_is_type(answer, json_type_object)) {
-		snprintf(why, why_len, "the server's answer is not a JSON "
-				       "object");
+		snprintf(why, why_len,
+			 "the server's answer is not a JSON "
+			 "object");
 		return CTL_EXIT_FAILURE;
 	}
 	*result = TAKE_PTR(answer);

@@ -38,8 +38,9 @@ static json_object *call(struct serve_prune *p, const char *act_as,
 	int err = rpc_client_connect(&c, p->socket_path);
 	if (err < 0) {
 		json_object_put(params);
-		fprintf(stderr, "[WARN] Auto-prune: cannot reach isol8d at %s: "
-				"%s\n",
+		fprintf(stderr,
+			"[WARN] Auto-prune: cannot reach isol8d at %s: "
+			"%s\n",
 			p->socket_path, strerror(-err));
 		return NULL;
 	}
@@ -101,8 +102,8 @@ static bool stale(struct serve_prune *p, json_object *s, int64_t now)
 
 static void pass(struct serve_prune *p)
 {
-	_cleanup_json_ json_object *res = call(
-		p, p->tenants ? "*" : NULL, "session.list", NULL);
+	_cleanup_json_ json_object *res =
+		call(p, p->tenants ? "*" : NULL, "session.list", NULL);
 	json_object *list = json_field(res, "sessions");
 	int64_t now = iso_time_now_ms();
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
