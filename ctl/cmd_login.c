@@ -172,16 +172,15 @@ int cmd_login(struct ctl *ctl, int argc, char **argv)
 		fputs("isol8ctl login: --key must not be empty\n", stderr);
 		return CTL_EXIT_USAGE;
 	}
-	/* isol8 strips one trailing '/' and stores the host so. */
-	_cleanup_free_ char *host = strdup(a.host);
-	if (!host)
-		return CTL_EXIT_FAILURE;
-	size_t n = strlen(host);
-	if (n && host[n - 1] == '/')
-		host[n - 1] = '\0';
 	_cleanup_json_ json_object *body = login_body(&a);
 	if (!body)
 		return CTL_EXIT_USAGE;
+	/* isol8 strips one trailing '/' and stores the host so. */
+	size_t n = strlen(a.host);
+	_cleanup_free_ char *host =
+		strndup(a.host, n - (n && a.host[n - 1] == '/'));
+	if (!host)
+		return CTL_EXIT_FAILURE;
 	struct remote r;
 	code = remote_open(&r, host, a.key, "✖ Login failed: ");
 	if (code != CTL_EXIT_OK)

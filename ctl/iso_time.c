@@ -22,7 +22,7 @@ bool iso_time_parse(const char *s, int64_t *ms)
 		int h, m, n = 0;
 		if (sscanf(end + 1, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5)
 			return false;
-		offset = (*end == '-' ? -1 : 1) * (h * 60 + m) * 60;
+		offset = (int64_t)(*end == '-' ? -1 : 1) * (h * 60 + m) * 60;
 		end += 6;
 	} else {
 		return false;
