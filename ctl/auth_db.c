@@ -11,7 +11,7 @@
 #include <time.h>
 
 #define KEY_PREFIX "isol8_"
-#define KEY_RANDOM ((size_t)24) /* bytes: 192 bits */
+#define KEY_RANDOM ((size_t)32) /* bytes: isol8's 64 hex digits */
 
 struct auth_db {
 	sqlite3 *db;

@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 #define AUTH_TENANT_MAX 64
-#define AUTH_DEFAULT_TTL_MS 86400000ull /* 24 hours, as isol8's */
+#define AUTH_DEFAULT_TTL_MS 86400000ull	     /* 24 hours, as isol8's */
+#define AUTH_TTL_MAX_MS (3650ull * 86400000) /* ten years */
 
 struct auth_db;
 

@@ -96,7 +96,9 @@ static const char run_help[] =
 	"      --host URL        run on the server at URL, e.g.\n"
 	"                        http://127.0.0.1:3000, not through the "
 	"socket\n"
-	"      --key KEY         its API key (default $ISOL8_API_KEY)\n"
+	"      --key KEY         its API key (default $ISOL8_API_KEY, then "
+	"the token\n"
+	"                        isol8ctl login stored for that host)\n"
 	"  -h, --help            show this help\n";
 
 static int set_kv(json_object *obj, const char *flag, const char *kv)

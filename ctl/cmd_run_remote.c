@@ -14,6 +14,10 @@ struct remote_run {
 	json_object *result; /* exitCode, timedOut, networkLogs, files */
 	json_object *logs;
 	bool exited, failed;
+	/* isol8's CLI rule: an error event makes it 1, an exit event other
+	 * than "0" its number; the last one wins (so a failed setup script
+	 * ends with the script's status, a timeout with 137). */
+	int code;
 };
 
 static int on_remote_event(json_object *ev, void *userdata)
@@ -25,6 +29,10 @@ static int on_remote_event(json_object *ev, void *userdata)
 	if (!type || !json_object_object_get_ex(ev, "data", &data))
 		return 0;
 	const char *text = json_object_get_string(data);
+	if (strcmp(type, "error") == 0)
+		s->code = CTL_EXIT_FAILURE;
+	else if (strcmp(type, "exit") == 0 && strcmp(text, "0") != 0)
+		s->code = (int)strtol(text, NULL, 10) ?: CTL_EXIT_FAILURE;
 	if (strcmp(type, "exit") == 0) {
 		s->exited = true;
 		json_object_object_add(
@@ -77,7 +85,7 @@ static int stream_remote(struct remote *r, const struct run_opts *o,
 	if (code != CTL_EXIT_OK)
 		return code;
 	if (s.failed)
-		return CTL_EXIT_FAILURE;
+		return s.code;
 	bool timed_out = json_field_str(result, "timedOut", NULL);
 	if (!s.exited && !timed_out) {
 		fprintf(stderr, "[ERR] Stream failed: the server ended the "

@@ -51,7 +51,9 @@ static const char session_help[] =
 	"                 instead of the socket.  It has no route to create a\n"
 	"                 session: there a session is made by its first\n"
 	"                 execution, isol8ctl run --host URL --session-id ID\n"
-	"  --key KEY      the API key for --host (default $ISOL8_API_KEY)\n";
+	"  --key KEY      the API key for --host (default $ISOL8_API_KEY, then "
+	"the\n"
+	"                 token isol8ctl login stored for that host)\n";
 
 struct session_args {
 	const char *name; /* the subcommand */

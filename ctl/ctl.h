@@ -60,5 +60,7 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv);
 int cmd_session(struct ctl *ctl, int argc, char **argv);
 int cmd_serve(struct ctl *ctl, int argc, char **argv);
 int cmd_cleanup(struct ctl *ctl, int argc, char **argv);
+int cmd_login(struct ctl *ctl, int argc, char **argv);
+int cmd_logout(struct ctl *ctl, int argc, char **argv);
 
 #endif

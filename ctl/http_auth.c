@@ -8,7 +8,6 @@
 #include <time.h>
 
 #define NAME_MAX_LEN 200
-#define TTL_MAX_MS (3650ull * 86400000) /* ten years */
 
 /* The key database, for the master key only; NULL after replying. */
 static struct auth_db *admin_db(struct http_request *r)
@@ -37,7 +36,7 @@ static bool parse_key_request(struct http_request *r, json_object *body,
 {
 	json_object *v;
 	snprintf(k->tenant, sizeof(k->tenant), "default");
-	k->ttl_ms = AUTH_DEFAULT_TTL_MS;
+	k->ttl_ms = r->bridge->default_ttl_ms;
 	if (json_object_object_get_ex(body, "name", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    json_object_get_string_len(v) == 0 ||
@@ -67,11 +66,11 @@ static bool parse_key_request(struct http_request *r, json_object *body,
 		int64_t t = json_object_is_type(v, json_type_int)
 				    ? json_object_get_int64(v)
 				    : -1;
-		if (t <= 0 || (uint64_t)t > TTL_MAX_MS) {
+		if (t <= 0 || (uint64_t)t > AUTH_TTL_MAX_MS) {
 			http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 					 "ttlMs must be a whole number of "
 					 "milliseconds from 1 to %llu",
-					 (unsigned long long)TTL_MAX_MS);
+					 (unsigned long long)AUTH_TTL_MAX_MS);
 			return false;
 		}
 		k->ttl_ms = (uint64_t)t;
@@ -89,12 +88,15 @@ static enum MHD_Result create(struct http_request *r, json_object *body,
 		return http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 					"name is required");
 	if (!*k.name) {
-		char ts[32];
-		time_t t = time(NULL);
+		/* isol8's login-<Date.toISOString()> */
+		struct timespec now;
 		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		snprintf(k.name, sizeof(k.name), "login-%s", ts);
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		size_t n = strftime(k.name, sizeof(k.name),
+				    "login-%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(k.name + n, sizeof(k.name) - n, ".%03ldZ",
+			 now.tv_nsec / 1000000);
 	}
 	json_object *key =
 		auth_db_create(r->bridge->auth, k.name, k.tenant, k.ttl_ms);

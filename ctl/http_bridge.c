@@ -9,6 +9,7 @@
 #include "http_reply.h"
 #include "http_stream.h"
 #include "http_ws.h"
+#include "json_field.h"
 #include "jsonrpc.h"
 #include "version.h"
 
@@ -171,7 +172,28 @@ static enum MHD_Result get_health(struct http_request *r, const char *arg)
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 
-json_object *bridge_execute_params(json_object *body)
+/* As isol8's server spreads the client's options over its config's
+ * defaults; the daemon then checks the result against its limits. */
+static void apply_defaults(const struct bridge *b, json_object *params)
+{
+	if (!b->request_defaults ||
+	    !json_object_object_length(b->request_defaults))
+		return;
+	json_object *opt = json_field(params, "options");
+	if (!opt || json_object_is_type(opt, json_type_null)) {
+		opt = json_object_new_object();
+		json_object_object_add(params, "options", opt);
+	}
+	if (!json_object_is_type(opt, json_type_object))
+		return; /* the daemon names the mistake */
+	json_object_object_foreach(b->request_defaults, key, v)
+	{
+		if (!json_object_object_get_ex(opt, key, NULL))
+			json_object_object_add(opt, key, json_object_get(v));
+	}
+}
+
+json_object *bridge_execute_params(const struct bridge *b, json_object *body)
 {
 	json_object *req = NULL;
 	if (!json_object_object_get_ex(body, "request", &req) ||
@@ -181,6 +203,7 @@ json_object *bridge_execute_params(json_object *body)
 	copy_key(p, body, "request");
 	copy_key(p, body, "options");
 	copy_key(p, body, "sessionId");
+	apply_defaults(b, p);
 	return p;
 }
 
@@ -189,7 +212,7 @@ static json_object *execute_params(struct http_request *r)
 	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
 		return NULL;
-	json_object *p = bridge_execute_params(body);
+	json_object *p = bridge_execute_params(r->bridge, body);
 	if (!p)
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 				 "The body needs a \"request\" object "

@@ -23,6 +23,10 @@ struct bridge {
 	/* connections yet to authenticate (http_limits.c), and their cap */
 	atomic_uint unauthenticated;
 	unsigned max_unauthenticated;
+	/* From isol8's config file: options for executions that leave them
+	 * out, and the TTL of keys made without ttlMs. */
+	json_object *request_defaults;
+	uint64_t default_ttl_ms;
 };
 
 /* One HTTP request being served. */
@@ -55,8 +59,9 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 /* The body as a JSON object, or NULL after a 400. */
 json_object *http_body_object(struct http_request *r);
 /* {request, options?, sessionId?} of an isol8 execute envelope as the
- * daemon's execute params, or NULL when it has no "request" object. */
-json_object *bridge_execute_params(json_object *body);
+ * daemon's execute params, with b's request defaults for the options it
+ * leaves out, or NULL when it has no "request" object. */
+json_object *bridge_execute_params(const struct bridge *b, json_object *body);
 /* The client's socket, to notice it hanging up while the daemon works. */
 int http_client_fd(const struct http_request *r);
 /* Connects for r; on failure replies 503 and returns a negative errno. */

@@ -31,6 +31,7 @@ struct ws_conn {
 	struct strbuf out; /* the frame being sent */
 	int idle_ms;
 	bool heard; /* the client sent something since the last look */
+	const struct bridge *bridge;
 };
 
 static long long now_ms(void)
@@ -160,7 +161,7 @@ static int ws_take(struct ws_conn *w, const struct ws_message *m,
 	if (!params)
 		return ws_send_error(w, "An execution is already running on "
 					"this connection");
-	*params = bridge_execute_params(msg);
+	*params = bridge_execute_params(w->bridge, msg);
 	if (*params)
 		return 1;
 	ws_send_error(w, "The execute message needs a \"request\" object "
@@ -297,6 +298,7 @@ static void ws_upgraded(void *cls, struct MHD_Connection *conn, void *state,
 	struct ws_conn w = {
 		.fd = sock,
 		.idle_ms = (int)(r->bridge->idle_sec * 1000),
+		.bridge = r->bridge,
 	};
 	ws_reader_init(&w.rd, r->bridge->max_body);
 	json_object *params = NULL;

@@ -339,8 +339,7 @@ static int merge(json_object *into, json_object *from, const struct key *keys,
 	return 0;
 }
 
-/* As Node's os.homedir(): $HOME, else the password database. */
-static const char *home_dir(void)
+const char *isol8_home_dir(void)
 {
 	const char *h = getenv("HOME");
 	if (h && *h)
@@ -366,7 +365,7 @@ static int find_file(char **out)
 		return 0;
 	}
 	free(p);
-	const char *home = home_dir();
+	const char *home = isol8_home_dir();
 	size_t hl = strlen(home);
 	while (hl > 1 && home[hl - 1] == '/')
 		hl--;
@@ -468,4 +467,52 @@ int isol8_config_apply_run(json_object *options, json_object *allow,
 		*debug = true;
 	isol8_config_free(&c);
 	return 0;
+}
+
+int isol8_config_serve(struct isol8_serve_config *s, uint64_t max_ttl_ms)
+{
+	static const char *const keys[] = { "timeoutMs",   "memoryLimit",
+					    "cpuLimit",	   "network",
+					    "sandboxSize", "tmpSize" };
+	struct isol8_config c;
+	struct error e = { 0 };
+	int r = isol8_config_load(&c, &e);
+	if (r < 0) {
+		fprintf(stderr, "[ERR] %s\n", e.message);
+		isol8_config_free(&c);
+		return r;
+	}
+	*s = (struct isol8_serve_config){ .request_defaults =
+						  json_object_new_object() };
+	json_object *defaults = json_field(c.file, "defaults");
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		fill(s->request_defaults, keys[i], defaults, i == 0);
+	/* From the merged document: isol8's defaults where the file is
+	 * silent. */
+	json_object *auth = json_field(c.doc, "auth");
+	json_object *cleanup = json_field(c.doc, "cleanup");
+	json_object *ttl = json_field(auth, "defaultTtlMs");
+	json_object *age = json_field(cleanup, "maxContainerAgeMs");
+	s->auto_prune =
+		json_object_get_boolean(json_field(cleanup, "autoPrune"));
+	s->max_age_ms = (uint64_t)json_object_get_double(age);
+	s->default_ttl_ms = (uint64_t)json_object_get_double(ttl);
+	if (ttl && !json_object_is_type(ttl, json_type_null) &&
+	    (s->default_ttl_ms < 1 || s->default_ttl_ms > max_ttl_ms)) {
+		fprintf(stderr,
+			"[ERR] %s: auth.defaultTtlMs: must be from 1 to %llu "
+			"(ten years)\n",
+			c.path, (unsigned long long)max_ttl_ms);
+		r = -EINVAL;
+	}
+	isol8_config_free(&c);
+	if (r < 0)
+		isol8_serve_config_free(s);
+	return r;
+}
+
+void isol8_serve_config_free(struct isol8_serve_config *s)
+{
+	json_object_put(s->request_defaults);
+	s->request_defaults = NULL;
 }

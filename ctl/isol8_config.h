@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct isol8_config {
 	/* The effective configuration in isol8's shape and key order.  A null
@@ -25,6 +26,10 @@ struct isol8_config {
 int isol8_config_load(struct isol8_config *c, struct error *e);
 void isol8_config_free(struct isol8_config *c);
 
+/* As Node's os.homedir(), where isol8 keeps ~/.isol8: $HOME, else the
+ * password database. */
+const char *isol8_home_dir(void);
+
 /* What isol8's `run` takes from the file, where the command line left it
  * unset: options.timeoutMs, memoryLimit and cpuLimit, the network
  * whitelist and blacklist (when no --allow / --deny), and debug.  Only
@@ -32,5 +37,24 @@ void isol8_config_free(struct isol8_config *c);
  * defaults.  Prints "[ERR] ..." for a bad file; 0 or a negative errno. */
 int isol8_config_apply_run(json_object *options, json_object *allow,
 			   json_object *deny, bool *debug);
+
+/* What isol8's server takes from the file. */
+struct isol8_serve_config {
+	/* options for executions that leave them out: those of
+	 * defaults.{timeoutMs, memoryLimit, cpuLimit, network, sandboxSize,
+	 * tmpSize} the file itself sets (the rest stays with the daemon) */
+	json_object *request_defaults;
+	/* auth.defaultTtlMs, cleanup.autoPrune and maxContainerAgeMs, with
+	 * isol8's defaults; 0 for a number the file sets to null */
+	uint64_t default_ttl_ms;
+	bool auto_prune;
+	uint64_t max_age_ms;
+};
+
+/* Loads the file for `isol8ctl serve`; prints "[ERR] ..." for a bad file
+ * or a TTL over max_ttl_ms.  0 or a negative errno; after 0,
+ * isol8_serve_config_free is due. */
+int isol8_config_serve(struct isol8_serve_config *s, uint64_t max_ttl_ms);
+void isol8_serve_config_free(struct isol8_serve_config *s);
 
 #endif

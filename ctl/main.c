@@ -21,6 +21,9 @@ static const struct ctl_command commands[] = {
 	{ "serve", cmd_serve, "serve isol8's HTTP API in front of isol8d" },
 	{ "cleanup", cmd_cleanup,
 	  "delete your sessions and the boxes --persist kept" },
+	{ "login", cmd_login,
+	  "authenticate with an isol8 server and store credentials" },
+	{ "logout", cmd_logout, "remove stored isol8 credentials" },
 };
 
 static void usage(FILE *out)

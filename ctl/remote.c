@@ -3,6 +3,7 @@
 #include "remote.h"
 
 #include "cleanup.h"
+#include "credentials.h"
 #include "ctl.h"
 #include "error.h"
 #include "jsonrpc.h"
@@ -62,20 +63,13 @@ static void reply_free(struct reply *rep)
 }
 #define _cleanup_reply_ __attribute__((cleanup(reply_free)))
 
-int remote_open(struct remote *r, const char *host, const char *key,
+int remote_open(struct remote *r, const char *host, const char *flag_key,
 		const char *prefix)
 {
 	*r = (struct remote){ .prefix = prefix };
-	if (!key || !*key)
-		key = getenv("ISOL8_API_KEY");
-	/* isol8's words and exit status, without its `isol8 login`, which
-	 * isol8ctl has no counterpart of. */
-	if (!key || !*key) {
-		fputs("[ERR] API key required. Use --key or ISOL8_API_KEY env "
-		      "var.\n",
-		      stderr);
+	_cleanup_free_ char *key = credentials_api_key(host, flag_key);
+	if (!key)
 		return CTL_EXIT_FAILURE;
-	}
 	/* It goes into a header line: no line breaks smuggled in. */
 	for (const char *p = key; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -354,6 +348,47 @@ int remote_delete_session(struct remote *r, const char *session_id,
 	if (!url)
 		return no_memory(r, what, result);
 	return call(r, "DELETE", url, NULL, CALL_TIMEOUT_MS, what, result);
+}
+
+int remote_login(struct remote *r, json_object *body, json_object **result,
+		 long *status, char *why, size_t why_len)
+{
+	_cleanup_reply_ struct reply rep = { 0 };
+	*result = NULL;
+	int ret =
+		perform(r, "POST", "/auth/login", body, CALL_TIMEOUT_MS, &rep);
+	*status = ret < 0 || rep.code != CURLE_OK ? 0 : rep.status;
+	if (ret < 0 || rep.err < 0) {
+		snprintf(why, why_len, "%s",
+			 rep.why[0] ? rep.why : strerror(-(ret ?: rep.err)));
+		return CTL_EXIT_FAILURE;
+	}
+	if (rep.code != CURLE_OK) {
+		snprintf(why, why_len, "%s", rep.curl_error);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	_cleanup_json_ json_object *answer = NULL;
+	struct error e;
+	if (rep.len)
+		json_parse_strict(rep.body, rep.len, &answer, &e);
+	json_object *error = NULL;
+	if (rep.status / 100 != 2) {
+		if (json_object_object_get_ex(answer, "error", &error) &&
+		    json_object_is_type(error, json_type_string))
+			snprintf(why, why_len, "%s",
+				 json_object_get_string(error));
+		else
+			snprintf(why, why_len, "HTTP %ld", rep.status);
+		return CTL_EXIT_FAILURE;
+	}
+	if (!json_object_is_type(answer, json_type_object)) {
+		snprintf(why, why_len,
+			 "the server's answer is not a JSON "
+			 "object");
+		return CTL_EXIT_FAILURE;
+	}
+	*result = TAKE_PTR(answer);
+	return CTL_EXIT_OK;
 }
 
 struct stream {

@@ -14,8 +14,9 @@ struct remote {
 	const char *prefix; /* before each message: "[ERR] ", "isol8ctl: " */
 };
 
-/* From --host and --key (else $ISOL8_API_KEY); prints why not.  Only
- * after it succeeded is remote_close due. */
+/* From --host and the key credentials_api_key() resolves (--key,
+ * $ISOL8_API_KEY, the stored login); prints why not.  Only after it
+ * succeeded is remote_close due. */
 int remote_open(struct remote *r, const char *host, const char *key,
 		const char *prefix);
 void remote_close(struct remote *r);
@@ -47,5 +48,12 @@ int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
 		       json_object **result);
 int remote_delete_session(struct remote *r, const char *session_id,
 			  json_object **result);
+
+/* POST /auth/login with body, printing nothing: on a 2xx CTL_EXIT_OK and
+ * the answer in *result (caller puts); otherwise an exit code with isol8's
+ * text in why (the answer's "error", else "HTTP <status>", else the
+ * transfer's error) and the status in *status (0 when none came). */
+int remote_login(struct remote *r, json_object *body, json_object **result,
+		 long *status, char *why, size_t why_len);
 
 #endif

@@ -5,6 +5,8 @@
 #include "ctl.h"
 #include "http_bridge.h"
 #include "http_limits.h"
+#include "isol8_config.h"
+#include "serve_prune.h"
 #include "size.h"
 #include "version.h"
 
@@ -71,6 +73,15 @@ static const char serve_help[] =
 	"(default " DEFAULT_MAX_PER_IP ")\n"
 	"      --max-unauthenticated N  connections yet to authenticate\n"
 	"                    (default " DEFAULT_MAX_UNAUTHENTICATED ")\n"
+	"\n"
+	"isol8's config file (./isol8.config.json, else ~/.isol8/config.json)\n"
+	"is applied as isol8's server applies it: defaults.timeoutMs,\n"
+	"memoryLimit, cpuLimit, network, sandboxSize and tmpSize for\n"
+	"executions that leave them out (the daemon's limits still apply),\n"
+	"auth.defaultTtlMs for keys made without ttlMs, and "
+	"cleanup.autoPrune:\n"
+	"every 60 seconds, sessions idle for longer than\n"
+	"cleanup.maxContainerAgeMs are deleted (SIGUSR1: a pass at once).\n"
 	"\n"
 	"Started by systemd with a listening socket (LISTEN_FDS), serves that\n"
 	"socket instead.  Stops on SIGTERM or SIGINT.  See isol8ctl(1).\n";
@@ -386,12 +397,17 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	int port = resolve_port(&a);
 	if (port < 0)
 		return CTL_EXIT_USAGE;
+	struct isol8_serve_config cfg;
+	if (isol8_config_serve(&cfg, AUTH_TTL_MAX_MS) < 0)
+		return CTL_EXIT_FAILURE;
 	struct bridge b = {
 		.socket_path = rpc_client_socket_path(ctl->socket_flag),
 		.key = a.key,
 		.max_body = max_body,
 		.idle_sec = a.idle_sec,
 		.max_unauthenticated = a.max_unauth,
+		.request_defaults = cfg.request_defaults,
+		.default_ttl_ms = cfg.default_ttl_ms ?: AUTH_DEFAULT_TTL_MS,
 	};
 	if (a.auth_db) {
 		char why[256];
@@ -399,6 +415,7 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		if (!b.auth) {
 			fprintf(stderr, "[ERR] Cannot open --auth-db %s: %s\n",
 				a.auth_db, why);
+			isol8_serve_config_free(&cfg);
 			return CTL_EXIT_FAILURE;
 		}
 	}
@@ -409,6 +426,7 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	bool busy;
@@ -419,8 +437,16 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		if ((port = other_port(busy_port)) < 0)
 			break;
 	}
+	struct serve_prune *prune = NULL;
+	if (d && cfg.auto_prune &&
+	    !(prune = serve_prune_start(b.socket_path, b.auth != NULL,
+					cfg.max_age_ms))) {
+		MHD_stop_daemon(d);
+		d = NULL;
+	}
 	if (!d) {
 		auth_db_close(b.auth);
+		isol8_serve_config_free(&cfg);
 		return CTL_EXIT_FAILURE;
 	}
 	const union MHD_DaemonInfo *li =
@@ -444,9 +470,12 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	fflush(stdout);
 	sd_notify(0, "READY=1");
 	int sig;
-	sigwait(&stop, &sig);
+	while (sigwait(&stop, &sig) == 0 && sig == SIGUSR1)
+		serve_prune_now(prune);
 	sd_notify(0, "STOPPING=1");
 	MHD_stop_daemon(d);
+	serve_prune_stop(prune);
 	auth_db_close(b.auth);
+	isol8_serve_config_free(&cfg);
 	return CTL_EXIT_OK;
 }

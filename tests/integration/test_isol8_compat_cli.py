@@ -198,8 +198,8 @@ def test_missing_key_for_host():
             capture_output=True, text=True, env=e, timeout=15,
             stdin=subprocess.DEVNULL)
         assert p.returncode == 1, p
-        assert p.stderr == "[ERR] API key required. Use --key or " \
-            "ISOL8_API_KEY env var.\n", p
+        assert p.stderr == "[ERR] API key required. Use --key, " \
+            "ISOL8_API_KEY env var, or `isol8ctl login`.\n", p
 
 
 # --------------------------------------------------------------------------

@@ -128,11 +128,17 @@ def test_timeout(daemon, start_bridge):
 def test_failed_setup_is_a_stream_failure(daemon, start_bridge):
     b = start_bridge(daemon)
     p = remote(b, "run", "--setup", "exit 4", "-e", "print(1)")
-    assert p.returncode == FAILURE, p
+    # As isol8's CLI: the setup's exit event comes after its error.
+    assert p.returncode == 4, p
     # Said once, though the daemon's error event and its error answer
     # both come through the bridge; the event has isol8's text.
     assert p.stderr == "[ERR] Stream failed: Setup script failed (exit " \
         "code 4)\n", p
+    # Buffered, isol8's execute() throws and its CLI exits 1.
+    p = remote(b, "run", "--no-stream", "--setup", "echo why >&2; exit 4",
+               "-e", "print(1)")
+    assert p.returncode == FAILURE, p
+    assert "Setup script failed (exit code 4): why" in p.stderr, p
 
 
 def test_log_network_as_local(daemon, start_bridge):
@@ -272,8 +278,8 @@ def test_key_from_the_environment(daemon, start_bridge):
     assert p.stdout == "1\n"
     p = remote(b, "run", "-e", "print(1)", key=False)
     assert p.returncode == FAILURE, p
-    assert p.stderr == "[ERR] API key required. Use --key or " \
-        "ISOL8_API_KEY env var.\n", p
+    assert p.stderr == "[ERR] API key required. Use --key, " \
+        "ISOL8_API_KEY env var, or `isol8ctl login`.\n", p
     p = run_ctl("run", "--key", "k", "-e", "print(1)",
                 socket_path=daemon.socket_path)
     assert p.returncode == USAGE and "--host" in p.stderr, p
