@@ -1,6 +1,7 @@
 #include "auth_db.h"
 
 #include "cleanup.h"
+#include "iso_time.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -28,6 +29,12 @@ static const char schema[] =
 
 struct auth_db *auth_db_open(const char *path, char *why, size_t why_len)
 {
+	if (strstr(path, "://")) {
+		snprintf(why, why_len,
+			 "only SQLite files are supported, not connection "
+			 "strings such as postgres:// or mysql://");
+		return NULL;
+	}
 	struct auth_db *a = calloc(1, sizeof(*a));
 	if (!a) {
 		snprintf(why, why_len, "out of memory");
@@ -65,23 +72,6 @@ bool auth_tenant_valid(const char *name)
 	return len > 0 && len <= AUTH_TENANT_MAX &&
 	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
 			    "XYZ0123456789._@-") == len;
-}
-
-/* ISO 8601 with milliseconds, in UTC: sorts as the times do. */
-static void iso_time(uint64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -135,13 +125,13 @@ json_object *auth_db_create(struct auth_db *a, const char *name,
 		 h + 16, h + 20);
 	memcpy(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1);
 	hex(rnd, sizeof(rnd), key + sizeof(KEY_PREFIX) - 1);
-	char hash[65], prefix[16], created[32], expires[32];
+	char hash[65], prefix[16], created[ISO_TIME_LEN], expires[ISO_TIME_LEN];
 	if (digest(key, hash) < 0)
 		return NULL;
 	snprintf(prefix, sizeof(prefix), "%.10s...", key);
-	uint64_t now = now_ms();
-	iso_time(now, created);
-	iso_time(now + ttl_ms, expires);
+	int64_t now = iso_time_now_ms();
+	iso_time_format(now, created);
+	iso_time_format(now + (int64_t)ttl_ms, expires);
 	_cleanup_stmt_ sqlite3_stmt *st = prepare(
 		a, "INSERT INTO api_keys (id, name, keyHash, keyPrefix, "
 		   "tenantId, createdAt, expiresAt) VALUES (?,?,?,?,?,?,?)");
@@ -165,12 +155,12 @@ json_object *auth_db_create(struct auth_db *a, const char *name,
 int auth_db_check(struct auth_db *a, const char *key,
 		  char tenant[AUTH_TENANT_MAX + 1])
 {
-	char hash[65], now[32];
+	char hash[65], now[ISO_TIME_LEN];
 	if (strncmp(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1) != 0)
 		return 0;
 	if (digest(key, hash) < 0)
 		return -EIO;
-	iso_time(now_ms(), now);
+	iso_time_format(iso_time_now_ms(), now);
 	_cleanup_stmt_ sqlite3_stmt *st =
 		prepare(a, "UPDATE api_keys SET lastUsedAt = ?1 "
 			   "WHERE keyHash = ?2 AND revoked = 0 AND "
@@ -238,4 +228,18 @@ int auth_db_revoke(struct auth_db *a, const char *id)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return -EIO;
 	return sqlite3_changes(a->db) > 0;
+}
+
+int auth_db_purge(struct auth_db *a)
+{
+	char now[ISO_TIME_LEN];
+	iso_time_format(iso_time_now_ms(), now);
+	_cleanup_stmt_ sqlite3_stmt *st = prepare(
+		a, "DELETE FROM api_keys WHERE revoked = 1 OR expiresAt < ?");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return -EIO;
+	return sqlite3_changes(a->db);
 }

@@ -36,5 +36,8 @@ int auth_db_check(struct auth_db *db, const char *key,
 json_object *auth_db_list(struct auth_db *db, const char *tenant);
 /* 1 revoked, 0 no such key, or a negative errno. */
 int auth_db_revoke(struct auth_db *db, const char *id);
+/* Deletes revoked and expired keys, as isol8's auth.cleanupIntervalMs
+ * does: how many, or a negative errno. */
+int auth_db_purge(struct auth_db *db);
 
 #endif

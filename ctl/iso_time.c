@@ -39,3 +39,12 @@ int64_t iso_time_now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
+
+void iso_time_format(int64_t ms, char out[ISO_TIME_LEN])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, ISO_TIME_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, ISO_TIME_LEN - n, ".%03uZ", (unsigned)(ms % 1000));
+}

@@ -469,6 +469,29 @@ int isol8_config_apply_run(json_object *options, json_object *allow,
 	return 0;
 }
 
+/* A time in milliseconds of a section: from min to max (checked before
+ * it is converted), 0 when null or absent. */
+static int ms_field(const char *file, json_object *section,
+		    const char *section_name, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out)
+{
+	json_object *v = json_field(section, key);
+	*out = 0;
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	double d = json_object_get_double(v);
+	if (!(d >= (double)min && d <= (double)max)) {
+		fprintf(stderr,
+			"[ERR] %s: %s.%s: must be from %llu to %llu (ten "
+			"years)\n",
+			file, section_name, key, (unsigned long long)min,
+			(unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = (uint64_t)d;
+	return 0;
+}
+
 int isol8_config_serve(struct isol8_serve_config *s, uint64_t max_ttl_ms)
 {
 	static const char *const keys[] = { "timeoutMs",   "memoryLimit",
@@ -491,19 +514,28 @@ int isol8_config_serve(struct isol8_serve_config *s, uint64_t max_ttl_ms)
 	 * silent. */
 	json_object *auth = json_field(c.doc, "auth");
 	json_object *cleanup = json_field(c.doc, "cleanup");
-	json_object *ttl = json_field(auth, "defaultTtlMs");
-	json_object *age = json_field(cleanup, "maxContainerAgeMs");
 	s->auto_prune =
 		json_object_get_boolean(json_field(cleanup, "autoPrune"));
-	s->max_age_ms = (uint64_t)json_object_get_double(age);
-	s->default_ttl_ms = (uint64_t)json_object_get_double(ttl);
-	if (ttl && !json_object_is_type(ttl, json_type_null) &&
-	    (s->default_ttl_ms < 1 || s->default_ttl_ms > max_ttl_ms)) {
-		fprintf(stderr,
-			"[ERR] %s: auth.defaultTtlMs: must be from 1 to %llu "
-			"(ten years)\n",
-			c.path, (unsigned long long)max_ttl_ms);
-		r = -EINVAL;
+	if (r == 0)
+		r = ms_field(c.path, cleanup, "cleanup", "maxContainerAgeMs", 0,
+			     max_ttl_ms, &s->max_age_ms);
+	if (r == 0)
+		r = ms_field(c.path, auth, "auth", "defaultTtlMs", 1,
+			     max_ttl_ms, &s->default_ttl_ms);
+	if (r == 0)
+		r = ms_field(c.path, auth, "auth", "cleanupIntervalMs", 1,
+			     max_ttl_ms, &s->key_purge_ms);
+	if (r == 0 && json_object_get_boolean(json_field(auth, "enabled"))) {
+		json_object *conn = json_field(auth, "connectionString");
+		int n = json_object_is_type(conn, json_type_string)
+				? asprintf(&s->auth_db, "%s",
+					   json_object_get_string(conn))
+				: asprintf(&s->auth_db, "%s/.isol8/auth.db",
+					   isol8_home_dir());
+		if (n < 0) {
+			s->auth_db = NULL;
+			r = -ENOMEM;
+		}
 	}
 	isol8_config_free(&c);
 	if (r < 0)
@@ -515,4 +547,6 @@ void isol8_serve_config_free(struct isol8_serve_config *s)
 {
 	json_object_put(s->request_defaults);
 	s->request_defaults = NULL;
+	free(s->auth_db);
+	s->auth_db = NULL;
 }

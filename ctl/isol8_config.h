@@ -49,6 +49,10 @@ struct isol8_serve_config {
 	uint64_t default_ttl_ms;
 	bool auto_prune;
 	uint64_t max_age_ms;
+	/* auth.enabled: auth.connectionString, else ~/.isol8/auth.db (NULL
+	 * when not enabled); auth.cleanupIntervalMs */
+	char *auth_db;
+	uint64_t key_purge_ms;
 };
 
 /* Loads the file for `isol8ctl serve`; prints "[ERR] ..." for a bad file

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -78,8 +80,10 @@ static const char serve_help[] =
 	"is applied as isol8's server applies it: defaults.timeoutMs,\n"
 	"memoryLimit, cpuLimit, network, sandboxSize and tmpSize for\n"
 	"executions that leave them out (the daemon's limits still apply),\n"
-	"auth.defaultTtlMs for keys made without ttlMs, and "
-	"cleanup.autoPrune:\n"
+	"auth.defaultTtlMs for keys made without ttlMs, auth.enabled and\n"
+	"connectionString (a SQLite key database without --auth-db; default\n"
+	"~/.isol8/auth.db), auth.cleanupIntervalMs (expired and revoked keys\n"
+	"deleted), and cleanup.autoPrune:\n"
 	"every 60 seconds, sessions idle for longer than\n"
 	"cleanup.maxContainerAgeMs are deleted (SIGUSR1: a pass at once).\n"
 	"\n"
@@ -368,6 +372,55 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 	return d;
 }
 
+/* A key database named by the configuration gets its directory made, as
+ * isol8 makes ~/.isol8 for its default; a flag's must exist. */
+static struct auth_db *open_auth_db(const char *path, bool make_dir, char *why,
+				    size_t why_len)
+{
+	if (make_dir && !strstr(path, "://")) {
+		_cleanup_free_ char *dir = strdup(path);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+				snprintf(why, why_len, "cannot make %s: %s",
+					 dir, strerror(errno));
+				return NULL;
+			}
+		}
+	}
+	return auth_db_open(path, why, why_len);
+}
+
+/* The next of the stop signals; meanwhile, every purge_ms, the key
+ * database's expired and revoked keys go (auth.cleanupIntervalMs). */
+static int wait_signal(const sigset_t *set, struct auth_db *auth,
+		       uint64_t purge_ms)
+{
+	for (;;) {
+		if (!auth || purge_ms == 0) {
+			int sig;
+			return sigwait(set, &sig) == 0 ? sig : -1;
+		}
+		struct timespec t = { .tv_sec = (time_t)(purge_ms / 1000),
+				      .tv_nsec = (long)(purge_ms % 1000) *
+						 1000000 };
+		int sig = sigtimedwait(set, NULL, &t);
+		if (sig >= 0)
+			return sig;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (errno == EAGAIN) {
+			int n = auth_db_purge(auth);
+			if (n < 0)
+				fprintf(stderr,
+					"[WARN] Cannot purge expired keys: "
+					"%s\n",
+					strerror(-n));
+		}
+	}
+}
+
 int cmd_serve(struct ctl *ctl, int argc, char **argv)
 {
 	struct serve_args a = { 0 };
@@ -409,12 +462,16 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		.request_defaults = cfg.request_defaults,
 		.default_ttl_ms = cfg.default_ttl_ms ?: AUTH_DEFAULT_TTL_MS,
 	};
-	if (a.auth_db) {
+	/* As isol8: the flag, else the configuration's auth.enabled. */
+	const char *auth_db = a.auth_db ?: cfg.auth_db;
+	if (auth_db) {
 		char why[256];
-		b.auth = auth_db_open(a.auth_db, why, sizeof(why));
+		b.auth = open_auth_db(auth_db, !a.auth_db, why, sizeof(why));
 		if (!b.auth) {
-			fprintf(stderr, "[ERR] Cannot open --auth-db %s: %s\n",
-				a.auth_db, why);
+			fprintf(stderr, "[ERR] Cannot open %s %s: %s\n",
+				a.auth_db ? "--auth-db"
+					  : "auth.connectionString",
+				auth_db, why);
 			isol8_serve_config_free(&cfg);
 			return CTL_EXIT_FAILURE;
 		}
@@ -465,12 +522,11 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	printf("[INFO] isol8 server v%s listening on %s\n"
 	       "       Auth: Bearer token required\n",
 	       ISOL8_VERSION, where);
-	if (a.auth_db)
-		printf("       Auth DB: %s\n", a.auth_db);
+	if (auth_db)
+		printf("       Auth DB: %s\n", auth_db);
 	fflush(stdout);
 	sd_notify(0, "READY=1");
-	int sig;
-	while (sigwait(&stop, &sig) == 0 && sig == SIGUSR1)
+	while (wait_signal(&stop, b.auth, cfg.key_purge_ms) == SIGUSR1)
 		serve_prune_now(prune);
 	sd_notify(0, "STOPPING=1");
 	MHD_stop_daemon(d);

@@ -189,3 +189,57 @@ def test_prune_before_stop_is_made(daemon, start_bridge, tmp_path):
     other = bridge_with(daemon, start_bridge, tmp_path / "again",
                         {"cleanup": {"autoPrune": False}})
     assert "s" not in session_ids(other)
+
+
+def test_auth_enabled_in_the_config(daemon, start_bridge, tmp_path):
+    """auth.enabled turns the key database on without --auth-db: at
+    auth.connectionString, else ~/.isol8/auth.db (its directory made)."""
+    db = tmp_path / "made" / "keys.db"
+    b = bridge_with(daemon, start_bridge, tmp_path,
+                    {"auth": {"enabled": True, "connectionString": str(db)}})
+    status, k = b.json("POST", "/auth/keys", {"name": "cfg"})
+    assert status == 201, k
+    assert db.exists()
+    status, r = b.json("GET", "/sessions",
+                       headers={"Authorization": "Bearer " + k["key"]})
+    assert status == 200, r
+    home = tmp_path / "h2"
+    (home / ".isol8").mkdir(parents=True)
+    (home / ".isol8" / "config.json").write_text(
+        json.dumps({"auth": {"enabled": True}}))
+    b2 = start_bridge(daemon, key=MASTER, env={"HOME": str(home)})
+    status, k = b2.json("POST", "/auth/login", {})
+    assert status == 200 and k["token"].startswith("isol8_"), k
+    assert (home / ".isol8" / "auth.db").exists()
+
+
+def test_connection_strings_are_refused(daemon, tmp_path):
+    from isol8_bridge import Bridge
+    home = tmp_path / "home"
+    (home / ".isol8").mkdir(parents=True)
+    (home / ".isol8" / "config.json").write_text(json.dumps(
+        {"auth": {"enabled": True,
+                  "connectionString": "postgres://u@localhost/isol8"}}))
+    with pytest.raises(AssertionError, match="only SQLite files"):
+        Bridge(daemon.socket_path, key=MASTER, env={"HOME": str(home)})
+    assert not (tmp_path / "postgres:").exists()
+
+
+def test_expired_and_revoked_keys_are_purged(daemon, start_bridge, tmp_path):
+    """auth.cleanupIntervalMs: expired and revoked keys leave the list."""
+    b = bridge_with(daemon, start_bridge, tmp_path,
+                    {"auth": {"cleanupIntervalMs": 300}}, auth_db=True)
+    names = {}
+    for name, ttl in (("short", 1), ("revoked", 600000), ("kept", 600000)):
+        status, k = b.json("POST", "/auth/keys",
+                           {"name": name, "ttlMs": ttl})
+        assert status == 201, k
+        names[name] = k["id"]
+    status, r = b.json("DELETE", "/auth/keys/" + names["revoked"])
+    assert status == 200, r
+
+    def listed():
+        status, r = b.json("GET", "/auth/keys")
+        assert status == 200, r
+        return {k["name"] for k in r["keys"]}
+    assert wait_for(lambda: listed() == {"kept"}), listed()
