@@ -17,8 +17,10 @@ CC ?= cc
 BUILD ?= build
 SAN ?=
 PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8
-# isol8ctl, the local client, links json-c alone; isol8ctl-http, the
-# part that speaks HTTP (serve, --host; ctl/side.h), the rest.
+# isol8ctl, the local client, links json-c alone, and statically, so that
+# it starts with no dynamic loading at all (a static-pie keeps ASLR; the
+# sanitizers need a dynamic program); isol8ctl-http, the part that speaks
+# HTTP (serve, --host; ctl/side.h), links the rest.
 CTL_PKGS := json-c
 CTL_HTTP_PKGS := libsystemd json-c libcurl libmicrohttpd sqlite3 libcrypto
 
@@ -31,8 +33,10 @@ ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+CTL_LINK :=
 else
-CFLAGS += -D_FORTIFY_SOURCE=2
+CFLAGS += -D_FORTIFY_SOURCE=2 -fPIE
+CTL_LINK := -static-pie
 endif
 
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
@@ -96,7 +100,7 @@ $(BUILD)/isol8d: $(DAEMON_OBJ) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS))
 
 $(BUILD)/isol8ctl: $(CTL_SHARED_OBJ) $(BUILD)/ctl/side_local.o $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
+	$(CC) $(LDFLAGS) $(CTL_LINK) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
 
 $(BUILD)/isol8ctl-http: $(CTL_SHARED_OBJ) $(CTL_HTTP_OBJ) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_HTTP_PKGS))
