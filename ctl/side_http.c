@@ -60,9 +60,8 @@ static int remote_call(struct remote *r, const char *method,
 	if (strcmp(method, "file.put") == 0)
 		return remote_put_file(r, params, result);
 	if (strcmp(method, "file.get") == 0)
-		return remote_get_file(r, id,
-				       json_field_str(params, "path", NULL),
-				       result);
+		return remote_get_file(
+			r, id, json_field_str(params, "path", NULL), result);
 	if (strcmp(method, "session.set_timeout") == 0)
 		return remote_set_timeout(
 			r, id,

@@ -42,9 +42,8 @@ static int open_beside(void)
 	if (!slash)
 		return -1;
 	*slash = '\0';
-	_cleanup_close_ int dir =
-		open(slash == self ? "/" : self,
-		     O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dir = open(slash == self ? "/" : self,
+				       O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0 || !as_safe(dir, st.st_uid))
 		return -1;
 	_cleanup_close_ int fd = openat(dir, HTTP_EXE, O_PATH | O_CLOEXEC);
@@ -72,7 +71,8 @@ static bool mentions_host(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		size_t len = strcspn(argv[i], "=");
-		if (len >= 4 && len <= 6 && strncmp(argv[i], "--host", len) == 0)
+		if (len >= 4 && len <= 6 &&
+		    strncmp(argv[i], "--host", len) == 0)
 			return true;
 	}
 	return false;
