@@ -22,17 +22,26 @@ def mapped_files(pid):
         return {line.split()[-1] for line in f if "/" in line}
 
 
+def reading_stdin(pid):
+    """Whether pid is blocked in read(0, ...) (x86-64's read is 0)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            return f.read().split()[:2] == ["0", "0x0"]
+    except OSError:
+        return False
+
+
 def test_local_run_maps_no_http_library(daemon):
-    # Code from standard input: isol8ctl waits for it, running, and its
-    # mappings can be read meanwhile.
+    # Code from standard input: isol8ctl waits for it, started in full,
+    # and its mappings can be read meanwhile.
     p = subprocess.Popen(
         [str(BUILD / "isol8ctl"), "--socket", str(daemon.socket_path), "run",
          "-r", "bash"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     try:
         exe = BUILD / "isol8ctl"
-        assert wait_until(lambda: os.readlink(f"/proc/{p.pid}/exe") ==
-                          str(exe), 10), "isol8ctl did not start"
+        assert wait_until(lambda: reading_stdin(p.pid), 10), \
+            "isol8ctl did not come to read its standard input"
         maps = mapped_files(p.pid)
         assert str(exe) in maps
         loaded = [m for m in maps if any(lib in os.path.basename(m)
