@@ -3,6 +3,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/isol8
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/isol8
 SYSCONFDIR ?= /etc
@@ -16,18 +17,26 @@ CC ?= cc
 BUILD ?= build
 SAN ?=
 PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8
-CTL_PKGS := libsystemd json-c libcurl libmicrohttpd sqlite3 libcrypto
+# isol8ctl, the local client, links json-c alone, and statically, so that
+# it starts with no dynamic loading at all (a static-pie keeps ASLR; the
+# sanitizers need a dynamic program); isol8ctl-http, the part that speaks
+# HTTP (serve, --host; ctl/side.h), links the rest.
+CTL_PKGS := json-c
+CTL_HTTP_PKGS := libsystemd json-c libcurl libmicrohttpd sqlite3 libcrypto
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c17 $(WARN) -D_GNU_SOURCE -fstack-protector-strong \
-	-Iproto -Idaemon -Ictl -DISOL8_INIT_EXE='"$(BUILD)/isol8-init"'
+	-Iproto -Idaemon -Ictl -DISOL8_INIT_EXE='"$(BUILD)/isol8-init"' \
+	-DISOL8_LIBEXECDIR='"$(LIBEXECDIR)"'
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+CTL_LINK :=
 else
-CFLAGS += -D_FORTIFY_SOURCE=2
+CFLAGS += -D_FORTIFY_SOURCE=2 -fPIE
+CTL_LINK := -static-pie
 endif
 
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
@@ -42,11 +51,17 @@ INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c \
 	daemon/sandbox/open_beneath.c daemon/sandbox/privileges.c \
 	daemon/sandbox/seccomp_load.c
 CTL_SRC := $(wildcard ctl/*.c)
+# Only in isol8ctl-http (ctl/side.h); side_local.c only in isol8ctl.
+CTL_HTTP_SRC := ctl/serve.c ctl/serve_prune.c ctl/remote.c \
+	ctl/cmd_run_remote.c ctl/cmd_login.c ctl/auth_db.c \
+	$(wildcard ctl/http_*.c) ctl/side_http.c
+CTL_SHARED_SRC := $(filter-out $(CTL_HTTP_SRC) ctl/side_local.c,$(CTL_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
-CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+CTL_SHARED_OBJ := $(CTL_SHARED_SRC:%.c=$(BUILD)/%.o)
+CTL_HTTP_OBJ := $(CTL_HTTP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # Small programs the integration tests run (tests/tools/).
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,\
@@ -57,11 +72,13 @@ LIBPROTO := $(BUILD)/libisol8proto.a
 .PHONY: all deps check test unit integration install run bench fuzz lint clean \
 	vm-deps vm-check
 
-all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(LIBPROTO) $(TEST_TOOLS)
+all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(BUILD)/isol8ctl-http $(LIBPROTO) \
+	$(TEST_TOOLS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS)) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS)) -MMD -MP \
+		-c $< -o $@
 
 # Files compiled into the daemon with .incbin (daemon/incbin.h).
 $(BUILD)/daemon/sandbox/seccomp_builtin.o: profiles/strict.json
@@ -83,8 +100,11 @@ $(LIBPROTO): $(PROTO_OBJ)
 $(BUILD)/isol8d: $(DAEMON_OBJ) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS))
 
-$(BUILD)/isol8ctl: $(CTL_OBJ) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
+$(BUILD)/isol8ctl: $(CTL_SHARED_OBJ) $(BUILD)/ctl/side_local.o $(LIBPROTO)
+	$(CC) $(LDFLAGS) $(CTL_LINK) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
+
+$(BUILD)/isol8ctl-http: $(CTL_SHARED_OBJ) $(CTL_HTTP_OBJ) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_HTTP_PKGS))
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ)) $(LIBPROTO)
 	@mkdir -p $(dir $@)
@@ -171,11 +191,13 @@ lint:
 		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
 	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) \
 		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
-		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_PKGS))
+		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
 
 install: all
 	install -Dm755 $(BUILD)/isol8d $(DESTDIR)$(SBINDIR)/isol8d
 	install -Dm755 $(BUILD)/isol8ctl $(DESTDIR)$(BINDIR)/isol8ctl
+	install -Dm755 $(BUILD)/isol8ctl-http \
+		$(DESTDIR)$(LIBEXECDIR)/isol8ctl-http
 	install -Dm644 -t $(DESTDIR)$(UNITDIR) units/*.service units/*.socket
 	install -Dm644 units/isol8.sysusers $(DESTDIR)$(SYSUSERSDIR)/isol8.conf
 	install -Dm644 units/isol8.tmpfiles $(DESTDIR)$(TMPFILESDIR)/isol8.conf

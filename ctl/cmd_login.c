@@ -1,5 +1,6 @@
-/* login and logout, as isol8's: a master key exchanged for a token that
- * later --host commands find in ~/.isol8/credentials.json. */
+/* login, as isol8's: a master key exchanged for a token that later
+ * --host commands find in ~/.isol8/credentials.json (logout:
+ * cmd_logout.c). */
 #include "cleanup.h"
 #include "credentials.h"
 #include "ctl.h"
@@ -34,12 +35,6 @@ static const char login_help[] =
 	"\n"
 	"Exit status 0, or 1 when the server refused or the token could not "
 	"be\n"
-	"stored.  See isol8ctl(1).\n";
-
-static const char logout_help[] =
-	"Usage: isol8ctl logout\n"
-	"\n"
-	"Removes " CREDENTIALS_SHOWN ", the token `isol8ctl login`\n"
 	"stored.  See isol8ctl(1).\n";
 
 struct login_args {
@@ -212,30 +207,5 @@ int cmd_login(struct ctl *ctl, int argc, char **argv)
 	printf("  Host:    %s\n", host);
 	print_expiry(c.expires_at);
 	puts("  Stored:  " CREDENTIALS_SHOWN);
-	return CTL_EXIT_OK;
-}
-
-int cmd_logout(struct ctl *ctl, int argc, char **argv)
-{
-	(void)ctl;
-	if (argc > 1 &&
-	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(logout_help, stdout);
-		return CTL_EXIT_OK;
-	}
-	if (argc > 1) {
-		fprintf(stderr, "isol8ctl logout: unexpected argument '%s'\n",
-			argv[1]);
-		return CTL_EXIT_USAGE;
-	}
-	int r = credentials_remove();
-	if (r < 0) {
-		fprintf(stderr,
-			"[ERR] Cannot remove " CREDENTIALS_SHOWN ": %s\n",
-			strerror(-r));
-		return CTL_EXIT_FAILURE;
-	}
-	puts(r ? "[OK] Credentials removed from " CREDENTIALS_SHOWN
-	       : "[INFO] No stored credentials found.");
 	return CTL_EXIT_OK;
 }

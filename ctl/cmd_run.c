@@ -7,6 +7,7 @@
 #include "isol8_config.h"
 #include "json_field.h"
 #include "runtime_ext.h"
+#include "side.h"
 #include "size.h"
 #include "strbuf.h"
 
@@ -786,5 +787,5 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 	if (o.debug)
 		fprintf(stderr, "[DEBUG] request: %s\n",
 			json_object_to_json_string(params));
-	return o.host ? run_remote(&o, params) : run_local(ctl, &o, params);
+	return side_run(ctl, &o, params);
 }

@@ -1,9 +1,10 @@
 /* session: persistent sessions made, listed, used, fed files and removed. */
 #include "base64.h"
 #include "cleanup.h"
+#include "cmd_session.h"
 #include "ctl.h"
 #include "json_field.h"
-#include "remote.h"
+#include "side.h"
 #include "version.h"
 
 #include <errno.h>
@@ -54,16 +55,6 @@ static const char session_help[] =
 	"  --key KEY      the API key for --host (default $ISOL8_API_KEY, then "
 	"the\n"
 	"                 token isol8ctl login stored for that host)\n";
-
-struct session_args {
-	const char *name; /* the subcommand */
-	bool json;
-	const char *runtime, *id, *idle, *memory, *cpu, *pids, *mode;
-	const char *host, *key;
-	struct remote *remote; /* with --host: calls go there */
-	char **pos;
-	int npos;
-};
 
 enum {
 	O_ID = 256,
@@ -252,8 +243,7 @@ static int do_list(struct ctl *ctl, const struct session_args *a)
 	if (!need(a, 0, 0, "no arguments"))
 		return CTL_EXIT_USAGE;
 	_cleanup_json_ json_object *r = NULL;
-	int code = a->remote ? remote_list_sessions(a->remote, &r)
-			     : ctl_call(ctl, "session.list", NULL, &r);
+	int code = side_session_call(ctl, a, "session.list", NULL, &r);
 	if (code != CTL_EXIT_OK)
 		return code;
 	json_object *list = NULL;
@@ -309,8 +299,7 @@ static int do_put(struct ctl *ctl, const struct session_args *a)
 	if (mode >= 0)
 		json_object_object_add(p, "mode", json_object_new_int64(mode));
 	_cleanup_json_ json_object *res = NULL;
-	return a->remote ? remote_put_file(a->remote, p, &res)
-			 : ctl_call(ctl, "file.put", json_object_get(p), &res);
+	return side_session_call(ctl, a, "file.put", json_object_get(p), &res);
 }
 
 static int do_get(struct ctl *ctl, const struct session_args *a)
@@ -318,15 +307,9 @@ static int do_get(struct ctl *ctl, const struct session_args *a)
 	if (!need(a, 2, 3, "ID PATH [LOCAL]"))
 		return CTL_EXIT_USAGE;
 	_cleanup_json_ json_object *res = NULL;
-	int code;
-	if (a->remote) {
-		code = remote_get_file(a->remote, a->pos[0], a->pos[1], &res);
-	} else {
-		json_object *p = session_params(a->pos[0]);
-		json_object_object_add(p, "path",
-				       json_object_new_string(a->pos[1]));
-		code = ctl_call(ctl, "file.get", p, &res);
-	}
+	json_object *p = session_params(a->pos[0]);
+	json_object_object_add(p, "path", json_object_new_string(a->pos[1]));
+	int code = side_session_call(ctl, a, "file.get", p, &res);
 	if (code != CTL_EXIT_OK)
 		return code;
 	const char *b64 = str(res, "content");
@@ -369,15 +352,9 @@ static int do_set_timeout(struct ctl *ctl, const struct session_args *a)
 	if (sec < 0)
 		return CTL_EXIT_USAGE;
 	_cleanup_json_ json_object *r = NULL;
-	int code;
-	if (a->remote) {
-		code = remote_set_timeout(a->remote, a->pos[0], sec, &r);
-	} else {
-		json_object *p = session_params(a->pos[0]);
-		json_object_object_add(p, "timeoutSec",
-				       json_object_new_int64(sec));
-		code = ctl_call(ctl, "session.set_timeout", p, &r);
-	}
+	json_object *p = session_params(a->pos[0]);
+	json_object_object_add(p, "timeoutSec", json_object_new_int64(sec));
+	int code = side_session_call(ctl, a, "session.set_timeout", p, &r);
 	if (code == CTL_EXIT_OK && a->json)
 		ctl_print_json(r);
 	else if (code == CTL_EXIT_OK)
@@ -393,10 +370,8 @@ static int do_rm(struct ctl *ctl, const struct session_args *a)
 	int code = CTL_EXIT_OK;
 	for (int i = 0; i < a->npos; i++) {
 		_cleanup_json_ json_object *r = NULL;
-		int c = a->remote ? remote_delete_session(a->remote, a->pos[i],
-							  &r)
-				  : ctl_call(ctl, "session.delete",
-					     session_params(a->pos[i]), &r);
+		int c = side_session_call(ctl, a, "session.delete",
+					  session_params(a->pos[i]), &r);
 		if (c != CTL_EXIT_OK)
 			code = c;
 	}
@@ -451,25 +426,7 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		int code = parse_args(ctl, argc - 1, argv + 1, &a);
 		if (code >= 0)
 			return code;
-		if (!a.host)
-			return subs[i].run(ctl, &a);
-		if (subs[i].run == do_create) {
-			fprintf(stderr,
-				"[ERR] session create: isol8's HTTP API has no "
-				"such route; there a session is made by its "
-				"first execution: isol8ctl run --host %s "
-				"--session-id ID ...\n",
-				a.host);
-			return CTL_EXIT_USAGE;
-		}
-		struct remote remote;
-		code = remote_open(&remote, a.host, a.key, "isol8ctl: ");
-		if (code != CTL_EXIT_OK)
-			return code;
-		a.remote = &remote;
-		code = subs[i].run(ctl, &a);
-		remote_close(&remote);
-		return code;
+		return side_session(ctl, &a, subs[i].run);
 	}
 	fprintf(stderr,
 		"[ERR] unknown session command '%s' (see isol8ctl "

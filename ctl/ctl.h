@@ -18,12 +18,14 @@ enum ctl_exit {
 
 struct ctl {
 	const char *socket_flag;
+	char **argv; /* the whole command line, as given (side.h) */
 };
 
 struct ctl_command {
 	const char *name;
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 	const char *summary;
+	bool takes_host; /* --host: isol8's HTTP API instead (side.h) */
 };
 
 /* Connects or prints why not; returns an exit code. */

@@ -339,13 +339,25 @@ static int merge(json_object *into, json_object *from, const struct key *keys,
 	return 0;
 }
 
+/* Without $HOME, the password file's entry: read directly, as the
+ * statically linked client has no name service modules to load. */
 const char *isol8_home_dir(void)
 {
+	static char dir[4096];
 	const char *h = getenv("HOME");
 	if (h && *h)
 		return h;
-	struct passwd *pw = getpwuid(getuid());
-	return pw ? pw->pw_dir : "/";
+	if (dir[0])
+		return dir;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw = NULL;
+	uid_t uid = getuid();
+	while (f && (pw = fgetpwent(f)) && pw->pw_uid != uid)
+		;
+	snprintf(dir, sizeof(dir), "%s", pw ? pw->pw_dir : "/");
+	if (f)
+		fclose(f);
+	return dir;
 }
 
 /* The first of the two places that exists (as Node's existsSync sees it),

@@ -1,29 +1,35 @@
 /* isol8ctl: the command-line client of isol8d. */
 #include "cleanup.h"
 #include "ctl.h"
+#include "side.h"
 #include "version.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+/* takes_host: the commands that take --host (ctl/side.h). */
 static const struct ctl_command commands[] = {
-	{ "run", cmd_run, "run code in a fresh sandbox" },
-	{ "health", cmd_health, "check that isol8d is serving" },
-	{ "version", cmd_version, "print client and daemon versions" },
+	{ "run", cmd_run, "run code in a fresh sandbox", true },
+	{ "health", cmd_health, "check that isol8d is serving", false },
+	{ "version", cmd_version, "print client and daemon versions", false },
 	{ "daemon-config", cmd_daemon_config,
-	  "print the daemon's effective configuration" },
-	{ "config", cmd_config, "show the resolved isol8 configuration" },
-	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses" },
+	  "print the daemon's effective configuration", false },
+	{ "config", cmd_config, "show the resolved isol8 configuration",
+	  false },
+	{ "pool", cmd_pool, "show the warm pool: ready boxes, hits, misses",
+	  false },
 	{ "session", cmd_session,
 	  "persistent sessions: create, list, exec, put, get, set-timeout, "
-	  "rm" },
-	{ "serve", cmd_serve, "serve isol8's HTTP API in front of isol8d" },
+	  "rm",
+	  true },
+	{ "serve", cmd_serve, "serve isol8's HTTP API in front of isol8d",
+	  false },
 	{ "cleanup", cmd_cleanup,
-	  "delete your sessions and the boxes --persist kept" },
+	  "delete your sessions and the boxes --persist kept", false },
 	{ "login", cmd_login,
-	  "authenticate with an isol8 server and store credentials" },
-	{ "logout", cmd_logout, "remove stored isol8 credentials" },
+	  "authenticate with an isol8 server and store credentials", false },
+	{ "logout", cmd_logout, "remove stored isol8 credentials", false },
 };
 
 static void usage(FILE *out)
@@ -58,7 +64,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct ctl ctl = { 0 };
+	struct ctl ctl = { .argv = argv };
 	int c;
 	while ((c = getopt_long(argc, argv, "+s:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -83,10 +89,15 @@ int main(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	const char *name = argv[optind];
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return commands[i].run(&ctl, argc - optind,
-					       argv + optind);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(commands[i].name, name) != 0)
+			continue;
+		int code = side_handover(&ctl, &commands[i], argc - optind,
+					 argv + optind);
+		return code >= 0 ? code
+				 : commands[i].run(&ctl, argc - optind,
+						   argv + optind);
+	}
 	fprintf(stderr,
 		"isol8ctl: unknown command '%s' (see isol8ctl --help)\n", name);
 	return CTL_EXIT_USAGE;

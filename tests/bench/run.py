@@ -56,6 +56,12 @@ Sections:
         hello takes to run in a filtered box against a `none` box, both
         from the warm pool, alternating.
 
+  client  what isol8ctl itself costs: `isol8ctl --help`, `isol8ctl
+        health` and a bash hello (`isol8ctl run -r bash -e 'echo hi'`,
+        the pool refilled before each, outside the timing) against
+        /bin/true, in alternating rounds, each started with posix_spawn;
+        p50 and p90 in ms, and each p50's difference from /bin/true's.
+
 Each section starts its own isol8d on a temporary socket and stops it.
 Speed targets are read from this output; nothing here fails on a figure."""
 
@@ -1107,10 +1113,61 @@ def section_bridge(args):
         return isol8d.finish()
 
 
+def spawn_ms(argv, devnull):
+    """Milliseconds from posix_spawn to the exit of argv, which must
+    succeed; its output goes to /dev/null."""
+    fa = [(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)]
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=fa)
+    _, status = os.waitpid(pid, 0)
+    dt = (time.perf_counter() - t0) * 1000
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{shlex.join(argv)} exited with {status}")
+    return dt
+
+
+def section_client(args):
+    n = max(50, int(args.seconds * 100))
+    with SectionDaemon(args) as isol8d, \
+            contextlib.closing(RpcConnection(isol8d.sock)) as conn:
+        cases = {"/bin/true": ["/bin/true"],
+                 "isol8ctl --help": isol8d.ctl("--help"),
+                 "isol8ctl health": isol8d.ctl("health"),
+                 "bash hello": isol8d.ctl("run", "-r", "bash", "-e",
+                                          "echo hi")}
+        times = {k: [] for k in cases}
+        devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        try:
+            for i in range(n + 2):
+                for name, argv in cases.items():
+                    if name == "bash hello":
+                        wait_pool_ready(conn, "bash")
+                    dt = spawn_ms(argv, devnull)
+                    if i >= 2:  # the first two warm the page cache
+                        times[name].append(dt)
+        finally:
+            os.close(devnull)
+        log("== client: what isol8ctl costs, against /bin/true ==")
+        log(f"   {n} alternating rounds, in ms; the bash hello from the "
+            "warm pool")
+        log()
+        log(f"   {'command':18} {'p50':>7} {'p90':>7} {'p50-true':>9} "
+            f"{'p50/true':>9}")
+        base = pct(times["/bin/true"], .5)
+        for name, t in times.items():
+            p50 = pct(t, .5)
+            log(f"   {name:18} {p50:7.2f} {pct(t, .9):7.2f} "
+                f"{p50 - base:9.2f} {p50 / base:9.2f}")
+        log()
+        conn.close()
+        return isol8d.finish()
+
+
 SECTIONS = {"rpc": section_rpc, "exec": section_exec,
             "latency": section_latency, "throughput": section_throughput,
             "memory": section_memory, "session": section_session,
-            "bridge": section_bridge, "network": section_network}
+            "bridge": section_bridge, "network": section_network,
+            "client": section_client}
 
 
 def main():

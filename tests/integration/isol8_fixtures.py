@@ -16,7 +16,7 @@ from isol8_harness import BUILD, Daemon, asan_build
 
 @pytest.fixture(scope="session", autouse=True)
 def _built_binaries():
-    for name in ("isol8d", "isol8ctl"):
+    for name in ("isol8d", "isol8ctl", "isol8ctl-http"):
         p = BUILD / name
         if not p.is_file():
             pytest.exit(f"{p} is missing: run make first (or set "
