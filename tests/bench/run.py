@@ -725,6 +725,84 @@ def section_throughput(args):
         return isol8d.finish()
 
 
+# --------------------------------------------------------------------------
+# Back-to-back loops (the way a script runs one run after another)
+
+# The figures the issue's targets are read from, filled by the sections
+# that measure them and printed by print_targets() at the end.
+FIGURES = {}
+
+LOOP_CASES = [
+    # (runtime, isol8ctl run args, bare argv, expected stdout)
+    ("python", ["-r", "python", "-e", "print(1)"],
+     ["/usr/bin/python3", "-c", "print(1)"], b"1\n"),
+    ("bash", ["-r", "bash", "-e", "echo 1"], ["/bin/bash", "-c", "echo 1"],
+     b"1\n"),
+]
+
+
+def back_to_back(argv, n, want=None, env=None):
+    """Runs argv n times with no pause between runs; the wall times in ms."""
+    times = []
+    for _ in range(n):
+        dt, out = timed(argv, env)
+        if want is not None and out != want:
+            raise RuntimeError(f"{argv[0]} printed {out!r}")
+        times.append(dt)
+    return times
+
+
+def section_loop(args):
+    """The issue's back-to-back figures: each command run n times in a row
+    without pause (as hyperfine or a shell loop does), isol8ctl against
+    the bare interpreter and bubblewrap, with the share of runs the pool
+    served."""
+    have_bwrap = shutil.which("bwrap") is not None
+    n = max(50, int(args.seconds * 50))
+    warm = 20
+    with SectionDaemon(args) as isol8d, \
+            contextlib.closing(RpcConnection(isol8d.sock)) as conn:
+        log("== loop: back-to-back runs through isol8ctl (built-in pool), "
+            "against the bare command and bubblewrap ==")
+        log(f"   {n} runs in a row each after {warm} unmeasured ones, no "
+            "pause between runs; wall ms of the whole command")
+        log()
+        true50 = pct(back_to_back(["/bin/true"], n, env=CLEAN_ENV), .5)
+        health = back_to_back(isol8d.ctl("health"), n)
+        h50 = pct(health, .5)
+        FIGURES["health_minus_true"] = h50 - true50
+        log(f"   /bin/true p50 {true50:.2f}, isol8ctl health p50 {h50:.2f} "
+            f"(+{h50 - true50:.2f})")
+        log()
+        log(f"   {'runtime':8} {'bare p50':>9} {'bwrap p50':>10} "
+            f"{'ctl p50':>8} {'ctl p90':>8} {'ctl/bare':>9} "
+            f"{'ctl/bwrap':>10} {'hits':>10}")
+        for rt, run_args, bare, want in LOOP_CASES:
+            ctl = isol8d.ctl("run", *run_args)
+            back_to_back(bare, warm, want, CLEAN_ENV)
+            tb = back_to_back(bare, n, want, CLEAN_ENV)
+            tw = [float("nan")]
+            if have_bwrap:
+                back_to_back(bwrap_argv(bare), warm, want, CLEAN_ENV)
+                tw = back_to_back(bwrap_argv(bare), n, want, CLEAN_ENV)
+            back_to_back(ctl, warm, want)
+            k0 = pool_key(conn.call("pool.status"), rt)
+            tc = back_to_back(ctl, n, want)
+            k1 = pool_key(conn.call("pool.status"), rt)
+            hits = k1["hits"] - k0["hits"]
+            b50, w50, c50 = pct(tb, .5), pct(tw, .5), pct(tc, .5)
+            FIGURES[f"loop_{rt}"] = {"bare": b50, "bwrap": w50, "ctl": c50,
+                                     "hit_rate": hits / n}
+            log(f"   {rt:8} {b50:9.1f} {w50:10.1f} {c50:8.1f} "
+                f"{pct(tc, .9):8.1f} {c50 / b50:9.2f} {c50 / w50:10.2f} "
+                f"{hits:>4}/{n} ({100 * hits / n:.0f}%)")
+            log(f"   {'':8} pool after: target {k1.get('target', '-')}, "
+                f"ready {k1['ready']}, building {k1['building']}")
+        log()
+        log("   hits: the runs the pool served, from pool.status.")
+        return isol8d.finish()
+
+
 WAITING = {
     # runtime: a bare interpreter waiting on stdin, as a pooled one does
     "python": ["/usr/bin/python3", "-c", "import sys; sys.stdin.read()"],
@@ -1108,7 +1186,8 @@ def section_bridge(args):
 
 
 SECTIONS = {"rpc": section_rpc, "exec": section_exec,
-            "latency": section_latency, "throughput": section_throughput,
+            "latency": section_latency, "loop": section_loop,
+            "throughput": section_throughput,
             "memory": section_memory, "session": section_session,
             "bridge": section_bridge, "network": section_network}
 
