@@ -501,10 +501,8 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 	struct pooled *b = k->boxes;
 	while (b && !b->ready)
 		b = b->next;
-	bool grew =
-		pool_demand_claim(&k->demand, b != NULL, b ? k->ready - 1 : 0,
-				  demand_ceiling(p, k), now_usec(p));
-	if (grew)
+	if (pool_demand_claim(&k->demand, b != NULL, demand_ceiling(p, k),
+			      now_usec(p)))
 		schedule_shrink(p);
 	if (!b) {
 		k->misses++;

@@ -5,15 +5,13 @@ void pool_demand_init(struct pool_demand *d, unsigned floor)
 	*d = (struct pool_demand){ .floor = floor, .target = floor };
 }
 
-bool pool_demand_claim(struct pool_demand *d, bool hit, unsigned ready_left,
-		       unsigned ceiling, uint64_t now)
+bool pool_demand_claim(struct pool_demand *d, bool hit, unsigned ceiling,
+		       uint64_t now)
 {
 	d->last_claim_usec = now;
-	/* A hit that leaves boxes ready needs nothing more; one that empties
-	 * the key tells of the next miss before it happens. */
-	if (hit && ready_left > 0)
-		return false;
-	if (d->target >= ceiling)
+	/* Growing on misses only: a key of one box used now and then stays
+	 * one box. */
+	if (hit || d->target >= ceiling)
 		return false;
 	d->target++;
 	return true;

@@ -1,6 +1,6 @@
 /* How many ready boxes a pool key aims at.  A key starts at its
  * configured size, its floor.  A claim that finds the key empty (a miss)
- * or leaves it empty raises the target by one, up to a ceiling the pool
+ * raises the target by one, up to a ceiling the pool
  * gives (pool.maxBoxes, pool.demand.maxMemory), so that a loop of runs one
  * after the other finds boxes ready once the pool has caught up.  After
  * pool.demand.idleMs without a claim the target halves its distance to the
@@ -19,11 +19,10 @@ struct pool_demand {
 
 void pool_demand_init(struct pool_demand *d, unsigned floor);
 
-/* A claim at now: hit or miss, with ready_left boxes ready after it.
- * ceiling is the most the target may reach now (at most floor: no
- * growth).  True when the target grew. */
-bool pool_demand_claim(struct pool_demand *d, bool hit, unsigned ready_left,
-		       unsigned ceiling, uint64_t now);
+/* A claim at now, a hit or a miss.  ceiling is the most the target may
+ * reach now.  True when the target grew. */
+bool pool_demand_claim(struct pool_demand *d, bool hit, unsigned ceiling,
+		       uint64_t now);
 
 /* When the next step down is due, or 0 when the target is at its floor. */
 uint64_t pool_demand_shrink_due(const struct pool_demand *d,
