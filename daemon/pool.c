@@ -383,7 +383,8 @@ static int on_shrink(sd_event_source *s, uint64_t usec, void *userdata)
  * its builds fail. */
 static unsigned demand_ceiling(const struct pool *p, const struct pool_key *k)
 {
-	if (!p->cfg->pool_demand.grow || k->streak > 0 || !memory_allows(p, k))
+	if (!p->cfg->pool_demand.grow || !p->cfg->pool_demand.max_memory ||
+	    k->streak > 0 || !memory_allows(p, k))
 		return k->demand.target;
 	uint64_t others = 0;
 	for (unsigned i = 0; i < p->nkeys; i++)
