@@ -25,8 +25,13 @@ Sections:
         interpreter and with bubblewrap; the pool is let refill before
         each warm run (outside the timing).
 
+  loop  back-to-back runs (no pause between them, as hyperfine or a shell
+        loop runs them): `isol8ctl health` against /bin/true, and python
+        and bash hellos through isol8ctl against the bare interpreter and
+        bubblewrap, with the share of runs the pool served.
+
   throughput  hello-world python runs per second at concurrency 1, 4 and
-        16 (--seconds each, default 30 here), raw RPC clients against the
+        16 (--seconds each, default 5 here), raw RPC clients against the
         built-in pool, and the bare interpreter run the same way; also the
         share of runs the pool served.
 
@@ -57,6 +62,8 @@ Sections:
         from the warm pool, alternating.
 
 Each section starts its own isol8d on a temporary socket and stops it.
+At the end every speed target of the project is printed beside the
+figure measured for it (or why there is none).
 Speed targets are read from this output; nothing here fails on a figure."""
 
 import argparse
@@ -641,6 +648,7 @@ def section_latency(args):
                                   pct(tr, .99))
             figures[rt] = {"bare": b50, "bwrap": w50, "ctl50": c50,
                            "ctl99": c99, "rpc50": r50, "rpc99": r99}
+            FIGURES[f"latency_{rt}"] = figures[rt]
             log(f"   {rt:8} {b50:9.1f} {w50:10.1f} {c50:8.1f} {c99:8.1f} "
                 f"{r50:8.1f} {r99:8.1f} {c50 / b50:9.2f} {r50 / b50:9.2f} "
                 f"{r50 / w50:10.2f} {hits:>3}/{2 * (n + 2)}")
@@ -680,7 +688,7 @@ def _run_for(seconds, worker, concurrency):
 
 
 def section_throughput(args):
-    seconds = args.seconds if args.seconds_given else 30.0
+    seconds = args.seconds if args.seconds_given else 5.0
     code, bare, want = HELLO["python"]
     with SectionDaemon(args) as isol8d:
         sock = isol8d.sock
@@ -715,6 +723,8 @@ def section_throughput(args):
             ni = _run_for(seconds, isol8_worker, conc)
             k1 = pool_key(status.call("pool.status"), "python")
             hits = k1["hits"] - k0["hits"]
+            FIGURES[f"throughput_{conc}"] = {"bare": nb / seconds,
+                                             "isol8": ni / seconds}
             log(f"   {conc:11} {nb / seconds:8.1f} {ni / seconds:8.1f} "
                 f"{ni / max(nb, 1):11.2f} {hits:>5}/{ni}")
             time.sleep(1.0)
@@ -750,6 +760,56 @@ def back_to_back(argv, n, want=None, env=None):
             raise RuntimeError(f"{argv[0]} printed {out!r}")
         times.append(dt)
     return times
+
+
+def _target_rows():
+    """(target, figure text or None, met) per speed target, from
+    FIGURES; None: the section measuring it did not run."""
+    f = FIGURES
+    rows = []
+    h = f.get("health_minus_true")
+    rows.append(("isol8ctl health within 1.5 ms of /bin/true (loop)",
+                 None if h is None else f"+{h:.2f} ms", h is not None and
+                 h <= 1.5))
+    b = f.get("loop_bash")
+    rows.append(("bash hello through isol8ctl < 4 ms p50 (loop)",
+                 None if b is None else f"{b['ctl']:.1f} ms, hits "
+                 f"{100 * b['hit_rate']:.0f}%", b is not None and
+                 b["ctl"] < 4))
+    p = f.get("loop_python")
+    rows.append(("warm python via isol8ctl <= 0.4x bare p50 (loop)",
+                 None if p is None else
+                 f"{p['ctl'] / p['bare']:.2f}x ({p['ctl']:.1f} / "
+                 f"{p['bare']:.1f} ms), hits {100 * p['hit_rate']:.0f}%",
+                 p is not None and p["ctl"] <= 0.4 * p["bare"]))
+    t = f.get("throughput_4")
+    rows.append((">= 300 python hellos/s at concurrency 4, raw RPC",
+                 None if t is None else f"{t['isol8']:.0f}/s",
+                 t is not None and t["isol8"] >= 300))
+    rows.append((">= 3x a bare python loop at concurrency 4",
+                 None if t is None else
+                 f"{t['isol8'] / max(t['bare'], 1e-9):.2f}x",
+                 t is not None and t["isol8"] >= 3 * t["bare"]))
+    r = f.get("latency_python")
+    rows.append(("raw-RPC warm python p50 < 3 ms (latency)",
+                 None if r is None else f"{r['rpc50']:.1f} ms",
+                 r is not None and r["rpc50"] < 3))
+    for rt in ("bun", "deno"):
+        r = f.get(f"latency_{rt}")
+        rows.append((f"{rt} warm via isol8ctl <= 0.5x bare start (latency)",
+                     None if r is None else
+                     f"{r['ctl50'] / r['bare']:.2f}x ({r['ctl50']:.1f} / "
+                     f"{r['bare']:.1f} ms)",
+                     r is not None and r["ctl50"] <= 0.5 * r["bare"]))
+    return rows
+
+
+def print_targets():
+    log()
+    log("== targets: each beside the figure measured for it in this run ==")
+    for target, figure, met in _target_rows():
+        mark = "--" if figure is None else ("met" if met else "NOT met")
+        log(f"   {target:52} {figure or 'not measured':32} {mark}")
 
 
 def section_loop(args):
@@ -1232,6 +1292,7 @@ def main():
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             log(f"!! section {name} failed: {e}")
             rc = 1
+    print_targets()
     return rc
 
 
