@@ -12,7 +12,10 @@ static const char pool_help[] =
 	"Prints the warm pool of isol8d, one line per key (runtime, image,\n"
 	"network, seccomp profile): boxes ready, in use and being built, the\n"
 	"claims served from the pool (hits) and those that found it empty\n"
-	"(misses), and the average time to build a box.  An interpreter\n"
+	"(misses) with the share of hits, and the average time to build a\n"
+	"box.  SIZE is the configured size; TARGET what the key aims at now:\n"
+	"misses raise it up to pool.maxBoxes (and pool.demand.maxMemory),\n"
+	"idle periods (pool.demand.idleMs) bring it back.  An interpreter\n"
 	"\"started\" waits in the box; \"at claim\" starts when claimed.\n"
 	"A key whose builds fail is named under the table with its failures\n"
 	"in a row, the last one's cause and when it is tried next: the daemon\n"
@@ -47,19 +50,26 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 	}
 	json_object *keys = NULL, *avg = NULL;
 	json_object_object_get_ex(r, "keys", &keys);
-	printf("%-8s %-5s %-8s %-11s %-11s %4s %5s %5s %6s %8s %8s %9s\n",
+	printf("%-8s %-5s %-8s %-11s %-11s %4s %6s %5s %5s %6s %8s %8s %5s "
+	       "%9s\n",
 	       "RUNTIME", "IMAGE", "NETWORK", "SECCOMP", "INTERPRETER", "SIZE",
-	       "READY", "INUSE", "BUILD", "HITS", "MISSES", "AVG-BUILD");
+	       "TARGET", "READY", "INUSE", "BUILD", "HITS", "MISSES", "HIT%",
+	       "AVG-BUILD");
 	for (size_t i = 0; i < json_object_array_length(keys); i++) {
 		json_object *k = json_object_array_get_idx(keys, i);
 		json_object_object_get_ex(k, "avgBuildMs", &avg);
-		printf("%-8s %-5s %-8s %-11s %-11s %4lld %5lld %5lld %6lld "
-		       "%8lld %8lld %7.1fms\n",
+		json_object *rate = json_object_object_get(k, "hitRate");
+		char hit[8] = "-";
+		if (rate)
+			snprintf(hit, sizeof(hit), "%.0f%%",
+				 100.0 * json_object_get_double(rate));
+		printf("%-8s %-5s %-8s %-11s %-11s %4lld %6lld %5lld %5lld "
+		       "%6lld %8lld %8lld %5s %7.1fms\n",
 		       str(k, "runtime"), str(k, "image"), str(k, "network"),
 		       str(k, "seccomp"), str(k, "interpreter"), num(k, "size"),
-		       num(k, "ready"), num(k, "inUse"), num(k, "building"),
-		       num(k, "hits"), num(k, "misses"),
-		       json_object_get_double(avg));
+		       num(k, "target"), num(k, "ready"), num(k, "inUse"),
+		       num(k, "building"), num(k, "hits"), num(k, "misses"),
+		       hit, json_object_get_double(avg));
 	}
 	for (size_t i = 0; i < json_object_array_length(keys); i++) {
 		json_object *k = json_object_array_get_idx(keys, i);
@@ -79,5 +89,13 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 	       json_object_get_boolean(json_object_object_get(r, "prewarm"))
 		       ? "on"
 		       : "off");
+	json_object *d = json_object_object_get(r, "demand");
+	printf("following demand %s: ready boxes hold %.1f MiB (growth up to "
+	       "%.1f MiB), a step down after %lld ms idle\n",
+	       json_object_get_boolean(json_object_object_get(d, "grow"))
+		       ? "on"
+		       : "off",
+	       (double)num(d, "memoryBytes") / 1048576.0,
+	       (double)num(d, "maxMemoryBytes") / 1048576.0, num(d, "idleMs"));
 	return CTL_EXIT_OK;
 }

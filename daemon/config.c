@@ -91,6 +91,12 @@ static const struct key schema[] = {
 	K("pool.maxBuilding", T_UINT, pool_max_building, "2", 1, 64),
 	K("pool.maxRetryDelayMs", T_UINT, pool_max_retry_ms, "30000", 100,
 	  3600000),
+	/* The pool following demand (pool_demand.h). */
+	K("pool.demand.grow", T_BOOL, pool_demand.grow, "true", 0, 0),
+	K("pool.demand.maxMemory", T_SIZE, pool_demand.max_memory, "\"256m\"",
+	  0, 1ull << 40),
+	K("pool.demand.idleMs", T_UINT, pool_demand.idle_ms, "30000", 100,
+	  86400000),
 	K("maxConcurrent", T_UINT, max_concurrent, "64", 1, 4096),
 	K("maxSessions", T_UINT, max_sessions, "100", 0, 4096),
 	K("sessions.maxQueued", T_UINT, session_max_queued, "16", 1, 1024),

@@ -47,6 +47,13 @@ struct config {
 	uint64_t pool_max_boxes;
 	uint64_t pool_max_building;
 	uint64_t pool_max_retry_ms; /* the longest wait after failed builds */
+	/* pool.demand.*: how far a key's target follows its claims beyond
+	 * pool_size (pool_demand.h) */
+	struct config_pool_demand {
+		bool grow; /* false: each key stays at its pool_size */
+		uint64_t max_memory; /* bytes ready boxes may hold for growth */
+		uint64_t idle_ms;    /* quiet time before each step down */
+	} pool_demand;
 
 	/* capacity and sessions, with isol8's names where it has them */
 	uint64_t max_concurrent; /* executions accepted and not yet over */

@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "pool_demand.h"
 #include "sandbox/seccomp.h"
 #include "waiter.h"
 
@@ -23,6 +24,8 @@
  * the other keys' build slots. */
 #define RETRY_FIRST_USEC 250000ull
 #define RETRY_ACCURACY_USEC 1000ull
+/* Shrinking after idle periods of seconds need not be punctual. */
+#define SHRINK_ACCURACY_USEC 50000ull
 
 struct pooled {
 	struct pool_key *key;
@@ -30,6 +33,7 @@ struct pooled {
 	struct box *box;
 	struct waiter *waiter;
 	uint64_t start_usec;
+	uint64_t memory; /* its cgroup's usage once ready */
 	bool ready;
 };
 
@@ -38,6 +42,8 @@ struct pool_key {
 	const struct runtime *rt;
 	char *mode; /* seccomp: "strict" or "unconfined" */
 	uint64_t size;
+	struct pool_demand demand;
+	uint64_t box_memory; /* what its last box held when ready */
 	struct pooled *boxes;
 	unsigned ready, building, in_use;
 	uint64_t hits, misses, builds, failures, build_usec;
@@ -54,9 +60,11 @@ struct pool {
 	const struct config *cfg;
 	struct box_host *host;
 	sd_event_source *fill;
+	sd_event_source *shrink;
 	struct pool_key *keys[MAX_KEYS];
 	unsigned nkeys;
 	unsigned pooled, building;
+	uint64_t memory; /* held by the ready boxes */
 	bool freeing;
 };
 
@@ -82,7 +90,7 @@ static void unlink_pooled(struct pooled *b)
 			break;
 		}
 	if (b->ready)
-		k->ready--;
+		k->ready--, k->pool->memory -= b->memory;
 	else
 		k->building--, k->pool->building--;
 	k->pool->pooled--;
@@ -165,6 +173,17 @@ static void build_failed(struct pooled *b, int err, const char *what)
 	drop(b, NULL);
 }
 
+/* Drops ready boxes a lowered target no longer wants. */
+static void trim(struct pool_key *k)
+{
+	struct pooled **pp = &k->boxes;
+	while (*pp && k->ready > 0 && k->ready + k->building > k->demand.target)
+		if ((*pp)->ready)
+			drop(*pp, NULL);
+		else
+			pp = &(*pp)->next;
+}
+
 static void became_ready(struct pooled *b)
 {
 	struct pool_key *k = b->key;
@@ -174,12 +193,17 @@ static void became_ready(struct pooled *b)
 		k->streak = 0;
 		k->cause[0] = '\0';
 	}
+	struct cgroup_usage use = { 0 };
+	if (box_usage(b->box, &use) == 0)
+		b->memory = k->box_memory = use.memory_bytes;
 	b->ready = true;
 	k->building--;
 	k->pool->building--;
 	k->ready++;
+	k->pool->memory += b->memory;
 	k->builds++;
 	k->build_usec += now_usec(k->pool) - b->start_usec;
+	trim(k);
 	schedule_fill(k->pool);
 }
 
@@ -268,12 +292,27 @@ static int build_one(struct pool_key *k)
 	return 0;
 }
 
-/* Whether k may start one more box now, leaving the pool-wide bounds
- * aside.  A key whose last build failed waits out its delay and then
- * tries one box at a time: it never holds more than one build slot. */
-static bool key_wants_build(const struct pool_key *k, uint64_t now)
+/* Whether pooled boxes beyond the floors may hold one more box like k's
+ * last one (boxes being built counted alike). */
+static bool memory_allows(const struct pool *p, const struct pool_key *k)
 {
-	if (k->ready + k->building >= k->size)
+	uint64_t building = 0;
+	for (unsigned i = 0; i < p->nkeys; i++)
+		building += p->keys[i]->building * p->keys[i]->box_memory;
+	return p->memory + building + k->box_memory <=
+	       p->cfg->pool_demand.max_memory;
+}
+
+/* Whether k may start one more box now towards upto, leaving the
+ * pool-wide bounds aside.  A key whose last build failed waits out its
+ * delay and then tries one box at a time: it never holds more than one
+ * build slot. */
+static bool key_wants_build(const struct pool_key *k, uint64_t upto,
+			    uint64_t now)
+{
+	if (k->ready + k->building >= upto)
+		return false;
+	if (upto > k->size && !memory_allows(k->pool, k))
 		return false;
 	return k->streak == 0 || (k->building == 0 && now >= k->retry_usec);
 }
@@ -283,17 +322,77 @@ static int on_fill(sd_event_source *s, void *userdata)
 	(void)s;
 	struct pool *p = userdata;
 	uint64_t now = now_usec(p);
+	/* Every key's floor first, then what demand added: a key grown by a
+	 * loop never keeps another from its configured size. */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < p->nkeys; i++) {
+			struct pool_key *k = p->keys[i];
+			uint64_t upto = pass ? k->demand.target : k->size;
+			while (key_wants_build(k, upto, now) &&
+			       p->pooled < p->cfg->pool_max_boxes &&
+			       p->building < p->cfg->pool_max_building)
+				/* A failure was counted: its retry timer, or
+				 * a box coming or going, fills again. */
+				if (build_one(k) < 0)
+					break;
+		}
+	return 0;
+}
+
+/* Arms the shrink timer for the earliest key due to step down, or turns
+ * it off when every key is at its floor. */
+static void schedule_shrink(struct pool *p)
+{
+	uint64_t idle = p->cfg->pool_demand.idle_ms * 1000, due = 0;
+	for (unsigned i = 0; i < p->nkeys; i++) {
+		uint64_t d = pool_demand_shrink_due(&p->keys[i]->demand, idle);
+		if (d && (!due || d < due))
+			due = d;
+	}
+	int r = sd_event_source_set_enabled(p->shrink, SD_EVENT_OFF);
+	if (r >= 0 && due)
+		r = sd_event_source_set_time(p->shrink, due);
+	if (r >= 0 && due)
+		r = sd_event_source_set_enabled(p->shrink, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_errno(LOG_ERR, r,
+			  "pool: cannot schedule shrinking (grown keys keep "
+			  "their boxes)");
+}
+
+static int on_shrink(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	struct pool *p = userdata;
+	uint64_t now = now_usec(p), idle = p->cfg->pool_demand.idle_ms * 1000;
 	for (unsigned i = 0; i < p->nkeys; i++) {
 		struct pool_key *k = p->keys[i];
-		while (key_wants_build(k, now) &&
-		       p->pooled < p->cfg->pool_max_boxes &&
-		       p->building < p->cfg->pool_max_building)
-			/* A failure was counted: its retry timer, or a box
-			 * coming or going, fills again. */
-			if (build_one(k) < 0)
-				break;
+		if (!pool_demand_shrink(&k->demand, now, idle))
+			continue;
+		log_debug("pool: %s (%s) idle, its target is %u boxes now",
+			  k->rt->name, k->mode, k->demand.target);
+		trim(k);
 	}
+	schedule_shrink(p);
 	return 0;
+}
+
+/* The most k's target may reach now: pool.maxBoxes less the other keys'
+ * floors, while the memory bound allows one more box; no growth while
+ * its builds fail. */
+static unsigned demand_ceiling(const struct pool *p, const struct pool_key *k)
+{
+	if (!p->cfg->pool_demand.grow || !p->cfg->pool_demand.max_memory ||
+	    k->streak > 0 || !memory_allows(p, k))
+		return k->demand.target;
+	uint64_t others = 0;
+	for (unsigned i = 0; i < p->nkeys; i++)
+		if (p->keys[i] != k)
+			others += p->keys[i]->size;
+	return others < p->cfg->pool_max_boxes
+		       ? (unsigned)(p->cfg->pool_max_boxes - others)
+		       : k->demand.target;
 }
 
 static uint64_t size_for(const struct pool *p, const struct runtime *rt)
@@ -333,6 +432,7 @@ static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
 	k->pool = p;
 	k->rt = rt;
 	k->size = size_for(p, rt);
+	pool_demand_init(&k->demand, (unsigned)k->size);
 	p->keys[p->nkeys++] = k;
 	return k;
 }
@@ -354,8 +454,14 @@ int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
 						 SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(p->fill, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_time(event, &p->shrink, CLOCK_MONOTONIC, 0,
+				      SHRINK_ACCURACY_USEC, on_shrink, p);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->shrink, SD_EVENT_OFF);
 	if (r < 0) {
 		sd_event_source_unref(p->fill);
+		sd_event_source_unref(p->shrink);
 		free(p);
 		return r;
 	}
@@ -381,6 +487,7 @@ void pool_free(struct pool *p)
 		key_free(k);
 	}
 	sd_event_source_disable_unref(p->fill);
+	sd_event_source_disable_unref(p->shrink);
 	free(p);
 }
 
@@ -395,6 +502,9 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 	struct pooled *b = k->boxes;
 	while (b && !b->ready)
 		b = b->next;
+	if (pool_demand_claim(&k->demand, b != NULL, demand_ceiling(p, k),
+			      now_usec(p)))
+		schedule_shrink(p);
 	if (!b) {
 		k->misses++;
 		schedule_fill(p);
@@ -490,6 +600,20 @@ static void add_u64(json_object *o, const char *name, uint64_t v)
 	json_object_object_add(o, name, json_object_new_int64((int64_t)v));
 }
 
+/* hits / (hits + misses), with 3 decimals; null before any claim */
+static void add_hit_rate(json_object *o, const struct pool_key *k)
+{
+	uint64_t claims = k->hits + k->misses;
+	json_object *v = NULL;
+	if (claims) {
+		char s[16];
+		snprintf(s, sizeof(s), "%.3f",
+			 (double)k->hits / (double)claims);
+		v = json_object_new_double_s(strtod(s, NULL), s);
+	}
+	json_object_object_add(o, "hitRate", v);
+}
+
 json_object *pool_status(const struct pool *p)
 {
 	uint64_t now = now_usec(p);
@@ -511,11 +635,14 @@ json_object *pool_status(const struct pool *p)
 			json_object_new_string(k->rt->preload ? "started"
 							      : "at claim"));
 		add_u64(o, "size", k->size);
+		add_u64(o, "target", k->demand.target);
 		add_u64(o, "ready", k->ready);
 		add_u64(o, "inUse", k->in_use);
 		add_u64(o, "building", k->building);
 		add_u64(o, "hits", k->hits);
 		add_u64(o, "misses", k->misses);
+		add_hit_rate(o, k);
+		add_u64(o, "boxMemoryBytes", k->box_memory);
 		add_u64(o, "builds", k->builds);
 		add_u64(o, "failures", k->failures);
 		add_u64(o, "consecutiveFailures", k->streak);
@@ -544,5 +671,12 @@ json_object *pool_status(const struct pool *p)
 	add_u64(r, "maxRetryDelayMs", p->cfg->pool_max_retry_ms);
 	json_object_object_add(r, "prewarm",
 			       json_object_new_boolean(p->cfg->pool_prewarm));
+	json_object *d = json_object_new_object();
+	json_object_object_add(
+		d, "grow", json_object_new_boolean(p->cfg->pool_demand.grow));
+	add_u64(d, "memoryBytes", p->memory);
+	add_u64(d, "maxMemoryBytes", p->cfg->pool_demand.max_memory);
+	add_u64(d, "idleMs", p->cfg->pool_demand.idle_ms);
+	json_object_object_add(r, "demand", d);
 	return r;
 }
