@@ -114,9 +114,13 @@ static void pass(struct serve_prune *p)
 		json_object *params = json_object_new_object();
 		json_object_object_add(params, "sessionId",
 				       json_object_new_string(id));
+		/* The daemon checks again: it may have run since the list. */
+		json_object_object_add(
+			params, "idleForMs",
+			json_object_new_int64((int64_t)p->max_age_ms));
 		_cleanup_json_ json_object *del =
 			call(p, act_as, "session.delete", params);
-		if (del)
+		if (json_object_get_boolean(json_field(del, "deleted")))
 			fprintf(stderr,
 				"[INFO] Auto-pruned stale session: id=%s%s%s\n",
 				id, act_as ? " tenant=" : "",

@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "exec_request.h"
+#include "json_field.h"
 #include "rpc_call.h"
 #include "session.h"
 
@@ -283,16 +284,32 @@ void method_session_get(struct rpc_call *call)
 		rpc_reply(call, session_to_json(s));
 }
 
+/* With idleForMs, only a session idle for longer than that: decided here,
+ * between two executions, so a pruning client never ends one that started
+ * after it listed the sessions. */
 void method_session_delete(struct rpc_call *call)
 {
-	static const char *const keys[] = { "sessionId", NULL };
+	static const char *const keys[] = { "sessionId", "idleForMs", NULL };
 	const char *id = params_session_id(call, keys);
 	if (!id)
 		return;
+	json_object *idle = json_field(call->params, "idleForMs");
+	int64_t idle_ms = idle ? json_object_get_int64(idle) : 0;
+	if (idle &&
+	    (!json_object_is_type(idle, json_type_int) || idle_ms < 0)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"idleForMs: expected a whole number of "
+				"milliseconds, 0 or more");
+		return;
+	}
 	/* An unknown id is no error, as isol8's DELETE. */
 	struct session *s = find(call, id);
+	if (s && idle && session_idle_ms(s) <= (uint64_t)idle_ms)
+		s = NULL;
 	if (s)
-		session_delete(s, "deleted by a client");
+		session_delete(s,
+			       idle ? "idle for too long (pruned by a client)"
+				    : "deleted by a client");
 	json_object *r = json_object_new_object();
 	json_object_object_add(r, "ok", json_object_new_boolean(true));
 	json_object_object_add(r, "deleted",

@@ -594,6 +594,14 @@ static void add_time(json_object *o, const char *name, uint64_t ms)
 	json_object_object_add(o, name, json_object_new_string(ts));
 }
 
+uint64_t session_idle_ms(const struct session *s)
+{
+	uint64_t now = timestamp_now_ms();
+	if (s->running || s->queued || now <= s->accessed_ms)
+		return 0;
+	return now - s->accessed_ms;
+}
+
 json_object *session_to_json(const struct session *s)
 {
 	json_object *o = json_object_new_object();

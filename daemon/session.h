@@ -90,6 +90,9 @@ void session_delete(struct session *s, const char *why);
 void session_set_idle(struct session *s, uint64_t idle_ms);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
+/* Milliseconds since it was last used, or 0 while an execution runs or
+ * waits in it. */
+uint64_t session_idle_ms(const struct session *s);
 unsigned sessions_count(const struct sessions *set);
 /* Sessions with an execution running now. */
 unsigned sessions_active(const struct sessions *set);

@@ -546,3 +546,32 @@ def test_started_interpreter_has_a_fresh_environment(daemon, env):
     assert started["exitCode"] == 0, started
     assert started["stdout"] == fresh["stdout"]
     ok(daemon, "session.delete", {"sessionId": sid})
+
+
+def test_delete_if_idle_spares_a_session_in_use(daemon):
+    """session.delete with idleForMs deletes only a session idle for longer
+    than that: one running an execution, or used just now, is kept."""
+    sid = create(daemon)
+    assert run_in(daemon, sid, "open('/sandbox/x', 'w').write('1')"
+                  )["exitCode"] == 0
+    done = {}
+    t = threading.Thread(target=lambda: done.setdefault(
+        "r", run_in(daemon, sid, "import time\ntime.sleep(2)\n"
+                          "print(open('/sandbox/x').read())")))
+    t.start()
+    wait_until(lambda: ok(daemon, "session.get",
+                          {"sessionId": sid})["isActive"], 10)
+    assert ok(daemon, "session.delete",
+              {"sessionId": sid, "idleForMs": 0})["deleted"] is False
+    t.join(30)
+    assert done["r"]["stdout"] == "1\n", done
+    assert ok(daemon, "session.delete",
+              {"sessionId": sid, "idleForMs": 60000})["deleted"] is False
+    time.sleep(0.3)
+    assert ok(daemon, "session.delete",
+              {"sessionId": sid, "idleForMs": 100})["deleted"] is True
+    for bad in (-1, 1.5, "10"):
+        check_error(call(daemon, "session.delete",
+                         {"sessionId": sid, "idleForMs": bad}),
+                    -32602, kind="invalid_argument", id=1,
+                    words=("idleForMs",))
