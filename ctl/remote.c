@@ -6,6 +6,7 @@
 #include "credentials.h"
 #include "ctl.h"
 #include "error.h"
+#include "json_field.h"
 #include "jsonrpc.h"
 #include "sse.h"
 #include "version.h"
@@ -27,6 +28,8 @@
 #define ANSWER_MAX ((size_t)1024 * 1024 * 1024)
 /* How much of a refusal's body a message shows. */
 #define SHOWN_BODY 200
+/* Of a refused stream's answer: enough for its JSON error whole. */
+#define REFUSAL_KEPT ((size_t)64 * 1024)
 
 static inline void cleanup_curl(CURL **c)
 {
@@ -144,8 +147,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 				 rep->sse->max);
 		return rep->err < 0 ? 0 : n;
 	}
-	/* Of a refused stream only what is shown is kept. */
-	size_t keep = rep->sse ? SHOWN_BODY : ANSWER_MAX;
+	size_t keep = rep->sse ? REFUSAL_KEPT : ANSWER_MAX;
 	if (n > keep - rep->kept) {
 		if (!rep->sse) {
 			rep->err = -EMSGSIZE;
@@ -244,6 +246,16 @@ static int report(const struct remote *r, const char *what, int ret,
 	}
 	if (rep->status / 100 == 2)
 		return CTL_EXIT_OK;
+	/* As isol8's client: the answer's "error" when it has one. */
+	_cleanup_json_ json_object *o = NULL;
+	struct error bad;
+	const char *error = NULL;
+	if (rep->len && json_parse_strict(rep->body, rep->len, &o, &bad) == 0)
+		error = json_field_str(o, "error", NULL);
+	if (error) {
+		fprintf(stderr, "%s%s: %s\n", r->prefix, what, error);
+		return CTL_EXIT_FAILURE;
+	}
 	size_t n = rep->len < SHOWN_BODY ? rep->len : SHOWN_BODY;
 	while (n && (rep->body[n - 1] == '\n' || rep->body[n - 1] == '\r'))
 		n--;

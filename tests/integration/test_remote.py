@@ -231,8 +231,8 @@ def test_sessions(daemon, start_bridge, tmp_path):
     assert remote_session_ids(b) == []
     p = remote(b, "session", "get", sid, "d/in.bin")
     assert p.returncode == FAILURE, p
-    assert re.fullmatch(r'isol8ctl: File download failed: HTTP 404: '
-                        r'\{"error":".*"\}\n', p.stderr), p
+    assert re.fullmatch(r'isol8ctl: File download failed: [^{]*\n',
+                        p.stderr), p
 
 
 def test_session_create_refused(daemon, start_bridge):
@@ -263,12 +263,11 @@ def test_wrong_key_shows_the_403(daemon, start_bridge):
     b = start_bridge(daemon)
     p = remote(b, "run", "-e", "print(1)", key="not-the-key")
     assert p.returncode == FAILURE, p
-    assert p.stderr == '[ERR] Stream failed: HTTP 403: ' \
-        '{"error":"Invalid API key"}\n', p
+    assert p.stderr == '[ERR] Stream failed: Invalid API key\n', p
     p = remote(b, "session", "list", key="not-the-key")
     assert p.returncode == FAILURE, p
-    assert p.stderr == 'isol8ctl: Failed to list sessions: HTTP 403: ' \
-        '{"error":"Invalid API key"}\n', p
+    assert p.stderr == 'isol8ctl: Failed to list sessions: ' \
+        'Invalid API key\n', p
 
 
 def test_key_from_the_environment(daemon, start_bridge):
@@ -289,23 +288,24 @@ def test_bad_request_shows_the_400(daemon, start_bridge):
     b = start_bridge(daemon)
     p = remote(b, "run", "--net", "bogus", "-e", "print(1)")
     assert p.returncode == FAILURE, p
-    assert re.fullmatch(r'\[ERR\] Stream failed: HTTP 400: \{"error":'
-                        r'"options\.network: .*"\}\n', p.stderr), p
+    assert re.fullmatch(r'\[ERR\] Stream failed: options\.network: '
+                        r'[^{]*\n', p.stderr), p
     p = remote(b, "run", "--no-stream", "--net", "bogus", "-e", "print(1)")
     assert p.returncode == FAILURE, p
-    assert p.stderr.startswith('[ERR] Execution failed: HTTP 400: '
-                               '{"error":"options.network: '), p
+    assert p.stderr.startswith('[ERR] Execution failed: '
+                               'options.network: '), p
 
 
-def test_long_body_cut_at_200_bytes(daemon, start_bridge):
+def test_the_answers_error_text_is_shown_whole(daemon, start_bridge):
+    """As isol8's client: the error member of the answer, not the body."""
     b = start_bridge(daemon)
     # The daemon names the bad package in its message.
     p = remote(b, "run", "--net", "filtered", "--install", "no such " * 60,
                "-e", "print(1)")
     assert p.returncode == FAILURE, p
-    m = re.fullmatch(r"\[ERR\] Stream failed: HTTP 400: (.*)\n", p.stderr)
-    assert m and len(m.group(1)) == 200, p
-    assert m.group(1).startswith('{"error":'), p
+    m = re.fullmatch(r"\[ERR\] Stream failed: (.*)\n", p.stderr)
+    assert m and "no such no such" in m.group(1), p
+    assert '{"error"' not in p.stderr, p
 
 
 def test_busy_shows_the_429(start_daemon, start_bridge):
@@ -314,8 +314,8 @@ def test_busy_shows_the_429(start_daemon, start_bridge):
     ok(remote(b, "run", "--session-id", "first", "-e", "print(1)"))
     p = remote(b, "run", "--session-id", "second", "-e", "print(1)")
     assert p.returncode == FAILURE, p
-    assert re.fullmatch(r'\[ERR\] Stream failed: HTTP 429: \{"error":'
-                        r'".*maxSessions.*"\}\n', p.stderr), p
+    assert re.fullmatch(r'\[ERR\] Stream failed: [^{]*maxSessions[^{]*\n',
+                        p.stderr), p
     assert remote_session_ids(b) == ["first"]
 
 
