@@ -26,6 +26,7 @@ static const char session_help[] =
 	"       isol8ctl session get ID PATH [LOCAL]\n"
 	"       isol8ctl session set-timeout ID SEC\n"
 	"       isol8ctl session rm ID...\n"
+	"       isol8ctl session stop ID\n"
 	"\n"
 	"A session is a sandbox kept between executions: files, installed\n"
 	"packages and background processes survive; executions in it run one\n"
@@ -45,6 +46,7 @@ static const char session_help[] =
 	"               disables it\n"
 	"  rm           delete sessions, killing what runs in them; an id\n"
 	"               that does not exist is no error\n"
+	"  stop         as rm, for one session, with isol8's message\n"
 	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                 " ISOL8_DEFAULT_SOCKET ")\n"
 	"  --host URL     use isol8's HTTP API at URL (such as isol8ctl "
@@ -378,6 +380,17 @@ static int do_rm(struct ctl *ctl, const struct session_args *a)
 	return code;
 }
 
+/* isol8's `session stop ID`, with its text. */
+static int do_stop(struct ctl *ctl, const struct session_args *a)
+{
+	if (!need(a, 1, 1, "ID"))
+		return CTL_EXIT_USAGE;
+	int code = do_rm(ctl, a);
+	if (code == CTL_EXIT_OK)
+		printf("[OK] Session \"%s\" destroyed.\n", a->pos[0]);
+	return code;
+}
+
 int cmd_session(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc < 2) {
@@ -418,6 +431,7 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		{ "get", do_get },
 		{ "set-timeout", do_set_timeout },
 		{ "rm", do_rm },
+		{ "stop", do_stop },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
 		if (strcmp(sub, subs[i].name) != 0)

@@ -40,6 +40,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
+	fprintf(out, "  %-10s %s\n", "help", "show the help of a command");
 	fprintf(out,
 		"\n"
 		"Options:\n"
@@ -89,6 +90,20 @@ int main(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	const char *name = argv[optind];
+	/* isol8's `help [COMMAND]`: the command's --help. */
+	if (strcmp(name, "help") == 0) {
+		if (optind + 1 >= argc) {
+			usage(stdout);
+			return CTL_EXIT_OK;
+		}
+		name = argv[optind + 1];
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			if (strcmp(commands[i].name, name) == 0) {
+				char *args[] = { argv[optind + 1],
+						 (char *)"--help", NULL };
+				return commands[i].run(&ctl, 2, args);
+			}
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(commands[i].name, name) != 0)
 			continue;

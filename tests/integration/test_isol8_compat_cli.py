@@ -184,10 +184,33 @@ def test_version_is_bare():
 def test_help_lists_every_command():
     p = ok(run_ctl("--help"))
     listed = re.findall(r"^  (\S+) ", p.stdout, re.M)
-    for cmd in ("run", "serve", "session", "cleanup", "config"):
+    for cmd in ("run", "serve", "session", "cleanup", "config", "login",
+                "logout", "help"):
         assert cmd in listed, cmd
     # isol8ctl has no setup command (yet): not listed.
     assert "setup" not in listed
+
+
+def test_help_command_as_isol8s():
+    """isol8's `help [COMMAND]`: the program's help, or the command's."""
+    p = ok(run_ctl("help"))
+    assert p.stdout == ok(run_ctl("--help")).stdout
+    for cmd in ("run", "session", "serve", "login", "cleanup"):
+        p = ok(run_ctl("help", cmd))
+        assert p.stdout == ok(run_ctl(cmd, "--help")).stdout, cmd
+        assert p.stdout.startswith(f"Usage: isol8ctl {cmd}"), p.stdout
+    p = run_ctl("help", "nosuch")
+    assert p.returncode == 2 and "nosuch" in p.stderr, p
+
+
+def test_session_stop_as_isol8s(daemon):
+    ok(ctl(daemon, "run", "--session-id", "to-stop", "-e", "print(1)"))
+    assert "to-stop" in sessions(daemon)
+    p = ok(ctl(daemon, "session", "stop", "to-stop"))
+    assert p.stdout == '[OK] Session "to-stop" destroyed.\n', p
+    assert "to-stop" not in sessions(daemon)
+    p = ctl(daemon, "session", "stop")
+    assert p.returncode == 2 and "ID" in p.stderr, p
 
 
 def test_missing_key_for_host():
