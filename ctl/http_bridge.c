@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -481,6 +482,13 @@ static enum MHD_Result begin(struct http_request *r, const char *url)
 	return MHD_YES;
 }
 
+static uint64_t now_usec(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
 enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 				   const char *url, const char *method,
 				   const char *version, const char *upload,
@@ -497,6 +505,10 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 		r->conn = conn;
 		r->method = method;
 		r->ret = MHD_YES;
+		if (r->bridge->debug) {
+			snprintf(r->url, sizeof(r->url), "%s", url);
+			r->start_usec = now_usec();
+		}
 		return begin(r, url);
 	}
 	if (*upload_size) {
@@ -527,10 +539,17 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 {
 	(void)cls;
 	(void)conn;
-	(void)why;
 	struct http_request *r = *state;
 	if (!r)
 		return;
+	/* The path only: keys travel in headers, never in it. */
+	if (r->bridge->debug)
+		fprintf(stderr, "[DEBUG] %s %s -> %u in %llu ms%s\n", r->method,
+			r->url, r->status,
+			(unsigned long long)(now_usec() - r->start_usec) / 1000,
+			why == MHD_REQUEST_TERMINATED_COMPLETED_OK
+				? ""
+				: " (connection cut)");
 	strbuf_free(&r->body);
 	free(r);
 	*state = NULL;

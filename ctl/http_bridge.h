@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct bridge {
@@ -27,6 +28,7 @@ struct bridge {
 	 * out, and the TTL of keys made without ttlMs. */
 	json_object *request_defaults;
 	uint64_t default_ttl_ms;
+	bool debug; /* --debug: a line per request on stderr */
 };
 
 /* One HTTP request being served. */
@@ -45,6 +47,9 @@ struct http_request {
 	char tenant[AUTH_TENANT_MAX + 1];
 	const char *act_as;
 	bool replied;	     /* a response is queued */
+	unsigned status;     /* its status */
+	char url[256];	     /* for --debug's line, cut */
+	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	enum MHD_Result ret; /* what a handler that replied returns */
 };
 

@@ -8,6 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+enum MHD_Result http_queue(struct http_request *r, unsigned status,
+			   struct MHD_Response *resp)
+{
+	r->replied = true;
+	r->status = status;
+	r->ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return r->ret;
+}
+
 enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
 				 const char *type, const char *text, size_t len,
 				 const char *retry_after)
@@ -20,10 +30,7 @@ enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
 	if (retry_after)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 					retry_after);
-	r->replied = true;
-	r->ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return r->ret;
+	return http_queue(r, status, resp);
 }
 
 static enum MHD_Result reply_json_hint(struct http_request *r, unsigned status,

@@ -9,6 +9,9 @@
 
 struct http_request;
 
+/* Queues resp (then released) as the request's answer with status. */
+enum MHD_Result http_queue(struct http_request *r, unsigned status,
+			   struct MHD_Response *resp);
 enum MHD_Result http_reply_bytes(struct http_request *r, unsigned status,
 				 const char *type, const char *text, size_t len,
 				 const char *retry_after);

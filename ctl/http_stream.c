@@ -242,8 +242,5 @@ enum MHD_Result http_execute_stream(struct http_request *r, json_object *params)
 				"text/event-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-cache");
-	r->replied = true;
-	r->ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return r->ret;
+	return http_queue(r, MHD_HTTP_OK, resp);
 }

@@ -363,9 +363,6 @@ enum MHD_Result http_execute_ws(struct http_request *r, const char *arg)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SEC_WEBSOCKET_ACCEPT,
 				accept);
-	r->replied = true;
-	r->ret =
-		MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	MHD_destroy_response(resp);
+	http_queue(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	return r->ret;
 }

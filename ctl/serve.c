@@ -61,6 +61,10 @@ static const char serve_help[] =
 	"      --auth-db PATH  SQLite file of tenants' API keys, made by\n"
 	"                    POST /auth/keys and /auth/login with the master "
 	"key\n"
+	"      --debug       a line per request on stderr: method, path,\n"
+	"                    status and time (never a key)\n"
+	"      --update      accepted for isol8's command lines; nothing to\n"
+	"                    download, the server is part of isol8ctl\n"
 	"      --max-body SIZE  largest request body (default " DEFAULT_MAX_BODY
 	")\n"
 	"      --idle-timeout SEC  drop a client that sends nothing for SEC\n"
@@ -92,6 +96,7 @@ static const char serve_help[] =
 
 struct serve_args {
 	const char *port_text, *listen, *key, *max_body, *auth_db;
+	bool debug;
 	/* texts of the numeric options, in the order of limits[] */
 	const char *num_text[5];
 	unsigned idle_sec, head_sec, max_conns, max_per_ip, max_unauth;
@@ -156,6 +161,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		{ "max-per-ip", required_argument, NULL, 0x103 },
 		{ "max-unauthenticated", required_argument, NULL, 0x104 },
 		{ "auth-db", required_argument, NULL, 'a' },
+		{ "debug", no_argument, NULL, 0x105 },
+		{ "update", no_argument, NULL, 0x106 },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -184,6 +191,13 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		case 0x103:
 		case 0x104:
 			a->num_text[c - 0x100] = optarg;
+			break;
+		case 0x105:
+			a->debug = true;
+			break;
+		case 0x106:
+			/* isol8 downloads its server binary again; this
+			 * one is built in. */
 			break;
 		case 'h':
 			fputs(serve_help, stdout);
@@ -461,6 +475,7 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		.max_unauthenticated = a.max_unauth,
 		.request_defaults = cfg.request_defaults,
 		.default_ttl_ms = cfg.default_ttl_ms ?: AUTH_DEFAULT_TTL_MS,
+		.debug = a.debug,
 	};
 	/* As isol8: the flag, else the configuration's auth.enabled. */
 	const char *auth_db = a.auth_db ?: cfg.auth_db;

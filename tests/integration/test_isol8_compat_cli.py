@@ -272,3 +272,23 @@ def test_cleanup(daemon):
     assert "[y/N]" not in p.stdout
     assert p.stdout.endswith("Removed 1 session(s)\n"), p.stdout
     assert wait_until(lambda: sessions(daemon) == {}, 10)
+
+
+def test_serve_debug_and_update(daemon):
+    """isol8's serve flags: --debug prints a line per request (never the
+    key), --update is accepted."""
+    b = Bridge(daemon.socket_path, key="dbg-key-secret",
+               args=["--debug", "--update"])
+    try:
+        status, _, _ = b.request("GET", "/health")
+        assert status == 200
+        status, _, _ = b.request("GET", "/sessions")
+        assert status == 200
+    finally:
+        b.stop()
+    err = b.stderr()
+    assert re.search(r"^\[DEBUG\] GET /health -> 200 in \d+ ms$", err,
+                     re.M), err
+    assert re.search(r"^\[DEBUG\] GET /sessions -> 200 in \d+ ms$", err,
+                     re.M), err
+    assert "dbg-key-secret" not in err
