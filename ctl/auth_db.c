@@ -1,7 +1,7 @@
 #include "auth_db.h"
 
 #include "cleanup.h"
-#include "iso_time.h"
+#include "timestamp.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -125,13 +125,14 @@ json_object *auth_db_create(struct auth_db *a, const char *name,
 		 h + 16, h + 20);
 	memcpy(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1);
 	hex(rnd, sizeof(rnd), key + sizeof(KEY_PREFIX) - 1);
-	char hash[65], prefix[16], created[ISO_TIME_LEN], expires[ISO_TIME_LEN];
+	char hash[65], prefix[16], created[TIMESTAMP_LEN],
+		expires[TIMESTAMP_LEN];
 	if (digest(key, hash) < 0)
 		return NULL;
 	snprintf(prefix, sizeof(prefix), "%.10s...", key);
-	int64_t now = iso_time_now_ms();
-	iso_time_format(now, created);
-	iso_time_format(now + (int64_t)ttl_ms, expires);
+	uint64_t now = timestamp_now_ms();
+	timestamp_iso(now, created);
+	timestamp_iso(now + ttl_ms, expires);
 	_cleanup_stmt_ sqlite3_stmt *st = prepare(
 		a, "INSERT INTO api_keys (id, name, keyHash, keyPrefix, "
 		   "tenantId, createdAt, expiresAt) VALUES (?,?,?,?,?,?,?)");
@@ -155,12 +156,12 @@ json_object *auth_db_create(struct auth_db *a, const char *name,
 int auth_db_check(struct auth_db *a, const char *key,
 		  char tenant[AUTH_TENANT_MAX + 1])
 {
-	char hash[65], now[ISO_TIME_LEN];
+	char hash[65], now[TIMESTAMP_LEN];
 	if (strncmp(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1) != 0)
 		return 0;
 	if (digest(key, hash) < 0)
 		return -EIO;
-	iso_time_format(iso_time_now_ms(), now);
+	timestamp_iso(timestamp_now_ms(), now);
 	_cleanup_stmt_ sqlite3_stmt *st =
 		prepare(a, "UPDATE api_keys SET lastUsedAt = ?1 "
 			   "WHERE keyHash = ?2 AND revoked = 0 AND "
@@ -232,8 +233,8 @@ int auth_db_revoke(struct auth_db *a, const char *id)
 
 int auth_db_purge(struct auth_db *a)
 {
-	char now[ISO_TIME_LEN];
-	iso_time_format(iso_time_now_ms(), now);
+	char now[TIMESTAMP_LEN];
+	timestamp_iso(timestamp_now_ms(), now);
 	_cleanup_stmt_ sqlite3_stmt *st = prepare(
 		a, "DELETE FROM api_keys WHERE revoked = 1 OR expiresAt < ?");
 	if (!st)

@@ -4,7 +4,7 @@
 #include "cleanup.h"
 #include "credentials.h"
 #include "ctl.h"
-#include "iso_time.h"
+#include "timestamp.h"
 #include "json_field.h"
 #include "remote.h"
 
@@ -135,7 +135,7 @@ static void print_expiry(const char *iso)
 	int64_t ms;
 	char shown[64];
 	struct tm local;
-	time_t t = iso_time_parse(iso, &ms) ? (time_t)(ms / 1000) : 0;
+	time_t t = timestamp_parse(iso, &ms) ? (time_t)(ms / 1000) : 0;
 	if (!t || !localtime_r(&t, &local) ||
 	    !strftime(shown, sizeof(shown), "%-m/%-d/%Y, %-I:%M:%S %p", &local))
 		snprintf(shown, sizeof(shown), "%.40s", iso);

@@ -4,7 +4,7 @@
 
 #include "cleanup.h"
 #include "ctl.h"
-#include "iso_time.h"
+#include "timestamp.h"
 #include "isol8_config.h"
 #include "jsonrpc.h"
 
@@ -227,13 +227,13 @@ static int stored_token(json_object *o, const char *host, const char **token,
 	if (!same_host(host, v[0]))
 		return 0;
 	int64_t expires;
-	if (!iso_time_parse(v[2], &expires)) {
+	if (!timestamp_parse(v[2], &expires)) {
 		snprintf(why, len,
 			 CREDENTIALS_SHOWN ": \"expiresAt\" is not an ISO 8601 "
 					   "time");
 		return -EINVAL;
 	}
-	if (expires <= iso_time_now_ms()) {
+	if (expires <= (int64_t)timestamp_now_ms()) {
 		fputs("[WARN] Stored credentials have expired. Run `isol8ctl "
 		      "login` to re-authenticate.\n",
 		      stderr);

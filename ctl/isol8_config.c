@@ -457,17 +457,26 @@ static void fill_list(json_object *list, json_object *section, const char *name)
 			list, json_object_get(json_object_array_get_idx(v, i)));
 }
 
+/* The file, or "[ERR] <why>" printed and a negative errno (nothing to
+ * free then). */
+static int load_reported(struct isol8_config *c)
+{
+	struct error e = { 0 };
+	int r = isol8_config_load(c, &e);
+	if (r < 0) {
+		fprintf(stderr, "[ERR] %s\n", e.message);
+		isol8_config_free(c);
+	}
+	return r;
+}
+
 int isol8_config_apply_run(json_object *options, json_object *allow,
 			   json_object *deny, bool *debug)
 {
 	struct isol8_config c;
-	struct error e = { 0 };
-	int r = isol8_config_load(&c, &e);
-	if (r < 0) {
-		fprintf(stderr, "[ERR] %s\n", e.message);
-		isol8_config_free(&c);
+	int r = load_reported(&c);
+	if (r < 0)
 		return r;
-	}
 	json_object *defaults = json_field(c.file, "defaults");
 	json_object *network = json_field(c.file, "network");
 	fill(options, "timeoutMs", defaults, true);
@@ -510,13 +519,9 @@ int isol8_config_serve(struct isol8_serve_config *s, uint64_t max_ttl_ms)
 					    "cpuLimit",	   "network",
 					    "sandboxSize", "tmpSize" };
 	struct isol8_config c;
-	struct error e = { 0 };
-	int r = isol8_config_load(&c, &e);
-	if (r < 0) {
-		fprintf(stderr, "[ERR] %s\n", e.message);
-		isol8_config_free(&c);
+	int r = load_reported(&c);
+	if (r < 0)
 		return r;
-	}
 	*s = (struct isol8_serve_config){ .request_defaults =
 						  json_object_new_object() };
 	json_object *defaults = json_field(c.file, "defaults");

@@ -1,7 +1,7 @@
 #include "serve_prune.h"
 
 #include "cleanup.h"
-#include "iso_time.h"
+#include "timestamp.h"
 #include "json_field.h"
 #include "jsonrpc.h"
 #include "rpc_client.h"
@@ -95,7 +95,7 @@ static bool stale(struct serve_prune *p, json_object *s, int64_t now)
 	int64_t last;
 	if (json_object_get_boolean(json_field(s, "isActive")) ||
 	    json_object_get_boolean(json_field(s, "persisted")) ||
-	    !iso_time_parse(json_field_str(s, "lastAccessedAt", ""), &last))
+	    !timestamp_parse(json_field_str(s, "lastAccessedAt", ""), &last))
 		return false;
 	return now - last > (int64_t)p->max_age_ms;
 }
@@ -105,7 +105,7 @@ static void pass(struct serve_prune *p)
 	_cleanup_json_ json_object *res =
 		call(p, p->tenants ? "*" : NULL, "session.list", NULL);
 	json_object *list = json_field(res, "sessions");
-	int64_t now = iso_time_now_ms();
+	int64_t now = (int64_t)timestamp_now_ms();
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *s = json_object_array_get_idx(list, i);
 		const char *id = json_field_str(s, "id", NULL), *act_as;

@@ -107,6 +107,11 @@ def start_isol8d(build, tmp, cpu, config=None):
     err = open(tmp / "isol8d.stderr", "wb")
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err,
                             stderr=err, env=env, preexec_fn=pinned(cpu))
+    return serving(proc, sock)
+
+
+def serving(proc, sock):
+    """(proc, sock) once proc serves on sock; proc is stopped if not."""
     try:
         wait_serving(sock, proc)
     except RuntimeError:

@@ -15,9 +15,9 @@ from bench_common import (
     pinned,
     proc_cpu_seconds,
     raw_call,
+    serving,
     start_isol8d,
-    stop,
-    wait_serving)
+    stop)
 
 
 def start_baseline(rpc_load, tmp, reply_file, cpu):
@@ -27,12 +27,7 @@ def start_baseline(rpc_load, tmp, reply_file, cpu):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=pinned(cpu))
-    try:
-        wait_serving(sock, proc)
-    except RuntimeError:
-        stop(proc)
-        raise
-    return proc, sock
+    return serving(proc, sock)
 
 
 def run_load(rpc_load, sock, conns, window, seconds, warmup, cpu):

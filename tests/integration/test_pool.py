@@ -15,6 +15,7 @@ import pytest
 from execute_helpers import (REPLY_TIMEOUT, execute, execute_error,
                              execute_many, leak_snapshot, daemon_cgroup_dirs,
                              params_of)
+from pool_helpers import key_of, settled, status
 from isol8_harness import Daemon, children_of, run_ctl, wait_until
 
 RUNTIMES = ("python", "node", "bun", "deno", "bash")
@@ -42,29 +43,6 @@ def pair():
         for d in (warm, cold):
             d.close()
             d.cleanup_dir()
-
-
-def status(d):
-    with d.client() as c:
-        return c.result("pool.status")
-
-
-def key_of(st, runtime, seccomp="strict"):
-    for k in st["keys"]:
-        if k["runtime"] == runtime and k["seccomp"] == seccomp:
-            return k
-    return None
-
-
-def settled(d, timeout=30.0):
-    """Waits until every key holds its target (its size, or more after
-    misses) in ready boxes."""
-    def full():
-        st = status(d)
-        return st["building"] == 0 and all(
-            k["ready"] == k["target"] for k in st["keys"])
-    assert wait_until(full, timeout, interval=0.05), status(d)
-    return status(d)
 
 
 def run_warm(d, request, options=None):

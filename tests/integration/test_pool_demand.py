@@ -9,28 +9,10 @@ keeps its size when growth is turned off or the memory bound is reached."""
 
 from execute_helpers import (REPLY_TIMEOUT, daemon_cgroup_dirs,
                              leak_snapshot, params_of)
+from pool_helpers import key_of, settled, status
 from isol8_harness import run_ctl, wait_until
 
 SIZES = {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 1}
-
-
-def status(d):
-    with d.client() as c:
-        return c.result("pool.status")
-
-
-def key_of(st, runtime):
-    return next(k for k in st["keys"] if k["runtime"] == runtime and
-                k["seccomp"] == "strict")
-
-
-def settled(d, timeout=60.0):
-    def full():
-        st = status(d)
-        return st["building"] == 0 and all(
-            k["ready"] == k["target"] for k in st["keys"])
-    assert wait_until(full, timeout, interval=0.05), status(d)
-    return status(d)
 
 
 def loop(d, runtime, code, n, watch=None):
@@ -53,7 +35,7 @@ def test_a_loop_becomes_warm_and_the_pool_shrinks_after(start_daemon):
     d = start_daemon(pool=True, config={"pool": {
         "size": SIZES, "maxBoxes": 12, "demand": {"idleMs": 400}}})
     dirs = daemon_cgroup_dirs(d.pid)
-    settled(d)
+    settled(d, 60.0)
     before = pooled_boxes(d, dirs)
     assert set(before.values()) == {2}, before
     seen = []
@@ -92,7 +74,7 @@ def test_a_loop_becomes_warm_and_the_pool_shrinks_after(start_daemon):
     # their cgroups are gone, nothing else left behind.
     assert wait_until(lambda: key_of(status(d), "python")["target"] == 1,
                       30.0, interval=0.1), status(d)
-    settled(d)
+    settled(d, 60.0)
     assert wait_until(lambda: pooled_boxes(d, dirs) == before, 15.0,
                       interval=0.1), (before, pooled_boxes(d, dirs))
     st = status(d)
@@ -102,7 +84,7 @@ def test_a_loop_becomes_warm_and_the_pool_shrinks_after(start_daemon):
 def test_bursts_never_grow_past_max_boxes(start_daemon):
     d = start_daemon(pool=True, config={"pool": {
         "size": SIZES, "maxBoxes": 4, "demand": {"idleMs": 60000}}})
-    settled(d)
+    settled(d, 60.0)
     highest = []
     with d.client(timeout=REPLY_TIMEOUT) as c:
         for rnd in range(4):
@@ -116,7 +98,7 @@ def test_bursts_never_grow_past_max_boxes(start_daemon):
                     assert msg["result"]["exitCode"] == 0, msg
                     got += 1
             highest.append(c.result("pool.status")["pooled"])
-    st = settled(d)
+    st = settled(d, 60.0)
     k = key_of(st, "python")
     # bash keeps its one box: python grows to 4 less the others' sizes.
     assert k["target"] == 3 and k["ready"] == 3, st
@@ -128,9 +110,9 @@ def test_growth_off_and_memory_bound_keep_the_size(start_daemon):
     for demand in ({"grow": False}, {"maxMemory": 0}):
         d = start_daemon(pool=True, config={"pool": {
             "size": SIZES, "demand": demand}})
-        settled(d)
+        settled(d, 60.0)
         loop(d, "python", lambda i: f"print({i})", 12)
-        st = settled(d)
+        st = settled(d, 60.0)
         k = key_of(st, "python")
         assert k["misses"] > 0 and k["target"] == 1 and k["ready"] == 1, st
         assert st["demand"]["grow"] == ("grow" not in demand), st

@@ -1,9 +1,25 @@
-#include "iso_time.h"
+#include "timestamp.h"
 
 #include <stdio.h>
 #include <time.h>
 
-bool iso_time_parse(const char *s, int64_t *ms)
+void timestamp_iso(uint64_t ms, char out[TIMESTAMP_LEN])
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	size_t n = strftime(out, TIMESTAMP_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, TIMESTAMP_LEN - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+uint64_t timestamp_now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+bool timestamp_parse(const char *s, int64_t *ms)
 {
 	struct tm tm = { 0 };
 	char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -31,20 +47,4 @@ bool iso_time_parse(const char *s, int64_t *ms)
 		return false;
 	*ms = ((int64_t)timegm(&tm) - offset) * 1000 + frac;
 	return true;
-}
-
-int64_t iso_time_now_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-void iso_time_format(int64_t ms, char out[ISO_TIME_LEN])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, ISO_TIME_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, ISO_TIME_LEN - n, ".%03uZ", (unsigned)(ms % 1000));
 }
