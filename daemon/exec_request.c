@@ -655,6 +655,11 @@ bool exec_request_runs_as_started(const struct exec_request *r)
 		return true;
 	if (r->cmd || r->setup_script || (r->packages && r->packages[0]))
 		return false;
+	/* The waiting interpreter was started on main with the runtime's
+	 * own extension (a .mjs module is another kind of program). */
+	const char *ext = strrchr(r->code_path, '.');
+	if (!ext || strcmp(ext, rt->ext) != 0)
+		return false;
 	for (size_t i = 0; r->env && r->env[i]; i++) {
 		if (environment_is_default(rt, r->env[i]))
 			return false;

@@ -203,6 +203,26 @@ def test_startup_variables_bypass_the_pool(pair):
         (before["hits"], before["misses"]), after
 
 
+@pytest.mark.parametrize("ext,code,want", [
+    (".mjs", "console.log(typeof require, typeof import.meta)",
+     "undefined object\n"),
+    (".cjs", "console.log(typeof require, typeof module)",
+     "function object\n")])
+def test_another_extension_bypasses_the_pool(pair, ext, code, want):
+    """The pooled interpreter waits to run main with the runtime's own
+    extension: code given another one (an ES module, CommonJS) runs in a
+    fresh box, as the kind of program it is."""
+    warm, cold = pair
+    settled(warm)
+    before = key_of(status(warm), "node")
+    request = {"code": code, "runtime": "node", "fileExtension": ext}
+    w = execute(warm, request)
+    c = execute(cold, request)
+    assert w["stdout"] == c["stdout"] == want, (w, c)
+    after = key_of(status(warm), "node")
+    assert after["hits"] == before["hits"], after
+
+
 # --------------------------------------------------------------------------
 # Limits are the request's
 
