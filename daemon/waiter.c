@@ -102,10 +102,10 @@ static int start_interpreter(struct waiter *w)
 	runtime_path(rt->binary, w->cfg->runtimes_dir, bin, sizeof(bin));
 	snprintf(code, sizeof(code), "/sandbox/main%s", rt->ext);
 	argv[n++] = bin;
-	for (size_t i = 0; rt->warm_args[i]; i++)
-		argv[n++] = rt->warm_args[i];
 	for (size_t i = 0; rt->run_args[i]; i++)
 		argv[n++] = rt->run_args[i];
+	for (size_t i = 0; rt->warm_args[i]; i++)
+		argv[n++] = rt->warm_args[i];
 	argv[n++] = code;
 	argv[n] = NULL;
 	char **envp;
@@ -135,9 +135,30 @@ static int start_interpreter(struct waiter *w)
 	return r;
 }
 
-static void on_script_opened(struct box *box, int err, int fd, void *userdata)
+static void start_or_report(struct waiter *w)
+{
+	int r = start_interpreter(w);
+	if (r < 0)
+		report(w, r, "start the interpreter");
+	/* Ready once the preload script says it waits. */
+}
+
+/* The empty file an entry_first runtime finds; the execution's code
+ * replaces it. */
+static void on_entry_made(struct box *box, int err, int fd, void *userdata)
 {
 	(void)box;
+	struct waiter *w = userdata;
+	if (err < 0) {
+		report(w, err, "make the placeholder of the program file");
+		return;
+	}
+	close(fd);
+	start_or_report(w);
+}
+
+static void on_script_opened(struct box *box, int err, int fd, void *userdata)
+{
 	struct waiter *w = userdata;
 	const char *step = "write the preload script";
 	_cleanup_close_ int f = err < 0 ? -1 : fd;
@@ -148,10 +169,15 @@ static void on_script_opened(struct box *box, int err, int fd, void *userdata)
 		report(w, r, step);
 		return;
 	}
-	r = start_interpreter(w);
+	if (!w->rt->entry_first) {
+		start_or_report(w);
+		return;
+	}
+	char entry[64];
+	snprintf(entry, sizeof(entry), "/sandbox/main%s", w->rt->ext);
+	r = box_open(box, entry, BOX_OPEN_WRITE, 0644, on_entry_made, w);
 	if (r < 0)
-		report(w, r, "start the interpreter");
-	/* Ready once the preload script says it waits. */
+		report(w, r, "make the placeholder of the program file");
 }
 
 int waiter_start(sd_event *event, struct box *box, const struct config *cfg,

@@ -33,8 +33,9 @@ static const char *const deno_install[] = { "@/bin/deno", "cache", NULL };
 
 /* site imports usercustomize from PYTHONPATH; node runs --require'd
  * modules before it resolves its main module; bash sources BASH_ENV before
- * it opens its script.  Bun resolves its entry point before its --preload
- * runs, and Deno has no such hook. */
+ * it opens its script; Deno runs --preload modules before it loads its main
+ * module, and Bun before it reads its entry point's text, which must exist
+ * (entry_first). */
 static const char *const python_warm_env[] = { "PYTHONPATH=" PRELOAD_DIR,
 					       NULL };
 static const char *const node_warm_args[] = { "--require",
@@ -43,10 +44,24 @@ static const char *const node_warm_args[] = { "--require",
 static const char *const bash_warm_env[] = { "BASH_ENV=" PRELOAD_DIR
 					     "/bash_preload.sh",
 					     NULL };
+static const char *const bun_warm_args[] = { "--preload",
+					     PRELOAD_DIR "/bun_preload.js",
+					     NULL };
+static const char *const deno_warm_args[] = { "--preload",
+					      PRELOAD_DIR "/deno_preload.js",
+					      NULL };
 static const char *const python_startup[] = { "PYTHON", "LC_", "LANG", NULL };
 static const char *const node_startup[] = { "NODE_",	 "UV_", "LC_",
 					    "LANG",	 "TZ",	"OPENSSL_",
 					    "SSL_CERT_", NULL };
+static const char *const bun_startup[] = {
+	"BUN_", "NODE_",    "UV_",	   "LC_",	"LANG",
+	"TZ",	"NO_COLOR", "FORCE_COLOR", "SSL_CERT_", NULL
+};
+static const char *const deno_startup[] = {
+	"DENO_",    "NPM_CONFIG_", "LC_",	"LANG", "TZ",
+	"NO_COLOR", "FORCE_COLOR", "SSL_CERT_", NULL
+};
 /* Exported functions, options and the variables bash reads as it
  * starts. */
 static const char *const bash_startup[] = {
@@ -57,16 +72,17 @@ static const char *const bash_startup[] = {
 
 static const struct runtime runtimes[] = {
 	{ "python", "/usr/bin/python3", ".py", none, python_env, pip_install,
-	  preload_python, "usercustomize.py", false, none, python_warm_env,
-	  python_startup },
+	  preload_python, "usercustomize.py", false, none, false,
+	  python_warm_env, python_startup },
 	{ "node", "/usr/bin/node", ".js", none, none, npm_install, preload_node,
-	  "node_preload.js", false, node_warm_args, none, node_startup },
-	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install, NULL, NULL,
-	  false, none, none, none },
-	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install, NULL,
-	  NULL, false, none, none, none },
+	  "node_preload.js", false, node_warm_args, false, none, node_startup },
+	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install, preload_bun,
+	  "bun_preload.js", false, bun_warm_args, true, none, bun_startup },
+	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install,
+	  preload_deno, "deno_preload.js", false, deno_warm_args, false, none,
+	  deno_startup },
 	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL, preload_bash,
-	  "bash_preload.sh", true, none, bash_warm_env, bash_startup },
+	  "bash_preload.sh", true, none, false, bash_warm_env, bash_startup },
 };
 _Static_assert(ARRAY_SIZE(runtimes) == RUNTIME_COUNT,
 	       "RUNTIME_COUNT counts the table");

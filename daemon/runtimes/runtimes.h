@@ -23,8 +23,11 @@ struct runtime {
 	const char *preload;	      /* the script's text */
 	const char *preload_name;     /* its file name in PRELOAD_DIR */
 	bool preload_stays;	      /* the pool removes it, not the script */
-	const char *const *warm_args; /* between the binary and run_args */
-	const char *const *warm_env;  /* extra environment while waiting */
+	const char *const *warm_args; /* between run_args and the file */
+	/* The interpreter looks for its file before the script runs: the
+	 * pool leaves an empty one there for the execution to overwrite. */
+	bool entry_first;
+	const char *const *warm_env; /* extra environment while waiting */
 	/* Prefixes of variables the interpreter reads as it starts: a
 	 * request that sets one is not given a started interpreter. */
 	const char *const *startup_env;

@@ -121,8 +121,16 @@ NODE = {
 OTHERS = {
     "bun": {
         "hello": "console.log('hello')",
-        "identity": "console.log(process.argv.slice(1), process.cwd(), "
-                    "import.meta.main, Object.keys(process.env).sort());",
+        "identity": "import fs from 'fs';\n"
+                    "console.log(process.argv.slice(1), process.execArgv, "
+                    "process.cwd(), import.meta.main, Bun.main, "
+                    "Object.entries(process.env).sort());\n"
+                    "console.log(fs.readdirSync('/tmp').sort(), "
+                    "fs.readdirSync('/sandbox').sort());",
+        "import_beside": "import { value } from './helper.ts';\n"
+                         "console.log(value);",
+        "syntax_error": "console.log('x'",
+        "rejection": "await Promise.reject(new Error('nope'));",
         "traceback": "throw new Error('boom');",
         "exit_code": "console.log('out'); process.exit(4);",
         "stdin": "console.log(JSON.stringify(await Bun.stdin.text()));",
@@ -130,7 +138,15 @@ OTHERS = {
     "deno": {
         "hello": "console.log('hello')",
         "identity": "console.log(Deno.args, Deno.cwd(), import.meta.main, "
-                    "Object.keys(Deno.env.toObject()).sort());",
+                    "Deno.mainModule, "
+                    "Object.entries(Deno.env.toObject()).sort());\n"
+                    "const ls = (d) => [...Deno.readDirSync(d)]"
+                    ".map((e) => e.name).sort();\n"
+                    "console.log(ls('/tmp'), ls('/sandbox'));",
+        "import_beside": "import { value } from './helper.ts';\n"
+                         "console.log(value);",
+        "syntax_error": "console.log('x'",
+        "rejection": "await Promise.reject(new Error('nope'));",
         "traceback": "throw new Error('boom');",
         "exit_code": "console.log('out'); Deno.exit(4);",
         "stdin": "console.log(JSON.stringify(await new Response("
@@ -161,7 +177,9 @@ OTHERS = {
 EXTRA = {"stdin": {"stdin": "line one\nline two\n"},
          "read_stdin": {"stdin": "line one\nline two\n"},
          "import_beside": {"files": {"helper.py": "VALUE = 42\n",
-                                     "helper.js": "exports.value = 42;\n"}},
+                                     "helper.js": "exports.value = 42;\n",
+                                     "helper.ts":
+                                     "export const value = 42;\n"}},
          "identity": {"env": {"FOO": "bar"}}}
 
 CASES = ([("python", n, c) for n, c in PYTHON.items()] +
@@ -504,9 +522,7 @@ def test_isol8ctl_pool(start_daemon):
     for k in st["keys"]:
         assert (k["image"], k["network"], k["seccomp"]) == \
             ("host", "none", "strict"), k
-        assert k["interpreter"] == ("started" if k["runtime"] in
-                                    ("python", "node", "bash")
-                                    else "at claim"), k
+        assert k["interpreter"] == "started", k
     assert (st["prewarm"], st["maxBoxes"], st["maxBuilding"]) == \
         (True, 16, 2), st
     assert {k["runtime"]: k["size"] for k in st["keys"]} == \
