@@ -249,8 +249,10 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 
 	switch (k->type) {
 	case T_STRING:
+		/* Empty only where the default is: an optional path. */
 		if (jt != json_type_string ||
-		    json_object_get_string_len(v) == 0)
+		    (json_object_get_string_len(v) == 0 &&
+		     strcmp(k->def, "\"\"") != 0))
 			goto wrong_type;
 		if (k->choices &&
 		    !is_choice(k->choices, json_object_get_string(v))) {
