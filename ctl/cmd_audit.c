@@ -57,8 +57,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 static bool rotated_name(const char *s)
 {
 	return strlen(s) == 23 && strncmp(s, "executions-", 11) == 0 &&
-	       strcmp(s + 19, ".log") == 0 &&
-	       strspn(s + 11, "0123456789") == 8;
+	       strcmp(s + 19, ".log") == 0 && strspn(s + 11, "0123456789") == 8;
 }
 
 static void trail_free(struct trail *t)
@@ -293,10 +292,9 @@ static bool matches(const struct filter *f, json_object *o)
 	    (f->runtime && !str_is(o, "runtime", f->runtime)) ||
 	    (f->user && !str_is(o, "userId", f->user)))
 		return false;
-	if (f->has_exit &&
-	    (!json_object_object_get_ex(o, "exitCode", &v) ||
-	     !json_object_is_type(v, json_type_int) ||
-	     json_object_get_int64(v) != f->exit_code))
+	if (f->has_exit && (!json_object_object_get_ex(o, "exitCode", &v) ||
+			    !json_object_is_type(v, json_type_int) ||
+			    json_object_get_int64(v) != f->exit_code))
 		return false;
 	return true;
 }
@@ -393,8 +391,9 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 	const char *sub = argv[1];
 	bool is_verify = !strcmp(sub, "verify"), is_tail = !strcmp(sub, "tail");
 	if (!is_verify && !is_tail && strcmp(sub, "query") != 0) {
-		fprintf(stderr, "isol8ctl: audit: unknown subcommand \"%s\" "
-				"(verify, tail or query)\n",
+		fprintf(stderr,
+			"isol8ctl: audit: unknown subcommand \"%s\" "
+			"(verify, tail or query)\n",
 			sub);
 		return CTL_EXIT_USAGE;
 	}
