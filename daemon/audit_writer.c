@@ -24,7 +24,7 @@
 #define ROTATED_FMT "executions-%08u.log"
 #define MAX_ROTATED 100000000u
 #define RETRY_MS 1000
-#define RETENTION_EVERY_MS (3600 * 1000)
+#define RETENTION_EVERY_MS 3600000
 
 struct writer {
 	const struct audit_writer_cfg *c;
@@ -67,9 +67,8 @@ static void report(struct writer *w, const char *fmt, ...)
 static int make_dirs(const char *path)
 {
 	char p[4096];
-	if (strlen(path) >= sizeof(p))
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
 		return -ENAMETOOLONG;
-	strcpy(p, path);
 	for (char *s = p + 1;; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;

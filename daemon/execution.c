@@ -1,6 +1,7 @@
 #include "execution.h"
 
 #include "execution_internal.h"
+#include "execution_audit.h"
 
 #include "audit.h"
 #include "cleanup.h"

@@ -43,7 +43,7 @@ static void code_hash(const struct exec_request *r, char out[65])
 	if (!EVP_Digest(code, strlen(code), md, &n, EVP_sha256(), NULL))
 		return;
 	for (unsigned i = 0; i < n && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		snprintf(out + (size_t)i * 2, 3, "%02x", md[i]);
 }
 
 /* Every string in o with the request's secrets masked. */
@@ -199,18 +199,9 @@ static void journal(const struct execution *e, json_object *rec)
 		 json_object_get_string(v));
 	field_text(user, sizeof(user), "AUDIT_USER_ID", u);
 	snprintf(net, sizeof(net), "AUDIT_NETWORK=%s", e->req.network);
-	const char *const fields[] = { "MESSAGE_ID=" AUDIT_MESSAGE_ID,
-				       eid,
-				       rt,
-				       uid,
-				       pid,
-				       tenant,
-				       out,
-				       code,
-				       hash,
-				       user,
-				       net,
-				       NULL };
+	static const char msgid[] = "MESSAGE_ID=" AUDIT_MESSAGE_ID;
+	const char *const fields[] = { msgid, eid,  rt,	  uid,	pid, tenant,
+				       out,   code, hash, user, net, NULL };
 	log_fields(LOG_INFO, fields, "audit: execution %s (%s, tenant %s): %s",
 		   e->id, e->req.runtime->name, e->caller.tenant->name,
 		   outcome(e));

@@ -3,7 +3,7 @@
 #ifndef ISOL8D_EXECUTION_INTERNAL_H
 #define ISOL8D_EXECUTION_INTERNAL_H
 
-#include "execution_audit.h"
+#include "exec_audit.h"
 #include "execution_files.h"
 #include "execution_result.h"
 #include "exec_request.h"
