@@ -16,7 +16,8 @@ PYTHON ?= /usr/bin/python3
 CC ?= cc
 BUILD ?= build
 SAN ?=
-PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8
+PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8 \
+	libcrypto
 # isol8ctl, the local client, links json-c alone, and statically, so that
 # it starts with no dynamic loading at all (a static-pie keeps ASLR; the
 # sanitizers need a dynamic program); isol8ctl-http, the part that speaks
@@ -53,7 +54,8 @@ INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c \
 CTL_SRC := $(wildcard ctl/*.c)
 # Only in isol8ctl-http (ctl/side.h); side_local.c only in isol8ctl.
 CTL_HTTP_SRC := ctl/serve.c ctl/serve_prune.c ctl/remote.c \
-	ctl/cmd_run_remote.c ctl/cmd_login.c ctl/auth_db.c \
+	ctl/cmd_run_remote.c ctl/cmd_login.c ctl/auth_db.c ctl/cmd_audit.c \
+	daemon/audit_chain.c \
 	$(wildcard ctl/http_*.c) ctl/side_http.c
 CTL_SHARED_SRC := $(filter-out $(CTL_HTTP_SRC) ctl/side_local.c,$(CTL_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)

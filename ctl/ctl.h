@@ -64,5 +64,6 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv);
 int cmd_cleanup(struct ctl *ctl, int argc, char **argv);
 int cmd_login(struct ctl *ctl, int argc, char **argv);
 int cmd_logout(struct ctl *ctl, int argc, char **argv);
+int cmd_audit(struct ctl *ctl, int argc, char **argv);
 
 #endif

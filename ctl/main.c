@@ -30,6 +30,8 @@ static const struct ctl_command commands[] = {
 	{ "login", cmd_login,
 	  "authenticate with an isol8 server and store credentials", false },
 	{ "logout", cmd_logout, "remove stored isol8 credentials", false },
+	{ "audit", cmd_audit, "the daemon's audit trail: verify, tail, query",
+	  false },
 };
 
 static void usage(FILE *out)

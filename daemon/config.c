@@ -168,6 +168,28 @@ static const struct key schema[] = {
 	  4096),
 	K("sessions.maxIdleTimeoutMs", T_UINT, session_max_idle_ms, "86400000",
 	  1000, 365ull * 86400000),
+	/* The audit trail (daemon/audit.c): isol8's AuditConfig, plus what
+	 * a root daemon's trail needs (the chain's key, rotation, required). */
+	K("audit.enabled", T_BOOL, audit.enabled, "false", 0, 0),
+	KCHOICE("audit.destination", audit.destination, "\"filesystem\"",
+		"filesystem|file|stdout"),
+	K("audit.logDir", T_STRING, audit.log_dir, "\"/var/log/isol8/audit\"",
+	  0, 0),
+	K("audit.postLogScript", T_STRING, audit.post_log_script, "\"\"", 0, 0),
+	K("audit.postLogUser", T_STRING, audit.post_log_user, "\"nobody\"", 0,
+	  0),
+	K("audit.postLogTimeoutMs", T_UINT, audit.post_log_timeout_ms, "10000",
+	  100, 3600000),
+	K("audit.trackResources", T_BOOL, audit.track_resources, "true", 0, 0),
+	K("audit.retentionDays", T_UINT, audit.retention_days, "90", 0, 36500),
+	K("audit.includeCode", T_BOOL, audit.include_code, "false", 0, 0),
+	K("audit.includeOutput", T_BOOL, audit.include_output, "false", 0, 0),
+	K("audit.required", T_BOOL, audit.required, "false", 0, 0),
+	K("audit.keyFile", T_STRING, audit.key_file, "\"\"", 0, 0),
+	K("audit.maxFileBytes", T_SIZE, audit.max_file_bytes, "\"64m\"", 4096,
+	  1ull << 40),
+	K("audit.queueBytes", T_SIZE, audit.queue_bytes, "\"64m\"", 65536,
+	  1ull << 32),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
@@ -227,8 +249,10 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 
 	switch (k->type) {
 	case T_STRING:
+		/* Empty only where the default is: an optional path. */
 		if (jt != json_type_string ||
-		    json_object_get_string_len(v) == 0)
+		    (json_object_get_string_len(v) == 0 &&
+		     strcmp(k->def, "\"\"") != 0))
 			goto wrong_type;
 		if (k->choices &&
 		    !is_choice(k->choices, json_object_get_string(v))) {
@@ -393,6 +417,18 @@ static int check_security(const struct config *cfg, struct error *e)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "security.profileDir: must be an absolute "
 				 "path");
+	const struct {
+		const char *key, *value;
+	} paths[] = {
+		{ "audit.logDir", cfg->audit.log_dir },
+		{ "audit.keyFile", cfg->audit.key_file },
+		{ "audit.postLogScript", cfg->audit.post_log_script },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if ((i == 0 || paths[i].value[0]) && paths[i].value[0] != '/')
+			return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+					 "%s: must be an absolute path",
+					 paths[i].key);
 	if (!strcmp(cfg->default_seccomp, "unconfined") &&
 	    !cfg->sec_allow_unconfined)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,

@@ -104,6 +104,24 @@ struct config {
 	uint64_t tenant_max_concurrent;
 	uint64_t session_max_idle_ms; /* 0 and more are clamped to it */
 
+	/* audit.*: one record per admitted execution (daemon/audit.c) */
+	struct config_audit {
+		bool enabled;
+		char *destination; /* filesystem|file|stdout */
+		char *log_dir;
+		char *post_log_script; /* "": none */
+		char *post_log_user;
+		uint64_t post_log_timeout_ms;
+		bool track_resources;
+		uint64_t retention_days; /* 0: kept for ever */
+		bool include_code;
+		bool include_output;
+		bool required;	/* refuse executions while records fail */
+		char *key_file; /* "": a plain sha256 chain */
+		uint64_t max_file_bytes;
+		uint64_t queue_bytes;
+	} audit;
+
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;
 	char *file; /* the file read, or NULL */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+struct audit;
 struct pool;
 struct resolver;
 struct server;
@@ -32,6 +33,7 @@ struct daemon {
 	size_t connections;	   /* open client connections (server.c) */
 	struct tenants tenants;
 	struct metrics metrics;
+	struct audit *audit; /* NULL: audit.enabled is off */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	bool stopping;
 };

@@ -1,7 +1,9 @@
 #include "execution.h"
 
 #include "execution_internal.h"
+#include "execution_audit.h"
 
+#include "audit.h"
 #include "cleanup.h"
 #include "command.h"
 #include "daemon.h"
@@ -51,6 +53,7 @@ static void execution_free(struct execution *e)
 		command_free(e->waiter);
 	}
 	if (e->counted) {
+		execution_audit_end(e);
 		e->d->executions--;
 		e->caller.tenant->executions--;
 		metrics_execution(&e->d->metrics, e->req.runtime, e->outcome,
@@ -98,6 +101,7 @@ void execution_fail(struct execution *e, enum error_kind kind, const char *fmt,
 	va_end(ap);
 	_cleanup_free_ char *msg =
 		n < 0 ? NULL : secret_mask_text(e->mask, text);
+	execution_audit_error(e, msg ? msg : "out of memory");
 	if (e->call) {
 		const char *m = msg ? msg : "out of memory";
 		if (!e->error_streamed)
@@ -112,6 +116,7 @@ static void cancel(struct rpc_call *call)
 	struct execution *e = call->userdata;
 	log_debug("execution %s cancelled: its client went away", e->id);
 	e->call = NULL;
+	execution_audit_error(e, "cancelled: the client went away");
 	rpc_reply_error(call, ERR_INTERNAL, "cancelled");
 	execution_free(e);
 }
@@ -186,6 +191,7 @@ static void execution_complete(struct execution *e)
 	execution_trace(e, "exit code %s after %llu ms",
 			json_object_get_string(code),
 			(unsigned long long)e->duration_ms);
+	e->audit.result = json_object_get(result);
 	if (e->call) {
 		stream(e, "exit",
 		       json_object_new_string(json_object_get_string(code)),
@@ -622,7 +628,14 @@ void execution_start(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
+	char why[256];
+	if (audit_refuses(d->audit, why, sizeof(why))) {
+		rpc_reply_error(call, ERR_BUSY, "%s", why);
+		execution_free(e);
+		return;
+	}
 	e->caller = caller_copy(&call->caller);
+	execution_audit_begin(e, call);
 	e->counted = true;
 	e->outcome = METRICS_FAILED;
 	d->executions++;

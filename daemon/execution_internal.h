@@ -3,6 +3,7 @@
 #ifndef ISOL8D_EXECUTION_INTERNAL_H
 #define ISOL8D_EXECUTION_INTERNAL_H
 
+#include "exec_audit.h"
 #include "execution_files.h"
 #include "execution_result.h"
 #include "exec_request.h"
@@ -50,6 +51,7 @@ struct execution {
 	/* METRICS_FAILED until execution_complete() has made the result */
 	enum metrics_outcome outcome;
 	uint64_t duration_ms;
+	struct exec_audit audit; /* with audit.enabled */
 };
 
 /* Answers the client with an error (masked) and frees the execution. */

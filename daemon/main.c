@@ -1,4 +1,5 @@
 /* isol8d: start-up, signals, readiness and shutdown around one sd-event loop. */
+#include "audit.h"
 #include "cleanup.h"
 #include "config.h"
 #include "daemon.h"
@@ -273,6 +274,14 @@ static int run(struct daemon *d, const struct options *o)
 			 "files in boxes are opened one name at a time with "
 			 "O_NOFOLLOW instead");
 
+	/* Forked before anything else is held: the writer has nothing of
+	 * the daemon's but its configuration. */
+	struct error aerr;
+	r = audit_start(d->event, &d->cfg.audit, &d->audit, &aerr);
+	if (r < 0) {
+		log_err("%s", aerr.message);
+		return r;
+	}
 	r = setup_boxes(d);
 	if (r < 0)
 		return r;
@@ -347,6 +356,7 @@ int main(int argc, char **argv)
 	sessions_free(d.sessions);
 	server_stop(d.server);
 	pool_free(d.pool);
+	audit_free(d.audit);
 	resolver_free(d.resolver);
 	if (o.pid_file)
 		unlink(o.pid_file);

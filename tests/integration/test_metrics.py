@@ -62,7 +62,8 @@ def test_shape_of_a_fresh_daemon(start_daemon):
     d = start_daemon()
     m = metrics(d)
     assert set(m) == {"executions", "durationMs", "pool", "sessions",
-                      "proxyRequests"}
+                      "proxyRequests", "audit"}
+    assert m["audit"] == {"enabled": False}
     assert m["executions"] == []
     check_histogram(m, [])
     assert m["pool"] == {"ready": 0, "inUse": 0}
