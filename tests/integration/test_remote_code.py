@@ -94,6 +94,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def r_loop_py(self, q):
+        self.send_response(302)
+        self.send_header("Location", "/loop.py")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, *a):
         pass
 
@@ -347,8 +353,12 @@ def test_private_address_refused(pki, start_daemon, https):
     port = https.server_address[1]
     msg = execute_error(d, fetch(d, f"https://localhost:{port}/code.py"))
     check_invalid(msg, "Blocked code URL host: localhost")
-    msg = execute_error(d, fetch(d, f"https://[::1]:{port}/code.py"))
-    check_invalid(msg, "Blocked code URL host: [::1]")
+    for target, host in ((f"https://[::1]:{port}/code.py", "[::1]"),
+                         ("https://169.254.169.254/x.py", "169.254.169.254"),
+                         ("https://[fd00::1]/x.py", "[fd00::1]"),
+                         ("https://2130706434/x.py", HOST)):
+        msg = execute_error(d, fetch(d, target))
+        check_invalid(msg, f"Blocked code URL host: {host}")
     assert sum(https.counts.values()) == n
 
 
@@ -377,31 +387,21 @@ def test_redirect_to_blocked_host(pki, start_daemon, https, https_other):
     assert sum(https_other.counts.values()) == n
 
 
-def test_redirect_to_http_or_private(pki, start_daemon, https, plain):
+def test_redirect_to_http(pki, start_daemon, https, plain):
     d = start_daemon(config=policy(pki))
     to = url(plain, "/code.py", "http")
+    n = plain.counts.get("/code.py", 0)
     msg = execute_error(d, fetch(d, url(https, "/redirect.py") + "?to=" +
                                  urllib.parse.quote(to)))
     check_invalid(msg, "Insecure code URL blocked")
-    # A redirect to a private address: metadata, link-local, refused by
-    # the guard at the hop, before any connection is tried.
-    for target, host in (("https://169.254.169.254/x.py", "169.254.169.254"),
-                         ("https://[fd00::1]/x.py", "[fd00::1]")):
-        d2 = start_daemon(config=policy(pki, allowPrivate=False,
-                                        blockedHosts=[]))
-        # The first hop is loopback, refused too: the guard holds there
-        # as at every hop.
-        msg = execute_error(d2, fetch(d2, target))
-        check_invalid(msg, f"Blocked code URL host: {host}")
-        d2.stop() if hasattr(d2, "stop") else None
+    assert plain.counts.get("/code.py", 0) == n
 
 
 def test_redirect_loop(rc_daemon, https):
-    here = url(https, "/redirect.py")
-    # Each hop redirects to itself, with the same query.
-    loop = here + "?to=" + urllib.parse.quote(here + "?to=" + here)
-    msg = execute_error(rc_daemon, fetch(rc_daemon, loop))
-    check_invalid(msg, "Failed to fetch remote code:")
+    n = https.counts.get("/loop.py", 0)
+    msg = execute_error(rc_daemon, fetch(rc_daemon, url(https, "/loop.py")))
+    check_invalid(msg, "Failed to fetch remote code: more than 10 redirects")
+    assert https.counts["/loop.py"] == n + 11
 
 
 # --------------------------------------------------------------------------
@@ -441,7 +441,14 @@ def test_slow_body_times_out_and_others_run(rc_daemon, https):
 
 def test_cancelled_fetch_leaves_nothing(rc_daemon, https):
     execute(rc_daemon, fetch(rc_daemon, url(https, "/code.py")))
-    base = rc_daemon.baseline_fds()
+    # The connections of the tests before may still be closing.
+    for attempt in range(5):
+        try:
+            base = rc_daemon.baseline_fds()
+            break
+        except AssertionError:
+            if attempt == 4:
+                raise
     dirs = daemon_cgroup_dirs(rc_daemon.pid)
     boxes = box_cgroups(dirs)
     for _ in range(3):
