@@ -201,7 +201,7 @@ static void next_hop(struct code_fetch *x, const char *location)
 static void hex(const unsigned char *md, unsigned n, char *out)
 {
 	for (unsigned i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
+		sprintf(out + (size_t)2 * i, "%02x", md[i]);
 }
 
 /* The body of a success: text, and the code the hash names. */

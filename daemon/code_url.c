@@ -52,7 +52,7 @@ static int parse(CURLU *h, const char *url, struct code_url *out,
 		/* No allowed scheme is this long. */
 		return bad(e, "URL scheme not allowed: %.40s", scheme);
 	}
-	strcpy(out->scheme, scheme);
+	snprintf(out->scheme, sizeof(out->scheme), "%s", scheme);
 	size_t n = strlen(host);
 	bool v6 = host[0] == '[' && n > 2 && host[n - 1] == ']';
 	snprintf(out->name, sizeof(out->name), "%.*s", (int)(v6 ? n - 2 : n),
@@ -85,7 +85,8 @@ int code_url_check(const char *url, bool allow_insecure,
 		return bad(e, "Insecure code URL blocked. Use "
 			      "allowInsecureCodeUrl=true to allow HTTP.");
 	if (!listed(pol->allowed_schemes, out->scheme) ||
-	    (strcmp(out->scheme, "http") && strcmp(out->scheme, "https")))
+	    (strcmp(out->scheme, "http") != 0 &&
+	     strcmp(out->scheme, "https") != 0))
 		return bad(e, "URL scheme not allowed: %s", out->scheme);
 	struct resolver_result lit;
 	out->numeric = resolver_numeric(out->name, out->port, &lit);

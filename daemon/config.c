@@ -201,7 +201,7 @@ static const struct key schema[] = {
 	K("remoteCode.enableCache", T_BOOL, remote_code.enable_cache, "true", 0,
 	  0),
 	K("remoteCode.cacheTtl", T_UINT, remote_code.cache_ttl_s, "3600", 0,
-	  30 * 86400),
+	  30ull * 86400),
 	K("remoteCode.cacheMaxBytes", T_SIZE, remote_code.cache_max_bytes,
 	  "\"64m\"", 0, 1ull << 32),
 	K("remoteCode.caFile", T_STRING, remote_code.ca_file, NULL, 0, 0),
