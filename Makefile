@@ -17,7 +17,7 @@ CC ?= cc
 BUILD ?= build
 SAN ?=
 PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8 \
-	libcrypto
+	libcurl libcrypto
 # isol8ctl, the local client, links json-c alone, and statically, so that
 # it starts with no dynamic loading at all (a static-pie keeps ASLR; the
 # sanitizers need a dynamic program); isol8ctl-http, the part that speaks

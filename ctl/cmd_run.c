@@ -26,6 +26,7 @@ static const char run_help[] =
 	"Usage: isol8ctl run [FILE] [OPTIONS]\n"
 	"       isol8ctl run -e CODE -r RUNTIME [OPTIONS]\n"
 	"       isol8ctl run --cmd COMMAND [OPTIONS]\n"
+	"       isol8ctl run --url URL [--hash SHA256] [OPTIONS]\n"
 	"\n"
 	"Runs code in a fresh sandbox, or in a session's, and streams its\n"
 	"output.  With no FILE, -e or --cmd the code is read from standard\n"
@@ -36,6 +37,22 @@ static const char run_help[] =
 	"                        (.py .js .mjs .cjs .ts .mts .sh)\n"
 	"  -e, --eval CODE       inline code\n"
 	"      --cmd COMMAND     a shell command (bash -c)\n"
+	"      --url URL         code the daemon fetches from URL (if its\n"
+	"                        remoteCode configuration allows); the "
+	"URL's\n"
+	"                        extension picks the runtime\n"
+	"      --github OWNER/REPO/REF/PATH\n"
+	"                        the same for "
+	"https://raw.githubusercontent.com/"
+	"...\n"
+	"      --gist ID/FILE    the same for https://gist.githubusercontent."
+	"com/\n"
+	"                        ID/raw/FILE\n"
+	"      --hash SHA256     the fetched code's expected SHA-256 (hex)\n"
+	"      --allow-insecure-code-url\n"
+	"                        allow an http: URL (the daemon's policy "
+	"must\n"
+	"                        list http too)\n"
 	"  -r, --runtime NAME    python, node, bun, deno or bash\n"
 	"Execution:\n"
 	"      --stdin DATA      standard input for the program\n"
@@ -321,6 +338,11 @@ enum {
 	O_LOGNET,
 	O_HOST,
 	O_KEY,
+	O_URL,
+	O_GITHUB,
+	O_GIST,
+	O_HASH,
+	O_INSECURE_URL,
 };
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
@@ -358,6 +380,12 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		{ "log-network", no_argument, NULL, O_LOGNET },
 		{ "host", required_argument, NULL, O_HOST },
 		{ "key", required_argument, NULL, O_KEY },
+		{ "url", required_argument, NULL, O_URL },
+		{ "github", required_argument, NULL, O_GITHUB },
+		{ "gist", required_argument, NULL, O_GIST },
+		{ "hash", required_argument, NULL, O_HASH },
+		{ "allow-insecure-code-url", no_argument, NULL,
+		  O_INSECURE_URL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -492,6 +520,24 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		case O_KEY:
 			o->key = optarg;
 			break;
+		case O_URL:
+			o->url = optarg;
+			break;
+		case O_GITHUB:
+			o->github = optarg;
+			break;
+		case O_GIST:
+			o->gist = optarg;
+			break;
+		case O_HASH:
+			json_object_object_add(o->request, "codeHash",
+					       json_object_new_string(optarg));
+			break;
+		case O_INSECURE_URL:
+			json_object_object_add(o->request,
+					       "allowInsecureCodeUrl",
+					       json_object_new_boolean(true));
+			break;
 		case 'h':
 			fputs(run_help, stdout);
 			return 1;
@@ -509,7 +555,18 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (!!o->file + !!o->eval + !!o->cmd > 1) {
+	bool remote = o->url || o->github || o->gist;
+	if (o->cmd && (o->file || o->eval || remote)) {
+		fprintf(stderr, "[ERR] --cmd cannot be combined with file "
+				"input, --eval, --url, --github, or --gist.\n");
+		return -EINVAL;
+	}
+	if (remote && (o->file || o->eval)) {
+		fprintf(stderr, "[ERR] --url/--github/--gist cannot be used "
+				"with file input or --eval.\n");
+		return -EINVAL;
+	}
+	if (o->file && o->eval) {
 		fprintf(stderr,
 			"[ERR] give only one of FILE, --eval and --cmd\n");
 		return -EINVAL;
@@ -522,11 +579,77 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* Fills request.code / cmd / runtime / fileExtension from the source. */
+/* The code URL as isol8's CLI makes it: --url as given, then --github
+ * and --gist expanded to GitHub's raw URLs.  NULL after an error. */
+static char *code_url(const struct run_opts *o)
+{
+	char *url = NULL;
+	if (o->url)
+		return strdup(o->url);
+	if (o->github) {
+		/* owner/repo/ref/path, the path one segment or more */
+		const char *p = o->github;
+		int slashes = 0;
+		for (const char *c = p; *c; c++)
+			slashes += *c == '/';
+		if (slashes < 3) {
+			fprintf(stderr, "[ERR] --github format must be "
+					"owner/repo/ref/path/to/file\n");
+			return NULL;
+		}
+		if (asprintf(&url, "https://raw.githubusercontent.com/%s", p) <
+		    0)
+			return NULL;
+		return url;
+	}
+	const char *slash = strchr(o->gist, '/');
+	if (!slash || slash == o->gist) {
+		fprintf(stderr,
+			"[ERR] --gist format must be gistId/file.ext\n");
+		return NULL;
+	}
+	if (asprintf(&url, "https://gist.githubusercontent.com/%.*s/raw/%s",
+		     (int)(slash - o->gist), o->gist, slash + 1) < 0)
+		return NULL;
+	return url;
+}
+
+/* request.codeUrl, and the runtime from the extension of the URL's path
+ * unless --runtime gave it. */
+static int set_url_source(struct run_opts *o)
+{
+	_cleanup_free_ char *url = code_url(o);
+	if (!url)
+		return -EINVAL;
+	json_object_object_add(o->request, "codeUrl",
+			       json_object_new_string(url));
+	if (o->runtime)
+		return 0;
+	const char *path = strstr(url, "://");
+	path = path ? strchr(path + 3, '/') : NULL;
+	char name[1024] = "";
+	if (path)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(path, "?#"),
+			 path);
+	const char *slash = strrchr(name, '/');
+	o->runtime = runtime_ext_lookup(slash ? slash + 1 : name);
+	if (!o->runtime) {
+		fprintf(stderr, "[ERR] Cannot detect runtime from URL path. "
+				"Use --runtime to specify.\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fills request.code / cmd / codeUrl / runtime / fileExtension from the
+ * source, in isol8's order: --cmd, a URL, --eval, FILE, stdin. */
 static int set_source(struct run_opts *o)
 {
 	json_object *req = o->request;
-	if (o->cmd) {
+	if (o->url || o->github || o->gist) {
+		if (set_url_source(o) < 0)
+			return -EINVAL;
+	} else if (o->cmd) {
 		json_object_object_add(req, "cmd",
 				       json_object_new_string(o->cmd));
 	} else {

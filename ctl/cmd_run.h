@@ -14,6 +14,7 @@
 struct run_opts {
 	const char *file, *eval, *cmd, *runtime, *session_id, *host, *key;
 	const char *out; /* --out: a local file for the program's stdout */
+	const char *url, *github, *gist; /* remote code: one of them */
 	bool no_stream, json, debug, persistent, persist, net_given;
 	char made_id[40];
 	json_object *request, *options, *env, *secrets, *files, *packages,

@@ -13,14 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE, T_DOUBLE };
+/* T_STRINGS: a JSON array of non-empty strings, kept NULL-terminated
+ * (each a host pattern when regex is set, one of choices when given). */
+enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE, T_DOUBLE, T_STRINGS };
 
 struct key {
 	const char *path; /* dotted JSON path */
 	enum key_type type;
 	bool regex; /* for strings: a host filter pattern */
 	size_t offset;
-	const char *def; /* default as JSON text */
+	const char *def; /* default as JSON text; NULL: unset (strings) */
 	uint64_t min, max;
 	const char
 		*choices; /* for strings: the allowed values, "|"-separated */
@@ -39,6 +41,11 @@ struct key {
 	{                                                                      \
 		p, T_STRING, true, offsetof(struct config, field), d, 0, 0,    \
 			NULL                                                   \
+	}
+#define KLIST(p, field, regex, d, choices)                                     \
+	{                                                                      \
+		p, T_STRINGS, regex, offsetof(struct config, field), d, 0,     \
+			NET_FILTER_MAX_PATTERNS, choices                       \
 	}
 
 static const struct key schema[] = {
@@ -190,6 +197,38 @@ static const struct key schema[] = {
 	  1ull << 40),
 	K("audit.queueBytes", T_SIZE, audit.queue_bytes, "\"64m\"", 65536,
 	  1ull << 32),
+	/* Remote code (code_fetch.h): isol8's RemoteCodePolicy with its
+	 * defaults, and the administrator's keys after it. */
+	K("remoteCode.enabled", T_BOOL, remote_code.enabled, "false", 0, 0),
+	KLIST("remoteCode.allowedSchemes", remote_code.allowed_schemes, false,
+	      "[\"https\"]", "http|https"),
+	KLIST("remoteCode.allowedHosts", remote_code.allowed_hosts, true, "[]",
+	      NULL),
+	KLIST("remoteCode.blockedHosts", remote_code.blocked_hosts, true,
+	      "[\"^localhost$\", \"^127(?:\\\\.[0-9]{1,3}){3}$\", "
+	      "\"^\\\\[::1\\\\]$\", \"^::1$\", "
+	      "\"^10(?:\\\\.[0-9]{1,3}){3}$\", "
+	      "\"^172\\\\.(?:1[6-9]|2[0-9]|3[0-1])(?:\\\\.[0-9]{1,3}){2}$\", "
+	      "\"^192\\\\.168(?:\\\\.[0-9]{1,3}){2}$\", "
+	      "\"^169\\\\.254(?:\\\\.[0-9]{1,3}){2}$\", "
+	      "\"^metadata\\\\.google\\\\.internal$\", "
+	      "\"^169\\\\.254\\\\.169\\\\.254$\"]",
+	      NULL),
+	K("remoteCode.maxCodeSize", T_SIZE, remote_code.max_code_size,
+	  "10485760", 1, 256ull << 20),
+	K("remoteCode.fetchTimeoutMs", T_UINT, remote_code.fetch_timeout_ms,
+	  "30000", 100, 600000),
+	K("remoteCode.requireHash", T_BOOL, remote_code.require_hash, "false",
+	  0, 0),
+	K("remoteCode.enableCache", T_BOOL, remote_code.enable_cache, "true", 0,
+	  0),
+	K("remoteCode.cacheTtl", T_UINT, remote_code.cache_ttl_s, "3600", 0,
+	  30ull * 86400),
+	K("remoteCode.cacheMaxBytes", T_SIZE, remote_code.cache_max_bytes,
+	  "\"64m\"", 0, 1ull << 32),
+	K("remoteCode.caFile", T_STRING, remote_code.ca_file, NULL, 0, 0),
+	K("remoteCode.allowPrivate", T_BOOL, remote_code.allow_private, "false",
+	  0, 0),
 };
 
 #define NKEYS ARRAY_SIZE(schema)
@@ -226,6 +265,8 @@ static const char *type_name(enum key_type t)
 		return "an octal mode string such as \"0660\"";
 	case T_DOUBLE:
 		return "a number";
+	case T_STRINGS:
+		return "an array of non-empty strings";
 	}
 	return "?";
 }
@@ -239,6 +280,57 @@ static bool is_choice(const char *choices, const char *v)
 	return false;
 }
 
+static void free_list(char **l)
+{
+	for (size_t i = 0; l && l[i]; i++)
+		free(l[i]);
+	free(l);
+}
+
+/* A T_STRINGS value: each member checked as set_value() checks one
+ * string, the whole list replacing the field's. */
+static int set_list(char ***field, const struct key *k, json_object *v,
+		    struct error *e)
+{
+	size_t n = json_object_array_length(v);
+	if (n > k->max)
+		return error_set(e, ERR_INVALID_ARGUMENT, ERANGE,
+				 "%s: %zu entries, at most %llu", k->path, n,
+				 (unsigned long long)k->max);
+	char **l = calloc(n + 1, sizeof(*l));
+	if (!l)
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(v, i);
+		char name[128];
+		snprintf(name, sizeof(name), "%s[%zu]", k->path, i);
+		int r = 0;
+		if (!json_object_is_type(m, json_type_string) ||
+		    json_object_get_string_len(m) == 0)
+			r = error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				      "%s: must be a non-empty string, got %s",
+				      name, json_object_to_json_string(m));
+		else if (k->choices &&
+			 !is_choice(k->choices, json_object_get_string(m)))
+			r = error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				      "%s: must be one of %s, got %s", name,
+				      k->choices,
+				      json_object_to_json_string(m));
+		else if (k->regex)
+			r = net_pattern_check(name, json_object_get_string(m),
+					      e);
+		if (r == 0 && !(l[i] = strdup(json_object_get_string(m))))
+			r = error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+		if (r < 0) {
+			free_list(l);
+			return r;
+		}
+	}
+	free_list(*field);
+	*field = l;
+	return 0;
+}
+
 /* Stores v into the field of k, checking type and range. */
 static int set_value(struct config *cfg, const struct key *k, json_object *v,
 		     struct error *e)
@@ -248,6 +340,10 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 	json_type jt = json_object_get_type(v);
 
 	switch (k->type) {
+	case T_STRINGS:
+		if (jt != json_type_array)
+			goto wrong_type;
+		return set_list(field, k, v, e);
 	case T_STRING:
 		/* Empty only where the default is: an optional path. */
 		if (jt != json_type_string ||
@@ -400,12 +496,14 @@ static int load_defaults(struct config *cfg, struct error *e)
 	if (!cfg->sources)
 		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
 	for (size_t i = 0; i < NKEYS; i++) {
+		cfg->sources[i] = src_default;
+		if (!schema[i].def)
+			continue;
 		_cleanup_json_ json_object *v =
 			json_tokener_parse(schema[i].def);
 		int r = set_value(cfg, &schema[i], v, e);
 		if (r < 0)
 			return r;
-		cfg->sources[i] = src_default;
 	}
 	return 0;
 }
@@ -434,6 +532,15 @@ static int check_security(const struct config *cfg, struct error *e)
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
 				 "defaults.seccomp: \"unconfined\" needs "
 				 "security.allowUnconfined set to true");
+	return 0;
+}
+
+static int check_remote_code(const struct config *cfg, struct error *e)
+{
+	const char *ca = cfg->remote_code.ca_file;
+	if (ca && ca[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "remoteCode.caFile: must be an absolute path");
 	return 0;
 }
 
@@ -531,7 +638,8 @@ static int load_file(struct config *cfg, const char *path, bool path_required,
 			"config file %s: the top level must be an object",
 			path);
 	}
-	if ((r = apply_object(cfg, root, "", e)) < 0)
+	if ((r = apply_object(cfg, root, "", e)) < 0 ||
+	    (r = check_remote_code(cfg, e)) < 0)
 		return r;
 	return check_security(cfg, e);
 }
@@ -563,6 +671,8 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (schema[i].type == T_STRING)
 			free(*(char **)((char *)cfg + schema[i].offset));
+		else if (schema[i].type == T_STRINGS)
+			free_list(*(char ***)((char *)cfg + schema[i].offset));
 	free(cfg->sources);
 	free(cfg->file);
 	memset(cfg, 0, sizeof(*cfg));
@@ -573,8 +683,16 @@ static json_object *value_json(const struct config *cfg, const struct key *k)
 	const void *field = (const char *)cfg + k->offset;
 	char buf[32];
 	switch (k->type) {
-	case T_STRING:
-		return json_object_new_string(*(char *const *)field);
+	case T_STRING: {
+		const char *str = *(char *const *)field;
+		return str ? json_object_new_string(str) : NULL;
+	}
+	case T_STRINGS: {
+		json_object *a = json_object_new_array();
+		for (char *const *l = *(char **const *)field; l && *l; l++)
+			json_object_array_add(a, json_object_new_string(*l));
+		return a;
+	}
 	case T_BOOL:
 		return json_object_new_boolean(*(const bool *)field);
 	case T_MODE:

@@ -121,6 +121,23 @@ struct config {
 		uint64_t max_file_bytes;
 		uint64_t queue_bytes;
 	} audit;
+	/* remoteCode.*: isol8's policy for request.codeUrl (code_fetch.h),
+	 * plus the administrator's own keys (caFile, allowPrivate,
+	 * cacheMaxBytes); lists are NULL-terminated */
+	struct config_remote_code {
+		bool enabled;
+		char **allowed_schemes;
+		char **allowed_hosts;
+		char **blocked_hosts;
+		uint64_t max_code_size;
+		uint64_t fetch_timeout_ms;
+		bool require_hash;
+		bool enable_cache;
+		uint64_t cache_ttl_s;
+		uint64_t cache_max_bytes;
+		char *ca_file; /* NULL: the system's CAs only */
+		bool allow_private;
+	} remote_code;
 
 	/* where each key's value came from, indexed like the schema */
 	const char **sources;

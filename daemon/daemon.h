@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 struct audit;
+struct code_fetcher;
 struct pool;
 struct resolver;
 struct server;
@@ -28,9 +29,10 @@ struct daemon {
 	struct box_host boxes;
 	struct pool *pool; /* NULL once stopping */
 	struct resolver *resolver;
-	struct sessions *sessions; /* NULL once stopping */
-	unsigned executions;	   /* accepted and not yet over */
-	size_t connections;	   /* open client connections (server.c) */
+	struct code_fetcher *fetcher; /* NULL unless remoteCode.enabled */
+	struct sessions *sessions;    /* NULL once stopping */
+	unsigned executions;	      /* accepted and not yet over */
+	size_t connections;	      /* open client connections (server.c) */
 	struct tenants tenants;
 	struct metrics metrics;
 	struct audit *audit; /* NULL: audit.enabled is off */

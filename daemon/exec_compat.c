@@ -15,7 +15,8 @@ struct shape {
 	enum shape_type type;
 };
 
-/* isol8's RemoteCodePolicy: checked, never applied (codeUrl is refused). */
+/* isol8's RemoteCodePolicy: checked, never applied: the daemon's own
+ * remoteCode configuration alone decides (a client may not loosen it). */
 static const struct shape remote_code[] = {
 	{ "enabled", S_BOOL },	       { "allowedSchemes", S_STRINGS },
 	{ "allowedHosts", S_STRINGS }, { "blockedHosts", S_STRINGS },
@@ -48,8 +49,7 @@ const char *const exec_compat_option_keys[] = {
 	"mode",	    "debug", "persist",	   "poolStrategy",
 	"poolSize", "audit", "remoteCode", NULL,
 };
-const char *const exec_compat_request_keys[] = { "allowInsecureCodeUrl",
-						 "agentFlags", NULL };
+const char *const exec_compat_request_keys[] = { "agentFlags", NULL };
 
 static bool is_uint(json_object *v)
 {
@@ -176,12 +176,7 @@ int exec_compat_parse(json_object *req, json_object *opt,
 		      struct exec_compat *out, struct error *e)
 {
 	*out = (struct exec_compat){ 0 };
-	json_object *v = json_field(req, "allowInsecureCodeUrl");
-	int r;
-	if (v && !json_object_is_type(v, json_type_null) &&
-	    (r = check_value(v, S_BOOL, "request.allowInsecureCodeUrl", e)))
-		return r;
-	v = json_field(req, "agentFlags");
+	json_object *v = json_field(req, "agentFlags");
 	if (v && !json_object_is_type(v, json_type_null))
 		return bad(e, "request.agentFlags: only isol8's \"agent\" "
 			      "runtime takes it, and this daemon has no "

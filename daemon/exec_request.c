@@ -349,7 +349,8 @@ static const char *const request_keys[] = {
 	"code",	       "cmd",	    "codeUrl",	   "codeHash",
 	"runtime",     "timeoutMs", "env",	   "fileExtension",
 	"stdin",       "files",	    "outputPaths", "installPackages",
-	"setupScript", "workdir",   "metadata",	   NULL,
+	"setupScript", "workdir",   "metadata",	   "allowInsecureCodeUrl",
+	NULL,
 };
 static const char *const option_keys[] = {
 	"network",	 "networkFilter", "cpuLimit",
@@ -507,6 +508,30 @@ static int resolve_runtime(struct parse *p, json_object *req,
 	return 0;
 }
 
+/* codeUrl, codeHash and allowInsecureCodeUrl; the URL itself is the
+ * fetch's to check (code_url.h), against the policy of the day. */
+static int parse_code_url(struct parse *p, json_object *req,
+			  const struct config *cfg, struct exec_request *r)
+{
+	int e;
+	if ((e = get_string(p, req, "request", "codeUrl", &r->code_url)) ||
+	    (e = get_string(p, req, "request", "codeHash", &r->code_hash)) ||
+	    (e = get_bool(p, req, "request", "allowInsecureCodeUrl",
+			  &r->allow_insecure_code_url)))
+		return e;
+	if (r->code_url && !cfg->remote_code.enabled)
+		return bad(p, "Remote code fetching is disabled. Set "
+			      "remoteCode.enabled=true to allow it. "
+			      "(request.codeUrl: fetching code from a URL is "
+			      "off in this daemon's configuration, "
+			      "isol8d.json; send the code inline)");
+	const char *h = r->code_hash;
+	if (h && (strlen(h) != 64 || strspn(h, "0123456789abcdefABCDEF") != 64))
+		return bad(p, "request.codeHash: must be a SHA-256 written as "
+			      "64 hexadecimal digits");
+	return 0;
+}
+
 static int parse_request(json_object *params, const struct config *cfg,
 			 struct exec_request *r, struct error *err)
 {
@@ -549,13 +574,11 @@ static int parse_request(json_object *params, const struct config *cfg,
 		return e;
 	if ((e = exec_compat_parse(req, opt, &r->compat, err)))
 		return e;
-	if (field(req, "codeUrl"))
-		return bad(&p, "request.codeUrl: fetching code from a URL is "
-			       "not supported by this daemon; send the code "
-			       "inline");
-	if (!!r->code + !!r->cmd != 1)
-		return bad(&p, "request: exactly one of \"code\" and \"cmd\" "
-			       "is required");
+	if ((e = parse_code_url(&p, req, cfg, r)))
+		return e;
+	if (!!r->code + !!r->cmd + !!r->code_url != 1)
+		return bad(&p, "request: exactly one of \"code\", \"cmd\" "
+			       "and \"codeUrl\" is required");
 	_cleanup_free_ char *ext = NULL;
 	if ((e = resolve_runtime(&p, req, r, &ext)))
 		return e;
@@ -675,6 +698,8 @@ void exec_request_free(struct exec_request *r)
 {
 	free(r->code);
 	free(r->cmd);
+	free(r->code_url);
+	free(r->code_hash);
 	free(r->code_path);
 	free_list(r->env);
 	free_list(r->secret_values);

@@ -30,8 +30,12 @@ struct exec_file {
 
 struct exec_request {
 	const struct runtime *runtime;
-	char *code;	 /* inline code, or NULL */
-	char *cmd;	 /* a shell command, or NULL */
+	char *code; /* inline code, or NULL */
+	char *cmd;  /* a shell command, or NULL */
+	/* remote code (code_fetch.h): fetched into code before the box */
+	char *code_url;
+	char *code_hash; /* 64 hex digits, or NULL */
+	bool allow_insecure_code_url;
 	char *code_path; /* where code is written in the box */
 	uint64_t timeout_ms;
 	char **env;	      /* "K=V", NULL-terminated, secrets included */

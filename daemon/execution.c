@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "cleanup.h"
+#include "code_fetch.h"
 #include "command.h"
 #include "daemon.h"
 #include "environment.h"
@@ -32,6 +33,7 @@
 #include <sys/random.h>
 
 static void execution_start_phase(struct execution *e, enum phase ph);
+static void launch(struct execution *e);
 
 static const char *const phase_names[] = {
 	[PH_INSTALL] = "setup", [PH_SETUP] = "setup", [PH_CODE] = "code"
@@ -39,6 +41,7 @@ static const char *const phase_names[] = {
 
 static void execution_free(struct execution *e)
 {
+	code_fetch_cancel(e->fetch);
 	execution_files_stop(&e->files);
 	proxy_free(e->proxy);
 	net_log_free(&e->net_log);
@@ -570,6 +573,38 @@ static void on_box_ready(struct box *b, int err, const char *what,
 	execution_begin(e);
 }
 
+/* ---- remote code ---- */
+
+static void on_code_fetched(void *userdata, char *code, size_t len,
+			    enum error_kind kind, const char *msg)
+{
+	struct execution *e = userdata;
+	e->fetch = NULL;
+	if (!code) {
+		execution_fail(e, kind, "%s", msg);
+		return;
+	}
+	execution_trace(e, "fetched %zu bytes of code", len);
+	e->req.code = code;
+	launch(e);
+}
+
+/* request.codeUrl, fetched before any box is made; the client going
+ * away cancels it (execution_free). */
+static void fetch_code(struct execution *e)
+{
+	const struct exec_request *r = &e->req;
+	const struct code_fetch_request fr = {
+		.url = r->code_url,
+		.hash = r->code_hash,
+		.allow_insecure = r->allow_insecure_code_url,
+	};
+	struct error err;
+	if (code_fetch_start(e->d->fetcher, &fr, on_code_fetched, e, &e->fetch,
+			     &err) < 0)
+		execution_fail(e, err.kind, "%s", err.message);
+}
+
 static void on_box_died(struct box *b, void *userdata)
 {
 	(void)b;
@@ -657,7 +692,6 @@ void execution_start(struct rpc_call *call)
 		execution_free(e);
 		return;
 	}
-	struct box_spec spec = exec_request_box_spec(&e->req, &d->cfg, prog);
 	char rt[64], eid[64];
 	snprintf(rt, sizeof(rt), "RUNTIME=%s", e->req.runtime->name);
 	snprintf(eid, sizeof(eid), "EXECUTION_ID=%s", e->id);
@@ -667,10 +701,23 @@ void execution_start(struct rpc_call *call)
 	e->call = call;
 	call->userdata = e;
 	call->cancel = cancel;
+	e->prog = prog;
+	if (e->req.code_url)
+		fetch_code(e);
+	else
+		launch(e);
+}
+
+/* The box: the session's, a pooled one or a new one. */
+static void launch(struct execution *e)
+{
+	struct daemon *d = e->d;
 	if (e->req.session_id) {
 		execution_run_in_session(e);
 		return;
 	}
+	struct box_spec spec = exec_request_box_spec(&e->req, &d->cfg, e->prog);
+	int r;
 	/* A pooled box when one serves the request as a fresh box would. */
 	struct pool_claim c;
 	r = pool_get_box(exec_request_runs_as_started(&e->req) ? d->pool : NULL,

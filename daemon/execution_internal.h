@@ -48,6 +48,10 @@ struct execution {
 	struct proxy *proxy;	/* network "filtered" */
 	struct net_log net_log; /* with logNetwork */
 	struct exec_outcome out;
+	/* request.codeUrl: the fetch under way, before any box; the seccomp
+	 * program the box is made with once it is over */
+	struct code_fetch *fetch;
+	const struct seccomp_prog *prog;
 	/* METRICS_FAILED until execution_complete() has made the result */
 	enum metrics_outcome outcome;
 	uint64_t duration_ms;

@@ -1,6 +1,7 @@
 /* isol8d: start-up, signals, readiness and shutdown around one sd-event loop. */
 #include "audit.h"
 #include "cleanup.h"
+#include "code_fetch.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "server.h"
 #include "version.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -244,6 +246,23 @@ static int setup_boxes(struct daemon *d)
 	return 0;
 }
 
+/* Remote code: libcurl is set up only when the configuration allows it. */
+static int start_fetcher(struct daemon *d)
+{
+	if (!d->cfg.remote_code.enabled)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl for remote code");
+		return -EIO;
+	}
+	struct error e;
+	int r = code_fetcher_new(d->event, d->resolver, &d->cfg.remote_code,
+				 &d->fetcher, &e);
+	if (r < 0)
+		log_err("cannot set up remote code: %s", e.message);
+	return r;
+}
+
 static int run(struct daemon *d, const struct options *o)
 {
 	int r = sd_event_default(&d->event);
@@ -290,6 +309,8 @@ static int run(struct daemon *d, const struct options *o)
 		log_errno(LOG_ERR, r, "cannot start the resolver helper");
 		return r;
 	}
+	if ((r = start_fetcher(d)) < 0)
+		return r;
 	r = pool_new(d->event, &d->cfg, &d->boxes, &d->pool);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot set up the warm pool");
@@ -357,6 +378,7 @@ int main(int argc, char **argv)
 	server_stop(d.server);
 	pool_free(d.pool);
 	audit_free(d.audit);
+	code_fetcher_free(d.fetcher);
 	resolver_free(d.resolver);
 	if (o.pid_file)
 		unlink(o.pid_file);

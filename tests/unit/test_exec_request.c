@@ -106,7 +106,7 @@ static void test_errors_name_the_field(void **state)
 	(void)state;
 	expect_error("{}", "request");
 	expect_error("{\"request\":{\"runtime\":\"python\"}}",
-		     "exactly one of \"code\" and \"cmd\"");
+		     "exactly one of \"code\", \"cmd\" and \"codeUrl\"");
 	expect_error("{\"request\":{\"code\":\"x\",\"runtime\":\"ruby\"}}",
 		     "Unknown runtime: \"ruby\". Available: python, node, bun, "
 		     "deno, bash");
