@@ -24,6 +24,9 @@ from isol8_harness import box_cgroups, daemon_cgroup_dirs, wait_until
 
 HOST = "127.0.0.2"
 OTHER = "127.0.0.3"
+# A documentation address (TEST-NET-2), outside every private range, put on
+# the loopback interface while a test needs a "public" first hop.
+PUBLIC = "198.51.100.7"
 CODE = "print('hello from a url')\n"
 CODE_HASH = hashlib.sha256(CODE.encode()).hexdigest()
 MAX = 1000  # remoteCode.maxCodeSize in the tests that need a small one
@@ -122,7 +125,8 @@ def pki():
                                        "srv.csr", "srv.pem", "ext"))
     os.chmod(tmp, 0o755)
     with open(ext, "w") as f:
-        f.write(f"subjectAltName=IP:{HOST},IP:{OTHER},DNS:localhost\n")
+        f.write(f"subjectAltName=IP:{HOST},IP:{OTHER},IP:{PUBLIC},"
+                "DNS:localhost\n")
     for cmd in (
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
          "-keyout", ca_key, "-out", ca, "-days", "2", "-subj",
@@ -384,6 +388,39 @@ def test_redirect_to_blocked_host(pki, start_daemon, https, https_other):
     msg = execute_error(d, fetch(d, url(https, "/redirect.py") + "?to=" +
                                  urllib.parse.quote(to)))
     check_invalid(msg, f"Blocked code URL host: {OTHER}")
+    assert sum(https_other.counts.values()) == n
+
+
+@pytest.fixture
+def https_public(pki):
+    """A server on PUBLIC, an address given to lo for the test only."""
+    subprocess.run(["ip", "addr", "add", f"{PUBLIC}/32", "dev", "lo"],
+                   check=True, capture_output=True)
+    try:
+        srv = serve(PUBLIC, pki)
+        yield srv
+        srv.shutdown()
+    finally:
+        subprocess.run(["ip", "addr", "del", f"{PUBLIC}/32", "dev", "lo"],
+                       capture_output=True)
+
+
+def test_redirect_to_private_address(pki, start_daemon, https_public,
+                                     https_other):
+    """The private-range guard holds at every hop: a first hop outside the
+    private ranges is fetched, and its redirect to a loopback address, by
+    number or by name, is refused before any connection to it."""
+    d = start_daemon(config={"remoteCode": {
+        "enabled": True, "caFile": pki[0], "blockedHosts": []}})
+    r = execute(d, fetch(d, url(https_public, "/code.py")))
+    assert r["stdout"] == "hello from a url\n", r
+    port = https_other.server_address[1]
+    n = sum(https_other.counts.values())
+    for to, host in ((url(https_other, "/code.py"), OTHER),
+                     (f"https://localhost:{port}/code.py", "localhost")):
+        msg = execute_error(d, fetch(d, url(https_public, "/redirect.py") +
+                                     "?to=" + urllib.parse.quote(to)))
+        check_invalid(msg, f"Blocked code URL host: {host}")
     assert sum(https_other.counts.values()) == n
 
 
