@@ -20,7 +20,9 @@ import pytest
 
 from execute_helpers import (check_invalid, execute, execute_error,
                              params_of)
-from isol8_harness import box_cgroups, daemon_cgroup_dirs, wait_until
+from isol8_bridge import start_bridge  # noqa: F401
+from isol8_harness import (box_cgroups, daemon_cgroup_dirs, run_ctl,
+                           wait_until)
 
 HOST = "127.0.0.2"
 OTHER = "127.0.0.3"
@@ -564,3 +566,22 @@ def test_ctl_flag_errors(daemon):
     for args, text in cases:
         p = ctl(daemon, "run", *args)
         assert p.returncode != 0 and text in p.stderr, (args, p.stderr)
+
+
+def test_through_the_bridge_and_remote_cli(pki, start_daemon, start_bridge,
+                                           https, tmp_path):
+    """isol8's client sends codeUrl over HTTP: the bridge passes it on,
+    and isol8ctl run --url --host sends it there."""
+    d = start_daemon(config=policy(pki))
+    b = start_bridge(d)
+    status, r = b.json("POST", "/execute", {"request": {
+        "runtime": "python", "codeUrl": url(https, "/code.py"),
+        "codeHash": CODE_HASH}})
+    assert status == 200 and r["stdout"] == "hello from a url\n", r
+    status, r = b.json("POST", "/execute", {"request": {
+        "runtime": "python", "codeUrl": url(https, "/code.py"),
+        "codeHash": "0" * 64}})
+    assert status == 400 and "hash" in r["error"].lower(), r
+    p = run_ctl("run", "--host", b.url, "--key", b.key, "--url",
+                url(https, "/code.py"), "--hash", CODE_HASH)
+    assert p.returncode == 0 and p.stdout == "hello from a url\n", p
