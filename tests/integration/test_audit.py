@@ -11,8 +11,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from execute_helpers import execute, execute_error
 from isol8_harness import BUILD, wait_until
 from test_network import HOST, filtered, get_code, http_server  # noqa: F401
