@@ -244,6 +244,13 @@ def test_unwritable_destination(start_daemon, tmp_path):
     logdir.write_text("")
     d = start_daemon(config=cfg(logdir))
     execute(d, sh("true"))
+
+    def health():
+        with d.client() as c:
+            return c.result("health")
+    # The writer process reports the failed write when it has tried.
+    assert wait_until(lambda: health()["audit"]["status"] == "failing",
+                      10), health()
     with d.client() as c:
         h = c.result("health")
         m = c.result("metrics")
