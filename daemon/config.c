@@ -121,6 +121,8 @@ static const struct key schema[] = {
 	  86400000),
 	K("network.connectTimeoutMs", T_UINT, net_connect_timeout_ms, "10000",
 	  100, 600000),
+	K("network.headTimeoutMs", T_UINT, net_head_timeout_ms, "10000", 100,
+	  600000),
 	/* Per runtime with a package manager, in runtime_at() order: the
 	 * hosts it needs, added to an empty whitelist by installPackages. */
 	KREGEX("network.registry.python", net_registry[0],

@@ -71,6 +71,7 @@ struct config {
 	uint64_t net_max_bytes;
 	uint64_t net_idle_timeout_ms;
 	uint64_t net_connect_timeout_ms;
+	uint64_t net_head_timeout_ms;
 	char *net_registry[5];
 
 	/* limits.*: the administrator's ceilings on what one request may ask

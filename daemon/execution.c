@@ -532,7 +532,7 @@ static int start_proxy(struct execution *e)
 		.max_bytes = cfg->net_max_bytes,
 		.idle_timeout_ms = cfg->net_idle_timeout_ms,
 		.connect_timeout_ms = cfg->net_connect_timeout_ms,
-		.head_timeout_ms = cfg->net_connect_timeout_ms,
+		.head_timeout_ms = cfg->net_head_timeout_ms,
 		.allow_private = cfg->net_allow_private,
 	};
 	int r = proxy_start(e->d->event, e->d->resolver, ways, &e->req.filter,

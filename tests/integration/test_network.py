@@ -289,7 +289,8 @@ def test_host_mode_needs_allow_host(start_daemon, http_server):
 
 def test_proxy_survives_bad_clients(start_daemon, http_server):
     d = start_daemon(config={"network": {"allowPrivate": True,
-                                         "connectTimeoutMs": 500}})
+                                         "connectTimeoutMs": 500,
+                                         "headTimeoutMs": 500}})
     code = f"""
 import socket, time
 def raw(data, wait=True):
@@ -371,7 +372,7 @@ def test_heads_count_and_trickling_heads_time_out(start_daemon,
     head trickled in a byte at a time still meets the head timeout,
     counted from the connection's start."""
     d = start_daemon(config={"network": {
-        "allowPrivate": True, "maxBytes": "20k", "connectTimeoutMs": 1000}})
+        "allowPrivate": True, "maxBytes": "20k", "headTimeoutMs": 1000}})
     code = f"""
 import json, select, socket, time, urllib.error, urllib.request
 def get():
