@@ -1,12 +1,15 @@
 // A pooled Node.js box starts `node --require <this> /sandbox/main.js`
-// before main.js exists.  Node runs this before it resolves its main
-// module; it waits here for the execution: the daemon writes main.js and
+// before main.js exists: Node runs this before it resolves its main
+// module.  A pooled Bun box starts `bun run --preload <this>
+// /sandbox/main.ts` with an empty main.ts made first: Bun looks for its
+// entry point before its preloads run, but reads its text only after them.
+// It waits here for the execution: the daemon writes the program and
 // the other files, then sends on stdin "<8 hex digits: length><cwd>\0
 // <KEY=VALUE>\0...\0" (an empty entry ends it).  The rest of stdin is the
 // program's.  Then it removes
-// every trace of itself, so that Node goes on exactly as `node main.js`
-// would: require.main, process.argv, stack traces and exit codes are
-// Node's own.
+// every trace of itself, so that Node (Bun) goes on exactly as `node
+// main.js` (`bun run main.ts`) would: require.main, process.argv and
+// execArgv, stack traces and exit codes are the runtime's own.
 'use strict';
 (() => {
   const fs = require('fs');
@@ -22,7 +25,7 @@
         if (e.code === 'EAGAIN' || e.code === 'EINTR') continue;
         throw e;
       }
-      if (got === 0) process.reallyExit(70);
+      if (got === 0) (process.reallyExit || process.exit)(70);
       off += got;
     }
     return buf;
@@ -41,6 +44,8 @@
     if (eq > 0) process.env[item.slice(0, eq)] = item.slice(eq + 1);
   }
   delete require.cache[__filename];
-  const at = process.execArgv.indexOf('--require');
-  if (at >= 0) process.execArgv.splice(at, 2);
+  for (const flag of ['--require', '--preload']) {
+    const at = process.execArgv.indexOf(flag);
+    if (at >= 0) process.execArgv.splice(at, 2);
+  }
 })();
