@@ -19,6 +19,7 @@ from execute_helpers import (check_invalid, execute, execute_error,
                              execute_many, execute_raw)
 from isol8_fixtures import _factory
 from isol8_harness import BUILD, run_ctl, wait_until
+from pki import make_pki
 from pypi_index import start_pypi_index
 
 HOST = "127.0.0.2"
@@ -59,22 +60,7 @@ def https_server():
     """An HTTPS server with a certificate from a test CA; yields (port,
     CA in PEM)."""
     tmp = tempfile.mkdtemp(prefix="isol8-net-")
-    ca_key, ca, key, csr, crt = (os.path.join(tmp, n) for n in
-                                 ("ca.key", "ca.pem", "srv.key", "srv.csr",
-                                  "srv.pem"))
-    ext = os.path.join(tmp, "ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName=IP:{HOST}\n")
-    for cmd in (
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-keyout", ca_key, "-out", ca, "-days", "2", "-subj",
-         "/CN=isol8 test CA"],
-        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-         "-out", csr, "-subj", f"/CN={HOST}"],
-        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
-    ):
-        subprocess.run(cmd, check=True, capture_output=True)
+    ca, crt, key = make_pki(tmp, HOST, f"IP:{HOST}")
     srv = Server((HOST, 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)

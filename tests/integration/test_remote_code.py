@@ -21,6 +21,7 @@ import pytest
 from execute_helpers import (check_invalid, execute, execute_error,
                              params_of)
 from isol8_bridge import start_bridge  # noqa: F401
+from pki import make_pki
 from isol8_harness import (box_cgroups, daemon_cgroup_dirs, run_ctl,
                            wait_until)
 
@@ -122,23 +123,10 @@ def pki():
     """A CA and a certificate for 127.0.0.2, 127.0.0.3 and localhost;
     yields (CA file, certificate, key)."""
     tmp = tempfile.mkdtemp(prefix="isol8-rc-")
-    ca_key, ca, key, csr, crt, ext = (os.path.join(tmp, n) for n in
-                                      ("ca.key", "ca.pem", "srv.key",
-                                       "srv.csr", "srv.pem", "ext"))
     os.chmod(tmp, 0o755)
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName=IP:{HOST},IP:{OTHER},IP:{PUBLIC},"
-                "DNS:localhost\n")
-    for cmd in (
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-keyout", ca_key, "-out", ca, "-days", "2", "-subj",
-         "/CN=isol8 remote code test CA"],
-        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-         "-out", csr, "-subj", f"/CN={HOST}"],
-        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
-    ):
-        subprocess.run(cmd, check=True, capture_output=True)
+    ca, crt, key = make_pki(
+        tmp, HOST, f"IP:{HOST},IP:{OTHER},IP:{PUBLIC},DNS:localhost",
+        "isol8 remote code test CA")
     os.chmod(ca, 0o644)
     return ca, crt, key
 
