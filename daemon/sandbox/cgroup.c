@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 const char *const cgroup_ctl_names[CG_NCTL] = { "memory", "pids", "cpu",
-						"cpuacct" };
+						"cpuacct", "freezer" };
 
 /* ---- the layout ---- */
 
