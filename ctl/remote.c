@@ -355,8 +355,8 @@ int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
 int remote_pause_session(struct remote *r, const char *session_id, bool pause,
 			 json_object **result)
 {
-	const char *what = pause ? "Failed to pause session"
-				 : "Failed to resume session";
+	const char *what =
+		pause ? "Failed to pause session" : "Failed to resume session";
 	_cleanup_free_ char *url =
 		session_url(session_id, pause ? "/pause" : "/resume");
 	if (!url)

@@ -360,7 +360,7 @@ static const char *const option_keys[] = {
 	"logNetwork",	 "security",	  NULL,
 };
 static const char *const param_keys[] = { "request", "options", "sessionId",
-					  "stream", "resume", NULL };
+					  "stream",  "resume",	NULL };
 
 static int parse_options(struct parse *p, json_object *opt,
 			 struct exec_request *r)

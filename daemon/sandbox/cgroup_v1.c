@@ -29,9 +29,10 @@ int cg_v1_setup(const char *base, struct cgroup_root *root)
 			}
 			log_warn("no %s cgroup controller: %s",
 				 cgroup_ctl_names[c],
-				 c == CG_CPU	   ? "cpuLimit is not enforced"
-				 : c == CG_FREEZER ? "sessions cannot be paused"
-						   : "cpu time is not reported");
+				 c == CG_CPU ? "cpuLimit is not enforced"
+				 : c == CG_FREEZER
+					 ? "sessions cannot be paused"
+					 : "cpu time is not reported");
 			root->own[c] = -1;
 			continue;
 		}
