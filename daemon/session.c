@@ -18,7 +18,7 @@
 /* How often, and for how long at most, session_pause looks whether the
  * kernel has stopped every process of the box. */
 #define FREEZE_POLL_USEC 5000
-#define FREEZE_TIMEOUT_USEC (5 * 1000 * 1000)
+#define FREEZE_TIMEOUT_USEC 5000000ULL
 
 enum pause_state { RUNNING, FREEZING, PAUSED };
 

@@ -10,7 +10,8 @@ import time
 from execute_helpers import (box_cgroups, daemon_cgroup_dirs, execute,
                              execute_raw, leak_snapshot, params_of)
 from isol8_bridge import start_bridge  # noqa: F401
-from isol8_harness import check_error, run_ctl, wait_until
+from isol8_harness import (check_error, pids_with_marker, run_ctl,
+                           wait_until)
 from tenant_client import OtherUid, open_socket_to_all
 
 BUSY_LOOP = "setsid sh -c 'while :; do :; done' >/dev/null 2>&1 &"
@@ -191,3 +192,20 @@ def test_isol8ctl_and_bridge_pause(daemon, start_bridge):
                 f"http://127.0.0.1:{b.port}", "--key", b.key)
     assert r.returncode == 0, r.stderr
     assert get(daemon, sid)["paused"] is False
+
+
+def test_paused_box_of_a_killed_daemon_is_swept(start_daemon):
+    """A daemon killed while a session is paused leaves frozen processes
+    (on v1 they cannot die frozen): the next daemon kills them."""
+    mark = "isol8-paused-sweep-3173"
+    d = start_daemon()
+    sid = create(d)
+    execute(d, {"runtime": "bash",
+                "code": f"setsid sh -c 'exec -a {mark} sleep 300' "
+                        ">/dev/null 2>&1 &"}, sessionId=sid)
+    assert wait_until(lambda: pids_with_marker(mark), 10)
+    ok(d, "session.pause", {"sessionId": sid})
+    d.kill()
+    start_daemon()
+    assert wait_until(lambda: not pids_with_marker(mark), 15), \
+        pids_with_marker(mark)
