@@ -25,6 +25,8 @@ static const char session_help[] =
 	"       isol8ctl session put ID LOCAL [PATH] [--mode MODE]\n"
 	"       isol8ctl session get ID PATH [LOCAL]\n"
 	"       isol8ctl session set-timeout ID SEC\n"
+	"       isol8ctl session pause ID\n"
+	"       isol8ctl session resume ID\n"
 	"       isol8ctl session rm ID...\n"
 	"       isol8ctl session stop ID\n"
 	"\n"
@@ -44,6 +46,10 @@ static const char session_help[] =
 	"               standard output)\n"
 	"  set-timeout  a new idle timeout in seconds, counted from now; 0\n"
 	"               disables it\n"
+	"  pause        freeze every process of the session where it stands;\n"
+	"               its idle timer stops until it is resumed\n"
+	"  resume       thaw a paused session; its idle timeout counts again\n"
+	"               from now\n"
 	"  rm           delete sessions, killing what runs in them; an id\n"
 	"               that does not exist is no error\n"
 	"  stop         as rm, for one session, with isol8's message\n"
@@ -365,6 +371,23 @@ static int do_set_timeout(struct ctl *ctl, const struct session_args *a)
 	return code;
 }
 
+/* session.pause or session.resume, by the subcommand's name. */
+static int do_pause(struct ctl *ctl, const struct session_args *a)
+{
+	if (!need(a, 1, 1, "ID"))
+		return CTL_EXIT_USAGE;
+	bool pause = strcmp(a->name, "pause") == 0;
+	_cleanup_json_ json_object *r = NULL;
+	int code = side_session_call(ctl, a,
+				     pause ? "session.pause" : "session.resume",
+				     session_params(a->pos[0]), &r);
+	if (code == CTL_EXIT_OK && a->json)
+		ctl_print_json(r);
+	else if (code == CTL_EXIT_OK)
+		printf("%s %s\n", a->pos[0], pause ? "paused" : "resumed");
+	return code;
+}
+
 static int do_rm(struct ctl *ctl, const struct session_args *a)
 {
 	if (!need(a, 1, 1 << 20, "ID..."))
@@ -430,6 +453,8 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		{ "put", do_put },
 		{ "get", do_get },
 		{ "set-timeout", do_set_timeout },
+		{ "pause", do_pause },
+		{ "resume", do_pause },
 		{ "rm", do_rm },
 		{ "stop", do_stop },
 	};

@@ -328,6 +328,28 @@ static enum MHD_Result post_session_timeout(struct http_request *r,
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 
+/* POST /session/:id/pause and /resume: the session object. */
+static enum MHD_Result session_call(struct http_request *r, const char *id,
+				    const char *method)
+{
+	_cleanup_json_ json_object *res =
+		bridge_call(r, method, session_id_params(id));
+	return res ? http_reply_json(r, MHD_HTTP_OK, json_object_get(res))
+		   : r->ret;
+}
+
+static enum MHD_Result post_session_pause(struct http_request *r,
+					  const char *id)
+{
+	return session_call(r, id, "session.pause");
+}
+
+static enum MHD_Result post_session_resume(struct http_request *r,
+					   const char *id)
+{
+	return session_call(r, id, "session.resume");
+}
+
 static json_object *tally(int removed, int failed, json_object *errors)
 {
 	json_object *o = json_object_new_object();
@@ -401,6 +423,8 @@ static const struct route {
 	{ "GET", "/sessions", get_sessions },
 	{ "DELETE", "/session/:id", delete_session },
 	{ "POST", "/session/:id/timeout", post_session_timeout },
+	{ "POST", "/session/:id/pause", post_session_pause },
+	{ "POST", "/session/:id/resume", post_session_resume },
 	{ "POST", "/cleanup", post_cleanup },
 	{ "GET", "/metrics", get_metrics },
 	{ "POST", "/auth/keys", http_auth_create_key },

@@ -7,6 +7,7 @@
 #define ISOL8CTL_REMOTE_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 struct remote {
 	char *base;	    /* the URL without a trailing '/' */
@@ -46,6 +47,9 @@ int remote_get_file(struct remote *r, const char *session_id, const char *path,
 		    json_object **result);
 int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
 		       json_object **result);
+/* POST /session/ID/pause (pause true) or /resume. */
+int remote_pause_session(struct remote *r, const char *session_id, bool pause,
+			 json_object **result);
 int remote_delete_session(struct remote *r, const char *session_id,
 			  json_object **result);
 

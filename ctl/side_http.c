@@ -67,6 +67,10 @@ static int remote_call(struct remote *r, const char *method,
 			r, id,
 			json_object_get_int64(json_field(params, "timeoutSec")),
 			result);
+	if (strcmp(method, "session.pause") == 0 ||
+	    strcmp(method, "session.resume") == 0)
+		return remote_pause_session(
+			r, id, strcmp(method, "session.pause") == 0, result);
 	return remote_delete_session(r, id, result);
 }
 

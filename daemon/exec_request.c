@@ -360,7 +360,7 @@ static const char *const option_keys[] = {
 	"logNetwork",	 "security",	  NULL,
 };
 static const char *const param_keys[] = { "request", "options", "sessionId",
-					  "stream", NULL };
+					  "stream",  "resume",	NULL };
 
 static int parse_options(struct parse *p, json_object *opt,
 			 struct exec_request *r)
@@ -567,6 +567,8 @@ static int parse_request(json_object *params, const struct config *cfg,
 		free(r->session_id);
 		r->session_id = NULL;
 	}
+	if ((e = get_bool(&p, params, "params", "resume", &r->resume)))
+		return e;
 	if ((e = check_keys(&p, req, "request", request_keys,
 			    exec_compat_request_keys)) ||
 	    (e = get_string(&p, req, "request", "code", &r->code)) ||

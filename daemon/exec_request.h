@@ -58,6 +58,7 @@ struct exec_request {
 	char *seccomp_path;
 	bool log_network;
 	char *session_id;
+	bool resume; /* a paused session is resumed for it, else refused */
 	struct exec_compat compat; /* isol8's hints, debug and persist */
 };
 

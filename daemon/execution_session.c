@@ -89,6 +89,16 @@ void execution_run_in_session(struct execution *e)
 			return;
 		}
 	}
+	if (session_paused(s) && (!r->resume || session_resume(s) < 0)) {
+		execution_fail(e, ERR_CONFLICT,
+			       r->resume ? "Session %s is paused and cannot "
+					   "be resumed"
+					 : "Session %s is paused: resume it "
+					   "(session.resume) or send the "
+					   "execution with \"resume\": true",
+			       r->session_id);
+		return;
+	}
 	e->in_session = true;
 	e->job = (struct session_job){
 		.start = on_job_start,

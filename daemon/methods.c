@@ -18,6 +18,8 @@ static const struct rpc_method methods[] = {
 	{ "session.get", method_session_get, true },
 	{ "session.delete", method_session_delete, false },
 	{ "session.set_timeout", method_session_set_timeout, false },
+	{ "session.pause", method_session_pause, false },
+	{ "session.resume", method_session_resume, false },
 	{ "file.put", method_file_put, false },
 	{ "file.get", method_file_get, false },
 };

@@ -26,11 +26,21 @@ void method_pool_status(struct rpc_call *call);
 void method_metrics(struct rpc_call *call);
 
 /* methods_session.c */
+struct session;
+/* Refuses keys not in allowed (a NULL-ended list) and a missing or
+ * non-string sessionId; gives the caller's session of that id, or NULL
+ * after answering (not_found when there is none). */
+struct session *params_session(struct rpc_call *call,
+			       const char *const *allowed);
 void method_session_create(struct rpc_call *call);
 void method_session_list(struct rpc_call *call);
 void method_session_get(struct rpc_call *call);
 void method_session_delete(struct rpc_call *call);
 void method_session_set_timeout(struct rpc_call *call);
+
+/* methods_session_pause.c */
+void method_session_pause(struct rpc_call *call);
+void method_session_resume(struct rpc_call *call);
 void method_file_put(struct rpc_call *call);
 void method_file_get(struct rpc_call *call);
 

@@ -62,9 +62,8 @@ static struct session *find(struct rpc_call *call, const char *id)
 		       : NULL;
 }
 
-/* As params_session_id, then the session, or not_found. */
-static struct session *params_session(struct rpc_call *call,
-				      const char *const *allowed)
+struct session *params_session(struct rpc_call *call,
+			       const char *const *allowed)
 {
 	const char *id = params_session_id(call, allowed);
 	struct session *s = id ? find(call, id) : NULL;
@@ -492,6 +491,13 @@ static struct file_call *new_file_call(struct rpc_call *call,
 	*s = params_session(call, keys);
 	if (!*s)
 		return NULL;
+	if (session_paused(*s)) {
+		rpc_reply_error(call, ERR_CONFLICT,
+				"Session %s is paused: resume it first "
+				"(session.resume)",
+				session_id(*s));
+		return NULL;
+	}
 	struct file_call *f = calloc(1, sizeof(*f));
 	if (!f)
 		rpc_reply_error(call, ERR_INTERNAL, "out of memory");

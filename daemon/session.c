@@ -15,6 +15,12 @@
 #include <sys/random.h>
 
 #define SESSION_ID_MAX 128
+/* How often, and for how long at most, session_pause looks whether the
+ * kernel has stopped every process of the box. */
+#define FREEZE_POLL_USEC 5000
+#define FREEZE_TIMEOUT_USEC 5000000ULL
+
+enum pause_state { RUNNING, FREEZING, PAUSED };
 
 struct session {
 	struct sessions *set;
@@ -39,6 +45,11 @@ struct session {
 	uint64_t idle_ms;		  /* 0: no idle timeout */
 	uint64_t idle_deadline, life_deadline; /* CLOCK_MONOTONIC usec; 0 */
 	sd_event_source *idle_timer, *life_timer, *kick;
+	enum pause_state pause;
+	uint64_t paused_ms, freeze_deadline;
+	sd_event_source *freeze_timer;
+	session_paused_fn paused; /* the caller of session_pause, waiting */
+	void *paused_data;
 };
 
 struct sessions {
@@ -104,10 +115,12 @@ static void arm(sd_event_source *src, uint64_t deadline)
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 }
 
-/* The idle timer runs only while nothing runs or waits in the session. */
+/* The idle timer runs only while nothing runs or waits in the session and
+ * it is not paused. */
 static void arm_idle(struct session *s)
 {
-	bool idle = !s->running && !s->head && s->idle_ms > 0;
+	bool idle = !s->running && !s->head && s->idle_ms > 0 &&
+		    s->pause == RUNNING;
 	s->idle_deadline = idle ? mono_usec(s) + s->idle_ms * 1000 : 0;
 	arm(s->idle_timer, s->idle_deadline);
 }
@@ -177,7 +190,8 @@ static void on_waiter_ready(void *userdata, int err, const char *what)
 
 static void start_interpreter(struct session *s)
 {
-	if (!s->rt->preload || s->interp || s->waiter || s->ending || !s->ready)
+	if (!s->rt->preload || s->interp || s->waiter || s->ending ||
+	    !s->ready || s->pause != RUNNING)
 		return;
 	int r = waiter_start(s->set->d->event, s->box, &s->set->d->cfg, s->rt,
 			     on_waiter_ready, NULL, s, &s->waiter);
@@ -202,7 +216,8 @@ static int on_kick(sd_event_source *src, void *userdata)
 {
 	(void)src;
 	struct session *s = userdata;
-	if (s->ending || !s->ready)
+	/* Jobs wait for a paused session's resume: its init is frozen. */
+	if (s->ending || !s->ready || s->pause != RUNNING)
 		return 0;
 	/* One file call per turn: its start may change the list. */
 	for (struct session_job *j = s->side; j; j = j->next)
@@ -334,6 +349,7 @@ static void session_free(struct session *s)
 	sd_event_source_disable_unref(s->idle_timer);
 	sd_event_source_disable_unref(s->life_timer);
 	sd_event_source_disable_unref(s->kick);
+	sd_event_source_disable_unref(s->freeze_timer);
 	if (s->owner)
 		s->owner->sessions--;
 	tenant_unref(s->owner);
@@ -362,7 +378,11 @@ void session_delete(struct session *s, const char *why)
 	for (struct session_job *j = s->side; j; j = j->next)
 		j->session = NULL;
 	end_jobs(s, ERR_CONFLICT, msg);
-	session_free(s);
+	session_paused_fn paused = s->paused;
+	s->paused = NULL;
+	if (paused)
+		paused(s->paused_data, -ESRCH);
+	session_free(s); /* box_destroy thaws a frozen box to kill it */
 }
 
 static void on_box_died(struct box *b, void *userdata)
@@ -585,6 +605,111 @@ void sessions_free(struct sessions *set)
 	free(set);
 }
 
+/* ---- pause and resume ---- */
+
+bool session_paused(const struct session *s)
+{
+	return s->pause != RUNNING;
+}
+
+static void pause_done(struct session *s, int err)
+{
+	session_paused_fn paused = s->paused;
+	s->paused = NULL;
+	if (paused)
+		paused(s->paused_data, err);
+}
+
+static int on_freeze_poll(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	(void)src;
+	struct session *s = userdata;
+	int r = box_frozen(s->box);
+	if (r == 0 && usec < s->freeze_deadline) {
+		sd_event_source_set_time_relative(s->freeze_timer,
+						  FREEZE_POLL_USEC);
+		sd_event_source_set_enabled(s->freeze_timer, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	if (r <= 0) {
+		r = r < 0 ? r : -ETIMEDOUT;
+		log_errno(LOG_WARNING, r, "session %s: cannot freeze its box",
+			  s->id);
+		box_freeze(s->box, false);
+		s->pause = RUNNING;
+		session_touch(s);
+		start_interpreter(s);
+		kick(s);
+		pause_done(s, r);
+		return 0;
+	}
+	s->pause = PAUSED;
+	s->paused_ms = timestamp_now_ms();
+	log_info("session %s paused", s->id);
+	pause_done(s, 0);
+	return 0;
+}
+
+int session_pause(struct session *s, session_paused_fn done, void *userdata)
+{
+	if (s->pause == PAUSED)
+		return -EALREADY;
+	if (s->pause == FREEZING)
+		return -EINPROGRESS;
+	if (!s->ready)
+		return -EAGAIN;
+	if (s->running || s->head || s->side)
+		return -EBUSY;
+	int r = box_freeze(s->box, true);
+	if (r < 0)
+		return r;
+	uint64_t now = mono_usec(s);
+	s->freeze_deadline = now + FREEZE_TIMEOUT_USEC;
+	if (!s->freeze_timer)
+		r = sd_event_add_time(s->set->d->event, &s->freeze_timer,
+				      CLOCK_MONOTONIC, now, 1000,
+				      on_freeze_poll, s);
+	else if ((r = sd_event_source_set_time(s->freeze_timer, now)) >= 0)
+		r = sd_event_source_set_enabled(s->freeze_timer,
+						SD_EVENT_ONESHOT);
+	if (r < 0) {
+		box_freeze(s->box, false);
+		return r;
+	}
+	/* An interpreter half started would miss its start-up deadline. */
+	waiter_free(s->waiter);
+	s->waiter = NULL;
+	s->pause = FREEZING;
+	s->paused = done;
+	s->paused_data = userdata;
+	arm_idle(s);
+	return 0;
+}
+
+void session_pause_forget(struct session *s)
+{
+	s->paused = NULL;
+}
+
+int session_resume(struct session *s)
+{
+	if (s->pause == RUNNING)
+		return -EALREADY;
+	int r = box_freeze(s->box, false);
+	if (r < 0)
+		return r;
+	if (s->pause == FREEZING) {
+		sd_event_source_set_enabled(s->freeze_timer, SD_EVENT_OFF);
+		pause_done(s, -ECANCELED);
+	} else
+		log_info("session %s resumed", s->id);
+	s->pause = RUNNING;
+	session_touch(s);
+	start_interpreter(s);
+	kick(s);
+	return 0;
+}
+
 /* ---- views ---- */
 
 static void add_time(json_object *o, const char *name, uint64_t ms)
@@ -597,7 +722,8 @@ static void add_time(json_object *o, const char *name, uint64_t ms)
 uint64_t session_idle_ms(const struct session *s)
 {
 	uint64_t now = timestamp_now_ms();
-	if (s->running || s->queued || now <= s->accessed_ms)
+	if (s->running || s->queued || s->pause != RUNNING ||
+	    now <= s->accessed_ms)
 		return 0;
 	return now - s->accessed_ms;
 }
@@ -614,6 +740,10 @@ json_object *session_to_json(const struct session *s)
 			       json_object_new_boolean(s->running != NULL));
 	json_object_object_add(o, "queued",
 			       json_object_new_int((int)s->queued));
+	json_object_object_add(o, "paused",
+			       json_object_new_boolean(s->pause == PAUSED));
+	if (s->pause == PAUSED)
+		add_time(o, "pausedAt", s->paused_ms);
 	add_time(o, "createdAt", s->created_ms);
 	add_time(o, "lastAccessedAt", s->accessed_ms);
 	/* The nearer of the idle and the lifetime deadline. */

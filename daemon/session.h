@@ -88,6 +88,24 @@ void session_delete(struct session *s, const char *why);
 /* A new idle timeout (0 or above the maximum: the maximum), counted from
  * now. */
 void session_set_idle(struct session *s, uint64_t idle_ms);
+/* session_pause is over: 0 once every process of the box is frozen, else
+ * -errno (-ESRCH: the session ended meanwhile, -ECANCELED: resumed
+ * meanwhile). */
+typedef void (*session_paused_fn)(void *userdata, int err);
+/* Freezes every process of s's box; done is called once they all stand
+ * still, never from inside this call.  Paused, s runs no jobs (those
+ * queued wait for the resume) and its idle timer stops; its lifetime
+ * runs on.  -EALREADY when paused, -EINPROGRESS while being paused,
+ * -EAGAIN while its box is being made, -EBUSY while an execution or file
+ * call runs or waits, -EOPNOTSUPP without a cgroup freezer. */
+int session_pause(struct session *s, session_paused_fn done, void *userdata);
+/* done is not to be called: its caller is gone. */
+void session_pause_forget(struct session *s);
+/* Thaws s; its idle timeout counts again from now.  -EALREADY when not
+ * paused (nor being paused). */
+int session_resume(struct session *s);
+/* Paused or being paused. */
+bool session_paused(const struct session *s);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
 /* Milliseconds since it was last used, or 0 while an execution runs or

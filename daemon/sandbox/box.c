@@ -100,6 +100,16 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata)
 	b->userdata = userdata;
 }
 
+int box_freeze(struct box *b, bool frozen)
+{
+	return b->cg ? cgroup_box_freeze(b->cg, frozen) : -ENOENT;
+}
+
+int box_frozen(const struct box *b)
+{
+	return b->cg ? cgroup_box_frozen(b->cg) : -ENOENT;
+}
+
 int box_set_limits(struct box *b, const struct cgroup_limits *lim)
 {
 	return b->cg ? cgroup_box_set_limits(b->cg, lim) : -ENOENT;
@@ -460,8 +470,11 @@ void box_kill(struct box *b)
 						  0);
 	if (r < 0 && r != -ESRCH)
 		log_errno(LOG_ERR, r, "cannot kill box %s", b->name);
-	if (b->cg)
+	if (b->cg) {
 		cgroup_box_kill(b->cg);
+		/* A paused box's processes die only once thawed. */
+		cgroup_box_freeze(b->cg, false);
+	}
 }
 
 /* A command whose owner left before it started is not left running. */

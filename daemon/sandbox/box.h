@@ -70,6 +70,10 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata);
 /* Rewrites the cgroup limits of a running box. */
 int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
+/* Freezes or thaws every process of the box (cgroup_box_freeze), and
+ * whether all are frozen now (cgroup_box_frozen). */
+int box_freeze(struct box *b, bool frozen);
+int box_frozen(const struct box *b);
 const char *box_name(const struct box *b);
 /* BOX_NET_FILTERED: the sockets made inside the box's namespace for its
  * ways out, indexed by EGRESS_PROXY... (the box keeps them); else NULL. */

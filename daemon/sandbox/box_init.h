@@ -7,6 +7,7 @@
 #ifndef ISOL8D_BOX_INIT_H
 #define ISOL8D_BOX_INIT_H
 
+#include "cgroup.h"
 #include "rootfs.h"
 
 struct seccomp_prog;
@@ -16,8 +17,8 @@ struct box_init_args {
 	int init_exe; /* the init's program (init_exe_open) */
 	struct rootfs_spec rootfs;
 	const struct seccomp_prog *seccomp; /* NULL: unconfined */
-	int tasks_fds
-		[4]; /* v1 cgroup "tasks" files the init moves itself in by */
+	/* v1 cgroup "tasks" files the init moves itself in by */
+	int tasks_fds[CGROUP_MAX_TASKS_FDS];
 	int ntasks_fds;
 };
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 const char *const cgroup_ctl_names[CG_NCTL] = { "memory", "pids", "cpu",
-						"cpuacct" };
+						"cpuacct", "freezer" };
 
 /* ---- the layout ---- */
 
@@ -121,7 +121,8 @@ int cg_mkdir_open(int parent, const char *name, int *out)
 }
 
 /* Kills what is left in a cgroup (it can only be a box a dead daemon
- * left) and removes it. */
+ * left) and removes it.  A paused box is thawed once its processes are
+ * killed, as frozen v1 processes cannot die. */
 static int remove_stale(int parent, const char *name)
 {
 	_cleanup_close_ int fd =
@@ -138,6 +139,8 @@ static int remove_stale(int parent, const char *name)
 				p = end + (*end == '\n');
 			}
 	}
+	if (fd >= 0 && cg_write_at(fd, "freezer.state", "THAWED") < 0)
+		cg_write_at(fd, "cgroup.freeze", "0");
 	for (int i = 0; i < 100; i++) {
 		if (unlinkat(parent, name, AT_REMOVEDIR) == 0 ||
 		    errno == ENOENT)

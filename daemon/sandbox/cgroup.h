@@ -5,6 +5,7 @@
 #ifndef ISOL8D_CGROUP_H
 #define ISOL8D_CGROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum cgroup_mode {
@@ -52,11 +53,11 @@ int cgroup_box_create(struct cgroup_root *root, const char *name,
 int cgroup_box_set_limits(struct cgroup_box *box,
 			  const struct cgroup_limits *lim);
 /* v1: opens the "tasks" file of each of the box's hierarchies for writing
- * (at most CGROUP_MAX_TASKS_FDS).  A process that writes "0" to them moves
+ * (at most CGROUP_MAX_TASKS_FDS, one per controller).  A process that writes "0" to them moves
  * itself in, which spares it the global lock and RCU grace period that
  * moving another process costs.  The number of fds, 0 on v2, or a negative
  * errno. */
-#define CGROUP_MAX_TASKS_FDS 4
+#define CGROUP_MAX_TASKS_FDS 5
 int cgroup_box_open_tasks(const struct cgroup_box *box, int *fds);
 /* The v2 directory for CLONE_INTO_CGROUP, or -1 on v1. */
 int cgroup_box_dirfd(const struct cgroup_box *box);
@@ -64,6 +65,13 @@ int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u);
 /* Kills every process in the box at once (cgroup.kill); -EOPNOTSUPP where
  * the kernel has no such file, as on v1. */
 int cgroup_box_kill(struct cgroup_box *box);
+/* Freezes (frozen true) or thaws every process in the box: the v1
+ * freezer's freezer.state, v2's cgroup.freeze.  Freezing is asynchronous:
+ * cgroup_box_frozen tells when it is done.  -EOPNOTSUPP without a freezer.
+ * Frozen v1 processes cannot die: thaw a box after killing it. */
+int cgroup_box_freeze(struct cgroup_box *box, bool frozen);
+/* 1 once every process in the box is frozen, 0 before, or -errno. */
+int cgroup_box_frozen(const struct cgroup_box *box);
 /* Removes the cgroup and frees box; -EBUSY while processes remain (box
  * is then still valid). */
 int cgroup_box_destroy(struct cgroup_box *box);

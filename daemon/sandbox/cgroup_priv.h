@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* The v1 controllers a box uses; on v2 only the first slot is used. */
-enum { CG_MEMORY, CG_PIDS, CG_CPU, CG_CPUACCT, CG_NCTL };
+enum { CG_MEMORY, CG_PIDS, CG_CPU, CG_CPUACCT, CG_FREEZER, CG_NCTL };
 extern const char *const cgroup_ctl_names[CG_NCTL];
 #define CPU_PERIOD_US 100000
 

@@ -30,25 +30,34 @@ int cg_v1_setup(const char *base, struct cgroup_root *root)
 			log_warn("no %s cgroup controller: %s",
 				 cgroup_ctl_names[c],
 				 c == CG_CPU ? "cpuLimit is not enforced"
-					     : "cpu time is not reported");
+				 : c == CG_FREEZER
+					 ? "sessions cannot be paused"
+					 : "cpu time is not reported");
 			root->own[c] = -1;
-			continue;
-		}
-		cg_sweep_stale(root->own[c]);
-		r = cg_mkdir_open(root->own[c], root->dir_name,
-				  &root->parent[c]);
-		if (r < 0) {
-			log_errno(LOG_ERR, r, "cannot create %s/%s", where,
-				  root->dir_name);
-			return r;
-		}
-		if (c == CG_MEMORY) {
+		} else if (c == CG_MEMORY)
 			snprintf(root->path, sizeof(root->path), "%s/%s", where,
 				 root->dir_name);
+	}
+	/* The freezer's boxes first: the processes of a dead daemon's
+	 * paused boxes die only once thawed there. */
+	if (root->own[CG_FREEZER] >= 0)
+		cg_sweep_stale(root->own[CG_FREEZER]);
+	for (int c = 0; c < CG_NCTL; c++) {
+		if (root->own[c] < 0)
+			continue;
+		if (c != CG_FREEZER)
+			cg_sweep_stale(root->own[c]);
+		int r = cg_mkdir_open(root->own[c], root->dir_name,
+				      &root->parent[c]);
+		if (r < 0) {
+			log_errno(LOG_ERR, r, "cannot create the %s cgroup %s",
+				  cgroup_ctl_names[c], root->dir_name);
+			return r;
+		}
+		if (c == CG_MEMORY)
 			root->memsw = faccessat(root->parent[c],
 						"memory.memsw.limit_in_bytes",
 						F_OK, 0) == 0;
-		}
 	}
 	return 0;
 }

@@ -673,7 +673,7 @@ class Daemon:
         return run_ctl(*args, socket_path=self.socket_path, **kw)
 
 
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
 
 
 def daemon_cgroup_dirs(pid):

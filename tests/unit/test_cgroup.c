@@ -365,6 +365,39 @@ static void test_kill_takes_every_process(void **state)
 	destroy_after(box);
 }
 
+static int frozen_within(struct cgroup_box *box, int want)
+{
+	int r = -1;
+	for (int i = 0; i < 500 && (r = cgroup_box_frozen(box)) != want; i++)
+		usleep(10000);
+	return r;
+}
+
+/* Frozen, the box's processes stand still; killed then thawed (as
+ * box_kill does), they die, on v1 too where frozen ones cannot. */
+static void test_freeze_and_thaw(void **state)
+{
+	(void)state;
+	if (!root)
+		skip();
+	struct cgroup_limits lim = { .memory_bytes = 64u << 20, .pids = 16 };
+	struct cgroup_box *box;
+	assert_int_equal(cgroup_box_create(root, "t-freeze", &lim, &box), 0);
+	pid_t pid = spawn_in(box, sleep_forever);
+	assert_int_equal(cgroup_box_frozen(box), 0);
+	assert_int_equal(cgroup_box_freeze(box, true), 0);
+	assert_int_equal(frozen_within(box, 1), 1);
+	assert_int_equal(cgroup_box_freeze(box, false), 0);
+	assert_int_equal(frozen_within(box, 0), 0);
+	assert_int_equal(cgroup_box_freeze(box, true), 0);
+	assert_int_equal(frozen_within(box, 1), 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(cgroup_box_freeze(box, false), 0);
+	int status = wait_status(pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	destroy_after(box);
+}
+
 static bool file_has_words(const char *path, const char *const *words, size_t n)
 {
 	char buf[512] = "";
@@ -496,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_limits_can_change),
 		cmocka_unit_test(test_duplicate_name_refused),
 		cmocka_unit_test(test_kill_takes_every_process),
+		cmocka_unit_test(test_freeze_and_thaw),
 		cmocka_unit_test(test_v2_delegation_layout),
 		cmocka_unit_test(test_trees_of_a_dead_daemon_are_swept),
 	};
