@@ -485,7 +485,10 @@ def test_cancelled_fetch_leaves_nothing(rc_daemon, https):
                                           url(https, "/slow.py"))))
         assert wait_until(lambda: https.counts.get("/slow.py", 0) > n, 10)
         c.close()
-    rc_daemon.assert_fds_back_to(base, timeout=10)
+    # At most the fds of the start: ones of the tests before that were
+    # still closing then may be gone since.
+    assert wait_until(lambda: rc_daemon.fd_count() <= base, 10), \
+        (rc_daemon.fd_count(), base)
     assert box_cgroups(dirs) == boxes
     assert rc_daemon.health()["status"] == "ok"
 
