@@ -198,6 +198,12 @@ def test_bad_connection_strings(daemon, pg, tmp_path):
     assert "Cannot open --auth-db postgres://isol8:***@" in str(e.value)
     assert "password authentication failed" in str(e.value)
     assert pg.password not in str(e.value)
+    param = (f"postgresql://isol8@127.0.0.1:{pg.port}/postgres"
+             f"?sslmode=disable&password=x{pg.password}")
+    with pytest.raises(AssertionError) as e:
+        Bridge(daemon.socket_path, key=MASTER, args=["--auth-db", param])
+    assert "?sslmode=disable&password=***" in str(e.value)
+    assert pg.password not in str(e.value)
     with pytest.raises(AssertionError, match="MySQL is not supported"):
         Bridge(daemon.socket_path, key=MASTER,
                args=["--auth-db", "mysql://u:secret-my@localhost/db"])
