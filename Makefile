@@ -23,7 +23,8 @@ PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8 \
 # sanitizers need a dynamic program); isol8ctl-http, the part that speaks
 # HTTP (serve, --host; ctl/side.h), links the rest.
 CTL_PKGS := json-c
-CTL_HTTP_PKGS := libsystemd json-c libcurl libmicrohttpd sqlite3 libcrypto
+CTL_HTTP_PKGS := libsystemd json-c libcurl libmicrohttpd sqlite3 libcrypto \
+	libpq
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
@@ -54,7 +55,8 @@ INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c \
 CTL_SRC := $(wildcard ctl/*.c)
 # Only in isol8ctl-http (ctl/side.h); side_local.c only in isol8ctl.
 CTL_HTTP_SRC := ctl/serve.c ctl/serve_prune.c ctl/remote.c \
-	ctl/cmd_run_remote.c ctl/cmd_login.c ctl/auth_db.c ctl/cmd_audit.c \
+	ctl/cmd_run_remote.c ctl/cmd_login.c ctl/auth_db.c ctl/auth_sqlite.c ctl/auth_pg.c \
+	ctl/cmd_audit.c \
 	daemon/audit_chain.c \
 	$(wildcard ctl/http_*.c) ctl/side_http.c
 CTL_SHARED_SRC := $(filter-out $(CTL_HTTP_SRC) ctl/side_local.c,$(CTL_SRC))

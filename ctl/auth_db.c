@@ -1,13 +1,15 @@
 #include "auth_db.h"
 
+#include "auth_store.h"
 #include "cleanup.h"
 #include "timestamp.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -15,24 +17,32 @@
 #define KEY_RANDOM ((size_t)32) /* bytes: isol8's 64 hex digits */
 
 struct auth_db {
-	sqlite3 *db;
+	const struct auth_store_ops *ops;
+	void *store;
 };
 
-static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS api_keys ("
-	" id TEXT PRIMARY KEY, name TEXT NOT NULL,"
-	" keyHash TEXT NOT NULL UNIQUE, keyPrefix TEXT NOT NULL,"
-	" tenantId TEXT NOT NULL, createdAt TEXT NOT NULL,"
-	" expiresAt TEXT NOT NULL, lastUsedAt TEXT,"
-	" revoked INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenantId);";
-
-struct auth_db *auth_db_open(const char *path, char *why, size_t why_len)
+static bool has_scheme(const char *s, const char *scheme)
 {
-	if (strstr(path, "://")) {
+	size_t n = strlen(scheme);
+	return strncasecmp(s, scheme, n) == 0 && strncmp(s + n, "://", 3) == 0;
+}
+
+struct auth_db *auth_db_open(const char *where, char *why, size_t why_len)
+{
+	const struct auth_store_ops *ops = &auth_sqlite_ops;
+	void *(*open_store)(const char *, char *, size_t) = auth_sqlite_open;
+	if (has_scheme(where, "postgres") || has_scheme(where, "postgresql")) {
+		ops = &auth_pg_ops;
+		open_store = auth_pg_open;
+	} else if (has_scheme(where, "mysql")) {
 		snprintf(why, why_len,
-			 "only SQLite files are supported, not connection "
-			 "strings such as postgres:// or mysql://");
+			 "MySQL is not supported; use a SQLite file or a "
+			 "postgres:// connection string");
+		return NULL;
+	} else if (strstr(where, "://")) {
+		snprintf(why, why_len,
+			 "unknown kind of database; use a SQLite file or a "
+			 "postgres:// connection string");
 		return NULL;
 	}
 	struct auth_db *a = calloc(1, sizeof(*a));
@@ -40,19 +50,10 @@ struct auth_db *auth_db_open(const char *path, char *why, size_t why_len)
 		snprintf(why, why_len, "out of memory");
 		return NULL;
 	}
-	/* Serialized mode: one handle shared by every MHD thread. */
-	int rc = sqlite3_open_v2(path, &a->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					 SQLITE_OPEN_FULLMUTEX,
-				 NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(a->db, 5000);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(a->db, schema, NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(why, why_len, "%s",
-			 a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
-		auth_db_close(a);
+	a->ops = ops;
+	a->store = open_store(where, why, why_len);
+	if (!a->store) {
+		free(a);
 		return NULL;
 	}
 	return a;
@@ -62,8 +63,48 @@ void auth_db_close(struct auth_db *a)
 {
 	if (!a)
 		return;
-	sqlite3_close(a->db);
+	a->ops->close(a->store);
 	free(a);
+}
+
+/* text into out[*o..], cut at size. */
+static void put(char *out, size_t size, size_t *o, const char *text)
+{
+	while (*text && *o + 1 < size)
+		out[(*o)++] = *text++;
+}
+
+void auth_db_mask(const char *where, char *out, size_t size)
+{
+	/* scheme://user:PASSWORD@host/...: the userinfo ends at the last
+	 * '@' before the path. */
+	const char *pw = NULL, *pw_end = NULL, *auth = strstr(where, "://");
+	if (auth) {
+		auth += 3;
+		size_t len = strcspn(auth, "/?#");
+		const char *at = NULL;
+		for (const char *c = auth; c < auth + len; c++)
+			at = *c == '@' ? c : at;
+		const char *colon = memchr(auth, ':', len);
+		if (at && colon && colon < at) {
+			pw = colon + 1;
+			pw_end = at;
+		}
+	}
+	size_t o = 0;
+	for (const char *p = where; *p && o + 1 < size;) {
+		/* and password=... as a URI parameter or a keyword */
+		bool keyword = strncasecmp(p, "password=", 9) == 0 &&
+			       (p == where || strchr("?& ", p[-1]));
+		if (p == pw || keyword) {
+			put(out, size, &o, keyword ? "password=***" : "***");
+			p = keyword ? p + 9 + strcspn(p + 9, "& ") : pw_end;
+			continue;
+		}
+		out[o++] = *p++;
+	}
+	if (size)
+		out[o] = '\0';
 }
 
 bool auth_tenant_valid(const char *name)
@@ -96,27 +137,33 @@ static int random_bytes(uint8_t *b, size_t n)
 	return getrandom(b, n, 0) == (ssize_t)n ? 0 : -EIO;
 }
 
-static void finalize(sqlite3_stmt **st)
+json_object *auth_key_json(const char *const cols[AUTH_LIST_COLS], bool revoked)
 {
-	sqlite3_finalize(*st);
+	static const char *const names[AUTH_LIST_COLS] = {
+		[AUTH_COL_ID] = "id",
+		[AUTH_COL_NAME] = "name",
+		[AUTH_COL_PREFIX] = "keyPrefix",
+		[AUTH_COL_TENANT] = "tenantId",
+		[AUTH_COL_CREATED] = "createdAt",
+		[AUTH_COL_EXPIRES] = "expiresAt",
+		[AUTH_COL_LAST_USED] = "lastUsedAt",
+	};
+	json_object *k = json_object_new_object();
+	for (int i = 0; i < AUTH_LIST_COLS; i++)
+		json_object_object_add(k, names[i],
+				       cols[i] ? json_object_new_string(cols[i])
+					       : NULL);
+	json_object_object_add(k, "revoked", json_object_new_boolean(revoked));
+	return k;
 }
-#define _cleanup_stmt_ __attribute__((cleanup(finalize)))
 
-static sqlite3_stmt *prepare(struct auth_db *a, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	return st;
-}
-
-json_object *auth_db_create(struct auth_db *a, const char *name,
-			    const char *tenant, uint64_t ttl_ms)
+int auth_db_create(struct auth_db *a, const char *name, const char *tenant,
+		   uint64_t ttl_ms, json_object **out)
 {
 	uint8_t rnd[KEY_RANDOM], uid[16];
 	if (random_bytes(rnd, sizeof(rnd)) < 0 ||
 	    random_bytes(uid, sizeof(uid)) < 0)
-		return NULL;
+		return -EIO;
 	uid[6] = (uint8_t)((uid[6] & 0x0f) | 0x40); /* a version 4 UUID */
 	uid[8] = (uint8_t)((uid[8] & 0x3f) | 0x80);
 	char h[33], id[37], key[sizeof(KEY_PREFIX) + 2 * KEY_RANDOM];
@@ -128,21 +175,17 @@ json_object *auth_db_create(struct auth_db *a, const char *name,
 	char hash[65], prefix[16], created[TIMESTAMP_LEN],
 		expires[TIMESTAMP_LEN];
 	if (digest(key, hash) < 0)
-		return NULL;
+		return -EIO;
 	snprintf(prefix, sizeof(prefix), "%.10s...", key);
 	uint64_t now = timestamp_now_ms();
 	timestamp_iso(now, created);
 	timestamp_iso(now + ttl_ms, expires);
-	_cleanup_stmt_ sqlite3_stmt *st = prepare(
-		a, "INSERT INTO api_keys (id, name, keyHash, keyPrefix, "
-		   "tenantId, createdAt, expiresAt) VALUES (?,?,?,?,?,?,?)");
-	const char *vals[] = {
-		id, name, hash, prefix, tenant, created, expires
-	};
-	for (int i = 0; st && i < 7; i++)
-		sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_STATIC);
-	if (!st || sqlite3_step(st) != SQLITE_DONE)
-		return NULL;
+	const char *const row[AUTH_ROW_COLS] = { id,	 name,	 hash,
+						 prefix, tenant, created,
+						 expires };
+	int err = a->ops->insert(a->store, row);
+	if (err < 0)
+		return err;
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "key", json_object_new_string(key));
@@ -150,7 +193,8 @@ json_object *auth_db_create(struct auth_db *a, const char *name,
 	json_object_object_add(o, "keyPrefix", json_object_new_string(prefix));
 	json_object_object_add(o, "tenantId", json_object_new_string(tenant));
 	json_object_object_add(o, "expiresAt", json_object_new_string(expires));
-	return o;
+	*out = o;
+	return 0;
 }
 
 int auth_db_check(struct auth_db *a, const char *key,
@@ -162,85 +206,29 @@ int auth_db_check(struct auth_db *a, const char *key,
 	if (digest(key, hash) < 0)
 		return -EIO;
 	timestamp_iso(timestamp_now_ms(), now);
-	_cleanup_stmt_ sqlite3_stmt *st =
-		prepare(a, "UPDATE api_keys SET lastUsedAt = ?1 "
-			   "WHERE keyHash = ?2 AND revoked = 0 AND "
-			   "expiresAt > ?1 RETURNING tenantId");
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return -EIO;
-	snprintf(tenant, AUTH_TENANT_MAX + 1, "%s",
-		 (const char *)sqlite3_column_text(st, 0));
-	return 1;
+	return a->ops->check(a->store, hash, now, tenant);
 }
 
-static json_object *text_or_null(sqlite3_stmt *st, int col)
+int auth_db_list(struct auth_db *a, const char *tenant, json_object **out)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	return t ? json_object_new_string((const char *)t) : NULL;
-}
-
-json_object *auth_db_list(struct auth_db *a, const char *tenant)
-{
-	_cleanup_stmt_ sqlite3_stmt *st =
-		prepare(a, "SELECT id, name, keyPrefix, tenantId, createdAt, "
-			   "expiresAt, lastUsedAt, revoked FROM api_keys "
-			   "WHERE ?1 IS NULL OR tenantId = ?1 "
-			   "ORDER BY createdAt DESC, rowid DESC");
-	if (!st)
-		return NULL;
-	if (tenant)
-		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-	static const char *const cols[] = { "id",	 "name",
-					    "keyPrefix", "tenantId",
-					    "createdAt", "expiresAt",
-					    "lastUsedAt" };
 	_cleanup_json_ json_object *keys = json_object_new_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_object *k = json_object_new_object();
-		for (int i = 0; i < 7; i++)
-			json_object_object_add(k, cols[i], text_or_null(st, i));
-		json_object_object_add(
-			k, "revoked",
-			json_object_new_boolean(sqlite3_column_int(st, 7)));
-		json_object_array_add(keys, k);
-	}
-	if (rc != SQLITE_DONE)
-		return NULL;
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "keys", TAKE_PTR(keys));
-	return o;
+	int err = a->ops->list(a->store, tenant, keys);
+	if (err < 0)
+		return err;
+	*out = json_object_new_object();
+	json_object_object_add(*out, "keys", TAKE_PTR(keys));
+	return 0;
 }
 
 int auth_db_revoke(struct auth_db *a, const char *id)
 {
-	_cleanup_stmt_ sqlite3_stmt *st =
-		prepare(a, "UPDATE api_keys SET revoked = 1 WHERE id = ?");
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return -EIO;
-	return sqlite3_changes(a->db) > 0;
+	int n = a->ops->revoke(a->store, id);
+	return n < 0 ? n : n > 0;
 }
 
 int auth_db_purge(struct auth_db *a)
 {
 	char now[TIMESTAMP_LEN];
 	timestamp_iso(timestamp_now_ms(), now);
-	_cleanup_stmt_ sqlite3_stmt *st = prepare(
-		a, "DELETE FROM api_keys WHERE revoked = 1 OR expiresAt < ?");
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return -EIO;
-	return sqlite3_changes(a->db);
+	return a->ops->purge(a->store, now);
 }

@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "http_reply.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,18 @@ static struct auth_db *admin_db(struct http_request *r)
 				 "DB-backed auth is not enabled (isol8ctl "
 				 "serve --auth-db PATH)");
 	return r->bridge->auth;
+}
+
+enum MHD_Result http_auth_db_error(struct http_request *r, int err,
+				   const char *what)
+{
+	if (err == -ENOTCONN)
+		return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					"Cannot %s: the key database is "
+					"unreachable; try again later",
+					what);
+	return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				"Cannot %s: the key database failed", what);
 }
 
 struct key_request {
@@ -98,12 +111,11 @@ static enum MHD_Result create(struct http_request *r, json_object *body,
 		snprintf(k.name + n, sizeof(k.name) - n, ".%03ldZ",
 			 now.tv_nsec / 1000000);
 	}
-	json_object *key =
-		auth_db_create(r->bridge->auth, k.name, k.tenant, k.ttl_ms);
-	if (!key)
-		return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-					"Cannot store the key: the key "
-					"database failed");
+	json_object *key = NULL;
+	int err = auth_db_create(r->bridge->auth, k.name, k.tenant, k.ttl_ms,
+				 &key);
+	if (err < 0)
+		return http_auth_db_error(r, err, "store the key");
 	fprintf(stderr, "[INFO] %s API key: id=%s tenant=%s\n",
 		login ? "Login token issued," : "Created",
 		json_object_get_string(json_object_object_get(key, "id")),
@@ -149,11 +161,10 @@ enum MHD_Result http_auth_list_keys(struct http_request *r, const char *arg)
 		return r->ret;
 	const char *tenant = MHD_lookup_connection_value(
 		r->conn, MHD_GET_ARGUMENT_KIND, "tenantId");
-	json_object *keys = auth_db_list(db, tenant);
-	if (!keys)
-		return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-					"Cannot list the keys: the key "
-					"database failed");
+	json_object *keys = NULL;
+	int err = auth_db_list(db, tenant, &keys);
+	if (err < 0)
+		return http_auth_db_error(r, err, "list the keys");
 	return http_reply_json(r, MHD_HTTP_OK, keys);
 }
 
@@ -164,9 +175,7 @@ enum MHD_Result http_auth_revoke_key(struct http_request *r, const char *id)
 		return r->ret;
 	int found = auth_db_revoke(db, id);
 	if (found < 0)
-		return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-					"Cannot revoke the key: the key "
-					"database failed");
+		return http_auth_db_error(r, found, "revoke the key");
 	if (!found)
 		return http_reply_error(r, MHD_HTTP_NOT_FOUND, "Key not found");
 	fprintf(stderr, "[INFO] Revoked API key: id=%s\n", id);

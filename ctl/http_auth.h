@@ -10,5 +10,9 @@ enum MHD_Result http_auth_create_key(struct http_request *r, const char *arg);
 enum MHD_Result http_auth_list_keys(struct http_request *r, const char *arg);
 enum MHD_Result http_auth_revoke_key(struct http_request *r, const char *id);
 enum MHD_Result http_auth_login(struct http_request *r, const char *arg);
+/* Replies to a failure of the key database while doing what: 503 when it
+ * cannot be reached, else 500. */
+enum MHD_Result http_auth_db_error(struct http_request *r, int err,
+				   const char *what);
 
 #endif

@@ -6,6 +6,7 @@
 #include "http_auth.h"
 #include "http_limits.h"
 #include "http_metrics.h"
+#include "http_ready.h"
 #include "http_reply.h"
 #include "http_stream.h"
 #include "http_ws.h"
@@ -113,9 +114,7 @@ static bool authorized(struct http_request *r)
 		return true;
 	}
 	if (found < 0)
-		http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				 "Cannot check the API key: the key database "
-				 "failed");
+		http_auth_db_error(r, found, "check the API key");
 	else
 		http_reply_error(r, MHD_HTTP_FORBIDDEN, "Invalid API key");
 	return false;
@@ -218,6 +217,10 @@ static json_object *execute_params(struct http_request *r)
 		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
 				 "The body needs a \"request\" object "
 				 "(an ExecutionRequest)");
+	else if (!http_ready_admit(r, p)) {
+		json_object_put(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -431,6 +434,9 @@ static const struct route {
 	{ "GET", "/auth/keys", http_auth_list_keys },
 	{ "DELETE", "/auth/keys/:id", http_auth_revoke_key },
 	{ "POST", "/auth/login", http_auth_login },
+	/* readiness for load balancers (http_ready.c) */
+	{ "GET", "/ready", http_ready },
+	{ "POST", "/admin/drain", http_admin_drain },
 };
 
 /* Whether url fits pattern; the ":id" segment's text in id. */
@@ -494,11 +500,14 @@ static enum MHD_Result begin(struct http_request *r, const char *url)
 	if (!rt)
 		return r->ret;
 	r->handler = rt->fn;
-	if (rt->fn != get_health) {
+	if (rt->fn != get_health && rt->fn != http_ready) {
 		if (!authorized(r))
 			return r->ret;
 		http_limits_authenticated(r);
 	}
+	/* A new WebSocket is new work, refused while draining. */
+	if (rt->fn == http_execute_ws && !http_ready_admit(r, NULL))
+		return r->ret;
 	const char *cl = MHD_lookup_connection_value(
 		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > r->bridge->max_body)
@@ -525,6 +534,7 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 		if (!r)
 			return MHD_NO;
 		*state = r;
+		http_ready_request_begin();
 		r->bridge = cls;
 		r->conn = conn;
 		r->method = method;
@@ -577,4 +587,5 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 	strbuf_free(&r->body);
 	free(r);
 	*state = NULL;
+	http_ready_request_end();
 }

@@ -5,6 +5,7 @@
 #include "ctl.h"
 #include "http_bridge.h"
 #include "http_limits.h"
+#include "http_ready.h"
 #include "isol8_config.h"
 #include "serve_prune.h"
 #include "size.h"
@@ -34,6 +35,7 @@
 #define DEFAULT_MAX_PER_IP "64"
 #define DEFAULT_MAX_UNAUTHENTICATED "256"
 #define DEFAULT_HEAD_TIMEOUT "10"
+#define DEFAULT_DRAIN_TIMEOUT "30"
 
 static const char serve_help[] =
 	"Usage: isol8ctl serve [--port N] [--listen ADDR] [--key KEY]\n"
@@ -42,9 +44,9 @@ static const char serve_help[] =
 	"Serves isol8's HTTP API (/health, /execute, /execute/stream,\n"
 	"/execute/ws (WebSocket), /file,\n"
 	"/sessions, /session/ID, /session/ID/timeout, /session/ID/pause,\n"
-	"/session/ID/resume, /cleanup, /metrics,\n"
-	"/auth/keys, /auth/keys/ID, /auth/login) and carries every request to\n"
-	"isol8d over its socket.  Every route but /health needs\n"
+	"/session/ID/resume, /cleanup, /metrics, /auth/keys, /auth/keys/ID,\n"
+	"/auth/login, /ready, /admin/drain) and carries every request to\n"
+	"isol8d over its socket.  Every route but /health and /ready needs\n"
 	"'Authorization: Bearer KEY': the master key, or a tenant's key from\n"
 	"the --auth-db database, which sees only its tenant's sessions.\n"
 	"\n"
@@ -59,9 +61,14 @@ static const char serve_help[] =
 	"(default " DEFAULT_LISTEN ")\n"
 	"  -k, --key KEY     the master key (default $ISOL8_API_KEY; "
 	"required)\n"
-	"      --auth-db PATH  SQLite file of tenants' API keys, made by\n"
-	"                    POST /auth/keys and /auth/login with the master "
-	"key\n"
+	"      --auth-db PATH|URL  tenants' API keys, made by POST /auth/keys\n"
+	"                    and /auth/login with the master key: a SQLite\n"
+	"                    file, or postgres://USER:PASSWORD@HOST/DB (also\n"
+	"                    postgresql://) shared by every bridge of a "
+	"cluster\n"
+	"      --drain-timeout SEC  on SIGTERM, how long to keep serving the\n"
+	"                    requests in flight while refusing new work\n"
+	"                    (default " DEFAULT_DRAIN_TIMEOUT ")\n"
 	"      --debug       a line per request on stderr: method, path,\n"
 	"                    status and time (never a key)\n"
 	"      --update      accepted for isol8's command lines; nothing to\n"
@@ -86,21 +93,30 @@ static const char serve_help[] =
 	"memoryLimit, cpuLimit, network, sandboxSize and tmpSize for\n"
 	"executions that leave them out (the daemon's limits still apply),\n"
 	"auth.defaultTtlMs for keys made without ttlMs, auth.enabled and\n"
-	"connectionString (a SQLite key database without --auth-db; default\n"
+	"connectionString (a key database without --auth-db; default\n"
 	"~/.isol8/auth.db), auth.cleanupIntervalMs (expired and revoked keys\n"
 	"deleted), and cleanup.autoPrune:\n"
 	"every 60 seconds, sessions idle for longer than\n"
 	"cleanup.maxContainerAgeMs are deleted (SIGUSR1: a pass at once).\n"
 	"\n"
+	"GET /ready answers 200 while the daemon is reachable and has room "
+	"for\n"
+	"another execution, else 503 with \"unreachable\", \"full\" or\n"
+	"\"draining\": after POST /admin/drain (master key) or SIGUSR2, and\n"
+	"after SIGTERM until the bridge stops.  A draining bridge refuses new\n"
+	"work and still serves the sessions it has.\n"
+	"\n"
 	"Started by systemd with a listening socket (LISTEN_FDS), serves that\n"
-	"socket instead.  Stops on SIGTERM or SIGINT.  See isol8ctl(1).\n";
+	"socket instead.  Stops on SIGTERM (after draining) or SIGINT.  See\n"
+	"isol8ctl(1).\n";
 
 struct serve_args {
 	const char *port_text, *listen, *key, *max_body, *auth_db;
 	bool debug;
 	/* texts of the numeric options, in the order of limits[] */
-	const char *num_text[5];
-	unsigned idle_sec, head_sec, max_conns, max_per_ip, max_unauth;
+	const char *num_text[6];
+	unsigned idle_sec, head_sec, max_conns, max_per_ip, max_unauth,
+		drain_sec;
 };
 
 /* The numeric options: flag, default, range, where the value goes. */
@@ -119,6 +135,8 @@ static const struct limit_opt {
 	  offsetof(struct serve_args, max_per_ip) },
 	{ "max-unauthenticated", DEFAULT_MAX_UNAUTHENTICATED, 1, 65536,
 	  offsetof(struct serve_args, max_unauth) },
+	{ "drain-timeout", DEFAULT_DRAIN_TIMEOUT, 0, 3600,
+	  offsetof(struct serve_args, drain_sec) },
 };
 
 /* The port from the first of the flag, $ISOL8_PORT, $PORT; -1 after an
@@ -161,9 +179,10 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		{ "max-connections", required_argument, NULL, 0x102 },
 		{ "max-per-ip", required_argument, NULL, 0x103 },
 		{ "max-unauthenticated", required_argument, NULL, 0x104 },
+		{ "drain-timeout", required_argument, NULL, 0x105 },
 		{ "auth-db", required_argument, NULL, 'a' },
-		{ "debug", no_argument, NULL, 0x105 },
-		{ "update", no_argument, NULL, 0x106 },
+		{ "debug", no_argument, NULL, 0x110 },
+		{ "update", no_argument, NULL, 0x111 },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -191,12 +210,13 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		case 0x102:
 		case 0x103:
 		case 0x104:
+		case 0x105:
 			a->num_text[c - 0x100] = optarg;
 			break;
-		case 0x105:
+		case 0x110:
 			a->debug = true;
 			break;
-		case 0x106:
+		case 0x111:
 			/* isol8 downloads its server binary again; this
 			 * one is built in. */
 			break;
@@ -436,6 +456,25 @@ static int wait_signal(const sigset_t *set, struct auth_db *auth,
 	}
 }
 
+/* After SIGTERM: the requests in flight get up to sec seconds to end while
+ * new work is refused; another SIGTERM or SIGINT ends the wait. */
+static void drain(const sigset_t *set, unsigned sec)
+{
+	http_ready_drain();
+	unsigned n = http_ready_in_flight();
+	if (n)
+		fprintf(stderr,
+			"[INFO] Draining: waiting up to %u s for %u "
+			"request(s) in flight\n",
+			sec, n);
+	const struct timespec tick = { .tv_nsec = 100000000 };
+	for (unsigned i = 0; i < sec * 10 && http_ready_in_flight(); i++) {
+		int sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+}
+
 int cmd_serve(struct ctl *ctl, int argc, char **argv)
 {
 	struct serve_args a = { 0 };
@@ -480,14 +519,16 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	};
 	/* As isol8: the flag, else the configuration's auth.enabled. */
 	const char *auth_db = a.auth_db ?: cfg.auth_db;
+	char auth_shown[512] = ""; /* no password in messages */
 	if (auth_db) {
 		char why[256];
+		auth_db_mask(auth_db, auth_shown, sizeof(auth_shown));
 		b.auth = open_auth_db(auth_db, !a.auth_db, why, sizeof(why));
 		if (!b.auth) {
 			fprintf(stderr, "[ERR] Cannot open %s %s: %s\n",
 				a.auth_db ? "--auth-db"
 					  : "auth.connectionString",
-				auth_db, why);
+				auth_shown, why);
 			isol8_serve_config_free(&cfg);
 			return CTL_EXIT_FAILURE;
 		}
@@ -500,6 +541,7 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGUSR1);
+	sigaddset(&stop, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	bool busy;
@@ -539,12 +581,21 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	       "       Auth: Bearer token required\n",
 	       ISOL8_VERSION, where);
 	if (auth_db)
-		printf("       Auth DB: %s\n", auth_db);
+		printf("       Auth DB: %s\n", auth_shown);
 	fflush(stdout);
 	sd_notify(0, "READY=1");
-	while (wait_signal(&stop, b.auth, cfg.key_purge_ms) == SIGUSR1)
-		serve_prune_now(prune);
+	int sig;
+	while ((sig = wait_signal(&stop, b.auth, cfg.key_purge_ms)) ==
+		       SIGUSR1 ||
+	       sig == SIGUSR2) {
+		if (sig == SIGUSR1)
+			serve_prune_now(prune);
+		else
+			http_ready_drain();
+	}
 	sd_notify(0, "STOPPING=1");
+	if (sig == SIGTERM)
+		drain(&stop, a.drain_sec);
 	MHD_stop_daemon(d);
 	serve_prune_stop(prune);
 	auth_db_close(b.auth);

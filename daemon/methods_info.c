@@ -11,6 +11,33 @@
 
 #include <time.h>
 
+/* What a load balancer in front of the bridge needs (its /ready):
+ * executions against maxConcurrent, sessions against maxSessions, warm
+ * boxes, and whether the daemon is stopping. */
+static json_object *capacity_json(const struct daemon *d)
+{
+	unsigned ready = 0, held = 0;
+	if (d->pool)
+		pool_counts(d->pool, &ready, &held);
+	json_object *c = json_object_new_object();
+	json_object_object_add(c, "executions",
+			       json_object_new_int64(d->executions));
+	json_object_object_add(
+		c, "maxConcurrent",
+		json_object_new_int64((int64_t)d->cfg.max_concurrent));
+	json_object_object_add(
+		c, "sessions",
+		json_object_new_int64(d->sessions ? sessions_count(d->sessions)
+						  : 0));
+	json_object_object_add(
+		c, "maxSessions",
+		json_object_new_int64((int64_t)d->cfg.max_sessions));
+	json_object_object_add(c, "poolReady", json_object_new_int64(ready));
+	json_object_object_add(c, "stopping",
+			       json_object_new_boolean(!d->pool));
+	return c;
+}
+
 void method_health(struct rpc_call *call)
 {
 	struct daemon *d = call->daemon;
@@ -33,6 +60,7 @@ void method_health(struct rpc_call *call)
 	json_object_object_add(r, "connections",
 			       json_object_new_int64((int64_t)d->connections));
 	json_object_object_add(r, "audit", audit_status_json(d->audit));
+	json_object_object_add(r, "capacity", capacity_json(d));
 	rpc_reply(call, r);
 }
 

@@ -213,16 +213,20 @@ def test_auth_enabled_in_the_config(daemon, start_bridge, tmp_path):
     assert (home / ".isol8" / "auth.db").exists()
 
 
-def test_connection_strings_are_refused(daemon, tmp_path):
+def test_mysql_connection_string_is_refused(daemon, tmp_path):
+    """isol8 takes MySQL too; here it is refused by name, its password
+    unshown (PostgreSQL: test_auth_pg.py)."""
     from isol8_bridge import Bridge
     home = tmp_path / "home"
     (home / ".isol8").mkdir(parents=True)
     (home / ".isol8" / "config.json").write_text(json.dumps(
         {"auth": {"enabled": True,
-                  "connectionString": "postgres://u@localhost/isol8"}}))
-    with pytest.raises(AssertionError, match="only SQLite files"):
+                  "connectionString": "mysql://u:pw-77x@localhost/i"}}))
+    with pytest.raises(AssertionError, match="MySQL is not supported") as e:
         Bridge(daemon.socket_path, key=MASTER, env={"HOME": str(home)})
-    assert not (tmp_path / "postgres:").exists()
+    assert "auth.connectionString mysql://u:***@localhost/i" in str(e.value)
+    assert "pw-77x" not in str(e.value)
+    assert not (tmp_path / "mysql:").exists()
 
 
 def test_expired_and_revoked_keys_are_purged(daemon, start_bridge, tmp_path):
