@@ -21,6 +21,12 @@ struct run_opts {
 		*fetch, *setup, *allow, *deny;
 };
 
+/* Fills request.code / cmd / codeUrl / runtime / fileExtension from the
+ * source (run_source.c); the others of --cmd, a URL, --eval and FILE are
+ * refused before, and stdin is read when none is given.  0, or a negative
+ * errno after a message. */
+int run_set_source(struct run_opts *o);
+
 /* A stream event's stdout or stderr, written out as it comes. */
 void run_print_event(json_object *params, void *userdata);
 /* The result as isol8's CLI shows it (only what the stream did not show
