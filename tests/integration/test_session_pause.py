@@ -201,7 +201,7 @@ def test_paused_box_of_a_killed_daemon_is_swept(start_daemon):
     d = start_daemon()
     sid = create(d)
     execute(d, {"runtime": "bash",
-                "code": f"setsid sh -c 'exec -a {mark} sleep 300' "
+                "code": f"setsid bash -c 'exec -a {mark} sleep 300' "
                         ">/dev/null 2>&1 &"}, sessionId=sid)
     assert wait_until(lambda: pids_with_marker(mark), 10)
     ok(d, "session.pause", {"sessionId": sid})
