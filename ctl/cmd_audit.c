@@ -16,8 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define DEFAULT_DIR "/var/log/isol8/audit"
-
 static const char audit_help[] =
 	"Usage: isol8ctl audit verify [--key FILE] [FILE|DIR]\n"
 	"       isol8ctl audit tail [-n N] [--json] [DIR]\n"
@@ -26,7 +24,7 @@ static const char audit_help[] =
 	"                            [--runtime R] [--exit-code N] "
 	"[--user ID] [--json] [DIR]\n"
 	"\n"
-	"Reads isol8d's audit trail (default " DEFAULT_DIR ", the "
+	"Reads isol8d's audit trail (default " AUDIT_DEFAULT_DIR ", the "
 	"daemon's\n"
 	"audit.logDir).  verify checks every record's hash and its link to "
 	"the\n"
@@ -54,12 +52,6 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static bool rotated_name(const char *s)
-{
-	return strlen(s) == 23 && strncmp(s, "executions-", 11) == 0 &&
-	       strcmp(s + 19, ".log") == 0 && strspn(s + 11, "0123456789") == 8;
-}
-
 static void trail_free(struct trail *t)
 {
 	for (size_t i = 0; i < t->n; i++)
@@ -82,7 +74,7 @@ static int add_file(struct trail *t, const char *dir, const char *name)
 static void read_anchor(struct trail *t, const char *dir)
 {
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/anchor", dir);
+	snprintf(path, sizeof(path), "%s/" AUDIT_ANCHOR, dir);
 	_cleanup_json_ json_object *o = json_object_from_file(path);
 	json_object *seq = NULL, *prev = NULL;
 	if (!o || !json_object_object_get_ex(o, "seq", &seq) ||
@@ -116,13 +108,14 @@ static int trail_open(struct trail *t, const char *path)
 	}
 	int r = 0;
 	for (int i = 0; i < n; i++) {
-		if (!r && rotated_name(names[i]->d_name))
+		unsigned num;
+		if (!r && audit_rotated_name(names[i]->d_name, &num))
 			r = add_file(t, path, names[i]->d_name);
 		free(names[i]);
 	}
 	free(names);
-	if (!r && stat(path, &st) == 0)
-		r = add_file(t, path, "executions.log");
+	if (!r)
+		r = add_file(t, path, AUDIT_FILE);
 	read_anchor(t, path);
 	return r;
 }
@@ -453,6 +446,6 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "isol8ctl: audit: one FILE or DIR at most\n");
 		return CTL_EXIT_USAGE;
 	}
-	const char *path = optind < argc ? argv[optind] : DEFAULT_DIR;
+	const char *path = optind < argc ? argv[optind] : AUDIT_DEFAULT_DIR;
 	return is_verify ? verify(path, key) : query(path, &f);
 }

@@ -4,16 +4,15 @@
 #include "cleanup.h"
 #include "credentials.h"
 #include "ctl.h"
-#include "timestamp.h"
 #include "json_field.h"
 #include "remote.h"
+#include "timestamp.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 static const char login_help[] =
@@ -97,16 +96,10 @@ static int parse_args(int argc, char **argv, struct login_args *a)
 static json_object *login_body(const struct login_args *a)
 {
 	json_object *body = json_object_new_object();
-	char name[64];
+	char now[TIMESTAMP_LEN], name[64];
 	if (!a->name) {
-		struct timeval tv;
-		struct tm tm;
-		gettimeofday(&tv, NULL);
-		gmtime_r(&tv.tv_sec, &tm);
-		size_t n = strftime(name, sizeof(name),
-				    "cli-login-%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(name + n, sizeof(name) - n, ".%03ldZ",
-			 (long)tv.tv_usec / 1000);
+		timestamp_iso(timestamp_now_ms(), now);
+		snprintf(name, sizeof(name), "cli-login-%s", now);
 	}
 	json_object_object_add(
 		body, "name", json_object_new_string(a->name ? a->name : name));

@@ -29,15 +29,17 @@ static int on_remote_event(json_object *ev, void *userdata)
 	if (!type || !json_object_object_get_ex(ev, "data", &data))
 		return 0;
 	const char *text = json_object_get_string(data);
+	/* isol8's rule: an error makes the exit code 1, a later exit other
+	 * than "0" its number. */
 	if (strcmp(type, "error") == 0)
 		s->code = CTL_EXIT_FAILURE;
-	else if (strcmp(type, "exit") == 0 && strcmp(text, "0") != 0)
-		s->code = (int)strtol(text, NULL, 10) ?: CTL_EXIT_FAILURE;
 	if (strcmp(type, "exit") == 0) {
+		int status = (int)strtol(text, NULL, 10);
+		if (strcmp(text, "0") != 0)
+			s->code = status ?: CTL_EXIT_FAILURE;
 		s->exited = true;
-		json_object_object_add(
-			s->result, "exitCode",
-			json_object_new_int((int)strtol(text, NULL, 10)));
+		json_object_object_add(s->result, "exitCode",
+				       json_object_new_int(status));
 	} else if (strcmp(type, "network") == 0) {
 		json_object_array_add(s->logs, json_object_get(data));
 	} else if (strcmp(type, "error") == 0 &&

@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "http_reply.h"
+#include "timestamp.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -102,14 +103,9 @@ static enum MHD_Result create(struct http_request *r, json_object *body,
 					"name is required");
 	if (!*k.name) {
 		/* isol8's login-<Date.toISOString()> */
-		struct timespec now;
-		struct tm tm;
-		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
-		size_t n = strftime(k.name, sizeof(k.name),
-				    "login-%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(k.name + n, sizeof(k.name) - n, ".%03ldZ",
-			 now.tv_nsec / 1000000);
+		char now[TIMESTAMP_LEN];
+		timestamp_iso(timestamp_now_ms(), now);
+		snprintf(k.name, sizeof(k.name), "login-%s", now);
 	}
 	json_object *key = NULL;
 	int err = auth_db_create(r->bridge->auth, k.name, k.tenant, k.ttl_ms,

@@ -71,7 +71,11 @@ static int remote_call(struct remote *r, const char *method,
 	    strcmp(method, "session.resume") == 0)
 		return remote_pause_session(
 			r, id, strcmp(method, "session.pause") == 0, result);
-	return remote_delete_session(r, id, result);
+	if (strcmp(method, "session.delete") == 0)
+		return remote_delete_session(r, id, result);
+	fprintf(stderr, "isol8ctl: %s has no route in isol8's HTTP API\n",
+		method);
+	return CTL_EXIT_FAILURE;
 }
 
 int side_session_call(struct ctl *ctl, const struct session_args *a,

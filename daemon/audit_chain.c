@@ -122,3 +122,14 @@ int audit_key_load(const char *path, bool owner_check, struct audit_key *key,
 	key->len = (size_t)n;
 	return 0;
 }
+
+bool audit_rotated_name(const char *name, unsigned *num)
+{
+	unsigned n;
+	char tail;
+	if (strlen(name) != 23 ||
+	    sscanf(name, "executions-%8u.lo%c", &n, &tail) != 2 || tail != 'g')
+		return false;
+	*num = n;
+	return true;
+}

@@ -21,6 +21,16 @@
 #define AUDIT_HASH_SUFFIX (9 + AUDIT_HASH_HEX + 2)
 #define AUDIT_KEY_MAX 4096
 
+/* audit.logDir's default, and the trail's files in it: the current one, the rotated ones
+ * (numbered, oldest first) and the anchor retention leaves. */
+#define AUDIT_DEFAULT_DIR "/var/log/isol8/audit"
+#define AUDIT_FILE "executions.log"
+#define AUDIT_ROTATED_FMT "executions-%08u.log"
+#define AUDIT_ANCHOR "anchor"
+
+/* Whether name is a rotated file's (AUDIT_ROTATED_FMT), and its number. */
+bool audit_rotated_name(const char *name, unsigned *num);
+
 struct audit_key {
 	unsigned char bytes[AUDIT_KEY_MAX];
 	size_t len; /* 0: no key, a plain sha256 chain */

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROTATED_FMT "executions-%08u.log"
 #define MAX_ROTATED 100000000u
 #define RETRY_MS 1000
 #define RETENTION_EVERY_MS 3600000
@@ -97,10 +96,7 @@ static size_t rotated(int dir, unsigned **out)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		unsigned num;
-		char tail;
-		if (sscanf(de->d_name, "executions-%8u.lo%c", &num, &tail) !=
-			    2 ||
-		    tail != 'g' || strlen(de->d_name) != 23)
+		if (!audit_rotated_name(de->d_name, &num))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -142,9 +138,8 @@ static int last_line(int fd, uint64_t size, struct strbuf *out)
 	}
 	size_t len = (size_t)(end - start);
 	strbuf_reset(out);
-	if (strbuf_add(out, "", 0) < 0 || (len && strbuf_add(out, "", len)))
+	if (strbuf_reserve(out, len) < 0)
 		return -ENOMEM;
-	out->len = 0;
 	if (pread(fd, out->p, len, (off_t)start) != (ssize_t)len)
 		return -EIO;
 	out->len = len;
@@ -217,7 +212,8 @@ static int open_files(struct writer *w)
 		size_t n = rotated(w->dir, &nums);
 		char name[32];
 		if (n) {
-			snprintf(name, sizeof(name), ROTATED_FMT, nums[n - 1]);
+			snprintf(name, sizeof(name), AUDIT_ROTATED_FMT,
+				 nums[n - 1]);
 			_cleanup_close_ int fd =
 				openat(w->dir, name, O_RDONLY | O_CLOEXEC);
 			if (fd >= 0 && fstat(fd, &st) == 0 &&
@@ -287,7 +283,7 @@ static void prune(struct writer *w)
 	char name[32];
 	for (; old < n; old++) {
 		struct stat st;
-		snprintf(name, sizeof(name), ROTATED_FMT, nums[old]);
+		snprintf(name, sizeof(name), AUDIT_ROTATED_FMT, nums[old]);
 		if (fstatat(w->dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    st.st_mtime >= cutoff)
 			break;
@@ -295,7 +291,7 @@ static void prune(struct writer *w)
 	if (!old)
 		return;
 	if (old < n)
-		snprintf(name, sizeof(name), ROTATED_FMT, nums[old]);
+		snprintf(name, sizeof(name), AUDIT_ROTATED_FMT, nums[old]);
 	else
 		snprintf(name, sizeof(name), "%s", AUDIT_FILE);
 	int r = anchor_of(w, name);
@@ -307,7 +303,7 @@ static void prune(struct writer *w)
 		return;
 	}
 	for (size_t i = 0; i < old; i++) {
-		snprintf(name, sizeof(name), ROTATED_FMT, nums[i]);
+		snprintf(name, sizeof(name), AUDIT_ROTATED_FMT, nums[i]);
 		if (unlinkat(w->dir, name, 0) < 0)
 			log_errno(LOG_ERR, -errno, "audit: cannot remove %s",
 				  name);
@@ -325,7 +321,7 @@ static int rotate(struct writer *w)
 	if (next >= MAX_ROTATED)
 		return -ENOSPC;
 	char name[32];
-	snprintf(name, sizeof(name), ROTATED_FMT, next);
+	snprintf(name, sizeof(name), AUDIT_ROTATED_FMT, next);
 	int fd = openat(w->dir, AUDIT_FILE ".new",
 			O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC |
 				O_NOFOLLOW,

@@ -18,9 +18,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define AUDIT_FILE "executions.log"
-#define AUDIT_ANCHOR "anchor"
-
 struct audit_writer_cfg {
 	const char *dir; /* NULL: records go to stdout */
 	const struct audit_key *key;

@@ -1,6 +1,7 @@
 #include "code_fetch.h"
 
 #include "cleanup.h"
+#include "format.h"
 #include "code_cache.h"
 #include "code_url.h"
 #include "curl_event.h"
@@ -86,12 +87,8 @@ static void finish(struct code_fetch *x, char *code, size_t len,
 		   enum error_kind kind, const char *fmt, ...)
 {
 	char msg[ERROR_MESSAGE_MAX] = "";
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-	}
+	if (fmt)
+		FORMAT_ARGS(msg, fmt);
 	code_fetch_done_fn done = x->done;
 	void *userdata = x->userdata;
 	release(x);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "audit_chain.h"
 #include "cleanup.h"
 #include "error.h"
 #include "frame.h"
@@ -182,7 +183,7 @@ static const struct key schema[] = {
 	K("audit.enabled", T_BOOL, audit.enabled, "false", 0, 0),
 	KCHOICE("audit.destination", audit.destination, "\"filesystem\"",
 		"filesystem|file|stdout"),
-	K("audit.logDir", T_STRING, audit.log_dir, "\"/var/log/isol8/audit\"",
+	K("audit.logDir", T_STRING, audit.log_dir, "\"" AUDIT_DEFAULT_DIR "\"",
 	  0, 0),
 	K("audit.postLogScript", T_STRING, audit.post_log_script, "\"\"", 0, 0),
 	K("audit.postLogUser", T_STRING, audit.post_log_user, "\"nobody\"", 0,
@@ -350,7 +351,7 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 		/* Empty only where the default is: an optional path. */
 		if (jt != json_type_string ||
 		    (json_object_get_string_len(v) == 0 &&
-		     strcmp(k->def, "\"\"") != 0))
+		     (!k->def || strcmp(k->def, "\"\"") != 0)))
 			goto wrong_type;
 		if (k->choices &&
 		    !is_choice(k->choices, json_object_get_string(v))) {

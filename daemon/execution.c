@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "cleanup.h"
+#include "format.h"
 #include "code_fetch.h"
 #include "command.h"
 #include "daemon.h"
@@ -152,10 +153,7 @@ void execution_trace(const struct execution *e, const char *fmt, ...)
 	if (!log_enabled(prio))
 		return;
 	char text[256], eid[64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
+	FORMAT_ARGS(text, fmt);
 	snprintf(eid, sizeof(eid), "EXECUTION_ID=%s", e->id);
 	const char *const fields[] = { eid, NULL };
 	log_fields(prio, fields, "execution %s: %s", e->id, text);

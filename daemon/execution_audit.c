@@ -86,12 +86,9 @@ static void copy_field(json_object *to, json_object *from, const char *key)
 
 static const char *outcome(const struct execution *e)
 {
-	static const char *const names[METRICS_OUTCOMES] = { "ok", "error",
-							     "timeout", "oom",
-							     "failed" };
 	if (!e->audit.result && !e->call)
 		return "cancelled";
-	return names[e->outcome];
+	return metrics_outcome_name(e->outcome);
 }
 
 static json_object *record(const struct execution *e, const char *hash,

@@ -8,6 +8,11 @@ static const char *const outcome_names[METRICS_OUTCOMES] = { "ok", "error",
 							     "timeout", "oom",
 							     "failed" };
 
+const char *metrics_outcome_name(enum metrics_outcome o)
+{
+	return outcome_names[o];
+}
+
 static bool flag(json_object *result, const char *name)
 {
 	json_object *v = NULL;

@@ -38,6 +38,8 @@ struct metrics_gauges {
 
 /* The outcome an ExecutionResult shows. */
 enum metrics_outcome metrics_outcome_of(json_object *result);
+/* "ok", "error", "timeout", "oom" or "failed". */
+const char *metrics_outcome_name(enum metrics_outcome o);
 /* An execution is over; duration_ms counts unless it failed. */
 void metrics_execution(struct metrics *m, const struct runtime *rt,
 		       enum metrics_outcome o, uint64_t duration_ms);

@@ -11,6 +11,8 @@ struct strbuf {
 
 /* Appends n bytes; 0 or -ENOMEM (the buffer is left as it was). */
 int strbuf_add(struct strbuf *b, const void *data, size_t n);
+/* Room for n more bytes and a NUL past len; 0 or -ENOMEM. */
+int strbuf_reserve(struct strbuf *b, size_t n);
 /* Empties the buffer, keeping its memory for what comes next. */
 void strbuf_reset(struct strbuf *b);
 void strbuf_free(struct strbuf *b);

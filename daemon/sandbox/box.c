@@ -57,6 +57,7 @@ struct box {
 	struct cgroup_box *cg;
 	int64_t uid_base;
 	bool ready, dead, destroyed;
+	bool frozen; /* asked to freeze, not thawed since */
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
@@ -102,7 +103,12 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata)
 
 int box_freeze(struct box *b, bool frozen)
 {
-	return b->cg ? cgroup_box_freeze(b->cg, frozen) : -ENOENT;
+	if (!b->cg)
+		return -ENOENT;
+	int r = cgroup_box_freeze(b->cg, frozen);
+	if (r == 0 || frozen)
+		b->frozen = frozen;
+	return r;
 }
 
 int box_frozen(const struct box *b)
@@ -473,7 +479,8 @@ void box_kill(struct box *b)
 	if (b->cg) {
 		cgroup_box_kill(b->cg);
 		/* A paused box's processes die only once thawed. */
-		cgroup_box_freeze(b->cg, false);
+		if (b->frozen)
+			box_freeze(b, false);
 	}
 }
 

@@ -13,23 +13,14 @@ from isol8_bridge import start_bridge  # noqa: F401
 from isol8_harness import (check_error, pids_with_marker, run_ctl,
                            wait_until)
 from tenant_client import OtherUid, open_socket_to_all
+from test_sessions import call, ok
+from test_sessions import create as create_session
 
 BUSY_LOOP = "setsid sh -c 'while :; do :; done' >/dev/null 2>&1 &"
 
 
-def call(d, method, params=None):
-    with d.client() as c:
-        return c.call(method, params or {})
-
-
-def ok(d, method, params=None):
-    msg = call(d, method, params)
-    assert "error" not in msg, f"{method} failed: {msg['error']!r}"
-    return msg["result"]
-
-
 def create(d, **params):
-    return ok(d, "session.create", {"runtime": "bash", **params})["id"]
+    return create_session(d, runtime="bash", **params)
 
 
 def get(d, sid):
