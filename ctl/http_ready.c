@@ -56,18 +56,36 @@ static json_object *daemon_health(const struct bridge *b)
 	return err < 0 ? NULL : result;
 }
 
+/* The status of a node that takes no new work: 503, or 404 when the
+ * balancer asks (HAProxy's disable-on-404 drains such a server instead of
+ * taking it out, so its sessions still reach it); 0 after a 400. */
+static unsigned unavailable_status(struct http_request *r)
+{
+	const char *v = MHD_lookup_connection_value(
+		r->conn, MHD_GET_ARGUMENT_KIND, "unavailableStatus");
+	if (!v || strcmp(v, "503") == 0)
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	if (strcmp(v, "404") == 0)
+		return MHD_HTTP_NOT_FOUND;
+	http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+			 "Invalid unavailableStatus: expected 404 or 503");
+	return 0;
+}
+
 enum MHD_Result http_ready(struct http_request *r, const char *arg)
 {
 	(void)arg;
+	unsigned unavailable = unavailable_status(r);
+	if (!unavailable)
+		return r->ret;
 	if (atomic_load(&draining))
-		return reply_state(r, MHD_HTTP_SERVICE_UNAVAILABLE, "draining");
+		return reply_state(r, unavailable, "draining");
 	_cleanup_json_ json_object *health = daemon_health(r->bridge);
 	json_object *cap = json_field(health, "capacity");
 	if (!cap || !json_object_is_type(cap, json_type_object))
-		return reply_state(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   "unreachable");
+		return reply_state(r, unavailable, "unreachable");
 	if (json_object_get_boolean(json_field(cap, "stopping")))
-		return reply_state(r, MHD_HTTP_SERVICE_UNAVAILABLE, "draining");
+		return reply_state(r, unavailable, "draining");
 	int64_t running = json_field_int(cap, "executions"),
 		max = json_field_int(cap, "maxConcurrent");
 	int64_t left = max > running ? max - running : 0;
@@ -90,8 +108,7 @@ enum MHD_Result http_ready(struct http_request *r, const char *arg)
 		json_object_new_int64(json_field_int(cap, "poolReady")));
 	json_object_object_add(o, "pool", pool);
 	json_object_object_add(o, "capacity", c);
-	return http_reply_json(
-		r, left ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+	return http_reply_json(r, left ? MHD_HTTP_OK : unavailable, o);
 }
 
 enum MHD_Result http_admin_drain(struct http_request *r, const char *arg)
