@@ -140,16 +140,35 @@ static bool session_here(struct http_request *r, const char *id)
 	return err >= 0 && result;
 }
 
+/* Set by the shipped HAProxy configuration on a body it could not read a
+ * sessionId from (larger than its buffer), which it then sent to any node:
+ * such a request may only use a session this node has, or none. */
+#define UNROUTED_HEADER "X-Isol8-Unrouted"
+
 bool http_ready_admit(struct http_request *r, json_object *params)
 {
-	if (!atomic_load(&draining))
-		return true;
+	bool drain = atomic_load(&draining);
+	bool unrouted = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    UNROUTED_HEADER) != NULL;
 	json_object *sid = params ? json_field(params, "sessionId") : NULL;
-	if (sid && json_object_is_type(sid, json_type_string) &&
-	    session_here(r, json_object_get_string(sid)))
+	const char *id = sid && json_object_is_type(sid, json_type_string)
+				 ? json_object_get_string(sid)
+				 : NULL;
+	if (!drain && (!unrouted || !id))
 		return true;
-	http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			 "This node is draining: it serves only sessions it "
-			 "already has; send new work to another node");
+	if (id && session_here(r, id))
+		return true;
+	if (drain)
+		http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "This node is draining: it serves only "
+				 "sessions it already has; send new work to "
+				 "another node");
+	else
+		http_reply_error(
+			r, MHD_HTTP_MISDIRECTED_REQUEST,
+			"The load balancer could not read this request's "
+			"sessionId (the body is larger than its buffer) and "
+			"this node does not have the session; raise HAProxy's "
+			"tune.bufsize or send a smaller request first");
 	return false;
 }
