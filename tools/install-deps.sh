@@ -13,7 +13,7 @@ pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
-	libssl-dev libpq-dev postgresql haproxy python3-kubernetes iproute2
+	libssl-dev libpq-dev postgresql haproxy python3-kubernetes python3-yaml iproute2
 	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common
 )
