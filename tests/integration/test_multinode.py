@@ -162,6 +162,12 @@ def test_a_session_keeps_its_node(cluster):
             sid)
         assert (status, at) == (200, node), body
         assert body["stdout"] == f"in {sid}\n"
+        status, at, events = lb.request(
+            "POST", "/execute/stream",
+            {"request": {"runtime": "bash", "code": "echo streamed"},
+             "sessionId": sid}, key=MASTER)
+        assert (status, at) == (200, node), events
+        assert "streamed" in events
         status, at, body = lb.request(
             "GET", f"/file?sessionId={sid}&path=/sandbox/out", key=MASTER)
         assert (status, at) == (200, node), body
@@ -176,6 +182,24 @@ def test_a_session_keeps_its_node(cluster):
         status, at, body = lb.request(
             "GET", f"/file?sessionId={sid}&path=/sandbox/out", key=MASTER)
         assert (status, at) == (404, node), body
+
+
+def test_a_body_too_large_to_route(cluster):
+    """An execution whose sessionId lies past HAProxy's buffer: without
+    a session it runs anywhere; a new session is refused with the reason
+    instead of being made on a node the session's later requests would
+    not reach."""
+    lb = cluster.lb
+    big = "#" + "x" * (2 << 20) + "\necho big"
+    status, _, body = execute(lb, big)
+    assert status == 200 and body["stdout"] == "big\n", body
+    status, _, body = execute(lb, big, "big-new")
+    assert status == 421, body
+    assert "tune.bufsize" in body["error"]
+    for n in cluster.nodes:
+        ids = {s["id"] for s in n.bridge.json("GET", "/sessions")[1]
+               ["sessions"]}
+        assert "big-new" not in ids
 
 
 def test_sessionless_runs_spread(cluster):

@@ -173,3 +173,29 @@ def test_node_name_refused(daemon):
                        "--node-name", bad)
         assert r.returncode == 2, (bad, r)
         assert "Invalid --node-name" in r.stderr, r.stderr
+
+
+def test_unrouted_execution_only_in_a_session_here(daemon, start_bridge):
+    """X-Isol8-Unrouted (the balancer could not read the body's
+    sessionId): served without a session or in one this node has, else
+    421 saying why, and no session is made."""
+    b = start_bridge(daemon, key=MASTER)
+    assert execute(b, "echo kept > /sandbox/f", session="here",
+                   runtime="bash")[0] == 200
+    unrouted = {"X-Isol8-Unrouted": "truncated"}
+
+    def run(code, session=None):
+        body = {"request": {"runtime": "bash", "code": code}}
+        if session:
+            body["sessionId"] = session
+        return b.json("POST", "/execute", body, headers=unrouted)
+
+    status, body = run("cat /sandbox/f", "here")
+    assert (status, body["stdout"]) == (200, "kept\n"), body
+    status, body = run("echo free")
+    assert (status, body["stdout"]) == (200, "free\n"), body
+    status, body = run("echo lost", "elsewhere")
+    assert status == 421, body
+    assert "could not read this request's sessionId" in body["error"]
+    ids = [s["id"] for s in b.json("GET", "/sessions")[1]["sessions"]]
+    assert ids == ["here"]
