@@ -70,7 +70,8 @@ def test_haproxy_routes_by_session_everywhere_isol8_carries_it():
     cfg = HAPROXY_CFG.read_text()
     for needed in ("option http-buffer-request",
                    "req.body,json_query('$.sessionId')",
-                   "url_param(sessionId)", "path,field(3,/)",
+                   "url_param(sessionId),url_dec(1)",
+                   "path,field(3,/),url_dec",
                    "balance hash var(txn.sid)", "hash-type consistent",
                    "stick on var(txn.sid)", "balance leastconn",
                    "option httpchk GET /ready?unavailableStatus=404",

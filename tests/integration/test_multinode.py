@@ -11,6 +11,7 @@ import base64
 import collections
 import shutil
 import threading
+import urllib.parse
 
 import pytest
 
@@ -106,7 +107,7 @@ def new_sessions(lb, prefix, count):
     """count sessions made through the balancer: {session: node}."""
     placed = {}
     for k in range(count):
-        sid = f"{prefix}-{k}"
+        sid = f"{prefix}:{k}"
         status, node, body = execute(lb, "echo $RANDOM > /sandbox/mark",
                                      sid)
         assert status == 200, body
@@ -168,19 +169,22 @@ def test_a_session_keeps_its_node(cluster):
              "sessionId": sid}, key=MASTER)
         assert (status, at) == (200, node), events
         assert "streamed" in events
-        status, at, body = lb.request(
-            "GET", f"/file?sessionId={sid}&path=/sandbox/out", key=MASTER)
+        # As isol8's client sends it (URLSearchParams: ':' and '/'
+        # encoded).
+        query = urllib.parse.urlencode({"sessionId": sid,
+                                        "path": "/sandbox/out"})
+        status, at, body = lb.request("GET", f"/file?{query}", key=MASTER)
         assert (status, at) == (200, node), body
         assert base64.b64decode(body["content"]).strip().isdigit()
         for n in cluster.nodes:
             status, listed = n.bridge.json("GET", "/sessions")
             ids = {s["id"] for s in listed["sessions"]}
             assert (sid in ids) == (n.name == node), (sid, n.name, ids)
-        status, at, body = lb.request("DELETE", f"/session/{sid}",
-                                      key=MASTER)
-        assert (status, at) == (200, node), body
         status, at, body = lb.request(
-            "GET", f"/file?sessionId={sid}&path=/sandbox/out", key=MASTER)
+            "DELETE", "/session/" + urllib.parse.quote(sid, safe=""),
+            key=MASTER)
+        assert (status, at) == (200, node), body
+        status, at, body = lb.request("GET", f"/file?{query}", key=MASTER)
         assert (status, at) == (404, node), body
 
 
