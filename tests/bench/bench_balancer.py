@@ -102,8 +102,8 @@ def section_balancer(args):
         targets.update({f"balancer, {k} node{'s' if k > 1 else ''}":
                         lb.port for k, lb in balancers.items()})
         rps = {name: [] for name in targets}
-        for name, port in targets.items():  # warm-up, unmeasured
-            wrk_rps(port, min(1, args.warmup or 1), str(script), client_cpu)
+        for port in targets.values():  # a second each, unmeasured
+            wrk_rps(port, 1, str(script), client_cpu)
         for _ in range(args.repeat):
             for name, port in targets.items():
                 rps[name].append(wrk_rps(port, args.seconds, str(script),

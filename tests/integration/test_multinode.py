@@ -9,6 +9,7 @@ them; the X-Isol8-Node header says which node answered."""
 
 import base64
 import collections
+import os
 import shutil
 import threading
 import urllib.parse
@@ -83,6 +84,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces and isol8d need root")
     for tool in ("haproxy", "ip", "nsenter"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed (tools/install-deps.sh)")
