@@ -29,6 +29,9 @@ struct bridge {
 	json_object *request_defaults;
 	uint64_t default_ttl_ms;
 	bool debug; /* --debug: a line per request on stderr */
+	/* --node-name: sent as X-Isol8-Node on every response, so that a
+	 * client behind a load balancer can tell which node answered. */
+	const char *node_name;
 };
 
 /* One HTTP request being served. */
