@@ -1,0 +1,119 @@
+/* session.expose, session.unexpose, session.exposed: a session's ports
+ * reachable through the HTTP bridge; session.connect: the bridge's
+ * connection for a token (expose.h). */
+#include "methods.h"
+
+#include "daemon.h"
+#include "expose.h"
+#include "rpc_call.h"
+#include "sandbox/box.h"
+#include "session.h"
+
+#include <string.h>
+
+static const char *const port_keys[] = { "sessionId", "port", NULL };
+static const char *const list_keys[] = { "sessionId", NULL };
+
+/* params.port, 1 to 65535, or 0 after answering. */
+static unsigned params_port(struct rpc_call *call)
+{
+	json_object *v = NULL;
+	int64_t port = 0;
+	if (json_object_object_get_ex(call->params, "port", &v) &&
+	    json_object_is_type(v, json_type_int))
+		port = json_object_get_int64(v);
+	if (port < 1 || port > 65535) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.port: a TCP port number from 1 to "
+				"65535 is required, got %s",
+				v ? json_object_to_json_string(v) : "none");
+		return 0;
+	}
+	return (unsigned)port;
+}
+
+static void reply(struct rpc_call *call, int r, json_object *out,
+		  const struct error *e)
+{
+	if (r < 0)
+		rpc_reply_error(call, e->kind, "%s", e->message);
+	else
+		rpc_reply(call, out);
+}
+
+void method_session_expose(struct rpc_call *call)
+{
+	struct session *s = params_session(call, port_keys);
+	if (!s)
+		return;
+	unsigned port = params_port(call);
+	if (!port)
+		return;
+	/* The host's loopback is no box's to publish. */
+	if (session_box(s) && box_host_network(session_box(s))) {
+		rpc_reply_error(call, ERR_UNSUPPORTED,
+				"Session %s uses the host's network: its "
+				"loopback is the host's, which is not exposed",
+				session_id(s));
+		return;
+	}
+	json_object *out = NULL;
+	struct error e;
+	int r = expose_add(call->daemon->exposures, s, &call->caller, port,
+			   &out, &e);
+	reply(call, r, out, &e);
+}
+
+void method_session_unexpose(struct rpc_call *call)
+{
+	struct session *s = params_session(call, port_keys);
+	if (!s)
+		return;
+	unsigned port = params_port(call);
+	if (!port)
+		return;
+	json_object *out = NULL;
+	struct error e;
+	int r = expose_remove(call->daemon->exposures, s, port, &out, &e);
+	reply(call, r, out, &e);
+}
+
+void method_session_exposed(struct rpc_call *call)
+{
+	struct session *s = params_session(call, list_keys);
+	if (!s)
+		return;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "sessionId",
+			       json_object_new_string(session_id(s)));
+	json_object_object_add(o, "exposed",
+			       expose_list_json(call->daemon->exposures, s));
+	rpc_reply(call, o);
+}
+
+void method_session_connect(struct rpc_call *call)
+{
+	json_object *p = call->params, *token = NULL;
+	if (!p || !json_object_is_type(p, json_type_object)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params: an object is required");
+		return;
+	}
+	json_object_object_foreach(p, key, val)
+	{
+		(void)val;
+		if (strcmp(key, "token") != 0) {
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.%s: unknown field", key);
+			return;
+		}
+	}
+	if (!json_object_object_get_ex(p, "token", &token) ||
+	    !json_object_is_type(token, json_type_string)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params.token: a string is required");
+		return;
+	}
+	expose_connect(call->daemon->exposures, call,
+		       json_object_get_string(token));
+}
