@@ -399,6 +399,7 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 		MHD_OPTION_CONNECTION_TIMEOUT, a->head_sec,
 		MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, b,
 		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
+		MHD_OPTION_URI_LOG_CALLBACK, http_bridge_uri, b,
 		MHD_OPTION_END);
 	*busy = !d && fd < 0 && errno == EADDRINUSE;
 	if (!d && fd < 0 && !*busy)
