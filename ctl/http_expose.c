@@ -453,7 +453,7 @@ static enum MHD_Result answer(struct http_request *r, struct upstream *u,
 	u->left = UNTIL_CLOSE;
 	each_header(u, note_length, u);
 	bool bodiless = !strcmp(r->method, "HEAD") || status == 204 ||
-			status == 304 || status < 200;
+			status == 304;
 	if (bodiless)
 		resp = MHD_create_response_from_buffer(0, NULL,
 						       MHD_RESPMEM_PERSISTENT);
@@ -503,5 +503,11 @@ enum MHD_Result http_expose_relay(struct http_request *r, const char *arg)
 					"The server on port %u did not answer "
 					"with HTTP",
 					u->port);
+	/* Expect is not passed on: no interim answer is due. */
+	if (status < 200 && !(ws && status == MHD_HTTP_SWITCHING_PROTOCOLS))
+		return http_reply_error(r, MHD_HTTP_BAD_GATEWAY,
+					"The server on port %u answered %u to a "
+					"request that did not ask for it",
+					u->port, status);
 	return answer(r, u, status, ws);
 }

@@ -61,6 +61,35 @@ static void gauge(FILE *f, const char *name, const char *help, long long value)
 	fprintf(f, "%s %lld\n", name, value);
 }
 
+static void counter(FILE *f, const char *name, const char *help,
+		    long long value)
+{
+	family(f, name, "counter", help);
+	fprintf(f, "%s %lld\n", name, value);
+}
+
+/* Sessions' exposed ports (session.expose) and what went through them. */
+static void exposed(FILE *f, json_object *x)
+{
+	gauge(f, "isol8_exposed_ports", "Ports of sessions exposed now.",
+	      count_of(x, "ports"));
+	gauge(f, "isol8_exposed_connections_open",
+	      "Connections relayed into boxes now.",
+	      count_of(x, "openConnections"));
+	counter(f, "isol8_exposed_connections_total",
+		"Connections made to exposed ports.",
+		count_of(x, "connections"));
+	counter(f, "isol8_exposed_refused_total",
+		"Requests for exposed ports whose token matched none.",
+		count_of(x, "refused"));
+	family(f, "isol8_exposed_bytes_total", "counter",
+	       "Bytes through exposed ports, into the boxes (in) and out.");
+	fprintf(f, "isol8_exposed_bytes_total{direction=\"in\"} %lld\n",
+		count_of(x, "bytesIn"));
+	fprintf(f, "isol8_exposed_bytes_total{direction=\"out\"} %lld\n",
+		count_of(x, "bytesOut"));
+}
+
 static void render(FILE *f, json_object *m)
 {
 	executions(f, json_field(m, "executions"));
@@ -83,6 +112,7 @@ static void render(FILE *f, json_object *m)
 		count_of(proxy, "allow"));
 	fprintf(f, "isol8_proxy_requests_total{action=\"block\"} %lld\n",
 		count_of(proxy, "block"));
+	exposed(f, json_field(m, "exposed"));
 }
 
 enum MHD_Result http_metrics(struct http_request *r)
