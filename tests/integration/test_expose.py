@@ -433,7 +433,8 @@ def test_no_leaks_in_the_daemon(daemon, start_bridge):
     for _ in range(20):
         assert get_page(b, x["path"] + "hello.txt")[0] == 200
     assert get_page(b, x["path"].replace("/x/", "/x/0"))[0] == 404
-    assert wait_until(lambda: daemon.fd_count() == before, 10), \
+    # None left behind (the pool may have closed some meanwhile).
+    assert wait_until(lambda: daemon.fd_count() <= before, 10), \
         (daemon.fd_count(), before)
     ok(daemon, "session.unexpose", {"sessionId": sid, "port": 8000})
     ok(daemon, "session.delete", {"sessionId": sid})
