@@ -358,8 +358,8 @@ static enum MHD_Result post_session_resume(struct http_request *r,
  * URL as this request reached the bridge. */
 static json_object *with_url(struct http_request *r, json_object *x)
 {
-	const char *host = MHD_lookup_connection_value(
-		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_HOST);
 	json_object *path = NULL;
 	char url[512];
 	if (host && json_object_object_get_ex(x, "path", &path) &&
@@ -395,8 +395,7 @@ static enum MHD_Result delete_session_expose(struct http_request *r,
 			       *r->tail && !*end
 				       ? json_object_new_int64(port)
 				       : json_object_new_string(r->tail));
-	_cleanup_json_ json_object *res =
-		bridge_call(r, "session.unexpose", p);
+	_cleanup_json_ json_object *res = bridge_call(r, "session.unexpose", p);
 	return res ? http_reply_json(r, MHD_HTTP_OK, json_object_get(res))
 		   : r->ret;
 }

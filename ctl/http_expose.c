@@ -145,8 +145,8 @@ static int open_upstream(struct http_request *r, const char *token,
 			json_object_object_get_ex(v, "data", &data);
 			json_object_object_get_ex(data, "kind", &kind);
 			json_object_object_get_ex(v, "message", &m);
-			if (kind && !strcmp(json_object_get_string(kind),
-					    "not_found"))
+			if (kind &&
+			    !strcmp(json_object_get_string(kind), "not_found"))
 				http_reply_error(r, MHD_HTTP_NOT_FOUND,
 						 "Not found");
 			else
@@ -169,10 +169,17 @@ static int open_upstream(struct http_request *r, const char *token,
 static bool hop_by_hop(const char *name)
 {
 	static const char *const names[] = {
-		"Connection",	     "Keep-Alive",	  "Proxy-Connection",
-		"TE",		     "Trailer",		  "Transfer-Encoding",
-		"Upgrade",	     "Content-Length",	  "Expect",
-		"Proxy-Authenticate", "Proxy-Authorization",
+		"Connection",
+		"Keep-Alive",
+		"Proxy-Connection",
+		"TE",
+		"Trailer",
+		"Transfer-Encoding",
+		"Upgrade",
+		"Content-Length",
+		"Expect",
+		"Proxy-Authenticate",
+		"Proxy-Authorization",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcasecmp(name, names[i]))
@@ -324,7 +331,7 @@ static void each_header(struct upstream *u,
 
 static void copy_header(void *arg, const char *name, const char *value)
 {
-	if (!hop_by_hop(name) && strcasecmp(name, "Sec-WebSocket-Accept"))
+	if (!hop_by_hop(name))
 		MHD_add_response_header(arg, name, value);
 }
 
@@ -432,8 +439,8 @@ static void ws_relay(void *cls, struct MHD_Connection *conn, void *state,
 
 static bool wants_websocket(const struct http_request *r)
 {
-	const char *up = MHD_lookup_connection_value(
-		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+	const char *up = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_UPGRADE);
 	return up && !strcasecmp(up, "websocket");
 }
 
@@ -452,8 +459,8 @@ static enum MHD_Result answer(struct http_request *r, struct upstream *u,
 	}
 	u->left = UNTIL_CLOSE;
 	each_header(u, note_length, u);
-	bool bodiless = !strcmp(r->method, "HEAD") || status == 204 ||
-			status == 304;
+	bool bodiless =
+		!strcmp(r->method, "HEAD") || status == 204 || status == 304;
 	if (bodiless)
 		resp = MHD_create_response_from_buffer(0, NULL,
 						       MHD_RESPMEM_PERSISTENT);
@@ -505,9 +512,10 @@ enum MHD_Result http_expose_relay(struct http_request *r, const char *arg)
 					u->port);
 	/* Expect is not passed on: no interim answer is due. */
 	if (status < 200 && !(ws && status == MHD_HTTP_SWITCHING_PROTOCOLS))
-		return http_reply_error(r, MHD_HTTP_BAD_GATEWAY,
-					"The server on port %u answered %u to a "
-					"request that did not ask for it",
-					u->port, status);
+		return http_reply_error(
+			r, MHD_HTTP_BAD_GATEWAY,
+			"The server on port %u answered %u to a "
+			"request that did not ask for it",
+			u->port, status);
 	return answer(r, u, status, ws);
 }

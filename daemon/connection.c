@@ -138,8 +138,8 @@ static int flush_output(struct connection *c)
 		if (o->pass_fd >= 0 && o->pass_at > o->off &&
 		    o->pass_at - o->off < len)
 			len = o->pass_at - o->off;
-		ssize_t n = with_fd ? send_with_fd(c->fd, o->data + o->off,
-						   len, o->pass_fd)
+		ssize_t n = with_fd ? send_with_fd(c->fd, o->data + o->off, len,
+						   o->pass_fd)
 				    : send(c->fd, o->data + o->off, len,
 					   MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
@@ -174,8 +174,8 @@ static void mark_dead(struct connection *c)
 }
 
 /* Queues msg; with pass_fd >= 0, a copy of that fd travels with it. */
-static int connection_send(struct connection *c, json_object *msg,
-			   int pass_fd, struct error *e)
+static int connection_send(struct connection *c, json_object *msg, int pass_fd,
+			   struct error *e)
 {
 	size_t len;
 	const char *text = json_object_to_json_string_length(

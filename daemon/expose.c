@@ -1,10 +1,9 @@
 /* Exposed ports: their tokens, limits, views and audit records. */
-#include "expose_internal.h"
+#include "expose_priv.h"
 
 #include "audit.h"
 #include "daemon.h"
 #include "log.h"
-#include "session.h"
 #include "timestamp.h"
 
 #include <errno.h>
@@ -87,8 +86,7 @@ static json_object *exposure_json(const struct exposure *x)
 	char path[EXPOSE_TOKEN_LEN + 8], ts[TIMESTAMP_LEN];
 	snprintf(path, sizeof(path), "/x/%s/", x->token);
 	timestamp_iso(x->created_ms, ts);
-	json_object_object_add(o, "sessionId",
-			       json_object_new_string(session_id(x->session)));
+	json_object_object_add(o, "sessionId", json_object_new_string(x->sid));
 	json_object_object_add(o, "port", json_object_new_int((int)x->port));
 	json_object_object_add(o, "token", json_object_new_string(x->token));
 	json_object_object_add(o, "path", json_object_new_string(path));
@@ -116,8 +114,8 @@ json_object *expose_ports_json(const struct exposures *set,
 	json_object *a = json_object_new_array();
 	for (const struct exposure *x = set ? set->list : NULL; x; x = x->next)
 		if (x->session == s)
-			json_object_array_add(a,
-					      json_object_new_int((int)x->port));
+			json_object_array_add(
+				a, json_object_new_int((int)x->port));
 	return a;
 }
 
@@ -129,7 +127,8 @@ json_object *exposures_metrics_json(const struct exposures *set)
 	unsigned open = 0;
 	for (const struct relay *r = set->relays; r; r = r->next)
 		open++;
-	json_object_object_add(o, "ports", json_object_new_int((int)set->count));
+	json_object_object_add(o, "ports",
+			       json_object_new_int((int)set->count));
 	traffic_json(o, &t);
 	json_object_object_add(o, "openConnections",
 			       json_object_new_int((int)open));
@@ -139,10 +138,9 @@ json_object *exposures_metrics_json(const struct exposures *set)
 
 /* ---- the audit trail ---- */
 
-/* A record of an exposure made or ended (why: NULL when made), with the
- * port, never the token. */
-static void audit(const struct exposure *x, const char *why,
-		  const struct traffic *t)
+/* A record of an exposure made or ended (why: NULL when made; then with
+ * its totals), with the port, never the token. */
+static void audit(const struct exposure *x, const char *why)
 {
 	struct audit *a = x->set->d->audit;
 	if (!a)
@@ -150,19 +148,18 @@ static void audit(const struct exposure *x, const char *why,
 	char ts[TIMESTAMP_LEN];
 	timestamp_iso(timestamp_now_ms(), ts);
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "event",
-			       json_object_new_string(why ? "unexpose"
-							  : "expose"));
+	json_object_object_add(
+		o, "event",
+		json_object_new_string(why ? "unexpose" : "expose"));
 	json_object_object_add(o, "timestamp", json_object_new_string(ts));
 	json_object_object_add(o, "tenant",
 			       json_object_new_string(x->owner->name));
-	json_object_object_add(o, "sessionId",
-			       json_object_new_string(session_id(x->session)));
+	json_object_object_add(o, "sessionId", json_object_new_string(x->sid));
 	json_object_object_add(o, "port", json_object_new_int((int)x->port));
 	if (why) {
 		json_object_object_add(o, "reason",
 				       json_object_new_string(why));
-		traffic_json(o, t);
+		traffic_json(o, &x->t);
 	}
 	audit_write(a, o);
 	json_object_put(o);
@@ -170,10 +167,12 @@ static void audit(const struct exposure *x, const char *why,
 
 /* ---- made and ended ---- */
 
-int expose_add(struct exposures *set, struct session *s, const struct caller *c,
-	       unsigned port, json_object **out, struct error *e)
+int expose_add(struct exposures *set, const struct expose_session *es,
+	       const struct caller *c, unsigned port, json_object **out,
+	       struct error *e)
 {
 	const struct config *cfg = &set->d->cfg;
+	struct session *s = es->s;
 	struct exposure *x = find_port(set, s, port);
 	if (x) {
 		*out = exposure_json(x);
@@ -184,9 +183,9 @@ int expose_add(struct exposures *set, struct session *s, const struct caller *c,
 				 "Too many exposed ports: session %s has the "
 				 "limit of %llu (sessions.maxExposedPorts); "
 				 "unexpose one first",
-				 session_id(s),
+				 es->id,
 				 (unsigned long long)cfg->session_max_exposed);
-	struct tenant *owner = session_tenant(s);
+	struct tenant *owner = es->owner;
 	if (!c->admin && owner->exposed >= cfg->tenant_max_exposed)
 		return error_set(e, ERR_BUSY, EBUSY,
 				 "Too many exposed ports: the limit of %llu "
@@ -194,16 +193,21 @@ int expose_add(struct exposures *set, struct session *s, const struct caller *c,
 				 "reached; unexpose one first",
 				 (unsigned long long)cfg->tenant_max_exposed);
 	x = calloc(1, sizeof(*x));
-	if (!x)
+	char *sid = x ? strdup(es->id) : NULL;
+	if (!sid) {
+		free(x);
 		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+	}
 	int r = make_token(x->token);
 	if (r < 0) {
+		free(sid);
 		free(x);
-		return error_set(e, ERR_INTERNAL, -r,
-				 "Cannot make a token: %s", strerror(-r));
+		return error_set(e, ERR_INTERNAL, -r, "Cannot make a token: %s",
+				 strerror(-r));
 	}
 	x->set = set;
 	x->session = s;
+	x->sid = sid;
 	x->owner = tenant_ref(owner);
 	x->owner->exposed++;
 	x->port = port;
@@ -211,8 +215,8 @@ int expose_add(struct exposures *set, struct session *s, const struct caller *c,
 	x->next = set->list;
 	set->list = x;
 	set->count++;
-	log_info("session %s: port %u exposed", session_id(s), port);
-	audit(x, NULL, NULL);
+	log_info("session %s: port %u exposed", sid, port);
+	audit(x, NULL);
 	*out = exposure_json(x);
 	return 0;
 }
@@ -229,29 +233,27 @@ static void unlink_exposure(struct exposure *x)
 }
 
 /* Ends x: its relays are cut and counted, then it is gone. */
-static void end_exposure(struct exposure *x, const char *why,
-			 json_object **out)
+static void end_exposure(struct exposure *x, const char *why, json_object **out)
 {
 	unlink_exposure(x);
 	relays_cut(x->set, x);
 	log_info("session %s: port %u unexposed (%s): %llu connections, "
 		 "%llu bytes in, %llu out",
-		 session_id(x->session), x->port, why,
-		 (unsigned long long)x->t.connections,
+		 x->sid, x->port, why, (unsigned long long)x->t.connections,
 		 (unsigned long long)x->t.bytes_in,
 		 (unsigned long long)x->t.bytes_out);
-	audit(x, why, &x->t);
+	audit(x, why);
 	if (out) {
 		*out = json_object_new_object();
-		json_object_object_add(
-			*out, "sessionId",
-			json_object_new_string(session_id(x->session)));
+		json_object_object_add(*out, "sessionId",
+				       json_object_new_string(x->sid));
 		json_object_object_add(*out, "port",
 				       json_object_new_int((int)x->port));
 		traffic_json(*out, &x->t);
 	}
 	x->owner->exposed--;
 	tenant_unref(x->owner);
+	free(x->sid);
 	free(x);
 }
 
@@ -261,10 +263,14 @@ int expose_remove(struct exposures *set, struct session *s, unsigned port,
 	struct exposure *x = find_port(set, s, port);
 	if (!x)
 		return error_set(e, ERR_NOT_FOUND, ENOENT,
-				 "Port %u of session %s is not exposed", port,
-				 session_id(s));
+				 "Port %u of the session is not exposed", port);
 	end_exposure(x, "unexposed", out);
 	return 0;
+}
+
+struct session *expose_session_of(const struct exposure *x)
+{
+	return x->session;
 }
 
 void expose_session_ended(struct exposures *set, struct session *s)

@@ -1,11 +1,11 @@
 /* Connections through exposed ports: made in the box's network namespace
  * without blocking the event loop, handed to the bridge, cut and counted. */
-#include "expose_internal.h"
+#include "expose_priv.h"
 
 #include "daemon.h"
 #include "log.h"
 #include "rpc_call.h"
-#include "session.h"
+#include "sandbox/box.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,14 +28,15 @@ static bool same_token(const char *a, const char *b)
 
 /* Every exposure is compared: how long it takes tells nothing of which
  * one, if any, matched. */
-static struct exposure *find_token(struct exposures *set, const char *token)
+struct exposure *expose_find(struct exposures *set, const char *token)
 {
-	if (strlen(token) != EXPOSE_TOKEN_LEN)
-		return NULL;
 	struct exposure *found = NULL;
-	for (struct exposure *x = set->list; x; x = x->next)
-		if (same_token(x->token, token))
-			found = x;
+	if (strlen(token) == EXPOSE_TOKEN_LEN)
+		for (struct exposure *x = set->list; x; x = x->next)
+			if (same_token(x->token, token))
+				found = x;
+	if (!found)
+		set->refused++;
 	return found;
 }
 
@@ -101,9 +102,8 @@ static void on_cancel(struct rpc_call *call)
 void relays_cut(struct exposures *set, struct exposure *x)
 {
 	char msg[128];
-	snprintf(msg, sizeof(msg),
-		 "Port %u of session %s is no longer exposed", x->port,
-		 session_id(x->session));
+	snprintf(msg, sizeof(msg), "Port %u of session %s is no longer exposed",
+		 x->port, x->sid);
 	struct relay *r = set->relays;
 	while (r) {
 		struct relay *next = r->next;
@@ -130,9 +130,7 @@ static void hand_over(struct relay *r)
 	}
 	x->t.connections++;
 	r->set->t.connections++;
-	session_touch(x->session);
-	log_debug("session %s: a connection to port %u", session_id(x->session),
-		  x->port);
+	log_debug("session %s: a connection to port %u", x->sid, x->port);
 }
 
 static void refuse_connect(struct relay *r, int err)
@@ -142,11 +140,11 @@ static void refuse_connect(struct relay *r, int err)
 	if (err == -ECONNREFUSED)
 		snprintf(msg, sizeof(msg),
 			 "Nothing listens on port %u in session %s", x->port,
-			 session_id(x->session));
+			 x->sid);
 	else
 		snprintf(msg, sizeof(msg),
-			 "Cannot connect to port %u in session %s: %s",
-			 x->port, session_id(x->session), strerror(-err));
+			 "Cannot connect to port %u in session %s: %s", x->port,
+			 x->sid, strerror(-err));
 	relay_end(r, ERR_CONFLICT, msg);
 }
 
@@ -169,43 +167,28 @@ static int on_connected(sd_event_source *src, int fd, uint32_t revents,
 	return 0;
 }
 
-void expose_connect(struct exposures *set, struct rpc_call *call,
-		    const char *token)
+void expose_connect(struct exposure *x, struct box *box, struct rpc_call *call)
 {
-	struct exposure *x = find_token(set, token);
-	if (!x) {
-		set->refused++;
-		rpc_reply_error(call, ERR_NOT_FOUND, "No such exposed port");
-		return;
-	}
-	struct session *s = x->session;
-	if (session_paused(s)) {
-		rpc_reply_error(call, ERR_CONFLICT,
-				"Session %s is paused; resume it first",
-				session_id(s));
-		return;
-	}
-	int fd = session_box(s) ? box_connect_loopback(session_box(s), x->port)
-				: -ESRCH;
+	struct exposures *set = x->set;
+	int fd = box ? box_connect_loopback(box, (uint16_t)x->port) : -ESRCH;
 	if (fd == -ESRCH) {
 		rpc_reply_error(call, ERR_CONFLICT,
 				"Session %s is not running: its sandbox is "
 				"not ready",
-				session_id(s));
+				x->sid);
 		return;
 	}
 	struct relay *r = fd >= 0 ? calloc(1, sizeof(*r)) : NULL;
 	if (!r) {
 		if (fd >= 0)
 			close(fd);
-		rpc_reply_error(call, fd == -ECONNREFUSED ? ERR_CONFLICT
-							  : ERR_INTERNAL,
-				fd == -ECONNREFUSED
-					? "Nothing listens on port %u in "
-					  "session %s"
-					: "Cannot connect to port %u in "
-					  "session %s",
-				x->port, session_id(s));
+		rpc_reply_error(
+			call, fd == -ECONNREFUSED ? ERR_CONFLICT : ERR_INTERNAL,
+			fd == -ECONNREFUSED ? "Nothing listens on port %u in "
+					      "session %s"
+					    : "Cannot connect to port %u in "
+					      "session %s",
+			x->port, x->sid);
 		return;
 	}
 	*r = (struct relay){ .set = set, .x = x, .call = call, .fd = fd };

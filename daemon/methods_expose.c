@@ -59,7 +59,10 @@ void method_session_expose(struct rpc_call *call)
 	}
 	json_object *out = NULL;
 	struct error e;
-	int r = expose_add(call->daemon->exposures, s, &call->caller, port,
+	const struct expose_session es = { .s = s,
+					   .id = session_id(s),
+					   .owner = session_tenant(s) };
+	int r = expose_add(call->daemon->exposures, &es, &call->caller, port,
 			   &out, &e);
 	reply(call, r, out, &e);
 }
@@ -114,6 +117,20 @@ void method_session_connect(struct rpc_call *call)
 				"params.token: a string is required");
 		return;
 	}
-	expose_connect(call->daemon->exposures, call,
-		       json_object_get_string(token));
+	struct exposure *x = expose_find(call->daemon->exposures,
+					 json_object_get_string(token));
+	if (!x) {
+		rpc_reply_error(call, ERR_NOT_FOUND, "No such exposed port");
+		return;
+	}
+	struct session *s = expose_session_of(x);
+	if (session_paused(s)) {
+		rpc_reply_error(call, ERR_CONFLICT,
+				"Session %s is paused; resume it first",
+				session_id(s));
+		return;
+	}
+	/* A request to its service is use of the session. */
+	session_touch(s);
+	expose_connect(x, session_box(s), call);
 }

@@ -58,7 +58,7 @@ struct box {
 	struct cgroup_box *cg;
 	int64_t uid_base;
 	bool ready, dead, destroyed;
-	bool frozen; /* asked to freeze, not thawed since */
+	bool frozen;   /* asked to freeze, not thawed since */
 	bool host_net; /* in the daemon's network namespace */
 	box_ready_fn on_ready;
 	box_died_fn on_died;

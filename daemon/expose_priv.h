@@ -1,7 +1,7 @@
 /* What expose.c (the ports and their tokens) and expose_relay.c (the
  * connections through them) share. */
-#ifndef ISOL8D_EXPOSE_INTERNAL_H
-#define ISOL8D_EXPOSE_INTERNAL_H
+#ifndef ISOL8D_EXPOSE_PRIV_H
+#define ISOL8D_EXPOSE_PRIV_H
 
 #include "expose.h"
 
@@ -10,7 +10,7 @@
 
 /* 160 random bits, in hex. */
 #define EXPOSE_TOKEN_BYTES 20
-#define EXPOSE_TOKEN_LEN (EXPOSE_TOKEN_BYTES * 2)
+#define EXPOSE_TOKEN_LEN ((size_t)EXPOSE_TOKEN_BYTES * 2)
 
 struct traffic {
 	uint64_t connections, bytes_in, bytes_out; /* in: into the box */
@@ -29,6 +29,7 @@ struct exposure {
 	struct exposures *set;
 	struct exposure *next;
 	struct session *session;
+	char *sid;	      /* its id */
 	struct tenant *owner; /* a reference: the session's tenant */
 	unsigned port;
 	char token[EXPOSE_TOKEN_LEN + 1];
