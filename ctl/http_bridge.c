@@ -315,16 +315,24 @@ static enum MHD_Result delete_session(struct http_request *r, const char *id)
 	return res ? http_reply_json(r, MHD_HTTP_OK, ok_body()) : r->ret;
 }
 
-static enum MHD_Result post_session_timeout(struct http_request *r,
-					    const char *id)
+/* method {sessionId: id, key: the body's key}: its result, or NULL once
+ * a reply was queued. */
+static json_object *session_body_call(struct http_request *r, const char *id,
+				      const char *method, const char *key)
 {
 	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
-		return r->ret;
+		return NULL;
 	json_object *p = session_id_params(id);
-	copy_key(p, body, "timeoutSec");
+	copy_key(p, body, key);
+	return bridge_call(r, method, p);
+}
+
+static enum MHD_Result post_session_timeout(struct http_request *r,
+					    const char *id)
+{
 	_cleanup_json_ json_object *res =
-		bridge_call(r, "session.set_timeout", p);
+		session_body_call(r, id, "session.set_timeout", "timeoutSec");
 	if (!res)
 		return r->ret;
 	json_object *o = ok_body();
@@ -372,12 +380,8 @@ static json_object *with_url(struct http_request *r, json_object *x)
 static enum MHD_Result post_session_expose(struct http_request *r,
 					   const char *id)
 {
-	_cleanup_json_ json_object *body = http_body_object(r);
-	if (!body)
-		return r->ret;
-	json_object *p = session_id_params(id);
-	copy_key(p, body, "port");
-	_cleanup_json_ json_object *res = bridge_call(r, "session.expose", p);
+	_cleanup_json_ json_object *res =
+		session_body_call(r, id, "session.expose", "port");
 	return res ? http_reply_json(r, MHD_HTTP_OK,
 				     with_url(r, json_object_get(res)))
 		   : r->ret;

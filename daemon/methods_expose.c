@@ -41,13 +41,22 @@ static void reply(struct rpc_call *call, int r, json_object *out,
 		rpc_reply(call, out);
 }
 
-void method_session_expose(struct rpc_call *call)
+/* {sessionId, port}: the caller's session and the port, or NULL after
+ * answering. */
+static struct session *params_session_port(struct rpc_call *call,
+					   unsigned *port)
 {
 	struct session *s = params_session(call, port_keys);
+	if (s && !(*port = params_port(call)))
+		return NULL;
+	return s;
+}
+
+void method_session_expose(struct rpc_call *call)
+{
+	unsigned port;
+	struct session *s = params_session_port(call, &port);
 	if (!s)
-		return;
-	unsigned port = params_port(call);
-	if (!port)
 		return;
 	/* The host's loopback is no box's to publish. */
 	if (session_box(s) && box_host_network(session_box(s))) {
@@ -69,11 +78,9 @@ void method_session_expose(struct rpc_call *call)
 
 void method_session_unexpose(struct rpc_call *call)
 {
-	struct session *s = params_session(call, port_keys);
+	unsigned port;
+	struct session *s = params_session_port(call, &port);
 	if (!s)
-		return;
-	unsigned port = params_port(call);
-	if (!port)
 		return;
 	json_object *out = NULL;
 	struct error e;

@@ -15,7 +15,8 @@ import secrets
 import socket
 import struct
 
-from execute_helpers import execute
+from execute_helpers import (box_cgroups, daemon_cgroup_dirs, execute,
+                             leak_snapshot)
 from isol8_bridge import start_bridge  # noqa: F401
 from isol8_harness import check_error, run_ctl, wait_until
 from tenant_client import OtherUid, open_socket_to_all
@@ -44,7 +45,19 @@ def serve(c):
     keys = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
             if l.lower().startswith(b"sec-websocket-key:")]
     if not keys:
-        c.sendall(b"HTTP/1.0 426 Upgrade Required\r\n\r\nWebSocket only\n")
+        # Plain requests: a POST's body comes back, anything else is 426.
+        length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")]
+        body = head.split(b"\r\n\r\n", 1)[1]
+        while length and len(body) < length[0]:
+            body += c.recv(65536)
+        if head.startswith(b"POST "):
+            line = head.split(b"\r\n", 1)[0]
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n"
+                      b"X-Request-Line: %s\r\n\r\n%s"
+                      % (len(body), line, body))
+        else:
+            c.sendall(b"HTTP/1.0 426 Upgrade Required\r\n\r\nWebSocket only\n")
         c.close()
         return
     key = keys[0]
@@ -96,6 +109,15 @@ def start_ws_server(d, sid, port=8765):
                 "code": f"setsid python3 /sandbox/ws.py {port} "
                         ">/dev/null 2>&1 &"},
             sessionId=sid)
+
+
+def ws_session(d, b, port=8765):
+    """A session running the WebSocket server, exposed: (id, path)."""
+    sid = create(d)
+    start_ws_server(d, sid, port)
+    x = expose(d, sid, port)
+    assert wait_until(lambda: get_page(b, x["path"])[0] == 426, 20)
+    return sid, x["path"]
 
 
 def expose(d, sid, port):
@@ -223,11 +245,8 @@ def test_http_server_on_the_box_loopback(daemon, start_bridge):
 
 def test_websocket_echo_in_the_box(daemon, start_bridge):
     b = start_bridge(daemon)
-    sid = create(daemon)
-    start_ws_server(daemon, sid)
-    x = expose(daemon, sid, 8765)
-    assert wait_until(lambda: get_page(b, x["path"])[0] == 426, 20)
-    s = ws_connect(b, x["path"])
+    sid, path = ws_session(daemon, b)
+    s = ws_connect(b, path)
     try:
         for text in ("hello", "über", "x" * 100):
             ws_send(s, text)
@@ -237,8 +256,14 @@ def test_websocket_echo_in_the_box(daemon, start_bridge):
         assert listed["openConnections"] == 1
     finally:
         s.close()
-    assert wait_until(lambda: ok(daemon, "session.exposed", {
-        "sessionId": sid})["exposed"][0]["openConnections"] == 0, 10)
+    assert wait_until(lambda: exposed(daemon, sid)[0]["openConnections"]
+                      == 0, 10)
+    # A request body and its query go through as they were sent.
+    data = os.urandom(100000)
+    status, headers, body = b.request("POST", path + "up?q=a%2Fb&r",
+                                      body=data, auth=False)
+    assert status == 200 and body == data
+    assert headers["X-Request-Line"] == "POST /up?q=a%2Fb&r HTTP/1.0"
     ok(daemon, "session.delete", {"sessionId": sid})
 
 
@@ -272,11 +297,8 @@ def test_wrong_tokens_and_ended_urls_get_404(daemon, start_bridge):
 
 def test_unexpose_cuts_an_open_connection(daemon, start_bridge):
     b = start_bridge(daemon)
-    sid = create(daemon)
-    start_ws_server(daemon, sid)
-    x = expose(daemon, sid, 8765)
-    assert wait_until(lambda: get_page(b, x["path"])[0] == 426, 20)
-    s = ws_connect(b, x["path"])
+    sid, path = ws_session(daemon, b)
+    s = ws_connect(b, path)
     try:
         ws_send(s, "before")
         assert ws_recv(s) == "before"
@@ -422,20 +444,30 @@ def test_isol8ctl_expose(daemon):
 
 
 def test_no_leaks_in_the_daemon(daemon, start_bridge):
+    """Fds, children, mounts and cgroups of the daemon as they were once a
+    session whose ports carried HTTP and WebSocket traffic, some of it
+    cut, is gone."""
+    dirs = daemon_cgroup_dirs(daemon.pid)
     b = start_bridge(daemon)
-    sid = create(daemon)
+    warm = create(daemon)
+    ok(daemon, "session.delete", {"sessionId": warm})
+    assert wait_until(lambda: not any(box_cgroups(dirs).values()), 10)
+    before = leak_snapshot(daemon, dirs)
+    sid, path = ws_session(daemon, b)
     start_http_server(daemon, sid)
     x = expose(daemon, sid, 8000)
     assert serving(b, x["path"] + "hello.txt")
-    assert wait_until(lambda: exposed(daemon, sid)[0]["openConnections"]
-                      == 0, 10)
-    before = daemon.fd_count()
     for _ in range(20):
         assert get_page(b, x["path"] + "hello.txt")[0] == 200
     assert get_page(b, x["path"].replace("/x/", "/x/0"))[0] == 404
-    # None left behind (the pool may have closed some meanwhile).
-    assert wait_until(lambda: daemon.fd_count() <= before, 10), \
-        (daemon.fd_count(), before)
-    ok(daemon, "session.unexpose", {"sessionId": sid, "port": 8000})
+    open_ws = [ws_connect(b, path) for _ in range(3)]
+    ok(daemon, "session.unexpose", {"sessionId": sid, "port": 8765})
+    for s in open_ws:
+        s.close()
+    kept = ws_connect(b, expose(daemon, sid, 8765)["path"])
     ok(daemon, "session.delete", {"sessionId": sid})
-    assert wait_until(lambda: daemon.fd_count() <= before, 10)
+    kept.settimeout(10)
+    assert closed(kept)
+    kept.close()
+    assert wait_until(lambda: leak_snapshot(daemon, dirs) == before, 15), \
+        (leak_snapshot(daemon, dirs), before)
