@@ -18,7 +18,7 @@ struct traffic {
 
 struct relay {
 	struct exposures *set;
-	struct exposure *x; /* NULL once it has ended */
+	struct exposure *x; /* what it goes through; ends before it */
 	struct rpc_call *call;
 	int fd;		     /* the daemon's copy of the connection */
 	sd_event_source *io; /* while the connection is being made */

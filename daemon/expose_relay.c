@@ -56,7 +56,7 @@ void relays_add_live(const struct exposures *set, const struct exposure *x,
 		     struct traffic *t)
 {
 	for (const struct relay *r = set->relays; r; r = r->next)
-		if (r->x && (!x || r->x == x) && !r->io)
+		if ((!x || r->x == x) && !r->io)
 			add_bytes(r->fd, t);
 }
 
@@ -69,15 +69,17 @@ static void unlink_relay(struct relay *r)
 		}
 }
 
-/* The relay is over: its bytes count, the call ends (kind: with that
- * error, 0 when its client has gone and it is cancelled), it is freed. */
-static void relay_end(struct relay *r, enum error_kind kind, const char *msg)
+/* The relay is over: its bytes count, its call ends with that error, it
+ * is freed.  cut: every copy of the socket is shut down, the bridge's
+ * too, once the call's answer (the reason) is on its way. */
+static void relay_end(struct relay *r, enum error_kind kind, const char *msg,
+		      bool cut)
 {
 	unlink_relay(r);
 	bool connected = !r->io;
 	sd_event_source_disable_unref(r->io);
 	struct exposure *x = r->x;
-	if (x && connected) {
+	if (connected) {
 		struct traffic t = { 0 };
 		add_bytes(r->fd, &t);
 		x->t.bytes_in += t.bytes_in;
@@ -85,18 +87,20 @@ static void relay_end(struct relay *r, enum error_kind kind, const char *msg)
 		r->set->t.bytes_in += t.bytes_in;
 		r->set->t.bytes_out += t.bytes_out;
 	}
-	if (x)
-		x->open--;
-	close(r->fd);
+	x->open--;
 	struct rpc_call *call = r->call;
+	int fd = r->fd;
 	call->cancel = NULL;
 	free(r);
 	rpc_reply_error(call, kind, "%s", msg);
+	if (cut)
+		shutdown(fd, SHUT_RDWR);
+	close(fd);
 }
 
 static void on_cancel(struct rpc_call *call)
 {
-	relay_end(call->userdata, ERR_INTERNAL, "cancelled");
+	relay_end(call->userdata, ERR_INTERNAL, "cancelled", false);
 }
 
 void relays_cut(struct exposures *set, struct exposure *x)
@@ -107,11 +111,8 @@ void relays_cut(struct exposures *set, struct exposure *x)
 	struct relay *r = set->relays;
 	while (r) {
 		struct relay *next = r->next;
-		if (r->x == x) {
-			/* Every copy of the socket is cut, the bridge's too. */
-			shutdown(r->fd, SHUT_RDWR);
-			relay_end(r, ERR_CONFLICT, msg);
-		}
+		if (r->x == x)
+			relay_end(r, ERR_CONFLICT, msg, true);
 		r = next;
 	}
 }
@@ -125,7 +126,7 @@ static void hand_over(struct relay *r)
 	json_object_object_add(p, "port", json_object_new_int((int)x->port));
 	struct error e;
 	if (rpc_stream_fd(r->call, p, r->fd, &e) < 0) {
-		relay_end(r, e.kind, e.message);
+		relay_end(r, e.kind, e.message, false);
 		return;
 	}
 	x->t.connections++;
@@ -145,7 +146,7 @@ static void refuse_connect(struct relay *r, int err)
 		snprintf(msg, sizeof(msg),
 			 "Cannot connect to port %u in session %s: %s", x->port,
 			 x->sid, strerror(-err));
-	relay_end(r, ERR_CONFLICT, msg);
+	relay_end(r, ERR_CONFLICT, msg, false);
 }
 
 static int on_connected(sd_event_source *src, int fd, uint32_t revents,

@@ -421,6 +421,25 @@ def test_audit_records_expose_and_traffic(start_daemon, start_bridge,
         ended[0]["bytesOut"] >= len(PAGE), ended
 
 
+def test_isol8ctl_expose_through_the_bridge(daemon, start_bridge):
+    b = start_bridge(daemon)
+    sid = create(daemon)
+    host = ["--host", b.url, "--key", b.key]
+    r = run_ctl("session", "expose", sid, "8080", *host)
+    assert r.returncode == 0, r.stderr
+    url = r.stdout.strip()
+    token = ok(daemon, "session.exposed",
+               {"sessionId": sid})["exposed"][0]["token"]
+    assert url == f"{b.url}/x/{token}/"
+    r = run_ctl("session", "exposed", sid, "--json", *host)
+    assert r.returncode == 0 and json.loads(r.stdout)[0]["url"] == url
+    r = run_ctl("session", "unexpose", sid, "8080", *host)
+    assert r.returncode == 0 and "unexposed" in r.stdout, r.stderr
+    r = run_ctl("session", "unexpose", sid, "8080", *host)
+    assert r.returncode != 0 and "not exposed" in r.stderr, r.stderr
+    ok(daemon, "session.delete", {"sessionId": sid})
+
+
 def test_isol8ctl_expose(daemon):
     sock = daemon.socket_path
     sid = create(daemon)
