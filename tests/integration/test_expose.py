@@ -28,7 +28,7 @@ PAGE = "hello from inside the box\n"
 # A WebSocket echo server in the standard library: text frames back as
 # they came, until the client closes.
 WS_SERVER = r'''
-import base64, hashlib, socket, struct, sys, threading
+import base64, hashlib, socket, struct, sys, threading, time
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 def recv_exact(c, n):
     b = b""
@@ -56,6 +56,12 @@ def serve(c):
             c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n"
                       b"X-Request-Line: %s\r\n\r\n%s"
                       % (len(body), line, body))
+        elif head.startswith(b"GET /slow "):
+            # An answer that takes its time: the first line, then the
+            # rest a minute later.
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\nfirst\n")
+            time.sleep(60)
+            c.sendall(b"last\n")
         else:
             c.sendall(b"HTTP/1.0 426 Upgrade Required\r\n\r\nWebSocket only\n")
         c.close()
@@ -308,6 +314,23 @@ def test_unexpose_cuts_an_open_connection(daemon, start_bridge):
         assert closed(s)
     finally:
         s.close()
+    # A plain HTTP answer under way is cut too: it never ends properly.
+    x = expose(daemon, sid, 8765)
+    s = socket.create_connection(("127.0.0.1", b.port), timeout=30)
+    try:
+        s.sendall(f"GET {x['path']}slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                  .encode())
+        got = b""
+        while b"first" not in got:
+            got += s.recv(4096)
+        ok(daemon, "session.unexpose", {"sessionId": sid, "port": 8765})
+        s.settimeout(10)
+        while (chunk := s.recv(4096)):
+            got += chunk
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 200") and b"last" not in got
+    assert not got.endswith(b"0\r\n\r\n"), got  # no last chunk
     # Nothing listening answers 502, with the port named.
     x = expose(daemon, sid, 9999)
     status, _, body = b.request("GET", x["path"], auth=False)
