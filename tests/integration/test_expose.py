@@ -211,6 +211,12 @@ def test_http_server_on_the_box_loopback(daemon, start_bridge):
     assert status == 200 and b"hello.txt" in body
     status, body = get_page(b, x["path"] + "missing")
     assert status == 404
+    # The box's network is as it was: its loopback is its own, the
+    # bridge's port on the host is not there.
+    r = execute(daemon, {"runtime": "bash", "code":
+                         f"exec 3<>/dev/tcp/127.0.0.1/{b.port} && echo open"},
+                sessionId=sid)
+    assert r["exitCode"] != 0 and "open" not in r["stdout"], r
     assert ok(daemon, "session.get",
               {"sessionId": sid})["exposedPorts"] == [8000]
     # A relay ends once the bridge has answered: then it is counted whole.
