@@ -171,7 +171,7 @@ static int on_connected(sd_event_source *src, int fd, uint32_t revents,
 void expose_connect(struct exposure *x, struct box *box, struct rpc_call *call)
 {
 	struct exposures *set = x->set;
-	int fd = box ? box_connect_loopback(box, (uint16_t)x->port) : -ESRCH;
+	int fd = box_connect_loopback(box, (uint16_t)x->port);
 	if (fd == -ESRCH) {
 		rpc_reply_error(call, ERR_CONFLICT,
 				"Session %s is not running: its sandbox is "

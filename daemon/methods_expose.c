@@ -59,7 +59,7 @@ void method_session_expose(struct rpc_call *call)
 	if (!s)
 		return;
 	/* The host's loopback is no box's to publish. */
-	if (session_box(s) && box_host_network(session_box(s))) {
+	if (box_host_network(session_box(s))) {
 		rpc_reply_error(call, ERR_UNSUPPORTED,
 				"Session %s uses the host's network: its "
 				"loopback is the host's, which is not exposed",
