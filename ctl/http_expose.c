@@ -268,7 +268,10 @@ static int send_request(struct http_request *r, struct upstream *u, bool ws)
 static int read_head(struct upstream *u)
 {
 	for (;;) {
-		char *end = u->in.p ? strstr(u->in.p, "\r\n\r\n") : NULL;
+		/* Only what was read counts: the buffer has room past it. */
+		char *end = u->in.len
+				    ? memmem(u->in.p, u->in.len, "\r\n\r\n", 4)
+				    : NULL;
 		if (end) {
 			u->body_at = (size_t)(end - u->in.p) + 4;
 			return 0;
@@ -505,6 +508,10 @@ enum MHD_Result http_expose_relay(struct http_request *r, const char *arg)
 					"The server on port %u did not answer "
 					"within %u seconds",
 					u->port, r->bridge->idle_sec);
+	if (err < 0 && err != -EPROTO)
+		return http_reply_error(r, MHD_HTTP_BAD_GATEWAY,
+					"The connection to port %u failed: %s",
+					u->port, strerror(-err));
 	if (!status)
 		return http_reply_error(r, MHD_HTTP_BAD_GATEWAY,
 					"The server on port %u did not answer "

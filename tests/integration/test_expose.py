@@ -157,7 +157,7 @@ def ws_connect(b, path):
         chunk = s.recv(1)
         assert chunk, head
         head += chunk
-    assert head.startswith(b"HTTP/1.1 101"), head
+    assert head.startswith(b"HTTP/1.1 101"), head + s.recv(4096)
     want = base64.b64encode(hashlib.sha1(
         (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
     assert b"sec-websocket-accept: " + want in head.lower().replace(
