@@ -45,11 +45,14 @@ static const char serve_help[] =
 	"Serves isol8's HTTP API (/health, /execute, /execute/stream,\n"
 	"/execute/ws (WebSocket), /file,\n"
 	"/sessions, /session/ID, /session/ID/timeout, /session/ID/pause,\n"
-	"/session/ID/resume, /cleanup, /metrics, /auth/keys, /auth/keys/ID,\n"
-	"/auth/login, /ready, /admin/drain) and carries every request to\n"
-	"isol8d over its socket.  Every route but /health and /ready needs\n"
+	"/session/ID/resume, /session/ID/expose, /session/ID/expose/PORT,\n"
+	"/cleanup, /metrics, /auth/keys, /auth/keys/ID, /auth/login, /ready,\n"
+	"/admin/drain) and carries every request to isol8d over its socket.\n"
+	"Every route but /health, /ready and /x/ needs\n"
 	"'Authorization: Bearer KEY': the master key, or a tenant's key from\n"
 	"the --auth-db database, which sees only its tenant's sessions.\n"
+	"/x/TOKEN/... reaches a session's exposed port (isol8ctl session\n"
+	"expose): the token is its credential, and never logged.\n"
 	"\n"
 	"  -p, --port N      TCP port (default $ISOL8_PORT, then $PORT, then "
 	"3000;\n"
@@ -430,6 +433,7 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 		MHD_OPTION_CONNECTION_TIMEOUT, a->head_sec,
 		MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, b,
 		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
+		MHD_OPTION_URI_LOG_CALLBACK, http_bridge_uri, b,
 		MHD_OPTION_END);
 	*busy = !d && fd < 0 && errno == EADDRINUSE;
 	if (!d && fd < 0 && !*busy)
