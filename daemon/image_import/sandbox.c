@@ -135,6 +135,10 @@ static int prepare(int archive, const struct import_limits *l,
 	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
 		if ((r = host_top(tops[i], e)) < 0)
 			return r;
+	/* skopeo keeps big temporary files in /var/tmp. */
+	if (mkdir(ROOT "/var", 0755) < 0 ||
+	    symlink("/work/layout/tmp", ROOT "/var/tmp") < 0)
+		return fail(e, "cannot create", ROOT "/var/tmp");
 	if (mkdir(ROOT "/etc", 0755) < 0 || mkdir(ROOT "/dev", 0755) < 0 ||
 	    mkdir(ROOT "/proc", 0555) < 0 || mkdir(ROOT "/in", 0755) < 0 ||
 	    mkdir(ROOT "/work", 0755) < 0)
@@ -345,30 +349,43 @@ static void last_line(int dir, const char *name, char *buf, size_t len)
 	buf[i] = '\0';
 }
 
+/* Whether a tmpfs is out of blocks, or (*inodes) out of inodes. */
 static bool full(int fd, bool *inodes)
 {
 	struct statvfs v;
 	if (fd < 0 || fstatvfs(fd, &v) < 0)
 		return false;
-	*inodes = v.f_favail == 0;
-	/* A write that did not fit leaves less than it wanted: a few pages. */
+	/* tmpfs counts a few inodes of its own; a write that did not fit
+	 * leaves less than it wanted, a few pages. */
+	*inodes |= v.f_favail < 16;
 	return *inodes || v.f_bavail < 4;
 }
 
 static int failure(const struct import_limits *l, int status,
 		   const struct import_output *o, int log, struct error *e)
 {
+	char what[256], detail[256];
+	last_line(log, "error", what, sizeof(what));
+	last_line(log, "tools", detail, sizeof(detail));
 	bool inodes = false;
-	if (full(o->bundle, &inodes) || full(o->layout, &inodes)) {
+	/* RLIMIT_FSIZE, as the tools report EFBIG, or a full tmpfs. */
+	bool bundle_full = full(o->bundle, &inodes);
+	if (full(o->layout, &inodes) || bundle_full ||
+	    strstr(detail, "file too large") ||
+	    strstr(detail, "no space left on device")) {
 		if (inodes)
 			return error_set(e, ERR_INVALID_ARGUMENT, EFBIG,
 					 "the image has more than --max-files "
 					 "%llu files",
 					 (unsigned long long)l->max_files);
+		/* umoci removes what it unpacked on failure, so which limit
+		 * it met may no longer show. */
 		return error_set(e, ERR_INVALID_ARGUMENT, EFBIG,
 				 "the image is larger than --max-bytes %llu "
-				 "bytes",
-				 (unsigned long long)l->max_bytes);
+				 "bytes or has more than --max-files %llu "
+				 "files",
+				 (unsigned long long)l->max_bytes,
+				 (unsigned long long)l->max_files);
 	}
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ)
 		return error_set(e, ERR_INVALID_ARGUMENT, EFBIG,
@@ -382,9 +399,6 @@ static int failure(const struct import_limits *l, int status,
 				 WTERMSIG(status) == SIGXCPU
 					 ? " (CPU time limit)"
 					 : "");
-	char what[256], detail[256];
-	last_line(log, "error", what, sizeof(what));
-	last_line(log, "tools", detail, sizeof(detail));
 	return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s%s%s",
 			 what[0] ? what : "the unpacking failed",
 			 detail[0] ? ": " : "", detail);

@@ -42,7 +42,8 @@ printf '%s\n' "$format" >/work/layout/format
 
 if [ "$format" = rootfs-tar ]; then
 	# A `docker export` tar is one layer: umoci makes it an image.
-	run umoci new --image "$ref" ||
+	run umoci init --layout "$layout" &&
+		run umoci new --image "$ref" ||
 		fail "umoci could not create an image layout"
 	run umoci raw add-layer --image "$ref" /in/archive ||
 		fail "umoci could not read the root filesystem tar"
