@@ -48,8 +48,8 @@ static void link_free(void *p)
 
 static int copy_fail(struct copy *c, struct error *e, int r, const char *what)
 {
-	return error_set(e, ERR_INTERNAL, r, "cannot %s /%s: %s", what,
-			 c->path, strerror(-r));
+	return error_set(e, ERR_INTERNAL, r, "cannot %s /%s: %s", what, c->path,
+			 strerror(-r));
 }
 
 static int copy_bytes(int from, int to)
@@ -113,17 +113,15 @@ static int copy_file(int src, int dst, const char *name, const struct stat *st,
 		     struct copy *c)
 {
 	bool linked = false;
-	int r = st->st_nlink > 1 ? copy_hardlink(dst, name, st, c, &linked)
-				 : 0;
+	int r = st->st_nlink > 1 ? copy_hardlink(dst, name, st, c, &linked) : 0;
 	if (r < 0 || linked)
 		return r;
 	_cleanup_close_ int in = open_beneath(src, name, O_RDONLY, 0);
 	if (in < 0)
 		return in;
-	_cleanup_close_ int out =
-		openat(dst, name,
-		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		       0600);
+	_cleanup_close_ int out = openat(
+		dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		0600);
 	if (out < 0)
 		return -errno;
 	if ((r = copy_bytes(in, out)) < 0 || (r = finish(out, st, c)) < 0)
@@ -271,8 +269,8 @@ int import_remove_below(int dirfd, struct error *e)
 				      "cannot remove %s: %m", de->d_name);
 			break;
 		}
-		_cleanup_close_ int sub =
-			open_beneath(dirfd, de->d_name, O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_close_ int sub = open_beneath(
+			dirfd, de->d_name, O_RDONLY | O_DIRECTORY, 0);
 		if (sub < 0)
 			r = error_set(e, ERR_INTERNAL, sub, "cannot open %s",
 				      de->d_name);

@@ -68,8 +68,8 @@ struct args {
 	gid_t gid;
 };
 
-__attribute__((format(printf, 1, 2))) static int
-usage_error(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
+							     ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -128,14 +128,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 	int c;
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': a->archive = optarg; break;
-		case 'o': a->out = optarg; break;
-		case 'm': a->meta = optarg; break;
+		case 'a':
+			a->archive = optarg;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
+		case 'm':
+			a->meta = optarg;
+			break;
 		case 'r':
 			if (!runtime_find(optarg))
-				return usage_error("--runtime %s: not a runtime "
-						   "(" RUNTIME_NAMES ")",
-						   optarg);
+				return usage_error(
+					"--runtime %s: not a runtime "
+					"(" RUNTIME_NAMES ")",
+					optarg);
 			a->runtime = optarg;
 			break;
 		case 'b':
@@ -148,9 +155,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'f':
 			if (!parse_u64(optarg, 16, 100000000, &v))
-				return usage_error("--max-files %s: not a "
-						   "number from 16 to 100000000",
-						   optarg);
+				return usage_error(
+					"--max-files %s: not a "
+					"number from 16 to 100000000",
+					optarg);
 			a->limits.max_files = v;
 			break;
 		case 't':
@@ -172,9 +180,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 						   optarg);
 			a->limits.id_base = (uint32_t)v;
 			break;
-		case 'h': fputs(usage, stdout); exit(0);
-		case 'V': puts("isol8-image " ISOL8_VERSION); exit(0);
-		default: return usage_error("%s", "bad option");
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			puts("isol8-image " ISOL8_VERSION);
+			exit(0);
+		default:
+			return usage_error("%s", "bad option");
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "import") != 0)
@@ -198,8 +211,7 @@ static int open_parent(const char *path, const char *opt, char *name,
 	snprintf(name, len, "%s", basename(copy));
 	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "/"))
 		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
-				 "%s %s: not a name in a directory", opt,
-				 path);
+				 "%s %s: not a name in a directory", opt, path);
 	snprintf(copy, sizeof(copy), "%s", path);
 	int fd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -230,10 +242,9 @@ static int write_meta(int dir, const char *name, const char *path,
 	const char *text =
 		json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PRETTY);
 	size_t len = strlen(text);
-	_cleanup_close_ int fd =
-		openat(dir, name,
-		       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		       0644);
+	_cleanup_close_ int fd = openat(
+		dir, name,
+		O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
 	    write(fd, "\n", 1) != 1)
 		return error_set(e, ERR_INTERNAL, errno,

@@ -85,8 +85,9 @@ static void add_strings(struct json_object *to, const char *key,
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		struct json_object *s = json_object_array_get_idx(v, i);
 		if (json_object_is_type(s, json_type_string))
-			json_object_array_add(a, json_object_new_string(
-							 json_object_get_string(s)));
+			json_object_array_add(
+				a, json_object_new_string(
+					   json_object_get_string(s)));
 	}
 	json_object_object_add(to, key, a);
 }
@@ -116,8 +117,8 @@ static int has_program(int rootfs, const char *name)
 	return 0;
 }
 
-static int add_runtimes(struct json_object *meta, int rootfs,
-			const char *want, struct error *e)
+static int add_runtimes(struct json_object *meta, int rootfs, const char *want,
+			struct error *e)
 {
 	struct json_object *found = json_object_new_array();
 	json_object_object_add(meta, "runtimes", found);
@@ -195,8 +196,8 @@ int import_meta_build(int layout, int rootfs, const struct copy_stats *st,
 	add_string(meta, "workdir", cconfig, "WorkingDir", false);
 	add_string(meta, "user", cconfig, "User", false);
 	add_count(meta, "size", st->bytes);
-	add_count(meta, "files", st->files + st->dirs + st->symlinks +
-					 st->hardlinks);
+	add_count(meta, "files",
+		  st->files + st->dirs + st->symlinks + st->hardlinks);
 
 	struct json_object *removed = json_object_new_object();
 	json_object_object_add(meta, "removed", removed);

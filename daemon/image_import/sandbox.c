@@ -104,8 +104,8 @@ static int tmpfs(const char *dst, uid_t owner, const char *size,
 	int n = snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=%s",
 			 (unsigned)owner, (unsigned)owner, size);
 	if (inodes)
-		snprintf(opts + n, sizeof(opts) - (size_t)n,
-			 ",nr_inodes=%llu", (unsigned long long)inodes);
+		snprintf(opts + n, sizeof(opts) - (size_t)n, ",nr_inodes=%llu",
+			 (unsigned long long)inodes);
 	if (mkdir(dst, 0755) < 0)
 		return fail(e, "cannot create", dst);
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
@@ -115,10 +115,9 @@ static int tmpfs(const char *dst, uid_t owner, const char *size,
 
 /* In the child, as root of its user namespace: the sandbox's root on /tmp,
  * archive the detached read-only tree of the input. */
-static int prepare(int archive, const struct import_limits *l,
-		   struct error *e)
+static int prepare(int archive, const struct import_limits *l, struct error *e)
 {
-	static const char *const tops[] = { "bin", "sbin",  "lib",
+	static const char *const tops[] = { "bin",   "sbin",  "lib",
 					    "lib32", "lib64", "libx32" };
 	static const char *const devices[] = { "null", "zero", "urandom" };
 	char size[32];
@@ -162,20 +161,23 @@ static int prepare(int archive, const struct import_limits *l,
 
 	if (fstat(archive, &st) < 0)
 		return fail(e, "cannot stat", "the archive");
-	r = S_ISDIR(st.st_mode) ? (mkdir(ROOT "/in/archive", 0755) < 0
-					   ? fail(e, "cannot create",
-						  ROOT "/in/archive")
-					   : 0)
-				: make_file(ROOT "/in/archive", e);
+	r = S_ISDIR(st.st_mode)
+		    ? (mkdir(ROOT "/in/archive", 0755) < 0
+			       ? fail(e, "cannot create", ROOT "/in/archive")
+			       : 0)
+		    : make_file(ROOT "/in/archive", e);
 	if (r < 0)
 		return r;
 	if (move_mount(archive, "", AT_FDCWD, ROOT "/in/archive",
 		       MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(e, "cannot mount the archive on", ROOT "/in/archive");
+		return fail(e, "cannot mount the archive on",
+			    ROOT "/in/archive");
 
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)l->max_bytes);
-	if ((r = tmpfs(ROOT "/work/layout", BOX_USER_UID, size, l->max_files, e)) < 0 ||
-	    (r = tmpfs(ROOT "/work/bundle", BOX_USER_UID, size, l->max_files, e)) < 0 ||
+	if ((r = tmpfs(ROOT "/work/layout", BOX_USER_UID, size, l->max_files,
+		       e)) < 0 ||
+	    (r = tmpfs(ROOT "/work/bundle", BOX_USER_UID, size, l->max_files,
+		       e)) < 0 ||
 	    (r = tmpfs(ROOT "/log", BOX_USER_UID, LOG_SIZE, 0, e)) < 0)
 		return r;
 	if (mount(NULL, ROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
@@ -233,8 +235,8 @@ static void sandbox_child(int sync_fd, int status_fd, int archive,
 		fprintf(stderr, "isol8-image: %s\n", e.message);
 		_exit(126);
 	}
-	if (mount("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
+	if (mount("proc", ROOT "/proc", "proc",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		child_fail("mount /proc");
 	if (chdir(ROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
@@ -271,8 +273,9 @@ static void kill_wait(int pidfd)
 /* The archive as a detached read-only mount for the child to attach. */
 static int archive_tree(int archive_fd, struct error *e)
 {
-	int tree = open_tree(archive_fd, "",
-			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	int tree =
+		open_tree(archive_fd, "",
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return fail(e, "cannot clone a mount of", "the archive");
 	struct mount_attr attr = {
@@ -328,7 +331,8 @@ static void last_line(int dir, const char *name, char *buf, size_t len)
 {
 	char tail[512];
 	buf[0] = '\0';
-	_cleanup_close_ int fd = dir < 0 ? -1 : open_beneath(dir, name, O_RDONLY, 0);
+	_cleanup_close_ int fd =
+		dir < 0 ? -1 : open_beneath(dir, name, O_RDONLY, 0);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
@@ -393,12 +397,11 @@ static int failure(const struct import_limits *l, int status,
 				 "--max-bytes %llu bytes",
 				 (unsigned long long)l->max_bytes);
 	if (WIFSIGNALED(status))
-		return error_set(e, ERR_INVALID_ARGUMENT, ECHILD,
-				 "the unpacking was killed by signal %d%s",
-				 WTERMSIG(status),
-				 WTERMSIG(status) == SIGXCPU
-					 ? " (CPU time limit)"
-					 : "");
+		return error_set(
+			e, ERR_INVALID_ARGUMENT, ECHILD,
+			"the unpacking was killed by signal %d%s",
+			WTERMSIG(status),
+			WTERMSIG(status) == SIGXCPU ? " (CPU time limit)" : "");
 	return error_set(e, ERR_INVALID_ARGUMENT, EINVAL, "%s%s%s",
 			 what[0] ? what : "the unpacking failed",
 			 detail[0] ? ": " : "", detail);
