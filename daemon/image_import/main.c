@@ -68,8 +68,8 @@ struct args {
 	gid_t gid;
 };
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
-							     ...)
+_Noreturn __attribute__((format(printf, 1, 2))) static void
+usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -77,7 +77,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nTry 'isol8-image --help'.\n", stderr);
-	return 2;
+	exit(2);
 }
 
 static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -108,7 +108,8 @@ static int parse_owner(const char *s, struct args *a)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct args *a)
+/* Exits with status 2 on bad usage. */
+static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "archive", required_argument, NULL, 'a' },
@@ -139,45 +140,42 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'r':
 			if (!runtime_find(optarg))
-				return usage_error(
-					"--runtime %s: not a runtime "
-					"(" RUNTIME_NAMES ")",
-					optarg);
+				usage_error("--runtime %s: not a runtime "
+					    "(" RUNTIME_NAMES ")",
+					    optarg);
 			a->runtime = optarg;
 			break;
 		case 'b':
 			if (size_parse(optarg, &v) < 0 || v < (1u << 20) ||
 			    v > (1ull << 40))
-				return usage_error("--max-bytes %s: not a size "
-						   "from 1m to 1t",
-						   optarg);
+				usage_error("--max-bytes %s: not a size "
+					    "from 1m to 1t",
+					    optarg);
 			a->limits.max_bytes = v;
 			break;
 		case 'f':
 			if (!parse_u64(optarg, 16, 100000000, &v))
-				return usage_error(
-					"--max-files %s: not a "
-					"number from 16 to 100000000",
-					optarg);
+				usage_error("--max-files %s: not a "
+					    "number from 16 to 100000000",
+					    optarg);
 			a->limits.max_files = v;
 			break;
 		case 't':
 			if (!parse_u64(optarg, 1, 86400, &v))
-				return usage_error("--timeout %s: not a number "
-						   "of seconds from 1 to 86400",
-						   optarg);
+				usage_error("--timeout %s: not a number "
+					    "of seconds from 1 to 86400",
+					    optarg);
 			a->limits.timeout_s = (unsigned)v;
 			break;
 		case 'u':
 			if (parse_owner(optarg, a) < 0)
-				return usage_error("--owner %s: not UID:GID",
-						   optarg);
+				usage_error("--owner %s: not UID:GID", optarg);
 			break;
 		case 'i':
 			if (!parse_u64(optarg, 65536, UINT32_MAX - 65536, &v))
-				return usage_error("--id-base %s: not an id "
-						   "from 65536 to 4294901759",
-						   optarg);
+				usage_error("--id-base %s: not an id "
+					    "from 65536 to 4294901759",
+					    optarg);
 			a->limits.id_base = (uint32_t)v;
 			break;
 		case 'h':
@@ -187,17 +185,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 			puts("isol8-image " ISOL8_VERSION);
 			exit(0);
 		default:
-			return usage_error("%s", "bad option");
+			usage_error("%s", "bad option");
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "import") != 0)
-		return usage_error("%s", "the command must be 'import'");
+		usage_error("%s", "the command must be 'import'");
 	if (optind + 1 < argc)
-		return usage_error("unexpected argument %s", argv[optind + 1]);
+		usage_error("unexpected argument %s", argv[optind + 1]);
 	if (!a->archive || !a->out || !a->meta)
-		return usage_error("%s", "--archive, --out and --meta are "
-					 "required");
-	return 0;
+		usage_error("%s", "--archive, --out and --meta are required");
 }
 
 /* An O_PATH fd of path's directory and its last component in *name. */
@@ -296,12 +292,11 @@ int main(int argc, char **argv)
 			    .timeout_s = DEFAULT_TIMEOUT,
 			    .id_base = DEFAULT_ID_BASE },
 	};
-	int r = parse_args(argc, argv, &a);
-	if (r)
-		return r;
+	parse_args(argc, argv, &a);
 	open_beneath_probe();
 
 	struct error e = { 0 };
+	int r;
 	if (geteuid() != 0) {
 		fputs("isol8-image: must run as root (it maps the sandbox's "
 		      "ids)\n",
