@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import tarfile
 from pathlib import Path
@@ -122,8 +123,12 @@ BASE = [
     entry("bin", kind=tarfile.DIRTYPE, mode=0o755),
     entry("bin/hello", b"#!/bin/sh\necho hi\n", mode=0o4755),
     entry("bin/group", b"g", mode=0o2755),
-    entry("bin/capable", b"c", mode=0o755,
+    entry("bin/noted", b"n", mode=0o755,
           xattrs={"user.note": "dropped by the copy"}),
+    # cap_net_raw, effective (struct vfs_cap_data, revision 2).
+    entry("bin/capable", b"c", mode=0o755, xattrs={
+        "security.capability": struct.pack(
+            "<5I", 0x02000001, 1 << 13, 0, 0, 0).decode("latin-1")}),
     entry("bin/again", kind=tarfile.LNKTYPE, link="bin/hello"),
     entry("etc", kind=tarfile.DIRTYPE, mode=0o755),
     entry("etc/gone", b"removed by the next layer"),
