@@ -25,8 +25,10 @@ if [ -d /in/archive ]; then
 	format=oci-layout
 	source=oci:/in/archive
 else
-	tar -tf /in/archive >"$TMPDIR/names" 2>>"$log" ||
-		fail "the archive is neither a tar archive nor an OCI image layout directory"
+	# tar's first complaint says why; its last only that it failed.
+	tar -tf /in/archive >"$TMPDIR/names" 2>/log/tar ||
+		fail "the archive is neither a tar archive nor an OCI image" \
+			"layout directory ($(head -n 1 /log/tar | head -c 200))"
 	if grep -qxE '(\./)?oci-layout' "$TMPDIR/names"; then
 		format=oci-archive
 		source=oci-archive:/in/archive
