@@ -9,13 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
-#include <sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -124,6 +124,10 @@ static int prepare(int archive, const struct import_limits *l, struct error *e)
 	struct stat st;
 	int r;
 
+	/* Nothing mounted here reaches the host, whatever the host's
+	 * propagation. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail(e, "cannot make private", "/");
 	if (mount("tmpfs", ROOT, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "mode=0755,size=1m") < 0)
 		return fail(e, "cannot mount a tmpfs on", ROOT);
@@ -313,8 +317,13 @@ static int spawn(int archive_fd, const struct import_limits *l, int *pidfd,
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0)
 		return fail(e, "cannot start", "the sandbox");
-	if (pid == 0)
+	if (pid == 0) {
+		/* With its own copy of the write end gone, the read sees EOF
+		 * if the caller dies before mapping its ids. */
+		close(wr);
+		close(*status_fd);
 		sandbox_child(rd, status_wr, tree, l);
+	}
 	int r = userns_write_maps((pid_t)pid, l->id_base);
 	if (r < 0 || write(wr, "g", 1) != 1) {
 		kill_wait(*pidfd);
