@@ -230,11 +230,17 @@ static void sandbox_child(int sync_fd, int status_fd, int archive,
 {
 	struct error e;
 	char c;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || read(sync_fd, &c, 1) != 1)
+	if (read(sync_fd, &c, 1) != 1)
 		child_fail("wait for the id maps");
 	/* Until then it was an unmapped id, which may create no file. */
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		child_fail("become root of its user namespace");
+	/* Set after the id change, which clears it; a caller gone before
+	 * shows as a status pipe without a reader. */
+	struct pollfd caller = { .fd = status_fd, .events = POLLOUT };
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || poll(&caller, 1, 0) < 0 ||
+	    (caller.revents & POLLERR))
+		child_fail("outlive the caller");
 	if (prepare(archive, l, &e) < 0) {
 		fprintf(stderr, "isol8-image: %s\n", e.message);
 		_exit(126);

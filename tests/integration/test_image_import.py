@@ -11,6 +11,7 @@ import stat
 import struct
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -480,3 +481,30 @@ def test_existing_out_and_missing_archive(tmp_path):
                    tmp_path / "m.json")
     assert r.returncode == 1
     assert "--archive" in r.stderr and "No such file" in r.stderr
+
+
+def wait_for(predicate, what, tries=600):
+    for _ in range(tries):
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_killed_importer_takes_its_sandbox_along(tmp_path):
+    oci_layout(tmp_path / "layout", [tar_bytes(TOP)])
+    blob = next(p for p in (tmp_path / "layout/blobs/sha256").iterdir()
+                if p.read_bytes()[:2] == b"\x1f\x8b")
+    blob.unlink()
+    os.mkfifo(blob)
+    proc = subprocess.Popen(
+        [str(IMPORT), "import", "--archive", str(tmp_path / "layout"),
+         "--out", str(tmp_path / "out"), "--meta", str(tmp_path / "m.json")],
+        stderr=subprocess.DEVNULL)
+    try:
+        wait_for(sandbox_processes, "the sandbox's tools running")
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for(lambda: not sandbox_processes(), "the sandbox gone")
+    assert not (tmp_path / "out").exists()
