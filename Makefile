@@ -203,7 +203,8 @@ lint:
 	tools/include-graph daemon
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
-	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) $(IMAGE_SRC) \
+	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) \
+		$(filter daemon/image_import/%,$(IMAGE_SRC)) \
 		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
 		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
 
