@@ -77,7 +77,7 @@ LIBPROTO := $(BUILD)/libisol8proto.a
 	vm-deps vm-check
 
 all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(BUILD)/isol8ctl-http $(LIBPROTO) \
-	$(TEST_TOOLS)
+	$(TEST_TOOLS) $(BUILD)/isol8-image
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -109,6 +109,16 @@ $(BUILD)/isol8ctl: $(CTL_SHARED_OBJ) $(BUILD)/ctl/side_local.o $(LIBPROTO)
 
 $(BUILD)/isol8ctl-http: $(CTL_SHARED_OBJ) $(CTL_HTTP_OBJ) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_HTTP_PKGS))
+
+# isol8-image, the image store's OCI importer (daemon/image_import/): a
+# program of its own that the daemon runs off its event loop.
+IMAGE_SRC := $(wildcard daemon/image_import/*.c) daemon/log.c \
+	daemon/sandbox/open_beneath.c daemon/sandbox/privileges.c \
+	daemon/sandbox/userns.c daemon/runtimes/runtimes.c \
+	daemon/runtimes/preload.c
+$(BUILD)/daemon/image_import/sandbox.o: daemon/image_import/unpack.sh
+$(BUILD)/isol8-image: $(IMAGE_SRC:%.c=$(BUILD)/%.o) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,libsystemd json-c)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ)) $(LIBPROTO)
 	@mkdir -p $(dir $@)
@@ -194,6 +204,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
 	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) \
+		$(filter daemon/image_import/%,$(IMAGE_SRC)) \
 		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
 		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
 
@@ -202,6 +213,7 @@ install: all
 	install -Dm755 $(BUILD)/isol8ctl $(DESTDIR)$(BINDIR)/isol8ctl
 	install -Dm755 $(BUILD)/isol8ctl-http \
 		$(DESTDIR)$(LIBEXECDIR)/isol8ctl-http
+	install -Dm755 $(BUILD)/isol8-image $(DESTDIR)$(LIBEXECDIR)/isol8-image
 	install -Dm644 -t $(DESTDIR)$(UNITDIR) units/*.service units/*.socket
 	install -Dm644 units/isol8.sysusers $(DESTDIR)$(SYSUSERSDIR)/isol8.conf
 	install -Dm644 units/isol8.tmpfiles $(DESTDIR)$(TMPFILESDIR)/isol8.conf
