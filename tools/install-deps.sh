@@ -10,7 +10,7 @@ pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
-	libssl-dev libpq-dev postgresql
+	libssl-dev libpq-dev postgresql libprotobuf-c-dev protobuf-c-compiler
 	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common
 )
@@ -70,3 +70,6 @@ if ! link_runtimes 2>/dev/null; then
 	npm install --silent --no-fund --no-audit --prefix "$RUNTIMES_PREFIX" bun deno >/dev/null
 	link_runtimes
 fi
+
+# CRIU for session hibernation: built from Debian's source, see build-criu.sh.
+"$(dirname "$0")/build-criu.sh"
