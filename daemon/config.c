@@ -178,6 +178,14 @@ static const struct key schema[] = {
 	  4096),
 	K("sessions.maxIdleTimeoutMs", T_UINT, session_max_idle_ms, "86400000",
 	  1000, 365ull * 86400000),
+	/* Hibernation with CRIU (daemon/session_hibernate.c). */
+	K("sessions.hibernateDir", T_STRING, hibernate_dir,
+	  "\"/var/lib/isol8/hibernated\"", 0, 0),
+	K("sessions.hibernatedTtlMs", T_UINT, hibernated_ttl_ms, "604800000",
+	  1000, 365ull * 86400000),
+	K("sessions.hibernateOnStop", T_BOOL, hibernate_on_stop, "false", 0, 0),
+	K("sandbox.criuPath", T_STRING, criu_path,
+	  "\"/opt/isol8/criu/sbin/criu\"", 0, 0),
 	/* The audit trail (daemon/audit.c): isol8's AuditConfig, plus what
 	 * a root daemon's trail needs (the chain's key, rotation, required). */
 	K("audit.enabled", T_BOOL, audit.enabled, "false", 0, 0),

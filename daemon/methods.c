@@ -20,6 +20,7 @@ static const struct rpc_method methods[] = {
 	{ "session.set_timeout", method_session_set_timeout, false },
 	{ "session.pause", method_session_pause, false },
 	{ "session.resume", method_session_resume, false },
+	{ "session.hibernate", method_session_hibernate, false },
 	{ "file.put", method_file_put, false },
 	{ "file.get", method_file_get, false },
 };

@@ -41,6 +41,9 @@ void method_session_set_timeout(struct rpc_call *call);
 /* methods_session_pause.c */
 void method_session_pause(struct rpc_call *call);
 void method_session_resume(struct rpc_call *call);
+
+/* methods_session_hibernate.c */
+void method_session_hibernate(struct rpc_call *call);
 void method_file_put(struct rpc_call *call);
 void method_file_get(struct rpc_call *call);
 
