@@ -331,7 +331,7 @@ static enum MHD_Result post_session_timeout(struct http_request *r,
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 
-/* POST /session/:id/pause and /resume: the session object. */
+/* POST /session/:id/pause, /resume and /hibernate: the session object. */
 static enum MHD_Result session_call(struct http_request *r, const char *id,
 				    const char *method)
 {
@@ -351,6 +351,12 @@ static enum MHD_Result post_session_resume(struct http_request *r,
 					   const char *id)
 {
 	return session_call(r, id, "session.resume");
+}
+
+static enum MHD_Result post_session_hibernate(struct http_request *r,
+					      const char *id)
+{
+	return session_call(r, id, "session.hibernate");
 }
 
 static json_object *tally(int removed, int failed, json_object *errors)
@@ -428,6 +434,7 @@ static const struct route {
 	{ "POST", "/session/:id/timeout", post_session_timeout },
 	{ "POST", "/session/:id/pause", post_session_pause },
 	{ "POST", "/session/:id/resume", post_session_resume },
+	{ "POST", "/session/:id/hibernate", post_session_hibernate },
 	{ "POST", "/cleanup", post_cleanup },
 	{ "GET", "/metrics", get_metrics },
 	{ "POST", "/auth/keys", http_auth_create_key },

@@ -699,6 +699,12 @@ int box_restored(struct box_host *host, const struct box_restored_parts *p,
 		box_destroy(b);
 		return r;
 	}
+	struct init_msg m = { .op = INIT_DUMPABLE };
+	r = send_to_init(b, &m, NULL, NULL, 0);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "box %s: its init may not be hibernated again",
+			  b->name);
 	log_info("box %s: restored, init %d", b->name, (int)b->pid);
 	*out = b;
 	return 0;
