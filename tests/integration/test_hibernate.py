@@ -285,3 +285,51 @@ def test_isol8ctl_and_bridge_hibernate(start_daemon, start_bridge):
                 f"http://127.0.0.1:{b.port}", "--key", b.key)
     assert r.returncode == 0 and r.stdout == f"{sid} hibernated\n", r.stderr
     ok(d, "session.delete", {"sessionId": sid})
+
+
+# A connection on the box's loopback, used every 100 ms: after a restore
+# it is closed (CRIU's tcp_close), a new one to the same listening socket
+# works.
+TCP_PROGRAM = r'''
+import errno, socket, time
+srv = socket.socket()
+srv.bind(("127.0.0.1", 7000))
+srv.listen()
+c = socket.create_connection(("127.0.0.1", 7000))
+a, _ = srv.accept()
+log = open("/sandbox/tcp.log", "w", buffering=1)
+while True:
+    try:
+        c.sendall(b"x")
+        a.recv(1)
+        log.write("ok\n")
+    except OSError as e:
+        log.write(f"send {errno.errorcode[e.errno]}\n")
+        log.write(f"recv {c.recv(1)!r}\n")
+        break
+    time.sleep(0.1)
+c2 = socket.create_connection(("127.0.0.1", 7000))
+a2, _ = srv.accept()
+c2.sendall(b"y")
+log.write(f"new {a2.recv(1)!r}\n")
+'''
+
+
+def test_established_tcp_connections_come_back_closed(start_daemon):
+    tmp = short_tmpdir("isol8-hib-")
+    d = start_daemon(config=config(tmp))
+    sid = create_session(d, runtime="python")
+    execute(d, {"runtime": "python", "code": (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {TCP_PROGRAM!r}],\n"
+        "                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,\n"
+        "                 stderr=subprocess.DEVNULL, start_new_session=True)\n"
+    )}, sessionId=sid)
+    assert wait_until(lambda: "ok" in (cat(d, sid, "/sandbox/tcp.log") or ""),
+                      20)
+    hibernate(d, sid)
+    ok(d, "session.resume", {"sessionId": sid})
+    assert wait_until(lambda: "new" in cat(d, sid, "/sandbox/tcp.log"), 20)
+    lines = cat(d, sid, "/sandbox/tcp.log").splitlines()
+    assert lines[-3:] == ["send EPIPE", "recv b''", "new b'y'"], lines
+    ok(d, "session.delete", {"sessionId": sid})
