@@ -91,12 +91,12 @@ void execution_run_in_session(struct execution *e)
 	}
 	if (session_paused(s) && (!r->resume || session_resume(s) < 0)) {
 		execution_fail(e, ERR_CONFLICT,
-			       r->resume ? "Session %s is paused and cannot "
+			       r->resume ? "Session %s is %s and cannot "
 					   "be resumed"
-					 : "Session %s is paused: resume it "
+					 : "Session %s is %s: resume it "
 					   "(session.resume) or send the "
 					   "execution with \"resume\": true",
-			       r->session_id);
+			       r->session_id, session_state(s));
 		return;
 	}
 	e->in_session = true;

@@ -626,6 +626,15 @@ bool session_paused(const struct session *s)
 	return s->pause != RUNNING;
 }
 
+const char *session_state(const struct session *s)
+{
+	static const char *const states[] = { [RUNNING] = "running",
+					      [FREEZING] = "running",
+					      [PAUSED] = "paused",
+					      [HIBERNATED] = "hibernated" };
+	return states[s->pause];
+}
+
 static void pause_done(struct session *s, int err)
 {
 	session_paused_fn paused = s->paused;
@@ -758,12 +767,8 @@ json_object *session_to_json(const struct session *s)
 			       json_object_new_boolean(s->running != NULL));
 	json_object_object_add(o, "queued",
 			       json_object_new_int((int)s->queued));
-	static const char *const states[] = { [RUNNING] = "running",
-					      [FREEZING] = "running",
-					      [PAUSED] = "paused",
-					      [HIBERNATED] = "hibernated" };
 	json_object_object_add(o, "state",
-			       json_object_new_string(states[s->pause]));
+			       json_object_new_string(session_state(s)));
 	json_object_object_add(o, "paused",
 			       json_object_new_boolean(s->pause == PAUSED));
 	if (s->pause == PAUSED)

@@ -104,8 +104,10 @@ void session_pause_forget(struct session *s);
 /* Thaws s; its idle timeout counts again from now.  -EALREADY when not
  * paused (nor being paused). */
 int session_resume(struct session *s);
-/* Paused or being paused. */
+/* Paused, being paused or hibernated. */
 bool session_paused(const struct session *s);
+/* "running", "paused" or "hibernated". */
+const char *session_state(const struct session *s);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
 /* Milliseconds since it was last used, or 0 while an execution runs or

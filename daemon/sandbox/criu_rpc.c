@@ -122,9 +122,34 @@ static int call(const struct criu_call *c, const CriuRequest *req, int keep,
 	return r;
 }
 
+/* The last error CRIU wrote to its log (log in images_fd) into out: its
+ * answer carries only the first, often one it then did without. */
+static void last_logged_error(int images_fd, const char *log, char *out,
+			      size_t out_len)
+{
+	int fd = openat(images_fd, log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		const char *e = strstr(line, "Error (");
+		/* "Error (file:line): message" -> "message" */
+		const char *msg = e ? strstr(e, "): ") : NULL;
+		if (msg && !strstr(msg, "FAILED"))
+			snprintf(out, out_len, "%s", msg + 3);
+	}
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+}
+
 /* 0 when CRIU did what was asked, else -errno with c->err set. */
 static int check(const struct criu_call *c, const char *what, int r,
-		 const CriuResponse *resp)
+		 const CriuResponse *resp, int images_fd, const char *log)
 {
 	if (r == -ENOENT) {
 		set_err(c, "cannot run %s: %s", c->criu, strerror(ENOENT));
@@ -142,9 +167,9 @@ static int check(const struct criu_call *c, const char *what, int r,
 		return 0;
 	int err = resp->has_cr_errno && resp->cr_errno > 0 ? resp->cr_errno
 							   : EIO;
-	set_err(c, "%s failed: %s", what,
-		resp->cr_errmsg && *resp->cr_errmsg ? resp->cr_errmsg
-						     : strerror(err));
+	char logged[256] = "";
+	last_logged_error(images_fd, log, logged, sizeof(logged));
+	set_err(c, "%s failed: %s", what, *logged ? logged : strerror(err));
 	return -err;
 }
 
@@ -184,7 +209,7 @@ int criu_dump(const struct criu_call *c, pid_t pid, int images_fd,
 	req.opts = &o;
 	CriuResponse *resp = NULL;
 	int r = call(c, &req, -1, &resp);
-	r = check(c, "criu dump", r, resp);
+	r = check(c, "criu dump", r, resp, images_fd, o.log_file);
 	if (resp)
 		criu_response__free_unpacked(resp, NULL);
 	return r;
@@ -210,7 +235,7 @@ pid_t criu_restore(const struct criu_call *c, int images_fd, const char *root,
 	req.opts = &o;
 	CriuResponse *resp = NULL;
 	int r = call(c, &req, fd, &resp);
-	r = check(c, "criu restore", r, resp);
+	r = check(c, "criu restore", r, resp, images_fd, o.log_file);
 	if (r == 0 && (!resp->restore || resp->restore->pid <= 0)) {
 		set_err(c, "criu restore: no pid in its answer");
 		r = -EBADMSG;
