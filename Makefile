@@ -199,7 +199,7 @@ bench: all
 FORMAT_SRC := $(wildcard proto/*.[ch] daemon/*.[ch] daemon/*/*.[ch] \
 	ctl/*.[ch] tests/*/*.[ch])
 
-lint:
+lint: $(CRIU_PB).h
 	@clang-format --dry-run -Werror $(FORMAT_SRC)
 	tools/include-graph --self-test
 	tools/include-graph daemon
@@ -207,7 +207,7 @@ lint:
 		--inline-suppr -D_GNU_SOURCE -Iproto -Idaemon -Ictl proto daemon ctl
 	clang-tidy --quiet $(PROTO_SRC) $(DAEMON_SRC) \
 		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
-		$(CFLAGS) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
+		$(CFLAGS) -I$(GEN) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
 
 install: all
 	install -Dm755 $(BUILD)/isol8d $(DESTDIR)$(SBINDIR)/isol8d

@@ -386,7 +386,7 @@ static int do_pause(struct ctl *ctl, const struct session_args *a)
 	if (!need(a, 1, 1, "ID"))
 		return CTL_EXIT_USAGE;
 	size_t i = 0;
-	while (strcmp(done[i][0], a->name) != 0)
+	while (i + 1 < ARRAY_SIZE(done) && strcmp(done[i][0], a->name) != 0)
 		i++;
 	char method[32];
 	snprintf(method, sizeof(method), "session.%s", a->name);

@@ -4,7 +4,7 @@
 #include "execution_result.h"
 #include "log.h"
 #include "pool.h"
-#include "session_hibernate.h"
+#include "hibernation.h"
 #include "sandbox/seccomp.h"
 #include "timestamp.h"
 #include "waiter.h"
@@ -673,17 +673,26 @@ static int on_freeze_poll(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-int session_pause(struct session *s, session_paused_fn done, void *userdata)
+/* 0 when s stands still between executions, its box made and no pause
+ * under way; else why not. */
+static int between_executions(const struct session *s)
 {
-	if (s->pause == PAUSED || s->pause == HIBERNATED)
-		return -EALREADY;
 	if (s->pause == FREEZING)
 		return -EINPROGRESS;
 	if (!s->ready)
 		return -EAGAIN;
 	if (s->running || s->head || s->side)
 		return -EBUSY;
-	int r = box_freeze(s->box, true);
+	return 0;
+}
+
+int session_pause(struct session *s, session_paused_fn done, void *userdata)
+{
+	if (s->pause == PAUSED || s->pause == HIBERNATED)
+		return -EALREADY;
+	int r = between_executions(s);
+	if (r == 0)
+		r = box_freeze(s->box, true);
 	if (r < 0)
 		return r;
 	uint64_t now = mono_usec(s);
@@ -718,10 +727,8 @@ int session_resume(struct session *s)
 {
 	if (s->pause == RUNNING)
 		return -EALREADY;
-	if (s->pause == HIBERNATED) {
-		struct error e = { 0 };
-		return session_restore(s, &e);
-	}
+	if (s->pause == HIBERNATED)
+		return -ENOTCONN; /* session_restore() brings it back */
 	int r = box_freeze(s->box, false);
 	if (r < 0)
 		return r;
@@ -850,15 +857,7 @@ struct hibernation *session_hibernation(const struct session *s)
 
 int session_may_hibernate(const struct session *s)
 {
-	if (s->pause == HIBERNATED)
-		return -EALREADY;
-	if (s->pause == FREEZING)
-		return -EINPROGRESS;
-	if (!s->ready)
-		return -EAGAIN;
-	if (s->running || s->head || s->side)
-		return -EBUSY;
-	return 0;
+	return s->pause == HIBERNATED ? -EALREADY : between_executions(s);
 }
 
 void session_stop_interpreter(struct session *s)

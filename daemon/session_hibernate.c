@@ -1,5 +1,7 @@
 #include "session_hibernate.h"
 
+#include "hibernation.h"
+
 #include "cleanup.h"
 #include "daemon.h"
 #include "log.h"
@@ -25,63 +27,9 @@
 /* Directories made here: "h-" and a random suffix (mkdtemp). */
 #define DIR_PREFIX "h-"
 
-struct hibernation {
-	char dir[PATH_MAX];
-	struct box_image img; /* uid_base -1 once a box has it back */
-	struct box_spec spec; /* its network and limits count */
-	uint64_t at_ms;
-	bool by_stop; /* restored when the next daemon starts */
-};
-
 static const char *const net_names[] = { [BOX_NET_NONE] = "none",
-					  [BOX_NET_FILTERED] = "filtered",
-					  [BOX_NET_HOST] = "host" };
-
-uint64_t hibernation_at_ms(const struct hibernation *h)
-{
-	return h->at_ms;
-}
-
-/* Removes dir and what CRIU and the daemon put in it: files and the empty
- * root directory, nothing deeper. */
-static int remove_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int flags = de->d_type == DT_DIR ? AT_REMOVEDIR : 0;
-		if (unlinkat(fd, de->d_name, flags) < 0 && r == 0)
-			r = -errno;
-	}
-	closedir(d);
-	if (rmdir(dir) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
-void hibernation_free(struct hibernation *h, struct box_host *host,
-		      bool remove)
-{
-	if (!h)
-		return;
-	if (h->img.uid_base >= 0)
-		uid_slots_release(host->uids, h->img.uid_base);
-	int r = remove ? remove_dir(h->dir) : 0;
-	if (r < 0)
-		log_errno(LOG_ERR, r, "cannot remove %s", h->dir);
-	free(h);
-}
+					 [BOX_NET_FILTERED] = "filtered",
+					 [BOX_NET_HOST] = "host" };
 
 static int write_meta(const struct hibernation *h, const struct session *s)
 {
@@ -94,7 +42,8 @@ static int write_meta(const struct hibernation *h, const struct session *s)
 	json_object_object_add(o, "id", json_object_new_string(session_id(s)));
 	json_object_object_add(
 		o, "runtime", json_object_new_string(session_runtime(s)->name));
-#define ADD_U64(key, v) json_object_object_add(o, key, json_object_new_uint64(v))
+#define ADD_U64(key, v)                                                        \
+	json_object_object_add(o, key, json_object_new_uint64(v))
 	ADD_U64("createdMs", saved.created_ms);
 	ADD_U64("accessedMs", saved.accessed_ms);
 	ADD_U64("idleMs", saved.idle_ms);
@@ -176,7 +125,7 @@ static int hibernate(struct session *s, bool by_stop, struct error *e)
 			      "Cannot create a directory in %s: %s",
 			      d->cfg.hibernate_dir, strerror(errno));
 		if (made)
-			remove_dir(h->dir);
+			hibernation_remove_dir(h->dir);
 		free(h);
 		return r;
 	}
@@ -191,7 +140,7 @@ static int hibernate(struct session *s, bool by_stop, struct error *e)
 			  sizeof(why));
 	if (r < 0) {
 		box_set_died(b, session_box_died, s);
-		remove_dir(h->dir);
+		hibernation_remove_dir(h->dir);
 		free(h);
 		log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", id,
 			  why);
@@ -223,12 +172,11 @@ int session_restore(struct session *s, struct error *e)
 	char why[ERROR_MESSAGE_MAX - 64];
 	struct box *b;
 	int r = box_restore(&d->boxes, &h->spec, d->cfg.criu_path, h->dir,
-			    &h->img, session_box_died, s, &b, why,
-			    sizeof(why));
+			    &h->img, session_box_died, s, &b, why, sizeof(why));
 	if (r < 0)
 		return error_set(e, ERR_INTERNAL, r,
-				 "Cannot restore session %s: %s",
-				 session_id(s), why);
+				 "Cannot restore session %s: %s", session_id(s),
+				 why);
 	h->img.uid_base = -1; /* the box's now */
 	session_set_restored(s, b, &h);
 	hibernation_free(h, &d->boxes, true);
@@ -369,7 +317,7 @@ void sessions_load_hibernated(struct sessions *set)
 		 * cut short left behind. */
 		if (r == -ENOENT || r == -EBADMSG) {
 			log_warn("%s: no hibernated session; removed", path);
-			remove_dir(path);
+			hibernation_remove_dir(path);
 		} else if (r < 0)
 			log_errno(LOG_ERR, r, "%s: not loaded", path);
 	}

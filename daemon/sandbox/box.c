@@ -59,7 +59,7 @@ struct box {
 	sd_event_source *cleanup_timer;
 	struct cgroup_box *cg;
 	int64_t uid_base;
-	uint64_t ctl_ino; /* the init's end of the control socket */
+	uint64_t ctl_ino;     /* the init's end of the control socket */
 	struct box_spec spec; /* what it was made with */
 	bool ready, dead, destroyed;
 	bool frozen; /* asked to freeze, not thawed since */

@@ -59,10 +59,9 @@ static int save_root(pid_t pid, int dirfd)
 		open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (ns < 0 || home < 0)
 		return -errno;
-	_cleanup_close_ int out =
-		openat(dirfd, ROOT_TAR,
-		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		       0600);
+	_cleanup_close_ int out = openat(
+		dirfd, ROOT_TAR,
+		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
 	pid_t child = fork();

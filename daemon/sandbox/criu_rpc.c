@@ -159,14 +159,15 @@ static int check(const struct criu_call *c, const char *what, int r,
 		set_err(c, "%s: cannot prepare its process", what);
 		return -EIO;
 	}
-	if (r < 0) {
+	if (r < 0 || !resp) {
+		r = r < 0 ? r : -EBADMSG;
 		set_err(c, "%s: no answer from criu: %s", what, strerror(-r));
 		return r;
 	}
 	if (resp->success)
 		return 0;
-	int err = resp->has_cr_errno && resp->cr_errno > 0 ? resp->cr_errno
-							   : EIO;
+	int err =
+		resp->has_cr_errno && resp->cr_errno > 0 ? resp->cr_errno : EIO;
 	char logged[256] = "";
 	last_logged_error(images_fd, log, logged, sizeof(logged));
 	set_err(c, "%s failed: %s", what, *logged ? logged : strerror(err));
@@ -236,7 +237,7 @@ pid_t criu_restore(const struct criu_call *c, int images_fd, const char *root,
 	CriuResponse *resp = NULL;
 	int r = call(c, &req, fd, &resp);
 	r = check(c, "criu restore", r, resp, images_fd, o.log_file);
-	if (r == 0 && (!resp->restore || resp->restore->pid <= 0)) {
+	if (r == 0 && (!resp || !resp->restore || resp->restore->pid <= 0)) {
 		set_err(c, "criu restore: no pid in its answer");
 		r = -EBADMSG;
 	}

@@ -50,10 +50,9 @@ int init_exe_open(void)
 
 int init_exe_install(int exe, int dirfd)
 {
-	_cleanup_close_ int out = openat(dirfd, INSTALLED_NAME,
-					 O_WRONLY | O_CREAT | O_EXCL |
-						 O_NOFOLLOW | O_CLOEXEC,
-					 0500);
+	_cleanup_close_ int out = openat(
+		dirfd, INSTALLED_NAME,
+		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
 	if (out < 0)
 		return -errno;
 	/* An offset of our own: the memfd's is shared with every box. */
@@ -66,8 +65,7 @@ int init_exe_install(int exe, int dirfd)
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 	}
-	int fd = openat(dirfd, INSTALLED_NAME,
-			O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, INSTALLED_NAME, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (unlinkat(dirfd, INSTALLED_NAME, 0) < 0) {

@@ -260,12 +260,13 @@ static int stage_boot_id(int rootfd)
 
 static int bind_boot_id(int staged, int rootfd)
 {
-	_cleanup_close_ int tree = open_tree(
-		staged, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	_cleanup_close_ int tree =
+		open_tree(staged, "",
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return -errno;
-	struct mount_attr attr = { .attr_set = ATTR_DEVICE |
-					       MOUNT_ATTR_RDONLY };
+	struct mount_attr attr = { .attr_set =
+					   ATTR_DEVICE | MOUNT_ATTR_RDONLY };
 	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
 	    move_mount(tree, "", rootfd, BOOT_ID, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return -errno;
