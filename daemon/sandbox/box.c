@@ -614,7 +614,7 @@ static int on_refill(sd_event_source *s, void *userdata)
 
 /* The next box's network namespace is made once this event is handled,
  * while the box just cloned builds its root on another CPU. */
-static void schedule_refill(struct box_host *host)
+void box_schedule_refill(struct box_host *host)
 {
 	int r = host->refill ? sd_event_source_set_enabled(host->refill,
 							   SD_EVENT_ONESHOT)
@@ -793,7 +793,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		if (pid < 0 && r == 0)
 			r = pid;
 		close(netfd);
-		schedule_refill(host);
+		box_schedule_refill(host);
 	}
 	if (sp[1] >= 0)
 		close(sp[1]);

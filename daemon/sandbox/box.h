@@ -85,6 +85,10 @@ uint64_t box_ctl_ino(const struct box *b);
  * hibernated box keeps it for its restore. */
 int64_t box_take_uids(struct box *b);
 
+/* Makes the next spare network namespace once the event loop is free
+ * (after one was taken). */
+void box_schedule_refill(struct box_host *host);
+
 /* A box's control socket, made in the network namespace netfd; *peer_ino
  * is the inode of sp[1], the init's end. */
 int box_ctl_pair(struct box_host *host, int netfd, int sp[2],

@@ -224,9 +224,12 @@ int box_restore(struct box_host *host, const struct box_spec *spec,
 		goto fail;
 	}
 	step = "bring up loopback";
-	a.netfd = spec->net == BOX_NET_HOST
-			  ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
-			  : netns_take(&host->net);
+	if (spec->net == BOX_NET_HOST)
+		a.netfd = fcntl(host->net.host, F_DUPFD_CLOEXEC, 3);
+	else {
+		a.netfd = netns_take(&host->net);
+		box_schedule_refill(host);
+	}
 	if (a.netfd < 0) {
 		r = a.netfd;
 		goto fail;

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from execute_helpers import (daemon_cgroup_dirs, execute, execute_raw,
-                             leak_snapshot)
+from execute_helpers import (box_cgroups, daemon_cgroup_dirs, execute,
+                             execute_raw, leak_snapshot)
 from isol8_bridge import start_bridge  # noqa: F401
 from isol8_harness import check_error, run_ctl, short_tmpdir, wait_until
 from tenant_client import OtherUid, open_socket_to_all
@@ -127,6 +127,7 @@ def test_hibernate_and_resume(start_daemon, runtime):
     tmp = short_tmpdir("isol8-hib-")
     d = start_daemon(config=config(tmp))
     dirs = daemon_cgroup_dirs(d.pid)
+    before_all = warm_snapshot(d, dirs)
     sid = start_counter(d, runtime)
     before = read_count(d, sid)
     hibernate(d, sid)
@@ -144,6 +145,18 @@ def test_hibernate_and_resume(start_daemon, runtime):
     # Restored, its images are gone.
     assert hib_entries(tmp) == []
     ok(d, "session.delete", {"sessionId": sid})
+    # Neither the hibernation nor the restore left anything behind.
+    assert wait_until(lambda: leak_snapshot(d, dirs) == before_all, 15), \
+        (leak_snapshot(d, dirs), before_all)
+
+
+def warm_snapshot(d, dirs):
+    """What the daemon holds once its loop has made its first timers."""
+    warm = create_session(d, runtime="bash")
+    execute(d, {"runtime": "bash", "code": "true"}, sessionId=warm)
+    ok(d, "session.delete", {"sessionId": warm})
+    assert wait_until(lambda: not any(box_cgroups(dirs).values()), 10)
+    return leak_snapshot(d, dirs)
 
 
 def test_survives_a_daemon_restart(start_daemon):
@@ -183,11 +196,7 @@ def test_deleted_hibernated_session_leaves_nothing(start_daemon):
     tmp = short_tmpdir("isol8-hib-")
     d = start_daemon(config=config(tmp))
     dirs = daemon_cgroup_dirs(d.pid)
-    warm = create_session(d, runtime="bash")
-    ok(d, "session.delete", {"sessionId": warm})
-    assert wait_until(lambda: not any(leak_snapshot(d, dirs)["cgroups"]
-                                      .values()), 10)
-    before = leak_snapshot(d, dirs)
+    before = warm_snapshot(d, dirs)
     sid = start_counter(d, "bash")
     hibernate(d, sid)
     assert len(hib_entries(tmp)) == 1
