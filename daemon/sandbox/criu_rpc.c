@@ -237,11 +237,13 @@ pid_t criu_restore(const struct criu_call *c, int images_fd, const char *root,
 	CriuResponse *resp = NULL;
 	int r = call(c, &req, fd, &resp);
 	r = check(c, "criu restore", r, resp, images_fd, o.log_file);
-	if (r == 0 && (!resp || !resp->restore || resp->restore->pid <= 0)) {
+	pid_t pid = r;
+	if (r == 0 && resp && resp->restore && resp->restore->pid > 0)
+		pid = resp->restore->pid;
+	else if (r == 0) {
 		set_err(c, "criu restore: no pid in its answer");
-		r = -EBADMSG;
+		pid = -EBADMSG;
 	}
-	pid_t pid = r == 0 ? resp->restore->pid : r;
 	if (resp)
 		criu_response__free_unpacked(resp, NULL);
 	return pid;
