@@ -555,6 +555,19 @@ static int check_remote_code(const struct config *cfg, struct error *e)
 	return 0;
 }
 
+/* The paths hibernation hands to CRIU, which resolves them itself. */
+static int check_hibernation(const struct config *cfg, struct error *e)
+{
+	if (cfg->hibernate_dir[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "sessions.hibernateDir: must be an absolute "
+				 "path");
+	if (cfg->criu_path[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "sandbox.criuPath: must be an absolute path");
+	return 0;
+}
+
 static double number(const struct config *cfg, const struct key *k)
 {
 	const void *field = (const char *)cfg + k->offset;
@@ -650,7 +663,8 @@ static int load_file(struct config *cfg, const char *path, bool path_required,
 			path);
 	}
 	if ((r = apply_object(cfg, root, "", e)) < 0 ||
-	    (r = check_remote_code(cfg, e)) < 0)
+	    (r = check_remote_code(cfg, e)) < 0 ||
+	    (r = check_hibernation(cfg, e)) < 0)
 		return r;
 	return check_security(cfg, e);
 }
