@@ -9,6 +9,7 @@ on disk; hibernated sessions count against the tenant's quota."""
 import base64
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -64,6 +65,14 @@ COUNTERS = {
         "spawn(process.execPath, ['-e', prog],\n"
         "      { detached: true, stdio: 'ignore' }).unref();\n"),
 }
+
+
+@pytest.fixture
+def tmp():
+    """sessions.hibernateDir of the test's daemons."""
+    d = short_tmpdir("isol8-hib-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def config(tmp, **sessions):
@@ -123,8 +132,7 @@ def hib_entries(tmp):
 
 
 @pytest.mark.parametrize("runtime", ["bash", "python", "node"])
-def test_hibernate_and_resume(start_daemon, runtime):
-    tmp = short_tmpdir("isol8-hib-")
+def test_hibernate_and_resume(start_daemon, runtime, tmp):
     d = start_daemon(config=config(tmp))
     dirs = daemon_cgroup_dirs(d.pid)
     before_all = warm_snapshot(d, dirs)
@@ -168,8 +176,7 @@ def warm_snapshot(d, dirs):
     return last[0]
 
 
-def test_survives_a_daemon_restart(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_survives_a_daemon_restart(start_daemon, tmp):
     d = start_daemon(config=config(tmp))
     sid = start_counter(d, "python")
     before = read_count(d, sid)
@@ -185,8 +192,7 @@ def test_survives_a_daemon_restart(start_daemon):
     assert hib_entries(tmp) == []
 
 
-def test_hibernate_on_stop(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_hibernate_on_stop(start_daemon, tmp):
     cfg = config(tmp, hibernateOnStop=True)
     d = start_daemon(config=cfg)
     sid = start_counter(d, "bash")
@@ -201,8 +207,7 @@ def test_hibernate_on_stop(start_daemon):
     ok(d2, "session.delete", {"sessionId": sid})
 
 
-def test_deleted_hibernated_session_leaves_nothing(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_deleted_hibernated_session_leaves_nothing(start_daemon, tmp):
     d = start_daemon(config=config(tmp))
     dirs = daemon_cgroup_dirs(d.pid)
     before = warm_snapshot(d, dirs)
@@ -216,8 +221,7 @@ def test_deleted_hibernated_session_leaves_nothing(start_daemon):
         (leak_snapshot(d, dirs), before)
 
 
-def test_hibernated_sessions_count_against_the_quota(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_hibernated_sessions_count_against_the_quota(start_daemon, tmp):
     cfg = config(tmp)
     cfg["tenants"] = {"maxSessions": 1}
     cfg["server"] = {"socketMode": "0666"}
@@ -239,8 +243,7 @@ def test_hibernated_sessions_count_against_the_quota(start_daemon):
     assert hib_entries(tmp) == []
 
 
-def test_hibernated_ttl(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_hibernated_ttl(start_daemon, tmp):
     d = start_daemon(config=config(tmp, hibernatedTtlMs=1000))
     sid = create_session(d, runtime="bash")
     hibernate(d, sid)
@@ -249,8 +252,7 @@ def test_hibernated_ttl(start_daemon):
     assert hib_entries(tmp) == []
 
 
-def test_bad_input(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_bad_input(start_daemon, tmp):
     d = start_daemon(config=config(tmp))
     msg = call(d, "session.hibernate", {})
     check_error(msg, -32602, kind="invalid_argument", id=msg["id"],
@@ -269,8 +271,7 @@ def test_bad_input(start_daemon):
     assert hib_entries(tmp) == []
 
 
-def test_execution_resumes_a_hibernated_session(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_execution_resumes_a_hibernated_session(start_daemon, tmp):
     d = start_daemon(config=config(tmp))
     sid = create_session(d, runtime="bash")
     execute(d, {"runtime": "bash", "code": "echo x > /sandbox/x"},
@@ -282,8 +283,7 @@ def test_execution_resumes_a_hibernated_session(start_daemon):
     ok(d, "session.delete", {"sessionId": sid})
 
 
-def test_isol8ctl_and_bridge_hibernate(start_daemon, start_bridge):
-    tmp = short_tmpdir("isol8-hib-")
+def test_isol8ctl_and_bridge_hibernate(start_daemon, start_bridge, tmp):
     d = start_daemon(config=config(tmp))
     sid = create_session(d, runtime="bash")
     r = run_ctl("session", "hibernate", sid, socket_path=d.socket_path)
@@ -333,8 +333,7 @@ log.write(f"new {a2.recv(1)!r}\n")
 '''
 
 
-def test_established_tcp_connections_come_back_closed(start_daemon):
-    tmp = short_tmpdir("isol8-hib-")
+def test_established_tcp_connections_come_back_closed(start_daemon, tmp):
     d = start_daemon(config=config(tmp))
     sid = create_session(d, runtime="python")
     execute(d, {"runtime": "python", "code": (
