@@ -10,7 +10,6 @@ import base64
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
