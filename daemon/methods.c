@@ -21,6 +21,10 @@ static const struct rpc_method methods[] = {
 	{ "session.pause", method_session_pause, false },
 	{ "session.resume", method_session_resume, false },
 	{ "session.hibernate", method_session_hibernate, false },
+	{ "session.expose", method_session_expose, false },
+	{ "session.unexpose", method_session_unexpose, false },
+	{ "session.exposed", method_session_exposed, true },
+	{ "session.connect", method_session_connect, true },
 	{ "file.put", method_file_put, false },
 	{ "file.get", method_file_get, false },
 };

@@ -78,6 +78,9 @@ int session_adopt(struct sessions *set, const struct caller *c, struct box *b,
 /* An execution in s is over: its usage counts in s's totals. */
 void session_add_usage(struct session *s, const struct session_usage *u);
 const char *session_id(const struct session *s);
+/* Its box (not running yet while it is being made), and its tenant. */
+struct box *session_box(const struct session *s);
+struct tenant *session_tenant(const struct session *s);
 const struct runtime *session_runtime(const struct session *s);
 /* Queues a job; -EBUSY when the session's queue is full. */
 int session_enqueue(struct session *s, struct session_job *job);
@@ -106,6 +109,8 @@ void session_pause_forget(struct session *s);
 int session_resume(struct session *s);
 /* Paused, being paused or hibernated. */
 bool session_paused(const struct session *s);
+/* Hibernated (session_hibernate.h): no box until restored. */
+bool session_hibernated(const struct session *s);
 /* "running", "paused" or "hibernated". */
 const char *session_state(const struct session *s);
 /* File calls and executions count as use. */
@@ -134,10 +139,7 @@ struct session_saved {
 
 struct daemon *session_daemon(const struct session *s);
 struct daemon *sessions_daemon(const struct sessions *set);
-struct box *session_box(const struct session *s);
-const struct tenant *session_owner(const struct session *s);
 struct hibernation *session_hibernation(const struct session *s);
-bool session_hibernated(const struct session *s);
 /* 0 when s may be hibernated now, else as session_pause's errors. */
 int session_may_hibernate(const struct session *s);
 /* Ends the interpreter started ahead: its pipes lead to the daemon. */

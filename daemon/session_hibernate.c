@@ -38,7 +38,7 @@ static int write_meta(const struct hibernation *h, const struct session *s)
 	_cleanup_json_ json_object *o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_int(META_VERSION));
 	json_object_object_add(o, "tenant",
-			       json_object_new_string(session_owner(s)->name));
+			       json_object_new_string(session_tenant(s)->name));
 	json_object_object_add(o, "id", json_object_new_string(session_id(s)));
 	json_object_object_add(
 		o, "runtime", json_object_new_string(session_runtime(s)->name));

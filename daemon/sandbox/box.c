@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,7 +63,8 @@ struct box {
 	uint64_t ctl_ino;     /* the init's end of the control socket */
 	struct box_spec spec; /* what it was made with */
 	bool ready, dead, destroyed;
-	bool frozen; /* asked to freeze, not thawed since */
+	bool frozen;   /* asked to freeze, not thawed since */
+	bool host_net; /* in the daemon's network namespace */
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
@@ -110,6 +112,42 @@ int box_open_egress(struct box *b)
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
 	return pidfd < 0 ? pidfd : egress_open(&b->host->net, pidfd, b->egress);
+}
+
+bool box_host_network(const struct box *b)
+{
+	return b->host_net;
+}
+
+static int tcp_socket(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+int box_connect_loopback(struct box *b, uint16_t port)
+{
+	if (b->host_net)
+		return -EPERM;
+	if (!box_alive(b))
+		return -ESRCH;
+	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
+	if (pidfd < 0)
+		return pidfd;
+	/* A socket belongs to the namespace it was made in for good: only
+	 * its making needs the daemon inside. */
+	_cleanup_close_ int fd =
+		netns_call_in(&b->host->net, pidfd, tcp_socket, NULL);
+	if (fd < 0)
+		return fd;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno != EINPROGRESS)
+		return -errno;
+	return TAKE_FD(fd);
 }
 
 int box_usage(const struct box *b, struct cgroup_usage *u)
@@ -669,6 +707,7 @@ int box_restored(struct box_host *host, const struct box_restored_parts *p,
 		return -ENOMEM;
 	b->pid = p->pid;
 	b->spec = *p->spec;
+	b->host_net = p->spec->net == BOX_NET_HOST;
 	b->cg = p->cg;
 	b->uid_base = p->uid_base;
 	b->ctl = p->ctl;
@@ -719,6 +758,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		return -ENOMEM;
 	b->on_ready = ready;
 	b->spec = *spec;
+	b->host_net = spec->net == BOX_NET_HOST;
 
 	const char *step = "reserve a uid range";
 	int r = fault_inject(step);

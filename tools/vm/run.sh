@@ -15,6 +15,7 @@ BUILD=${BUILD:-$repo/build}
 OUT=${VM_OUT:-$repo/build-vm}
 RUNTIMES_PREFIX=${RUNTIMES_PREFIX:-/opt/isol8/runtimes}
 VM_TIMEOUT=${VM_TIMEOUT:-2400}        # seconds before qemu is killed
+VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-900} # seconds until guest-run.sh must have started
 VM_MEM=${VM_MEM:-4096}
 VM_CPUS=${VM_CPUS:-2}
 # What runs in the guest besides tests/vm; see tools/vm/README.md.
@@ -86,8 +87,13 @@ t_payload=$(date +%s)
 log "payload ready ($(( t_payload - t_image ))s)"
 
 # -- 3. boot -----------------------------------------------------------------
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
+# KVM only where the CPU shows hardware virtualisation: some hosts offer a
+# /dev/kvm (a paravirtual one such as kvm-pvm) whose guests need a kernel
+# built for it, and a stock Debian kernel hangs there before its first line.
+accel=${VM_ACCEL:-tcg}
+if [ -z "${VM_ACCEL:-}" ] && [ -w /dev/kvm ] && grep -Eqw 'vmx|svm' /proc/cpuinfo; then
+	accel=kvm
+fi
 log "booting the guest (accel $accel, ${VM_MEM} MiB, $VM_CPUS CPUs," \
 	"timeout ${VM_TIMEOUT}s); serial console: $OUT/serial.log"
 set +e
@@ -99,7 +105,21 @@ timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-drive "file=$run/root.qcow2,format=qcow2,if=virtio" \
 	-drive "file=$run/payload.img,format=raw,if=virtio" \
 	-nographic -serial "file:$OUT/serial.log" -monitor none \
-	-nic none -no-reboot </dev/null >"$OUT/qemu.log" 2>&1
+	-nic none -no-reboot </dev/null >"$OUT/qemu.log" 2>&1 &
+qpid=$!
+# A guest that never reaches its payload would hold the run for the whole
+# VM_TIMEOUT: give up early when the first line of guest-run.sh is late.
+booted=0
+for (( waited = 0; waited < VM_BOOT_TIMEOUT; waited += 5 )); do
+	grep -q 'vm-check: \[.*guest up' "$OUT/serial.log" 2>/dev/null && { booted=1; break; }
+	kill -0 "$qpid" 2>/dev/null || break
+	sleep 5
+done
+if [ $booted -eq 0 ] && kill -0 "$qpid" 2>/dev/null; then
+	log "BOOT TIMEOUT: the guest did not start its payload within ${VM_BOOT_TIMEOUT}s"
+	kill -TERM "$qpid" 2>/dev/null  # timeout(1) passes it on to qemu
+fi
+wait "$qpid"
 qrc=$?
 set -e
 t_end=$(date +%s)
