@@ -349,3 +349,31 @@ def test_established_tcp_connections_come_back_closed(start_daemon, tmp):
     lines = cat(d, sid, "/sandbox/tcp.log").splitlines()
     assert lines[-3:] == ["send EPIPE", "recv b''", "new b'y'"], lines
     ok(d, "session.delete", {"sessionId": sid})
+
+
+def test_exposed_port_serves_again_after_a_restore(start_daemon, start_bridge,
+                                                   tmp):
+    """The URL belongs to the session: while it is hibernated nothing
+    answers there; once restored, the same server (same process) does."""
+    d = start_daemon(config=config(tmp))
+    b = start_bridge(d)
+    sid = create_session(d, runtime="bash")
+    execute(d, {"runtime": "bash", "files": {"/sandbox/www/hello.txt": "hi"},
+                "code": "cd /sandbox/www && setsid python3 -m http.server "
+                        "8000 --bind 127.0.0.1 >/dev/null 2>&1 &"},
+            sessionId=sid)
+    x = ok(d, "session.expose", {"sessionId": sid, "port": 8000})
+    page = x["path"] + "hello.txt"
+
+    def status():
+        return b.request("GET", page, auth=False)[0]
+
+    assert wait_until(lambda: status() == 200, 20)
+    hibernate(d, sid)
+    assert status() != 200
+    msg = call(d, "session.expose", {"sessionId": sid, "port": 8001})
+    check_error(msg, -32009, kind="conflict", id=msg["id"],
+                words=("hibernated",))
+    ok(d, "session.resume", {"sessionId": sid})
+    assert wait_until(lambda: status() == 200, 20)
+    ok(d, "session.delete", {"sessionId": sid})
