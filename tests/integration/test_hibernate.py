@@ -33,7 +33,8 @@ pytestmark = pytest.mark.skipif(
 COUNTERS = {
     "bash": ("cd /sandbox; echo kept > f.txt; echo tmp > /tmp/t.txt; "
              "(t=$RANDOM$RANDOM; i=0; while :; do i=$((i+1)); "
-             "echo \"$t $i\" > /sandbox/count; sleep 0.1; done) "
+             "echo \"$t $i\" > /sandbox/count.new; "
+             "mv /sandbox/count.new /sandbox/count; sleep 0.1; done) "
              "</dev/null >/dev/null 2>&1 &"),
     "python": (
         "import subprocess, sys\n"
@@ -123,7 +124,8 @@ def assert_came_back(d, sid, before, runtime):
     assert r["stdout"] == "tmp\n", r
     now = read_count(d, sid)
     assert now and now[0] == before[0] and now[1] >= before[1], (now, before)
-    assert wait_until(lambda: read_count(d, sid)[1] > now[1], 10)
+    assert wait_until(lambda: (read_count(d, sid) or ("", 0))[1] > now[1],
+                      10)
 
 
 def hib_entries(tmp):
