@@ -105,16 +105,21 @@ static int call(const struct criu_call *c, const CriuRequest *req, int keep,
 		close(sp[0]);
 		run_criu(c, sp[1], keep);
 	}
+	int fork_err = errno;
 	close(sp[1]);
-	_cleanup_close_ int sk = sp[0];
-	if (pid < 0)
-		return -errno;
-	int r = send_request(sk, req);
+	if (pid < 0) {
+		close(sp[0]);
+		return -fork_err;
+	}
+	int r = send_request(sp[0], req);
 	if (r == 0)
-		r = recv_response(sk, out);
+		r = recv_response(sp[0], out);
+	/* criu swrk ends once its socket closes: closed before the wait, and
+	 * one that never answered is killed. */
+	close(sp[0]);
 	if (r == -ETIMEDOUT)
 		kill(pid, SIGKILL);
-	int status;
+	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r < 0 && WIFEXITED(status) && WEXITSTATUS(status) >= 126)

@@ -379,3 +379,19 @@ def test_exposed_port_serves_again_after_a_restore(start_daemon, start_bridge,
     ok(d, "session.resume", {"sessionId": sid})
     assert wait_until(lambda: status() == 200, 20)
     ok(d, "session.delete", {"sessionId": sid})
+
+
+def test_without_criu_hibernation_is_unsupported(start_daemon, tmp):
+    cfg = config(tmp)
+    cfg["sandbox"] = {"criuPath": "/nonexistent/criu"}
+    d = start_daemon(config=cfg)
+    sid = create_session(d, runtime="bash")
+    msg = call(d, "session.hibernate", {"sessionId": sid})
+    check_error(msg, -32010, kind="unsupported", id=msg["id"],
+                words=("CRIU", "sandbox.criuPath"))
+    # The session runs on, untouched.
+    s = ok(d, "session.get", {"sessionId": sid})
+    assert s["state"] == "running"
+    assert execute(d, {"runtime": "bash", "code": "echo on"},
+                   sessionId=sid)["stdout"] == "on\n"
+    assert hib_entries(tmp) == []
