@@ -111,7 +111,11 @@ int box_open_egress(struct box *b)
 		return 0;
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
-	return pidfd < 0 ? pidfd : egress_open(&b->host->net, pidfd, b->egress);
+	int r = pidfd < 0 ? pidfd
+			  : egress_open(&b->host->net, pidfd, b->egress);
+	if (r == 0)
+		b->spec.net = BOX_NET_FILTERED; /* a restore opens them too */
+	return r;
 }
 
 bool box_host_network(const struct box *b)
