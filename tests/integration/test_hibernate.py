@@ -69,7 +69,8 @@ COUNTERS = {
 
 @pytest.fixture
 def tmp():
-    """sessions.hibernateDir of the test's daemons."""
+    """sessions.hibernateDir of the test's daemons; named before
+    start_daemon, it is removed after they stop (a stop may hibernate)."""
     d = short_tmpdir("isol8-hib-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
@@ -133,7 +134,7 @@ def hib_entries(tmp):
 
 
 @pytest.mark.parametrize("runtime", ["bash", "python", "node"])
-def test_hibernate_and_resume(start_daemon, runtime, tmp):
+def test_hibernate_and_resume(tmp, start_daemon, runtime):
     d = start_daemon(config=config(tmp))
     dirs = daemon_cgroup_dirs(d.pid)
     before_all = warm_snapshot(d, dirs)
@@ -177,7 +178,7 @@ def warm_snapshot(d, dirs):
     return last[0]
 
 
-def test_survives_a_daemon_restart(start_daemon, tmp):
+def test_survives_a_daemon_restart(tmp, start_daemon):
     d = start_daemon(config=config(tmp))
     sid = start_counter(d, "python")
     before = read_count(d, sid)
@@ -193,7 +194,7 @@ def test_survives_a_daemon_restart(start_daemon, tmp):
     assert hib_entries(tmp) == []
 
 
-def test_hibernate_on_stop(start_daemon, tmp):
+def test_hibernate_on_stop(tmp, start_daemon):
     cfg = config(tmp, hibernateOnStop=True)
     d = start_daemon(config=cfg)
     sid = start_counter(d, "bash")
@@ -208,7 +209,7 @@ def test_hibernate_on_stop(start_daemon, tmp):
     ok(d2, "session.delete", {"sessionId": sid})
 
 
-def test_deleted_hibernated_session_leaves_nothing(start_daemon, tmp):
+def test_deleted_hibernated_session_leaves_nothing(tmp, start_daemon):
     d = start_daemon(config=config(tmp))
     dirs = daemon_cgroup_dirs(d.pid)
     before = warm_snapshot(d, dirs)
@@ -222,7 +223,7 @@ def test_deleted_hibernated_session_leaves_nothing(start_daemon, tmp):
         (leak_snapshot(d, dirs), before)
 
 
-def test_hibernated_sessions_count_against_the_quota(start_daemon, tmp):
+def test_hibernated_sessions_count_against_the_quota(tmp, start_daemon):
     cfg = config(tmp)
     cfg["tenants"] = {"maxSessions": 1}
     cfg["server"] = {"socketMode": "0666"}
@@ -244,7 +245,7 @@ def test_hibernated_sessions_count_against_the_quota(start_daemon, tmp):
     assert hib_entries(tmp) == []
 
 
-def test_hibernated_ttl(start_daemon, tmp):
+def test_hibernated_ttl(tmp, start_daemon):
     d = start_daemon(config=config(tmp, hibernatedTtlMs=1000))
     sid = create_session(d, runtime="bash")
     hibernate(d, sid)
@@ -253,7 +254,7 @@ def test_hibernated_ttl(start_daemon, tmp):
     assert hib_entries(tmp) == []
 
 
-def test_bad_input(start_daemon, tmp):
+def test_bad_input(tmp, start_daemon):
     d = start_daemon(config=config(tmp))
     msg = call(d, "session.hibernate", {})
     check_error(msg, -32602, kind="invalid_argument", id=msg["id"],
@@ -272,7 +273,7 @@ def test_bad_input(start_daemon, tmp):
     assert hib_entries(tmp) == []
 
 
-def test_execution_resumes_a_hibernated_session(start_daemon, tmp):
+def test_execution_resumes_a_hibernated_session(tmp, start_daemon):
     d = start_daemon(config=config(tmp))
     sid = create_session(d, runtime="bash")
     execute(d, {"runtime": "bash", "code": "echo x > /sandbox/x"},
@@ -284,7 +285,7 @@ def test_execution_resumes_a_hibernated_session(start_daemon, tmp):
     ok(d, "session.delete", {"sessionId": sid})
 
 
-def test_isol8ctl_and_bridge_hibernate(start_daemon, start_bridge, tmp):
+def test_isol8ctl_and_bridge_hibernate(tmp, start_daemon, start_bridge):
     d = start_daemon(config=config(tmp))
     sid = create_session(d, runtime="bash")
     r = run_ctl("session", "hibernate", sid, socket_path=d.socket_path)
@@ -334,7 +335,7 @@ log.write(f"new {a2.recv(1)!r}\n")
 '''
 
 
-def test_established_tcp_connections_come_back_closed(start_daemon, tmp):
+def test_established_tcp_connections_come_back_closed(tmp, start_daemon):
     d = start_daemon(config=config(tmp))
     sid = create_session(d, runtime="python")
     execute(d, {"runtime": "python", "code": (
@@ -353,8 +354,8 @@ def test_established_tcp_connections_come_back_closed(start_daemon, tmp):
     ok(d, "session.delete", {"sessionId": sid})
 
 
-def test_exposed_port_serves_again_after_a_restore(start_daemon, start_bridge,
-                                                   tmp):
+def test_exposed_port_serves_again_after_a_restore(tmp, start_daemon,
+                                                   start_bridge):
     """The URL belongs to the session: while it is hibernated nothing
     answers there; once restored, the same server (same process) does."""
     d = start_daemon(config=config(tmp))
@@ -381,7 +382,7 @@ def test_exposed_port_serves_again_after_a_restore(start_daemon, start_bridge,
     ok(d, "session.delete", {"sessionId": sid})
 
 
-def test_without_criu_hibernation_is_unsupported(start_daemon, tmp):
+def test_without_criu_hibernation_is_unsupported(tmp, start_daemon):
     cfg = config(tmp)
     cfg["sandbox"] = {"criuPath": "/nonexistent/criu"}
     d = start_daemon(config=cfg)
