@@ -27,6 +27,7 @@ static const char session_help[] =
 	"       isol8ctl session set-timeout ID SEC\n"
 	"       isol8ctl session pause ID\n"
 	"       isol8ctl session resume ID\n"
+	"       isol8ctl session hibernate ID\n"
 	"       isol8ctl session expose ID PORT\n"
 	"       isol8ctl session unexpose ID PORT\n"
 	"       isol8ctl session exposed ID [--json]\n"
@@ -51,7 +52,11 @@ static const char session_help[] =
 	"               disables it\n"
 	"  pause        freeze every process of the session where it stands;\n"
 	"               its idle timer stops until it is resumed\n"
-	"  resume       thaw a paused session; its idle timeout counts again\n"
+	"  resume       thaw a paused session, or restore a hibernated one;\n"
+	"               its idle timeout counts again\n"
+	"  hibernate    write the session's processes, memory and files to\n"
+	"               disk and free its sandbox until it is resumed, by\n"
+	"               this daemon or the next (CRIU)\n"
 	"               from now\n"
 	"  expose       make PORT of the session's loopback reachable through\n"
 	"               the HTTP bridge (isol8ctl serve) at the path printed,\n"
@@ -382,20 +387,27 @@ static int do_set_timeout(struct ctl *ctl, const struct session_args *a)
 	return code;
 }
 
-/* session.pause or session.resume, by the subcommand's name. */
+/* session.pause, session.resume or session.hibernate, by the
+ * subcommand's name. */
 static int do_pause(struct ctl *ctl, const struct session_args *a)
 {
+	static const char *const done[][2] = { { "pause", "paused" },
+					       { "resume", "resumed" },
+					       { "hibernate", "hibernated" } };
 	if (!need(a, 1, 1, "ID"))
 		return CTL_EXIT_USAGE;
-	bool pause = strcmp(a->name, "pause") == 0;
+	size_t i = 0;
+	while (i + 1 < ARRAY_SIZE(done) && strcmp(done[i][0], a->name) != 0)
+		i++;
+	char method[32];
+	snprintf(method, sizeof(method), "session.%s", a->name);
 	_cleanup_json_ json_object *r = NULL;
-	int code = side_session_call(ctl, a,
-				     pause ? "session.pause" : "session.resume",
-				     session_params(a->pos[0]), &r);
+	int code = side_session_call(ctl, a, method, session_params(a->pos[0]),
+				     &r);
 	if (code == CTL_EXIT_OK && a->json)
 		ctl_print_json(r);
 	else if (code == CTL_EXIT_OK)
-		printf("%s %s\n", a->pos[0], pause ? "paused" : "resumed");
+		printf("%s %s\n", a->pos[0], done[i][1]);
 	return code;
 }
 
@@ -530,6 +542,7 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		{ "set-timeout", do_set_timeout },
 		{ "pause", do_pause },
 		{ "resume", do_pause },
+		{ "hibernate", do_pause },
 		{ "expose", do_expose },
 		{ "unexpose", do_expose },
 		{ "exposed", do_exposed },

@@ -340,7 +340,7 @@ static enum MHD_Result post_session_timeout(struct http_request *r,
 	return http_reply_json(r, MHD_HTTP_OK, o);
 }
 
-/* POST /session/:id/pause and /resume: the session object. */
+/* POST /session/:id/pause, /resume and /hibernate: the session object. */
 static enum MHD_Result session_call(struct http_request *r, const char *id,
 				    const char *method)
 {
@@ -360,6 +360,12 @@ static enum MHD_Result post_session_resume(struct http_request *r,
 					   const char *id)
 {
 	return session_call(r, id, "session.resume");
+}
+
+static enum MHD_Result post_session_hibernate(struct http_request *r,
+					      const char *id)
+{
+	return session_call(r, id, "session.hibernate");
 }
 
 /* POST /session/:id/expose {port}: the port's token, its path, and its
@@ -495,6 +501,7 @@ static const struct route {
 	{ "POST", "/session/:id/timeout", post_session_timeout },
 	{ "POST", "/session/:id/pause", post_session_pause },
 	{ "POST", "/session/:id/resume", post_session_resume },
+	{ "POST", "/session/:id/hibernate", post_session_hibernate },
 	{ "POST", "/session/:id/expose", post_session_expose },
 	{ "GET", "/session/:id/expose", get_session_expose },
 	{ "DELETE", "/session/:id/expose/*", delete_session_expose },

@@ -352,13 +352,13 @@ int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
 	return call(r, "POST", url, body, CALL_TIMEOUT_MS, what, result);
 }
 
-int remote_pause_session(struct remote *r, const char *session_id, bool pause,
-			 json_object **result)
+int remote_pause_session(struct remote *r, const char *session_id,
+			 const char *action, json_object **result)
 {
-	const char *what =
-		pause ? "Failed to pause session" : "Failed to resume session";
-	_cleanup_free_ char *url =
-		session_url(session_id, pause ? "/pause" : "/resume");
+	char what[48], path[24];
+	snprintf(what, sizeof(what), "Failed to %s session", action);
+	snprintf(path, sizeof(path), "/%s", action);
+	_cleanup_free_ char *url = session_url(session_id, path);
 	if (!url)
 		return no_memory(r, what, result);
 	return call(r, "POST", url, NULL, CALL_TIMEOUT_MS, what, result);

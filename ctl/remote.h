@@ -47,9 +47,9 @@ int remote_get_file(struct remote *r, const char *session_id, const char *path,
 		    json_object **result);
 int remote_set_timeout(struct remote *r, const char *session_id, long long sec,
 		       json_object **result);
-/* POST /session/ID/pause (pause true) or /resume. */
-int remote_pause_session(struct remote *r, const char *session_id, bool pause,
-			 json_object **result);
+/* POST /session/ID/ACTION: action "pause", "resume" or "hibernate". */
+int remote_pause_session(struct remote *r, const char *session_id,
+			 const char *action, json_object **result);
 int remote_delete_session(struct remote *r, const char *session_id,
 			  json_object **result);
 /* The bridge's exposed-port routes: POST /session/ID/expose {port}

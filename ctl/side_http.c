@@ -68,9 +68,10 @@ static int remote_call(struct remote *r, const char *method,
 			json_object_get_int64(json_field(params, "timeoutSec")),
 			result);
 	if (strcmp(method, "session.pause") == 0 ||
-	    strcmp(method, "session.resume") == 0)
-		return remote_pause_session(
-			r, id, strcmp(method, "session.pause") == 0, result);
+	    strcmp(method, "session.resume") == 0 ||
+	    strcmp(method, "session.hibernate") == 0)
+		return remote_pause_session(r, id, method + strlen("session."),
+					    result);
 	if (strcmp(method, "session.delete") == 0)
 		return remote_delete_session(r, id, result);
 	if (strcmp(method, "session.expose") == 0 ||

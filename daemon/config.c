@@ -182,6 +182,14 @@ static const struct key schema[] = {
 	  4096),
 	K("sessions.maxIdleTimeoutMs", T_UINT, session_max_idle_ms, "86400000",
 	  1000, 365ull * 86400000),
+	/* Hibernation with CRIU (daemon/session_hibernate.c). */
+	K("sessions.hibernateDir", T_STRING, hibernate_dir,
+	  "\"/var/lib/isol8/hibernated\"", 0, 0),
+	K("sessions.hibernatedTtlMs", T_UINT, hibernated_ttl_ms, "604800000",
+	  1000, 365ull * 86400000),
+	K("sessions.hibernateOnStop", T_BOOL, hibernate_on_stop, "false", 0, 0),
+	K("sandbox.criuPath", T_STRING, criu_path,
+	  "\"/opt/isol8/criu/sbin/criu\"", 0, 0),
 	/* The audit trail (daemon/audit.c): isol8's AuditConfig, plus what
 	 * a root daemon's trail needs (the chain's key, rotation, required). */
 	K("audit.enabled", T_BOOL, audit.enabled, "false", 0, 0),
@@ -551,6 +559,19 @@ static int check_remote_code(const struct config *cfg, struct error *e)
 	return 0;
 }
 
+/* The paths hibernation hands to CRIU, which resolves them itself. */
+static int check_hibernation(const struct config *cfg, struct error *e)
+{
+	if (cfg->hibernate_dir[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "sessions.hibernateDir: must be an absolute "
+				 "path");
+	if (cfg->criu_path[0] != '/')
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "sandbox.criuPath: must be an absolute path");
+	return 0;
+}
+
 static double number(const struct config *cfg, const struct key *k)
 {
 	const void *field = (const char *)cfg + k->offset;
@@ -646,7 +667,8 @@ static int load_file(struct config *cfg, const char *path, bool path_required,
 			path);
 	}
 	if ((r = apply_object(cfg, root, "", e)) < 0 ||
-	    (r = check_remote_code(cfg, e)) < 0)
+	    (r = check_remote_code(cfg, e)) < 0 ||
+	    (r = check_hibernation(cfg, e)) < 0)
 		return r;
 	return check_security(cfg, e);
 }

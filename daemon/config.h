@@ -106,6 +106,11 @@ struct config {
 	uint64_t tenant_max_exposed;
 	uint64_t tenant_max_concurrent;
 	uint64_t session_max_idle_ms; /* 0 and more are clamped to it */
+	/* hibernation (daemon/session_hibernate.c) */
+	char *hibernate_dir;	    /* one directory per session */
+	uint64_t hibernated_ttl_ms; /* how long one is kept */
+	bool hibernate_on_stop;	    /* SIGTERM hibernates, start restores */
+	char *criu_path;
 
 	/* audit.*: one record per admitted execution (daemon/audit.c) */
 	struct config_audit {

@@ -4,6 +4,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "session_hibernate.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -89,14 +90,21 @@ void execution_run_in_session(struct execution *e)
 			return;
 		}
 	}
-	if (session_paused(s) && (!r->resume || session_resume(s) < 0)) {
+	struct error wake = { 0 };
+	if (session_paused(s) &&
+	    (!r->resume || (session_hibernated(s) ? session_restore(s, &wake)
+						  : session_resume(s)) < 0)) {
+		if (wake.err) {
+			execution_fail(e, wake.kind, "%s", wake.message);
+			return;
+		}
 		execution_fail(e, ERR_CONFLICT,
-			       r->resume ? "Session %s is paused and cannot "
+			       r->resume ? "Session %s is %s and cannot "
 					   "be resumed"
-					 : "Session %s is paused: resume it "
+					 : "Session %s is %s: resume it "
 					   "(session.resume) or send the "
 					   "execution with \"resume\": true",
-			       r->session_id);
+			       r->session_id, session_state(s));
 		return;
 	}
 	e->in_session = true;

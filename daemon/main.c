@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "net/resolver.h"
 #include "session.h"
+#include "session_hibernate.h"
 #include "sandbox/init_exe.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
@@ -147,6 +148,8 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	/* Closing every connection cancels its executions; their boxes go
 	 * asynchronously, so the loop runs until the last one is gone, or
 	 * at most a second. */
+	if (d->cfg.hibernate_on_stop)
+		sessions_hibernate_all(d->sessions);
 	sessions_free(d->sessions);
 	d->sessions = NULL;
 	server_stop(d->server);
@@ -323,6 +326,7 @@ static int run(struct daemon *d, const struct options *o)
 	if (r < 0)
 		return r;
 	tenants_init(&d->tenants, &d->cfg);
+	sessions_load_hibernated(d->sessions);
 	r = server_start(d, &d->server);
 	if (r < 0)
 		return r;

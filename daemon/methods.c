@@ -20,6 +20,7 @@ static const struct rpc_method methods[] = {
 	{ "session.set_timeout", method_session_set_timeout, false },
 	{ "session.pause", method_session_pause, false },
 	{ "session.resume", method_session_resume, false },
+	{ "session.hibernate", method_session_hibernate, false },
 	{ "session.expose", method_session_expose, false },
 	{ "session.unexpose", method_session_unexpose, false },
 	{ "session.exposed", method_session_exposed, true },

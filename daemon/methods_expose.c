@@ -58,6 +58,13 @@ void method_session_expose(struct rpc_call *call)
 	struct session *s = params_session_port(call, &port);
 	if (!s)
 		return;
+	if (session_hibernated(s)) {
+		rpc_reply_error(call, ERR_CONFLICT,
+				"Session %s is hibernated: resume it first "
+				"(session.resume)",
+				session_id(s));
+		return;
+	}
 	/* The host's loopback is no box's to publish. */
 	if (box_host_network(session_box(s))) {
 		rpc_reply_error(call, ERR_UNSUPPORTED,
@@ -133,8 +140,8 @@ void method_session_connect(struct rpc_call *call)
 	struct session *s = expose_session_of(x);
 	if (session_paused(s)) {
 		rpc_reply_error(call, ERR_CONFLICT,
-				"Session %s is paused; resume it first",
-				session_id(s));
+				"Session %s is %s; resume it first",
+				session_id(s), session_state(s));
 		return;
 	}
 	/* A request to its service is use of the session. */

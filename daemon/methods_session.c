@@ -493,9 +493,9 @@ static struct file_call *new_file_call(struct rpc_call *call,
 		return NULL;
 	if (session_paused(*s)) {
 		rpc_reply_error(call, ERR_CONFLICT,
-				"Session %s is paused: resume it first "
+				"Session %s is %s: resume it first "
 				"(session.resume)",
-				session_id(*s));
+				session_id(*s), session_state(*s));
 		return NULL;
 	}
 	struct file_call *f = calloc(1, sizeof(*f));

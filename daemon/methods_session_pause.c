@@ -1,9 +1,11 @@
 /* session.pause and session.resume: every process of a session's box
- * frozen by the cgroup freezer, and thawed. */
+ * frozen by the cgroup freezer, and thawed; session.resume also restores
+ * a hibernated session (session_hibernate.h). */
 #include "methods.h"
 
 #include "rpc_call.h"
 #include "session.h"
+#include "session_hibernate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -101,6 +103,14 @@ void method_session_resume(struct rpc_call *call)
 	struct session *s = params_session(call, keys);
 	if (!s)
 		return;
+	if (session_hibernated(s)) {
+		struct error e = { 0 };
+		if (session_restore(s, &e) < 0)
+			rpc_reply_error(call, e.kind, "%s", e.message);
+		else
+			rpc_reply(call, session_to_json(s));
+		return;
+	}
 	int r = session_resume(s);
 	if (r < 0 && r != -EALREADY) /* resuming a running one: nothing */
 		rpc_reply_error(call, ERR_INTERNAL,

@@ -5,6 +5,7 @@
 #include "expose.h"
 #include "log.h"
 #include "pool.h"
+#include "hibernation.h"
 #include "sandbox/seccomp.h"
 #include "timestamp.h"
 #include "waiter.h"
@@ -21,7 +22,9 @@
 #define FREEZE_POLL_USEC 5000
 #define FREEZE_TIMEOUT_USEC 5000000ULL
 
-enum pause_state { RUNNING, FREEZING, PAUSED };
+/* HIBERNATED: no box; its processes and files wait on disk
+ * (session_hibernate.c). */
+enum pause_state { RUNNING, FREEZING, PAUSED, HIBERNATED };
 
 struct session {
 	struct sessions *set;
@@ -51,12 +54,14 @@ struct session {
 	sd_event_source *freeze_timer;
 	session_paused_fn paused; /* the caller of session_pause, waiting */
 	void *paused_data;
+	struct hibernation *hib; /* while HIBERNATED */
 };
 
 struct sessions {
 	struct daemon *d;
 	struct session *list;
 	unsigned count;
+	bool stopping; /* hibernated sessions stay on disk */
 };
 
 static uint64_t mono_usec(const struct session *s)
@@ -130,6 +135,8 @@ static void arm(sd_event_source *src, uint64_t deadline)
  * it is not paused. */
 static void arm_idle(struct session *s)
 {
+	if (s->pause == HIBERNATED)
+		return; /* its timer counts sessions.hibernatedTtlMs */
 	bool idle = !s->running && !s->head && s->idle_ms > 0 &&
 		    s->pause == RUNNING;
 	s->idle_deadline = idle ? mono_usec(s) + s->idle_ms * 1000 : 0;
@@ -141,6 +148,11 @@ static int on_idle(sd_event_source *src, uint64_t usec, void *userdata)
 	(void)src;
 	(void)usec;
 	struct session *s = userdata;
+	if (s->pause == HIBERNATED) {
+		session_delete(s, "hibernated longer than "
+				  "sessions.hibernatedTtlMs");
+		return 0;
+	}
 	char why[96];
 	snprintf(why, sizeof(why), "idle for %llu ms",
 		 (unsigned long long)s->idle_ms);
@@ -355,6 +367,7 @@ static void session_free(struct session *s)
 {
 	drop_interpreter(s);
 	box_destroy(s->box);
+	hibernation_free(s->hib, &s->set->d->boxes, !s->set->stopping);
 	if (s->pool_key)
 		pool_release(s->set->d->pool, s->pool_key);
 	sd_event_source_disable_unref(s->idle_timer);
@@ -612,6 +625,7 @@ void sessions_free(struct sessions *set)
 {
 	if (!set)
 		return;
+	set->stopping = true;
 	while (set->list)
 		session_delete(set->list, "the daemon is stopping");
 	free(set);
@@ -622,6 +636,15 @@ void sessions_free(struct sessions *set)
 bool session_paused(const struct session *s)
 {
 	return s->pause != RUNNING;
+}
+
+const char *session_state(const struct session *s)
+{
+	static const char *const states[] = { [RUNNING] = "running",
+					      [FREEZING] = "running",
+					      [PAUSED] = "paused",
+					      [HIBERNATED] = "hibernated" };
+	return states[s->pause];
 }
 
 static void pause_done(struct session *s, int err)
@@ -662,17 +685,26 @@ static int on_freeze_poll(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-int session_pause(struct session *s, session_paused_fn done, void *userdata)
+/* 0 when s stands still between executions, its box made and no pause
+ * under way; else why not. */
+static int between_executions(const struct session *s)
 {
-	if (s->pause == PAUSED)
-		return -EALREADY;
 	if (s->pause == FREEZING)
 		return -EINPROGRESS;
 	if (!s->ready)
 		return -EAGAIN;
 	if (s->running || s->head || s->side)
 		return -EBUSY;
-	int r = box_freeze(s->box, true);
+	return 0;
+}
+
+int session_pause(struct session *s, session_paused_fn done, void *userdata)
+{
+	if (s->pause == PAUSED || s->pause == HIBERNATED)
+		return -EALREADY;
+	int r = between_executions(s);
+	if (r == 0)
+		r = box_freeze(s->box, true);
 	if (r < 0)
 		return r;
 	uint64_t now = mono_usec(s);
@@ -707,6 +739,8 @@ int session_resume(struct session *s)
 {
 	if (s->pause == RUNNING)
 		return -EALREADY;
+	if (s->pause == HIBERNATED)
+		return -ENOTCONN; /* session_restore() brings it back */
 	int r = box_freeze(s->box, false);
 	if (r < 0)
 		return r;
@@ -752,10 +786,14 @@ json_object *session_to_json(const struct session *s)
 			       json_object_new_boolean(s->running != NULL));
 	json_object_object_add(o, "queued",
 			       json_object_new_int((int)s->queued));
+	json_object_object_add(o, "state",
+			       json_object_new_string(session_state(s)));
 	json_object_object_add(o, "paused",
 			       json_object_new_boolean(s->pause == PAUSED));
 	if (s->pause == PAUSED)
 		add_time(o, "pausedAt", s->paused_ms);
+	if (s->hib)
+		add_time(o, "hibernatedAt", hibernation_at_ms(s->hib));
 	add_time(o, "createdAt", s->created_ms);
 	add_time(o, "lastAccessedAt", s->accessed_ms);
 	/* The nearer of the idle and the lifetime deadline. */
@@ -774,14 +812,16 @@ json_object *session_to_json(const struct session *s)
 	json_object_object_add(o, "executions",
 			       json_object_new_int64((int64_t)s->executions));
 	char cid[48];
-	snprintf(cid, sizeof(cid), "isol8-box-%s", box_name(s->box));
+	snprintf(cid, sizeof(cid), "isol8-box-%s",
+		 s->box ? box_name(s->box) : "hibernated");
 	json_object_object_add(o, "containerId", json_object_new_string(cid));
 	json_object_object_add(o, "persisted",
 			       json_object_new_boolean(s->persisted));
 	json_object_object_add(o, "exposedPorts",
 			       expose_ports_json(s->set->d->exposures, s));
 	struct cgroup_usage u = { 0 };
-	box_usage(s->box, &u);
+	if (s->box)
+		box_usage(s->box, &u);
 	json_object *ru = json_object_new_object();
 	exec_usage_json(ru, u.cpu_time_ns,
 			(mono_usec(s) - s->created_usec) / 1000, &u,
@@ -800,4 +840,120 @@ json_object *sessions_to_json(const struct sessions *set,
 		if (c->admin || s->owner == c->tenant)
 			json_object_array_add(a, session_to_json(s));
 	return a;
+}
+
+/* ---- hibernation (session_hibernate.c) ---- */
+
+struct daemon *session_daemon(const struct session *s)
+{
+	return s->set->d;
+}
+
+struct daemon *sessions_daemon(const struct sessions *set)
+{
+	return set->d;
+}
+
+struct hibernation *session_hibernation(const struct session *s)
+{
+	return s->hib;
+}
+
+int session_may_hibernate(const struct session *s)
+{
+	return s->pause == HIBERNATED ? -EALREADY : between_executions(s);
+}
+
+void session_stop_interpreter(struct session *s)
+{
+	drop_interpreter(s);
+}
+
+/* The idle timer counts the hibernated session's time on disk. */
+static void arm_hibernated(struct session *s, uint64_t ttl_ms)
+{
+	s->idle_deadline = mono_usec(s) + ttl_ms * 1000;
+	arm(s->idle_timer, s->idle_deadline);
+}
+
+void session_set_hibernated(struct session *s, struct hibernation *h,
+			    uint64_t ttl_ms)
+{
+	drop_interpreter(s);
+	box_destroy(s->box);
+	s->box = NULL;
+	s->hib = h;
+	s->pause = HIBERNATED;
+	arm_hibernated(s, ttl_ms);
+	log_info("session %s hibernated", s->id);
+}
+
+void session_set_restored(struct session *s, struct box *b,
+			  struct hibernation **h)
+{
+	*h = s->hib;
+	s->hib = NULL;
+	s->box = b;
+	s->pause = RUNNING;
+	log_info("session %s restored in box %s", s->id, box_name(b));
+	session_touch(s);
+	start_interpreter(s);
+	kick(s);
+}
+
+void session_box_died(struct box *b, void *session)
+{
+	on_box_died(b, session);
+}
+
+int session_add_hibernated(struct sessions *set, struct tenant *t,
+			   const char *id, const struct runtime *rt,
+			   const struct session_saved *saved,
+			   struct hibernation *h, uint64_t ttl_ms,
+			   struct session **out, struct error *e)
+{
+	/* Within the quotas as any session, but never refused for them: it
+	 * exists already. */
+	const struct caller admin = { .tenant = t, .admin = true };
+	struct session *s = session_alloc(set, &admin, id, saved->idle_ms, e);
+	if (!s)
+		return -e->err;
+	s->rt = rt;
+	s->ready = true;
+	s->persisted = saved->persisted;
+	s->executions = saved->executions;
+	s->created_ms = saved->created_ms;
+	s->accessed_ms = saved->accessed_ms;
+	s->hib = h;
+	s->pause = HIBERNATED;
+	s->next = set->list;
+	set->list = s;
+	set->count++;
+	arm_hibernated(s, ttl_ms);
+	*out = s;
+	return 0;
+}
+
+void session_saved_of(const struct session *s, struct session_saved *out)
+{
+	*out = (struct session_saved){ .idle_ms = s->idle_ms,
+				       .created_ms = s->created_ms,
+				       .accessed_ms = s->accessed_ms,
+				       .executions = s->executions,
+				       .persisted = s->persisted };
+}
+
+struct session *sessions_first(const struct sessions *set)
+{
+	return set->list;
+}
+
+struct session *session_next(const struct session *s)
+{
+	return s->next;
+}
+
+bool session_hibernated(const struct session *s)
+{
+	return s->pause == HIBERNATED;
 }

@@ -107,8 +107,12 @@ void session_pause_forget(struct session *s);
 /* Thaws s; its idle timeout counts again from now.  -EALREADY when not
  * paused (nor being paused). */
 int session_resume(struct session *s);
-/* Paused or being paused. */
+/* Paused, being paused or hibernated. */
 bool session_paused(const struct session *s);
+/* Hibernated (session_hibernate.h): no box until restored. */
+bool session_hibernated(const struct session *s);
+/* "running", "paused" or "hibernated". */
+const char *session_state(const struct session *s);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
 /* Milliseconds since it was last used, or 0 while an execution runs or
@@ -122,5 +126,41 @@ json_object *session_to_json(const struct session *s);
 /* The sessions c may see. */
 json_object *sessions_to_json(const struct sessions *set,
 			      const struct caller *c);
+
+/* ---- for session_hibernate.c alone ---- */
+
+struct hibernation;
+
+/* What a session keeps across a hibernation, besides its id. */
+struct session_saved {
+	uint64_t idle_ms, created_ms, accessed_ms, executions;
+	bool persisted;
+};
+
+struct daemon *session_daemon(const struct session *s);
+struct daemon *sessions_daemon(const struct sessions *set);
+struct hibernation *session_hibernation(const struct session *s);
+/* 0 when s may be hibernated now, else as session_pause's errors. */
+int session_may_hibernate(const struct session *s);
+/* Ends the interpreter started ahead: its pipes lead to the daemon. */
+void session_stop_interpreter(struct session *s);
+/* s's box is on disk as h (the box destroyed): s runs nothing until
+ * restored and expires ttl_ms from now. */
+void session_set_hibernated(struct session *s, struct hibernation *h,
+			    uint64_t ttl_ms);
+/* s runs again in b; *h is the hibernation it was in (the caller's). */
+void session_set_restored(struct session *s, struct box *b,
+			  struct hibernation **h);
+/* The box_died_fn of a session's box. */
+void session_box_died(struct box *b, void *session);
+void session_saved_of(const struct session *s, struct session_saved *out);
+/* A hibernated session found on disk, of tenant t. */
+int session_add_hibernated(struct sessions *set, struct tenant *t,
+			   const char *id, const struct runtime *rt,
+			   const struct session_saved *saved,
+			   struct hibernation *h, uint64_t ttl_ms,
+			   struct session **out, struct error *e);
+struct session *sessions_first(const struct sessions *set);
+struct session *session_next(const struct session *s);
 
 #endif

@@ -14,6 +14,7 @@ pkgs=(
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
 	libssl-dev libpq-dev postgresql haproxy python3-kubernetes python3-yaml iproute2
+	libprotobuf-c-dev protobuf-c-compiler
 	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common skopeo umoci
 )
@@ -85,3 +86,6 @@ if [ ! -f "$DEVTOOLS_PREFIX/node_modules/@cdktf/hcl2json/package.json" ]; then
 	mkdir -p "$DEVTOOLS_PREFIX"
 	npm install --silent --no-fund --no-audit --prefix "$DEVTOOLS_PREFIX" @cdktf/hcl2json >/dev/null
 fi
+
+# CRIU for session hibernation: built from Debian's source, see build-criu.sh.
+"$(dirname "$0")/build-criu.sh"

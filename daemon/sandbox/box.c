@@ -23,9 +23,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+_Static_assert(EGRESS_WAYS == 4, "struct box_restored_parts holds them");
 
 #define MAX_PENDING 64
 #define MAX_RUNNING 64
@@ -57,6 +60,8 @@ struct box {
 	sd_event_source *cleanup_timer;
 	struct cgroup_box *cg;
 	int64_t uid_base;
+	uint64_t ctl_ino;     /* the init's end of the control socket */
+	struct box_spec spec; /* what it was made with */
 	bool ready, dead, destroyed;
 	bool frozen;   /* asked to freeze, not thawed since */
 	bool host_net; /* in the daemon's network namespace */
@@ -73,6 +78,28 @@ const char *box_name(const struct box *b)
 	return b->name;
 }
 
+const struct box_spec *box_spec_of(const struct box *b)
+{
+	return &b->spec;
+}
+
+pid_t box_pid(const struct box *b)
+{
+	return b->pid;
+}
+
+uint64_t box_ctl_ino(const struct box *b)
+{
+	return b->ctl_ino;
+}
+
+int64_t box_take_uids(struct box *b)
+{
+	int64_t base = b->uid_base;
+	b->uid_base = -1;
+	return base;
+}
+
 const int *box_egress_fds(const struct box *b)
 {
 	return b->egress[EGRESS_PROXY] >= 0 ? b->egress : NULL;
@@ -84,7 +111,11 @@ int box_open_egress(struct box *b)
 		return 0;
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
-	return pidfd < 0 ? pidfd : egress_open(&b->host->net, pidfd, b->egress);
+	int r = pidfd < 0 ? pidfd
+			  : egress_open(&b->host->net, pidfd, b->egress);
+	if (r == 0)
+		b->spec.net = BOX_NET_FILTERED; /* a restore opens them too */
+	return r;
 }
 
 bool box_host_network(const struct box *b)
@@ -625,7 +656,7 @@ static int on_refill(sd_event_source *s, void *userdata)
 
 /* The next box's network namespace is made once this event is handled,
  * while the box just cloned builds its root on another CPU. */
-static void schedule_refill(struct box_host *host)
+void box_schedule_refill(struct box_host *host)
 {
 	int r = host->refill ? sd_event_source_set_enabled(host->refill,
 							   SD_EVENT_ONESHOT)
@@ -636,25 +667,102 @@ static void schedule_refill(struct box_host *host)
 			  "cannot schedule a network namespace");
 }
 
-int box_create(struct box_host *host, const struct box_spec *spec,
-	       box_ready_fn ready, box_died_fn died, void *userdata,
-	       struct box **out)
+static int ctl_pair(void *sp)
+{
+	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0
+		       ? -errno
+		       : 0;
+}
+
+static struct box *box_alloc(struct box_host *host, box_died_fn died,
+			     void *userdata)
 {
 	struct box *b = calloc(1, sizeof(*b));
 	if (!b)
-		return -ENOMEM;
+		return NULL;
 	host->live++;
 	b->host = host;
 	b->ctl = -1;
 	for (int i = 0; i < EGRESS_WAYS; i++)
 		b->egress[i] = -1;
 	b->uid_base = -1;
-	b->host_net = spec->net == BOX_NET_HOST;
-	b->on_ready = ready;
 	b->on_died = died;
 	b->userdata = userdata;
 	snprintf(b->name, sizeof(b->name), "%llu",
 		 (unsigned long long)++host->next_id);
+	return b;
+}
+
+int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
+		 uint64_t *peer_ino)
+{
+	int r = netns_call_in(&host->net, netfd, ctl_pair, sp);
+	struct stat st;
+	if (r == 0 && fstat(sp[1], &st) == 0)
+		*peer_ino = st.st_ino;
+	return r;
+}
+
+int box_restored(struct box_host *host, const struct box_restored_parts *p,
+		 box_died_fn died, void *userdata, struct box **out)
+{
+	struct box *b = box_alloc(host, died, userdata);
+	if (!b)
+		return -ENOMEM;
+	b->pid = p->pid;
+	b->spec = *p->spec;
+	b->host_net = p->spec->net == BOX_NET_HOST;
+	b->cg = p->cg;
+	b->uid_base = p->uid_base;
+	b->ctl = p->ctl;
+	b->ctl_ino = p->ctl_ino;
+	for (int i = 0; i < EGRESS_WAYS; i++)
+		b->egress[i] = p->egress[i];
+	b->ready = true;
+	int r = sd_event_add_child_pidfd(host->event, &b->child_src, p->pidfd,
+					 WEXITED, on_child, b);
+	if (r >= 0) {
+		sd_event_source_set_child_pidfd_own(b->child_src, true);
+		sd_event_source_set_child_process_own(b->child_src, true);
+		r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
+				    on_ctl, b);
+	}
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "box %s: cannot watch its restored init",
+			  b->name);
+		if (!b->child_src) {
+			/* Nobody else would reap it. */
+			syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL,
+				0);
+			waitpid(p->pid, NULL, 0);
+			close(p->pidfd);
+			b->dead = true;
+		}
+		b->on_died = NULL;
+		box_destroy(b);
+		return r;
+	}
+	struct init_msg m = { .op = INIT_DUMPABLE };
+	r = send_to_init(b, &m, NULL, NULL, 0);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "box %s: its init may not be hibernated again",
+			  b->name);
+	log_info("box %s: restored, init %d", b->name, (int)b->pid);
+	*out = b;
+	return 0;
+}
+
+int box_create(struct box_host *host, const struct box_spec *spec,
+	       box_ready_fn ready, box_died_fn died, void *userdata,
+	       struct box **out)
+{
+	struct box *b = box_alloc(host, died, userdata);
+	if (!b)
+		return -ENOMEM;
+	b->on_ready = ready;
+	b->spec = *spec;
+	b->host_net = spec->net == BOX_NET_HOST;
 
 	const char *step = "reserve a uid range";
 	int r = fault_inject(step);
@@ -673,17 +781,9 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		b->cg = NULL;
 		goto fail;
 	}
-	int sp[2];
-	step = "create the control socket";
-	if ((r = fault_inject(step)) < 0)
-		goto fail;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	b->ctl = sp[0];
+	int sp[2] = { -1, -1 };
 	int pidfd = -1;
-	struct box_init_args a = { .ctl_fd = sp[1],
+	struct box_init_args a = { .ctl_fd = -1,
 				   .init_exe = host->init_exe,
 				   .rootfs = spec->rootfs,
 				   .seccomp = spec->seccomp };
@@ -692,7 +792,6 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	a.ntasks_fds = r < 0 ? r : cgroup_box_open_tasks(b->cg, a.tasks_fds);
 	if (a.ntasks_fds < 0) {
 		r = a.ntasks_fds;
-		close(sp[1]);
 		goto fail;
 	}
 	step = "bring up loopback";
@@ -706,6 +805,20 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 			close(netfd);
 			netfd = err;
 		}
+	}
+	if (netfd >= 0) {
+		/* Made in the box's namespace, where CRIU finds sockets when
+		 * it hibernates the box. */
+		step = "create the control socket";
+		int err = fault_inject(step);
+		if (err == 0)
+			err = box_ctl_pair(host, netfd, sp, &b->ctl_ino);
+		if (err < 0) {
+			close(netfd);
+			netfd = err;
+		}
+		b->ctl = sp[0];
+		a.ctl_fd = sp[1];
 	}
 	pid_t pid = -1;
 	if (netfd < 0) {
@@ -724,9 +837,10 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		if (pid < 0 && r == 0)
 			r = pid;
 		close(netfd);
-		schedule_refill(host);
+		box_schedule_refill(host);
 	}
-	close(sp[1]);
+	if (sp[1] >= 0)
+		close(sp[1]);
 	for (int i = 0; i < a.ntasks_fds; i++)
 		close(a.tasks_fds[i]);
 	if (pid < 0)

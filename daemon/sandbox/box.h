@@ -83,6 +83,41 @@ int box_connect_loopback(struct box *b, uint16_t port);
 int box_freeze(struct box *b, bool frozen);
 int box_frozen(const struct box *b);
 const char *box_name(const struct box *b);
+/* What the box was made with. */
+const struct box_spec *box_spec_of(const struct box *b);
+/* The init's pid, as the daemon sees it. */
+pid_t box_pid(const struct box *b);
+/* The inode of the init's end of its control socket (CRIU's key for it). */
+uint64_t box_ctl_ino(const struct box *b);
+/* The box's uid range becomes the caller's (uid_slots_release): a
+ * hibernated box keeps it for its restore. */
+int64_t box_take_uids(struct box *b);
+
+/* Makes the next spare network namespace once the event loop is free
+ * (after one was taken). */
+void box_schedule_refill(struct box_host *host);
+
+/* A box's control socket, made in the network namespace netfd; *peer_ino
+ * is the inode of sp[1], the init's end. */
+int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
+		 uint64_t *peer_ino);
+
+/* What box_restore_... brought back (box_hibernate.h): all of it becomes
+ * the box's. */
+struct box_restored_parts {
+	const struct box_spec *spec;
+	pid_t pid;
+	int pidfd;
+	int ctl;
+	uint64_t ctl_ino;
+	struct cgroup_box *cg;
+	int64_t uid_base;
+	int egress[4]; /* EGRESS_WAYS, -1 where none */
+};
+/* A ready box around an init CRIU restored as the daemon's child.  On
+ * error everything in p is released (the init killed). */
+int box_restored(struct box_host *host, const struct box_restored_parts *p,
+		 box_died_fn died, void *userdata, struct box **out);
 /* BOX_NET_FILTERED: the sockets made inside the box's namespace for its
  * ways out, indexed by EGRESS_PROXY... (the box keeps them); else NULL. */
 const int *box_egress_fds(const struct box *b);

@@ -71,6 +71,9 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 	int ctl = a->ctl_fd;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_DUMPABLE, 0);
+	/* A session of its own: CRIU dumps a process tree only when its
+	 * sessions and groups lead inside it. */
+	setsid();
 	umask(022); /* not the daemon's: files in boxes get usual modes */
 
 	struct init_msg m;
@@ -96,7 +99,8 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 	r = fault_inject("build the root filesystem");
 	if (r < 0)
 		die(ctl, -r, "build the root filesystem");
-	r = rootfs_build(&a->rootfs, what, sizeof(what));
+	int init_fd = -1;
+	r = rootfs_build(&a->rootfs, a->init_exe, &init_fd, what, sizeof(what));
 	if (r < 0)
 		die(ctl, -r, what);
 
@@ -120,7 +124,7 @@ _Noreturn void box_init_main(const struct box_init_args *a)
 		if (devnull >= 0)
 			dup2(devnull, i);
 	/* Out of the way of the fds placed next. */
-	int exe = fcntl(a->init_exe, F_DUPFD_CLOEXEC, 64);
+	int exe = fcntl(init_fd, F_DUPFD_CLOEXEC, 64);
 	if (exe < 0)
 		die(ctl, errno, "pass the init its fds");
 	if ((r = place_fds(from, to, n)) < 0)

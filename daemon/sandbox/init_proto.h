@@ -39,6 +39,11 @@ enum init_op {
 	INIT_FD,      /* fds: the opened file */
 	INIT_ERROR,   /* value: errno; text: what failed */
 	INIT_EXITED,  /* value: pid; status: wait status */
+	/* daemon -> init, after a restore by CRIU, which leaves the init
+	 * not dumpable: it becomes dumpable again, as after its exec, so
+	 * that CRIU can hibernate it again; no answer.  Last, so that the
+	 * numbers above stay those of inits hibernated before it came. */
+	INIT_DUMPABLE,
 };
 
 struct init_msg {

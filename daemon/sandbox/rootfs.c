@@ -1,9 +1,12 @@
 #include "rootfs.h"
 
 #include "cleanup.h"
+#include "init_exe.h"
 #include "init_proto.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <stdio.h>
@@ -169,10 +172,14 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		char src[64];
 		bool dir;
+		char target[PATH_MAX];
 		snprintf(src, sizeof(src), "/etc/%s", etc_binds[i]);
-		if (mountpoint_like(src, etc, etc_binds[i], &dir) == -ENOENT)
+		/* What a symlink (localtime) leads to is bound, not the link
+		 * itself: CRIU restores no mount whose root is a symlink. */
+		if (!realpath(src, target) ||
+		    mountpoint_like(target, etc, etc_binds[i], &dir) == -ENOENT)
 			continue;
-		int r = bind_at(src, etc, etc_binds[i], ATTR_IMAGE);
+		int r = bind_at(target, etc, etc_binds[i], ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
 			FAIL(what, what_len, "bind %s", src);
@@ -225,9 +232,12 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 	return 0;
 }
 
-/* Binds a random UUID over the host's boot id.  The file is made on the
- * staging root and unlinked once bound, so the box's / does not show it. */
-static int fake_boot_id(int rootfd)
+/* Writes a random UUID into proc/.boot_id of the new root before /proc is
+ * mounted over it: the file stays on the root tmpfs, hidden, and an O_PATH
+ * fd of it (returned, or -errno) is bound over the host's boot id later.
+ * A file that stays (rather than one unlinked once bound) is one CRIU can
+ * bind again when it restores a hibernated box. */
+static int stage_boot_id(int rootfd)
 {
 	unsigned char b[16];
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
@@ -240,14 +250,27 @@ static int fake_boot_id(int rootfd)
 		 "%02x%02x%02x%02x%02x%02x\n",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
-	static const char staged[] = ".boot_id";
+	static const char staged[] = "proc/.boot_id";
 	int r = write_file_at(rootfd, staged, text, 0444);
-	if (r == 0)
-		r = bind_at(staged, rootfd, BOOT_ID,
-			    ATTR_DEVICE | MOUNT_ATTR_RDONLY);
-	if (unlinkat(rootfd, staged, 0) < 0 && r == 0)
-		r = -errno;
-	return r;
+	if (r < 0)
+		return r;
+	int fd = openat(rootfd, staged, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int bind_boot_id(int staged, int rootfd)
+{
+	_cleanup_close_ int tree =
+		open_tree(staged, "",
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return -errno;
+	struct mount_attr attr = { .attr_set =
+					   ATTR_DEVICE | MOUNT_ATTR_RDONLY };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+	    move_mount(tree, "", rootfd, BOOT_ID, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
 }
 
 /* An empty read-only /usr/local over the host's, with usr_local_keep bound
@@ -295,7 +318,7 @@ static int hide_usr_local(int rootfd, char *what, size_t what_len)
 	return 0;
 }
 
-static int mask_proc(int rootfd, char *what, size_t what_len)
+static int mask_proc(int rootfd, int boot_id, char *what, size_t what_len)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
 		struct stat st;
@@ -314,7 +337,7 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
 			FAIL(what, what_len, "mask /%s", p);
 		}
 	}
-	int r = fake_boot_id(rootfd);
+	int r = bind_boot_id(boot_id, rootfd);
 	if (r < 0) {
 		errno = -r;
 		FAIL(what, what_len, "replace /%s", BOOT_ID);
@@ -337,13 +360,14 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
  * mounted over it exists only in the box's private mount namespace. */
 #define STAGING "/tmp"
 
-int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
+int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
+		 char *what, size_t what_len)
 {
 	char opts[96];
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL(what, what_len, "make / rprivate");
 	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV,
-		  "mode=0755,size=1m") < 0)
+		  "mode=0755,size=2m") < 0)
 		FAIL(what, what_len, "mount the root tmpfs");
 	_cleanup_close_ int rootfd =
 		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -415,13 +439,23 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 	/* /proc must be mounted while the host's /proc is still visible in
 	 * this namespace: the kernel only lets a user namespace mount proc
 	 * when an unobstructed one already is. */
+	_cleanup_close_ int boot_id = stage_boot_id(rootfd);
+	if (boot_id < 0) {
+		errno = -boot_id;
+		FAIL(what, what_len, "write the box's boot id");
+	}
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
 		FAIL(what, what_len, "mount /proc");
-	r = mask_proc(rootfd, what, what_len);
+	r = mask_proc(rootfd, boot_id, what, what_len);
 	if (r < 0)
 		return r;
 
+	*init_fd = init_exe_install(init_exe, rootfd);
+	if (*init_fd < 0) {
+		errno = -*init_fd;
+		FAIL(what, what_len, "install the init's program");
+	}
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		FAIL(what, what_len, "pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)

@@ -16,7 +16,10 @@ struct rootfs_spec {
 };
 
 /* Runs in the box's init, as root of its user namespace, before any user
- * code.  On failure returns -errno and describes the step in what. */
-int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len);
+ * code.  The init's program (init_exe) is installed in the new root
+ * (init_exe_install) and *init_fd set to it.  On failure returns -errno
+ * and describes the step in what. */
+int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
+		 char *what, size_t what_len);
 
 #endif

@@ -57,6 +57,17 @@ void uid_slots_release(struct uid_slots *s, int64_t host_base)
 		s->used[k] = false;
 }
 
+int uid_slots_take(struct uid_slots *s, int64_t host_base)
+{
+	int64_t off = host_base - s->base;
+	if (off < 0 || off % USERNS_RANGE || off / USERNS_RANGE >= s->count)
+		return -ERANGE;
+	if (s->used[off / USERNS_RANGE])
+		return -EBUSY;
+	s->used[off / USERNS_RANGE] = true;
+	return 0;
+}
+
 static int write_proc(pid_t pid, const char *file, const char *text)
 {
 	char path[64];

@@ -303,10 +303,15 @@ _Noreturn static void serve(void)
 			/* Each command leads its own process group (setsid). */
 			kill(-m.value, SIGKILL);
 			kill(m.value, SIGKILL);
-		} else
+		} else if (m.op != INIT_DUMPABLE)
 			init_send_error(EINVAL, "unknown request");
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
+		/* A file call's change of fsuid, or a restore by CRIU, leaves
+		 * the init not dumpable; a restored init's memory belongs to
+		 * the host's user namespace, where CRIU, run again from the
+		 * box's, could not inspect it then. */
+		prctl(PR_SET_DUMPABLE, 1);
 	}
 }
 
@@ -335,10 +340,13 @@ static void read_seccomp(void)
 
 int main(void)
 {
-	/* An exec makes a process dumpable again.  The parent-death signal
-	 * set before the exec stays; a daemon gone since then closed the
-	 * control socket, which ends the loop below. */
-	prctl(PR_SET_DUMPABLE, 0);
+	/* Dumpable, as the exec made it: CRIU, which hibernates the box,
+	 * inspects it from the box's user namespace, and a restored init
+	 * that is not dumpable is closed to that namespace for good.  The
+	 * box's commands run as another uid without capabilities: its
+	 * memory, exe and environment stay closed to them all the same.
+	 * The parent-death signal set before the exec stays; a daemon gone
+	 * since then closed the control socket, which ends the loop below. */
 	prctl(PR_SET_NAME, INIT_NAME);
 	/* The daemon's answer holds here too: the same kernel and the same
 	 * inherited seccomp filters. */

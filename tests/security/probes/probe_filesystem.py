@@ -36,7 +36,8 @@ try:
     report("kill the box's init", False, "signal delivered")
 except OSError:
     report("kill the box's init", True)
-# The init is not dumpable: its exe and memory stay closed.
+# The init runs as the box's root: its exe and memory stay closed to uid
+# 1000 without capabilities.
 report("open /proc/1/exe", cannot_read("/proc/1/exe"), "readable")
 report("open /proc/1/mem", cannot_read("/proc/1/mem"), "readable")
 report("read /proc/1/environ", cannot_read("/proc/1/environ"), "readable")

@@ -1,0 +1,300 @@
+#include "box_hibernate.h"
+
+#include "box_host.h"
+#include "box_spec.h"
+#include "cgroup.h"
+#include "cleanup.h"
+#include "criu_rpc.h"
+#include "log.h"
+#include "net/egress.h"
+#include "netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ROOT_TAR "root.tar"
+#define ROOT_DIR "root"
+#define TAR "/usr/bin/tar"
+/* As rootfs.c mounts the box's root. */
+#define ROOT_TMPFS_SIZE "2m"
+
+static _Noreturn void exec_tar(char *const argv[], int dir, int out)
+{
+	if (fchdir(dir) < 0 || (out >= 0 && dup2(out, 1) < 0))
+		_exit(126);
+	char *envp[] = { NULL };
+	execve(TAR, argv, envp);
+	_exit(127);
+}
+
+static int wait_ok(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* root.tar in dirfd: the root mount of pid's mount namespace alone (none
+ * of the mounts on it), ids kept as they are.  The child enters that
+ * namespace only to clone the mount, and runs the host's tar from its
+ * own namespace, on the detached clone. */
+static int save_root(pid_t pid, int dirfd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int home =
+		open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || home < 0)
+		return -errno;
+	_cleanup_close_ int out = openat(
+		dirfd, ROOT_TAR,
+		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -errno;
+	pid_t child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		if (setns(ns, CLONE_NEWNS) < 0)
+			_exit(125);
+		int tree = (int)open_tree(AT_FDCWD, "/",
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (tree < 0 || setns(home, CLONE_NEWNS) < 0)
+			_exit(125);
+		char *argv[] = { "tar", "--numeric-owner", "-cpf", "-", ".",
+				 NULL };
+		exec_tar(argv, tree, out);
+	}
+	return wait_ok(child);
+}
+
+struct net_arg {
+	int netfd;
+};
+
+static int enter_net(void *arg)
+{
+	const struct net_arg *a = arg;
+	/* The restored processes read some images themselves, as the
+	 * box's root: they are readable, the directory searchable. */
+	umask(022);
+	return setns(a->netfd, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+int box_hibernate(struct box *b, const char *criu, int dirfd,
+		  struct box_image *img, char *err, size_t err_len)
+{
+	pid_t pid = box_pid(b);
+	/* A paused box thaws: CRIU stops its processes itself. */
+	box_freeze(b, false);
+	int r = save_root(pid, dirfd);
+	if (r < 0) {
+		snprintf(err, err_len, "cannot save the box's root: %s",
+			 strerror(-r));
+		return r;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	struct net_arg na = { open(path, O_RDONLY | O_CLOEXEC) };
+	if (na.netfd < 0) {
+		r = -errno;
+		snprintf(err, err_len, "cannot open the box's network: %s",
+			 strerror(-r));
+		return r;
+	}
+	/* CRIU runs in the box's network namespace: it neither dumps it (the
+	 * daemon owns it, not the box's user namespace) nor misses the
+	 * sockets made in it, the control socket among them. */
+	char ext[40];
+	snprintf(ext, sizeof(ext), "unix[%llu]",
+		 (unsigned long long)box_ctl_ino(b));
+	const char *external[] = { ext };
+	struct criu_call c = { .criu = criu,
+			       .setup = enter_net,
+			       .setup_arg = &na,
+			       .err = err,
+			       .err_len = err_len };
+	r = criu_dump(&c, pid, dirfd, external, 1);
+	close(na.netfd);
+	if (r < 0)
+		return r;
+	img->ctl_ino = box_ctl_ino(b);
+	img->uid_base = box_take_uids(b);
+	return 0;
+}
+
+struct restore_arg {
+	const char *dir;
+	int64_t uid_base;
+	int netfd;
+	int cg_dirfd;
+	int tasks[CGROUP_MAX_TASKS_FDS];
+	int ntasks;
+};
+
+/* In CRIU's child: a private mount namespace with the box's root rebuilt
+ * from root.tar on a tmpfs, the new box's cgroup and network namespace,
+ * which the restored processes inherit. */
+static int restore_setup(void *arg)
+{
+	const struct restore_arg *a = arg;
+	char root[4096], opts[96];
+	snprintf(root, sizeof(root), "%s/" ROOT_DIR, a->dir);
+	snprintf(opts, sizeof(opts),
+		 "mode=0755,size=" ROOT_TMPFS_SIZE ",uid=%lld,gid=%lld",
+		 (long long)a->uid_base, (long long)a->uid_base);
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -errno;
+	_cleanup_close_ int rootfd =
+		open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char tar[4096];
+	snprintf(tar, sizeof(tar), "%s/" ROOT_TAR, a->dir);
+	if (rootfd < 0)
+		return -errno;
+	pid_t child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		char *argv[] = { "tar", "--numeric-owner", "-xpf", tar, NULL };
+		exec_tar(argv, rootfd, -1);
+	}
+	int r = wait_ok(child);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < a->ntasks; i++)
+		if (write(a->tasks[i], "0", 1) != 1)
+			return -errno;
+	if (a->cg_dirfd >= 0) {
+		_cleanup_close_ int procs = openat(a->cg_dirfd, "cgroup.procs",
+						   O_WRONLY | O_CLOEXEC);
+		if (procs < 0 || write(procs, "0", 1) != 1)
+			return -errno;
+	}
+	return setns(a->netfd, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+int box_restore(struct box_host *host, const struct box_spec *spec,
+		const char *criu, const char *dir, const struct box_image *img,
+		box_died_fn died, void *userdata, struct box **out, char *err,
+		size_t err_len)
+{
+	struct box_restored_parts p = { .spec = spec,
+					.pid = -1,
+					.pidfd = -1,
+					.ctl = -1,
+					.uid_base = img->uid_base };
+	for (int i = 0; i < EGRESS_WAYS; i++)
+		p.egress[i] = -1;
+	struct restore_arg a = { .dir = dir,
+				 .uid_base = img->uid_base,
+				 .netfd = -1,
+				 .cg_dirfd = -1 };
+	int sp[2] = { -1, -1 };
+	_cleanup_close_ int images = -1;
+	const char *step = "create the box cgroup";
+	char name[48];
+	snprintf(name, sizeof(name), "restore-%llu",
+		 (unsigned long long)(img->uid_base / 65536));
+	int r = cgroup_box_create(host->cgroups, name, &spec->limits, &p.cg);
+	if (r < 0) {
+		p.cg = NULL;
+		goto fail;
+	}
+	step = "open the box cgroup";
+	a.ntasks = cgroup_box_open_tasks(p.cg, a.tasks);
+	a.cg_dirfd = cgroup_box_dirfd(p.cg);
+	if (a.ntasks < 0) {
+		r = a.ntasks;
+		a.ntasks = 0;
+		goto fail;
+	}
+	step = "bring up loopback";
+	if (spec->net == BOX_NET_HOST)
+		a.netfd = fcntl(host->net.host, F_DUPFD_CLOEXEC, 3);
+	else {
+		a.netfd = netns_take(&host->net);
+		box_schedule_refill(host);
+	}
+	if (a.netfd < 0) {
+		r = a.netfd;
+		goto fail;
+	}
+	if (spec->net == BOX_NET_FILTERED) {
+		step = "open the ways out";
+		if ((r = egress_open(&host->net, a.netfd, p.egress)) < 0)
+			goto fail;
+	}
+	step = "create the control socket";
+	if ((r = box_ctl_pair(host, a.netfd, sp, &p.ctl_ino)) < 0)
+		goto fail;
+	char key[40];
+	snprintf(key, sizeof(key), "socket:[%llu]",
+		 (unsigned long long)img->ctl_ino);
+	struct criu_call c = { .criu = criu,
+			       .setup = restore_setup,
+			       .setup_arg = &a,
+			       .err = err,
+			       .err_len = err_len };
+	char root[4096];
+	snprintf(root, sizeof(root), "%s/" ROOT_DIR, dir);
+	images = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	p.pid = images < 0 ? -errno
+			   : criu_restore(&c, images, root, key, sp[1]);
+	if (p.pid < 0) {
+		r = p.pid;
+		goto fail_logged;
+	}
+	p.pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
+	if (p.pidfd < 0) {
+		r = -errno;
+		step = "watch the restored init";
+		kill(p.pid, SIGKILL);
+		waitpid(p.pid, NULL, 0);
+		goto fail;
+	}
+	close(sp[1]);
+	close(a.netfd);
+	for (int i = 0; i < a.ntasks; i++)
+		close(a.tasks[i]);
+	p.ctl = sp[0];
+	return box_restored(host, &p, died, userdata, out);
+
+fail:
+	snprintf(err, err_len, "cannot %s: %s", step, strerror(-r));
+fail_logged:
+	log_errno(LOG_ERR, r, "restore of %s: %s", dir, err);
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (a.netfd >= 0)
+		close(a.netfd);
+	for (int i = 0; i < a.ntasks; i++)
+		close(a.tasks[i]);
+	for (int i = 0; i < EGRESS_WAYS; i++)
+		if (p.egress[i] >= 0)
+			close(p.egress[i]);
+	/* CRIU killed what it had restored; the cgroup may need a moment. */
+	for (int i = 0; p.cg && i < 100; i++) {
+		if (cgroup_box_destroy(p.cg) != -EBUSY)
+			p.cg = NULL;
+		else
+			usleep(1000);
+	}
+	return r;
+}

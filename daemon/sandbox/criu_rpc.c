@@ -1,0 +1,255 @@
+#include "criu_rpc.h"
+
+#include "cleanup.h"
+#include "criu_rpc.pb-c.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A dump of a large box writes its memory to disk: minutes at worst. */
+#define CRIU_TIMEOUT_MS (10 * 60 * 1000)
+#define CRIU_MSG_MAX ((size_t)64 * 1024)
+/* CRIU's log, in the images directory, says what went wrong in detail. */
+#define CRIU_LOG_LEVEL 2
+/* Files open but deleted in a box (the init's own program among them)
+ * are kept in the images up to this size each. */
+#define CRIU_GHOST_LIMIT (64u << 20)
+
+__attribute__((format(printf, 2, 3))) static void
+set_err(const struct criu_call *c, const char *fmt, ...)
+{
+	if (!c->err || !c->err_len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, c->err_len, fmt, ap);
+	va_end(ap);
+}
+
+/* The child: setup, then criu swrk with the socket (and keep) as its only
+ * fds beside stdio. */
+_Noreturn static void run_criu(const struct criu_call *c, int sk, int keep)
+{
+	int fds[2] = { sk, keep };
+	if (c->setup && c->setup(c->setup_arg) < 0)
+		_exit(126);
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		_exit(126);
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, 0) < 0)
+			_exit(126);
+	char arg[16];
+	snprintf(arg, sizeof(arg), "%d", sk);
+	char *argv[] = { "criu", "swrk", arg, NULL };
+	/* CRIU runs tar for tmpfs contents, found on PATH. */
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	execve(c->criu, argv, envp);
+	_exit(127);
+}
+
+static int send_request(int sk, const CriuRequest *req)
+{
+	size_t len = criu_request__get_packed_size(req);
+	_cleanup_free_ uint8_t *buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	criu_request__pack(req, buf);
+	ssize_t n = send(sk, buf, len, MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int recv_response(int sk, CriuResponse **out)
+{
+	struct pollfd p = { .fd = sk, .events = POLLIN };
+	int r;
+	while ((r = poll(&p, 1, CRIU_TIMEOUT_MS)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	_cleanup_free_ uint8_t *buf = malloc(CRIU_MSG_MAX);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = recv(sk, buf, CRIU_MSG_MAX, 0);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET; /* criu ended without an answer */
+	*out = criu_response__unpack(NULL, (size_t)n, buf);
+	return *out ? 0 : -EBADMSG;
+}
+
+/* Runs one request; the answer in *out (the caller frees it). */
+static int call(const struct criu_call *c, const CriuRequest *req, int keep,
+		CriuResponse **out)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		run_criu(c, sp[1], keep);
+	}
+	int fork_err = errno;
+	close(sp[1]);
+	if (pid < 0) {
+		close(sp[0]);
+		return -fork_err;
+	}
+	int r = send_request(sp[0], req);
+	if (r == 0)
+		r = recv_response(sp[0], out);
+	/* criu swrk ends once its socket closes: closed before the wait, and
+	 * one that never answered is killed. */
+	close(sp[0]);
+	if (r == -ETIMEDOUT)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0 && WIFEXITED(status) && WEXITSTATUS(status) >= 126)
+		r = WEXITSTATUS(status) == 127 ? -ENOENT : -ECHILD;
+	return r;
+}
+
+/* The last error CRIU wrote to its log (log in images_fd) into out: its
+ * answer carries only the first, often one it then did without. */
+static void last_logged_error(int images_fd, const char *log, char *out,
+			      size_t out_len)
+{
+	int fd = openat(images_fd, log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		const char *e = strstr(line, "Error (");
+		/* "Error (file:line): message" -> "message" */
+		const char *msg = e ? strstr(e, "): ") : NULL;
+		if (msg && !strstr(msg, "FAILED"))
+			snprintf(out, out_len, "%s", msg + 3);
+	}
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+}
+
+/* 0 when CRIU did what was asked, else -errno with c->err set. */
+static int check(const struct criu_call *c, const char *what, int r,
+		 const CriuResponse *resp, int images_fd, const char *log)
+{
+	if (r == -ENOENT) {
+		set_err(c, "cannot run %s: %s", c->criu, strerror(ENOENT));
+		return r;
+	}
+	if (r == -ECHILD) {
+		set_err(c, "%s: cannot prepare its process", what);
+		return -EIO;
+	}
+	if (r < 0 || !resp) {
+		r = r < 0 ? r : -EBADMSG;
+		set_err(c, "%s: no answer from criu: %s", what, strerror(-r));
+		return r;
+	}
+	if (resp->success)
+		return 0;
+	int err =
+		resp->has_cr_errno && resp->cr_errno > 0 ? resp->cr_errno : EIO;
+	char logged[256] = "";
+	last_logged_error(images_fd, log, logged, sizeof(logged));
+	set_err(c, "%s failed: %s", what, *logged ? logged : strerror(err));
+	return -err;
+}
+
+static void common_options(CriuOptions *o, int images_fd, const char *log)
+{
+	o->images_dir_fd = images_fd;
+	o->has_log_level = true;
+	o->log_level = CRIU_LOG_LEVEL;
+	o->log_file = (char *)log;
+	/* Binds of host paths (the image, /dev nodes) stay as they are. */
+	o->has_auto_ext_mnt = true;
+	o->auto_ext_mnt = true;
+	/* The daemon makes and fills the box's cgroup itself. */
+	o->has_manage_cgroups_mode = true;
+	o->manage_cgroups_mode = CRIU_CGROUPS__CRIU_CGROUPS_IGNORE;
+	o->has_ghost_limit = true;
+	o->ghost_limit = CRIU_GHOST_LIMIT;
+	/* Established TCP connections are not kept: they come back closed. */
+	o->has_tcp_close = true;
+	o->tcp_close = true;
+	/* A box's namespace is its own: nothing to lock out. */
+	o->has_network_lock = true;
+	o->network_lock = CRIU_NET_LOCK__CRIU_NET_LOCK_SKIP;
+}
+
+int criu_dump(const struct criu_call *c, pid_t pid, int images_fd,
+	      const char *const *external, size_t n_external)
+{
+	CriuOptions o = CRIU_OPTIONS__INIT;
+	common_options(&o, images_fd, "dump.log");
+	o.has_pid = true;
+	o.pid = pid;
+	o.n_external = n_external;
+	o.external = (char **)external;
+	CriuRequest req = CRIU_REQUEST__INIT;
+	req.kind = CRIU_KIND__CRIU_KIND_DUMP;
+	req.opts = &o;
+	CriuResponse *resp = NULL;
+	int r = call(c, &req, -1, &resp);
+	r = check(c, "criu dump", r, resp, images_fd, o.log_file);
+	if (resp)
+		criu_response__free_unpacked(resp, NULL);
+	return r;
+}
+
+pid_t criu_restore(const struct criu_call *c, int images_fd, const char *root,
+		   const char *inherit_key, int fd)
+{
+	CriuOptions o = CRIU_OPTIONS__INIT;
+	common_options(&o, images_fd, "restore.log");
+	o.root = (char *)root;
+	/* The restored init becomes the daemon's child, as a box's is. */
+	o.has_rst_sibling = true;
+	o.rst_sibling = true;
+	CriuFdKey key = CRIU_FD_KEY__INIT;
+	key.key = (char *)inherit_key;
+	key.fd = fd;
+	CriuFdKey *keys[] = { &key };
+	o.n_inherit_fd = 1;
+	o.inherit_fd = keys;
+	CriuRequest req = CRIU_REQUEST__INIT;
+	req.kind = CRIU_KIND__CRIU_KIND_RESTORE;
+	req.opts = &o;
+	CriuResponse *resp = NULL;
+	int r = call(c, &req, fd, &resp);
+	r = check(c, "criu restore", r, resp, images_fd, o.log_file);
+	pid_t pid = r;
+	if (r == 0 && resp && resp->restore && resp->restore->pid > 0)
+		pid = resp->restore->pid;
+	else if (r == 0) {
+		set_err(c, "criu restore: no pid in its answer");
+		pid = -EBADMSG;
+	}
+	if (resp)
+		criu_response__free_unpacked(resp, NULL);
+	return pid;
+}
