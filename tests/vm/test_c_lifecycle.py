@@ -2,12 +2,16 @@
 journal holds afterwards (issue 16, point 1).  These run last: they stop
 isol8d for good."""
 
+import json
 import re
 import secrets
 from pathlib import Path
 
-from vmlib import (SERVICE_CG, cgroup_children, ctl, main_pid, pids_with,
-                   sh, show, systemctl, wait_serving, wait_until)
+import pytest
+
+from vmlib import (CONFIG, SERVICE_CG, cgroup_children, ctl, main_pid,
+                   pids_with, restart_daemon, sh, show, systemctl,
+                   wait_serving, wait_until)
 
 
 def test_restart_with_a_session_box_running():
@@ -35,6 +39,65 @@ def test_restart_with_a_session_box_running():
         f"the old session's process survived: {pids_with(mark)}"
     r = ctl("run", "--cmd", "echo served", "--timeout", "60000")
     assert r.returncode == 0 and r.stdout == "served\n", r.stdout + r.stderr
+
+
+CRIU = Path("/opt/isol8/criu/sbin/criu")
+# A background counter whose token only its memory holds: the same token
+# after the restart means the same process came back.
+COUNTER = ("(t=$RANDOM$RANDOM; i=0; while :; do i=$((i+1)); "
+           "echo \"$t $i\" > /sandbox/count.new; "
+           "mv /sandbox/count.new /sandbox/count; sleep 0.2; done) "
+           "</dev/null >/dev/null 2>&1 &")
+
+
+def read_count(sid):
+    r = ctl("session", "exec", sid, "-r", "bash", "-e", "cat /sandbox/count")
+    m = re.fullmatch(r"(\S+) (\d+)\n", r.stdout) if r.returncode == 0 else None
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+@pytest.fixture
+def hibernate_on_stop():
+    """sessions.hibernateOnStop in the installed configuration, and the
+    configuration as it was afterwards."""
+    before = CONFIG.read_text() if CONFIG.exists() else None
+    cfg = json.loads(before) if before else {}
+    cfg.setdefault("sessions", {})["hibernateOnStop"] = True
+    CONFIG.write_text(json.dumps(cfg))
+    restart_daemon()
+    yield
+    if before is None:
+        CONFIG.unlink()
+    else:
+        CONFIG.write_text(before)
+    restart_daemon()
+
+
+@pytest.mark.skipif(not CRIU.exists(), reason=f"no CRIU at {CRIU}")
+def test_restart_keeps_sessions_with_hibernate_on_stop(hibernate_on_stop):
+    """systemctl restart hibernates the running sessions at SIGTERM and
+    the new daemon restores them: same id, files, running processes."""
+    c = ctl("session", "create", "-r", "bash", "--idle", "600")
+    assert c.returncode == 0, c.stderr
+    sid = c.stdout.strip()
+    r = ctl("session", "exec", sid, "-r", "bash", "-e",
+            f"echo kept > /sandbox/f.txt; {COUNTER}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert wait_until(lambda: read_count(sid), 60), "the counter never wrote"
+    before = read_count(sid)
+    old = main_pid()
+
+    systemctl("restart", "isol8d.service")
+    assert wait_serving(), "isol8d does not answer after the restart"
+    assert main_pid() != old
+    now = read_count(sid)
+    assert now and now[0] == before[0] and now[1] >= before[1], (now, before)
+    assert wait_until(lambda: (read_count(sid) or ("", 0))[1] > now[1], 60), \
+        "the restored counter does not count on"
+    r = ctl("session", "exec", sid, "-r", "bash", "-e", "cat /sandbox/f.txt")
+    assert r.stdout == "kept\n", r.stdout + r.stderr
+    assert ctl("session", "rm", sid).returncode == 0
+    assert not list(Path("/var/lib/isol8/hibernated").glob("h-*"))
 
 
 def test_no_restarts_by_the_service_manager():

@@ -41,6 +41,7 @@ stamp "installing the staged tree"
 tar -C "$P/stage" -cf - . | tar -C / --keep-directory-symlink --no-overwrite-dir -xf -
 mkdir -p /opt/isol8
 cp -a "$P/runtimes" /opt/isol8/runtimes
+[ -d "$P/criu" ] && cp -a "$P/criu" /opt/isol8/criu
 systemd-sysusers
 systemd-tmpfiles --create
 systemctl daemon-reload

@@ -14,6 +14,7 @@ repo=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$repo/build}
 OUT=${VM_OUT:-$repo/build-vm}
 RUNTIMES_PREFIX=${RUNTIMES_PREFIX:-/opt/isol8/runtimes}
+CRIU_PREFIX=${CRIU_PREFIX:-/opt/isol8/criu}
 VM_TIMEOUT=${VM_TIMEOUT:-2400}        # seconds before qemu is killed
 VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-900} # seconds until guest-run.sh must have started
 VM_MEM=${VM_MEM:-4096}
@@ -73,6 +74,8 @@ done
 cp -a "$repo/Makefile" "$pl/src/"
 find "$pl/src" -name __pycache__ -prune -exec rm -rf {} +
 cp -a "$RUNTIMES_PREFIX/." "$pl/runtimes"
+# CRIU for session hibernation, where tools/build-criu.sh installed it.
+[ -x "$CRIU_PREFIX/sbin/criu" ] && cp -a "$CRIU_PREFIX/." "$pl/criu"
 cp "$here/guest-run.sh" "$pl/"
 {
 	printf 'VM_UNIT_TESTS=%q\n' "$VM_UNIT_TESTS"
