@@ -44,6 +44,8 @@ void method_session_resume(struct rpc_call *call);
 
 /* methods_session_hibernate.c */
 void method_session_hibernate(struct rpc_call *call);
+/* session.resume of a hibernated session: answers once it runs again. */
+void method_session_restore(struct rpc_call *call, struct session *s);
 
 /* methods_expose.c */
 void method_session_expose(struct rpc_call *call);

@@ -69,9 +69,8 @@ void method_session_pause(struct rpc_call *call)
 		rpc_reply(call, session_to_json(s));
 		break;
 	case -EINPROGRESS:
-		rpc_reply_error(call, ERR_CONFLICT,
-				"Session %s is being paused already",
-				session_id(s));
+		rpc_reply_error(call, ERR_CONFLICT, "Session %s is %s",
+				session_id(s), session_busy_with(s));
 		break;
 	case -EAGAIN:
 		rpc_reply_error(call, ERR_CONFLICT,
@@ -104,15 +103,14 @@ void method_session_resume(struct rpc_call *call)
 	if (!s)
 		return;
 	if (session_hibernated(s)) {
-		struct error e = { 0 };
-		if (session_restore(s, &e) < 0)
-			rpc_reply_error(call, e.kind, "%s", e.message);
-		else
-			rpc_reply(call, session_to_json(s));
+		method_session_restore(call, s);
 		return;
 	}
 	int r = session_resume(s);
-	if (r < 0 && r != -EALREADY) /* resuming a running one: nothing */
+	if (r == -EINPROGRESS)
+		rpc_reply_error(call, ERR_CONFLICT, "Session %s is %s",
+				session_id(s), session_busy_with(s));
+	else if (r < 0 && r != -EALREADY) /* resuming a running one: nothing */
 		rpc_reply_error(call, ERR_INTERNAL,
 				"Cannot thaw the session's processes: %s",
 				strerror(-r));

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "pool.h"
 #include "hibernation.h"
+#include "sandbox/criu_rpc.h"
 #include "sandbox/seccomp.h"
 #include "timestamp.h"
 #include "waiter.h"
@@ -23,8 +24,15 @@
 #define FREEZE_TIMEOUT_USEC 5000000ULL
 
 /* HIBERNATED: no box; its processes and files wait on disk
- * (session_hibernate.c). */
-enum pause_state { RUNNING, FREEZING, PAUSED, HIBERNATED };
+ * (session_hibernate.c).  HIBERNATING and RESTORING: CRIU works on it. */
+enum pause_state {
+	RUNNING,
+	FREEZING,
+	PAUSED,
+	HIBERNATING,
+	HIBERNATED,
+	RESTORING
+};
 
 struct session {
 	struct sessions *set;
@@ -54,12 +62,17 @@ struct session {
 	sd_event_source *freeze_timer;
 	session_paused_fn paused; /* the caller of session_pause, waiting */
 	void *paused_data;
-	struct hibernation *hib; /* while HIBERNATED */
+	struct hibernation *hib; /* while HIBERNATING or HIBERNATED */
+	struct criu_op *criu;	 /* while HIBERNATING or RESTORING */
+	session_cr_fn cr_done;	 /* the caller that waits for it */
+	void *cr_data;
 };
 
 struct sessions {
 	struct daemon *d;
 	struct session *list;
+	/* Deleted while CRIU worked on them: freed once it is done. */
+	struct session *limbo;
 	unsigned count;
 	bool stopping; /* hibernated sessions stay on disk */
 };
@@ -407,6 +420,18 @@ void session_delete(struct session *s, const char *why)
 	s->paused = NULL;
 	if (paused)
 		paused(s->paused_data, -ESRCH);
+	if (s->criu) {
+		struct error e = { 0 };
+		error_set(&e, ERR_CONFLICT, ESRCH,
+			  "Session %s ended while %s: %s", s->id,
+			  s->pause == RESTORING ? "being restored"
+						: "being hibernated",
+			  why);
+		session_cr_done(s, &e);
+		s->next = s->set->limbo;
+		s->set->limbo = s;
+		return;
+	}
 	session_free(s); /* box_destroy thaws a frozen box to kill it */
 }
 
@@ -626,8 +651,13 @@ void sessions_free(struct sessions *set)
 	if (!set)
 		return;
 	set->stopping = true;
+	/* The loop runs no more: CRIU's answers are waited for here. */
+	for (struct session *s = set->list; s; s = s->next)
+		session_criu_wait(s);
 	while (set->list)
 		session_delete(set->list, "the daemon is stopping");
+	while (set->limbo)
+		session_criu_wait(set->limbo); /* its end frees it */
 	free(set);
 }
 
@@ -643,7 +673,9 @@ const char *session_state(const struct session *s)
 	static const char *const states[] = { [RUNNING] = "running",
 					      [FREEZING] = "running",
 					      [PAUSED] = "paused",
-					      [HIBERNATED] = "hibernated" };
+					      [HIBERNATING] = "hibernating",
+					      [HIBERNATED] = "hibernated",
+					      [RESTORING] = "restoring" };
 	return states[s->pause];
 }
 
@@ -689,7 +721,7 @@ static int on_freeze_poll(sd_event_source *src, uint64_t usec, void *userdata)
  * under way; else why not. */
 static int between_executions(const struct session *s)
 {
-	if (s->pause == FREEZING)
+	if (s->pause == FREEZING || s->criu)
 		return -EINPROGRESS;
 	if (!s->ready)
 		return -EAGAIN;
@@ -739,8 +771,12 @@ int session_resume(struct session *s)
 {
 	if (s->pause == RUNNING)
 		return -EALREADY;
+	if (s->pause == RESTORING)
+		return 0; /* it ends running: jobs wait for it */
 	if (s->pause == HIBERNATED)
 		return -ENOTCONN; /* session_restore() brings it back */
+	if (s->pause == HIBERNATING)
+		return -EINPROGRESS;
 	int r = box_freeze(s->box, false);
 	if (r < 0)
 		return r;
@@ -874,6 +910,100 @@ static void arm_hibernated(struct session *s, uint64_t ttl_ms)
 {
 	s->idle_deadline = mono_usec(s) + ttl_ms * 1000;
 	arm(s->idle_timer, s->idle_deadline);
+}
+
+const char *session_busy_with(const struct session *s)
+{
+	switch (s->pause) {
+	case FREEZING:
+		return "being paused";
+	case HIBERNATING:
+		return "being hibernated";
+	case RESTORING:
+		return "being restored";
+	default:
+		return NULL;
+	}
+}
+
+bool session_ending(const struct session *s)
+{
+	return s->ending;
+}
+
+void session_cr_done(struct session *s, const struct error *e)
+{
+	session_cr_fn done = s->cr_done;
+	s->cr_done = NULL;
+	if (done)
+		done(s->cr_data, e ? NULL : s, e);
+}
+
+void session_cr_forget(struct session *s)
+{
+	s->cr_done = NULL;
+}
+
+void session_set_hibernating(struct session *s, struct hibernation *h,
+			     struct criu_op *op, session_cr_fn done,
+			     void *userdata)
+{
+	drop_interpreter(s);
+	s->hib = h;
+	s->criu = op;
+	s->cr_done = done;
+	s->cr_data = userdata;
+	s->pause = HIBERNATING;
+	arm_idle(s);
+}
+
+void session_set_restoring(struct session *s, struct criu_op *op,
+			   session_cr_fn done, void *userdata)
+{
+	s->criu = op;
+	s->cr_done = done;
+	s->cr_data = userdata;
+	s->pause = RESTORING;
+}
+
+void session_criu_wait(struct session *s)
+{
+	if (s->criu)
+		criu_op_wait(s->criu);
+}
+
+void session_criu_over(struct session *s, struct box *b)
+{
+	s->criu = NULL;
+	if (!s->ending)
+		return;
+	/* Deleted meanwhile: its box and directory go with it. */
+	if (b)
+		s->box = b;
+	for (struct session **pp = &s->set->limbo; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	session_free(s);
+}
+
+void session_hibernation_failed(struct session *s, const struct error *e)
+{
+	s->hib = NULL;
+	s->pause = RUNNING;
+	session_touch(s);
+	start_interpreter(s);
+	kick(s);
+	session_cr_done(s, e);
+}
+
+void session_restore_failed(struct session *s, const struct error *e)
+{
+	s->pause = HIBERNATED;
+	/* Executions that waited for the restore. */
+	end_jobs(s, e->kind, e->message);
+	session_cr_done(s, e);
 }
 
 void session_set_hibernated(struct session *s, struct hibernation *h,

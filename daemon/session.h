@@ -107,11 +107,14 @@ void session_pause_forget(struct session *s);
 /* Thaws s; its idle timeout counts again from now.  -EALREADY when not
  * paused (nor being paused). */
 int session_resume(struct session *s);
-/* Paused, being paused or hibernated. */
+/* Paused, being paused, hibernated or CRIU at work on it. */
 bool session_paused(const struct session *s);
+/* "being paused", "being hibernated", "being restored" while one of those
+ * is under way, else NULL. */
+const char *session_busy_with(const struct session *s);
 /* Hibernated (session_hibernate.h): no box until restored. */
 bool session_hibernated(const struct session *s);
-/* "running", "paused" or "hibernated". */
+/* "running", "paused", "hibernating", "hibernated" or "restoring". */
 const char *session_state(const struct session *s);
 /* File calls and executions count as use. */
 void session_touch(struct session *s);
@@ -127,9 +130,17 @@ json_object *session_to_json(const struct session *s);
 json_object *sessions_to_json(const struct sessions *set,
 			      const struct caller *c);
 
+/* The end of a hibernation or a restore (session_hibernate.h): s, or
+ * NULL and e saying why it failed or that the session ended. */
+typedef void (*session_cr_fn)(void *userdata, struct session *s,
+			      const struct error *e);
+/* done is not to be called: its caller is gone. */
+void session_cr_forget(struct session *s);
+
 /* ---- for session_hibernate.c alone ---- */
 
 struct hibernation;
+struct criu_op;
 
 /* What a session keeps across a hibernation, besides its id. */
 struct session_saved {
@@ -144,6 +155,29 @@ struct hibernation *session_hibernation(const struct session *s);
 int session_may_hibernate(const struct session *s);
 /* Ends the interpreter started ahead: its pipes lead to the daemon. */
 void session_stop_interpreter(struct session *s);
+bool session_ending(const struct session *s);
+/* CRIU writes s's box to h's directory (op): s runs nothing meanwhile;
+ * done is told the end by session_cr_done. */
+void session_set_hibernating(struct session *s, struct hibernation *h,
+			     struct criu_op *op, session_cr_fn done,
+			     void *userdata);
+/* CRIU restores s's box (op); executions queued wait for it. */
+void session_set_restoring(struct session *s, struct criu_op *op,
+			   session_cr_fn done, void *userdata);
+/* Waits here for CRIU's work on s, if any, and its end: for the daemon's
+ * stop. */
+void session_criu_wait(struct session *s);
+/* CRIU is done with s: a session deleted meanwhile is freed now (with b,
+ * the box a restore made, if any), and must not be touched again. */
+void session_criu_over(struct session *s, struct box *b);
+/* Tells the caller waiting for a hibernation or a restore: e NULL when it
+ * worked. */
+void session_cr_done(struct session *s, const struct error *e);
+/* The hibernation failed (the caller frees its hibernation): s runs on. */
+void session_hibernation_failed(struct session *s, const struct error *e);
+/* The restore failed: s stays hibernated; executions waiting for it end
+ * with e. */
+void session_restore_failed(struct session *s, const struct error *e);
 /* s's box is on disk as h (the box destroyed): s runs nothing until
  * restored and expires ttl_ms from now. */
 void session_set_hibernated(struct session *s, struct hibernation *h,

@@ -72,7 +72,43 @@ static int write_meta(const struct hibernation *h, const struct session *s)
 	return rename(tmp, path) < 0 ? -errno : 0;
 }
 
-static int hibernate(struct session *s, bool by_stop, struct error *e)
+static void on_dumped(void *userdata, int r, const char *why)
+{
+	struct session *s = userdata;
+	struct daemon *d = session_daemon(s);
+	struct hibernation *h = session_hibernation(s);
+	struct box *b = session_box(s);
+	box_hibernate_end(b);
+	session_criu_over(s, NULL);
+	if (session_ending(s))
+		return; /* freed */
+	const char *id = session_id(s);
+	if (r < 0) {
+		box_set_died(b, session_box_died, s);
+		hibernation_remove_dir(h->dir);
+		free(h);
+		log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", id,
+			  why);
+		struct error e = { 0 };
+		error_set(&e, ERR_INTERNAL, -r, "Cannot hibernate session %s: %s",
+			  id, why);
+		session_hibernation_failed(s, &e);
+		return;
+	}
+	box_hibernated(b, &h->img);
+	h->at_ms = timestamp_now_ms();
+	session_set_hibernated(s, h, d->cfg.hibernated_ttl_ms);
+	if ((r = write_meta(h, s)) < 0) {
+		/* Without it no daemon would find it after a restart: it
+		 * lives on in this one only. */
+		log_errno(LOG_ERR, r, "session %s: cannot write %s/" META, id,
+			  h->dir);
+	}
+	session_cr_done(s, NULL);
+}
+
+static int hibernate(struct session *s, bool by_stop, session_cr_fn done,
+		     void *userdata, struct error *e)
 {
 	struct daemon *d = session_daemon(s);
 	const char *id = session_id(s);
@@ -83,17 +119,17 @@ static int hibernate(struct session *s, bool by_stop, struct error *e)
 	case -EALREADY:
 		return r;
 	case -EINPROGRESS:
-		return error_set(e, ERR_CONFLICT, r,
-				 "Session %s is being paused; hibernate it "
-				 "once paused",
-				 id);
+		return error_set(e, ERR_CONFLICT, -r,
+				 "Session %s is %s; hibernate it once that "
+				 "is done",
+				 id, session_busy_with(s));
 	case -EAGAIN:
-		return error_set(e, ERR_CONFLICT, r,
+		return error_set(e, ERR_CONFLICT, -r,
 				 "Session %s is not ready yet: its sandbox is "
 				 "being made",
 				 id);
 	default:
-		return error_set(e, ERR_CONFLICT, r,
+		return error_set(e, ERR_CONFLICT, -r,
 				 "Session %s is busy: an execution or file "
 				 "call runs or waits in it; hibernate it "
 				 "between executions",
@@ -136,60 +172,84 @@ static int hibernate(struct session *s, bool by_stop, struct error *e)
 	/* The init ends with the dump: that is no death of the session. */
 	box_set_died(b, NULL, NULL);
 	char why[ERROR_MESSAGE_MAX - 64];
-	r = box_hibernate(b, d->cfg.criu_path, dirfd, &h->img, why,
-			  sizeof(why));
+	struct criu_op *op;
+	r = box_hibernate_start(b, d->event, d->cfg.criu_path, dirfd, on_dumped,
+				s, &op, why, sizeof(why));
 	if (r < 0) {
 		box_set_died(b, session_box_died, s);
 		hibernation_remove_dir(h->dir);
 		free(h);
 		log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", id,
 			  why);
-		return error_set(e, ERR_INTERNAL, r,
+		return error_set(e, ERR_INTERNAL, -r,
 				 "Cannot hibernate session %s: %s", id, why);
 	}
-	h->at_ms = timestamp_now_ms();
-	session_set_hibernated(s, h, d->cfg.hibernated_ttl_ms);
-	if ((r = write_meta(h, s)) < 0) {
-		/* Without it no daemon would find it after a restart: it
-		 * lives on in this one only. */
-		log_errno(LOG_ERR, r, "session %s: cannot write %s/" META, id,
-			  h->dir);
-	}
+	session_set_hibernating(s, h, op, done, userdata);
 	return 0;
 }
 
-int session_hibernate(struct session *s, struct error *e)
+int session_hibernate(struct session *s, session_cr_fn done, void *userdata,
+		      struct error *e)
 {
-	return hibernate(s, false, e);
+	return hibernate(s, false, done, userdata, e);
 }
 
-int session_restore(struct session *s, struct error *e)
+static void on_restored(void *userdata, struct box *b, int r, const char *why)
+{
+	struct session *s = userdata;
+	struct daemon *d = session_daemon(s);
+	struct hibernation *h = session_hibernation(s);
+	if (b)
+		h->img.uid_base = -1; /* the box's now */
+	session_criu_over(s, b);
+	if (session_ending(s))
+		return; /* freed, b with it */
+	if (r < 0) {
+		log_warn("session %s stays hibernated: %s", session_id(s), why);
+		struct error e = { 0 };
+		error_set(&e, ERR_INTERNAL, -r, "Cannot restore session %s: %s",
+			  session_id(s), why);
+		session_restore_failed(s, &e);
+		return;
+	}
+	session_set_restored(s, b, &h);
+	hibernation_free(h, &d->boxes, true);
+	session_cr_done(s, NULL);
+}
+
+int session_restore(struct session *s, session_cr_fn done, void *userdata,
+		    struct error *e)
 {
 	struct daemon *d = session_daemon(s);
 	struct hibernation *h = session_hibernation(s);
-	if (!h)
+	if (!session_hibernated(s))
 		return -EALREADY;
 	char why[ERROR_MESSAGE_MAX - 64];
-	struct box *b;
-	int r = box_restore(&d->boxes, &h->spec, d->cfg.criu_path, h->dir,
-			    &h->img, session_box_died, s, &b, why, sizeof(why));
+	struct criu_op *op;
+	int r = box_restore_start(&d->boxes, &h->spec, d->cfg.criu_path,
+				  h->dir, &h->img, session_box_died, s,
+				  on_restored, s, &op, why, sizeof(why));
 	if (r < 0)
-		return error_set(e, ERR_INTERNAL, r,
+		return error_set(e, ERR_INTERNAL, -r,
 				 "Cannot restore session %s: %s", session_id(s),
 				 why);
-	h->img.uid_base = -1; /* the box's now */
-	session_set_restored(s, b, &h);
-	hibernation_free(h, &d->boxes, true);
+	session_set_restoring(s, op, done, userdata);
 	return 0;
 }
 
 void sessions_hibernate_all(struct sessions *set)
 {
 	for (struct session *s = sessions_first(set); s; s = session_next(s)) {
+		/* The loop runs no more: CRIU is waited for here. */
+		session_criu_wait(s);
 		struct error e = { 0 };
-		if (session_may_hibernate(s) == 0 && hibernate(s, true, &e) < 0)
+		if (session_may_hibernate(s) != 0)
+			continue;
+		if (hibernate(s, true, NULL, NULL, &e) < 0)
 			log_warn("session %s is lost with the daemon: %s",
 				 session_id(s), e.message);
+		else
+			session_criu_wait(s);
 	}
 }
 
@@ -290,7 +350,7 @@ static int load_one(struct sessions *set, const char *dir)
 		return 0; /* reported; not removed */
 	}
 	log_info("session %s of %s found hibernated in %s", id, tenant, dir);
-	if (h->by_stop && session_restore(s, &e) < 0)
+	if (h->by_stop && session_restore(s, NULL, NULL, &e) < 0)
 		log_warn("session %s stays hibernated: %s", id, e.message);
 	return 0;
 }

@@ -81,59 +81,73 @@ static int save_root(pid_t pid, int dirfd)
 	return wait_ok(child);
 }
 
-struct net_arg {
-	int netfd;
+struct dump_arg {
+	pid_t pid;
+	int dirfd, netfd;
 };
 
-static int enter_net(void *arg)
+/* In CRIU's child, off the event loop: the box's root saved, then CRIU
+ * runs in the box's network namespace: it neither dumps it (the daemon
+ * owns it, not the box's user namespace) nor misses the sockets made in
+ * it, the control socket among them. */
+static int dump_setup(void *arg)
 {
-	const struct net_arg *a = arg;
+	const struct dump_arg *a = arg;
+	int r = save_root(a->pid, a->dirfd);
+	if (r < 0)
+		return r;
 	/* The restored processes read some images themselves, as the
 	 * box's root: they are readable, the directory searchable. */
 	umask(022);
 	return setns(a->netfd, CLONE_NEWNET) < 0 ? -errno : 0;
 }
 
-int box_hibernate(struct box *b, const char *criu, int dirfd,
-		  struct box_image *img, char *err, size_t err_len)
+int box_hibernate_start(struct box *b, sd_event *event, const char *criu,
+			int dirfd, criu_done_fn done, void *userdata,
+			struct criu_op **op, char *err, size_t err_len)
 {
 	pid_t pid = box_pid(b);
 	/* A paused box thaws: CRIU stops its processes itself. */
 	box_freeze(b, false);
-	int r = save_root(pid, dirfd);
-	if (r < 0) {
-		snprintf(err, err_len, "cannot save the box's root: %s",
-			 strerror(-r));
-		return r;
-	}
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	struct net_arg na = { open(path, O_RDONLY | O_CLOEXEC) };
-	if (na.netfd < 0) {
-		r = -errno;
+	struct dump_arg a = { pid, dirfd, open(path, O_RDONLY | O_CLOEXEC) };
+	if (a.netfd < 0) {
+		int r = -errno;
 		snprintf(err, err_len, "cannot open the box's network: %s",
 			 strerror(-r));
 		return r;
 	}
-	/* CRIU runs in the box's network namespace: it neither dumps it (the
-	 * daemon owns it, not the box's user namespace) nor misses the
-	 * sockets made in it, the control socket among them. */
 	char ext[40];
 	snprintf(ext, sizeof(ext), "unix[%llu]",
 		 (unsigned long long)box_ctl_ino(b));
 	const char *external[] = { ext };
-	struct criu_call c = { .criu = criu,
-			       .setup = enter_net,
-			       .setup_arg = &na,
-			       .err = err,
-			       .err_len = err_len };
-	r = criu_dump(&c, pid, dirfd, external, 1);
-	close(na.netfd);
-	if (r < 0)
-		return r;
+	struct criu_call c = { .event = event,
+			       .criu = criu,
+			       .setup = dump_setup,
+			       .setup_arg = &a };
+	/* The init dies while CRIU still traces it: the loop must not look
+	 * at its exit before CRIU has let go of it. */
+	box_watch_init(b, false);
+	int r = criu_dump_start(&c, pid, dirfd, external, 1, done, userdata,
+				op);
+	close(a.netfd);
+	if (r < 0) {
+		box_watch_init(b, true);
+		snprintf(err, err_len, "cannot start criu: %s", strerror(-r));
+	}
+	return r;
+}
+
+void box_hibernate_end(struct box *b)
+{
+	box_watch_init(b, true);
+}
+
+void box_hibernated(struct box *b, struct box_image *img)
+{
 	img->ctl_ino = box_ctl_ino(b);
 	img->uid_base = box_take_uids(b);
-	return 0;
 }
 
 struct restore_arg {
@@ -188,18 +202,90 @@ static int restore_setup(void *arg)
 	return setns(a->netfd, CLONE_NEWNET) < 0 ? -errno : 0;
 }
 
-int box_restore(struct box_host *host, const struct box_spec *spec,
-		const char *criu, const char *dir, const struct box_image *img,
-		box_died_fn died, void *userdata, struct box **out, char *err,
-		size_t err_len)
+/* A restore under way: what becomes the box once CRIU answers. */
+struct restore_op {
+	struct box_host *host;
+	struct box_restored_parts p;
+	box_died_fn died;
+	void *died_data;
+	box_restored_fn done;
+	void *userdata;
+};
+
+static void release_parts(struct box_restored_parts *p)
 {
-	struct box_restored_parts p = { .spec = spec,
-					.pid = -1,
-					.pidfd = -1,
-					.ctl = -1,
-					.uid_base = img->uid_base };
+	if (p->ctl >= 0)
+		close(p->ctl);
 	for (int i = 0; i < EGRESS_WAYS; i++)
-		p.egress[i] = -1;
+		if (p->egress[i] >= 0)
+			close(p->egress[i]);
+	/* CRIU killed what it had restored; the cgroup may need a moment. */
+	for (int i = 0; p->cg && i < 100; i++) {
+		if (cgroup_box_destroy(p->cg) != -EBUSY)
+			p->cg = NULL;
+		else
+			usleep(1000);
+	}
+}
+
+static void on_restored(void *userdata, int r, const char *why)
+{
+	struct restore_op *o = userdata;
+	char msg[256];
+	struct box *b = NULL;
+	if (r > 0) {
+		o->p.pid = r;
+		o->p.pidfd = (int)syscall(SYS_pidfd_open, o->p.pid, 0);
+		if (o->p.pidfd < 0) {
+			r = -errno;
+			kill(o->p.pid, SIGKILL);
+			waitpid(o->p.pid, NULL, 0);
+			snprintf(msg, sizeof(msg),
+				 "cannot watch the restored init: %s",
+				 strerror(-r));
+			why = msg;
+		}
+	}
+	if (r > 0) {
+		/* box_restored releases the parts itself on failure. */
+		r = box_restored(o->host, &o->p, o->died, o->died_data, &b);
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "cannot make the box: %s",
+				 strerror(-r));
+			why = msg;
+		}
+	} else
+		release_parts(&o->p);
+	box_restored_fn done = o->done;
+	void *done_data = o->userdata;
+	free(o);
+	done(done_data, b, r < 0 ? r : 0, r < 0 ? why : NULL);
+}
+
+int box_restore_start(struct box_host *host, const struct box_spec *spec,
+		      const char *criu, const char *dir,
+		      const struct box_image *img, box_died_fn died,
+		      void *died_data, box_restored_fn done, void *userdata,
+		      struct criu_op **op, char *err, size_t err_len)
+{
+	struct restore_op *o = calloc(1, sizeof(*o));
+	if (!o) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	*o = (struct restore_op){ .host = host,
+				  .p = { .spec = spec,
+					 .pid = -1,
+					 .pidfd = -1,
+					 .ctl = -1,
+					 .uid_base = img->uid_base },
+				  .died = died,
+				  .died_data = died_data,
+				  .done = done,
+				  .userdata = userdata };
+	struct box_restored_parts *p = &o->p;
+	for (int i = 0; i < EGRESS_WAYS; i++)
+		p->egress[i] = -1;
 	struct restore_arg a = { .dir = dir,
 				 .uid_base = img->uid_base,
 				 .netfd = -1,
@@ -210,14 +296,14 @@ int box_restore(struct box_host *host, const struct box_spec *spec,
 	char name[48];
 	snprintf(name, sizeof(name), "restore-%llu",
 		 (unsigned long long)(img->uid_base / 65536));
-	int r = cgroup_box_create(host->cgroups, name, &spec->limits, &p.cg);
+	int r = cgroup_box_create(host->cgroups, name, &spec->limits, &p->cg);
 	if (r < 0) {
-		p.cg = NULL;
+		p->cg = NULL;
 		goto fail;
 	}
 	step = "open the box cgroup";
-	a.ntasks = cgroup_box_open_tasks(p.cg, a.tasks);
-	a.cg_dirfd = cgroup_box_dirfd(p.cg);
+	a.ntasks = cgroup_box_open_tasks(p->cg, a.tasks);
+	a.cg_dirfd = cgroup_box_dirfd(p->cg);
 	if (a.ntasks < 0) {
 		r = a.ntasks;
 		a.ntasks = 0;
@@ -236,65 +322,46 @@ int box_restore(struct box_host *host, const struct box_spec *spec,
 	}
 	if (spec->net == BOX_NET_FILTERED) {
 		step = "open the ways out";
-		if ((r = egress_open(&host->net, a.netfd, p.egress)) < 0)
+		if ((r = egress_open(&host->net, a.netfd, p->egress)) < 0)
 			goto fail;
 	}
 	step = "create the control socket";
-	if ((r = box_ctl_pair(host, a.netfd, sp, &p.ctl_ino)) < 0)
+	if ((r = box_ctl_pair(host, a.netfd, sp, &p->ctl_ino)) < 0)
 		goto fail;
+	p->ctl = sp[0];
 	char key[40];
 	snprintf(key, sizeof(key), "socket:[%llu]",
 		 (unsigned long long)img->ctl_ino);
-	struct criu_call c = { .criu = criu,
+	struct criu_call c = { .event = host->event,
+			       .criu = criu,
 			       .setup = restore_setup,
-			       .setup_arg = &a,
-			       .err = err,
-			       .err_len = err_len };
+			       .setup_arg = &a };
 	char root[4096];
 	snprintf(root, sizeof(root), "%s/" ROOT_DIR, dir);
+	step = "start criu";
 	images = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	p.pid = images < 0 ? -errno
-			   : criu_restore(&c, images, root, key, sp[1]);
-	if (p.pid < 0) {
-		r = p.pid;
-		goto fail_logged;
-	}
-	p.pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
-	if (p.pidfd < 0) {
-		r = -errno;
-		step = "watch the restored init";
-		kill(p.pid, SIGKILL);
-		waitpid(p.pid, NULL, 0);
+	r = images < 0 ? -errno
+		       : criu_restore_start(&c, images, root, key, sp[1],
+					    on_restored, o, op);
+	if (r < 0)
 		goto fail;
-	}
+	/* CRIU's child has its own copies of these. */
 	close(sp[1]);
 	close(a.netfd);
 	for (int i = 0; i < a.ntasks; i++)
 		close(a.tasks[i]);
-	p.ctl = sp[0];
-	return box_restored(host, &p, died, userdata, out);
+	return 0;
 
 fail:
 	snprintf(err, err_len, "cannot %s: %s", step, strerror(-r));
-fail_logged:
 	log_errno(LOG_ERR, r, "restore of %s: %s", dir, err);
-	if (sp[0] >= 0)
-		close(sp[0]);
 	if (sp[1] >= 0)
 		close(sp[1]);
 	if (a.netfd >= 0)
 		close(a.netfd);
 	for (int i = 0; i < a.ntasks; i++)
 		close(a.tasks[i]);
-	for (int i = 0; i < EGRESS_WAYS; i++)
-		if (p.egress[i] >= 0)
-			close(p.egress[i]);
-	/* CRIU killed what it had restored; the cgroup may need a moment. */
-	for (int i = 0; p.cg && i < 100; i++) {
-		if (cgroup_box_destroy(p.cg) != -EBUSY)
-			p.cg = NULL;
-		else
-			usleep(1000);
-	}
+	release_parts(p);
+	free(o);
 	return r;
 }

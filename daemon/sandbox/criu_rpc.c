@@ -9,7 +9,6 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,16 +25,16 @@
  * are kept in the images up to this size each. */
 #define CRIU_GHOST_LIMIT (64u << 20)
 
-__attribute__((format(printf, 2, 3))) static void
-set_err(const struct criu_call *c, const char *fmt, ...)
-{
-	if (!c->err || !c->err_len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, c->err_len, fmt, ap);
-	va_end(ap);
-}
+/* A call under way: the socket its answer comes on, and CRIU's pid. */
+struct criu_op {
+	sd_event_source *io, *timer;
+	int sk, images_fd;
+	pid_t pid;
+	bool restore, timed_out;
+	const char *criu, *log;
+	criu_done_fn done;
+	void *userdata;
+};
 
 /* The child: setup, then criu swrk with the socket (and keep) as its only
  * fds beside stdio. */
@@ -73,58 +72,16 @@ static int send_request(int sk, const CriuRequest *req)
 
 static int recv_response(int sk, CriuResponse **out)
 {
-	struct pollfd p = { .fd = sk, .events = POLLIN };
-	int r;
-	while ((r = poll(&p, 1, CRIU_TIMEOUT_MS)) < 0 && errno == EINTR)
-		;
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ETIMEDOUT;
 	_cleanup_free_ uint8_t *buf = malloc(CRIU_MSG_MAX);
 	if (!buf)
 		return -ENOMEM;
-	ssize_t n = recv(sk, buf, CRIU_MSG_MAX, 0);
+	ssize_t n = recv(sk, buf, CRIU_MSG_MAX, MSG_DONTWAIT);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET; /* criu ended without an answer */
 	*out = criu_response__unpack(NULL, (size_t)n, buf);
 	return *out ? 0 : -EBADMSG;
-}
-
-/* Runs one request; the answer in *out (the caller frees it). */
-static int call(const struct criu_call *c, const CriuRequest *req, int keep,
-		CriuResponse **out)
-{
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(sp[0]);
-		run_criu(c, sp[1], keep);
-	}
-	int fork_err = errno;
-	close(sp[1]);
-	if (pid < 0) {
-		close(sp[0]);
-		return -fork_err;
-	}
-	int r = send_request(sp[0], req);
-	if (r == 0)
-		r = recv_response(sp[0], out);
-	/* criu swrk ends once its socket closes: closed before the wait, and
-	 * one that never answered is killed. */
-	close(sp[0]);
-	if (r == -ETIMEDOUT)
-		kill(pid, SIGKILL);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r < 0 && WIFEXITED(status) && WEXITSTATUS(status) >= 126)
-		r = WEXITSTATUS(status) == 127 ? -ENOENT : -ECHILD;
-	return r;
 }
 
 /* The last error CRIU wrote to its log (log in images_fd) into out: its
@@ -152,31 +109,163 @@ static void last_logged_error(int images_fd, const char *log, char *out,
 		out[n - 1] = '\0';
 }
 
-/* 0 when CRIU did what was asked, else -errno with c->err set. */
-static int check(const struct criu_call *c, const char *what, int r,
-		 const CriuResponse *resp, int images_fd, const char *log)
+/* 0 when CRIU did what was asked, else -errno with why set. */
+static int check(const struct criu_op *op, int r, const CriuResponse *resp,
+		 char *why, size_t why_len)
 {
+	const char *what = op->restore ? "criu restore" : "criu dump";
 	if (r == -ENOENT) {
-		set_err(c, "cannot run %s: %s", c->criu, strerror(ENOENT));
+		snprintf(why, why_len, "cannot run %s: %s", op->criu,
+			 strerror(ENOENT));
 		return r;
 	}
 	if (r == -ECHILD) {
-		set_err(c, "%s: cannot prepare its process", what);
+		snprintf(why, why_len, "%s: cannot prepare its process", what);
 		return -EIO;
+	}
+	if (r == -ETIMEDOUT) {
+		snprintf(why, why_len, "%s: no answer within %d s", what,
+			 CRIU_TIMEOUT_MS / 1000);
+		return r;
 	}
 	if (r < 0 || !resp) {
 		r = r < 0 ? r : -EBADMSG;
-		set_err(c, "%s: no answer from criu: %s", what, strerror(-r));
+		snprintf(why, why_len, "%s: no answer from criu: %s", what,
+			 strerror(-r));
 		return r;
 	}
-	if (resp->success)
+	if (!resp->success) {
+		int err = resp->has_cr_errno && resp->cr_errno > 0
+				  ? resp->cr_errno
+				  : EIO;
+		char logged[256] = "";
+		last_logged_error(op->images_fd, op->log, logged,
+				  sizeof(logged));
+		snprintf(why, why_len, "%s failed: %s", what,
+			 *logged ? logged : strerror(err));
+		return -err;
+	}
+	if (!op->restore)
 		return 0;
-	int err =
-		resp->has_cr_errno && resp->cr_errno > 0 ? resp->cr_errno : EIO;
-	char logged[256] = "";
-	last_logged_error(images_fd, log, logged, sizeof(logged));
-	set_err(c, "%s failed: %s", what, *logged ? logged : strerror(err));
-	return -err;
+	if (resp->restore && resp->restore->pid > 0)
+		return resp->restore->pid;
+	snprintf(why, why_len, "criu restore: no pid in its answer");
+	return -EBADMSG;
+}
+
+/* The answer (or its absence) read, CRIU reaped, done called, op freed.
+ * criu swrk ends once its socket closes: the wait is short. */
+static void finish(struct criu_op *op)
+{
+	CriuResponse *resp = NULL;
+	int r = op->timed_out ? -ETIMEDOUT : recv_response(op->sk, &resp);
+	sd_event_source_disable_unref(op->io);
+	sd_event_source_disable_unref(op->timer);
+	close(op->sk);
+	if (r < 0)
+		kill(op->pid, SIGKILL);
+	int status = 0;
+	while (waitpid(op->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0 && WIFEXITED(status) && WEXITSTATUS(status) >= 126)
+		r = WEXITSTATUS(status) == 127 ? -ENOENT : -ECHILD;
+	char why[512] = "";
+	r = check(op, r, resp, why, sizeof(why));
+	if (resp)
+		criu_response__free_unpacked(resp, NULL);
+	close(op->images_fd);
+	criu_done_fn done = op->done;
+	void *userdata = op->userdata;
+	free(op);
+	done(userdata, r, why);
+}
+
+static int on_answer(sd_event_source *src, int fd, uint32_t revents,
+		     void *userdata)
+{
+	(void)src;
+	(void)fd;
+	(void)revents;
+	finish(userdata);
+	return 0;
+}
+
+static int on_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	(void)src;
+	(void)usec;
+	struct criu_op *op = userdata;
+	op->timed_out = true;
+	finish(op);
+	return 0;
+}
+
+void criu_op_wait(struct criu_op *op)
+{
+	struct pollfd p = { .fd = op->sk, .events = POLLIN };
+	int r;
+	while ((r = poll(&p, 1, CRIU_TIMEOUT_MS)) < 0 && errno == EINTR)
+		;
+	op->timed_out = r == 0;
+	finish(op);
+}
+
+/* Forks CRIU, sends req and leaves the answer to the event loop. */
+static int start(const struct criu_call *c, const CriuRequest *req, int keep,
+		 criu_done_fn done, void *userdata, struct criu_op **out)
+{
+	struct criu_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	*op = (struct criu_op){ .sk = -1,
+				.images_fd = -1,
+				.restore =
+					req->kind == CRIU_KIND__CRIU_KIND_RESTORE,
+				.criu = c->criu,
+				.done = done,
+				.userdata = userdata,
+				.log = req->opts->log_file };
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		free(op);
+		return -errno;
+	}
+	/* CRIU opens the directory through this process's fd: one of its
+	 * own, as the caller's may close before CRIU answers. */
+	op->images_fd = fcntl(req->opts->images_dir_fd, F_DUPFD_CLOEXEC, 3);
+	req->opts->images_dir_fd = op->images_fd;
+	op->pid = op->images_fd < 0 ? -1 : fork();
+	if (op->pid == 0) {
+		close(sp[0]);
+		run_criu(c, sp[1], keep);
+	}
+	int r = op->pid < 0 ? -errno : 0;
+	close(sp[1]);
+	op->sk = sp[0];
+	if (r == 0)
+		r = send_request(op->sk, req);
+	if (r == 0)
+		r = sd_event_add_io(c->event, &op->io, op->sk, EPOLLIN,
+				    on_answer, op);
+	if (r >= 0)
+		r = sd_event_add_time_relative(
+			c->event, &op->timer, CLOCK_MONOTONIC,
+			(uint64_t)CRIU_TIMEOUT_MS * 1000, 0, on_timeout, op);
+	if (r < 0) {
+		if (op->pid > 0) {
+			kill(op->pid, SIGKILL);
+			waitpid(op->pid, NULL, 0);
+		}
+		sd_event_source_disable_unref(op->io);
+		sd_event_source_disable_unref(op->timer);
+		close(op->sk);
+		if (op->images_fd >= 0)
+			close(op->images_fd);
+		free(op);
+		return r;
+	}
+	*out = op;
+	return 0;
 }
 
 static void common_options(CriuOptions *o, int images_fd, const char *log)
@@ -201,8 +290,9 @@ static void common_options(CriuOptions *o, int images_fd, const char *log)
 	o->network_lock = CRIU_NET_LOCK__CRIU_NET_LOCK_SKIP;
 }
 
-int criu_dump(const struct criu_call *c, pid_t pid, int images_fd,
-	      const char *const *external, size_t n_external)
+int criu_dump_start(const struct criu_call *c, pid_t pid, int images_fd,
+		    const char *const *external, size_t n_external,
+		    criu_done_fn done, void *userdata, struct criu_op **op)
 {
 	CriuOptions o = CRIU_OPTIONS__INIT;
 	common_options(&o, images_fd, "dump.log");
@@ -213,16 +303,12 @@ int criu_dump(const struct criu_call *c, pid_t pid, int images_fd,
 	CriuRequest req = CRIU_REQUEST__INIT;
 	req.kind = CRIU_KIND__CRIU_KIND_DUMP;
 	req.opts = &o;
-	CriuResponse *resp = NULL;
-	int r = call(c, &req, -1, &resp);
-	r = check(c, "criu dump", r, resp, images_fd, o.log_file);
-	if (resp)
-		criu_response__free_unpacked(resp, NULL);
-	return r;
+	return start(c, &req, -1, done, userdata, op);
 }
 
-pid_t criu_restore(const struct criu_call *c, int images_fd, const char *root,
-		   const char *inherit_key, int fd)
+int criu_restore_start(const struct criu_call *c, int images_fd,
+		       const char *root, const char *inherit_key, int fd,
+		       criu_done_fn done, void *userdata, struct criu_op **op)
 {
 	CriuOptions o = CRIU_OPTIONS__INIT;
 	common_options(&o, images_fd, "restore.log");
@@ -239,17 +325,5 @@ pid_t criu_restore(const struct criu_call *c, int images_fd, const char *root,
 	CriuRequest req = CRIU_REQUEST__INIT;
 	req.kind = CRIU_KIND__CRIU_KIND_RESTORE;
 	req.opts = &o;
-	CriuResponse *resp = NULL;
-	int r = call(c, &req, fd, &resp);
-	r = check(c, "criu restore", r, resp, images_fd, o.log_file);
-	pid_t pid = r;
-	if (r == 0 && resp && resp->restore && resp->restore->pid > 0)
-		pid = resp->restore->pid;
-	else if (r == 0) {
-		set_err(c, "criu restore: no pid in its answer");
-		pid = -EBADMSG;
-	}
-	if (resp)
-		criu_response__free_unpacked(resp, NULL);
-	return pid;
+	return start(c, &req, fd, done, userdata, op);
 }

@@ -143,7 +143,8 @@ def test_hibernate_and_resume(tmp, start_daemon, runtime):
     hibernate(d, sid)
     # On disk: no box, no cgroup, nothing runs until resumed.
     assert ok(d, "session.get", {"sessionId": sid})["state"] == "hibernated"
-    assert not any(leak_snapshot(d, dirs)["cgroups"].values())
+    # The freed box's cgroup goes as every box's does, just after.
+    assert wait_until(lambda: not any(box_cgroups(dirs).values()), 10)
     assert len(hib_entries(tmp)) == 1
     msg, _ = execute_raw(d, {"runtime": runtime, "code": READ_TMP[runtime]},
                          sessionId=sid)
