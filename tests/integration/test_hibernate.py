@@ -10,6 +10,7 @@ import base64
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -203,8 +204,10 @@ def test_hibernate_on_stop(tmp, start_daemon):
     d.stop()
     assert len(hib_entries(tmp)) == 1
     d2 = start_daemon(config=cfg)
-    # Restored at start: running, with its processes.
-    assert ok(d2, "session.get", {"sessionId": sid})["state"] == "running"
+    # Restored at start ("restoring" until CRIU is done): running, with
+    # its processes.
+    assert wait_until(lambda: ok(d2, "session.get", {"sessionId": sid})
+                      ["state"] == "running", 30)
     assert_came_back(d2, sid, before, "bash")
     assert hib_entries(tmp) == []
     ok(d2, "session.delete", {"sessionId": sid})
@@ -397,3 +400,56 @@ def test_without_criu_hibernation_is_unsupported(tmp, start_daemon):
     assert execute(d, {"runtime": "bash", "code": "echo on"},
                    sessionId=sid)["stdout"] == "on\n"
     assert hib_entries(tmp) == []
+
+
+# Memory for a dump that takes a while: the other calls below are answered
+# while it is written.
+BIG = ("import subprocess, sys\n"
+       "subprocess.Popen([sys.executable, '-c', "
+       "'import os, time; b = os.urandom(96 << 20); time.sleep(3600)'], "
+       "start_new_session=True)\n")
+
+
+def start_big(d):
+    sid = create_session(d, runtime="python")
+    r = execute(d, {"runtime": "python", "code": BIG}, sessionId=sid)
+    assert r["exitCode"] == 0, r
+    return sid
+
+
+def test_other_calls_are_served_while_criu_works(tmp, start_daemon):
+    """The dump's answer is awaited on the event loop: health and a
+    session.get answer first, and show the session "hibernating"."""
+    d = start_daemon(config=config(tmp))
+    sid = start_big(d)
+    time.sleep(1)  # the 96 MiB are written by then
+    with d.client() as slow, d.client() as other:
+        slow.send("session.hibernate", {"sessionId": sid}, id=1)
+        assert wait_until(
+            lambda: other.call("session.get", {"sessionId": sid})
+            ["result"]["state"] == "hibernating", 10)
+        assert other.call("health")["result"]
+        reply = slow.recv()
+    assert reply["result"]["state"] == "hibernated", reply
+    resumed = ok(d, "session.resume", {"sessionId": sid})
+    assert resumed["state"] == "running", resumed
+    ok(d, "session.delete", {"sessionId": sid})
+
+
+def test_deleted_while_hibernating_leaves_nothing(tmp, start_daemon):
+    d = start_daemon(config=config(tmp))
+    dirs = daemon_cgroup_dirs(d.pid)
+    before = warm_snapshot(d, dirs)
+    sid = start_big(d)
+    time.sleep(1)
+    with d.client() as slow:
+        slow.send("session.hibernate", {"sessionId": sid}, id=1)
+        assert wait_until(lambda: ok(d, "session.get", {"sessionId": sid})
+                          ["state"] == "hibernating", 10)
+        ok(d, "session.delete", {"sessionId": sid})
+        reply = slow.recv()
+    check_error(reply, -32009, kind="conflict", id=1,
+                words=("ended while being hibernated",))
+    assert "error" in call(d, "session.get", {"sessionId": sid})
+    assert wait_until(lambda: hib_entries(tmp) == [], 30), hib_entries(tmp)
+    assert wait_until(lambda: warm_snapshot(d, dirs) == before, 30)
