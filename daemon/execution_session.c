@@ -92,8 +92,8 @@ void execution_run_in_session(struct execution *e)
 	}
 	struct error wake = { 0 };
 	if (session_paused(s) &&
-	    (!r->resume || (session_hibernated(s)
-				    ? session_restore(s, NULL, NULL, &wake)
+	    (!r->resume ||
+	     (session_hibernated(s) ? session_restore(s, NULL, NULL, &wake)
 				    : session_resume(s)) < 0)) {
 		if (wake.err) {
 			execution_fail(e, wake.kind, "%s", wake.message);

@@ -670,12 +670,11 @@ bool session_paused(const struct session *s)
 
 const char *session_state(const struct session *s)
 {
-	static const char *const states[] = { [RUNNING] = "running",
-					      [FREEZING] = "running",
-					      [PAUSED] = "paused",
-					      [HIBERNATING] = "hibernating",
-					      [HIBERNATED] = "hibernated",
-					      [RESTORING] = "restoring" };
+	static const char *const states[] = {
+		[RUNNING] = "running",	     [FREEZING] = "running",
+		[PAUSED] = "paused",	     [HIBERNATING] = "hibernating",
+		[HIBERNATED] = "hibernated", [RESTORING] = "restoring"
+	};
 	return states[s->pause];
 }
 

@@ -90,8 +90,8 @@ static void on_dumped(void *userdata, int r, const char *why)
 		log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", id,
 			  why);
 		struct error e = { 0 };
-		error_set(&e, ERR_INTERNAL, -r, "Cannot hibernate session %s: %s",
-			  id, why);
+		error_set(&e, ERR_INTERNAL, -r,
+			  "Cannot hibernate session %s: %s", id, why);
 		session_hibernation_failed(s, &e);
 		return;
 	}
@@ -226,9 +226,9 @@ int session_restore(struct session *s, session_cr_fn done, void *userdata,
 		return -EALREADY;
 	char why[ERROR_MESSAGE_MAX - 64];
 	struct criu_op *op;
-	int r = box_restore_start(&d->boxes, &h->spec, d->cfg.criu_path,
-				  h->dir, &h->img, session_box_died, s,
-				  on_restored, s, &op, why, sizeof(why));
+	int r = box_restore_start(&d->boxes, &h->spec, d->cfg.criu_path, h->dir,
+				  &h->img, session_box_died, s, on_restored, s,
+				  &op, why, sizeof(why));
 	if (r < 0)
 		return error_set(e, ERR_INTERNAL, -r,
 				 "Cannot restore session %s: %s", session_id(s),

@@ -96,9 +96,8 @@ uint64_t box_ctl_ino(const struct box *b)
 void box_watch_init(struct box *b, bool on)
 {
 	if (b->child_src)
-		sd_event_source_set_enabled(b->child_src,
-					    on ? SD_EVENT_ONESHOT
-					       : SD_EVENT_OFF);
+		sd_event_source_set_enabled(b->child_src, on ? SD_EVENT_ONESHOT
+							     : SD_EVENT_OFF);
 }
 
 int64_t box_take_uids(struct box *b)

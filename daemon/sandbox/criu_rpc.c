@@ -219,8 +219,8 @@ static int start(const struct criu_call *c, const CriuRequest *req, int keep,
 		return -ENOMEM;
 	*op = (struct criu_op){ .sk = -1,
 				.images_fd = -1,
-				.restore =
-					req->kind == CRIU_KIND__CRIU_KIND_RESTORE,
+				.restore = req->kind ==
+					   CRIU_KIND__CRIU_KIND_RESTORE,
 				.criu = c->criu,
 				.done = done,
 				.userdata = userdata,
