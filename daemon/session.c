@@ -925,11 +925,6 @@ const char *session_busy_with(const struct session *s)
 	}
 }
 
-bool session_ending(const struct session *s)
-{
-	return s->ending;
-}
-
 void session_cr_done(struct session *s, const struct error *e)
 {
 	session_cr_fn done = s->cr_done;
@@ -971,11 +966,11 @@ void session_criu_wait(struct session *s)
 		criu_op_wait(s->criu);
 }
 
-void session_criu_over(struct session *s, struct box *b)
+bool session_criu_over(struct session *s, struct box *b)
 {
 	s->criu = NULL;
 	if (!s->ending)
-		return;
+		return false;
 	/* Deleted meanwhile: its box and directory go with it. */
 	if (b)
 		s->box = b;
@@ -985,6 +980,7 @@ void session_criu_over(struct session *s, struct box *b)
 			break;
 		}
 	session_free(s);
+	return true;
 }
 
 void session_hibernation_failed(struct session *s, const struct error *e)

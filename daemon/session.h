@@ -155,7 +155,6 @@ struct hibernation *session_hibernation(const struct session *s);
 int session_may_hibernate(const struct session *s);
 /* Ends the interpreter started ahead: its pipes lead to the daemon. */
 void session_stop_interpreter(struct session *s);
-bool session_ending(const struct session *s);
 /* CRIU writes s's box to h's directory (op): s runs nothing meanwhile;
  * done is told the end by session_cr_done. */
 void session_set_hibernating(struct session *s, struct hibernation *h,
@@ -167,9 +166,9 @@ void session_set_restoring(struct session *s, struct criu_op *op,
 /* Waits here for CRIU's work on s, if any, and its end: for the daemon's
  * stop. */
 void session_criu_wait(struct session *s);
-/* CRIU is done with s: a session deleted meanwhile is freed now (with b,
- * the box a restore made, if any), and must not be touched again. */
-void session_criu_over(struct session *s, struct box *b);
+/* CRIU is done with s.  A session deleted meanwhile is freed now (with b,
+ * the box a restore made, if any): true then, and s is gone. */
+bool session_criu_over(struct session *s, struct box *b);
 /* Tells the caller waiting for a hibernation or a restore: e NULL when it
  * worked. */
 void session_cr_done(struct session *s, const struct error *e);

@@ -79,9 +79,8 @@ static void on_dumped(void *userdata, int r, const char *why)
 	struct hibernation *h = session_hibernation(s);
 	struct box *b = session_box(s);
 	box_hibernate_end(b);
-	session_criu_over(s, NULL);
-	if (session_ending(s))
-		return; /* freed */
+	if (session_criu_over(s, NULL))
+		return; /* deleted meanwhile */
 	const char *id = session_id(s);
 	if (r < 0) {
 		box_set_died(b, session_box_died, s);
@@ -201,9 +200,8 @@ static void on_restored(void *userdata, struct box *b, int r, const char *why)
 	struct hibernation *h = session_hibernation(s);
 	if (b)
 		h->img.uid_base = -1; /* the box's now */
-	session_criu_over(s, b);
-	if (session_ending(s))
-		return; /* freed, b with it */
+	if (session_criu_over(s, b))
+		return; /* deleted meanwhile, b with it */
 	if (r < 0) {
 		log_warn("session %s stays hibernated: %s", session_id(s), why);
 		struct error e = { 0 };
