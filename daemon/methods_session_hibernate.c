@@ -35,30 +35,30 @@ static void wait_for_criu(struct rpc_call *call, struct session *s)
 	call->cancel = on_cancel;
 }
 
+/* r from session_hibernate or session_restore: started, refused, or
+ * nothing to do (-EALREADY: the session as it is). */
+static void answer(struct rpc_call *call, struct session *s, int r,
+		   const struct error *e)
+{
+	if (r == 0)
+		wait_for_criu(call, s);
+	else if (r != -EALREADY)
+		rpc_reply_error(call, e->kind, "%s", e->message);
+	else
+		rpc_reply(call, session_to_json(s));
+}
+
 void method_session_hibernate(struct rpc_call *call)
 {
 	struct session *s = params_session(call, keys);
 	if (!s)
 		return;
 	struct error e = { 0 };
-	int r = session_hibernate(s, on_done, call, &e);
-	if (r == 0)
-		wait_for_criu(call, s);
-	/* Hibernating a hibernated session changes nothing. */
-	else if (r != -EALREADY)
-		rpc_reply_error(call, e.kind, "%s", e.message);
-	else
-		rpc_reply(call, session_to_json(s));
+	answer(call, s, session_hibernate(s, on_done, call, &e), &e);
 }
 
 void method_session_restore(struct rpc_call *call, struct session *s)
 {
 	struct error e = { 0 };
-	int r = session_restore(s, on_done, call, &e);
-	if (r == 0)
-		wait_for_criu(call, s);
-	else if (r != -EALREADY)
-		rpc_reply_error(call, e.kind, "%s", e.message);
-	else
-		rpc_reply(call, session_to_json(s));
+	answer(call, s, session_restore(s, on_done, call, &e), &e);
 }

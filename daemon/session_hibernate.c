@@ -72,6 +72,17 @@ static int write_meta(const struct hibernation *h, const struct session *s)
 	return rename(tmp, path) < 0 ? -errno : 0;
 }
 
+/* A hibernation that failed: b is s's again, h and its directory go. */
+static void undo(struct session *s, struct box *b, struct hibernation *h, int r,
+		 const char *why)
+{
+	box_set_died(b, session_box_died, s);
+	hibernation_remove_dir(h->dir);
+	free(h);
+	log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", session_id(s),
+		  why);
+}
+
 static void on_dumped(void *userdata, int r, const char *why)
 {
 	struct session *s = userdata;
@@ -83,11 +94,7 @@ static void on_dumped(void *userdata, int r, const char *why)
 		return; /* deleted meanwhile */
 	const char *id = session_id(s);
 	if (r < 0) {
-		box_set_died(b, session_box_died, s);
-		hibernation_remove_dir(h->dir);
-		free(h);
-		log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", id,
-			  why);
+		undo(s, b, h, r, why);
 		struct error e = { 0 };
 		error_set(&e, ERR_INTERNAL, -r,
 			  "Cannot hibernate session %s: %s", id, why);
@@ -175,11 +182,7 @@ static int hibernate(struct session *s, bool by_stop, session_cr_fn done,
 	r = box_hibernate_start(b, d->event, d->cfg.criu_path, dirfd, on_dumped,
 				s, &op, why, sizeof(why));
 	if (r < 0) {
-		box_set_died(b, session_box_died, s);
-		hibernation_remove_dir(h->dir);
-		free(h);
-		log_errno(LOG_ERR, r, "session %s: cannot hibernate: %s", id,
-			  why);
+		undo(s, b, h, r, why);
 		return error_set(e, ERR_INTERNAL, -r,
 				 "Cannot hibernate session %s: %s", id, why);
 	}
