@@ -22,6 +22,10 @@ static const struct rpc_method methods[] = {
 	{ "session.resume", method_session_resume, false },
 	{ "file.put", method_file_put, false },
 	{ "file.get", method_file_get, false },
+	{ "image.list", method_image_list, true },
+	{ "image.inspect", method_image_inspect, true },
+	{ "image.remove", method_image_remove, false },
+	{ "image.prune", method_image_prune, false },
 };
 
 const struct rpc_method *method_find(const char *name)

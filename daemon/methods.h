@@ -44,4 +44,10 @@ void method_session_resume(struct rpc_call *call);
 void method_file_put(struct rpc_call *call);
 void method_file_get(struct rpc_call *call);
 
+/* methods_image.c */
+void method_image_list(struct rpc_call *call);
+void method_image_inspect(struct rpc_call *call);
+void method_image_remove(struct rpc_call *call);
+void method_image_prune(struct rpc_call *call);
+
 #endif

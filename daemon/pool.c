@@ -536,7 +536,9 @@ static bool pool_claim(struct pool *p, const struct exec_request *req,
 {
 	const struct config *cfg = p->cfg;
 	const struct cgroup_limits *lim = &spec->limits;
-	if (spec->rootfs.sandbox_size != cfg->default_sandbox_size ||
+	/* Pooled boxes are on the host image. */
+	if (spec->image ||
+	    spec->rootfs.sandbox_size != cfg->default_sandbox_size ||
 	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
 	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
 	    req->net == BOX_NET_HOST || !strcmp(req->seccomp_mode, "custom") ||

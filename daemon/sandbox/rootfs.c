@@ -79,6 +79,13 @@ static const char etc_group[] = "root:x:0:\nsandbox:x:1000:\n"
 static const char etc_hosts[] = "127.0.0.1\tlocalhost sandbox\n"
 				"::1\tlocalhost ip6-localhost\n";
 
+/* The files every box gets in /etc, whatever its image. */
+static const char *const box_etc[][2] = {
+	{ "passwd", etc_passwd }, { "group", etc_group },
+	{ "hosts", etc_hosts },	  { "hostname", "sandbox\n" },
+	{ "resolv.conf", "" },
+};
+
 static int write_file_at(int dirfd, const char *name, const char *text,
 			 mode_t mode)
 {
@@ -160,12 +167,9 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 		rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (etc < 0)
 		FAIL(what, what_len, "open /etc");
-	if (write_file_at(etc, "passwd", etc_passwd, 0644) < 0 ||
-	    write_file_at(etc, "group", etc_group, 0644) < 0 ||
-	    write_file_at(etc, "hosts", etc_hosts, 0644) < 0 ||
-	    write_file_at(etc, "hostname", "sandbox\n", 0644) < 0 ||
-	    write_file_at(etc, "resolv.conf", "", 0644) < 0)
-		FAIL(what, what_len, "write /etc files");
+	for (size_t i = 0; i < ARRAY_SIZE(box_etc); i++)
+		if (write_file_at(etc, box_etc[i][0], box_etc[i][1], 0644) < 0)
+			FAIL(what, what_len, "write /etc/%s", box_etc[i][0]);
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		char src[64];
 		bool dir;
@@ -183,7 +187,7 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 
 static int build_dev(int rootfd, char *what, size_t what_len)
 {
-	if (mkdirat(rootfd, "dev", 0755) < 0)
+	if (mkdirat(rootfd, "dev", 0755) < 0 && errno != EEXIST)
 		FAIL(what, what_len, "mkdir /dev");
 	if (tmpfs_at("dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
 		FAIL(what, what_len, "mount /dev");
@@ -225,8 +229,8 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 	return 0;
 }
 
-/* Binds a random UUID over the host's boot id.  The file is made on the
- * staging root and unlinked once bound, so the box's / does not show it. */
+/* Binds a random UUID over the host's boot id.  The file is made in the
+ * box's /tmp and unlinked once bound, so the box does not see it. */
 static int fake_boot_id(int rootfd)
 {
 	unsigned char b[16];
@@ -240,7 +244,7 @@ static int fake_boot_id(int rootfd)
 		 "%02x%02x%02x%02x%02x%02x\n",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
-	static const char staged[] = ".boot_id";
+	static const char staged[] = "tmp/.boot_id";
 	int r = write_file_at(rootfd, staged, text, 0444);
 	if (r == 0)
 		r = bind_at(staged, rootfd, BOOT_ID,
@@ -337,19 +341,12 @@ static int mask_proc(int rootfd, char *what, size_t what_len)
  * mounted over it exists only in the box's private mount namespace. */
 #define STAGING "/tmp"
 
-int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
+/* The host image on the staging tmpfs: read-only binds of the host's /usr
+ * (its /usr/local hidden), the merged-/usr links, /etc and the runtimes
+ * prefix. */
+static int host_files(const struct rootfs_spec *spec, int rootfd, char *what,
+		      size_t what_len)
 {
-	char opts[96];
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		FAIL(what, what_len, "make / rprivate");
-	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV,
-		  "mode=0755,size=1m") < 0)
-		FAIL(what, what_len, "mount the root tmpfs");
-	_cleanup_close_ int rootfd =
-		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rootfd < 0 || fchdir(rootfd) < 0)
-		FAIL(what, what_len, "enter the new root");
-
 	for (size_t i = 0; i < ARRAY_SIZE(image_dirs); i++) {
 		char src[32];
 		snprintf(src, sizeof(src), "/%s", image_dirs[i]);
@@ -394,6 +391,60 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 			FAIL(what, what_len, "bind %s", spec->runtimes_dir);
 		}
 	}
+	return 0;
+}
+
+/* The box's own /etc files over an image's: each written in the box's
+ * /tmp, bound over the image's file and unlinked, so the read-only image
+ * stays as it is and the box's /tmp does not show them. */
+static int image_etc(int rootfd, char *what, size_t what_len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(box_etc); i++) {
+		char staged[32], target[32];
+		snprintf(staged, sizeof(staged), "tmp/.%s", box_etc[i][0]);
+		snprintf(target, sizeof(target), "etc/%s", box_etc[i][0]);
+		struct stat st;
+		if (fstatat(rootfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			errno = ENOENT;
+			FAIL(what, what_len, "find /%s in the image", target);
+		}
+		int r = write_file_at(rootfd, staged, box_etc[i][1], 0644);
+		if (r == 0)
+			r = bind_at(staged, rootfd, target, ATTR_IMAGE);
+		if (unlinkat(rootfd, staged, 0) < 0 && r == 0)
+			r = -errno;
+		if (r < 0) {
+			errno = -r;
+			FAIL(what, what_len, "bind /%s", target);
+		}
+	}
+	return 0;
+}
+
+int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
+{
+	char opts[96];
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		FAIL(what, what_len, "make / rprivate");
+	int r = spec->image_fd >= 0
+			? (move_mount(spec->image_fd, "", AT_FDCWD, STAGING,
+				      MOVE_MOUNT_F_EMPTY_PATH) < 0
+				   ? -errno
+				   : 0)
+			: tmpfs_at(STAGING, MS_NOSUID | MS_NODEV,
+				   "mode=0755,size=1m");
+	if (r < 0) {
+		errno = -r;
+		FAIL(what, what_len, "mount the root");
+	}
+	_cleanup_close_ int rootfd =
+		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rootfd < 0 || fchdir(rootfd) < 0)
+		FAIL(what, what_len, "enter the new root");
+	if (spec->image_fd < 0 &&
+	    (r = host_files(spec, rootfd, what, what_len)) < 0)
+		return r;
 
 	static const char *const dirs[] = { "sandbox", "tmp", "proc", "root" };
 	if (mkdirs(rootfd, dirs, ARRAY_SIZE(dirs)) < 0)
@@ -409,6 +460,8 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 	if (tmpfs_at("tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
 		FAIL(what, what_len, "mount /tmp (size %llu)",
 		     (unsigned long long)spec->tmp_size);
+	if (spec->image_fd >= 0 && (r = image_etc(rootfd, what, what_len)) < 0)
+		return r;
 	r = build_dev(rootfd, what, what_len);
 	if (r < 0)
 		return r;

@@ -1,0 +1,259 @@
+"""Images: boxes on a root file system of their own, built from Debian
+packages by tools/isol8-image into the store under images.dir, referred to
+by name:tag or digest, listed, inspected, removed (never while in use) and
+pruned.
+
+The base images are built once into a cache (ISOL8_IMAGE_CACHE, by default
+/var/cache/isol8/test-images) and copied into each test's store with hard
+links, so only the first run of the suite pays for mmdebstrap."""
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from execute_helpers import execute, execute_raw
+from isol8_harness import (BUILD, Daemon, box_cgroups, check_error,
+                           daemon_cgroup_dirs, short_tmpdir, wait_until)
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "tools" / "isol8-image"
+CACHE = os.environ.get("ISOL8_IMAGE_CACHE", "/var/cache/isol8/test-images")
+CODENAME = next(line.split("=", 1)[1].strip() for line in
+                open("/etc/os-release") if line.startswith("VERSION_CODENAME="))
+PYTHON = f"python:{CODENAME}"
+INVALID_ARGUMENT = -32602
+NOT_FOUND = -32004
+CONFLICT = -32009
+
+
+def build_store(store, *runtimes):
+    args = [str(TOOL), "base", "--dir", str(store), "--cache", CACHE]
+    for r in runtimes:
+        args += ["--runtime", r]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def start(store, **config):
+    d = Daemon(build=BUILD, config={"images": {"dir": str(store), **config}})
+    d.start()
+    return d
+
+
+@pytest.fixture
+def store():
+    s = short_tmpdir("isol8-img-")
+    build_store(s, "python")
+    yield s
+    subprocess.run(["rm", "-rf", "--", str(s)], check=False)
+
+
+@pytest.fixture
+def daemon(store):
+    d = start(store)
+    yield d
+    d.stop()
+    d.close()
+    d.cleanup_dir()
+
+
+def call(d, method, params=None):
+    with d.client(timeout=60) as c:
+        return c.call(method, params or {}, timeout=60)
+
+
+def ok(d, method, params=None):
+    msg = call(d, method, params)
+    assert "error" not in msg, f"{method} failed: {msg['error']!r}"
+    return msg["result"]
+
+
+def run_py(d, code, image=None, **kw):
+    opts = {"image": image} if image else None
+    return execute(d, {"code": code, "runtime": "python"}, opts, **kw)
+
+
+def refused(msg, code, kind, words=()):
+    check_error(msg, code, kind=kind, id=msg.get("id"), words=words)
+
+
+def mount_count(pid):
+    with open(f"/proc/{pid}/mountinfo") as f:
+        return sum(1 for _ in f)
+
+
+def test_box_on_image_sees_the_image_not_the_host(daemon):
+    """A host file under /usr (which host-image boxes see) is absent from
+    a box on the python image, which runs the image's own python."""
+    marker = Path("/usr/share") / f"isol8-test-{uuid.uuid4().hex}"
+    local = Path("/usr/local/share") / f"isol8-test-{uuid.uuid4().hex}"
+    marker.write_text("host\n")
+    local.write_text("host\n")
+    code = ("import os, sys; print(os.path.exists(%r), os.path.exists(%r),"
+            " sys.executable, sys.version.split()[0])" % (str(marker),
+                                                          str(local)))
+    try:
+        host = run_py(daemon, code, image="host")["stdout"].split()
+        img = run_py(daemon, code, image=PYTHON)["stdout"].split()
+    finally:
+        marker.unlink()
+        local.unlink()
+    assert host[0] == "True"  # the test's file is where host boxes look
+    assert img[:2] == ["False", "False"]
+    meta = ok(daemon, "image.inspect", {"ref": PYTHON})
+    version = meta["packages"]["python3"].split("-")[0]
+    assert img[2] == "/usr/bin/python3"
+    assert img[3].startswith(version.split("~")[0].rsplit(".", 1)[0])
+    # The box's own /etc files over the image's, and its user.
+    out = run_py(daemon, "import os; print(open('/etc/hostname').read()"
+                 ".strip(), os.getuid(), open('/etc/passwd').read()"
+                 ".count('\\nsandbox:x:1000:'))", image=PYTHON)["stdout"].split()
+    assert out == ["sandbox", "1000", "1"]
+
+
+def test_image_root_is_read_only_and_has_no_setuid(daemon):
+    r = run_py(daemon, (
+        "import os, stat\n"
+        "try:\n open('/usr/bin/evil', 'w'); print('wrote')\n"
+        "except OSError as e: print('refused', e.errno)\n"
+        "bad = [os.path.join(d, f) for d, _, fs in os.walk('/usr') for f in fs"
+        " if not os.path.islink(os.path.join(d, f)) and"
+        " os.lstat(os.path.join(d, f)).st_mode & (stat.S_ISUID | stat.S_ISGID)]\n"
+        "print(len(bad))\n"
+        "print(sorted(os.listdir('/dev')))\n"), image=PYTHON)
+    lines = r["stdout"].splitlines()
+    assert lines[0].startswith("refused")
+    assert lines[1] == "0"
+    assert "sda" not in lines[2] and "null" in lines[2]
+
+
+def test_digest_reference_and_list(daemon):
+    images = ok(daemon, "image.list")["images"]
+    [py] = [i for i in images if PYTHON in i["tags"]]
+    assert py["runtime"] == "python" and py["inUse"] == 0
+    assert py["digest"].startswith("sha256:") and len(py["digest"]) == 71
+    r = run_py(daemon, "print('by digest')", image=py["digest"])
+    assert r["stdout"] == "by digest\n"
+    assert ok(daemon, "image.inspect", {"ref": py["digest"]})["digest"] == \
+        py["digest"]
+
+
+@pytest.mark.parametrize("ref", ["python:latest", "latest", "python:LTS",
+                                 "lts"])
+def test_moving_tags_refused(daemon, ref):
+    msg, _ = execute_raw(daemon, {"code": "print(1)", "runtime": "python"},
+                         {"image": ref})
+    refused(msg, INVALID_ARGUMENT, kind="invalid_argument",
+                words=("options.image", "moving", "digest"))
+
+
+def test_unknown_image_is_not_found(daemon):
+    msg, _ = execute_raw(daemon, {"code": "print(1)", "runtime": "python"},
+                         {"image": "python:no-such-tag"})
+    refused(msg, NOT_FOUND, kind="not_found",
+                words=("options.image", "python:no-such-tag"))
+    msg, _ = execute_raw(daemon, {"code": "print(1)", "runtime": "python"},
+                         {"image": "sha256:" + "0" * 64})
+    refused(msg, NOT_FOUND, kind="not_found", words=("sha256:",))
+
+
+@pytest.mark.parametrize("ref", [
+    "../../etc:passwd", "a/b:c", "python:../../x", "python:a/b",
+    "sha256:abc", "sha256:" + "A" * 64, "Python:x", "-x:y", "x:.y",
+    "x:-y", "", ".:x", "python", "x" * 65 + ":y", "x:" + "y" * 129,
+    "python:x\ny", "python:x y"])
+def test_hostile_references_refused(daemon, ref):
+    msg, _ = execute_raw(daemon, {"code": "print(1)", "runtime": "python"},
+                         {"image": ref})
+    refused(msg, INVALID_ARGUMENT, kind="invalid_argument",
+                words=("options.image",))
+    msg = call(daemon, "image.inspect", {"ref": ref})
+    refused(msg, INVALID_ARGUMENT, kind="invalid_argument",
+                words=("params.ref",))
+
+
+def test_runtime_mismatch_refused(daemon):
+    msg, _ = execute_raw(daemon, {"code": "1", "runtime": "node"},
+                         {"image": PYTHON})
+    refused(msg, INVALID_ARGUMENT, kind="invalid_argument",
+                words=("options.image", "python", "node"))
+    # bash is in every image.
+    r = execute(daemon, {"code": "echo $BASH_VERSION", "runtime": "bash"},
+                {"image": PYTHON})
+    assert r["stdout"].strip()
+
+
+def test_remove_refused_while_in_use_then_prune(daemon, store):
+    sid = ok(daemon, "session.create",
+             {"runtime": "python", "options": {"image": PYTHON}})["id"]
+    assert ok(daemon, "image.inspect", {"ref": PYTHON})["inUse"] == 1
+    msg = call(daemon, "image.remove", {"ref": PYTHON})
+    refused(msg, CONFLICT, kind="conflict", words=("in use",))
+    # Still there and usable.
+    assert run_py(daemon, "print(2)", image=PYTHON)["stdout"] == "2\n"
+    # Nothing to prune while the image refers to its layer.
+    assert ok(daemon, "image.prune")["removedLayers"] == []
+    ok(daemon, "session.delete", {"sessionId": sid})
+    assert wait_until(lambda: ok(daemon, "image.inspect", {"ref": PYTHON})
+                      ["inUse"] == 0, 10)
+    layers = ok(daemon, "image.inspect", {"ref": PYTHON})["layers"]
+    gone = ok(daemon, "image.remove", {"ref": PYTHON})
+    assert gone["untagged"] == [PYTHON] and gone["deleted"]
+    msg, _ = execute_raw(daemon, {"code": "1", "runtime": "python"},
+                         {"image": PYTHON})
+    refused(msg, NOT_FOUND, kind="not_found")
+    pruned = ok(daemon, "image.prune")["removedLayers"]
+    assert pruned == layers
+    for layer in layers:
+        path = Path(store) / "layers" / layer.split(":")[1]
+        assert not path.exists()
+    assert wait_until(lambda: not any((Path(store) / "tmp").iterdir()), 30)
+
+
+def test_default_image_configurable(store):
+    d = start(store, default=PYTHON)
+    try:
+        marker = "import os; print(os.path.exists('/usr/include/stdio.h'))"
+        assert run_py(d, marker)["stdout"] == "False\n"
+        assert run_py(d, marker, image="host")["stdout"] == "True\n"
+        assert ok(d, "image.list")["default"] == PYTHON
+    finally:
+        d.stop()
+        d.close()
+        d.cleanup_dir()
+
+
+def test_no_mounts_or_cgroups_left(daemon):
+    before = mount_count(daemon.pid)
+    dirs = daemon_cgroup_dirs(daemon.pid)
+    cgroups = box_cgroups(dirs)
+    for i in range(3):
+        assert run_py(daemon, f"print({i})", image=PYTHON)["stdout"] == \
+            f"{i}\n"
+    msg, _ = execute_raw(daemon, {"code": "import time; time.sleep(60)",
+                                  "runtime": "python"},
+                         {"image": PYTHON, "timeoutMs": 300})
+    assert msg["result"]["exitCode"] == 137
+    assert wait_until(lambda: mount_count(daemon.pid) == before, 10), \
+        (before, mount_count(daemon.pid))
+    assert wait_until(lambda: box_cgroups(dirs) == cgroups, 10)
+
+
+def test_builder_reuses_and_reports(store):
+    out = build_store(store, "python")
+    assert "already present" in out
+    meta = json.loads(next((Path(store) / "images").glob("*.json"))
+                      .read_text())
+    assert meta["runtime"] == "python"
+    assert "python3-pip" in meta["packages"]
+    layer = Path(store) / "layers" / meta["layers"][0].split(":")[1]
+    bad = subprocess.run(["find", str(layer), "-xdev", "(", "-type", "b",
+                          "-o", "-type", "c", "-o", "-perm", "/6000", ")",
+                          "!", "-type", "l"],
+                         capture_output=True, text=True, check=True)
+    assert bad.stdout == ""
