@@ -94,6 +94,7 @@ static const struct key schema[] = {
 	  0),
 	K("images.default", T_STRING, images_default, "\"host\"", 0, 0),
 	K("pool.prewarm", T_BOOL, pool_prewarm, "true", 0, 0),
+	KLIST("pool.images", pool_images, false, "[]", NULL),
 	/* Per runtime, in runtime_at() order. */
 	K("pool.size.python", T_UINT, pool_size[0], "2", 0, 64),
 	K("pool.size.node", T_UINT, pool_size[1], "1", 0, 64),

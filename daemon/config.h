@@ -47,6 +47,7 @@ struct config {
 
 	/* the warm pool; pool_size is indexed like runtime_at() */
 	bool pool_prewarm;
+	char **pool_images; /* image references with warm boxes too */
 	uint64_t pool_size[5];
 	uint64_t pool_max_boxes;
 	uint64_t pool_max_building;

@@ -257,3 +257,36 @@ def test_builder_reuses_and_reports(store):
                           "!", "-type", "l"],
                          capture_output=True, text=True, check=True)
     assert bad.stdout == ""
+
+
+def test_pool_keeps_warm_boxes_on_named_images(store):
+    sizes = {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0}
+    d = Daemon(build=BUILD, config={
+        "images": {"dir": str(store)},
+        "pool": {"images": [PYTHON, "python:not-built"], "size": sizes,
+                 "demand": {"grow": False}}})
+    d.start()
+    try:
+        digest = ok(d, "image.inspect", {"ref": PYTHON})["digest"]
+
+        def key(image):
+            keys = ok(d, "pool.status")["keys"]
+            return next((k for k in keys if k["image"] == image), None)
+        assert wait_until(lambda: (key(digest) or {}).get("ready") == 1, 30)
+        assert key(digest)["runtime"] == "python"
+        # A warm box holds the image: it is in use, and not removable.
+        assert ok(d, "image.inspect", {"ref": PYTHON})["inUse"] >= 1
+        refused(call(d, "image.remove", {"ref": PYTHON}), CONFLICT,
+                "conflict")
+        r = run_py(d, "import os; print(os.path.exists('/usr/include/stdio.h'))",
+                   image=PYTHON)
+        assert r["stdout"] == "False\n"
+        assert key(digest)["hits"] == 1
+        # Host boxes keep their own key.
+        assert run_py(d, "print(1)", image="host")["stdout"] == "1\n"
+        assert key("host")["runtime"] == "python"
+        assert "python:not-built" in d.stderr()
+    finally:
+        d.stop()
+        d.close()
+        d.cleanup_dir()
