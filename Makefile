@@ -77,7 +77,13 @@ LIBPROTO := $(BUILD)/libisol8proto.a
 	vm-deps vm-check
 
 all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(BUILD)/isol8ctl-http $(LIBPROTO) \
-	$(TEST_TOOLS)
+	$(TEST_TOOLS) $(BUILD)/isol8-image
+
+# The image builder, a script, beside isol8ctl as isol8ctl setup looks for
+# it (ctl/libexec.h).
+$(BUILD)/isol8-image: tools/isol8-image
+	@mkdir -p $(dir $@)
+	install -m755 $< $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -202,6 +208,7 @@ install: all
 	install -Dm755 $(BUILD)/isol8ctl $(DESTDIR)$(BINDIR)/isol8ctl
 	install -Dm755 $(BUILD)/isol8ctl-http \
 		$(DESTDIR)$(LIBEXECDIR)/isol8ctl-http
+	install -Dm755 tools/isol8-image $(DESTDIR)$(LIBEXECDIR)/isol8-image
 	install -Dm644 -t $(DESTDIR)$(UNITDIR) units/*.service units/*.socket
 	install -Dm644 units/isol8.sysusers $(DESTDIR)$(SYSUSERSDIR)/isol8.conf
 	install -Dm644 units/isol8.tmpfiles $(DESTDIR)$(TMPFILESDIR)/isol8.conf

@@ -290,3 +290,43 @@ def test_pool_keeps_warm_boxes_on_named_images(store):
         d.stop()
         d.close()
         d.cleanup_dir()
+
+
+def ctl(d, *args, env=None):
+    e = dict(os.environ, ISOL8_IMAGE_CACHE=CACHE, **(env or {}))
+    return subprocess.run([str(Path(BUILD) / "isol8ctl"), "--socket",
+                           str(d.socket_path), *args], capture_output=True,
+                          text=True, timeout=900, env=e)
+
+
+def test_ctl_setup_and_image_commands():
+    store = short_tmpdir("isol8-img-")
+    d = start(store)
+    try:
+        out = ctl(d, "setup", "--runtime", "python")
+        assert out.returncode == 0, out.stderr
+        assert f"{PYTHON} sha256:" in out.stdout and " built in " in \
+            out.stdout
+        again = ctl(d, "setup", "-r", "python")
+        assert again.returncode == 0 and "already present" in again.stdout
+        ls = ctl(d, "image", "ls")
+        assert ls.returncode == 0 and PYTHON in ls.stdout
+        assert "default: host" in ls.stdout
+        meta = json.loads(ctl(d, "image", "inspect", PYTHON).stdout)
+        assert meta["runtime"] == "python"
+        run = ctl(d, "run", "-r", "python", "--image", PYTHON, "-e",
+                  "import os; print(os.path.exists('/usr/include/stdio.h'))")
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == "False\n"
+        bad = ctl(d, "image", "inspect", "python:latest")
+        assert bad.returncode == 1 and "moving tag" in bad.stderr
+        assert ctl(d, "image", "frob").returncode == 2
+        rm = ctl(d, "image", "rm", PYTHON)
+        assert rm.returncode == 0 and rm.stdout == f"Deleted {PYTHON}\n"
+        pruned = json.loads(ctl(d, "image", "prune").stdout)
+        assert pruned["removedLayers"] == meta["layers"]
+    finally:
+        d.stop()
+        d.close()
+        d.cleanup_dir()
+        subprocess.run(["rm", "-rf", "--", str(store)], check=False)
