@@ -330,3 +330,47 @@ def test_ctl_setup_and_image_commands():
         d.close()
         d.cleanup_dir()
         subprocess.run(["rm", "-rf", "--", str(store)], check=False)
+
+
+RUNTIME_HELLO = {
+    "python": ("import sys; print(sys.executable)", "/usr/bin/python3"),
+    "node": ("console.log(process.execPath)", "/usr/bin/node"),
+    "bun": ("console.log(process.versions.bun ? 'bun' : 'other')", "bun"),
+    "deno": ("console.log(typeof Deno)", "object"),
+    "bash": ("echo $BASH", "/usr/bin/bash"),
+}
+
+
+@pytest.fixture(scope="module")
+def every_image():
+    s = short_tmpdir("isol8-img-")
+    build_store(s, *RUNTIME_HELLO)
+    d = start(s)
+    yield d
+    d.stop()
+    d.close()
+    d.cleanup_dir()
+    subprocess.run(["rm", "-rf", "--", str(s)], check=False)
+
+
+@pytest.mark.parametrize("runtime", list(RUNTIME_HELLO))
+def test_each_runtime_runs_on_its_image(every_image, runtime):
+    """The runtime's binary is the image's own: the host's /usr and
+    runtimes prefix are not there."""
+    code, want = RUNTIME_HELLO[runtime]
+    tag = f"{runtime}:{CODENAME}"
+    r = execute(every_image, {"code": code, "runtime": runtime},
+                {"image": tag})
+    assert r["stdout"].strip() == want, r
+    host_only = ["/usr/include/stdio.h", "/usr/bin/gcc",
+                 "/opt/isol8/runtimes/node_modules"]
+    assert all(os.path.exists(p) for p in host_only)
+    probe = execute(every_image, {
+        "code": "for p in %s; do test -e $p && echo $p; done; "
+                "ls /usr/lib/x86_64-linux-gnu | wc -l" % " ".join(host_only),
+        "runtime": "bash"}, {"image": tag})
+    assert probe["stdout"].split() != [] and \
+        int(probe["stdout"].split()[-1]) > 0
+    assert probe["stdout"].split()[:-1] == []
+    meta = ok(every_image, "image.inspect", {"ref": tag})
+    assert meta["runtime"] == runtime and meta["packages"]
