@@ -8,6 +8,7 @@
 #include "image_store.h"
 #include "rpc_call.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* params: an object with at most the keys in allowed; *ref set from "ref"
@@ -15,31 +16,13 @@
 static bool image_params(struct rpc_call *call, const char *const *allowed,
 			 const char **ref)
 {
-	json_object *p = call->params;
-	if (p && !json_object_is_type(p, json_type_object)) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-				"params: must be an object");
+	if (!method_params_check(call, allowed, false))
 		return false;
-	}
-	if (p) {
-		json_object_object_foreach(p, key, val)
-		{
-			(void)val;
-			bool ok = false;
-			for (size_t i = 0; allowed[i] && !ok; i++)
-				ok = strcmp(key, allowed[i]) == 0;
-			if (!ok) {
-				rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-						"params.%s: unknown field",
-						key);
-				return false;
-			}
-		}
-	}
 	if (!ref)
 		return true;
 	json_object *v = NULL;
-	if (!p || !json_object_object_get_ex(p, "ref", &v) ||
+	if (!call->params ||
+	    !json_object_object_get_ex(call->params, "ref", &v) ||
 	    !json_object_is_type(v, json_type_string)) {
 		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
 				"params.ref: an image reference (name:tag "
