@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -349,10 +351,35 @@ static int collect_unused(const char *name, void *arg)
 	return 0;
 }
 
+/* The lock the image builder holds while it writes layers and images
+ * (tools/isol8-image): a layer it has put in place before its image's
+ * metadata must not look unreferenced.  -EBUSY while a build runs. */
+static int lock_builds(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/tmp/build.lock", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int image_store_prune(const struct config *cfg, sd_event *ev, json_object **out,
 		      struct error *e)
 {
 	const char *dir = cfg->images_dir;
+	/* Held until the layers are out of the store. */
+	_cleanup_close_ int lock = lock_builds(dir);
+	if (lock == -EBUSY)
+		return error_set(e, ERR_CONFLICT, EBUSY,
+				 "an image is being built in %s; prune once "
+				 "it is done",
+				 dir);
 	_cleanup_json_ json_object *used = json_object_new_object();
 	_cleanup_json_ json_object *gone = json_object_new_array();
 	struct prune_scan ps = { dir, used };

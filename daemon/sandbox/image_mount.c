@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +99,10 @@ static int mount_image(const struct image_mounts *m,
 		return log_errno(LOG_ERR, -errno, "cannot make %s", path);
 	if (mkdir(target, 0755) < 0 && errno != EEXIST)
 		return log_errno(LOG_ERR, -errno, "cannot make %s", target);
+	/* A mount a daemon that did not stop cleanly left there. */
+	while (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		log_warn("image %s: a stale mount on %s removed", img->digest,
+			 target);
 	int r;
 	if (img->nlayers == 1) {
 		snprintf(path, sizeof(path), "%s/layers/%s", m->dir,

@@ -212,7 +212,9 @@ def test_remove_refused_while_in_use_then_prune(daemon, store):
     for layer in layers:
         path = Path(store) / "layers" / layer.split(":")[1]
         assert not path.exists()
-    assert wait_until(lambda: not any((Path(store) / "tmp").iterdir()), 30)
+    # Deleted by a child of the daemon's.
+    assert wait_until(lambda: not list((Path(store) / "tmp").glob("pruned-*")),
+                      30)
 
 
 def test_default_image_configurable(store):
@@ -374,3 +376,51 @@ def test_each_runtime_runs_on_its_image(every_image, runtime):
     assert probe["stdout"].split()[:-1] == []
     meta = ok(every_image, "image.inspect", {"ref": tag})
     assert meta["runtime"] == runtime and meta["packages"]
+
+
+def test_prune_waits_for_a_build(daemon, store):
+    """A layer the builder has put in place before its image must not be
+    pruned: prune is refused while the builder holds its lock."""
+    import fcntl
+    lock = Path(store) / "tmp" / "build.lock"
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        orphan = Path(store) / "layers" / ("f" * 64)
+        orphan.mkdir()
+        refused(call(daemon, "image.prune"), CONFLICT, "conflict",
+                words=("being built",))
+        assert orphan.is_dir()
+    assert ok(daemon, "image.prune")["removedLayers"] == ["sha256:" + "f" * 64]
+    assert not orphan.exists()
+
+
+def host_mounts_below(path):
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f
+                if ln.split()[4].startswith(str(path) + "/")]
+
+
+def test_stale_mount_of_a_killed_daemon_is_replaced(store):
+    """A daemon killed while a box used an image leaves the image's shared
+    mount behind; the next daemon takes its place instead of stacking a
+    second one, and removes it when it stops."""
+    d = start(store)
+    try:
+        sid = ok(d, "session.create",
+                 {"runtime": "python", "options": {"image": PYTHON}})["id"]
+        assert sid and len(host_mounts_below(store)) == 1
+        d.kill()
+    finally:
+        d.close()
+        d.cleanup_dir()
+    assert len(host_mounts_below(store)) == 1
+    d = start(store)
+    try:
+        assert run_py(d, "print(3)", image=PYTHON)["stdout"] == "3\n"
+        assert wait_until(lambda: host_mounts_below(store) == [], 10)
+        assert "stale mount" in d.stderr()
+    finally:
+        d.stop()
+        d.close()
+        d.cleanup_dir()
+    assert host_mounts_below(store) == []
