@@ -27,6 +27,9 @@ static const char session_help[] =
 	"       isol8ctl session set-timeout ID SEC\n"
 	"       isol8ctl session pause ID\n"
 	"       isol8ctl session resume ID\n"
+	"       isol8ctl session expose ID PORT\n"
+	"       isol8ctl session unexpose ID PORT\n"
+	"       isol8ctl session exposed ID [--json]\n"
 	"       isol8ctl session rm ID...\n"
 	"       isol8ctl session stop ID\n"
 	"\n"
@@ -50,6 +53,14 @@ static const char session_help[] =
 	"               its idle timer stops until it is resumed\n"
 	"  resume       thaw a paused session; its idle timeout counts again\n"
 	"               from now\n"
+	"  expose       make PORT of the session's loopback reachable through\n"
+	"               the HTTP bridge (isol8ctl serve) at the path printed,\n"
+	"               /x/TOKEN/: the token is its only credential, so share\n"
+	"               it as you would a key.  HTTP and WebSocket pass; the\n"
+	"               box's network mode stays as it is\n"
+	"  unexpose     end that URL; connections open through it are cut\n"
+	"  exposed      the session's exposed ports: port, path, connections\n"
+	"               and bytes in and out\n"
 	"  rm           delete sessions, killing what runs in them; an id\n"
 	"               that does not exist is no error\n"
 	"  stop         as rm, for one session, with isol8's message\n"
@@ -388,6 +399,70 @@ static int do_pause(struct ctl *ctl, const struct session_args *a)
 	return code;
 }
 
+/* PORT as given: a number in range, or -1 with a message. */
+static long long port_arg(const char *v)
+{
+	long long port = whole("PORT", v, 65535);
+	if (port == 0) {
+		fprintf(stderr, "[ERR] PORT expects a TCP port from 1 to "
+				"65535, got \"0\"\n");
+		return -1;
+	}
+	return port;
+}
+
+/* session.expose or session.unexpose, by the subcommand's name. */
+static int do_expose(struct ctl *ctl, const struct session_args *a)
+{
+	if (!need(a, 2, 2, "ID PORT"))
+		return CTL_EXIT_USAGE;
+	long long port = port_arg(a->pos[1]);
+	if (port < 0)
+		return CTL_EXIT_USAGE;
+	bool expose = strcmp(a->name, "expose") == 0;
+	_cleanup_json_ json_object *r = NULL;
+	json_object *p = session_params(a->pos[0]);
+	json_object_object_add(p, "port", json_object_new_int64(port));
+	int code = side_session_call(
+		ctl, a, expose ? "session.expose" : "session.unexpose", p, &r);
+	if (code == CTL_EXIT_OK && a->json)
+		ctl_print_json(r);
+	else if (code == CTL_EXIT_OK && expose)
+		printf("%s\n", json_field_str(r, "url", str(r, "path")));
+	else if (code == CTL_EXIT_OK)
+		printf("%s port %lld unexposed: %s connections, %s bytes in, "
+		       "%s bytes out\n",
+		       a->pos[0], port, str(r, "connections"),
+		       str(r, "bytesIn"), str(r, "bytesOut"));
+	return code;
+}
+
+static int do_exposed(struct ctl *ctl, const struct session_args *a)
+{
+	if (!need(a, 1, 1, "ID"))
+		return CTL_EXIT_USAGE;
+	_cleanup_json_ json_object *r = NULL;
+	int code = side_session_call(ctl, a, "session.exposed",
+				     session_params(a->pos[0]), &r);
+	if (code != CTL_EXIT_OK)
+		return code;
+	json_object *list = json_field(r, "exposed");
+	if (a->json) {
+		ctl_print_json(list);
+		return CTL_EXIT_OK;
+	}
+	printf("%-5s %-46s %5s %4s %12s %12s\n", "PORT", "PATH", "CONNS",
+	       "OPEN", "BYTES-IN", "BYTES-OUT");
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *x = json_object_array_get_idx(list, i);
+		printf("%-5s %-46s %5s %4s %12s %12s\n", str(x, "port"),
+		       str(x, "path"), str(x, "connections"),
+		       str(x, "openConnections"), str(x, "bytesIn"),
+		       str(x, "bytesOut"));
+	}
+	return CTL_EXIT_OK;
+}
+
 static int do_rm(struct ctl *ctl, const struct session_args *a)
 {
 	if (!need(a, 1, 1 << 20, "ID..."))
@@ -455,6 +530,9 @@ int cmd_session(struct ctl *ctl, int argc, char **argv)
 		{ "set-timeout", do_set_timeout },
 		{ "pause", do_pause },
 		{ "resume", do_pause },
+		{ "expose", do_expose },
+		{ "unexpose", do_expose },
+		{ "exposed", do_exposed },
 		{ "rm", do_rm },
 		{ "stop", do_stop },
 	};

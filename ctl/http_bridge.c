@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "http_auth.h"
+#include "http_expose.h"
 #include "http_limits.h"
 #include "http_metrics.h"
 #include "http_ready.h"
@@ -314,16 +315,24 @@ static enum MHD_Result delete_session(struct http_request *r, const char *id)
 	return res ? http_reply_json(r, MHD_HTTP_OK, ok_body()) : r->ret;
 }
 
-static enum MHD_Result post_session_timeout(struct http_request *r,
-					    const char *id)
+/* method {sessionId: id, key: the body's key}: its result, or NULL once
+ * a reply was queued. */
+static json_object *session_body_call(struct http_request *r, const char *id,
+				      const char *method, const char *key)
 {
 	_cleanup_json_ json_object *body = http_body_object(r);
 	if (!body)
-		return r->ret;
+		return NULL;
 	json_object *p = session_id_params(id);
-	copy_key(p, body, "timeoutSec");
+	copy_key(p, body, key);
+	return bridge_call(r, method, p);
+}
+
+static enum MHD_Result post_session_timeout(struct http_request *r,
+					    const char *id)
+{
 	_cleanup_json_ json_object *res =
-		bridge_call(r, "session.set_timeout", p);
+		session_body_call(r, id, "session.set_timeout", "timeoutSec");
 	if (!res)
 		return r->ret;
 	json_object *o = ok_body();
@@ -351,6 +360,63 @@ static enum MHD_Result post_session_resume(struct http_request *r,
 					   const char *id)
 {
 	return session_call(r, id, "session.resume");
+}
+
+/* POST /session/:id/expose {port}: the port's token, its path, and its
+ * URL as this request reached the bridge. */
+static json_object *with_url(struct http_request *r, json_object *x)
+{
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_HOST);
+	json_object *path = NULL;
+	char url[512];
+	if (host && json_object_object_get_ex(x, "path", &path) &&
+	    (size_t)snprintf(url, sizeof(url), "http://%s%s", host,
+			     json_object_get_string(path)) < sizeof(url))
+		json_object_object_add(x, "url", json_object_new_string(url));
+	return x;
+}
+
+static enum MHD_Result post_session_expose(struct http_request *r,
+					   const char *id)
+{
+	_cleanup_json_ json_object *res =
+		session_body_call(r, id, "session.expose", "port");
+	return res ? http_reply_json(r, MHD_HTTP_OK,
+				     with_url(r, json_object_get(res)))
+		   : r->ret;
+}
+
+/* DELETE /session/:id/expose/:port: the port's totals. */
+static enum MHD_Result delete_session_expose(struct http_request *r,
+					     const char *id)
+{
+	json_object *p = session_id_params(id);
+	char *end;
+	long port = strtol(r->tail, &end, 10);
+	/* A port that is not a number goes as it is: the daemon names it. */
+	json_object_object_add(p, "port",
+			       *r->tail && !*end
+				       ? json_object_new_int64(port)
+				       : json_object_new_string(r->tail));
+	_cleanup_json_ json_object *res = bridge_call(r, "session.unexpose", p);
+	return res ? http_reply_json(r, MHD_HTTP_OK, json_object_get(res))
+		   : r->ret;
+}
+
+/* GET /session/:id/expose: {sessionId, exposed: [...]}. */
+static enum MHD_Result get_session_expose(struct http_request *r,
+					  const char *id)
+{
+	_cleanup_json_ json_object *res =
+		bridge_call(r, "session.exposed", session_id_params(id));
+	if (!res)
+		return r->ret;
+	json_object *list = NULL;
+	json_object_object_get_ex(res, "exposed", &list);
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		with_url(r, json_object_array_get_idx(list, i));
+	return http_reply_json(r, MHD_HTTP_OK, json_object_get(res));
 }
 
 static json_object *tally(int removed, int failed, json_object *errors)
@@ -412,7 +478,8 @@ static enum MHD_Result get_metrics(struct http_request *r, const char *arg)
 	return http_metrics(r);
 }
 
-/* A path pattern holds at most one ":id" segment, given to the handler. */
+/* A path pattern holds at most one ":id" segment, given to the handler,
+ * and may end with a "*" segment, kept in the request's tail. */
 static const struct route {
 	const char *method, *pattern;
 	enum MHD_Result (*fn)(struct http_request *r, const char *arg);
@@ -428,6 +495,9 @@ static const struct route {
 	{ "POST", "/session/:id/timeout", post_session_timeout },
 	{ "POST", "/session/:id/pause", post_session_pause },
 	{ "POST", "/session/:id/resume", post_session_resume },
+	{ "POST", "/session/:id/expose", post_session_expose },
+	{ "GET", "/session/:id/expose", get_session_expose },
+	{ "DELETE", "/session/:id/expose/*", delete_session_expose },
 	{ "POST", "/cleanup", post_cleanup },
 	{ "GET", "/metrics", get_metrics },
 	{ "POST", "/auth/keys", http_auth_create_key },
@@ -440,8 +510,8 @@ static const struct route {
 };
 
 /* Whether url fits pattern; the ":id" segment's text in id. */
-static bool path_matches(const char *pattern, const char *url, char *id,
-			 size_t id_size)
+static bool path_fits(const char *pattern, const char *url, char *id,
+		      size_t id_size)
 {
 	const char *hole = strstr(pattern, ":id");
 	if (!hole)
@@ -459,13 +529,39 @@ static bool path_matches(const char *pattern, const char *url, char *id,
 	return true;
 }
 
+/* path_fits, with a pattern's last segment "*" matching any one
+ * segment, whose text goes in tail. */
+static bool path_matches(const char *pattern, const char *url, char *id,
+			 size_t id_size, char *tail, size_t tail_size)
+{
+	size_t plen = strlen(pattern);
+	if (plen < 2 || strcmp(pattern + plen - 2, "/*") != 0)
+		return path_fits(pattern, url, id, id_size);
+	const char *slash = strrchr(url, '/');
+	size_t n = slash ? strlen(slash + 1) : 0;
+	if (!n || n >= tail_size)
+		return false;
+	char head[256], base[128];
+	if ((size_t)(slash - url) >= sizeof(head) || plen - 2 >= sizeof(base))
+		return false;
+	memcpy(head, url, (size_t)(slash - url));
+	head[slash - url] = '\0';
+	memcpy(base, pattern, plen - 2);
+	base[plen - 2] = '\0';
+	if (!path_fits(base, head, id, id_size))
+		return false;
+	memcpy(tail, slash + 1, n + 1);
+	return true;
+}
+
 /* The route for method and url, or NULL after a 404 or 405. */
 static const struct route *find_route(struct http_request *r, const char *url,
 				      char *id, size_t id_size)
 {
 	char allow[64] = "";
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-		if (!path_matches(routes[i].pattern, url, id, id_size))
+		if (!path_matches(routes[i].pattern, url, id, id_size, r->tail,
+				  sizeof(r->tail)))
 			continue;
 		if (strcmp(routes[i].method, r->method) == 0)
 			return &routes[i];
@@ -496,6 +592,16 @@ static enum MHD_Result reply_too_large(struct http_request *r)
 /* The first call for a request: refuse early what needs no body read. */
 static enum MHD_Result begin(struct http_request *r, const char *url)
 {
+	/* An exposed port's URL: its token is the credential. */
+	if (http_expose_url(url, r->arg, sizeof(r->arg))) {
+		r->handler = http_expose_relay;
+		const char *cl = MHD_lookup_connection_value(
+			r->conn, MHD_HEADER_KIND,
+			MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > r->bridge->max_body)
+			return reply_too_large(r);
+		return MHD_YES;
+	}
 	const struct route *rt = find_route(r, url, r->arg, sizeof(r->arg));
 	if (!rt)
 		return r->ret;
@@ -529,18 +635,20 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 {
 	(void)version;
 	struct http_request *r = *state;
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return MHD_NO;
-		*state = r;
+	if (!r)
+		return MHD_NO; /* http_bridge_uri had no memory */
+	if (!r->conn) {
 		http_ready_request_begin();
 		r->bridge = cls;
 		r->conn = conn;
 		r->method = method;
 		r->ret = MHD_YES;
 		if (r->bridge->debug) {
-			snprintf(r->url, sizeof(r->url), "%s", url);
+			if (r->raw_uri)
+				http_expose_log_url(url, r->url,
+						    sizeof(r->url));
+			else
+				snprintf(r->url, sizeof(r->url), "%s", url);
 			r->start_usec = now_usec();
 		}
 		return begin(r, url);
@@ -577,7 +685,7 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 	if (!r)
 		return;
 	/* The path only: keys travel in headers, never in it. */
-	if (r->bridge->debug)
+	if (r->conn && r->bridge->debug)
 		fprintf(stderr, "[DEBUG] %s %s -> %u in %llu ms%s\n", r->method,
 			r->url, r->status,
 			(unsigned long long)(now_usec() - r->start_usec) / 1000,
@@ -585,7 +693,22 @@ void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 				? ""
 				: " (connection cut)");
 	strbuf_free(&r->body);
+	http_expose_done(r->upstream);
+	free(r->raw_uri);
+	bool begun = r->conn != NULL;
 	free(r);
 	*state = NULL;
-	http_ready_request_end();
+	if (begun)
+		http_ready_request_end();
+}
+
+void *http_bridge_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	struct http_request *r = calloc(1, sizeof(*r));
+	char token[8];
+	if (r && http_expose_url(uri, token, sizeof(token)))
+		r->raw_uri = strdup(uri);
+	return r;
 }

@@ -29,6 +29,9 @@ struct bridge {
 	json_object *request_defaults;
 	uint64_t default_ttl_ms;
 	bool debug; /* --debug: a line per request on stderr */
+	/* --node-name: sent as X-Isol8-Node on every response, so that a
+	 * client behind a load balancer can tell which node answered. */
+	const char *node_name;
 };
 
 /* One HTTP request being served. */
@@ -41,6 +44,7 @@ struct http_request {
 	/* The route, found as the head arrived, and its ":id" part. */
 	enum MHD_Result (*handler)(struct http_request *r, const char *arg);
 	char arg[256];
+	char tail[16]; /* a route's last "*" segment */
 	/* Who authenticated: the master key, or a tenant's key; act_as is
 	 * what the daemon is told (NULL without --auth-db). */
 	bool master;
@@ -51,6 +55,10 @@ struct http_request {
 	char url[256];	     /* for --debug's line, cut */
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	enum MHD_Result ret; /* what a handler that replied returns */
+	/* An exposed port's request (http_expose.h): the URI as the client
+	 * wrote it, and the connection into the box. */
+	char *raw_uri;
+	struct upstream *upstream;
 };
 
 /* MHD's access handler and request-completed callback for struct bridge. */
@@ -60,6 +68,9 @@ enum MHD_Result http_bridge_handle(void *cls, struct MHD_Connection *conn,
 				   size_t *upload_size, void **state);
 void http_bridge_completed(void *cls, struct MHD_Connection *conn, void **state,
 			   enum MHD_RequestTerminationCode why);
+/* MHD's URI log callback: the request's state, made as its line arrives,
+ * with the URI as written when it is an exposed port's. */
+void *http_bridge_uri(void *cls, const char *uri, struct MHD_Connection *conn);
 
 /* The body as a JSON object, or NULL after a 400. */
 json_object *http_body_object(struct http_request *r);

@@ -55,10 +55,48 @@ static void durations(FILE *f, json_object *h)
 	fprintf(f, "%s_count %lld\n", name, count_of(h, "count"));
 }
 
+/* A family of one unlabelled sample. */
+static void single(FILE *f, const char *name, const char *type,
+		   const char *help, long long value)
+{
+	family(f, name, type, help);
+	fprintf(f, "%s %lld\n", name, value);
+}
+
 static void gauge(FILE *f, const char *name, const char *help, long long value)
 {
-	family(f, name, "gauge", help);
-	fprintf(f, "%s %lld\n", name, value);
+	single(f, name, "gauge", help, value);
+}
+
+/* A counter of two samples, label=a and label=b. */
+static void split_counter(FILE *f, const char *name, const char *help,
+			  const char *label, const char *a, long long va,
+			  const char *b, long long vb)
+{
+	family(f, name, "counter", help);
+	fprintf(f, "%s{%s=\"%s\"} %lld\n", name, label, a, va);
+	fprintf(f, "%s{%s=\"%s\"} %lld\n", name, label, b, vb);
+}
+
+/* Sessions' exposed ports (session.expose) and what went through them. */
+static void exposed(FILE *f, json_object *x)
+{
+	gauge(f, "isol8_exposed_ports", "Ports of sessions exposed now.",
+	      count_of(x, "ports"));
+	gauge(f, "isol8_exposed_connections_open",
+	      "Connections relayed into boxes now.",
+	      count_of(x, "openConnections"));
+	single(f, "isol8_exposed_connections_total", "counter",
+	       "Connections made to exposed ports.",
+	       count_of(x, "connections"));
+	single(f, "isol8_exposed_refused_total", "counter",
+	       "Requests for exposed ports whose token matched none.",
+	       count_of(x, "refused"));
+	split_counter(f, "isol8_exposed_bytes_total",
+		      "Bytes through exposed ports, into the boxes (in) and "
+		      "out.",
+		      "direction", "in", count_of(x, "bytesIn"), "out",
+		      count_of(x, "bytesOut"));
 }
 
 static void render(FILE *f, json_object *m)
@@ -77,12 +115,11 @@ static void render(FILE *f, json_object *m)
 	      count_of(sessions, "total"));
 	gauge(f, "isol8_sessions_active", "Sessions with an execution running.",
 	      count_of(sessions, "active"));
-	family(f, "isol8_proxy_requests_total", "counter",
-	       "Requests the filtering proxy decided, by action.");
-	fprintf(f, "isol8_proxy_requests_total{action=\"allow\"} %lld\n",
-		count_of(proxy, "allow"));
-	fprintf(f, "isol8_proxy_requests_total{action=\"block\"} %lld\n",
-		count_of(proxy, "block"));
+	split_counter(f, "isol8_proxy_requests_total",
+		      "Requests the filtering proxy decided, by action.",
+		      "action", "allow", count_of(proxy, "allow"), "block",
+		      count_of(proxy, "block"));
+	exposed(f, json_field(m, "exposed"));
 }
 
 enum MHD_Result http_metrics(struct http_request *r)

@@ -56,18 +56,36 @@ static json_object *daemon_health(const struct bridge *b)
 	return err < 0 ? NULL : result;
 }
 
+/* The status of a node that takes no new work: 503, or 404 when the
+ * balancer asks (HAProxy's disable-on-404 drains such a server instead of
+ * taking it out, so its sessions still reach it); 0 after a 400. */
+static unsigned unavailable_status(struct http_request *r)
+{
+	const char *v = MHD_lookup_connection_value(
+		r->conn, MHD_GET_ARGUMENT_KIND, "unavailableStatus");
+	if (!v || strcmp(v, "503") == 0)
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	if (strcmp(v, "404") == 0)
+		return MHD_HTTP_NOT_FOUND;
+	http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+			 "Invalid unavailableStatus: expected 404 or 503");
+	return 0;
+}
+
 enum MHD_Result http_ready(struct http_request *r, const char *arg)
 {
 	(void)arg;
+	unsigned unavailable = unavailable_status(r);
+	if (!unavailable)
+		return r->ret;
 	if (atomic_load(&draining))
-		return reply_state(r, MHD_HTTP_SERVICE_UNAVAILABLE, "draining");
+		return reply_state(r, unavailable, "draining");
 	_cleanup_json_ json_object *health = daemon_health(r->bridge);
 	json_object *cap = json_field(health, "capacity");
 	if (!cap || !json_object_is_type(cap, json_type_object))
-		return reply_state(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   "unreachable");
+		return reply_state(r, unavailable, "unreachable");
 	if (json_object_get_boolean(json_field(cap, "stopping")))
-		return reply_state(r, MHD_HTTP_SERVICE_UNAVAILABLE, "draining");
+		return reply_state(r, unavailable, "draining");
 	int64_t running = json_field_int(cap, "executions"),
 		max = json_field_int(cap, "maxConcurrent");
 	int64_t left = max > running ? max - running : 0;
@@ -90,8 +108,7 @@ enum MHD_Result http_ready(struct http_request *r, const char *arg)
 		json_object_new_int64(json_field_int(cap, "poolReady")));
 	json_object_object_add(o, "pool", pool);
 	json_object_object_add(o, "capacity", c);
-	return http_reply_json(
-		r, left ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+	return http_reply_json(r, left ? MHD_HTTP_OK : unavailable, o);
 }
 
 enum MHD_Result http_admin_drain(struct http_request *r, const char *arg)
@@ -123,16 +140,35 @@ static bool session_here(struct http_request *r, const char *id)
 	return err >= 0 && result;
 }
 
+/* Set by the shipped HAProxy configuration on a body it could not read a
+ * sessionId from (larger than its buffer), which it then sent to any node:
+ * such a request may only use a session this node has, or none. */
+#define UNROUTED_HEADER "X-Isol8-Unrouted"
+
 bool http_ready_admit(struct http_request *r, json_object *params)
 {
-	if (!atomic_load(&draining))
-		return true;
+	bool drain = atomic_load(&draining);
+	bool unrouted = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    UNROUTED_HEADER) != NULL;
 	json_object *sid = params ? json_field(params, "sessionId") : NULL;
-	if (sid && json_object_is_type(sid, json_type_string) &&
-	    session_here(r, json_object_get_string(sid)))
+	const char *id = sid && json_object_is_type(sid, json_type_string)
+				 ? json_object_get_string(sid)
+				 : NULL;
+	if (!drain && (!unrouted || !id))
 		return true;
-	http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			 "This node is draining: it serves only sessions it "
-			 "already has; send new work to another node");
+	if (id && session_here(r, id))
+		return true;
+	if (drain)
+		http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "This node is draining: it serves only "
+				 "sessions it already has; send new work to "
+				 "another node");
+	else
+		http_reply_error(
+			r, MHD_HTTP_MISDIRECTED_REQUEST,
+			"The load balancer could not read this request's "
+			"sessionId (the body is larger than its buffer) and "
+			"this node does not have the session; raise HAProxy's "
+			"tune.bufsize or send a smaller request first");
 	return false;
 }

@@ -16,7 +16,9 @@ enum MHD_Result http_admin_drain(struct http_request *r, const char *arg);
 void http_ready_drain(void);
 /* Whether r may go on: always unless draining; while draining, only for
  * work in a session the daemon already has (params' sessionId; NULL
- * params: new work).  False after a 503. */
+ * params: new work), and so for work in a session that the load balancer
+ * could not route by its id (header X-Isol8-Unrouted).  False after a
+ * 503 (draining) or 421 (unrouted). */
 bool http_ready_admit(struct http_request *r, json_object *params);
 
 /* Requests being served, so that a stop can wait for them. */

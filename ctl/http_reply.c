@@ -13,6 +13,9 @@ enum MHD_Result http_queue(struct http_request *r, unsigned status,
 {
 	r->replied = true;
 	r->status = status;
+	if (r->bridge->node_name)
+		MHD_add_response_header(resp, "X-Isol8-Node",
+					r->bridge->node_name);
 	r->ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return r->ret;

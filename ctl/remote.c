@@ -374,6 +374,26 @@ int remote_delete_session(struct remote *r, const char *session_id,
 	return call(r, "DELETE", url, NULL, CALL_TIMEOUT_MS, what, result);
 }
 
+int remote_expose(struct remote *r, const char *session_id, long long port,
+		  bool expose, json_object **result)
+{
+	static const char what[] = "Failed to expose the port";
+	char tail[32];
+	snprintf(tail, sizeof(tail), "/expose/%lld", port);
+	_cleanup_free_ char *url =
+		session_url(session_id, expose || !port ? "/expose" : tail);
+	if (!url)
+		return no_memory(r, what, result);
+	if (!port)
+		return call(r, "GET", url, NULL, CALL_TIMEOUT_MS, what, result);
+	if (!expose)
+		return call(r, "DELETE", url, NULL, CALL_TIMEOUT_MS, what,
+			    result);
+	_cleanup_json_ json_object *body = json_object_new_object();
+	json_object_object_add(body, "port", json_object_new_int64(port));
+	return call(r, "POST", url, body, CALL_TIMEOUT_MS, what, result);
+}
+
 int remote_login(struct remote *r, json_object *body, json_object **result,
 		 long *status, char *why, size_t why_len)
 {

@@ -52,6 +52,11 @@ int remote_pause_session(struct remote *r, const char *session_id, bool pause,
 			 json_object **result);
 int remote_delete_session(struct remote *r, const char *session_id,
 			  json_object **result);
+/* The bridge's exposed-port routes: POST /session/ID/expose {port}
+ * (expose true), DELETE /session/ID/expose/PORT (false), or with port 0
+ * GET /session/ID/expose. */
+int remote_expose(struct remote *r, const char *session_id, long long port,
+		  bool expose, json_object **result);
 
 /* POST /auth/login with body, printing nothing: on a 2xx CTL_EXIT_OK and
  * the answer in *result (caller puts); otherwise an exit code with isol8's

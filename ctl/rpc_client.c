@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -91,6 +92,74 @@ int rpc_client_read(struct rpc_client *c, json_object **msg)
 	if (json_parse_strict(body, len, msg, NULL) < 0 || !*msg)
 		return -EBADMSG;
 	return 0;
+}
+
+/* Reads exactly len bytes; a descriptor that comes along is kept in *fd
+ * (the first one; others are closed). */
+static int recv_all(int sock, void *buf, size_t len, int *fd)
+{
+	size_t off = 0;
+	while (off < len) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+		} u;
+		struct iovec iov = { .iov_base = (char *)buf + off,
+				     .iov_len = len - off };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
+		     cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET ||
+			    cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int got;
+				memcpy(&got, CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(int));
+				if (*fd < 0)
+					*fd = got;
+				else
+					close(got);
+			}
+		}
+		if (n == 0)
+			return off ? -EPIPE : -ECONNRESET;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int rpc_client_read_fd(struct rpc_client *c, json_object **msg, int *fd)
+{
+	uint8_t hdr[FRAME_HEADER_SIZE];
+	*msg = NULL;
+	*fd = -1;
+	int r = recv_all(c->fd, hdr, sizeof(hdr), fd);
+	uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		       (uint32_t)hdr[2] << 8 | hdr[3];
+	if (r == 0 && (len == 0 || len > FRAME_DEFAULT_MAX))
+		r = -EBADMSG;
+	_cleanup_free_ char *body = r == 0 ? malloc(len) : NULL;
+	if (r == 0 && !body)
+		r = -ENOMEM;
+	if (r == 0)
+		r = recv_all(c->fd, body, len, fd);
+	if (r == 0 && (json_parse_strict(body, len, msg, NULL) < 0 || !*msg))
+		r = -EBADMSG;
+	if (r < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
 }
 
 int rpc_message_about(json_object *msg, long long id, json_object **out)

@@ -44,6 +44,10 @@ int rpc_client_send(struct rpc_client *c, const char *method,
 		    json_object *params, long long *id);
 int rpc_client_read(struct rpc_client *c, json_object **msg);
 int rpc_message_about(json_object *msg, long long id, json_object **out);
+/* rpc_client_read for a message that may bring a descriptor (SCM_RIGHTS,
+ * as session.connect's does): it lands in *fd (CLOEXEC; -1 when none
+ * came; the caller closes it). */
+int rpc_client_read_fd(struct rpc_client *c, json_object **msg, int *fd);
 /* Waits until the daemon has something to say: 0, -ECONNABORTED when
  * watch_fd (a peer being served; -1 for none) hangs up first, or
  * -ETIMEDOUT after timeout_ms (-1: no limit). */

@@ -39,16 +39,20 @@
 
 static const char serve_help[] =
 	"Usage: isol8ctl serve [--port N] [--listen ADDR] [--key KEY]\n"
-	"                      [--auth-db PATH] [--max-body SIZE] ...\n"
+	"                      [--auth-db PATH] [--node-name NAME]\n"
+	"                      [--max-body SIZE] ...\n"
 	"\n"
 	"Serves isol8's HTTP API (/health, /execute, /execute/stream,\n"
 	"/execute/ws (WebSocket), /file,\n"
 	"/sessions, /session/ID, /session/ID/timeout, /session/ID/pause,\n"
-	"/session/ID/resume, /cleanup, /metrics, /auth/keys, /auth/keys/ID,\n"
-	"/auth/login, /ready, /admin/drain) and carries every request to\n"
-	"isol8d over its socket.  Every route but /health and /ready needs\n"
+	"/session/ID/resume, /session/ID/expose, /session/ID/expose/PORT,\n"
+	"/cleanup, /metrics, /auth/keys, /auth/keys/ID, /auth/login, /ready,\n"
+	"/admin/drain) and carries every request to isol8d over its socket.\n"
+	"Every route but /health, /ready and /x/ needs\n"
 	"'Authorization: Bearer KEY': the master key, or a tenant's key from\n"
 	"the --auth-db database, which sees only its tenant's sessions.\n"
+	"/x/TOKEN/... reaches a session's exposed port (isol8ctl session\n"
+	"expose): the token is its credential, and never logged.\n"
 	"\n"
 	"  -p, --port N      TCP port (default $ISOL8_PORT, then $PORT, then "
 	"3000;\n"
@@ -69,6 +73,10 @@ static const char serve_help[] =
 	"      --drain-timeout SEC  on SIGTERM, how long to keep serving the\n"
 	"                    requests in flight while refusing new work\n"
 	"                    (default " DEFAULT_DRAIN_TIMEOUT ")\n"
+	"      --node-name NAME  sent as the X-Isol8-Node header of every\n"
+	"                    response, to tell which node behind a load\n"
+	"                    balancer answered (letters, digits, '.', '_',\n"
+	"                    '-'; at most 63)\n"
 	"      --debug       a line per request on stderr: method, path,\n"
 	"                    status and time (never a key)\n"
 	"      --update      accepted for isol8's command lines; nothing to\n"
@@ -104,14 +112,19 @@ static const char serve_help[] =
 	"another execution, else 503 with \"unreachable\", \"full\" or\n"
 	"\"draining\": after POST /admin/drain (master key) or SIGUSR2, and\n"
 	"after SIGTERM until the bridge stops.  A draining bridge refuses new\n"
-	"work and still serves the sessions it has.\n"
+	"work and still serves the sessions it has.  GET\n"
+	"/ready?unavailableStatus=404 answers 404 instead of 503, for\n"
+	"HAProxy's http-check disable-on-404: such a server gets no new\n"
+	"sessions, and its sessions still reach it.  An execution marked\n"
+	"X-Isol8-Unrouted (the balancer could not read its sessionId) is\n"
+	"served without a session or in one the daemon has, else 421.\n"
 	"\n"
 	"Started by systemd with a listening socket (LISTEN_FDS), serves that\n"
 	"socket instead.  Stops on SIGTERM (after draining) or SIGINT.  See\n"
 	"isol8ctl(1).\n";
 
 struct serve_args {
-	const char *port_text, *listen, *key, *max_body, *auth_db;
+	const char *port_text, *listen, *key, *max_body, *auth_db, *node_name;
 	bool debug;
 	/* texts of the numeric options, in the order of limits[] */
 	const char *num_text[6];
@@ -181,6 +194,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		{ "max-unauthenticated", required_argument, NULL, 0x104 },
 		{ "drain-timeout", required_argument, NULL, 0x105 },
 		{ "auth-db", required_argument, NULL, 'a' },
+		{ "node-name", required_argument, NULL, 0x106 },
 		{ "debug", no_argument, NULL, 0x110 },
 		{ "update", no_argument, NULL, 0x111 },
 		{ "help", no_argument, NULL, 'h' },
@@ -212,6 +226,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		case 0x104:
 		case 0x105:
 			a->num_text[c - 0x100] = optarg;
+			break;
+		case 0x106:
+			a->node_name = optarg;
 			break;
 		case 0x110:
 			a->debug = true;
@@ -256,6 +273,23 @@ static int parse_limits(struct serve_args *a)
 		*(unsigned *)(void *)((char *)a + l->offset) = (unsigned)v;
 	}
 	return 0;
+}
+
+/* --node-name goes into a header: a short token, nothing a header could
+ * be split or spoofed with.  False after an error message. */
+static bool valid_node_name(const char *name)
+{
+	size_t len = strlen(name);
+	bool ok = len >= 1 && len <= 63 &&
+		  strspn(name,
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
+			 "yz0123456789._-") == len;
+	if (!ok)
+		fprintf(stderr,
+			"[ERR] Invalid --node-name: '%s'. Expected 1 to 63 "
+			"letters, digits, '.', '_' or '-'.\n",
+			name);
+	return ok;
 }
 
 /* The address to bind; false after an error message. */
@@ -399,6 +433,7 @@ static struct MHD_Daemon *start(const struct serve_args *a, int port,
 		MHD_OPTION_CONNECTION_TIMEOUT, a->head_sec,
 		MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, b,
 		MHD_OPTION_NOTIFY_COMPLETED, http_bridge_completed, b,
+		MHD_OPTION_URI_LOG_CALLBACK, http_bridge_uri, b,
 		MHD_OPTION_END);
 	*busy = !d && fd < 0 && errno == EADDRINUSE;
 	if (!d && fd < 0 && !*busy)
@@ -501,6 +536,8 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 	}
 	if (parse_limits(&a) < 0)
 		return CTL_EXIT_USAGE;
+	if (a.node_name && !valid_node_name(a.node_name))
+		return CTL_EXIT_USAGE;
 	int port = resolve_port(&a);
 	if (port < 0)
 		return CTL_EXIT_USAGE;
@@ -516,6 +553,7 @@ int cmd_serve(struct ctl *ctl, int argc, char **argv)
 		.request_defaults = cfg.request_defaults,
 		.default_ttl_ms = cfg.default_ttl_ms ?: AUTH_DEFAULT_TTL_MS,
 		.debug = a.debug,
+		.node_name = a.node_name,
 	};
 	/* As isol8: the flag, else the configuration's auth.enabled. */
 	const char *auth_db = a.auth_db ?: cfg.auth_db;

@@ -73,6 +73,13 @@ static int remote_call(struct remote *r, const char *method,
 			r, id, strcmp(method, "session.pause") == 0, result);
 	if (strcmp(method, "session.delete") == 0)
 		return remote_delete_session(r, id, result);
+	if (strcmp(method, "session.expose") == 0 ||
+	    strcmp(method, "session.unexpose") == 0 ||
+	    strcmp(method, "session.exposed") == 0)
+		return remote_expose(
+			r, id,
+			json_object_get_int64(json_field(params, "port")),
+			strcmp(method, "session.expose") == 0, result);
 	fprintf(stderr, "isol8ctl: %s has no route in isol8's HTTP API\n",
 		method);
 	return CTL_EXIT_FAILURE;

@@ -64,6 +64,7 @@ struct config {
 	uint64_t max_concurrent; /* executions accepted and not yet over */
 	uint64_t max_sessions;
 	uint64_t session_max_queued;
+	uint64_t session_max_exposed; /* ports one session may expose */
 	bool auto_prune;
 	uint64_t max_container_age_ms;	  /* a session's default idle timeout */
 	uint64_t max_session_lifetime_ms; /* 0: none */
@@ -107,6 +108,7 @@ struct config {
 	char *tenant_bridge_user;
 	uint64_t tenant_max_connections; /* per uid */
 	uint64_t tenant_max_sessions;
+	uint64_t tenant_max_exposed;
 	uint64_t tenant_max_concurrent;
 	uint64_t session_max_idle_ms; /* 0 and more are clamped to it */
 

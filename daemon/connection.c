@@ -9,6 +9,7 @@
 #include "rpc_call.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,10 @@ struct outbuf {
 	size_t len; /* bytes queued, from data[0] */
 	size_t off; /* bytes of them already written */
 	size_t cap;
+	/* An fd that travels (SCM_RIGHTS) with the byte at data[pass_at],
+	 * the first of its message; -1: none. */
+	int pass_fd;
+	size_t pass_at;
 };
 
 struct connection {
@@ -79,6 +84,8 @@ static int outbuf_reserve(struct outbuf *o, size_t more)
 	if (o->off > 0) {
 		memmove(o->data, o->data + o->off, o->len - o->off);
 		o->len -= o->off;
+		if (o->pass_fd >= 0)
+			o->pass_at -= o->off;
 		o->off = 0;
 		if (o->len + more <= o->cap)
 			return 0;
@@ -94,11 +101,47 @@ static int outbuf_reserve(struct outbuf *o, size_t more)
 	return 0;
 }
 
+/* Sends len bytes of data with fd attached to the first of them. */
+static ssize_t send_with_fd(int sock, const uint8_t *data, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = { 0 };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void drop_pass_fd(struct outbuf *o)
+{
+	if (o->pass_fd >= 0)
+		close(o->pass_fd);
+	o->pass_fd = -1;
+}
+
 static int flush_output(struct connection *c)
 {
+	struct outbuf *o = &c->out;
 	while (pending_out(c) > 0) {
-		ssize_t n = send(c->fd, c->out.data + c->out.off,
-				 pending_out(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+		size_t len = pending_out(c);
+		bool with_fd = o->pass_fd >= 0 && o->pass_at == o->off;
+		/* The bytes before the fd's message go on their own. */
+		if (o->pass_fd >= 0 && o->pass_at > o->off &&
+		    o->pass_at - o->off < len)
+			len = o->pass_at - o->off;
+		ssize_t n = with_fd ? send_with_fd(c->fd, o->data + o->off, len,
+						   o->pass_fd)
+				    : send(c->fd, o->data + o->off, len,
+					   MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -106,13 +149,15 @@ static int flush_output(struct connection *c)
 				return 0;
 			return -errno;
 		}
-		c->out.off += (size_t)n;
+		if (with_fd && n > 0)
+			drop_pass_fd(o);
+		o->off += (size_t)n;
 		c->last_activity = mono_now(c);
 	}
 	/* Give back a large buffer once a burst has drained. */
-	if (c->out.cap > (size_t)1024 * 1024) {
-		free(c->out.data);
-		c->out = (struct outbuf){ 0 };
+	if (o->cap > (size_t)1024 * 1024) {
+		free(o->data);
+		*o = (struct outbuf){ .pass_fd = -1 };
 	}
 	return 0;
 }
@@ -125,9 +170,11 @@ static void mark_dead(struct connection *c)
 	c->eof = true;
 	c->close_when_done = true;
 	c->out.off = c->out.len;
+	drop_pass_fd(&c->out);
 }
 
-static int connection_send(struct connection *c, json_object *msg,
+/* Queues msg; with pass_fd >= 0, a copy of that fd travels with it. */
+static int connection_send(struct connection *c, json_object *msg, int pass_fd,
 			   struct error *e)
 {
 	size_t len;
@@ -149,11 +196,23 @@ static int connection_send(struct connection *c, json_object *msg,
 		update_events(c);
 		return 0;
 	}
+	if (pass_fd >= 0 && c->out.pass_fd >= 0)
+		return error_set(e, ERR_BUSY, EBUSY,
+				 "Another descriptor waits to be sent on this "
+				 "connection");
 	if (outbuf_reserve(&c->out, FRAME_HEADER_SIZE + len) < 0)
 		return error_set(e, ERR_INTERNAL, ENOMEM,
 				 "The reply could not be sent: out of memory "
 				 "for %zu bytes",
 				 len);
+	if (pass_fd >= 0) {
+		c->out.pass_fd = fcntl(pass_fd, F_DUPFD_CLOEXEC, 3);
+		if (c->out.pass_fd < 0)
+			return error_set(e, ERR_INTERNAL, errno,
+					 "Cannot pass a descriptor: %s",
+					 strerror(errno));
+		c->out.pass_at = c->out.len;
+	}
 	frame_encode_header(c->out.data + c->out.len, (uint32_t)len);
 	memcpy(c->out.data + c->out.len + FRAME_HEADER_SIZE, text, len);
 	c->out.len += FRAME_HEADER_SIZE + len;
@@ -170,7 +229,7 @@ static void send_error(struct connection *c, json_object *id, int code,
 {
 	_cleanup_json_ json_object *e = rpc_make_error(id, code, kind, msg);
 	struct error why;
-	if (connection_send(c, e, &why) < 0)
+	if (connection_send(c, e, -1, &why) < 0)
 		log_errno(LOG_ERR, why.err, "cannot send an error: %s",
 			  why.message);
 }
@@ -363,7 +422,12 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int sink_send(void *ctx, json_object *msg, struct error *e)
 {
-	return connection_send(ctx, msg, e);
+	return connection_send(ctx, msg, -1, e);
+}
+
+static int sink_send_fd(void *ctx, json_object *msg, int fd, struct error *e)
+{
+	return connection_send(ctx, msg, fd, e);
 }
 
 static void call_ended(void *ctx)
@@ -391,7 +455,9 @@ int connection_new(struct daemon *d, int fd, const struct ucred *peer,
 	c->fd = fd;
 	c->on_closed = on_closed;
 	c->userdata = userdata;
+	c->out.pass_fd = -1;
 	c->sink = (struct rpc_sink){ .send = sink_send,
+				     .send_fd = sink_send_fd,
 				     .ended = call_ended,
 				     .ctx = c };
 	frame_parser_init(&c->parser, d->cfg.max_frame_bytes);
@@ -423,6 +489,7 @@ void connection_close(struct connection *c)
 	sd_event_source_disable_unref(c->idle);
 	close(c->fd);
 	frame_parser_reset(&c->parser);
+	drop_pass_fd(&c->out);
 	free(c->out.data);
 	c->id.tenant->connections--;
 	peer_identity_clear(&c->id);

@@ -15,6 +15,7 @@
 
 struct audit;
 struct code_fetcher;
+struct exposures;
 struct pool;
 struct resolver;
 struct server;
@@ -31,6 +32,7 @@ struct daemon {
 	struct resolver *resolver;
 	struct code_fetcher *fetcher; /* NULL unless remoteCode.enabled */
 	struct sessions *sessions;    /* NULL once stopping */
+	struct exposures *exposures;  /* sessions' public URLs */
 	unsigned executions;	      /* accepted and not yet over */
 	size_t connections;	      /* open client connections (server.c) */
 	struct tenants tenants;

@@ -4,6 +4,7 @@
 #include "code_fetch.h"
 #include "config.h"
 #include "daemon.h"
+#include "expose.h"
 #include "log.h"
 #include "pool.h"
 #include "net/resolver.h"
@@ -319,7 +320,9 @@ static int run(struct daemon *d, const struct options *o)
 		log_errno(LOG_ERR, r, "cannot set up the warm pool");
 		return r;
 	}
-	r = sessions_new(d, &d->sessions);
+	r = exposures_new(d, &d->exposures);
+	if (r >= 0)
+		r = sessions_new(d, &d->sessions);
 	if (r < 0)
 		return r;
 	tenants_init(&d->tenants, &d->cfg);
@@ -378,6 +381,7 @@ int main(int argc, char **argv)
 	if (r < 0 && !d.stopping)
 		log_errno(LOG_ERR, r, "isol8d failed");
 	sessions_free(d.sessions);
+	exposures_free(d.exposures);
 	server_stop(d.server);
 	pool_free(d.pool);
 	audit_free(d.audit);

@@ -47,6 +47,13 @@ void method_session_set_timeout(struct rpc_call *call);
 /* methods_session_pause.c */
 void method_session_pause(struct rpc_call *call);
 void method_session_resume(struct rpc_call *call);
+
+/* methods_expose.c */
+void method_session_expose(struct rpc_call *call);
+void method_session_unexpose(struct rpc_call *call);
+void method_session_exposed(struct rpc_call *call);
+void method_session_connect(struct rpc_call *call);
+
 void method_file_put(struct rpc_call *call);
 void method_file_get(struct rpc_call *call);
 

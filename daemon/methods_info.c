@@ -2,6 +2,7 @@
  * of the daemon. */
 #include "audit.h"
 #include "daemon.h"
+#include "expose.h"
 #include "methods.h"
 #include "metrics.h"
 #include "pool.h"
@@ -105,5 +106,7 @@ void method_metrics(struct rpc_call *call)
 	}
 	json_object *m = metrics_to_json(&d->metrics, &g);
 	json_object_object_add(m, "audit", audit_status_json(d->audit));
+	json_object_object_add(m, "exposed",
+			       exposures_metrics_json(d->exposures));
 	rpc_reply(call, m);
 }

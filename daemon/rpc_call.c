@@ -122,3 +122,17 @@ void rpc_stream_event(struct rpc_call *call, json_object *params)
 	if (call->sink->send(call->sink->ctx, n, &e) < 0)
 		log_warn("a stream notification was not sent: %s", e.message);
 }
+
+int rpc_stream_fd(struct rpc_call *call, json_object *params, int fd,
+		  struct error *e)
+{
+	if (!call->sink || !call->has_id || !call->sink->send_fd) {
+		json_object_put(params);
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "This call needs an id and a connection that "
+				 "takes descriptors");
+	}
+	json_object_object_add(params, "id", json_object_get(call->id));
+	_cleanup_json_ json_object *n = rpc_make_notification("stream", params);
+	return call->sink->send_fd(call->sink->ctx, n, fd, e);
+}

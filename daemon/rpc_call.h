@@ -25,6 +25,9 @@ struct rpc_sink {
 	 * 0, or -errno with the reason in e when it cannot be sent (too large,
 	 * out of memory); a client that is gone counts as sent. */
 	int (*send)(void *ctx, json_object *msg, struct error *e);
+	/* The same, with a copy of fd passed along (SCM_RIGHTS); -EBUSY
+	 * while another one waits to be sent. */
+	int (*send_fd)(void *ctx, json_object *msg, int fd, struct error *e);
 	/* A call of this client ended (it has left the pending list). */
 	void (*ended)(void *ctx);
 	void *ctx;
@@ -75,5 +78,9 @@ void rpc_reply_error(struct rpc_call *call, enum error_kind kind,
 	__attribute__((format(printf, 3, 4)));
 /* Sends a "stream" notification for this call when it asked for one. */
 void rpc_stream_event(struct rpc_call *call, json_object *params);
+/* Sends a "stream" notification for this call (asked for or not) with a
+ * copy of fd attached, the call going on; 0 or -errno with e saying why. */
+int rpc_stream_fd(struct rpc_call *call, json_object *params, int fd,
+		  struct error *e);
 
 #endif

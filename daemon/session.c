@@ -2,6 +2,7 @@
 
 #include "daemon.h"
 #include "execution_result.h"
+#include "expose.h"
 #include "log.h"
 #include "pool.h"
 #include "sandbox/seccomp.h"
@@ -68,6 +69,16 @@ static uint64_t mono_usec(const struct session *s)
 const char *session_id(const struct session *s)
 {
 	return s->id;
+}
+
+struct box *session_box(const struct session *s)
+{
+	return s->box;
+}
+
+struct tenant *session_tenant(const struct session *s)
+{
+	return s->owner;
 }
 
 const struct runtime *session_runtime(const struct session *s)
@@ -378,6 +389,7 @@ void session_delete(struct session *s, const char *why)
 	for (struct session_job *j = s->side; j; j = j->next)
 		j->session = NULL;
 	end_jobs(s, ERR_CONFLICT, msg);
+	expose_session_ended(s->set->d->exposures, s);
 	session_paused_fn paused = s->paused;
 	s->paused = NULL;
 	if (paused)
@@ -766,6 +778,8 @@ json_object *session_to_json(const struct session *s)
 	json_object_object_add(o, "containerId", json_object_new_string(cid));
 	json_object_object_add(o, "persisted",
 			       json_object_new_boolean(s->persisted));
+	json_object_object_add(o, "exposedPorts",
+			       expose_ports_json(s->set->d->exposures, s));
 	struct cgroup_usage u = { 0 };
 	box_usage(s->box, &u);
 	json_object *ru = json_object_new_object();

@@ -78,6 +78,9 @@ int session_adopt(struct sessions *set, const struct caller *c, struct box *b,
 /* An execution in s is over: its usage counts in s's totals. */
 void session_add_usage(struct session *s, const struct session_usage *u);
 const char *session_id(const struct session *s);
+/* Its box (not running yet while it is being made), and its tenant. */
+struct box *session_box(const struct session *s);
+struct tenant *session_tenant(const struct session *s);
 const struct runtime *session_runtime(const struct session *s);
 /* Queues a job; -EBUSY when the session's queue is full. */
 int session_enqueue(struct session *s, struct session_job *job);

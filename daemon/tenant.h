@@ -24,6 +24,7 @@ struct tenant {
 	unsigned refs;
 	/* what the tenant holds now */
 	unsigned connections, sessions, executions;
+	unsigned exposed; /* ports of its sessions (expose.h) */
 	char name[];
 };
 

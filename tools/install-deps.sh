@@ -5,12 +5,15 @@
 set -euo pipefail
 
 RUNTIMES_PREFIX=${RUNTIMES_PREFIX:-/opt/isol8/runtimes}
+# Tools the tests use to check the deployment files (tests/integration/
+# test_deploy.py), apart from the runtimes the boxes see.
+DEVTOOLS_PREFIX=${DEVTOOLS_PREFIX:-/opt/isol8/devtools}
 
 pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
-	libssl-dev libpq-dev postgresql
+	libssl-dev libpq-dev postgresql haproxy python3-kubernetes python3-yaml iproute2
 	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common
 	mmdebstrap
@@ -70,4 +73,16 @@ if ! link_runtimes 2>/dev/null; then
 	mkdir -p "$RUNTIMES_PREFIX"
 	npm install --silent --no-fund --no-audit --prefix "$RUNTIMES_PREFIX" bun deno >/dev/null
 	link_runtimes
+fi
+
+# HCL2's own parser (HashiCorp's hcl library as WebAssembly) for the Nomad
+# job; offline once installed.
+if [ ! -f "$DEVTOOLS_PREFIX/node_modules/@cdktf/hcl2json/package.json" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: need root to install @cdktf/hcl2json into $DEVTOOLS_PREFIX" >&2
+		exit 1
+	fi
+	echo "install-deps: installing @cdktf/hcl2json into $DEVTOOLS_PREFIX"
+	mkdir -p "$DEVTOOLS_PREFIX"
+	npm install --silent --no-fund --no-audit --prefix "$DEVTOOLS_PREFIX" @cdktf/hcl2json >/dev/null
 fi

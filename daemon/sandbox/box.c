@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,7 +59,8 @@ struct box {
 	struct cgroup_box *cg;
 	int64_t uid_base;
 	bool ready, dead, destroyed;
-	bool frozen; /* asked to freeze, not thawed since */
+	bool frozen;   /* asked to freeze, not thawed since */
+	bool host_net; /* in the daemon's network namespace */
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
@@ -86,6 +88,42 @@ int box_open_egress(struct box *b)
 	/* setns() takes the pidfd of a process for its namespaces. */
 	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
 	return pidfd < 0 ? pidfd : egress_open(&b->host->net, pidfd, b->egress);
+}
+
+bool box_host_network(const struct box *b)
+{
+	return b->host_net;
+}
+
+static int tcp_socket(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+int box_connect_loopback(struct box *b, uint16_t port)
+{
+	if (b->host_net)
+		return -EPERM;
+	if (!box_alive(b))
+		return -ESRCH;
+	int pidfd = sd_event_source_get_child_pidfd(b->child_src);
+	if (pidfd < 0)
+		return pidfd;
+	/* A socket belongs to the namespace it was made in for good: only
+	 * its making needs the daemon inside. */
+	_cleanup_close_ int fd =
+		netns_call_in(&b->host->net, pidfd, tcp_socket, NULL);
+	if (fd < 0)
+		return fd;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno != EINPROGRESS)
+		return -errno;
+	return TAKE_FD(fd);
 }
 
 int box_usage(const struct box *b, struct cgroup_usage *u)
@@ -616,6 +654,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	for (int i = 0; i < EGRESS_WAYS; i++)
 		b->egress[i] = -1;
 	b->uid_base = -1;
+	b->host_net = spec->net == BOX_NET_HOST;
 	b->on_ready = ready;
 	b->on_died = died;
 	b->userdata = userdata;

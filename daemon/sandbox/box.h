@@ -70,6 +70,14 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata);
 /* Rewrites the cgroup limits of a running box. */
 int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
+/* Whether b shares the daemon's network namespace (network "host"). */
+bool box_host_network(const struct box *b);
+/* A TCP socket made in b's network namespace (non-blocking, CLOEXEC)
+ * whose connection to 127.0.0.1:port has started (it may still be in
+ * progress): the fd, or -EPERM for a box on the host's network (its
+ * loopback is the host's), -ESRCH when the box is not running, another
+ * -errno (-ECONNREFUSED: nothing listens). */
+int box_connect_loopback(struct box *b, uint16_t port);
 /* Freezes or thaws every process of the box (cgroup_box_freeze), and
  * whether all are frozen now (cgroup_box_frozen). */
 int box_freeze(struct box *b, bool frozen);

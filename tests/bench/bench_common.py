@@ -121,20 +121,21 @@ def serving(proc, sock):
 
 
 class SectionDaemon:
-    """An isol8d for one section, in a temporary directory of its own;
-    finish() stops it and gives the section's exit status: 0 when isol8d
-    stopped cleanly."""
+    """An isol8d for one section, in a temporary directory of its own
+    (pinned to cpu unless None); finish() stops it and gives the
+    section's exit status: 0 when isol8d stopped cleanly."""
 
-    def __init__(self, args, config=None):
+    def __init__(self, args, config=None, cpu=None):
         self.build = Path(args.build).resolve()
         self.config = config
+        self.cpu = cpu
         self.proc = None
 
     def __enter__(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="isol8-bench-", dir="/tmp"))
         try:
-            self.proc, self.sock = start_isol8d(self.build, self.tmp, None,
-                                                self.config)
+            self.proc, self.sock = start_isol8d(self.build, self.tmp,
+                                                self.cpu, self.config)
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise

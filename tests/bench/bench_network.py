@@ -19,6 +19,7 @@ from bench_common import (
     build_bench_tool,
     log,
     pct,
+    pinned,
     proc_cpu_seconds,
     stop,
     wait_pool_ready)
@@ -177,14 +178,14 @@ class BridgeProcess:
 
     KEY = "bench-key"
 
-    def __init__(self, isol8d):
+    def __init__(self, isol8d, cpu=None):
         self.proc = subprocess.Popen(
             isol8d.ctl("serve", "--listen", "127.0.0.1", "--port", "0",
                        "--key", self.KEY),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.DEVNULL, text=True, preexec_fn=pinned(cpu))
         line = self.proc.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)$", line.strip())
+        m = re.search(r"http://(?:127\.0\.0\.1|localhost):(\d+)$", line.strip())
         if not m:
             stop(self.proc)
             raise RuntimeError(f"isol8ctl serve printed {line!r}")

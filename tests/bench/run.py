@@ -61,6 +61,14 @@ Sections:
         hello takes to run in a filtered box against a `none` box, both
         from the warm pool, alternating.
 
+  balancer  executions per second (bash echo hi, 12 connections from
+        wrk) through HAProxy with the shipped deploy/haproxy/isol8.cfg in
+        front of 1, 2 and 3 nodes (an isol8d and its bridge each), against
+        one bridge without the balancer, alternating; and one execution at
+        a time direct and through HAProxy, the p50 the hop adds.  wrk,
+        HAProxy and each node get a cpu of their own when there are
+        enough.
+
   client  what isol8ctl itself costs: `isol8ctl --help`, `isol8ctl
         health` and a bash hello (`isol8ctl run -r bash -e 'echo hi'`,
         the pool refilled before each, outside the timing) against
@@ -83,6 +91,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench_balancer import section_balancer
 from bench_client import section_client
 from bench_common import REPO, log
 from bench_exec import section_exec
@@ -102,7 +111,8 @@ SECTIONS = {"rpc": section_rpc, "exec": section_exec,
             "throughput": section_throughput,
             "memory": section_memory, "session": section_session,
             "bridge": section_bridge, "network": section_network,
-            "client": section_client, "images": section_images}
+            "balancer": section_balancer, "client": section_client,
+            "images": section_images}
 
 
 def main():

@@ -2,7 +2,11 @@
 
 start_bridge(daemon, key=..., args=..., env=...) starts one on 127.0.0.1
 with a port the kernel picks, read back from its banner.  At teardown each
-bridge still running gets SIGTERM and must exit 0."""
+bridge still running gets SIGTERM and must exit 0.
+
+Bridge(..., wrap=[...], listen="0.0.0.0", host=ADDR) runs it under a
+wrapper that execs it (nsenter into a network namespace) and reaches it
+at ADDR."""
 
 import http.client
 import json
@@ -23,10 +27,12 @@ START_TIMEOUT = 10
 
 class Bridge:
     def __init__(self, socket_path, key="test-key", args=(), env=None,
-                 build=BUILD, port="0"):
+                 build=BUILD, port="0", wrap=(), listen="127.0.0.1",
+                 host="127.0.0.1"):
         self.key = key
-        argv = [str(build / "isol8ctl"), "--socket", str(socket_path),
-                "serve", "--listen", "127.0.0.1"]
+        self.host = host
+        argv = [*wrap, str(build / "isol8ctl"), "--socket", str(socket_path),
+                "serve", "--listen", listen]
         if port is not None:
             argv += ["--port", port]
         if key is not None:
@@ -44,7 +50,7 @@ class Bridge:
         assert m, f"unexpected banner {line!r}; stderr: {self.stderr()}"
         self.version = m.group(1)
         self.port = int(m.group(2))
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
 
     def _banner(self):
         deadline = time.monotonic() + START_TIMEOUT
@@ -63,7 +69,7 @@ class Bridge:
         return self.proc.stderr.read()
 
     def connection(self, timeout=30):
-        return http.client.HTTPConnection("127.0.0.1", self.port,
+        return http.client.HTTPConnection(self.host, self.port,
                                           timeout=timeout)
 
     def headers(self, auth=True, extra=None):

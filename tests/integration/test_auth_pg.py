@@ -3,86 +3,21 @@ several bridges in a real PostgreSQL started for the test (initdb and
 pg_ctl of Debian's postgresql package, as the unprivileged postgres user,
 on 127.0.0.1 with password authentication)."""
 
-import glob
 import json
-import os
-import pwd
-import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 
 import pytest
 
 from isol8_bridge import Bridge, start_bridge  # noqa: F401
+from pg_server import NOT_INSTALLED, Postgres, postgres_installed
 
 MASTER = "master-key-for-pg"
-PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Postgres:
-    """A cluster in a temporary directory, owned by an unprivileged user
-    (initdb refuses root)."""
-
-    def __init__(self):
-        self.bin = PG_BIN[-1]
-        user = "postgres"
-        try:
-            pw = pwd.getpwnam(user)
-        except KeyError:
-            user, pw = "nobody", pwd.getpwnam("nobody")
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
-        self.dir = tempfile.mkdtemp(prefix="isol8-pg-")
-        os.chown(self.dir, self.uid, self.gid)
-        self.data = os.path.join(self.dir, "data")
-        self.password = "pw-" + secrets.token_hex(12)
-        self.port = free_port()
-        pwfile = os.path.join(self.dir, "pw")
-        with open(pwfile, "w") as f:
-            f.write(self.password + "\n")
-        os.chown(pwfile, self.uid, self.gid)
-        self._run("initdb", "-D", self.data, "-U", "isol8", "--pwfile",
-                  pwfile, "--auth=scram-sha-256", "-E", "UTF8",
-                  "--no-sync")
-        self.url = (f"postgres://isol8:{self.password}@127.0.0.1:"
-                    f"{self.port}/postgres")
-        self.start()
-
-    def _run(self, tool, *args):
-        r = subprocess.run([os.path.join(self.bin, tool), *args],
-                           user=self.uid, group=self.gid, cwd=self.dir,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, f"{tool}: {r.stdout}{r.stderr}"
-
-    def start(self):
-        self._run("pg_ctl", "-D", self.data, "-l",
-                  os.path.join(self.dir, "log"), "-w", "-t", "60", "-o",
-                  f"-p {self.port} -k {self.dir} "
-                  "-c listen_addresses=127.0.0.1 -c fsync=off", "start")
-
-    def stop(self):
-        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
-
-    def close(self):
-        subprocess.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
-                        "-m", "immediate", "-w", "stop"], user=self.uid,
-                       group=self.gid, capture_output=True, timeout=60)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
 def pg():
-    if not PG_BIN or not os.path.exists(os.path.join(PG_BIN[-1], "initdb")):
-        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed "
-                    "(Debian package postgresql; tools/install-deps.sh)")
+    if not postgres_installed():
+        pytest.skip(NOT_INSTALLED)
     p = Postgres()
     yield p
     p.close()

@@ -62,8 +62,11 @@ def test_shape_of_a_fresh_daemon(start_daemon):
     d = start_daemon()
     m = metrics(d)
     assert set(m) == {"executions", "durationMs", "pool", "sessions",
-                      "proxyRequests", "audit"}
+                      "proxyRequests", "audit", "exposed"}
     assert m["audit"] == {"enabled": False}
+    assert m["exposed"] == {"ports": 0, "connections": 0, "bytesIn": 0,
+                            "bytesOut": 0, "openConnections": 0,
+                            "refused": 0}
     assert m["executions"] == []
     check_histogram(m, [])
     assert m["pool"] == {"ready": 0, "inUse": 0}

@@ -125,3 +125,77 @@ def test_sigterm_drains_then_stops(daemon, start_bridge):
     assert status == 200, body
     assert body["stdout"] == "finished\n"
     assert b.proc.wait(30) == 0
+
+
+def test_unavailable_status_for_haproxy(daemon, start_bridge):
+    """?unavailableStatus=404 (HAProxy's disable-on-404) says the same
+    states with 404 in place of 503; anything else is refused by name."""
+    b = start_bridge(daemon, key=MASTER)
+    assert ready_as(b, "404")[0] == 200
+    status, body = b.json("GET", "/ready?unavailableStatus=500", auth=False)
+    assert status == 400, body
+    assert "unavailableStatus" in body["error"]
+    assert b.json("POST", "/admin/drain")[0] == 200
+    assert ready_as(b, "404") == (404, {"status": "draining"})
+    assert ready_as(b, "503") == (503, {"status": "draining"})
+
+
+def test_unreachable_as_404(start_daemon, start_bridge):
+    d = start_daemon()
+    b = start_bridge(d, key=MASTER)
+    d.stop()
+    assert ready_as(b, "404") == (404, {"status": "unreachable"})
+
+
+def ready_as(b, status):
+    return b.json("GET", f"/ready?unavailableStatus={status}", auth=False)
+
+
+def test_node_name_header(daemon, start_bridge):
+    """--node-name is on every response: answers, errors, streams."""
+    b = start_bridge(daemon, key=MASTER, args=["--node-name", "node-7.a_b"])
+    for method, path, body, auth in (
+            ("GET", "/health", None, False),
+            ("GET", "/ready", None, False),
+            ("GET", "/sessions", None, False),
+            ("POST", "/execute/stream",
+             {"request": {"runtime": "bash", "code": "echo hi"}}, True)):
+        status, headers, _ = b.request(method, path, body, auth=auth)
+        assert headers.get("X-Isol8-Node") == "node-7.a_b", \
+            (method, path, status, headers)
+    plain = start_bridge(daemon, key=MASTER)
+    assert "X-Isol8-Node" not in plain.request("GET", "/health")[1]
+
+
+def test_node_name_refused(daemon):
+    for bad in ("", "a b", "x\r\nSet-Cookie: y", "n" * 64, "ü"):
+        r = daemon.ctl("serve", "--port", "0", "--key", MASTER,
+                       "--node-name", bad)
+        assert r.returncode == 2, (bad, r)
+        assert "Invalid --node-name" in r.stderr, r.stderr
+
+
+def test_unrouted_execution_only_in_a_session_here(daemon, start_bridge):
+    """X-Isol8-Unrouted (the balancer could not read the body's
+    sessionId): served without a session or in one this node has, else
+    421 saying why, and no session is made."""
+    b = start_bridge(daemon, key=MASTER)
+    assert execute(b, "echo kept > /sandbox/f", session="here",
+                   runtime="bash")[0] == 200
+    unrouted = {"X-Isol8-Unrouted": "truncated"}
+
+    def run(code, session=None):
+        body = {"request": {"runtime": "bash", "code": code}}
+        if session:
+            body["sessionId"] = session
+        return b.json("POST", "/execute", body, headers=unrouted)
+
+    status, body = run("cat /sandbox/f", "here")
+    assert (status, body["stdout"]) == (200, "kept\n"), body
+    status, body = run("echo free")
+    assert (status, body["stdout"]) == (200, "free\n"), body
+    status, body = run("echo lost", "elsewhere")
+    assert status == 421, body
+    assert "could not read this request's sessionId" in body["error"]
+    ids = [s["id"] for s in b.json("GET", "/sessions")[1]["sessions"]]
+    assert ids == ["here"]
