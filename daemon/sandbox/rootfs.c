@@ -394,29 +394,53 @@ static int host_files(const struct rootfs_spec *spec, int rootfd, char *what,
 	return 0;
 }
 
+/* The places an image's root gets mounts on must be its own directories:
+ * a symbolic link there would send a mount (made by path, before the
+ * pivot) somewhere else. */
+static int image_mountpoints(int rootfd, char *what, size_t what_len)
+{
+	static const char *const dirs[] = { "sandbox", "tmp",  "proc",
+					    "dev",     "root", "etc" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		struct stat st;
+		if (fstatat(rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			FAIL(what, what_len,
+			     "find the directory /%s in the image", dirs[i]);
+		}
+	}
+	return 0;
+}
+
 /* The box's own /etc files over an image's: each written in the box's
  * /tmp, bound over the image's file and unlinked, so the read-only image
  * stays as it is and the box's /tmp does not show them. */
 static int image_etc(int rootfd, char *what, size_t what_len)
 {
+	_cleanup_close_ int etc = openat(
+		rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (etc < 0)
+		FAIL(what, what_len, "open /etc of the image");
 	for (size_t i = 0; i < ARRAY_SIZE(box_etc); i++) {
-		char staged[32], target[32];
-		snprintf(staged, sizeof(staged), "tmp/.%s", box_etc[i][0]);
-		snprintf(target, sizeof(target), "etc/%s", box_etc[i][0]);
+		const char *name = box_etc[i][0];
+		char staged[32];
+		snprintf(staged, sizeof(staged), "tmp/.%s", name);
 		struct stat st;
-		if (fstatat(rootfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		if (fstatat(etc, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode)) {
 			errno = ENOENT;
-			FAIL(what, what_len, "find /%s in the image", target);
+			FAIL(what, what_len,
+			     "find the file /etc/%s in the image", name);
 		}
 		int r = write_file_at(rootfd, staged, box_etc[i][1], 0644);
 		if (r == 0)
-			r = bind_at(staged, rootfd, target, ATTR_IMAGE);
+			r = bind_at(staged, etc, name, ATTR_IMAGE);
 		if (unlinkat(rootfd, staged, 0) < 0 && r == 0)
 			r = -errno;
 		if (r < 0) {
 			errno = -r;
-			FAIL(what, what_len, "bind /%s", target);
+			FAIL(what, what_len, "bind /etc/%s", name);
 		}
 	}
 	return 0;
@@ -442,8 +466,9 @@ int rootfs_build(const struct rootfs_spec *spec, char *what, size_t what_len)
 		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rootfd < 0 || fchdir(rootfd) < 0)
 		FAIL(what, what_len, "enter the new root");
-	if (spec->image_fd < 0 &&
-	    (r = host_files(spec, rootfd, what, what_len)) < 0)
+	r = spec->image_fd >= 0 ? image_mountpoints(rootfd, what, what_len)
+				: host_files(spec, rootfd, what, what_len);
+	if (r < 0)
 		return r;
 
 	static const char *const dirs[] = { "sandbox", "tmp", "proc", "root" };

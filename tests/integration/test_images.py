@@ -9,6 +9,7 @@ links, so only the first run of the suite pays for mmdebstrap."""
 
 import json
 import os
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -424,3 +425,52 @@ def test_stale_mount_of_a_killed_daemon_is_replaced(store):
         d.close()
         d.cleanup_dir()
     assert host_mounts_below(store) == []
+
+
+def hand_made_image(store, name, build):
+    """An image whose single layer build(root) makes; returns its ref."""
+    import hashlib
+    lhex = hashlib.sha256(name.encode()).hexdigest()
+    root = Path(store) / "layers" / lhex
+    root.mkdir(parents=True)
+    for d in ("sandbox", "tmp", "proc", "dev", "root", "etc"):
+        (root / d).mkdir()
+    for f in ("passwd", "group", "hosts", "hostname", "resolv.conf"):
+        (root / "etc" / f).write_text("")
+    build(root)
+    ihex = hashlib.sha256(("image " + name).encode()).hexdigest()
+    (Path(store) / "images").mkdir(exist_ok=True)
+    (Path(store) / "images" / f"{ihex}.json").write_text(json.dumps({
+        "digest": f"sha256:{ihex}", "runtime": "bash", "packages": {},
+        "setupScript": None, "size": 0, "created": "2026-01-01T00:00:00Z",
+        "layers": [f"sha256:{lhex}"]}))
+    (Path(store) / "tags").mkdir(exist_ok=True)
+    (Path(store) / "tags" / f"{name}:1").write_text(ihex + "\n")
+    return f"{name}:1"
+
+
+def swap_for_link(path, target):
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    path.symlink_to(target)
+
+
+@pytest.mark.parametrize("place,words", [
+    ("sandbox", ("/sandbox", "image")),
+    ("etc", ("/etc", "image")),
+    ("etc/passwd", ("/etc/passwd", "image")),
+])
+def test_image_with_links_at_mount_points_refused(daemon, store, place,
+                                                  words):
+    """Links where the box mounts or binds its own files would send the
+    mounts elsewhere: the box is refused, nothing is left behind."""
+    ref = hand_made_image(store, "evil-" + place.replace("/", "-"),
+                          lambda root: swap_for_link(root / place, "/proc"))
+    before = mount_count(daemon.pid)
+    msg, _ = execute_raw(daemon, {"code": "echo hi", "runtime": "bash"},
+                         {"image": ref})
+    refused(msg, -32603, "internal", words=words)
+    assert wait_until(lambda: mount_count(daemon.pid) == before, 10)
+    assert run_py(daemon, "print(4)", image=PYTHON)["stdout"] == "4\n"
