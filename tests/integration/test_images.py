@@ -277,6 +277,9 @@ def test_pool_keeps_warm_boxes_on_named_images(store):
             return next((k for k in keys if k["image"] == image), None)
         assert wait_until(lambda: (key(digest) or {}).get("ready") == 1, 30)
         assert key(digest)["runtime"] == "python"
+        table = ctl(d, "pool").stdout.splitlines()
+        assert any(ln.split()[:2] == ["python", digest[7:19]]
+                   for ln in table), table
         # A warm box holds the image: it is in use, and not removable.
         assert ok(d, "image.inspect", {"ref": PYTHON})["inUse"] >= 1
         refused(call(d, "image.remove", {"ref": PYTHON}), CONFLICT,
