@@ -58,7 +58,7 @@ def store():
 def daemon(store):
     d = start(store)
     yield d
-    d.stop()
+    d.assert_clean_exit()
     d.close()
     d.cleanup_dir()
 
@@ -226,7 +226,7 @@ def test_default_image_configurable(store):
         assert run_py(d, marker, image="host")["stdout"] == "True\n"
         assert ok(d, "image.list")["default"] == PYTHON
     finally:
-        d.stop()
+        d.assert_clean_exit()
         d.close()
         d.cleanup_dir()
 
@@ -293,7 +293,7 @@ def test_pool_keeps_warm_boxes_on_named_images(store):
         assert key("host")["runtime"] == "python"
         assert "python:not-built" in d.stderr()
     finally:
-        d.stop()
+        d.assert_clean_exit()
         d.close()
         d.cleanup_dir()
 
@@ -332,7 +332,7 @@ def test_ctl_setup_and_image_commands():
         pruned = json.loads(ctl(d, "image", "prune").stdout)
         assert pruned["removedLayers"] == meta["layers"]
     finally:
-        d.stop()
+        d.assert_clean_exit()
         d.close()
         d.cleanup_dir()
         subprocess.run(["rm", "-rf", "--", str(store)], check=False)
@@ -353,7 +353,7 @@ def every_image():
     build_store(s, *RUNTIME_HELLO)
     d = start(s)
     yield d
-    d.stop()
+    d.assert_clean_exit()
     d.close()
     d.cleanup_dir()
     subprocess.run(["rm", "-rf", "--", str(s)], check=False)
@@ -424,7 +424,7 @@ def test_stale_mount_of_a_killed_daemon_is_replaced(store):
         assert wait_until(lambda: host_mounts_below(store) == [], 10)
         assert "stale mount" in d.stderr()
     finally:
-        d.stop()
+        d.assert_clean_exit()
         d.close()
         d.cleanup_dir()
     assert host_mounts_below(store) == []
