@@ -528,30 +528,19 @@ static int parse_code_url(struct parse *p, json_object *req,
 	return 0;
 }
 
-/* options.image (or images.default), resolved in the store; the image's
- * runtime must be the request's, but for bash, which every image has. */
+/* options.image, or images.default where it serves the runtime. */
 static int parse_image(struct parse *p, json_object *opt,
 		       const struct config *cfg, struct exec_request *r)
 {
 	json_object *img = field(opt, "image");
 	if (img && !json_object_is_type(img, json_type_string))
 		return bad(p, "options.image: must be a string");
-	const char *ref = img ? json_object_get_string(img) : "default";
-	_cleanup_json_ json_object *meta = NULL;
-	int ret = image_store_resolve(cfg, "options.image", ref, &r->image,
-				      &meta, p->e);
-	if (ret <= 0)
+	int ret = image_store_pick(cfg, "options.image",
+				   img ? json_object_get_string(img) : NULL,
+				   r->runtime->name, &r->image, p->e);
+	if (ret < 0)
 		return ret;
-	r->has_image = true;
-	json_object *rt = NULL;
-	json_object_object_get_ex(meta, "runtime", &rt);
-	const char *name = rt ? json_object_get_string(rt) : "";
-	if (strcmp(r->runtime->name, "bash") != 0 &&
-	    strcmp(name, r->runtime->name) != 0)
-		return bad(p,
-			   "options.image: %s is an image for %s, not for the "
-			   "request's runtime %s",
-			   ref, name, r->runtime->name);
+	r->has_image = ret > 0;
 	return 0;
 }
 

@@ -141,6 +141,28 @@ int image_store_resolve(const struct config *cfg, const char *field,
 	return 1;
 }
 
+int image_store_pick(const struct config *cfg, const char *field,
+		     const char *ref, const char *runtime,
+		     struct image_desc *out, struct error *e)
+{
+	_cleanup_json_ json_object *meta = NULL;
+	int r = image_store_resolve(cfg, field, ref ? ref : "default", out,
+				    &meta, e);
+	if (r <= 0)
+		return r;
+	json_object *v = NULL;
+	json_object_object_get_ex(meta, "runtime", &v);
+	const char *its = v ? json_object_get_string(v) : "";
+	if (strcmp(runtime, "bash") == 0 || strcmp(its, runtime) == 0)
+		return 1;
+	if (!ref || strcmp(ref, "default") == 0)
+		return 0;
+	return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+			 "%s: %s is an image for %s, not for the request's "
+			 "runtime %s",
+			 field, ref, its, runtime);
+}
+
 /* Calls fn for each entry of dir/sub whose name ends in suffix. */
 static int each_entry(const char *dir, const char *sub, const char *suffix,
 		      int (*fn)(const char *name, void *arg), void *arg)

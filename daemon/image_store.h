@@ -27,6 +27,15 @@ int image_store_resolve(const struct config *cfg, const char *field,
 			const char *ref, struct image_desc *out,
 			json_object **meta, struct error *e);
 
+/* The image a request of runtime (a runtime's name) gets for ref (NULL:
+ * none named): 0 for the host image, 1 with *out filled, or -errno with
+ * e's message.  A named image must be the runtime's (bash runs on every
+ * image); "default" and no ref mean images.default when it is an image
+ * of this runtime (or the runtime is bash), else the host image. */
+int image_store_pick(const struct config *cfg, const char *field,
+		     const char *ref, const char *runtime,
+		     struct image_desc *out, struct error *e);
+
 /* Every image's metadata with its "tags" and "inUse" (boxes on it). */
 int image_store_list(const struct config *cfg, const struct image_mounts *m,
 		     json_object **out, struct error *e);

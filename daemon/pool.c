@@ -449,6 +449,21 @@ static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
 	return k;
 }
 
+/* A runtime's key on the image its requests get by default (the host's,
+ * or images.default where it serves the runtime). */
+static void add_default_key(struct pool *p, const struct runtime *rt)
+{
+	struct error e = { 0 };
+	struct image_desc img;
+	int r = image_store_pick(p->cfg, "images.default", NULL, rt->name, &img,
+				 &e);
+	if (r < 0)
+		log_warn("images.default: %s; the %s pool stays empty",
+			 e.message, rt->name);
+	else
+		add_key(p, rt, p->cfg->default_seccomp, r > 0 ? &img : NULL);
+}
+
 /* Keys for the images of pool.images, each with its runtime's pool size;
  * an image the store does not hold (yet) is skipped with a warning. */
 static void add_image_keys(struct pool *p)
@@ -506,8 +521,7 @@ int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
 	if (cfg->pool_prewarm) {
 		for (size_t i = 0; runtime_at(i); i++)
 			if (size_for(p, runtime_at(i)) > 0)
-				add_key(p, runtime_at(i), cfg->default_seccomp,
-					NULL);
+				add_default_key(p, runtime_at(i));
 		add_image_keys(p);
 		schedule_fill(p);
 	}

@@ -219,12 +219,35 @@ def test_remove_refused_while_in_use_then_prune(daemon, store):
 
 
 def test_default_image_configurable(store):
-    d = start(store, default=PYTHON)
+    d = Daemon(build=BUILD, config={
+        "images": {"dir": str(store), "default": PYTHON},
+        "pool": {"size": {"python": 1, "node": 0, "bun": 0, "deno": 0,
+                          "bash": 0}}})
+    d.start()
     try:
         marker = "import os; print(os.path.exists('/usr/include/stdio.h'))"
         assert run_py(d, marker)["stdout"] == "False\n"
         assert run_py(d, marker, image="host")["stdout"] == "True\n"
         assert ok(d, "image.list")["default"] == PYTHON
+        # The python pool is kept on the default image (a host key came
+        # with the run that named "host").
+        keys = ok(d, "pool.status")["keys"]
+        digest = ok(d, "image.inspect", {"ref": PYTHON})["digest"]
+        [k] = [k for k in keys if k["image"] == digest]
+        assert k["runtime"] == "python" and k["hits"] + k["misses"] >= 1
+        # bash runs on the default image too; node, which it lacks, on
+        # the host's.
+        r = execute(d, {"code": "test -e /usr/include/stdio.h && echo "
+                        "host || echo image", "runtime": "bash"})
+        assert r["stdout"] == "image\n"
+        r = execute(d, {"code": "console.log(require('fs').existsSync("
+                        "'/usr/include/stdio.h'))", "runtime": "node"})
+        assert r["stdout"] == "true\n"
+        # Named explicitly, an image of another runtime is refused.
+        msg, _ = execute_raw(d, {"code": "1", "runtime": "node"},
+                             {"image": PYTHON})
+        refused(msg, INVALID_ARGUMENT, "invalid_argument",
+                words=("options.image", "node"))
     finally:
         d.assert_clean_exit()
         d.close()
