@@ -347,6 +347,15 @@ def test_ctl_setup_and_image_commands():
                   "import os; print(os.path.exists('/usr/include/stdio.h'))")
         assert run.returncode == 0, run.stderr
         assert run.stdout == "False\n"
+        sid = ctl(d, "session", "create", "--image", PYTHON).stdout.strip()
+        ex = ctl(d, "session", "exec", sid, "-e",
+                 "import os; print(os.path.exists('/usr/include/stdio.h'))")
+        assert ex.stdout == "False\n", ex.stderr
+        busy = ctl(d, "image", "rm", PYTHON)
+        assert busy.returncode == 1 and "in use" in busy.stderr
+        assert ctl(d, "session", "rm", sid).returncode == 0
+        assert wait_until(lambda: ok(d, "image.inspect", {"ref": PYTHON})
+                          ["inUse"] == 0, 10)
         bad = ctl(d, "image", "inspect", "python:latest")
         assert bad.returncode == 1 and "moving tag" in bad.stderr
         assert ctl(d, "image", "frob").returncode == 2
