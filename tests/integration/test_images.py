@@ -19,6 +19,7 @@ import pytest
 from execute_helpers import execute, execute_raw
 from isol8_harness import (BUILD, Daemon, box_cgroups, check_error,
                            daemon_cgroup_dirs, short_tmpdir, wait_until)
+from tenant_client import OtherUid, open_socket_to_all
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "isol8-image"
@@ -509,3 +510,28 @@ def test_image_with_links_at_mount_points_refused(daemon, store, place,
     refused(msg, -32603, "internal", words=words)
     assert wait_until(lambda: mount_count(daemon.pid) == before, 10)
     assert run_py(daemon, "print(4)", image=PYTHON)["stdout"] == "4\n"
+
+
+def test_tenants_list_and_run_but_only_administrators_remove(store):
+    d = Daemon(build=BUILD, config={"images": {"dir": str(store)},
+                                    "server": {"socketMode": "0666"}})
+    d.start()
+    open_socket_to_all(d)
+    other = OtherUid(d.socket_path, 60011)
+    try:
+        listed = other.call("image.list")["result"]["images"]
+        assert [PYTHON] in [i["tags"] for i in listed]
+        r = other.call("execute", {"request": {"code": "print(5)",
+                                               "runtime": "python"},
+                                   "options": {"image": PYTHON}})
+        assert r["result"]["stdout"] == "5\n"
+        for method, params in (("image.remove", {"ref": PYTHON}),
+                               ("image.prune", {})):
+            refused(other.call(method, params), INVALID_ARGUMENT,
+                    "invalid_argument", words=(method, "administrators"))
+        assert ok(d, "image.inspect", {"ref": PYTHON})["tags"] == [PYTHON]
+    finally:
+        other.close()
+        d.assert_clean_exit()
+        d.close()
+        d.cleanup_dir()
