@@ -161,6 +161,7 @@ FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
 FUZZ_SRC_fuzz_ws_frame := proto/ws_frame.c proto/sha1.c proto/base64.c \
 	proto/utf8.c proto/strbuf.c
 FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
+FUZZ_SRC_fuzz_image_ref := daemon/image_ref.c proto/error.c
 # net_policy.c also needs libpcre2-8 (in PKGS) and proto/utf8.c.
 FUZZ_POLICY := daemon/net/net_policy.c daemon/log.c proto/error.c \
 	proto/utf8.c proto/strbuf.c
