@@ -80,7 +80,13 @@ LIBPROTO := $(BUILD)/libisol8proto.a
 	vm-deps vm-check
 
 all: $(BUILD)/isol8d $(BUILD)/isol8ctl $(BUILD)/isol8ctl-http $(LIBPROTO) \
-	$(TEST_TOOLS) $(BUILD)/isol8-image
+	$(TEST_TOOLS) $(BUILD)/isol8-image $(BUILD)/isol8-image-build
+
+# The image builder, a script, beside isol8ctl as isol8ctl setup looks for
+# it (ctl/libexec.h).
+$(BUILD)/isol8-image-build: tools/isol8-image-build
+	@mkdir -p $(dir $@)
+	install -m755 $< $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -177,6 +183,7 @@ FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
 FUZZ_SRC_fuzz_ws_frame := proto/ws_frame.c proto/sha1.c proto/base64.c \
 	proto/utf8.c proto/strbuf.c
 FUZZ_SRC_fuzz_tls_sni := daemon/net/tls_sni.c
+FUZZ_SRC_fuzz_image_ref := daemon/image_ref.c proto/error.c
 # net_policy.c also needs libpcre2-8 (in PKGS) and proto/utf8.c.
 FUZZ_POLICY := daemon/net/net_policy.c daemon/log.c proto/error.c \
 	proto/utf8.c proto/strbuf.c
@@ -226,6 +233,8 @@ install: all
 	install -Dm755 $(BUILD)/isol8ctl-http \
 		$(DESTDIR)$(LIBEXECDIR)/isol8ctl-http
 	install -Dm755 $(BUILD)/isol8-image $(DESTDIR)$(LIBEXECDIR)/isol8-image
+	install -Dm755 tools/isol8-image-build \
+		$(DESTDIR)$(LIBEXECDIR)/isol8-image-build
 	install -Dm644 -t $(DESTDIR)$(UNITDIR) units/*.service units/*.socket
 	install -Dm644 units/isol8.sysusers $(DESTDIR)$(SYSUSERSDIR)/isol8.conf
 	install -Dm644 units/isol8.tmpfiles $(DESTDIR)$(TMPFILESDIR)/isol8.conf

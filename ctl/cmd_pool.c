@@ -5,6 +5,7 @@
 #include "version.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char pool_help[] =
 	"Usage: isol8ctl pool [--json] [--socket PATH]\n"
@@ -34,6 +35,14 @@ static const char *str(json_object *o, const char *key)
 	return json_field_str(o, key, "");
 }
 
+/* "host", or an image's digest cut to 12 hex digits, as image ls shows
+ * them. */
+static const char *image_of(json_object *k)
+{
+	const char *s = str(k, "image");
+	return strncmp(s, "sha256:", 7) == 0 ? s + 7 : s;
+}
+
 int cmd_pool(struct ctl *ctl, int argc, char **argv)
 {
 	bool json = false;
@@ -50,7 +59,7 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 	}
 	json_object *keys = NULL, *avg = NULL;
 	json_object_object_get_ex(r, "keys", &keys);
-	printf("%-8s %-5s %-8s %-11s %-11s %4s %6s %5s %5s %6s %8s %8s %5s "
+	printf("%-8s %-12s %-8s %-11s %-11s %4s %6s %5s %5s %6s %8s %8s %5s "
 	       "%9s\n",
 	       "RUNTIME", "IMAGE", "NETWORK", "SECCOMP", "INTERPRETER", "SIZE",
 	       "TARGET", "READY", "INUSE", "BUILD", "HITS", "MISSES", "HIT%",
@@ -63,9 +72,9 @@ int cmd_pool(struct ctl *ctl, int argc, char **argv)
 		if (rate)
 			snprintf(hit, sizeof(hit), "%.0f%%",
 				 100.0 * json_object_get_double(rate));
-		printf("%-8s %-5s %-8s %-11s %-11s %4lld %6lld %5lld %5lld "
+		printf("%-8s %-12.12s %-8s %-11s %-11s %4lld %6lld %5lld %5lld "
 		       "%6lld %8lld %8lld %5s %7.1fms\n",
-		       str(k, "runtime"), str(k, "image"), str(k, "network"),
+		       str(k, "runtime"), image_of(k), str(k, "network"),
 		       str(k, "seccomp"), str(k, "interpreter"), num(k, "size"),
 		       num(k, "target"), num(k, "ready"), num(k, "inUse"),
 		       num(k, "building"), num(k, "hits"), num(k, "misses"),

@@ -54,6 +54,9 @@ static const char run_help[] =
 	"must\n"
 	"                        list http too)\n"
 	"  -r, --runtime NAME    python, node, bun, deno or bash\n"
+	"      --image REF       the box's image: name:tag or sha256:DIGEST\n"
+	"                        from isol8ctl image ls, \"host\" or "
+	"\"default\"\n"
 	"Execution:\n"
 	"      --stdin DATA      standard input for the program\n"
 	"      --env K=V         an environment variable (repeatable)\n"
@@ -343,6 +346,7 @@ enum {
 	O_GIST,
 	O_HASH,
 	O_INSECURE_URL,
+	O_IMAGE,
 };
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
@@ -363,6 +367,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		{ "stdin", required_argument, NULL, O_STDIN },
 		{ "install", required_argument, NULL, O_INSTALL },
 		{ "setup", required_argument, NULL, O_SETUP },
+		{ "image", required_argument, NULL, O_IMAGE },
 		{ "workdir", required_argument, NULL, O_WORKDIR },
 		{ "files", required_argument, NULL, O_FILES },
 		{ "out", required_argument, NULL, O_OUT },
@@ -459,6 +464,10 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct run_opts *o)
 		case O_SETUP:
 			json_object_array_add(o->setup,
 					      json_object_new_string(optarg));
+			break;
+		case O_IMAGE:
+			json_object_object_add(o->options, "image",
+					       json_object_new_string(optarg));
 			break;
 		case O_WORKDIR:
 			json_object_object_add(o->request, "workdir",

@@ -20,6 +20,7 @@ static const char session_help[] =
 	"Usage: isol8ctl session create [-r RUNTIME] [--id ID] [--idle SEC]\n"
 	"                               [--memory SIZE] [--cpu N] "
 	"[--pids-limit N]\n"
+	"                               [--image REF]\n"
 	"       isol8ctl session list [--json]\n"
 	"       isol8ctl session exec ID [run options] [FILE]\n"
 	"       isol8ctl session put ID LOCAL [PATH] [--mode MODE]\n"
@@ -42,7 +43,8 @@ static const char session_help[] =
 	"daemon hibernates it then (sessions.hibernateOnStop).\n"
 	"\n"
 	"  create       make a session (default runtime python, id made up)\n"
-	"               and print its id; --json prints the whole session\n"
+	"               and print its id; --json prints the whole session;\n"
+	"               --image: its box's image (isol8ctl image ls)\n"
 	"  list         one line per session; --json prints them as JSON\n"
 	"  exec         as isol8ctl run --session-id ID (see run --help)\n"
 	"  put          copy LOCAL into the session at PATH (default: LOCAL's\n"
@@ -91,6 +93,7 @@ enum {
 	O_JSON,
 	O_HOST,
 	O_KEY,
+	O_IMAGE,
 };
 
 /* Options of every subcommand but exec; positional arguments kept.
@@ -106,6 +109,7 @@ static int parse_args(struct ctl *ctl, int argc, char **argv,
 		{ "cpu", required_argument, NULL, O_CPU },
 		{ "pids-limit", required_argument, NULL, O_PIDS },
 		{ "mode", required_argument, NULL, O_MODE },
+		{ "image", required_argument, NULL, O_IMAGE },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "socket", required_argument, NULL, 's' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -137,6 +141,9 @@ static int parse_args(struct ctl *ctl, int argc, char **argv,
 			break;
 		case O_MODE:
 			a->mode = optarg;
+			break;
+		case O_IMAGE:
+			a->image = optarg;
 			break;
 		case O_JSON:
 			a->json = true;
@@ -229,6 +236,9 @@ static int do_create(struct ctl *ctl, const struct session_args *a)
 	if (a->memory)
 		json_object_object_add(opt, "memoryLimit",
 				       json_object_new_string(a->memory));
+	if (a->image)
+		json_object_object_add(opt, "image",
+				       json_object_new_string(a->image));
 	if (a->pids) {
 		if ((n = whole("--pids-limit", a->pids, 1 << 22)) < 0)
 			goto usage;

@@ -10,7 +10,7 @@ struct remote;
 struct session_args {
 	const char *name; /* the subcommand */
 	bool json;
-	const char *runtime, *id, *idle, *memory, *cpu, *pids, *mode;
+	const char *runtime, *id, *idle, *memory, *cpu, *pids, *mode, *image;
 	const char *host, *key;
 	struct remote *remote; /* with --host: calls go there */
 	char **pos;

@@ -65,5 +65,7 @@ int cmd_cleanup(struct ctl *ctl, int argc, char **argv);
 int cmd_login(struct ctl *ctl, int argc, char **argv);
 int cmd_logout(struct ctl *ctl, int argc, char **argv);
 int cmd_audit(struct ctl *ctl, int argc, char **argv);
+int cmd_image(struct ctl *ctl, int argc, char **argv);
+int cmd_setup(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -1,16 +1,9 @@
 /* isol8ctl's side (side.h): the local client.  What needs HTTP it hands,
- * before any of it runs, to isol8ctl-http with the same argv (argv[0]
- * included, so that every message reads as before) and the same
- * environment, stdin, stdout and stderr.
- *
- * Which isol8ctl-http: never one found through PATH or the environment,
- * which a caller controls, but the one beside this program when that file
- * and its directory are as safe as this program itself (owned by root or by
- * this program's owner, writable by no one else: the build tree), else
- * the one `make install` put in ISOL8_LIBEXECDIR.  A copy of isol8ctl run
- * by root from a shared directory such as /tmp thus runs the installed
- * isol8ctl-http, not one another user left beside it. */
+ * before any of it runs, to isol8ctl-http (libexec.h) with the same argv
+ * (argv[0] included, so that every message reads as before) and the same
+ * environment, stdin, stdout and stderr. */
 #include "cleanup.h"
+#include "libexec.h"
 #include "side.h"
 
 #include <fcntl.h>
@@ -22,41 +15,9 @@
 
 #define HTTP_EXE "isol8ctl-http"
 
-static bool as_safe(int fd, uid_t owner)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 && (st.st_uid == 0 || st.st_uid == owner) &&
-	       !(st.st_mode & (S_IWGRP | S_IWOTH));
-}
-
-/* isol8ctl-http beside this program, or -1. */
-static int open_beside(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	struct stat st;
-	if (n <= 0 || stat("/proc/self/exe", &st) < 0)
-		return -1;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	_cleanup_close_ int dir = open(slash == self ? "/" : self,
-				       O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0 || !as_safe(dir, st.st_uid))
-		return -1;
-	_cleanup_close_ int fd = openat(dir, HTTP_EXE, O_PATH | O_CLOEXEC);
-	if (fd < 0 || !as_safe(fd, st.st_uid))
-		return -1;
-	return TAKE_FD(fd);
-}
-
 static int handover(struct ctl *ctl)
 {
-	_cleanup_close_ int fd = open_beside();
-	if (fd < 0)
-		fd = open(ISOL8_LIBEXECDIR "/" HTTP_EXE, O_PATH | O_CLOEXEC);
+	_cleanup_close_ int fd = libexec_open(HTTP_EXE);
 	if (fd >= 0)
 		fexecve(fd, ctl->argv, environ);
 	fprintf(stderr,

@@ -88,7 +88,13 @@ static const struct key schema[] = {
 	K("sandbox.maxBoxes", T_UINT, max_boxes, "1024", 1, 4096),
 	K("sandbox.maxFileBytes", T_SIZE, max_file_bytes, "\"64m\"", 1,
 	  1ull << 32),
+	/* The image store (image_store.h) and the image of requests that
+	 * name none. */
+	K("images.dir", T_STRING, images_dir, "\"/var/lib/isol8/images\"", 0,
+	  0),
+	K("images.default", T_STRING, images_default, "\"host\"", 0, 0),
 	K("pool.prewarm", T_BOOL, pool_prewarm, "true", 0, 0),
+	KLIST("pool.images", pool_images, false, "[]", NULL),
 	/* Per runtime, in runtime_at() order. */
 	K("pool.size.python", T_UINT, pool_size[0], "2", 0, 64),
 	K("pool.size.node", T_UINT, pool_size[1], "1", 0, 64),

@@ -41,8 +41,13 @@ struct config {
 	uint64_t max_boxes;
 	uint64_t max_file_bytes;
 
+	/* images (image_store.h) */
+	char *images_dir;
+	char *images_default; /* an image reference (image_ref.h) */
+
 	/* the warm pool; pool_size is indexed like runtime_at() */
 	bool pool_prewarm;
+	char **pool_images; /* image references with warm boxes too */
 	uint64_t pool_size[5];
 	uint64_t pool_max_boxes;
 	uint64_t pool_max_building;

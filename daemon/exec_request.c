@@ -3,6 +3,7 @@
 #include "box_path.h"
 #include "cleanup.h"
 #include "environment.h"
+#include "image_store.h"
 #include "size.h"
 
 #include <errno.h>
@@ -410,11 +411,6 @@ static int parse_options(struct parse *p, json_object *opt,
 				    limit);
 		}
 	}
-	json_object *img = field(opt, "image");
-	if (img && (!json_object_is_type(img, json_type_string) ||
-		    strcmp(json_object_get_string(img), "default") != 0))
-		return bad(p, "options.image: only the default image "
-			      "(\"default\") is available");
 	json_object *sec = field(opt, "security");
 	if (sec) {
 		static const char *const sec_keys[] = { "seccomp",
@@ -529,6 +525,22 @@ static int parse_code_url(struct parse *p, json_object *req,
 	if (h && (strlen(h) != 64 || strspn(h, "0123456789abcdefABCDEF") != 64))
 		return bad(p, "request.codeHash: must be a SHA-256 written as "
 			      "64 hexadecimal digits");
+	return 0;
+}
+
+/* options.image, or images.default where it serves the runtime. */
+static int parse_image(struct parse *p, json_object *opt,
+		       const struct config *cfg, struct exec_request *r)
+{
+	json_object *img = field(opt, "image");
+	if (img && !json_object_is_type(img, json_type_string))
+		return bad(p, "options.image: must be a string");
+	int ret = image_store_pick(cfg, "options.image",
+				   img ? json_object_get_string(img) : NULL,
+				   r->runtime->name, &r->image, p->e);
+	if (ret < 0)
+		return ret;
+	r->has_image = ret > 0;
 	return 0;
 }
 
@@ -656,7 +668,8 @@ static int parse_request(json_object *params, const struct config *cfg,
 	if ((e = get_uint(&p, req, "request", "timeoutMs", 1,
 			  cfg->limits.timeout_ms, &r->timeout_ms)))
 		return e;
-	if ((e = check_security(&p, cfg, r)))
+	if ((e = check_security(&p, cfg, r)) ||
+	    (e = parse_image(&p, opt, cfg, r)))
 		return e;
 	return parse_network(&p, opt, cfg, r);
 }
@@ -666,8 +679,9 @@ int exec_request_parse(json_object *params, const struct config *cfg,
 {
 	int ret = parse_request(params, cfg, r, e);
 	/* Running out of memory has no message of its own; the client is
-	 * told as it always was, with the request's kind. */
-	if (ret < 0 && ret != -EINVAL)
+	 * told as it always was, with the request's kind.  An image the
+	 * store lacks is not_found, as the store said. */
+	if (ret < 0 && ret != -EINVAL && ret != -ENOENT)
 		return error_set(e, ERR_INVALID_ARGUMENT, ret, "%s",
 				 strerror(-ret));
 	return ret;
@@ -735,6 +749,7 @@ struct box_spec exec_request_box_spec(const struct exec_request *r,
 			.tmp_size = r->tmp_size,
 			.readonly_root = r->readonly_root,
 		},
+		.image = r->has_image ? &r->image : NULL,
 		.seccomp = prog,
 		.limits = {
 			.memory_bytes = r->memory,

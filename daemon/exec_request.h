@@ -8,6 +8,7 @@
 #include "exec_compat.h"
 #include "net/net_policy.h"
 #include "sandbox/box_spec.h"
+#include "sandbox/image_mount.h"
 #include "runtimes/runtimes.h"
 
 #include <json-c/json.h>
@@ -59,6 +60,9 @@ struct exec_request {
 	bool log_network;
 	char *session_id;
 	bool resume; /* a paused session is resumed for it, else refused */
+	/* options.image, resolved (image_store.h); else the host image */
+	bool has_image;
+	struct image_desc image;
 	struct exec_compat compat; /* isol8's hints, debug and persist */
 };
 

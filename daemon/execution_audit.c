@@ -134,7 +134,11 @@ static json_object *record(const struct execution *e, const char *hash,
 	json_object_object_add(peer, "pid",
 			       json_object_new_int64(e->audit.peer_pid));
 	json_object_object_add(o, "peer", peer);
-	json_object_object_add(o, "image", json_object_new_string("default"));
+	/* The image the box really had: "host" or its digest. */
+	char image[IMAGE_HEX_LEN + 8] = "host";
+	if (r->has_image)
+		snprintf(image, sizeof(image), "sha256:%s", r->image.digest);
+	json_object_object_add(o, "image", json_object_new_string(image));
 	json_object_object_add(o, "network",
 			       json_object_new_string(r->network));
 	json_object_object_add(o, "seccomp",

@@ -10,6 +10,7 @@
 #include "net/resolver.h"
 #include "session.h"
 #include "session_hibernate.h"
+#include "sandbox/image_mount.h"
 #include "sandbox/init_exe.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
@@ -246,6 +247,8 @@ static int setup_boxes(struct daemon *d)
 			  "cannot open the daemon's network namespace");
 		return r;
 	}
+	if ((r = image_mounts_new(d->cfg.images_dir, &h->images)) < 0)
+		return r;
 	log_info("box cgroups in %s", cgroup_root_path(h->cgroups));
 	return 0;
 }
@@ -396,6 +399,7 @@ int main(int argc, char **argv)
 	cgroup_root_free(d.boxes.cgroups);
 	netns_spare_free(&d.boxes.net);
 	uid_slots_free(d.boxes.uids);
+	image_mounts_free(d.boxes.images);
 	if (d.boxes.init_exe >= 0)
 		close(d.boxes.init_exe);
 	seccomp_cache_clear();

@@ -3,6 +3,7 @@
 
 #include "cleanup.h"
 #include "execution.h"
+#include "rpc_call.h"
 
 #include <string.h>
 
@@ -27,6 +28,10 @@ static const struct rpc_method methods[] = {
 	{ "session.connect", method_session_connect, true },
 	{ "file.put", method_file_put, false },
 	{ "file.get", method_file_get, false },
+	{ "image.list", method_image_list, true },
+	{ "image.inspect", method_image_inspect, true },
+	{ "image.remove", method_image_remove, false },
+	{ "image.prune", method_image_prune, false },
 };
 
 const struct rpc_method *method_find(const char *name)
@@ -35,4 +40,30 @@ const struct rpc_method *method_find(const char *name)
 		if (strcmp(methods[i].name, name) == 0)
 			return &methods[i];
 	return NULL;
+}
+
+bool method_params_check(struct rpc_call *call, const char *const *allowed,
+			 bool required)
+{
+	json_object *p = call->params;
+	if ((p || required) && !json_object_is_type(p, json_type_object)) {
+		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+				"params: an object is required");
+		return false;
+	}
+	if (!p)
+		return true;
+	json_object_object_foreach(p, key, val)
+	{
+		(void)val;
+		bool ok = false;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
+					"params.%s: unknown field", key);
+			return false;
+		}
+	}
+	return true;
 }

@@ -18,6 +18,12 @@ struct rpc_method {
 /* The method of that name, or NULL. */
 const struct rpc_method *method_find(const char *name);
 
+/* Refuses params that are not an object (missing ones too when required)
+ * or that hold a key not in allowed (a NULL-ended list); false after
+ * answering. */
+bool method_params_check(struct rpc_call *call, const char *const *allowed,
+			 bool required);
+
 /* methods_info.c */
 void method_health(struct rpc_call *call);
 void method_version(struct rpc_call *call);
@@ -54,5 +60,11 @@ void method_session_exposed(struct rpc_call *call);
 void method_session_connect(struct rpc_call *call);
 void method_file_put(struct rpc_call *call);
 void method_file_get(struct rpc_call *call);
+
+/* methods_image.c */
+void method_image_list(struct rpc_call *call);
+void method_image_inspect(struct rpc_call *call);
+void method_image_remove(struct rpc_call *call);
+void method_image_prune(struct rpc_call *call);
 
 #endif

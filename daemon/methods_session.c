@@ -27,24 +27,9 @@
 static const char *params_session_id(struct rpc_call *call,
 				     const char *const *allowed)
 {
-	json_object *p = call->params;
-	if (!p || !json_object_is_type(p, json_type_object)) {
-		rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-				"params: an object is required");
+	if (!method_params_check(call, allowed, true))
 		return NULL;
-	}
-	json_object_object_foreach(p, key, val)
-	{
-		(void)val;
-		bool ok = false;
-		for (size_t i = 0; allowed[i] && !ok; i++)
-			ok = strcmp(key, allowed[i]) == 0;
-		if (!ok) {
-			rpc_reply_error(call, ERR_INVALID_ARGUMENT,
-					"params.%s: unknown field", key);
-			return NULL;
-		}
-	}
+	json_object *p = call->params;
 	json_object *id = NULL;
 	if (!json_object_object_get_ex(p, "sessionId", &id) ||
 	    !json_object_is_type(id, json_type_string)) {

@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include "cleanup.h"
+#include "image_store.h"
 #include "log.h"
 #include "pool_demand.h"
 #include "sandbox/seccomp.h"
@@ -41,6 +42,9 @@ struct pool_key {
 	struct pool *pool;
 	const struct runtime *rt;
 	char *mode; /* seccomp: "strict" or "unconfined" */
+	/* the image its boxes are on (one of pool.images); else the host's */
+	bool has_image;
+	struct image_desc image;
 	uint64_t size;
 	struct pool_demand demand;
 	uint64_t box_memory; /* what its last box held when ready */
@@ -264,6 +268,7 @@ static int build_one(struct pool_key *k)
 			.tmp_size = cfg->default_tmp_size,
 			.readonly_root = cfg->default_readonly_root,
 		},
+		.image = k->has_image ? &k->image : NULL,
 		.seccomp = prog,
 		.limits = {
 			.memory_bytes = cfg->default_memory,
@@ -401,12 +406,15 @@ static uint64_t size_for(const struct pool *p, const struct runtime *rt)
 	return i < ARRAY_SIZE(p->cfg->pool_size) ? p->cfg->pool_size[i] : 0;
 }
 
+/* img: the image's digest, NULL for the host's. */
 static struct pool_key *find_key(struct pool *p, const struct runtime *rt,
-				 const char *mode)
+				 const char *mode, const char *img)
 {
 	for (unsigned i = 0; i < p->nkeys; i++) {
 		struct pool_key *k = p->keys[i];
-		if (k->rt == rt && !strcmp(k->mode, mode))
+		if (k->rt == rt && !strcmp(k->mode, mode) &&
+		    k->has_image == (img != NULL) &&
+		    (!img || strcmp(k->image.digest, img) == 0))
 			return k;
 	}
 	return NULL;
@@ -420,7 +428,7 @@ static void key_free(struct pool_key *k)
 }
 
 static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
-				const char *mode)
+				const char *mode, const struct image_desc *img)
 {
 	if (p->nkeys == MAX_KEYS)
 		return NULL;
@@ -431,10 +439,55 @@ static struct pool_key *add_key(struct pool *p, const struct runtime *rt,
 	}
 	k->pool = p;
 	k->rt = rt;
+	if (img) {
+		k->has_image = true;
+		k->image = *img;
+	}
 	k->size = size_for(p, rt);
 	pool_demand_init(&k->demand, (unsigned)k->size);
 	p->keys[p->nkeys++] = k;
 	return k;
+}
+
+/* A runtime's key on the image its requests get by default (the host's,
+ * or images.default where it serves the runtime). */
+static void add_default_key(struct pool *p, const struct runtime *rt)
+{
+	struct error e = { 0 };
+	struct image_desc img;
+	int r = image_store_pick(p->cfg, "images.default", NULL, rt->name, &img,
+				 &e);
+	if (r < 0)
+		log_warn("images.default: %s; the %s pool stays empty",
+			 e.message, rt->name);
+	else
+		add_key(p, rt, p->cfg->default_seccomp, r > 0 ? &img : NULL);
+}
+
+/* Keys for the images of pool.images, each with its runtime's pool size;
+ * an image the store does not hold (yet) is skipped with a warning. */
+static void add_image_keys(struct pool *p)
+{
+	for (char **ref = p->cfg->pool_images; ref && *ref; ref++) {
+		struct error e = { 0 };
+		struct image_desc img;
+		_cleanup_json_ json_object *meta = NULL;
+		json_object *rt = NULL;
+		int r = image_store_resolve(p->cfg, "pool.images", *ref, &img,
+					    &meta, &e);
+		if (r > 0)
+			json_object_object_get_ex(meta, "runtime", &rt);
+		const struct runtime *runtime =
+			rt ? runtime_find(json_object_get_string(rt)) : NULL;
+		if (r <= 0 || !runtime) {
+			log_warn("pool.images: %s gets no warm boxes: %s", *ref,
+				 r < 0 ? e.message
+				       : "not an image of a runtime");
+			continue;
+		}
+		if (!find_key(p, runtime, p->cfg->default_seccomp, img.digest))
+			add_key(p, runtime, p->cfg->default_seccomp, &img);
+	}
 }
 
 int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
@@ -468,7 +521,8 @@ int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,
 	if (cfg->pool_prewarm) {
 		for (size_t i = 0; runtime_at(i); i++)
 			if (size_for(p, runtime_at(i)) > 0)
-				add_key(p, runtime_at(i), cfg->default_seccomp);
+				add_default_key(p, runtime_at(i));
+		add_image_keys(p);
 		schedule_fill(p);
 	}
 	*out = p;
@@ -491,12 +545,14 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
+/* img: the image's digest, NULL for the host's.  Keys for images come
+ * from pool.images only. */
 static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
-		  struct pool_claim *out)
+		  const char *img, struct pool_claim *out)
 {
-	struct pool_key *k = find_key(p, rt, mode);
-	if (!k && size_for(p, rt) > 0)
-		k = add_key(p, rt, mode);
+	struct pool_key *k = find_key(p, rt, mode, img);
+	if (!k && !img && size_for(p, rt) > 0)
+		k = add_key(p, rt, mode, NULL);
 	if (!k)
 		return false;
 	struct pooled *b = k->boxes;
@@ -540,7 +596,8 @@ static bool pool_claim(struct pool *p, const struct exec_request *req,
 	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
 	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
 	    req->net == BOX_NET_HOST || !strcmp(req->seccomp_mode, "custom") ||
-	    !claim(p, req->runtime, req->seccomp_mode, out))
+	    !claim(p, req->runtime, req->seccomp_mode,
+		   spec->image ? spec->image->digest : NULL, out))
 		return false;
 	/* Pooled boxes are built with the default limits, and in a network
 	 * namespace of their own with nothing but loopback: a filtered one
@@ -624,8 +681,12 @@ json_object *pool_status(const struct pool *p)
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "runtime",
 				       json_object_new_string(k->rt->name));
+		char image[IMAGE_HEX_LEN + 8] = "host";
+		if (k->has_image)
+			snprintf(image, sizeof(image), "sha256:%s",
+				 k->image.digest);
 		json_object_object_add(o, "image",
-				       json_object_new_string("host"));
+				       json_object_new_string(image));
 		json_object_object_add(o, "network",
 				       json_object_new_string("none"));
 		json_object_object_add(o, "seccomp",

@@ -1,5 +1,5 @@
-/* The warm pool: per key (runtime, seccomp profile; every box has the
- * host image and network "none"), boxes set up to the point of running
+/* The warm pool: per key (runtime, seccomp profile, image: the host's or
+ * one of pool.images; every box has network "none"), boxes set up to the point of running
  * user code, with the runtime's interpreter already started and waiting
  * where the runtime allows it (runtimes.h).  Filled in the background on
  * the event loop within the configured bounds; a key whose builds fail

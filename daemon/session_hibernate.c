@@ -141,6 +141,13 @@ static int hibernate(struct session *s, bool by_stop, session_cr_fn done,
 				 "between executions",
 				 id);
 	}
+	/* Its /etc files are bound from files unlinked at its start, which
+	 * CRIU cannot bind again. */
+	if (box_spec_of(session_box(s))->image)
+		return error_set(e, ERR_UNSUPPORTED, EOPNOTSUPP,
+				 "Session %s runs on an image: only sessions "
+				 "on the host image can be hibernated",
+				 id);
 	if (access(d->cfg.criu_path, X_OK) < 0)
 		return error_set(e, ERR_UNSUPPORTED, errno,
 				 "Sessions cannot be hibernated on this host: "

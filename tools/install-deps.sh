@@ -17,6 +17,7 @@ pkgs=(
 	libprotobuf-c-dev protobuf-c-compiler
 	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
 	golang-github-containers-common skopeo umoci
+	mmdebstrap
 )
 # Node.js may come from another packager that bundles npm; only install
 # Debian's when the commands are missing, never on top of another.

@@ -7,6 +7,7 @@
 #include "init_proto.h"
 #include "cleanup.h"
 #include "fault.h"
+#include "image_mount.h"
 #include "log.h"
 #include "net/egress.h"
 #include "netns.h"
@@ -68,6 +69,8 @@ struct box {
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
+	/* the image whose mount the box holds a reference on; "": host */
+	char image[IMAGE_HEX_LEN + 1];
 	struct pending pending[MAX_PENDING];
 	unsigned pend_head, pend_len;
 	struct running running[MAX_RUNNING];
@@ -209,6 +212,8 @@ static void box_free(struct box *b)
 			close(b->egress[i]);
 	if (b->uid_base >= 0)
 		uid_slots_release(b->host->uids, b->uid_base);
+	if (b->image[0])
+		image_mount_put(b->host->images, b->image);
 	if (b->destroyed)
 		b->host->dying--;
 	b->host->live--;
@@ -794,11 +799,23 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 				   .init_exe = host->init_exe,
 				   .rootfs = spec->rootfs,
 				   .seccomp = spec->seccomp };
+	step = "mount the image";
+	a.rootfs.image_fd = -1;
+	if (spec->image) {
+		r = host->images ? image_mount_get(host->images, spec->image,
+						   &a.rootfs.image_fd)
+				 : -ENOTSUP;
+		if (r < 0)
+			goto fail;
+		memcpy(b->image, spec->image->digest, sizeof(b->image));
+	}
 	step = "open the box cgroup";
 	r = fault_inject(step);
 	a.ntasks_fds = r < 0 ? r : cgroup_box_open_tasks(b->cg, a.tasks_fds);
 	if (a.ntasks_fds < 0) {
 		r = a.ntasks_fds;
+		if (a.rootfs.image_fd >= 0)
+			close(a.rootfs.image_fd);
 		goto fail;
 	}
 	step = "bring up loopback";
@@ -848,6 +865,8 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	}
 	if (sp[1] >= 0)
 		close(sp[1]);
+	if (a.rootfs.image_fd >= 0)
+		close(a.rootfs.image_fd);
 	for (int i = 0; i < a.ntasks_fds; i++)
 		close(a.tasks_fds[i]);
 	if (pid < 0)

@@ -10,12 +10,14 @@
 #include <systemd/sd-event.h>
 
 struct cgroup_root;
+struct image_mounts;
 struct uid_slots;
 
 struct box_host {
 	sd_event *event;
 	struct cgroup_root *cgroups;
 	struct uid_slots *uids;
+	struct image_mounts *images; /* NULL: boxes on the host image only */
 	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
 	int init_exe;	  /* the boxes' init program (init_exe.h) */
 	struct netns_spare net;

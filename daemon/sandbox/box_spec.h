@@ -7,6 +7,7 @@
 #include "rootfs.h"
 
 struct seccomp_prog;
+struct image_desc;
 
 enum box_net {
 	BOX_NET_NONE,	  /* own namespace, loopback only */
@@ -17,6 +18,8 @@ enum box_net {
 struct box_spec {
 	enum box_net net;
 	struct rootfs_spec rootfs;
+	/* the image the root is made of (image_mount.h); NULL: the host's */
+	const struct image_desc *image;
 	const struct seccomp_prog *seccomp;
 	struct cgroup_limits limits;
 };

@@ -82,6 +82,13 @@ static const char etc_group[] = "root:x:0:\nsandbox:x:1000:\n"
 static const char etc_hosts[] = "127.0.0.1\tlocalhost sandbox\n"
 				"::1\tlocalhost ip6-localhost\n";
 
+/* The files every box gets in /etc, whatever its image. */
+static const char *const box_etc[][2] = {
+	{ "passwd", etc_passwd }, { "group", etc_group },
+	{ "hosts", etc_hosts },	  { "hostname", "sandbox\n" },
+	{ "resolv.conf", "" },
+};
+
 static int write_file_at(int dirfd, const char *name, const char *text,
 			 mode_t mode)
 {
@@ -163,12 +170,9 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 		rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (etc < 0)
 		FAIL(what, what_len, "open /etc");
-	if (write_file_at(etc, "passwd", etc_passwd, 0644) < 0 ||
-	    write_file_at(etc, "group", etc_group, 0644) < 0 ||
-	    write_file_at(etc, "hosts", etc_hosts, 0644) < 0 ||
-	    write_file_at(etc, "hostname", "sandbox\n", 0644) < 0 ||
-	    write_file_at(etc, "resolv.conf", "", 0644) < 0)
-		FAIL(what, what_len, "write /etc files");
+	for (size_t i = 0; i < ARRAY_SIZE(box_etc); i++)
+		if (write_file_at(etc, box_etc[i][0], box_etc[i][1], 0644) < 0)
+			FAIL(what, what_len, "write /etc/%s", box_etc[i][0]);
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		char src[64];
 		bool dir;
@@ -190,7 +194,7 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 
 static int build_dev(int rootfd, char *what, size_t what_len)
 {
-	if (mkdirat(rootfd, "dev", 0755) < 0)
+	if (mkdirat(rootfd, "dev", 0755) < 0 && errno != EEXIST)
 		FAIL(what, what_len, "mkdir /dev");
 	if (tmpfs_at("dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
 		FAIL(what, what_len, "mount /dev");
@@ -232,12 +236,17 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 	return 0;
 }
 
-/* Writes a random UUID into proc/.boot_id of the new root before /proc is
- * mounted over it: the file stays on the root tmpfs, hidden, and an O_PATH
- * fd of it (returned, or -errno) is bound over the host's boot id later.
- * A file that stays (rather than one unlinked once bound) is one CRIU can
- * bind again when it restores a hibernated box. */
-static int stage_boot_id(int rootfd)
+/* Where the box's boot id is written.  On the host image's root tmpfs it
+ * is proc/.boot_id, hidden once /proc is mounted over it, and it stays: a
+ * file that stays (rather than one unlinked once bound) is one CRIU can
+ * bind again when it restores a hibernated box.  An image's root is
+ * read-only: there it is made in the box's /tmp and unlinked once bound. */
+#define BOOT_ID_ON_ROOT "proc/.boot_id"
+#define BOOT_ID_ON_IMAGE "tmp/.boot_id"
+
+/* Writes a random UUID at staged, whose O_PATH fd (returned, or -errno) is
+ * bound over the host's boot id later. */
+static int stage_boot_id(int rootfd, const char *staged)
 {
 	unsigned char b[16];
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
@@ -250,7 +259,6 @@ static int stage_boot_id(int rootfd)
 		 "%02x%02x%02x%02x%02x%02x\n",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
-	static const char staged[] = "proc/.boot_id";
 	int r = write_file_at(rootfd, staged, text, 0444);
 	if (r < 0)
 		return r;
@@ -360,20 +368,12 @@ static int mask_proc(int rootfd, int boot_id, char *what, size_t what_len)
  * mounted over it exists only in the box's private mount namespace. */
 #define STAGING "/tmp"
 
-int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
-		 char *what, size_t what_len)
+/* The host image on the staging tmpfs: read-only binds of the host's /usr
+ * (its /usr/local hidden), the merged-/usr links, /etc and the runtimes
+ * prefix. */
+static int host_files(const struct rootfs_spec *spec, int rootfd, char *what,
+		      size_t what_len)
 {
-	char opts[96];
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		FAIL(what, what_len, "make / rprivate");
-	if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV,
-		  "mode=0755,size=2m") < 0)
-		FAIL(what, what_len, "mount the root tmpfs");
-	_cleanup_close_ int rootfd =
-		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rootfd < 0 || fchdir(rootfd) < 0)
-		FAIL(what, what_len, "enter the new root");
-
 	for (size_t i = 0; i < ARRAY_SIZE(image_dirs); i++) {
 		char src[32];
 		snprintf(src, sizeof(src), "/%s", image_dirs[i]);
@@ -418,6 +418,86 @@ int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 			FAIL(what, what_len, "bind %s", spec->runtimes_dir);
 		}
 	}
+	return 0;
+}
+
+/* The places an image's root gets mounts on must be its own directories:
+ * a symbolic link there would send a mount (made by path, before the
+ * pivot) somewhere else. */
+static int image_mountpoints(int rootfd, char *what, size_t what_len)
+{
+	static const char *const dirs[] = { "sandbox", "tmp",  "proc",
+					    "dev",     "root", "etc" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		struct stat st;
+		if (fstatat(rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			FAIL(what, what_len,
+			     "find the directory /%s in the image", dirs[i]);
+		}
+	}
+	return 0;
+}
+
+/* The box's own /etc files over an image's: each written in the box's
+ * /tmp, bound over the image's file and unlinked, so the read-only image
+ * stays as it is and the box's /tmp does not show them. */
+static int image_etc(int rootfd, char *what, size_t what_len)
+{
+	_cleanup_close_ int etc = openat(
+		rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (etc < 0)
+		FAIL(what, what_len, "open /etc of the image");
+	for (size_t i = 0; i < ARRAY_SIZE(box_etc); i++) {
+		const char *name = box_etc[i][0];
+		char staged[32];
+		snprintf(staged, sizeof(staged), "tmp/.%s", name);
+		struct stat st;
+		if (fstatat(etc, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			errno = ENOENT;
+			FAIL(what, what_len,
+			     "find the file /etc/%s in the image", name);
+		}
+		int r = write_file_at(rootfd, staged, box_etc[i][1], 0644);
+		if (r == 0)
+			r = bind_at(staged, etc, name, ATTR_IMAGE);
+		if (unlinkat(rootfd, staged, 0) < 0 && r == 0)
+			r = -errno;
+		if (r < 0) {
+			errno = -r;
+			FAIL(what, what_len, "bind /etc/%s", name);
+		}
+	}
+	return 0;
+}
+
+int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
+		 char *what, size_t what_len)
+{
+	char opts[96];
+	bool image = spec->image_fd >= 0;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		FAIL(what, what_len, "make / rprivate");
+	int r = image	? (move_mount(spec->image_fd, "", AT_FDCWD, STAGING,
+				      MOVE_MOUNT_F_EMPTY_PATH) < 0
+				   ? -errno
+				   : 0)
+			: tmpfs_at(STAGING, MS_NOSUID | MS_NODEV,
+				   "mode=0755,size=2m");
+	if (r < 0) {
+		errno = -r;
+		FAIL(what, what_len, "mount the root");
+	}
+	_cleanup_close_ int rootfd =
+		open(STAGING, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rootfd < 0 || fchdir(rootfd) < 0)
+		FAIL(what, what_len, "enter the new root");
+	r = image ? image_mountpoints(rootfd, what, what_len)
+		  : host_files(spec, rootfd, what, what_len);
+	if (r < 0)
+		return r;
 
 	static const char *const dirs[] = { "sandbox", "tmp", "proc", "root" };
 	if (mkdirs(rootfd, dirs, ARRAY_SIZE(dirs)) < 0)
@@ -433,13 +513,16 @@ int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 	if (tmpfs_at("tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
 		FAIL(what, what_len, "mount /tmp (size %llu)",
 		     (unsigned long long)spec->tmp_size);
+	if (image && (r = image_etc(rootfd, what, what_len)) < 0)
+		return r;
 	r = build_dev(rootfd, what, what_len);
 	if (r < 0)
 		return r;
 	/* /proc must be mounted while the host's /proc is still visible in
 	 * this namespace: the kernel only lets a user namespace mount proc
 	 * when an unobstructed one already is. */
-	_cleanup_close_ int boot_id = stage_boot_id(rootfd);
+	const char *staged = image ? BOOT_ID_ON_IMAGE : BOOT_ID_ON_ROOT;
+	_cleanup_close_ int boot_id = stage_boot_id(rootfd, staged);
 	if (boot_id < 0) {
 		errno = -boot_id;
 		FAIL(what, what_len, "write the box's boot id");
@@ -450,8 +533,17 @@ int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 	r = mask_proc(rootfd, boot_id, what, what_len);
 	if (r < 0)
 		return r;
+	if (image && unlinkat(rootfd, staged, 0) < 0)
+		FAIL(what, what_len, "remove the staged boot id");
 
-	*init_fd = init_exe_install(init_exe, rootfd);
+	/* An image's root is read-only: the init's program is put in
+	 * /sandbox then, the one place that may be executed from (and
+	 * unlinked at once). */
+	_cleanup_close_ int sandbox =
+		image ? openat(rootfd, "sandbox",
+			       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		      : -1;
+	*init_fd = init_exe_install(init_exe, image ? sandbox : rootfd);
 	if (*init_fd < 0) {
 		errno = -*init_fd;
 		FAIL(what, what_len, "install the init's program");

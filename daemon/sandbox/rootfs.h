@@ -9,6 +9,11 @@
 #include <stdint.h>
 
 struct rootfs_spec {
+	/* A detached read-only copy of the image's shared mount
+	 * (image_mount.h), attached as the root; -1: the host image,
+	 * read-only binds of the host's /usr, selected /etc files and
+	 * runtimes_dir.  Set by box_create. */
+	int image_fd;
 	const char *runtimes_dir; /* bound read-only at the same path */
 	uint64_t sandbox_size;
 	uint64_t tmp_size;

@@ -75,6 +75,12 @@ Sections:
         /bin/true, in alternating rounds, each started with posix_spawn;
         p50 and p90 in ms, and each p50's difference from /bin/true's.
 
+  images  a python hello on the python base image (tools/isol8-image-build,
+        copied from the build cache $ISOL8_IMAGE_CACHE, by default
+        /var/cache/isol8/test-images) against the host image, both warm
+        (pool.images keeps warm boxes on the image) and cold (fresh boxes),
+        alternating, in one run; image/host is the ratio of the p50s.
+
 Each section starts its own isol8d on a temporary socket and stops it.
 At the end every speed target of the project is printed beside the
 figure measured for it (or why there is none).
@@ -89,6 +95,7 @@ from bench_balancer import section_balancer
 from bench_client import section_client
 from bench_common import REPO, log
 from bench_exec import section_exec
+from bench_images import section_images
 from bench_memory import section_memory, section_session
 from bench_network import section_bridge, section_network
 from bench_rpc import section_rpc
@@ -104,7 +111,8 @@ SECTIONS = {"rpc": section_rpc, "exec": section_exec,
             "throughput": section_throughput,
             "memory": section_memory, "session": section_session,
             "bridge": section_bridge, "network": section_network,
-            "balancer": section_balancer, "client": section_client}
+            "balancer": section_balancer, "client": section_client,
+            "images": section_images}
 
 
 def main():

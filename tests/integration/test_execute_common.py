@@ -895,7 +895,7 @@ INVALID = [
      ["options.security.customProfilePath"]),
     ({"options": {"security": {"sekcomp": "strict"}}},
      ["options.security.sekcomp"]),
-    ({"options": {"image": "ubuntu:22.04"}}, ["options.image"]),
+    ({"options": {"image": "ubuntu:latest"}}, ["options.image", "moving"]),
     ({"options": {"memLimit": "1g"}}, ["options.memLimit"]),
 ]
 
