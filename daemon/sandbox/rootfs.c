@@ -480,12 +480,12 @@ int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 	bool image = spec->image_fd >= 0;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL(what, what_len, "make / rprivate");
-	int r = image	? (move_mount(spec->image_fd, "", AT_FDCWD, STAGING,
-				      MOVE_MOUNT_F_EMPTY_PATH) < 0
-				   ? -errno
-				   : 0)
-			: tmpfs_at(STAGING, MS_NOSUID | MS_NODEV,
-				   "mode=0755,size=2m");
+	int r = image ? (move_mount(spec->image_fd, "", AT_FDCWD, STAGING,
+				    MOVE_MOUNT_F_EMPTY_PATH) < 0
+				 ? -errno
+				 : 0)
+		      : tmpfs_at(STAGING, MS_NOSUID | MS_NODEV,
+				 "mode=0755,size=2m");
 	if (r < 0) {
 		errno = -r;
 		FAIL(what, what_len, "mount the root");
