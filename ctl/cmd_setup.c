@@ -1,23 +1,33 @@
-/* setup: builds the base images the daemon's store lacks, with the image
- * builder (isol8-image-build, libexec.h) run here, as root, on the store the
- * daemon's configuration names. */
+/* setup: builds images into the daemon's store with the image builder
+ * (isol8-image-build, libexec.h) run here, as root, on the store the
+ * daemon's configuration names: the base images it lacks, or custom images
+ * whose packages the daemon installs (the builder runs this program's
+ * `run` for that). */
 #include "cleanup.h"
 #include "ctl.h"
 #include "json_field.h"
 #include "libexec.h"
 #include "version.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BUILDER "isol8-image-build"
 #define MAX_RUNTIMES 5
+#define MAX_ENV 16
+#define MAX_ARGS (16 + 2 * MAX_RUNTIMES + 2 * MAX_ENV)
 
 static const char setup_help[] =
 	"Usage: isol8ctl setup [--runtime R]... [--force] [--socket PATH]\n"
+	"       isol8ctl setup [--python PKGS] [--node PKGS] [--name NAME:TAG]\n"
+	"                      [--setup-script FILE] [--env K=V]... [--force]\n"
 	"\n"
 	"Builds the base images of isol8d's image store (images.dir) that it\n"
 	"does not have yet: one per runtime (python, node, bun, deno, bash;\n"
@@ -27,10 +37,27 @@ static const char setup_help[] =
 	"binaries (bun and deno from sandbox.runtimesDir).  Each is tagged\n"
 	"RUNTIME:CODENAME (python:bookworm) and named by its digest; one line\n"
 	"per image says which, and how long it took.  Needs root.\n"
-	"  -r, --runtime R  build this runtime's image (repeatable, or R1,R2)\n"
-	"  -f, --force      build again even when the store has the image\n"
-	"  --socket PATH    the daemon's socket (default $ISOL8_SOCKET, then\n"
-	"                   " ISOL8_DEFAULT_SOCKET ")\n";
+	"\n"
+	"With --python or --node, builds a custom image instead: the runtime's\n"
+	"base image (built first when missing) and a layer of the packages,\n"
+	"installed by the daemon in a box on the base image whose network\n"
+	"reaches only the runtime's registry (network.registry.RUNTIME).\n"
+	"The image records the versions installed (dependencies too) and is\n"
+	"tagged NAME:TAG, by default custom-RUNTIME:HASH (HASH from the base\n"
+	"image, the package list and the setup script); an image with the same\n"
+	"recipe under that tag is reused, not built again.\n"
+	"  -r, --runtime R       build this runtime's image (repeatable, or R1,R2)\n"
+	"  -f, --force           build again even when the store has the image\n"
+	"      --python PKGS     a python image with these pip packages (P1,P2)\n"
+	"      --node PKGS       a node image with these npm packages (P1,P2)\n"
+	"      --name NAME:TAG   the custom image's tag (one runtime only)\n"
+	"      --setup-script FILE\n"
+	"                        bash run before every execution on the custom\n"
+	"                        image, before the request's own setupScript\n"
+	"      --env K=V         an environment variable for the package manager\n"
+	"                        (repeatable), e.g. PIP_INDEX_URL=URL\n"
+	"      --socket PATH     the daemon's socket (default $ISOL8_SOCKET, then\n"
+	"                        " ISOL8_DEFAULT_SOCKET ")\n";
 
 static const char *config_str(json_object *cfg, const char *section,
 			      const char *key)
@@ -38,20 +65,57 @@ static const char *config_str(json_object *cfg, const char *section,
 	return json_field_str(json_field(cfg, section), key, NULL);
 }
 
-int cmd_setup(struct ctl *ctl, int argc, char **argv)
+/* Runs the builder with args; its exit status, or CTL_EXIT_FAILURE. */
+static int run_builder(char **args)
 {
+	fflush(stdout);
+	_cleanup_close_ int fd = libexec_open(BUILDER);
+	pid_t pid = fd < 0 ? -1 : fork();
+	if (pid == 0) {
+		/* A script: its interpreter opens it again by /proc/self/fd. */
+		if (fcntl(fd, F_SETFD, 0) == 0)
+			fexecve(fd, args, environ);
+		_exit(127);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 127) {
+		fprintf(stderr, "isol8ctl: setup: cannot run %s: %s\n",
+			ISOL8_LIBEXECDIR "/" BUILDER,
+			pid < 0 ? strerror(errno) : "it did not finish");
+		return CTL_EXIT_FAILURE;
+	}
+	return WEXITSTATUS(status) ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+}
+
+struct setup_opts {
+	char *runtimes[MAX_RUNTIMES];
+	int nrt;
+	const char *custom[2]; /* packages for python, node */
+	const char *name, *script;
+	const char *env[MAX_ENV];
+	int nenv;
+	bool force;
+};
+
+static const char *const custom_runtimes[] = { "python", "node" };
+
+static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
+{
+	enum { O_PYTHON = 256, O_NODE, O_NAME, O_SCRIPT, O_ENV };
 	static const struct option opts[] = {
 		{ "runtime", required_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "python", required_argument, NULL, O_PYTHON },
+		{ "node", required_argument, NULL, O_NODE },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "setup-script", required_argument, NULL, O_SCRIPT },
+		{ "env", required_argument, NULL, O_ENV },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	/* "isol8-image-build base --dir D --runtimes-dir R [--force]" and two
-	 * words per runtime */
-	char *args[8 + 2 * MAX_RUNTIMES + 1] = { BUILDER, "base" };
-	int n = 2, nrt = 0, c;
-	bool force = false;
+	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+r:fhs:", opts, NULL)) != -1) {
 		switch (c) {
@@ -59,19 +123,38 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 			for (char *save = NULL,
 				  *r = strtok_r(optarg, ",", &save);
 			     r; r = strtok_r(NULL, ",", &save)) {
-				if (nrt == MAX_RUNTIMES) {
+				if (o->nrt == MAX_RUNTIMES) {
 					fprintf(stderr,
 						"isol8ctl: setup: at most %d "
 						"runtimes\n",
 						MAX_RUNTIMES);
 					return CTL_EXIT_USAGE;
 				}
-				args[8 + 2 * nrt] = "--runtime";
-				args[9 + 2 * nrt++] = r;
+				o->runtimes[o->nrt++] = r;
 			}
 			break;
 		case 'f':
-			force = true;
+			o->force = true;
+			break;
+		case O_PYTHON:
+		case O_NODE:
+			o->custom[c - O_PYTHON] = optarg;
+			break;
+		case O_NAME:
+			o->name = optarg;
+			break;
+		case O_SCRIPT:
+			o->script = optarg;
+			break;
+		case O_ENV:
+			if (o->nenv == MAX_ENV || !strchr(optarg, '=')) {
+				fprintf(stderr,
+					"isol8ctl: setup: --env takes K=V, at "
+					"most %d times\n",
+					MAX_ENV);
+				return CTL_EXIT_USAGE;
+			}
+			o->env[o->nenv++] = optarg;
 			break;
 		case 's':
 			ctl->socket_flag = optarg;
@@ -89,8 +172,37 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 			argv[optind]);
 		return CTL_EXIT_USAGE;
 	}
+	bool custom = o->custom[0] || o->custom[1];
+	const char *wrong = custom && o->nrt ? "--runtime"
+			    : custom	       ? NULL
+			    : o->name	       ? "--name"
+			    : o->script	       ? "--setup-script"
+			    : o->nenv	       ? "--env"
+					       : NULL;
+	if (wrong) {
+		fprintf(stderr,
+			"isol8ctl: setup: %s goes with --python or --node "
+			"alone\n",
+			wrong);
+		return CTL_EXIT_USAGE;
+	}
+	if (o->name && o->custom[0] && o->custom[1]) {
+		fputs("isol8ctl: setup: --name names one image: give --python "
+		      "or --node, not both\n",
+		      stderr);
+		return CTL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cmd_setup(struct ctl *ctl, int argc, char **argv)
+{
+	struct setup_opts o = { 0 };
+	int code = parse(ctl, argc, argv, &o);
+	if (code >= 0)
+		return code;
 	_cleanup_json_ json_object *r = NULL;
-	int code = ctl_call(ctl, "config.get", NULL, &r);
+	code = ctl_call(ctl, "config.get", NULL, &r);
 	if (code != CTL_EXIT_OK)
 		return code;
 	json_object *cfg = json_field(r, "config");
@@ -102,24 +214,57 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		      stderr);
 		return CTL_EXIT_FAILURE;
 	}
-	args[n++] = "--dir";
-	args[n++] = (char *)dir;
-	args[n++] = "--runtimes-dir";
-	args[n++] = (char *)rt_dir;
-	if (force)
+	/* The builder's `run`s reach the daemon this call reached. */
+	if (ctl->socket_flag && setenv("ISOL8_SOCKET", ctl->socket_flag, 1)) {
+		perror("isol8ctl: setup");
+		return CTL_EXIT_FAILURE;
+	}
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len < 0) {
+		perror("isol8ctl: setup: /proc/self/exe");
+		return CTL_EXIT_FAILURE;
+	}
+	self[len] = '\0';
+	char *args[MAX_ARGS + 1] = { BUILDER, "base",	      "--dir",
+				     (char *)dir, "--runtimes-dir", (char *)rt_dir };
+	int n = 6;
+	if (o.force)
 		args[n++] = "--force";
-	/* The runtimes after the fixed arguments. */
-	for (int i = 0; i < 2 * nrt; i++)
-		args[n++] = args[8 + i];
-	args[n] = NULL;
-	fflush(stdout);
-	int fd = libexec_open(BUILDER);
-	/* A script: its interpreter opens it again by /proc/self/fd. */
-	if (fd >= 0 && fcntl(fd, F_SETFD, 0) == 0)
-		fexecve(fd, args, environ);
-	fprintf(stderr, "isol8ctl: setup: cannot run %s: %m\n",
-		ISOL8_LIBEXECDIR "/" BUILDER);
-	if (fd >= 0)
-		close(fd);
-	return CTL_EXIT_FAILURE;
+	if (!o.custom[0] && !o.custom[1]) {
+		for (int i = 0; i < o.nrt; i++) {
+			args[n++] = "--runtime";
+			args[n++] = o.runtimes[i];
+		}
+		args[n] = NULL;
+		return run_builder(args);
+	}
+	args[1] = "custom";
+	args[n++] = "--ctl";
+	args[n++] = self;
+	if (o.name) {
+		args[n++] = "--name";
+		args[n++] = (char *)o.name;
+	}
+	if (o.script) {
+		args[n++] = "--setup-script";
+		args[n++] = (char *)o.script;
+	}
+	for (int i = 0; i < o.nenv; i++) {
+		args[n++] = "--env";
+		args[n++] = (char *)o.env[i];
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (!o.custom[i])
+			continue;
+		args[n] = "--runtime";
+		args[n + 1] = (char *)custom_runtimes[i];
+		args[n + 2] = "--packages";
+		args[n + 3] = (char *)o.custom[i];
+		args[n + 4] = NULL;
+		code = run_builder(args);
+		if (code != CTL_EXIT_OK)
+			return code;
+	}
+	return CTL_EXIT_OK;
 }

@@ -1,0 +1,101 @@
+"""Custom images: `isol8ctl setup --python PKGS` / `--node PKGS` add a
+layer of packages, installed by the daemon in a box on the runtime's base
+image whose network reaches only the registry, with the versions the
+package manager resolved; the same recipe reuses the image, --force builds
+it again.  pip reaches a package index the test serves on loopback; npm
+the real registry."""
+
+import json
+import subprocess
+
+import pytest
+
+from isol8_harness import BUILD, Daemon, short_tmpdir
+from test_images import CODENAME, ctl, ok
+from pypi_index import start_pypi_index
+
+HOST = "127.0.0.2"
+
+
+@pytest.fixture
+def index():
+    srv, url = start_pypi_index(HOST, "isol8_img_mod", 42)
+    yield url
+    srv.shutdown()
+
+
+@pytest.fixture
+def daemon():
+    store = short_tmpdir("isol8-img-")
+    d = Daemon(build=BUILD, config={
+        "images": {"dir": str(store)},
+        "network": {"allowPrivate": True,
+                    "registry": {"python": r"^127\.0\.0\.2$"}}})
+    try:
+        d.start()
+        yield d
+        d.assert_clean_exit()
+    finally:
+        d.close()
+        d.cleanup_dir()
+        subprocess.run(["rm", "-rf", "--", str(store)], check=False)
+
+
+def build(d, *args):
+    out = ctl(d, "setup", *args)
+    assert out.returncode == 0, out.stderr
+    [line] = out.stdout.splitlines()
+    return line.split()
+
+
+def run(d, image, runtime, code, *args):
+    return ctl(d, "run", "-r", runtime, "--image", image, "-e", code, *args)
+
+
+def test_python_image_from_a_local_index(daemon, index):
+    env = ("--env", f"PIP_INDEX_URL={index}", "--env", "PIP_RETRIES=0")
+    tag, digest, *rest = build(daemon, "--python", "isol8-img-mod", *env)
+    assert tag.startswith("custom-python:") and len(tag) == 14 + 12
+    assert digest.startswith("sha256:") and rest[:2] == ["built", "in"]
+    assert rest[2].endswith("s") and float(rest[2][:-1]) > 0
+    meta = ok(daemon, "image.inspect", {"ref": tag})
+    assert meta["packages"] == {"isol8-img-mod": "1.0"}
+    assert meta["installPackages"] == ["isol8-img-mod"]
+    base = ok(daemon, "image.inspect", {"ref": f"python:{CODENAME}"})
+    assert meta["base"] == base["digest"]
+    assert meta["layers"][:-1] == base["layers"]
+    assert len(meta["layers"]) == len(base["layers"]) + 1
+    # A run on it imports the package with no installPackages and no
+    # network.
+    r = run(daemon, tag, "python",
+            "import isol8_img_mod; print(isol8_img_mod.VALUE, "
+            "isol8_img_mod.__file__)")
+    assert r.returncode == 0, r.stderr
+    value, path = r.stdout.split()
+    assert value == "42" and path.startswith("/usr/local/lib/python3")
+    # The base image stays without it.
+    r = run(daemon, f"python:{CODENAME}", "python", "import isol8_img_mod")
+    assert r.returncode != 0 and "ModuleNotFoundError" in r.stderr
+    # Same packages (in another order, repeated): the same image.
+    again = build(daemon, "--python", "isol8-img-mod,isol8-img-mod", *env)
+    assert again == [tag, digest, "already", "present"]
+    # --force builds it again.
+    forced = build(daemon, "--python", "isol8-img-mod", "--force", *env)
+    assert forced[0] == tag and forced[2:4] == ["built", "in"]
+    assert ok(daemon, "image.inspect", {"ref": tag})["created"] != \
+        meta["created"]
+
+
+def test_node_image_from_the_npm_registry(daemon):
+    tag, digest, *rest = build(daemon, "--node", "is-number",
+                               "--name", "mynode:v1")
+    assert tag == "mynode:v1" and rest[:2] == ["built", "in"]
+    meta = ok(daemon, "image.inspect", {"ref": tag})
+    version = meta["packages"]["is-number"]
+    assert version.count(".") == 2
+    r = run(daemon, tag, "node",
+            "const n = require('is-number'); "
+            "console.log(n(5), n('x'), require('is-number/package.json')"
+            ".version)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["true", "false", version]
