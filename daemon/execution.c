@@ -13,6 +13,7 @@
 #include "exec_request.h"
 #include "execution_files.h"
 #include "execution_result.h"
+#include "image_store.h"
 #include "exec_refuse.h"
 #include "log.h"
 #include "metrics.h"
@@ -456,16 +457,33 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 		err = run_command(e, argv, NULL, 0);
 		break;
 	}
-	case PH_SETUP:
-		if (!r->setup_script) {
+	case PH_SETUP: {
+		/* The image's own script first, then the request's; the
+		 * first that fails fails the setup. */
+		_cleanup_free_ char *img = NULL;
+		const char *im = box_image(e->box);
+		if (*im && (err = image_store_setup_script(&e->d->cfg, im,
+							   &img)) < 0)
+			break;
+		if (!img && !r->setup_script) {
 			execution_start_phase(e, PH_CODE);
 			return;
 		}
-		err = run_command(e,
-				  (const char *[]){ "/usr/bin/bash", "-c",
-						    r->setup_script, NULL },
-				  NULL, 0);
+		const char *one = img ? img : r->setup_script;
+		err = run_command(
+			e,
+			img && r->setup_script
+				? (const char *[]){ "/usr/bin/bash", "-c",
+						    "/usr/bin/bash -c \"$1\" "
+						    "|| exit; exec "
+						    "/usr/bin/bash -c \"$2\"",
+						    "setup", img,
+						    r->setup_script, NULL }
+				: (const char *[]){ "/usr/bin/bash", "-c", one,
+						    NULL },
+			NULL, 0);
 		break;
+	}
 	case PH_CODE: {
 		if (e->waiter) {
 			err = run_waiter(e);

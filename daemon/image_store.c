@@ -163,6 +163,26 @@ int image_store_pick(const struct config *cfg, const char *field,
 			 field, ref, its, runtime);
 }
 
+int image_store_setup_script(const struct config *cfg, const char *hex,
+			     char **out)
+{
+	_cleanup_json_ json_object *meta = NULL;
+	struct image_desc img;
+	*out = NULL;
+	int r = load_meta(cfg->images_dir, hex, &img, &meta);
+	if (r < 0)
+		return r;
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(meta, "setupScript", &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return log_errno(LOG_ERR, -EBADMSG,
+				 "image sha256:%s: setupScript is not a string",
+				 hex);
+	*out = strdup(json_object_get_string(v));
+	return *out ? 0 : -ENOMEM;
+}
+
 /* Calls fn for each entry of dir/sub whose name ends in suffix. */
 static int each_entry(const char *dir, const char *sub, const char *suffix,
 		      int (*fn)(const char *name, void *arg), void *arg)

@@ -36,6 +36,11 @@ int image_store_pick(const struct config *cfg, const char *field,
 		     const char *ref, const char *runtime,
 		     struct image_desc *out, struct error *e);
 
+/* The setupScript of the image with digest hex (a copy in *out; NULL when
+ * it has none): 0, or -errno when its metadata cannot be read. */
+int image_store_setup_script(const struct config *cfg, const char *hex,
+			     char **out);
+
 /* Every image's metadata with its "tags" and "inUse" (boxes on it). */
 int image_store_list(const struct config *cfg, const struct image_mounts *m,
 		     json_object **out, struct error *e);

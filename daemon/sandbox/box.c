@@ -86,6 +86,11 @@ const struct box_spec *box_spec_of(const struct box *b)
 	return &b->spec;
 }
 
+const char *box_image(const struct box *b)
+{
+	return b->image;
+}
+
 pid_t box_pid(const struct box *b)
 {
 	return b->pid;

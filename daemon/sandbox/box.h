@@ -85,6 +85,9 @@ int box_frozen(const struct box *b);
 const char *box_name(const struct box *b);
 /* What the box was made with. */
 const struct box_spec *box_spec_of(const struct box *b);
+/* The hex digest of the image the box's root is made of ("": the host's);
+ * the box's own copy, valid as long as the box (spec.image need not be). */
+const char *box_image(const struct box *b);
 /* The init's pid, as the daemon sees it. */
 pid_t box_pid(const struct box *b);
 /* The inode of the init's end of its control socket (CRIU's key for it). */

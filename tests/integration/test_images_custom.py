@@ -99,3 +99,63 @@ def test_node_image_from_the_npm_registry(daemon):
             ".version)")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["true", "false", version]
+
+
+def test_image_setup_script_runs_before_each_execution(daemon, tmp_path):
+    script = tmp_path / "setup.sh"
+    script.write_text("echo \"image $IMG_VAR\" >> /sandbox/order\n")
+    tag, _, *_ = build(daemon, "--node", "is-number", "--name", "nset:v1",
+                       "--setup-script", script)
+    meta = ok(daemon, "image.inspect", {"ref": tag})
+    assert meta["setupScript"] == script.read_text()
+    # Before the request's own setup script, with the request's env.
+    r = ctl(daemon, "run", "-r", "node", "--image", tag, "--env",
+            "IMG_VAR=x", "--setup", "echo request >> /sandbox/order",
+            "--cmd", "cat /sandbox/order")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "image x\nrequest\n"
+    # Before each execution of a session on the image.
+    sid = ctl(daemon, "session", "create", "-r", "node", "--image",
+              tag).stdout.strip()
+    for n in (1, 2):
+        r = ctl(daemon, "session", "exec", sid, "-r", "node", "-e",
+                "process.stdout.write(require('fs')"
+                ".readFileSync('/sandbox/order', 'utf8'))")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "image \n" * n
+    assert ctl(daemon, "session", "rm", sid).returncode == 0
+    # Another script is another recipe: another image, and its failure
+    # fails the setup before the request's script runs.
+    script.write_text("echo broken >&2; exit 3\n")
+    other, _, *_ = build(daemon, "--node", "is-number", "--setup-script",
+                         script)
+    assert other.startswith("custom-node:")
+    r = ctl(daemon, "run", "-r", "node", "--image", other, "--setup",
+            "echo request-ran >&2", "-e", "console.log('code ran')")
+    assert r.returncode != 0
+    assert "Setup script failed (exit code 3)" in r.stderr
+    assert "broken" in r.stderr
+    assert "request-ran" not in r.stderr and "code ran" not in r.stdout
+    # The base image has no script: a plain run.
+    r = ctl(daemon, "run", "-r", "node", "--image", f"node:{CODENAME}",
+            "--cmd", "ls /sandbox")
+    assert r.returncode == 0 and r.stdout == ""
+
+
+def test_bad_requests_refused(daemon, tmp_path):
+    cases = [
+        (("--python", "ok", "--name", "Bad:Name"), "--name"),
+        (("--python", "ok", "--name", "x:latest"), "moves"),
+        (("--python", "-evil"), "invalid package name"),
+        (("--python", "a;rm"), "invalid package name"),
+        (("--python", "ok", "--setup-script", tmp_path / "none"),
+         "--setup-script"),
+        (("--ruby", "x"), "unrecognized option"),
+        (("--name", "x:y"), "--python or --node"),
+        (("--python", "a", "--node", "b", "--name", "x:y"), "not both"),
+    ]
+    for args, words in cases:
+        out = ctl(daemon, "setup", *args)
+        assert out.returncode != 0 and words in out.stderr, (args, out)
+    assert not [t for t in ok(daemon, "image.list")["images"]
+                if any(x.startswith("custom") for x in t["tags"])]
