@@ -16,13 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define BUILDER "isol8-image-build"
 #define MAX_RUNTIMES 5
 #define MAX_ENV 16
-#define MAX_ARGS (16 + 2 * MAX_RUNTIMES + 2 * MAX_ENV)
+#define MAX_ARGS (20 + 2 * MAX_RUNTIMES + 2 * MAX_ENV)
 
 static const char setup_help[] =
 	"Usage: isol8ctl setup [--runtime R]... [--force] [--socket PATH]\n"
@@ -36,7 +37,10 @@ static const char setup_help[] =
 	"runtime's packages (python3 and python3-pip; nodejs and npm) or\n"
 	"binaries (bun and deno from sandbox.runtimesDir).  Each is tagged\n"
 	"RUNTIME:CODENAME (python:bookworm) and named by its digest; one line\n"
-	"per image says which, and how long it took.  Needs root.\n"
+	"per image says which, and how long it took.  Then it builds the\n"
+	"custom images of the daemon's prebuiltImages (of those runtimes, with\n"
+	"--runtime), as --python/--node with --name and --setup-script would.\n"
+	"Needs root.\n"
 	"\n"
 	"With --python or --node, builds a custom image instead: the runtime's\n"
 	"base image (built first when missing) and a layer of the packages,\n"
@@ -55,7 +59,8 @@ static const char setup_help[] =
 	"                        bash run before every execution on the custom\n"
 	"                        image, before the request's own setupScript\n"
 	"      --env K=V         an environment variable for the package manager\n"
-	"                        (repeatable), e.g. PIP_INDEX_URL=URL\n"
+	"                        of custom images (repeatable), e.g.\n"
+	"                        PIP_INDEX_URL=URL\n"
 	"      --socket PATH     the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                        " ISOL8_DEFAULT_SOCKET ")\n";
 
@@ -65,15 +70,17 @@ static const char *config_str(json_object *cfg, const char *section,
 	return json_field_str(json_field(cfg, section), key, NULL);
 }
 
-/* Runs the builder with args; its exit status, or CTL_EXIT_FAILURE. */
-static int run_builder(char **args)
+/* Runs the builder with args, and keep (when >= 0) open in it; its exit
+ * status, or CTL_EXIT_FAILURE. */
+static int run_builder(char **args, int keep)
 {
 	fflush(stdout);
 	_cleanup_close_ int fd = libexec_open(BUILDER);
 	pid_t pid = fd < 0 ? -1 : fork();
 	if (pid == 0) {
 		/* A script: its interpreter opens it again by /proc/self/fd. */
-		if (fcntl(fd, F_SETFD, 0) == 0)
+		if (fcntl(fd, F_SETFD, 0) == 0 &&
+		    (keep < 0 || fcntl(keep, F_SETFD, 0) == 0))
 			fexecve(fd, args, environ);
 		_exit(127);
 	}
@@ -177,7 +184,6 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 			    : custom	       ? NULL
 			    : o->name	       ? "--name"
 			    : o->script	       ? "--setup-script"
-			    : o->nenv	       ? "--env"
 					       : NULL;
 	if (wrong) {
 		fprintf(stderr,
@@ -193,6 +199,70 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 		return CTL_EXIT_USAGE;
 	}
 	return -1;
+}
+
+static bool named(const struct setup_opts *o, const char *runtime)
+{
+	for (int i = 0; i < o->nrt; i++)
+		if (strcmp(o->runtimes[i], runtime) == 0)
+			return true;
+	return o->nrt == 0;
+}
+
+/* The daemon's prebuiltImages (checked by it) as custom images, those of
+ * the runtimes named with --runtime when there are some; args[0..n) are
+ * the builder's common arguments. */
+static int build_prebuilt(const struct setup_opts *o, json_object *list,
+			  char **args, int n)
+{
+	args[1] = "custom";
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *img = json_object_array_get_idx(list, i);
+		const char *rt = json_field_str(img, "runtime", "");
+		if (!named(o, rt))
+			continue;
+		json_object *pk = json_field(img, "installPackages");
+		_cleanup_free_ char *pkgs = NULL;
+		size_t len = 0;
+		_cleanup_fclose_ FILE *f = open_memstream(&pkgs, &len);
+		for (size_t j = 0; f && j < json_object_array_length(pk); j++)
+			fprintf(f, "%s%s", j ? "," : "",
+				json_object_get_string(
+					json_object_array_get_idx(pk, j)));
+		if (!f || fflush(f)) {
+			perror("isol8ctl: setup");
+			return CTL_EXIT_FAILURE;
+		}
+		/* The script, as a file the builder reads by /proc/self/fd. */
+		const char *script = json_field_str(img, "setupScript", NULL);
+		_cleanup_close_ int sfd = -1;
+		char spath[64];
+		if (script) {
+			sfd = memfd_create("setup-script", MFD_CLOEXEC);
+			if (sfd < 0 || write(sfd, script, strlen(script)) !=
+					       (ssize_t)strlen(script)) {
+				perror("isol8ctl: setup: setupScript");
+				return CTL_EXIT_FAILURE;
+			}
+			snprintf(spath, sizeof(spath), "/proc/self/fd/%d", sfd);
+		}
+		int k = n;
+		args[k++] = "--runtime";
+		args[k++] = (char *)rt;
+		args[k++] = "--packages";
+		args[k++] = pkgs;
+		args[k++] = "--name";
+		args[k++] = (char *)json_field_str(img, "tag", "");
+		if (script) {
+			args[k++] = "--setup-script";
+			args[k++] = spath;
+		}
+		args[k] = NULL;
+		int code = run_builder(args, sfd);
+		if (code != CTL_EXIT_OK)
+			return code;
+	}
+	return CTL_EXIT_OK;
 }
 
 int cmd_setup(struct ctl *ctl, int argc, char **argv)
@@ -231,17 +301,26 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 	int n = 6;
 	if (o.force)
 		args[n++] = "--force";
+	for (int i = 0; i < o.nenv; i++) {
+		args[n++] = "--env";
+		args[n++] = (char *)o.env[i];
+	}
+	args[n++] = "--ctl";
+	args[n++] = self;
 	if (!o.custom[0] && !o.custom[1]) {
+		int common = n;
 		for (int i = 0; i < o.nrt; i++) {
 			args[n++] = "--runtime";
 			args[n++] = o.runtimes[i];
 		}
 		args[n] = NULL;
-		return run_builder(args);
+		code = run_builder(args, -1);
+		if (code != CTL_EXIT_OK)
+			return code;
+		return build_prebuilt(&o, json_field(cfg, "prebuiltImages"),
+				      args, common);
 	}
 	args[1] = "custom";
-	args[n++] = "--ctl";
-	args[n++] = self;
 	if (o.name) {
 		args[n++] = "--name";
 		args[n++] = (char *)o.name;
@@ -249,10 +328,6 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 	if (o.script) {
 		args[n++] = "--setup-script";
 		args[n++] = (char *)o.script;
-	}
-	for (int i = 0; i < o.nenv; i++) {
-		args[n++] = "--env";
-		args[n++] = (char *)o.env[i];
 	}
 	for (size_t i = 0; i < 2; i++) {
 		if (!o.custom[i])
@@ -262,7 +337,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		args[n + 2] = "--packages";
 		args[n + 3] = (char *)o.custom[i];
 		args[n + 4] = NULL;
-		code = run_builder(args);
+		code = run_builder(args, -1);
 		if (code != CTL_EXIT_OK)
 			return code;
 	}

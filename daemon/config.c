@@ -5,6 +5,7 @@
 #include "error.h"
 #include "frame.h"
 #include "jsonrpc.h"
+#include "prebuilt_images.h"
 #include "size.h"
 #include "net/net_policy.h"
 
@@ -15,8 +16,18 @@
 #include <string.h>
 
 /* T_STRINGS: a JSON array of non-empty strings, kept NULL-terminated
- * (each a host pattern when regex is set, one of choices when given). */
-enum key_type { T_STRING, T_UINT, T_BOOL, T_SIZE, T_MODE, T_DOUBLE, T_STRINGS };
+ * (each a host pattern when regex is set, one of choices when given).
+ * T_JSON: any JSON value its key's check accepts, kept as it is. */
+enum key_type {
+	T_STRING,
+	T_UINT,
+	T_BOOL,
+	T_SIZE,
+	T_MODE,
+	T_DOUBLE,
+	T_STRINGS,
+	T_JSON
+};
 
 struct key {
 	const char *path; /* dotted JSON path */
@@ -27,26 +38,35 @@ struct key {
 	uint64_t min, max;
 	const char
 		*choices; /* for strings: the allowed values, "|"-separated */
+	/* T_JSON: checks the value; 0 or -errno with e's message */
+	int (*check)(const char *path, json_object *v, struct error *e);
 };
 
 #define K(p, t, field, d, lo, hi)                                              \
 	{                                                                      \
-		p, t, false, offsetof(struct config, field), d, lo, hi, NULL   \
+		p, t, false, offsetof(struct config, field), d, lo, hi, NULL,  \
+			NULL                                                   \
 	}
 #define KCHOICE(p, field, d, choices)                                          \
 	{                                                                      \
 		p, T_STRING, false, offsetof(struct config, field), d, 0, 0,   \
-			choices                                                \
+			choices, NULL                                          \
 	}
 #define KREGEX(p, field, d)                                                    \
 	{                                                                      \
 		p, T_STRING, true, offsetof(struct config, field), d, 0, 0,    \
-			NULL                                                   \
+			NULL, NULL                                             \
 	}
 #define KLIST(p, field, regex, d, choices)                                     \
 	{                                                                      \
 		p, T_STRINGS, regex, offsetof(struct config, field), d, 0,     \
-			NET_FILTER_MAX_PATTERNS, choices                       \
+			NET_FILTER_MAX_PATTERNS, choices, NULL                 \
+	}
+
+#define KJSON(p, field, d, fn)                                                 \
+	{                                                                      \
+		p, T_JSON, false, offsetof(struct config, field), d, 0, 0,     \
+			NULL, fn                                               \
 	}
 
 static const struct key schema[] = {
@@ -93,6 +113,8 @@ static const struct key schema[] = {
 	K("images.dir", T_STRING, images_dir, "\"/var/lib/isol8/images\"", 0,
 	  0),
 	K("images.default", T_STRING, images_default, "\"host\"", 0, 0),
+	/* isol8's custom images, built by isol8ctl setup */
+	KJSON("prebuiltImages", prebuilt_images, "[]", prebuilt_images_check),
 	K("pool.prewarm", T_BOOL, pool_prewarm, "true", 0, 0),
 	KLIST("pool.images", pool_images, false, "[]", NULL),
 	/* Per runtime, in runtime_at() order. */
@@ -288,6 +310,8 @@ static const char *type_name(enum key_type t)
 		return "a number";
 	case T_STRINGS:
 		return "an array of non-empty strings";
+	case T_JSON:
+		return "JSON";
 	}
 	return "?";
 }
@@ -365,6 +389,14 @@ static int set_value(struct config *cfg, const struct key *k, json_object *v,
 		if (jt != json_type_array)
 			goto wrong_type;
 		return set_list(field, k, v, e);
+	case T_JSON: {
+		int r = k->check(k->path, v, e);
+		if (r < 0)
+			return r;
+		json_object_put(*(json_object **)field);
+		*(json_object **)field = json_object_get(v);
+		return 0;
+	}
 	case T_STRING:
 		/* Empty only where the default is: an optional path. */
 		if (jt != json_type_string ||
@@ -708,6 +740,9 @@ void config_free(struct config *cfg)
 			free(*(char **)((char *)cfg + schema[i].offset));
 		else if (schema[i].type == T_STRINGS)
 			free_list(*(char ***)((char *)cfg + schema[i].offset));
+		else if (schema[i].type == T_JSON)
+			json_object_put(
+				*(json_object **)((char *)cfg + schema[i].offset));
 	free(cfg->sources);
 	free(cfg->file);
 	memset(cfg, 0, sizeof(*cfg));
@@ -728,6 +763,8 @@ static json_object *value_json(const struct config *cfg, const struct key *k)
 			json_object_array_add(a, json_object_new_string(*l));
 		return a;
 	}
+	case T_JSON:
+		return json_object_get(*(json_object *const *)field);
 	case T_BOOL:
 		return json_object_new_boolean(*(const bool *)field);
 	case T_MODE:

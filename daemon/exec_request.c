@@ -330,20 +330,25 @@ static int get_files(struct parse *p, json_object *req, struct exec_request *r)
 	return 0;
 }
 
-static int check_packages(struct parse *p, char **pkgs)
+bool exec_request_package_valid(const char *name)
 {
 	regex_t re;
 	if (regcomp(&re, "^[@a-zA-Z0-9_./=-]+$", REG_EXTENDED | REG_NOSUB))
-		return -ENOMEM;
-	int r = 0;
-	for (size_t i = 0; pkgs && pkgs[i] && r == 0; i++)
-		if (regexec(&re, pkgs[i], 0, NULL, 0) != 0 || pkgs[i][0] == '-')
-			r = bad(p,
-				"request.installPackages: invalid package "
-				"name \"%s\"",
-				pkgs[i]);
+		return false;
+	bool ok = regexec(&re, name, 0, NULL, 0) == 0 && name[0] != '-';
 	regfree(&re);
-	return r;
+	return ok;
+}
+
+static int check_packages(struct parse *p, char **pkgs)
+{
+	for (size_t i = 0; pkgs && pkgs[i]; i++)
+		if (!exec_request_package_valid(pkgs[i]))
+			return bad(p,
+				   "request.installPackages: invalid package "
+				   "name \"%s\"",
+				   pkgs[i]);
+	return 0;
 }
 
 static const char *const request_keys[] = {

@@ -159,3 +159,81 @@ def test_bad_requests_refused(daemon, tmp_path):
         assert out.returncode != 0 and words in out.stderr, (args, out)
     assert not [t for t in ok(daemon, "image.list")["images"]
                 if any(x.startswith("custom") for x in t["tags"])]
+
+
+def test_prebuilt_images_from_the_configuration(index):
+    """`isol8ctl setup` builds the base images, then the configuration's
+    prebuiltImages (isol8's key) under their tags, with their setup
+    scripts; a second run finds them all present."""
+    store = short_tmpdir("isol8-img-")
+    d = Daemon(build=BUILD, config={
+        "images": {"dir": str(store)},
+        "network": {"allowPrivate": True,
+                    "registry": {"python": r"^127\.0\.0\.2$"}},
+        "prebuiltImages": [
+            {"tag": "pre-node:v1", "runtime": "node",
+             "installPackages": ["is-number"],
+             "setupScript": "echo node-setup > /sandbox/pre\n"},
+            {"tag": "pre-py:v1", "runtime": "python",
+             "installPackages": ["isol8-img-mod"], "setupScript": None},
+        ]})
+    env = ("--env", f"PIP_INDEX_URL={index}", "--env", "PIP_RETRIES=0")
+    try:
+        d.start()
+        out = ctl(d, "setup", "-r", "node,python", *env)
+        assert out.returncode == 0, out.stderr
+        lines = [ln.split() for ln in out.stdout.splitlines()]
+        assert [ln[0] for ln in lines] == [
+            f"node:{CODENAME}", f"python:{CODENAME}", "pre-node:v1",
+            "pre-py:v1"]
+        assert lines[2][2:4] == ["built", "in"] == lines[3][2:4]
+        meta = ok(d, "image.inspect", {"ref": "pre-node:v1"})
+        assert meta["setupScript"] == "echo node-setup > /sandbox/pre\n"
+        assert "is-number" in meta["packages"]
+        r = run(d, "pre-node:v1", "node",
+                "console.log(require('is-number')(1), require('fs')"
+                ".readFileSync('/sandbox/pre', 'utf8').trim())")
+        assert r.stdout == "true node-setup\n", r.stderr
+        r = run(d, "pre-py:v1", "python",
+                "import isol8_img_mod; print(isol8_img_mod.VALUE)")
+        assert r.stdout == "42\n", r.stderr
+        again = ctl(d, "setup", "-r", "node,python", *env)
+        assert again.returncode == 0, again.stderr
+        assert [ln.split()[1:] for ln in again.stdout.splitlines()] == \
+            [[ln[1], "already", "present"] for ln in lines]
+        # --runtime limits the prebuilt images too.
+        only = ctl(d, "setup", "-r", "node")
+        assert [ln.split()[0] for ln in only.stdout.splitlines()] == [
+            f"node:{CODENAME}", "pre-node:v1"]
+        d.assert_clean_exit()
+    finally:
+        d.close()
+        d.cleanup_dir()
+        subprocess.run(["rm", "-rf", "--", str(store)], check=False)
+
+
+@pytest.mark.parametrize("entry,words", [
+    ({"runtime": "node", "installPackages": ["x"]},
+     ["prebuiltImages[0].tag", "required"]),
+    ({"tag": "a:latest", "runtime": "node", "installPackages": ["x"]},
+     ["prebuiltImages[0].tag", "latest"]),
+    ({"tag": "a:b", "runtime": "ruby", "installPackages": ["x"]},
+     ["prebuiltImages[0].runtime", "python"]),
+    ({"tag": "a:b", "runtime": "node", "installPackages": []},
+     ["prebuiltImages[0].installPackages"]),
+    ({"tag": "a:b", "runtime": "node", "installPackages": ["-x"]},
+     ["prebuiltImages[0].installPackages[0]", "package name"]),
+    ({"tag": "a:b", "runtime": "node", "installPackages": ["x"],
+      "setupScript": 3}, ["prebuiltImages[0].setupScript"]),
+    ({"tag": "a:b", "runtime": "node", "installPackages": ["x"],
+      "extra": 1}, ["prebuiltImages[0].extra", "unknown key"]),
+])
+def test_bad_prebuilt_images_refused(tmp_path, entry, words):
+    conf = tmp_path / "isol8d.json"
+    conf.write_text(json.dumps({"prebuiltImages": [entry]}))
+    out = subprocess.run([str(BUILD / "isol8d"), "--config", str(conf),
+                          "--check-config"], capture_output=True, text=True,
+                         timeout=15)
+    assert out.returncode != 0
+    for w in words:
+        assert w in out.stderr, out.stderr
