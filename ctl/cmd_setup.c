@@ -26,9 +26,10 @@
 #define MAX_ARGS (20 + 2 * MAX_RUNTIMES + 2 * MAX_ENV)
 
 static const char setup_help[] =
-	"Usage: isol8ctl setup [--runtime R]... [--force] [--socket PATH]\n"
-	"       isol8ctl setup [--python PKGS] [--node PKGS] [--name NAME:TAG]\n"
-	"                      [--setup-script FILE] [--env K=V]... [--force]\n"
+	"Usage: isol8ctl setup [--runtime R]... [--env K=V]... [--force]\n"
+	"       isol8ctl setup [--python PKGS] [--node PKGS]\n"
+	"                      [--name NAME:TAG] [--setup-script FILE]\n"
+	"                      [--env K=V]... [--force]\n"
 	"\n"
 	"Builds the base images of isol8d's image store (images.dir) that it\n"
 	"does not have yet: one per runtime (python, node, bun, deno, bash;\n"
@@ -38,31 +39,33 @@ static const char setup_help[] =
 	"binaries (bun and deno from sandbox.runtimesDir).  Each is tagged\n"
 	"RUNTIME:CODENAME (python:bookworm) and named by its digest; one line\n"
 	"per image says which, and how long it took.  Then it builds the\n"
-	"custom images of the daemon's prebuiltImages (of those runtimes, with\n"
-	"--runtime), as --python/--node with --name and --setup-script would.\n"
-	"Needs root.\n"
+	"custom images of the daemon's prebuiltImages (of those runtimes,\n"
+	"with --runtime), as --python/--node with --name and --setup-script\n"
+	"would.  Needs root.\n"
 	"\n"
-	"With --python or --node, builds a custom image instead: the runtime's\n"
-	"base image (built first when missing) and a layer of the packages,\n"
-	"installed by the daemon in a box on the base image whose network\n"
-	"reaches only the runtime's registry (network.registry.RUNTIME).\n"
-	"The image records the versions installed (dependencies too) and is\n"
-	"tagged NAME:TAG, by default custom-RUNTIME:HASH (HASH from the base\n"
-	"image, the package list and the setup script); an image with the same\n"
-	"recipe under that tag is reused, not built again.\n"
-	"  -r, --runtime R       build this runtime's image (repeatable, or R1,R2)\n"
-	"  -f, --force           build again even when the store has the image\n"
-	"      --python PKGS     a python image with these pip packages (P1,P2)\n"
-	"      --node PKGS       a node image with these npm packages (P1,P2)\n"
-	"      --name NAME:TAG   the custom image's tag (one runtime only)\n"
+	"With --python or --node, builds a custom image instead: the\n"
+	"runtime's base image (built first when missing) and a layer of the\n"
+	"packages, installed by the daemon in a box on the base image whose\n"
+	"network reaches only the runtime's registry\n"
+	"(network.registry.RUNTIME).  The image records the versions\n"
+	"installed (dependencies too) and is tagged NAME:TAG, by default\n"
+	"custom-RUNTIME:HASH (HASH from the base image, the package list and\n"
+	"the setup script); an image with the same recipe under that tag is\n"
+	"reused, not built again.\n"
+	"  -r, --runtime R      build this runtime's image (repeatable, "
+	"R1,R2)\n"
+	"  -f, --force          build again even when the store has the image\n"
+	"      --python PKGS    a python image with these pip packages "
+	"(P1,P2)\n"
+	"      --node PKGS      a node image with these npm packages (P1,P2)\n"
+	"      --name NAME:TAG  the custom image's tag (one runtime only)\n"
 	"      --setup-script FILE\n"
-	"                        bash run before every execution on the custom\n"
-	"                        image, before the request's own setupScript\n"
-	"      --env K=V         an environment variable for the package manager\n"
-	"                        of custom images (repeatable), e.g.\n"
-	"                        PIP_INDEX_URL=URL\n"
-	"      --socket PATH     the daemon's socket (default $ISOL8_SOCKET, then\n"
-	"                        " ISOL8_DEFAULT_SOCKET ")\n";
+	"                       bash run before every execution on the custom\n"
+	"                       image, before the request's own setupScript\n"
+	"      --env K=V        a variable for the package manager of custom\n"
+	"                       images (repeatable), e.g. PIP_INDEX_URL=URL\n"
+	"      --socket PATH    the daemon's socket (default $ISOL8_SOCKET,\n"
+	"                       then " ISOL8_DEFAULT_SOCKET ")\n";
 
 static const char *config_str(json_object *cfg, const char *section,
 			      const char *key)
@@ -181,10 +184,10 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 	}
 	bool custom = o->custom[0] || o->custom[1];
 	const char *wrong = custom && o->nrt ? "--runtime"
-			    : custom	       ? NULL
-			    : o->name	       ? "--name"
-			    : o->script	       ? "--setup-script"
-					       : NULL;
+			    : custom	     ? NULL
+			    : o->name	     ? "--name"
+			    : o->script	     ? "--setup-script"
+					     : NULL;
 	if (wrong) {
 		fprintf(stderr,
 			"isol8ctl: setup: %s goes with --python or --node "
@@ -296,8 +299,9 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 	}
 	self[len] = '\0';
-	char *args[MAX_ARGS + 1] = { BUILDER, "base",	      "--dir",
-				     (char *)dir, "--runtimes-dir", (char *)rt_dir };
+	char *args[MAX_ARGS + 1] = { BUILDER,	       "base",
+				     "--dir",	       (char *)dir,
+				     "--runtimes-dir", (char *)rt_dir };
 	int n = 6;
 	if (o.force)
 		args[n++] = "--force";

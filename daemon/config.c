@@ -741,8 +741,8 @@ void config_free(struct config *cfg)
 		else if (schema[i].type == T_STRINGS)
 			free_list(*(char ***)((char *)cfg + schema[i].offset));
 		else if (schema[i].type == T_JSON)
-			json_object_put(
-				*(json_object **)((char *)cfg + schema[i].offset));
+			json_object_put(*(json_object **)((char *)cfg +
+							  schema[i].offset));
 	free(cfg->sources);
 	free(cfg->file);
 	memset(cfg, 0, sizeof(*cfg));

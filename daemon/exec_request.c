@@ -4,10 +4,10 @@
 #include "cleanup.h"
 #include "environment.h"
 #include "image_store.h"
+#include "package_name.h"
 #include "size.h"
 
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,20 +330,10 @@ static int get_files(struct parse *p, json_object *req, struct exec_request *r)
 	return 0;
 }
 
-bool exec_request_package_valid(const char *name)
-{
-	regex_t re;
-	if (regcomp(&re, "^[@a-zA-Z0-9_./=-]+$", REG_EXTENDED | REG_NOSUB))
-		return false;
-	bool ok = regexec(&re, name, 0, NULL, 0) == 0 && name[0] != '-';
-	regfree(&re);
-	return ok;
-}
-
 static int check_packages(struct parse *p, char **pkgs)
 {
 	for (size_t i = 0; pkgs && pkgs[i]; i++)
-		if (!exec_request_package_valid(pkgs[i]))
+		if (!package_name_valid(pkgs[i]))
 			return bad(p,
 				   "request.installPackages: invalid package "
 				   "name \"%s\"",

@@ -81,8 +81,4 @@ struct box_spec exec_request_box_spec(const struct exec_request *r,
 				      const struct config *cfg,
 				      const struct seccomp_prog *prog);
 
-/* Whether name may be installed (installPackages, prebuiltImages):
- * letters, digits and @_./=- only, not starting with '-'. */
-bool exec_request_package_valid(const char *name);
-
 #endif

@@ -462,8 +462,8 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 		 * first that fails fails the setup. */
 		_cleanup_free_ char *img = NULL;
 		const char *im = box_image(e->box);
-		if (*im && (err = image_store_setup_script(&e->d->cfg, im,
-							   &img)) < 0)
+		if (*im &&
+		    (err = image_store_setup_script(&e->d->cfg, im, &img)) < 0)
 			break;
 		if (!img && !r->setup_script) {
 			execution_start_phase(e, PH_CODE);

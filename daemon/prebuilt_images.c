@@ -1,7 +1,7 @@
 #include "prebuilt_images.h"
 
-#include "exec_request.h"
 #include "image_ref.h"
+#include "package_name.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@ static int check_packages(const char *at, json_object *v, struct error *e)
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		json_object *p = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(p, json_type_string) ||
-		    !exec_request_package_valid(json_object_get_string(p))) {
+		    !package_name_valid(json_object_get_string(p))) {
 			char name[200];
 			snprintf(name, sizeof(name), "%s[%zu]", at, i);
 			return bad(e, name,
@@ -69,10 +69,10 @@ static int check_entry(const char *at, json_object *img, struct error *e)
 			if (err < 0)
 				return err;
 		} else if (strcmp(key, "setupScript") == 0) {
-			if (val && (!json_object_is_type(val,
-							 json_type_string) ||
-				    json_object_get_string_len(val) >
-					    PREBUILT_SCRIPT_MAX))
+			if (val &&
+			    (!json_object_is_type(val, json_type_string) ||
+			     json_object_get_string_len(val) >
+				     PREBUILT_SCRIPT_MAX))
 				return bad(e, m,
 					   "must be null or a string of at "
 					   "most 64 KiB",

@@ -7,10 +7,12 @@ the real registry."""
 
 import json
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 
-from isol8_harness import BUILD, Daemon, short_tmpdir
+from execute_helpers import module_daemon
+from isol8_harness import BUILD, short_tmpdir
 from test_images import CODENAME, ctl, ok
 from pypi_index import start_pypi_index
 
@@ -24,21 +26,23 @@ def index():
     srv.shutdown()
 
 
+def config(store, **more):
+    return {"images": {"dir": str(store)},
+            "network": {"allowPrivate": True,
+                        "registry": {"python": r"^127\.0\.0\.2$"}},
+            **more}
+
+
 @pytest.fixture
-def daemon():
-    store = short_tmpdir("isol8-img-")
-    d = Daemon(build=BUILD, config={
-        "images": {"dir": str(store)},
-        "network": {"allowPrivate": True,
-                    "registry": {"python": r"^127\.0\.0\.2$"}}})
-    try:
-        d.start()
-        yield d
-        d.assert_clean_exit()
-    finally:
-        d.close()
-        d.cleanup_dir()
-        subprocess.run(["rm", "-rf", "--", str(store)], check=False)
+def store():
+    s = short_tmpdir("isol8-img-")
+    yield s
+    subprocess.run(["rm", "-rf", "--", str(s)], check=False)
+
+
+@pytest.fixture
+def daemon(store):
+    yield from module_daemon(config=config(store))
 
 
 def build(d, *args):
@@ -161,25 +165,18 @@ def test_bad_requests_refused(daemon, tmp_path):
                 if any(x.startswith("custom") for x in t["tags"])]
 
 
-def test_prebuilt_images_from_the_configuration(index):
+def test_prebuilt_images_from_the_configuration(index, store):
     """`isol8ctl setup` builds the base images, then the configuration's
     prebuiltImages (isol8's key) under their tags, with their setup
     scripts; a second run finds them all present."""
-    store = short_tmpdir("isol8-img-")
-    d = Daemon(build=BUILD, config={
-        "images": {"dir": str(store)},
-        "network": {"allowPrivate": True,
-                    "registry": {"python": r"^127\.0\.0\.2$"}},
-        "prebuiltImages": [
+    env = ("--env", f"PIP_INDEX_URL={index}", "--env", "PIP_RETRIES=0")
+    with contextmanager(module_daemon)(config=config(store, prebuiltImages=[
             {"tag": "pre-node:v1", "runtime": "node",
              "installPackages": ["is-number"],
              "setupScript": "echo node-setup > /sandbox/pre\n"},
             {"tag": "pre-py:v1", "runtime": "python",
              "installPackages": ["isol8-img-mod"], "setupScript": None},
-        ]})
-    env = ("--env", f"PIP_INDEX_URL={index}", "--env", "PIP_RETRIES=0")
-    try:
-        d.start()
+    ])) as d:
         out = ctl(d, "setup", "-r", "node,python", *env)
         assert out.returncode == 0, out.stderr
         lines = [ln.split() for ln in out.stdout.splitlines()]
@@ -205,11 +202,8 @@ def test_prebuilt_images_from_the_configuration(index):
         only = ctl(d, "setup", "-r", "node")
         assert [ln.split()[0] for ln in only.stdout.splitlines()] == [
             f"node:{CODENAME}", "pre-node:v1"]
-        d.assert_clean_exit()
-    finally:
-        d.close()
-        d.cleanup_dir()
-        subprocess.run(["rm", "-rf", "--", str(store)], check=False)
+
+
 
 
 @pytest.mark.parametrize("entry,words", [
