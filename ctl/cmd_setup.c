@@ -213,11 +213,13 @@ static bool named(const struct setup_opts *o, const char *runtime)
 }
 
 /* The daemon's prebuiltImages (checked by it) as custom images, those of
- * the runtimes named with --runtime when there are some; args[0..n) are
+ * the runtimes named with --runtime when there are some; common[0..n) are
  * the builder's common arguments. */
 static int build_prebuilt(const struct setup_opts *o, json_object *list,
-			  char **args, int n)
+			  char *const *common, int n)
 {
+	char *args[MAX_ARGS + 1];
+	memcpy(args, common, (size_t)n * sizeof(*args));
 	args[1] = "custom";
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *img = json_object_array_get_idx(list, i);

@@ -469,19 +469,18 @@ static void execution_start_phase(struct execution *e, enum phase ph)
 			execution_start_phase(e, PH_CODE);
 			return;
 		}
-		const char *one = img ? img : r->setup_script;
-		err = run_command(
-			e,
-			img && r->setup_script
-				? (const char *[]){ "/usr/bin/bash", "-c",
-						    "/usr/bin/bash -c \"$1\" "
-						    "|| exit; exec "
-						    "/usr/bin/bash -c \"$2\"",
-						    "setup", img,
-						    r->setup_script, NULL }
-				: (const char *[]){ "/usr/bin/bash", "-c", one,
-						    NULL },
-			NULL, 0);
+		/* Each script in a bash of its own, as when it runs alone. */
+		static const char run_both[] =
+			"/usr/bin/bash -c \"$1\" || exit; "
+			"exec /usr/bin/bash -c \"$2\"";
+		const char *both[] = {
+			"/usr/bin/bash", "-c", run_both, "setup", img,
+			r->setup_script, NULL
+		};
+		const char *one[] = { "/usr/bin/bash", "-c",
+				      img ? img : r->setup_script, NULL };
+		err = run_command(e, img && r->setup_script ? both : one, NULL,
+				  0);
 		break;
 	}
 	case PH_CODE: {

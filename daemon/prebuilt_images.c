@@ -58,7 +58,8 @@ static int check_entry(const char *at, json_object *img, struct error *e)
 		} else if (strcmp(key, "runtime") == 0) {
 			const char *rt = json_object_get_string(val);
 			if (!json_object_is_type(val, json_type_string) ||
-			    (strcmp(rt, "python") && strcmp(rt, "node")))
+			    (strcmp(rt, "python") != 0 &&
+			     strcmp(rt, "node") != 0))
 				return bad(e, m,
 					   "must be \"python\" or \"node\" "
 					   "(the runtimes custom images are "
