@@ -7,15 +7,18 @@ import threading
 import zipfile
 
 
-def start_pypi_index(host, module, value):
+def start_pypi_index(host, module, value, extra=None):
     """Serves package `module` (underscores; its project name uses dashes)
-    whose module sets VALUE = value.  Returns (server, simple index URL);
-    the caller shuts the server down."""
+    whose module sets VALUE = value, and whose wheel also holds the files
+    of `extra` (name: text).  Returns (server, simple index URL); the
+    caller shuts the server down."""
     project = module.replace("_", "-")
     buf = io.BytesIO()
     info = f"{module}-1.0.dist-info"
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr(f"{module}.py", f"VALUE = {value}\n")
+        for name, text in (extra or {}).items():
+            z.writestr(name, text)
         z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\n"
                    f"Name: {project}\nVersion: 1.0\n")
         z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: t\n"

@@ -6,8 +6,13 @@ it again.  pip reaches a package index the test serves on loopback; npm
 the real registry."""
 
 import json
+import os
+import shutil
+import stat
 import subprocess
+import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -231,3 +236,78 @@ def test_bad_prebuilt_images_refused(tmp_path, entry, words):
     assert out.returncode != 0
     for w in words:
         assert w in out.stderr, out.stderr
+
+
+# Run by site at every python start in the install box (a .pth line that
+# starts with "import"), after tar and before `pip list`: it replaces the
+# layer's archive with a hostile one.
+HOSTILE = r'''
+import io, os, sys, tarfile
+site = "lib/python%d.%d/site-packages/" % sys.version_info[:2]
+m = os.environ.get("MARK")
+def add(t, name, data=b"", kind=tarfile.REGTYPE, link="", mode=0o644):
+    i = tarfile.TarInfo(name)
+    i.type, i.linkname, i.mode = kind, link, mode
+    i.size = len(data) if kind == tarfile.REGTYPE else 0
+    if kind == tarfile.CHRTYPE:
+        i.devmajor, i.devminor = 1, 3
+    t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+if m and not os.path.exists("/sandbox/.hostile-done"):
+    open("/sandbox/.hostile-done", "w").close()
+    with tarfile.open("/sandbox/.isol8-layer.tgz", "w:gz") as t:
+        add(t, site + "fine.py", b"FINE = 1\n")
+        if os.environ["KIND"] == "escape":
+            add(t, "../../../../../tmp/" + m + "-dotdot", b"x")
+            add(t, "/tmp/" + m + "-abs", b"x")
+            add(t, site + "out", kind=tarfile.SYMTYPE,
+                link="/tmp/" + m + "-dir")
+            add(t, site + "out/pwned", b"x")
+        else:
+            add(t, site + "suid", b"#!/bin/sh\n", mode=0o6755)
+            add(t, site + "null", kind=tarfile.CHRTYPE)
+            add(t, site + "fifo", kind=tarfile.FIFOTYPE)
+'''
+
+
+@pytest.mark.parametrize("kind", ["escape", "unsafe"])
+def test_hostile_layer_archive_stays_in_the_layer(daemon, store, kind):
+    """Code the packages bring runs in the install box and may replace
+    the archive the builder unpacks as root: members with "..", absolute
+    names or a write through a symlink fail the build with nothing
+    written outside; setuid bits, device nodes and fifos never reach the
+    layer."""
+    mark = f"isol8-hostile-{uuid.uuid4().hex[:8]}"
+    outdir = Path("/tmp") / f"{mark}-dir"
+    outdir.mkdir()
+    line = "import os; exec(%r, {}) if os.environ.get('MARK') else None\n" % \
+        HOSTILE
+    srv, url = start_pypi_index(HOST, "isol8_evil_mod", 1,
+                                extra={"isol8_evil.pth": line})
+    try:
+        out = ctl(daemon, "setup", "--python", "isol8-evil-mod", "--env",
+                  f"PIP_INDEX_URL={url}", "--env", "PIP_RETRIES=0",
+                  "--env", f"MARK={mark}", "--env", f"KIND={kind}")
+        for suffix in ("-dotdot", "-abs"):
+            assert not (Path("/tmp") / (mark + suffix)).exists()
+        assert list(outdir.iterdir()) == []
+        for top, dirs, files in os.walk(store):
+            for name in dirs + files:
+                mode = os.lstat(os.path.join(top, name)).st_mode
+                assert stat.S_ISDIR(mode) or stat.S_ISREG(mode) or \
+                    stat.S_ISLNK(mode), (top, name)
+                assert stat.S_ISLNK(mode) or not mode & 0o6000, (top, name)
+        assert not list((store / "tmp").glob("custom-*"))
+        if kind == "unsafe":
+            assert out.returncode == 0, out.stderr
+            tag = out.stdout.split()[0]
+            r = run(daemon, tag, "python",
+                    "import fine, os; d = os.path.dirname(fine.__file__); "
+                    "print(fine.FINE, sorted(os.listdir(d)), "
+                    "oct(os.stat(d + '/suid').st_mode & 0o7777))")
+            assert r.stdout == "1 ['fine.py', 'suid'] 0o755\n", r.stderr
+        else:
+            assert out.returncode != 0
+            assert "cannot unpack the installed files" in out.stderr
+    finally:
+        srv.shutdown()
+        shutil.rmtree(outdir)
