@@ -91,8 +91,15 @@ def test_python_image_from_a_local_index(daemon, index):
     # --force builds it again.
     forced = build(daemon, "--python", "isol8-img-mod", "--force", *env)
     assert forced[0] == tag and forced[2:4] == ["built", "in"]
+    assert forced[1] == digest  # the same files, byte for byte
     assert ok(daemon, "image.inspect", {"ref": tag})["created"] != \
         meta["created"]
+    # Removed, it gives back its own layer alone: the base keeps its own.
+    assert ctl(daemon, "image", "rm", tag).returncode == 0
+    pruned = ok(daemon, "image.prune")["removedLayers"]
+    assert pruned == meta["layers"][-1:]
+    r = run(daemon, f"python:{CODENAME}", "python", "print('base ok')")
+    assert r.stdout == "base ok\n", r.stderr
 
 
 def test_node_image_from_the_npm_registry(daemon):
@@ -108,6 +115,9 @@ def test_node_image_from_the_npm_registry(daemon):
             ".version)")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["true", "false", version]
+    again = build(daemon, "--node", "is-number", "--name", "mynode:v1",
+                  "--force")
+    assert again[:4] == [tag, digest, "built", "in"]
 
 
 def test_image_setup_script_runs_before_each_execution(daemon, tmp_path):
