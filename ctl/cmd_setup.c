@@ -3,17 +3,13 @@
  * daemon's configuration names. */
 #include "cleanup.h"
 #include "ctl.h"
-#include "json_field.h"
-#include "libexec.h"
+#include "image_builder.h"
 #include "version.h"
 
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#define BUILDER "isol8-image-build"
 #define MAX_RUNTIMES 5
 
 static const char setup_help[] =
@@ -32,12 +28,6 @@ static const char setup_help[] =
 	"  --socket PATH    the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                   " ISOL8_DEFAULT_SOCKET ")\n";
 
-static const char *config_str(json_object *cfg, const char *section,
-			      const char *key)
-{
-	return json_field_str(json_field(cfg, section), key, NULL);
-}
-
 int cmd_setup(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -49,7 +39,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 	};
 	/* "isol8-image-build base --dir D --runtimes-dir R [--force]" and two
 	 * words per runtime */
-	char *args[8 + 2 * MAX_RUNTIMES + 1] = { BUILDER, "base" };
+	char *args[8 + 2 * MAX_RUNTIMES + 1] = { IMAGE_BUILDER, "base" };
 	int n = 2, nrt = 0, c;
 	bool force = false;
 	optind = 0;
@@ -90,18 +80,10 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	_cleanup_json_ json_object *r = NULL;
-	int code = ctl_call(ctl, "config.get", NULL, &r);
+	const char *dir, *rt_dir;
+	int code = image_builder_config(ctl, "setup", &r, &dir, &rt_dir);
 	if (code != CTL_EXIT_OK)
 		return code;
-	json_object *cfg = json_field(r, "config");
-	const char *dir = config_str(cfg, "images", "dir");
-	const char *rt_dir = config_str(cfg, "sandbox", "runtimesDir");
-	if (!dir || !rt_dir) {
-		fputs("isol8ctl: setup: the daemon did not name its image "
-		      "store (images.dir)\n",
-		      stderr);
-		return CTL_EXIT_FAILURE;
-	}
 	args[n++] = "--dir";
 	args[n++] = (char *)dir;
 	args[n++] = "--runtimes-dir";
@@ -112,14 +94,5 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 	for (int i = 0; i < 2 * nrt; i++)
 		args[n++] = args[8 + i];
 	args[n] = NULL;
-	fflush(stdout);
-	int fd = libexec_open(BUILDER);
-	/* A script: its interpreter opens it again by /proc/self/fd. */
-	if (fd >= 0 && fcntl(fd, F_SETFD, 0) == 0)
-		fexecve(fd, args, environ);
-	fprintf(stderr, "isol8ctl: setup: cannot run %s: %m\n",
-		ISOL8_LIBEXECDIR "/" BUILDER);
-	if (fd >= 0)
-		close(fd);
-	return CTL_EXIT_FAILURE;
+	return image_builder_exec("setup", args);
 }
