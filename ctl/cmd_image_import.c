@@ -46,8 +46,9 @@ int cmd_image_import(struct ctl *ctl, int argc, char **argv)
 	const char *name = NULL, *runtime = NULL;
 	bool json = false;
 	int c;
-	/* argv[0] is "import"; ARCHIVE may come before or after options. */
-	optind = 1;
+	/* argv[0] is "import"; ARCHIVE may come before or after options.
+	 * 0 starts getopt afresh, at argv[1]. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "n:r:hs:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
