@@ -21,12 +21,12 @@ static const char import_help[] =
 	"Imports an OCI image layout (a directory or a tar of one), a docker\n"
 	"save archive or a docker export tar into isol8d's image store\n"
 	"(images.dir) as an image of runtime R tagged NAME:TAG, which boxes\n"
-	"can use at once (options.image, isol8ctl run --image).  isol8-image(8)\n"
-	"unpacks and sanitises the archive in a sandbox; the image must have\n"
-	"R's program (python3, node, bun, deno or bash).  The directories\n"
-	"and /etc files a box needs are added where missing.  The same\n"
-	"archive imported again gives the same digest.  Prints the tag, the\n"
-	"digest and how long it took.  Needs root.\n"
+	"can use at once (options.image, isol8ctl run --image).\n"
+	"isol8-image(8) unpacks and sanitises the archive in a sandbox; the\n"
+	"image must have R's program (python3, node, bun, deno or bash).  The\n"
+	"directories and /etc files a box needs are added where missing.  The\n"
+	"same archive imported again gives the same digest.  Prints the tag,\n"
+	"the digest and how long it took.  Needs root.\n"
 	"  -n, --name NAME:TAG  the image's tag (not latest or lts)\n"
 	"  -r, --runtime R      python, node, bun, deno or bash\n"
 	"  --json               print the image's metadata as JSON\n"
@@ -86,14 +86,23 @@ int cmd_image_import(struct ctl *ctl, int argc, char **argv)
 	}
 	_cleanup_json_ json_object *cfg = NULL;
 	const char *dir, *rt_dir;
-	int code = image_builder_config(ctl, "image import", &cfg, &dir,
-					&rt_dir);
+	int code =
+		image_builder_config(ctl, "image import", &cfg, &dir, &rt_dir);
 	if (code != CTL_EXIT_OK)
 		return code;
-	char *args[] = { IMAGE_BUILDER,	  "import",	      "--dir",
-			 (char *)dir,	  "--archive",	      argv[optind],
-			 "--name",	  (char *)name,	      "--runtime",
-			 (char *)runtime, "--importer",	      importer,
-			 json ? "--json" : NULL, NULL };
+	char *args[] = { IMAGE_BUILDER,
+			 "import",
+			 "--dir",
+			 (char *)dir,
+			 "--archive",
+			 argv[optind],
+			 "--name",
+			 (char *)name,
+			 "--runtime",
+			 (char *)runtime,
+			 "--importer",
+			 importer,
+			 json ? "--json" : NULL,
+			 NULL };
 	return image_builder_exec("image import", args);
 }

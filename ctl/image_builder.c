@@ -8,9 +8,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int image_builder_config(struct ctl *ctl, const char *cmd,
-			 json_object **config, const char **dir,
-			 const char **runtimes_dir)
+int image_builder_config(struct ctl *ctl, const char *cmd, json_object **config,
+			 const char **dir, const char **runtimes_dir)
 {
 	int code = ctl_call(ctl, "config.get", NULL, config);
 	if (code != CTL_EXIT_OK)

@@ -11,9 +11,8 @@
 /* Asks the daemon for its image store (images.dir) and runtimes prefix
  * (sandbox.runtimesDir), which stay valid while *config lives (caller
  * puts it); an exit code, with why printed for cmd. */
-int image_builder_config(struct ctl *ctl, const char *cmd,
-			 json_object **config, const char **dir,
-			 const char **runtimes_dir);
+int image_builder_config(struct ctl *ctl, const char *cmd, json_object **config,
+			 const char **dir, const char **runtimes_dir);
 
 /* Runs the builder with args (args[0] its name, NULL-terminated) in place
  * of this program; returns an exit code only when it cannot. */
