@@ -4,15 +4,18 @@
 #include "cleanup.h"
 #include "ctl.h"
 #include "image_builder.h"
+#include "json_field.h"
 #include "libexec.h"
 #include "version.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #define IMPORTER "isol8-image"
+#define IDS 65536 /* a user namespace's ids (daemon/sandbox/userns.h) */
 
 static const char import_help[] =
 	"Usage: isol8ctl image import ARCHIVE --name NAME:TAG --runtime R\n"
@@ -90,6 +93,16 @@ int cmd_image_import(struct ctl *ctl, int argc, char **argv)
 		image_builder_config(ctl, "image import", &cfg, &dir, &rt_dir);
 	if (code != CTL_EXIT_OK)
 		return code;
+	/* The importer's sandbox gets ids no box has: those just below
+	 * sandbox.uidBase or, without room there, just above the boxes'
+	 * last slot. */
+	json_object *sandbox = json_field(json_field(cfg, "config"), "sandbox");
+	int64_t base = json_field_int(sandbox, "uidBase");
+	char id_base[24];
+	snprintf(id_base, sizeof(id_base), "%" PRId64,
+		 base >= 2 * IDS
+			 ? base - IDS
+			 : base + json_field_int(sandbox, "maxBoxes") * IDS);
 	char *args[] = { IMAGE_BUILDER,
 			 "import",
 			 "--dir",
@@ -102,6 +115,8 @@ int cmd_image_import(struct ctl *ctl, int argc, char **argv)
 			 (char *)runtime,
 			 "--importer",
 			 importer,
+			 "--id-base",
+			 id_base,
 			 json ? "--json" : NULL,
 			 NULL };
 	return image_builder_exec("image import", args);

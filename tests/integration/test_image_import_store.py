@@ -14,7 +14,7 @@ import pytest
 
 from execute_helpers import execute
 from isol8_harness import BUILD, Daemon, short_tmpdir, wait_until
-from test_image_import import entry, tar_bytes
+from test_image_import import entry, sandbox_processes, tar_bytes
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
@@ -211,6 +211,7 @@ def test_failed_import_leaves_nothing(daemon, store, tmp_path, entries,
     assert "cannot import" in out.stderr
     assert store_entries(store) == before
     assert ctl(daemon, "image", "inspect", "bad:1").returncode == 1
+    assert sandbox_processes() == []
 
 
 @pytest.mark.parametrize("args,words", [
