@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define IMPORTER "isol8-image"
-#define IDS 65536 /* a user namespace's ids (daemon/sandbox/userns.h) */
+#define IDS                                                                    \
+	((int64_t)65536) /* a user namespace's ids (daemon/sandbox/userns.h) */
 
 static const char import_help[] =
 	"Usage: isol8ctl image import ARCHIVE --name NAME:TAG --runtime R\n"
