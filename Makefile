@@ -239,6 +239,8 @@ install: all
 	install -Dm644 units/isol8.sysusers $(DESTDIR)$(SYSUSERSDIR)/isol8.conf
 	install -Dm644 units/isol8.tmpfiles $(DESTDIR)$(TMPFILESDIR)/isol8.conf
 	install -Dm644 -t $(DESTDIR)$(DATADIR)/profiles $(wildcard profiles/*.json)
+	install -Dm644 units/isol8d-hibernate.conf \
+		$(DESTDIR)$(DATADIR)/isol8d-hibernate.conf
 	install -Dm644 -t $(DESTDIR)$(MANDIR)/man1 man/*.1
 	install -Dm644 -t $(DESTDIR)$(MANDIR)/man5 man/*.5
 	install -Dm644 -t $(DESTDIR)$(MANDIR)/man8 man/*.8

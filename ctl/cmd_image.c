@@ -13,6 +13,7 @@ static const char image_help[] =
 	"       isol8ctl image inspect REF\n"
 	"       isol8ctl image rm REF\n"
 	"       isol8ctl image prune\n"
+	"       isol8ctl image import ARCHIVE --name NAME:TAG --runtime R\n"
 	"\n"
 	"The images of isol8d's store (images.dir): root file systems boxes\n"
 	"run on with options.image (isol8ctl run --image).  REF is name:tag\n"
@@ -26,8 +27,10 @@ static const char image_help[] =
 	"           digest, the image and all its tags; refused while boxes\n"
 	"           use it (sessions, executions, warm boxes of pool.images)\n"
 	"  prune    deletes the layers no image refers to\n"
-	"rm and prune are for administrators.  `isol8ctl setup` builds the\n"
-	"base images.\n"
+	"  import   an OCI image or Docker archive into the store, tagged\n"
+	"           NAME:TAG (isol8ctl image import --help)\n"
+	"rm and prune are for administrators; import needs root.\n"
+	"`isol8ctl setup` builds the base images.\n"
 	"  --json         ls: print the daemon's answer as JSON\n"
 	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                 " ISOL8_DEFAULT_SOCKET ")\n";
@@ -94,13 +97,16 @@ int cmd_image(struct ctl *ctl, int argc, char **argv)
 		{ "prune", "image.prune", "" },
 	};
 	const char *sub = optind < argc ? argv[optind++] : "";
+	if (strcmp(sub, "import") == 0)
+		return cmd_image_import(ctl, argc - optind + 1,
+					argv + optind - 1);
 	size_t i = 0;
 	while (i < ARRAY_SIZE(subs) && strcmp(subs[i][0], sub) != 0)
 		i++;
 	if (i == ARRAY_SIZE(subs)) {
 		fprintf(stderr,
 			"isol8ctl: image: unknown subcommand '%s' (ls, "
-			"inspect, rm, prune)\n",
+			"inspect, rm, prune, import)\n",
 			sub);
 		return CTL_EXIT_USAGE;
 	}

@@ -5,22 +5,18 @@
  * `run` for that). */
 #include "cleanup.h"
 #include "ctl.h"
+#include "image_builder.h"
 #include "json_field.h"
-#include "libexec.h"
 #include "version.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#define BUILDER "isol8-image-build"
 #define MAX_RUNTIMES 5
 #define MAX_ENV 16
 #define MAX_ARGS (20 + 2 * MAX_RUNTIMES + 2 * MAX_ENV)
@@ -66,37 +62,6 @@ static const char setup_help[] =
 	"                       images (repeatable), e.g. PIP_INDEX_URL=URL\n"
 	"      --socket PATH    the daemon's socket (default $ISOL8_SOCKET,\n"
 	"                       then " ISOL8_DEFAULT_SOCKET ")\n";
-
-static const char *config_str(json_object *cfg, const char *section,
-			      const char *key)
-{
-	return json_field_str(json_field(cfg, section), key, NULL);
-}
-
-/* Runs the builder with args, and keep (when >= 0) open in it; its exit
- * status, or CTL_EXIT_FAILURE. */
-static int run_builder(char **args, int keep)
-{
-	fflush(stdout);
-	_cleanup_close_ int fd = libexec_open(BUILDER);
-	pid_t pid = fd < 0 ? -1 : fork();
-	if (pid == 0) {
-		/* A script: its interpreter opens it again by /proc/self/fd. */
-		if (fcntl(fd, F_SETFD, 0) == 0 &&
-		    (keep < 0 || fcntl(keep, F_SETFD, 0) == 0))
-			fexecve(fd, args, environ);
-		_exit(127);
-	}
-	int status;
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) == 127) {
-		fprintf(stderr, "isol8ctl: setup: cannot run %s: %s\n",
-			ISOL8_LIBEXECDIR "/" BUILDER,
-			pid < 0 ? strerror(errno) : "it did not finish");
-		return CTL_EXIT_FAILURE;
-	}
-	return WEXITSTATUS(status) ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
-}
 
 struct setup_opts {
 	char *runtimes[MAX_RUNTIMES];
@@ -263,7 +228,7 @@ static int build_prebuilt(const struct setup_opts *o, json_object *list,
 			args[k++] = spath;
 		}
 		args[k] = NULL;
-		int code = run_builder(args, sfd);
+		int code = image_builder_run("setup", args, sfd);
 		if (code != CTL_EXIT_OK)
 			return code;
 	}
@@ -277,18 +242,11 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 	if (code >= 0)
 		return code;
 	_cleanup_json_ json_object *r = NULL;
-	code = ctl_call(ctl, "config.get", NULL, &r);
+	const char *dir, *rt_dir;
+	code = image_builder_config(ctl, "setup", &r, &dir, &rt_dir);
 	if (code != CTL_EXIT_OK)
 		return code;
 	json_object *cfg = json_field(r, "config");
-	const char *dir = config_str(cfg, "images", "dir");
-	const char *rt_dir = config_str(cfg, "sandbox", "runtimesDir");
-	if (!dir || !rt_dir) {
-		fputs("isol8ctl: setup: the daemon did not name its image "
-		      "store (images.dir)\n",
-		      stderr);
-		return CTL_EXIT_FAILURE;
-	}
 	/* The builder's `run`s reach the daemon this call reached. */
 	if (ctl->socket_flag && setenv("ISOL8_SOCKET", ctl->socket_flag, 1)) {
 		perror("isol8ctl: setup");
@@ -301,7 +259,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 	}
 	self[len] = '\0';
-	char *args[MAX_ARGS + 1] = { BUILDER,	       "base",
+	char *args[MAX_ARGS + 1] = { IMAGE_BUILDER,    "base",
 				     "--dir",	       (char *)dir,
 				     "--runtimes-dir", (char *)rt_dir };
 	int n = 6;
@@ -320,7 +278,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 			args[n++] = o.runtimes[i];
 		}
 		args[n] = NULL;
-		code = run_builder(args, -1);
+		code = image_builder_run("setup", args, -1);
 		if (code != CTL_EXIT_OK)
 			return code;
 		return build_prebuilt(&o, json_field(cfg, "prebuiltImages"),
@@ -343,7 +301,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		args[n + 2] = "--packages";
 		args[n + 3] = (char *)o.custom[i];
 		args[n + 4] = NULL;
-		code = run_builder(args, -1);
+		code = image_builder_run("setup", args, -1);
 		if (code != CTL_EXIT_OK)
 			return code;
 	}

@@ -66,6 +66,7 @@ int cmd_login(struct ctl *ctl, int argc, char **argv);
 int cmd_logout(struct ctl *ctl, int argc, char **argv);
 int cmd_audit(struct ctl *ctl, int argc, char **argv);
 int cmd_image(struct ctl *ctl, int argc, char **argv);
+int cmd_image_import(struct ctl *ctl, int argc, char **argv);
 int cmd_setup(struct ctl *ctl, int argc, char **argv);
 
 #endif

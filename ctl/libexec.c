@@ -2,7 +2,9 @@
 
 #include "cleanup.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -47,4 +49,20 @@ int libexec_open(const char *name)
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", ISOL8_LIBEXECDIR, name);
 	return open(path, O_PATH | O_CLOEXEC);
+}
+
+int libexec_path(const char *name, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = libexec_open(name);
+	if (fd < 0)
+		return -errno;
+	char link[32];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == len - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
 }

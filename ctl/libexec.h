@@ -1,4 +1,4 @@
-/* isol8ctl's helper programs (isol8ctl-http, isol8-image-build): never one
+/* isol8ctl's helper programs (isol8ctl-http, isol8-image-build, isol8-image): never one
  * found through PATH or the environment, which a caller controls, but the
  * one beside this program when that file and its directory are as safe as
  * this program itself (owned by root or by this program's owner, writable
@@ -9,7 +9,12 @@
 #ifndef ISOL8CTL_LIBEXEC_H
 #define ISOL8CTL_LIBEXEC_H
 
+#include <stddef.h>
+
 /* An O_PATH, close-on-exec fd of the helper, or -1 with errno set. */
 int libexec_open(const char *name);
+
+/* The helper's path, for a program that runs it in turn: 0 or -errno. */
+int libexec_path(const char *name, char *buf, size_t len);
 
 #endif

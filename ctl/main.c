@@ -32,7 +32,7 @@ static const struct ctl_command commands[] = {
 	{ "logout", cmd_logout, "remove stored isol8 credentials", false },
 	{ "audit", cmd_audit, "the daemon's audit trail: verify, tail, query",
 	  false },
-	{ "image", cmd_image, "the image store: ls, inspect, rm, prune",
+	{ "image", cmd_image, "the image store: ls, inspect, rm, prune, import",
 	  false },
 	{ "setup", cmd_setup, "build the base images the store lacks", false },
 };

@@ -72,6 +72,24 @@ static int write_meta(const struct hibernation *h, const struct session *s)
 	return rename(tmp, path) < 0 ? -errno : 0;
 }
 
+/* Whether this process runs under a seccomp filter: the kernel lets no
+ * tracer that does suspend its tracees' filters (PTRACE_O_SUSPEND_SECCOMP),
+ * and CRIU's code in a box would meet the box's own.  Read once: a filter
+ * never goes. */
+static bool under_seccomp(void)
+{
+	static int mode = -1;
+	if (mode < 0) {
+		mode = 0;
+		_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+		char line[128];
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Seccomp: %d", &mode) == 1)
+				break;
+	}
+	return mode > 0;
+}
+
 /* A hibernation that failed: b is s's again, h and its directory go. */
 static void undo(struct session *s, struct box *b, struct hibernation *h, int r,
 		 const char *why)
@@ -143,11 +161,19 @@ static int hibernate(struct session *s, bool by_stop, session_cr_fn done,
 	}
 	/* Its /etc files are bound from files unlinked at its start, which
 	 * CRIU cannot bind again. */
-	if (box_spec_of(session_box(s))->image)
+	if (box_on_image(session_box(s)))
 		return error_set(e, ERR_UNSUPPORTED, EOPNOTSUPP,
 				 "Session %s runs on an image: only sessions "
 				 "on the host image can be hibernated",
 				 id);
+	if (under_seccomp())
+		return error_set(e, ERR_UNSUPPORTED, EPERM,
+				 "Sessions cannot be hibernated while isol8d "
+				 "itself runs under a seccomp filter (as "
+				 "systemd's SystemCallFilter= and related "
+				 "settings of its unit make one): CRIU cannot "
+				 "suspend the boxes' filters from under one; "
+				 "see HIBERNATION in isol8d(8)");
 	if (access(d->cfg.criu_path, X_OK) < 0)
 		return error_set(e, ERR_UNSUPPORTED, errno,
 				 "Sessions cannot be hibernated on this host: "

@@ -16,7 +16,7 @@ pkgs=(
 	libssl-dev libpq-dev postgresql haproxy python3-kubernetes python3-yaml iproute2
 	libprotobuf-c-dev protobuf-c-compiler
 	python3 python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
-	golang-github-containers-common skopeo umoci
+	golang-github-containers-common skopeo umoci jq
 	mmdebstrap
 )
 # Node.js may come from another packager that bundles npm; only install

@@ -101,6 +101,11 @@ uint64_t box_ctl_ino(const struct box *b)
 	return b->ctl_ino;
 }
 
+bool box_on_image(const struct box *b)
+{
+	return b->image[0] != '\0';
+}
+
 void box_watch_init(struct box *b, bool on)
 {
 	if (b->child_src)

@@ -95,6 +95,8 @@ uint64_t box_ctl_ino(const struct box *b);
 /* The box's uid range becomes the caller's (uid_slots_release): a
  * hibernated box keeps it for its restore. */
 int64_t box_take_uids(struct box *b);
+/* Whether b's root is an image of the store (not the host's). */
+bool box_on_image(const struct box *b);
 /* Whether the loop watches for the init's exit: off while another process
  * (CRIU) traces it, whose exit the daemon cannot reap before it lets go. */
 void box_watch_init(struct box *b, bool on);

@@ -18,7 +18,8 @@ import pytest
 from execute_helpers import (box_cgroups, daemon_cgroup_dirs, execute,
                              execute_raw, leak_snapshot)
 from isol8_bridge import start_bridge  # noqa: F401
-from isol8_harness import check_error, run_ctl, short_tmpdir, wait_until
+from isol8_harness import (WITH_ENOSYS, check_error, run_ctl, short_tmpdir,
+                           wait_until)
 from tenant_client import OtherUid, open_socket_to_all
 from test_sessions import call, ok
 from test_sessions import create as create_session
@@ -453,3 +454,17 @@ def test_deleted_while_hibernating_leaves_nothing(tmp, start_daemon):
     assert "error" in call(d, "session.get", {"sessionId": sid})
     assert wait_until(lambda: hib_entries(tmp) == [], 30), hib_entries(tmp)
     assert wait_until(lambda: warm_snapshot(d, dirs) == before, 30)
+
+
+def test_refused_while_the_daemon_is_under_seccomp(tmp, start_daemon):
+    """A daemon under a seccomp filter (as systemd's SystemCallFilter=
+    makes one) cannot have CRIU suspend the boxes' filters: hibernation is
+    refused up front, and the session runs on untouched."""
+    d = start_daemon(config=config(tmp), wrap=(WITH_ENOSYS, "openat2"))
+    sid = start_counter(d, "bash")
+    msg = call(d, "session.hibernate", {"sessionId": sid})
+    check_error(msg, -32010, kind="unsupported", id=msg["id"],
+                words=("seccomp", "isol8d(8)"))
+    before = read_count(d, sid)
+    assert wait_until(lambda: read_count(d, sid)[1] > before[1], 10)
+    assert hib_entries(tmp) == []

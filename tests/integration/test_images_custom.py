@@ -164,7 +164,7 @@ def test_image_setup_script_runs_before_each_execution(daemon, tmp_path):
 def test_bad_requests_refused(daemon, tmp_path):
     cases = [
         (("--python", "ok", "--name", "Bad:Name"), "--name"),
-        (("--python", "ok", "--name", "x:latest"), "moves"),
+        (("--python", "ok", "--name", "x:latest"), "moving tag"),
         (("--python", "-evil"), "invalid package name"),
         (("--python", "a;rm"), "invalid package name"),
         (("--python", "ok", "--setup-script", tmp_path / "none"),

@@ -25,6 +25,7 @@ def test_install_into_destdir(tmp_path):
         "usr/lib/sysusers.d/isol8.conf": 0o644,
         "usr/lib/tmpfiles.d/isol8.conf": 0o644,
         "usr/share/isol8/profiles/strict.json": 0o644,
+        "usr/share/isol8/isol8d-hibernate.conf": 0o644,
         "usr/share/man/man1/isol8ctl.1": 0o644,
         "usr/share/man/man5/isol8d.json.5": 0o644,
         "usr/share/man/man8/isol8d.8": 0o644,

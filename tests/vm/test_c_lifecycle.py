@@ -56,16 +56,38 @@ def read_count(sid):
     return (m.group(1), int(m.group(2))) if m else None
 
 
+DROP_IN_SRC = Path("/usr/local/share/isol8/isol8d-hibernate.conf")
+DROP_IN = Path("/etc/systemd/system/isol8d.service.d/hibernate.conf")
+
+
+def daemon_seccomp():
+    status = Path(f"/proc/{main_pid()}/status").read_text()
+    return int(re.search(r"^Seccomp:\s*(\d+)", status, re.M).group(1))
+
+
 @pytest.fixture
 def hibernate_on_stop():
-    """sessions.hibernateOnStop in the installed configuration, and the
-    configuration as it was afterwards."""
+    """What an administrator does for hibernation: the shipped drop-in and
+    sessions.hibernateOnStop; both as they were afterwards."""
+    assert daemon_seccomp() > 0, "the shipped unit puts isol8d under seccomp"
+    r = ctl("session", "create", "-r", "bash")
+    sid = r.stdout.strip()
+    refused = ctl("session", "hibernate", sid)
+    assert refused.returncode != 0 and "seccomp" in refused.stderr, \
+        refused.stdout + refused.stderr
+    ctl("session", "rm", sid)
     before = CONFIG.read_text() if CONFIG.exists() else None
     cfg = json.loads(before) if before else {}
     cfg.setdefault("sessions", {})["hibernateOnStop"] = True
     CONFIG.write_text(json.dumps(cfg))
+    DROP_IN.parent.mkdir(parents=True, exist_ok=True)
+    DROP_IN.write_text(DROP_IN_SRC.read_text())
+    systemctl("daemon-reload")
     restart_daemon()
+    assert daemon_seccomp() == 0
     yield
+    DROP_IN.unlink()
+    systemctl("daemon-reload")
     if before is None:
         CONFIG.unlink()
     else:
