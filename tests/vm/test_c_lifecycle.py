@@ -112,7 +112,8 @@ def test_restart_keeps_sessions_with_hibernate_on_stop(hibernate_on_stop):
     systemctl("restart", "isol8d.service")
     assert wait_serving(), "isol8d does not answer after the restart"
     assert main_pid() != old
-    now = read_count(sid)
+    # Restored at start: "restoring" until CRIU is done, then it runs.
+    now = wait_until(lambda: read_count(sid), 120)
     assert now and now[0] == before[0] and now[1] >= before[1], (now, before)
     assert wait_until(lambda: (read_count(sid) or ("", 0))[1] > now[1], 60), \
         "the restored counter does not count on"
