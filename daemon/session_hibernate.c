@@ -258,6 +258,12 @@ int session_restore(struct session *s, session_cr_fn done, void *userdata,
 	struct hibernation *h = session_hibernation(s);
 	if (!session_hibernated(s))
 		return -EALREADY;
+	if (under_seccomp())
+		return error_set(e, ERR_UNSUPPORTED, EPERM,
+				 "Session %s cannot be restored while isol8d "
+				 "itself runs under a seccomp filter; see "
+				 "HIBERNATION in isol8d(8)",
+				 session_id(s));
 	char why[ERROR_MESSAGE_MAX - 64];
 	struct criu_op *op;
 	int r = box_restore_start(&d->boxes, &h->spec, d->cfg.criu_path, h->dir,

@@ -468,3 +468,17 @@ def test_refused_while_the_daemon_is_under_seccomp(tmp, start_daemon):
     before = read_count(d, sid)
     assert wait_until(lambda: read_count(d, sid)[1] > before[1], 10)
     assert hib_entries(tmp) == []
+
+
+def test_restore_refused_while_the_daemon_is_under_seccomp(tmp, start_daemon):
+    d = start_daemon(config=config(tmp))
+    sid = start_counter(d, "bash")
+    hibernate(d, sid)
+    d.stop()
+    d2 = start_daemon(config=config(tmp), wrap=(WITH_ENOSYS, "openat2"))
+    msg = call(d2, "session.resume", {"sessionId": sid})
+    check_error(msg, -32010, kind="unsupported", id=msg["id"],
+                words=("seccomp", "isol8d(8)"))
+    assert ok(d2, "session.get", {"sessionId": sid})["state"] == "hibernated"
+    ok(d2, "session.delete", {"sessionId": sid})
+    assert hib_entries(tmp) == []
