@@ -178,7 +178,7 @@ run: deps all
 # in tests/fuzz/seeds/<target>/.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC_fuzz_frame_rpc := $(PROTO_SRC)
+FUZZ_SRC_fuzz_frame_rpc := $(filter-out proto/libexec.c,$(PROTO_SRC))
 FUZZ_SRC_fuzz_sse := proto/sse.c proto/strbuf.c
 FUZZ_SRC_fuzz_ws_frame := proto/ws_frame.c proto/sha1.c proto/base64.c \
 	proto/utf8.c proto/strbuf.c

@@ -5,8 +5,7 @@
 #define ISOL8CTL_IMAGE_BUILDER_H
 
 #include "ctl.h"
-
-#define IMAGE_BUILDER "isol8-image-build"
+#include "libexec.h"
 
 /* Asks the daemon for its image store (images.dir) and runtimes prefix
  * (sandbox.runtimesDir), which stay valid while *config lives (caller

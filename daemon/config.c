@@ -113,6 +113,11 @@ static const struct key schema[] = {
 	K("images.dir", T_STRING, images_dir, "\"/var/lib/isol8/images\"", 0,
 	  0),
 	K("images.default", T_STRING, images_default, "\"host\"", 0, 0),
+	/* The base images built at start when the store lacks them
+	 * (image_autobuild.h). */
+	KLIST("images.build", images_build, false,
+	      "[\"python\", \"node\", \"bun\", \"deno\", \"bash\"]",
+	      "python|node|bun|deno|bash"),
 	/* isol8's custom images, built by isol8ctl setup */
 	KJSON("prebuiltImages", prebuilt_images, "[]", prebuilt_images_check),
 	K("pool.prewarm", T_BOOL, pool_prewarm, "true", 0, 0),

@@ -44,6 +44,7 @@ struct config {
 	/* images (image_store.h) */
 	char *images_dir;
 	char *images_default;	      /* an image reference (image_ref.h) */
+	char **images_build;	      /* runtimes (image_autobuild.h) */
 	json_object *prebuilt_images; /* prebuilt_images.h */
 
 	/* the warm pool; pool_size is indexed like runtime_at() */

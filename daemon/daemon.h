@@ -16,6 +16,7 @@
 struct audit;
 struct code_fetcher;
 struct exposures;
+struct image_autobuild;
 struct pool;
 struct resolver;
 struct server;
@@ -30,11 +31,12 @@ struct daemon {
 	struct box_host boxes;
 	struct pool *pool; /* NULL once stopping */
 	struct resolver *resolver;
-	struct code_fetcher *fetcher; /* NULL unless remoteCode.enabled */
-	struct sessions *sessions;    /* NULL once stopping */
-	struct exposures *exposures;  /* sessions' public URLs */
-	unsigned executions;	      /* accepted and not yet over */
-	size_t connections;	      /* open client connections (server.c) */
+	struct code_fetcher *fetcher;	   /* NULL unless remoteCode.enabled */
+	struct sessions *sessions;	   /* NULL once stopping */
+	struct exposures *exposures;	   /* sessions' public URLs */
+	struct image_autobuild *autobuild; /* NULL: none, or stopping */
+	unsigned executions;		   /* accepted and not yet over */
+	size_t connections; /* open client connections (server.c) */
 	struct tenants tenants;
 	struct metrics metrics;
 	struct audit *audit; /* NULL: audit.enabled is off */

@@ -1,6 +1,7 @@
 #include "image_store.h"
 
 #include "cleanup.h"
+#include "image_autobuild.h"
 #include "image_ref.h"
 #include "log.h"
 
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,6 +118,13 @@ int image_store_resolve(const struct config *cfg, const char *field,
 		snprintf(path, sizeof(path), "%s/tags/%s:%s", cfg->images_dir,
 			 r.name, r.tag);
 		err = read_line(path, r.digest, sizeof(r.digest));
+		if (err == -ENOENT && image_autobuild_pending(r.name, r.tag))
+			return error_set(e, ERR_BUSY, EBUSY,
+					 "%s: the image %s:%s is being built "
+					 "(images.build; isol8ctl health "
+					 "shows how far); try again once it "
+					 "is ready, or use \"host\"",
+					 field, r.name, r.tag);
 		if (err == -ENOENT)
 			return error_set(e, ERR_NOT_FOUND, ENOENT,
 					 "%s: no image %s:%s (isol8ctl image "

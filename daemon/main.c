@@ -5,6 +5,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "expose.h"
+#include "image_autobuild.h"
 #include "log.h"
 #include "pool.h"
 #include "net/resolver.h"
@@ -155,6 +156,8 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	d->sessions = NULL;
 	server_stop(d->server);
 	d->server = NULL;
+	image_autobuild_free(d->autobuild);
+	d->autobuild = NULL;
 	pool_free(d->pool);
 	d->pool = NULL;
 	if (d->boxes.live == 0)
@@ -342,6 +345,11 @@ static int run(struct daemon *d, const struct options *o)
 		   d->features.kernel_release);
 	log_info("isol8d %s ready (cgroups %s)", ISOL8_VERSION,
 		 cgroup_mode_name(d->features.cgroup_mode));
+	/* Serving already: the images come while requests run on what
+	 * there is. */
+	r = image_autobuild_start(d->event, &d->cfg, &d->autobuild);
+	if (r < 0)
+		log_errno(LOG_ERR, r, "cannot start building the base images");
 	return sd_event_loop(d->event);
 }
 
@@ -387,6 +395,7 @@ int main(int argc, char **argv)
 	sessions_free(d.sessions);
 	exposures_free(d.exposures);
 	server_stop(d.server);
+	image_autobuild_free(d.autobuild);
 	pool_free(d.pool);
 	audit_free(d.audit);
 	code_fetcher_free(d.fetcher);

@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "daemon.h"
 #include "expose.h"
+#include "image_autobuild.h"
 #include "methods.h"
 #include "metrics.h"
 #include "pool.h"
@@ -62,6 +63,8 @@ void method_health(struct rpc_call *call)
 			       json_object_new_int64((int64_t)d->connections));
 	json_object_object_add(r, "audit", audit_status_json(d->audit));
 	json_object_object_add(r, "capacity", capacity_json(d));
+	json_object_object_add(r, "images",
+			       image_autobuild_status(d->autobuild));
 	rpc_reply(call, r);
 }
 

@@ -442,9 +442,12 @@ POOL_OFF = {"prewarm": False,
 class Daemon:
     """One isol8d process on a temporary socket.
 
-    config: None (no --config unless a default file exists on this machine,
-    in which case an empty one is used so the tests stay hermetic), a dict
-    (written to a file and passed with --config) or a path.
+    config: None (the built-in defaults, but for the two below; never a
+    file this machine has), a dict (written to a file and passed with
+    --config) or a path.
+
+    images.build (the base images a daemon builds at start) is [] unless
+    config is a path or sets it, so that no builder runs beside the tests.
 
     pool: False (the default) turns the warm pool off with a config
     "pool" section, unless config is a path or already has one, so that
@@ -464,18 +467,18 @@ class Daemon:
         self.stderr_path = self.dir / "isol8d.stderr"
         self.pid_file = self.dir / "isol8d.pid" if pid_file else None
         self.sanitized = sanitized
-        self.config_path = None
         if not pool and (config is None or isinstance(config, dict)) \
                 and "pool" not in (config or {}):
             config = dict(config or {}, pool=POOL_OFF)
+        if (config is None or isinstance(config, dict)) \
+                and "build" not in (config or {}).get("images", {}):
+            config = dict(config or {}, images=dict(
+                (config or {}).get("images", {}), build=[]))
         if isinstance(config, dict):
             self.config_path = self.dir / "isol8d.json"
             self.config_path.write_text(json.dumps(config))
-        elif config is not None:
+        else:
             self.config_path = Path(config)
-        elif DEFAULT_CONFIG.exists():
-            self.config_path = self.dir / "empty.json"
-            self.config_path.write_text("{}")
         self.args = list(args)
         self.wrap = [str(w) for w in wrap]
         self.extra_env = dict(env or {})
@@ -489,9 +492,8 @@ class Daemon:
 
     # -- life cycle
     def argv(self):
-        argv = [str(self.exe), "--socket", str(self.socket_path)]
-        if self.config_path is not None:
-            argv += ["--config", str(self.config_path)]
+        argv = [str(self.exe), "--socket", str(self.socket_path),
+                "--config", str(self.config_path)]
         if self.pid_file is not None:
             argv += ["--pid-file", str(self.pid_file)]
         return argv + self.args
