@@ -11,7 +11,10 @@ static const char health_help[] =
 	"Usage: isol8ctl health [--json] [--socket PATH]\n"
 	"\n"
 	"Asks isol8d whether it is serving and prints its status, version,\n"
-	"uptime, cgroup mode and the kernel features it found.\n"
+	"uptime, cgroup mode, the kernel features it found and how far the\n"
+	"base images it builds at start (images.build) are: one line each\n"
+	"with its tag, its state (present, pending, building, built, failed)\n"
+	"and the builder's latest line.\n"
 	"  --json         print the daemon's answer as JSON\n"
 	"  --socket PATH  the daemon's socket (default $ISOL8_SOCKET, then\n"
 	"                 " ISOL8_DEFAULT_SOCKET ")\n";
@@ -31,6 +34,20 @@ static const char daemon_config_help[] =
 	"line).  (isol8ctl config shows isol8's own configuration file.)\n"
 	"  --json         print {config, sources, file} as JSON\n"
 	"  --socket PATH  the daemon's socket\n";
+
+/* The base images the daemon builds at start (images.build). */
+static void print_images(json_object *images)
+{
+	printf("images:   %s\n", json_field_str(images, "state", "?"));
+	json_object *builds = json_field(images, "builds");
+	for (size_t i = 0; i < json_object_array_length(builds); i++) {
+		json_object *b = json_object_array_get_idx(builds, i);
+		const char *msg = json_field_str(b, "message", NULL);
+		printf("  %-24s %-9s%s%s\n", json_field_str(b, "tag", "?"),
+		       json_field_str(b, "state", "?"), msg ? "  " : "",
+		       msg ? msg : "");
+	}
+}
 
 int cmd_health(struct ctl *ctl, int argc, char **argv)
 {
@@ -62,6 +79,7 @@ int cmd_health(struct ctl *ctl, int argc, char **argv)
 			       json_object_get_boolean(v) ? "yes" : "no");
 	}
 	printf("\n");
+	print_images(json_field(r, "images"));
 	return CTL_EXIT_OK;
 }
 

@@ -675,8 +675,9 @@ int exec_request_parse(json_object *params, const struct config *cfg,
 	int ret = parse_request(params, cfg, r, e);
 	/* Running out of memory has no message of its own; the client is
 	 * told as it always was, with the request's kind.  An image the
-	 * store lacks is not_found, as the store said. */
-	if (ret < 0 && ret != -EINVAL && ret != -ENOENT)
+	 * store lacks is not_found, one being built busy, as the store
+	 * said. */
+	if (ret < 0 && ret != -EINVAL && ret != -ENOENT && ret != -EBUSY)
 		return error_set(e, ERR_INVALID_ARGUMENT, ret, "%s",
 				 strerror(-ret));
 	return ret;
