@@ -57,30 +57,6 @@ struct image_autobuild {
 /* The one the daemon runs, for image_autobuild_pending(). */
 static const struct image_autobuild *live;
 
-/* The host's Debian codename, as the builder tags base images with it. */
-static int host_codename(char *out, size_t len)
-{
-	_cleanup_fclose_ FILE *f = fopen("/etc/os-release", "re");
-	if (!f)
-		return -errno;
-	char line[256];
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "VERSION_CODENAME=", 17) != 0)
-			continue;
-		char *v = line + 17;
-		v[strcspn(v, "\"'\n")] = '\0';
-		if (*v == '"' || *v == '\'')
-			v++;
-		if (!*v)
-			break;
-		if (strlen(v) >= len)
-			return -ENAMETOOLONG;
-		memcpy(out, v, strlen(v) + 1);
-		return 0;
-	}
-	return -ENOENT;
-}
-
 static void note(struct build *t, const char *line)
 {
 	snprintf(t->message, sizeof(t->message), "%s", line);
@@ -296,10 +272,6 @@ int image_autobuild_start(sd_event *ev, const struct config *cfg,
 	b->event = ev;
 	b->cfg = cfg;
 	b->pidfd = -1;
-	char codename[64];
-	int cr = host_codename(codename, sizeof(codename));
-	if (cr < 0)
-		snprintf(codename, sizeof(codename), "%s", "unknown");
 	for (char **rt = cfg->images_build; *rt && b->n < MAX_BUILDS; rt++) {
 		bool dup = false;
 		for (size_t i = 0; i < b->n; i++)
@@ -308,10 +280,11 @@ int image_autobuild_start(sd_event *ev, const struct config *cfg,
 			continue;
 		struct build *t = &b->builds[b->n++];
 		t->runtime = *rt;
-		snprintf(t->tag, sizeof(t->tag), "%s:%s", *rt, codename);
+		int cr = image_store_base_tag(*rt, t->tag, sizeof(t->tag));
 		struct image_desc img;
 		struct error e;
 		if (cr < 0) {
+			snprintf(t->tag, sizeof(t->tag), "%s:?", *rt);
 			t->state = FAILED;
 			note(t, "the host names no Debian codename "
 				"(VERSION_CODENAME in /etc/os-release)");

@@ -11,6 +11,9 @@
 #include <stdbool.h>
 
 #define IMAGE_NAME_MAX 64
+/* images.default's value for each runtime's base image (image_store.h);
+ * never a reference, which has a tag. */
+#define IMAGE_DEFAULT_AUTO "auto"
 #define IMAGE_TAG_MAX 128
 
 enum image_ref_kind {

@@ -102,6 +102,12 @@ int image_store_resolve(const struct config *cfg, const char *field,
 	int err = image_ref_parse(field, ref, &r, e);
 	if (err < 0)
 		return err;
+	if (r.kind == IMAGE_REF_DEFAULT &&
+	    strcmp(cfg->images_default, IMAGE_DEFAULT_AUTO) == 0)
+		return error_set(e, ERR_INVALID_ARGUMENT, EINVAL,
+				 "%s: images.default is \"auto\", each "
+				 "runtime's base image; name an image",
+				 field);
 	if (r.kind == IMAGE_REF_DEFAULT) {
 		err = image_ref_parse("images.default", cfg->images_default, &r,
 				      e);
@@ -148,10 +154,44 @@ int image_store_resolve(const struct config *cfg, const char *field,
 	return 1;
 }
 
+int image_store_base_tag(const char *runtime, char *out, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/os-release", "re");
+	if (!f)
+		return -errno;
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VERSION_CODENAME=", 17) != 0)
+			continue;
+		char *v = line + 17 + strspn(line + 17, "\"'");
+		v[strcspn(v, "\"'\n")] = '\0';
+		if (!*v)
+			break;
+		int n = snprintf(out, len, "%s:%s", runtime, v);
+		return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+	}
+	return -ENOENT;
+}
+
+/* images.default "auto": the runtime's base image, or the host's while
+ * the store lacks it (or it is being built). */
+static int pick_base(const struct config *cfg, const char *runtime,
+		     struct image_desc *out, struct error *e)
+{
+	char tag[IMAGE_NAME_MAX + IMAGE_TAG_MAX + 2];
+	if (image_store_base_tag(runtime, tag, sizeof(tag)) < 0)
+		return 0;
+	int r = image_store_resolve(cfg, "images.default", tag, out, NULL, e);
+	return r == -ENOENT || r == -EBUSY ? 0 : r;
+}
+
 int image_store_pick(const struct config *cfg, const char *field,
 		     const char *ref, const char *runtime,
 		     struct image_desc *out, struct error *e)
 {
+	if ((!ref || strcmp(ref, "default") == 0) &&
+	    strcmp(cfg->images_default, IMAGE_DEFAULT_AUTO) == 0)
+		return pick_base(cfg, runtime, out, e);
 	_cleanup_json_ json_object *meta = NULL;
 	int r = image_store_resolve(cfg, field, ref ? ref : "default", out,
 				    &meta, e);

@@ -31,10 +31,16 @@ int image_store_resolve(const struct config *cfg, const char *field,
  * none named): 0 for the host image, 1 with *out filled, or -errno with
  * e's message.  A named image must be the runtime's (bash runs on every
  * image); "default" and no ref mean images.default when it is an image
- * of this runtime (or the runtime is bash), else the host image. */
+ * of this runtime (or the runtime is bash), else the host image; with
+ * images.default "auto", the runtime's base image when the store has it,
+ * else the host image. */
 int image_store_pick(const struct config *cfg, const char *field,
 		     const char *ref, const char *runtime,
 		     struct image_desc *out, struct error *e);
+
+/* The tag of runtime's base image, as the image builder names it:
+ * RUNTIME:CODENAME, the host's Debian codename.  0 or -errno. */
+int image_store_base_tag(const char *runtime, char *out, size_t len);
 
 /* The setupScript of the image with digest hex (a copy in *out; NULL when
  * it has none): 0, or -errno when its metadata cannot be read. */
