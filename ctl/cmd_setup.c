@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "image_builder.h"
 #include "json_field.h"
+#include "setup_isol8_config.h"
 #include "version.h"
 
 #include <getopt.h>
@@ -23,6 +24,7 @@
 
 static const char setup_help[] =
 	"Usage: isol8ctl setup [--runtime R]... [--env K=V]... [--force]\n"
+	"                      [--config FILE]\n"
 	"       isol8ctl setup [--python PKGS] [--node PKGS]\n"
 	"                      [--name NAME:TAG] [--setup-script FILE]\n"
 	"                      [--env K=V]... [--force]\n"
@@ -37,7 +39,9 @@ static const char setup_help[] =
 	"per image says which, and how long it took.  Then it builds the\n"
 	"custom images of the daemon's prebuiltImages (of those runtimes,\n"
 	"with --runtime), as --python/--node with --name and --setup-script\n"
-	"would.  Needs root.\n"
+	"would, and then those of isol8's own configuration file (--config\n"
+	"FILE, else ./isol8.config.json or ~/.isol8/config.json, as isol8\n"
+	"reads it), after a line naming the file.  Needs root.\n"
 	"\n"
 	"With --python or --node, builds a custom image instead: the\n"
 	"runtime's base image (built first when missing) and a layer of the\n"
@@ -60,6 +64,9 @@ static const char setup_help[] =
 	"                       image, before the request's own setupScript\n"
 	"      --env K=V        a variable for the package manager of custom\n"
 	"                       images (repeatable), e.g. PIP_INDEX_URL=URL\n"
+	"  -c, --config FILE    isol8's configuration file whose "
+	"prebuiltImages\n"
+	"                       to build\n"
 	"      --socket PATH    the daemon's socket (default $ISOL8_SOCKET,\n"
 	"                       then " ISOL8_DEFAULT_SOCKET ")\n";
 
@@ -71,6 +78,7 @@ struct setup_opts {
 	const char *env[MAX_ENV];
 	int nenv;
 	bool force;
+	const char *config; /* isol8's configuration file */
 };
 
 static const char *const custom_runtimes[] = { "python", "node" };
@@ -87,12 +95,13 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 		{ "setup-script", required_argument, NULL, O_SCRIPT },
 		{ "env", required_argument, NULL, O_ENV },
 		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+r:fhs:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:fhs:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			for (char *save = NULL,
@@ -133,6 +142,9 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 			break;
 		case 's':
 			ctl->socket_flag = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
 			break;
 		case 'h':
 			fputs(setup_help, stdout);
@@ -235,11 +247,32 @@ static int build_prebuilt(const struct setup_opts *o, json_object *list,
 	return CTL_EXIT_OK;
 }
 
+/* The prebuiltImages of isol8's configuration file (o->config, else the
+ * one isol8 reads, when there is one), loaded before anything is built. */
+static int load_isol8_images(const struct setup_opts *o, json_object **images,
+			     char **file)
+{
+	if (o->config && (o->custom[0] || o->custom[1])) {
+		fputs("isol8ctl: setup: --config goes with the base images, "
+		      "not with --python or --node\n",
+		      stderr);
+		return CTL_EXIT_USAGE;
+	}
+	if (o->custom[0] || o->custom[1])
+		return CTL_EXIT_OK;
+	return setup_isol8_images(o->config, images, file);
+}
+
 int cmd_setup(struct ctl *ctl, int argc, char **argv)
 {
 	struct setup_opts o = { 0 };
 	int code = parse(ctl, argc, argv, &o);
 	if (code >= 0)
+		return code;
+	_cleanup_json_ json_object *isol8_images = NULL;
+	_cleanup_free_ char *isol8_file = NULL;
+	code = load_isol8_images(&o, &isol8_images, &isol8_file);
+	if (code != CTL_EXIT_OK)
 		return code;
 	_cleanup_json_ json_object *r = NULL;
 	const char *dir, *rt_dir;
@@ -279,10 +312,14 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		}
 		args[n] = NULL;
 		code = image_builder_run("setup", args, -1);
-		if (code != CTL_EXIT_OK)
+		if (code == CTL_EXIT_OK)
+			code = build_prebuilt(&o,
+					      json_field(cfg, "prebuiltImages"),
+					      args, common);
+		if (code != CTL_EXIT_OK || !isol8_file)
 			return code;
-		return build_prebuilt(&o, json_field(cfg, "prebuiltImages"),
-				      args, common);
+		printf("prebuiltImages of %s:\n", isol8_file);
+		return build_prebuilt(&o, isol8_images, args, common);
 	}
 	args[1] = "custom";
 	if (o.name) {

@@ -394,11 +394,19 @@ static int find_file(char **out)
 
 int isol8_config_load(struct isol8_config *c, struct error *e)
 {
+	return isol8_config_load_from(c, NULL, e);
+}
+
+int isol8_config_load_from(struct isol8_config *c, const char *path,
+			   struct error *e)
+{
 	memset(c, 0, sizeof(*c));
 	c->doc = json_tokener_parse(defaults_json);
 	if (!c->doc)
 		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
-	int r = find_file(&c->path);
+	if (path && !(c->path = strdup(path)))
+		return error_set(e, ERR_INTERNAL, ENOMEM, "out of memory");
+	int r = path ? 0 : find_file(&c->path);
 	if (r < 0)
 		return error_set(e, ERR_INTERNAL, r,
 				 "cannot find the working directory: %s",

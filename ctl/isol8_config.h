@@ -24,6 +24,9 @@ struct isol8_config {
 /* Finds, reads, checks and merges the file; 0, or a negative errno with e
  * naming the file and the key (kind invalid_argument for bad content). */
 int isol8_config_load(struct isol8_config *c, struct error *e);
+/* The same with path (not NULL) read instead of the file found. */
+int isol8_config_load_from(struct isol8_config *c, const char *path,
+			   struct error *e);
 void isol8_config_free(struct isol8_config *c);
 
 /* As Node's os.homedir(), where isol8 keeps ~/.isol8: $HOME, else the

@@ -8,7 +8,10 @@ mount behind.
 The builder is the real one.  A build copied from the test cache
 (ISOL8_IMAGE_CACHE) is held back by holding the store's build lock, which
 the builder takes before it writes; an mmdebstrap earlier in the daemon's
-PATH stands in for the real one where a build must hang or fail."""
+PATH stands in for the real one where a build must hang or fail.
+
+Then `isol8ctl setup` with isol8's own configuration file: its
+prebuiltImages are built as the daemon's are."""
 
 import fcntl
 import json
@@ -21,6 +24,8 @@ import pytest
 from execute_helpers import execute, execute_raw
 from isol8_harness import BUILD, check_error, short_tmpdir, wait_until
 from test_images import CACHE, CODENAME, PYTHON, build_store
+from test_images_custom import config as custom_config
+from test_images_custom import index  # noqa: F401 (a fixture)
 
 RUNTIMES = ["python", "node", "bun", "deno", "bash"]
 BUSY = -32005
@@ -231,3 +236,73 @@ def test_the_default_is_every_runtime(store, tmp_path, start_daemon):
     assert wait_until(lambda: images(d)["state"] == "failed", WAIT)
     assert d.stderr().count("building the base image of") == len(RUNTIMES)
     d.assert_clean_exit()
+
+
+def setup_in(d, cwd, *args):
+    """isol8ctl setup run from cwd, base images from the test cache."""
+    return subprocess.run(
+        [str(BUILD / "isol8ctl"), "--socket", str(d.socket_path), "setup",
+         *args], capture_output=True, text=True, timeout=900, cwd=cwd,
+        env=dict(os.environ, ISOL8_IMAGE_CACHE=CACHE))
+
+
+def test_setup_builds_the_prebuilt_images_of_isol8_config_json(
+        index, store, start_daemon, tmp_path):
+    """isol8's own configuration file (./isol8.config.json, or --config)
+    gives `isol8ctl setup` its prebuiltImages, built as the daemon's."""
+    d = start_daemon(config=custom_config(store))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "isol8.config.json").write_text(json.dumps({
+        "defaults": {"timeoutMs": 20000},
+        "prebuiltImages": [{
+            "tag": "cfg-py:v1", "runtime": "python",
+            "installPackages": ["isol8-img-mod"],
+            "setupScript": "echo from-config > /sandbox/pre\n"}]}))
+    env = ("--env", f"PIP_INDEX_URL={index}", "--env", "PIP_RETRIES=0")
+    out = setup_in(d, project, "-r", "python", *env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[0] == PYTHON
+    assert lines[1] == f"prebuiltImages of {project}/isol8.config.json:"
+    tag, digest, *rest = lines[2].split()
+    assert (tag, rest[:2]) == ("cfg-py:v1", ["built", "in"])
+    assert len(lines) == 3
+    r = subprocess.run(
+        [str(BUILD / "isol8ctl"), "--socket", str(d.socket_path), "run",
+         "-r", "python", "--image", "cfg-py:v1", "-e",
+         "import isol8_img_mod; print(isol8_img_mod.VALUE, "
+         "open('/sandbox/pre').read().strip())"],
+        capture_output=True, text=True, timeout=120)
+    assert r.stdout == "42 from-config\n", r.stderr
+    # --config names the file from anywhere; the image is there already.
+    again = setup_in(d, "/", "-r", "python", "--config",
+                     str(project / "isol8.config.json"))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[2].split() == [
+        "cfg-py:v1", digest, "already", "present"]
+
+
+@pytest.mark.parametrize("content,words", [
+    ('{"prebuiltImages": [{"tag": 3}]}', ["prebuiltImages[0]", "tag"]),
+    ('{"prebuiltImages": [{"tag": "a:b", "runtime": "ruby", '
+     '"installPackages": ["x"]}]}', ["prebuiltImages[0]", "runtime"]),
+    ("{not json", ["isol8.config.json"]),
+])
+def test_setup_refuses_a_bad_isol8_config_before_building(
+        store, start_daemon, tmp_path, content, words):
+    d = start_daemon(config={"images": {"dir": str(store)}})
+    (tmp_path / "isol8.config.json").write_text(content)
+    out = setup_in(d, tmp_path, "-r", "bash")
+    assert out.returncode != 0
+    assert out.stdout == ""
+    assert str(tmp_path / "isol8.config.json") in out.stderr
+    for w in words:
+        assert w in out.stderr, out.stderr
+    assert not (store / "tags").exists()
+    missing = setup_in(d, tmp_path, "--config", str(tmp_path / "nope.json"))
+    assert missing.returncode != 0
+    assert "nope.json" in missing.stderr and missing.stdout == ""
+    usage = setup_in(d, tmp_path, "--python", "x", "--config",
+                     str(tmp_path / "isol8.config.json"))
+    assert usage.returncode == 2 and "--config" in usage.stderr
