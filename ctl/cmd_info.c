@@ -42,10 +42,13 @@ static void print_images(json_object *images)
 	json_object *builds = json_field(images, "builds");
 	for (size_t i = 0; i < json_object_array_length(builds); i++) {
 		json_object *b = json_object_array_get_idx(builds, i);
+		const char *tag = json_field_str(b, "tag", "?");
+		const char *state = json_field_str(b, "state", "?");
 		const char *msg = json_field_str(b, "message", NULL);
-		printf("  %-24s %-9s%s%s\n", json_field_str(b, "tag", "?"),
-		       json_field_str(b, "state", "?"), msg ? "  " : "",
-		       msg ? msg : "");
+		if (msg)
+			printf("  %-24s %-9s  %s\n", tag, state, msg);
+		else
+			printf("  %-24s %s\n", tag, state);
 	}
 }
 
