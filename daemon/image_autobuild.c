@@ -1,6 +1,7 @@
 #include "image_autobuild.h"
 
 #include "cleanup.h"
+#include "image_building.h"
 #include "image_ref.h"
 #include "image_store.h"
 #include "libexec.h"
@@ -54,8 +55,12 @@ struct image_autobuild {
 	size_t len;
 };
 
-/* The one the daemon runs, for image_autobuild_pending(). */
-static const struct image_autobuild *live;
+/* t's build is over, whichever way. */
+static void finish(struct build *t, enum build_state state)
+{
+	t->state = state;
+	image_building_remove(t->tag);
+}
 
 static void note(struct build *t, const char *line)
 {
@@ -141,10 +146,10 @@ static int on_builder_exit(sd_event_source *s, const siginfo_t *si,
 	b->pidfd = -1;
 	b->current = NULL;
 	if (si->si_code == CLD_EXITED && si->si_status == 0) {
-		t->state = BUILT;
+		finish(t, BUILT);
 		log_info("image build %s: done; it is usable by name", t->tag);
 	} else {
-		t->state = FAILED;
+		finish(t, FAILED);
 		if (!*t->message)
 			note(t, si->si_code == CLD_EXITED
 					? "the builder failed"
@@ -253,7 +258,7 @@ static void next(struct image_autobuild *b)
 			continue;
 		int r = spawn(b, t);
 		if (r < 0) {
-			t->state = FAILED;
+			finish(t, FAILED);
 			log_errno(LOG_ERR, r, "image build %s: %s", t->tag,
 				  t->message);
 		}
@@ -288,14 +293,15 @@ int image_autobuild_start(sd_event *ev, const struct config *cfg,
 			t->state = FAILED;
 			note(t, "the host names no Debian codename "
 				"(VERSION_CODENAME in /etc/os-release)");
+			log_err("image build %s: %s", t->tag, t->message);
 		} else if (image_store_resolve(cfg, "images.build", t->tag,
 					       &img, NULL, &e) == 1) {
 			t->state = PRESENT;
 		} else {
 			t->state = PENDING;
+			image_building_add(t->tag);
 		}
 	}
-	live = b;
 	*out = b;
 	next(b);
 	return 0;
@@ -339,7 +345,7 @@ static void stop_builder(struct image_autobuild *b)
 			 b->current->tag);
 	close(b->pidfd);
 	b->pidfd = -1;
-	b->current->state = FAILED;
+	finish(b->current, FAILED);
 	note(b->current, "stopped with the daemon");
 	b->current = NULL;
 }
@@ -350,8 +356,8 @@ void image_autobuild_free(struct image_autobuild *b)
 		return;
 	if (b->current)
 		stop_builder(b);
-	if (live == b)
-		live = NULL;
+	for (size_t i = 0; i < b->n; i++)
+		image_building_remove(b->builds[i].tag);
 	free(b);
 }
 
@@ -385,17 +391,4 @@ json_object *image_autobuild_status(const struct image_autobuild *b)
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "builds", list);
 	return o;
-}
-
-bool image_autobuild_pending(const char *name, const char *tag)
-{
-	for (size_t i = 0; live && i < live->n; i++) {
-		const struct build *t = &live->builds[i];
-		size_t n = strlen(name);
-		if ((t->state == PENDING || t->state == BUILDING) &&
-		    strncmp(t->tag, name, n) == 0 && t->tag[n] == ':' &&
-		    strcmp(t->tag + n + 1, tag) == 0)
-			return true;
-	}
-	return false;
 }

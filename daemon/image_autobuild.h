@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <json-c/json.h>
-#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 struct image_autobuild;
@@ -34,8 +33,5 @@ void image_autobuild_free(struct image_autobuild *b);
 /* {state: off|building|ready|failed, runtimes: [{runtime, tag, state:
  * present|pending|building|built|failed, message}]} for health. */
 json_object *image_autobuild_status(const struct image_autobuild *b);
-
-/* Whether name:tag is a base image being built (or waiting its turn). */
-bool image_autobuild_pending(const char *name, const char *tag);
 
 #endif

@@ -1,7 +1,7 @@
 #include "image_store.h"
 
 #include "cleanup.h"
-#include "image_autobuild.h"
+#include "image_building.h"
 #include "image_ref.h"
 #include "log.h"
 
@@ -124,7 +124,7 @@ int image_store_resolve(const struct config *cfg, const char *field,
 		snprintf(path, sizeof(path), "%s/tags/%s:%s", cfg->images_dir,
 			 r.name, r.tag);
 		err = read_line(path, r.digest, sizeof(r.digest));
-		if (err == -ENOENT && image_autobuild_pending(r.name, r.tag))
+		if (err == -ENOENT && image_building_has(r.name, r.tag))
 			return error_set(e, ERR_BUSY, EBUSY,
 					 "%s: the image %s:%s is being built "
 					 "(images.build; isol8ctl health "
