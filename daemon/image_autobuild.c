@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,6 +56,18 @@ struct image_autobuild {
 	char buf[LINE_MAX_LEN];
 	size_t len;
 };
+
+/* Whether this process may make setuid files, as a Debian tree holds (su,
+ * passwd, mount): not under systemd's RestrictSUIDSGID=, as the shipped
+ * unit has, whose seccomp filter the builder would inherit.  0 or
+ * -errno. */
+static int may_make_setuid(void)
+{
+	_cleanup_close_ int fd = memfd_create("isol8-suid-probe", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fchmod(fd, S_ISUID | 0700) < 0 ? -errno : 0;
+}
 
 /* t's build is over, whichever way. */
 static void finish(struct build *t, enum build_state state)
@@ -303,6 +317,21 @@ int image_autobuild_start(sd_event *ev, const struct config *cfg,
 		}
 	}
 	*out = b;
+	int r = may_make_setuid();
+	for (size_t i = 0; r < 0 && i < b->n; i++) {
+		struct build *t = &b->builds[i];
+		if (t->state != PENDING)
+			continue;
+		finish(t, FAILED);
+		snprintf(
+			t->message, sizeof(t->message),
+			"not built: this daemon may not make setuid files "
+			"(%s; systemd's RestrictSUIDSGID=, as the shipped unit "
+			"has), which a Debian tree holds; build it with "
+			"isol8ctl setup",
+			strerror(-r));
+		log_err("image build %s: %s", t->tag, t->message);
+	}
 	next(b);
 	return 0;
 }

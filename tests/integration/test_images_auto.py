@@ -22,7 +22,8 @@ import subprocess
 import pytest
 
 from execute_helpers import execute, execute_raw
-from isol8_harness import BUILD, check_error, short_tmpdir, wait_until
+from isol8_harness import (BUILD, WITH_ENOSYS, check_error, short_tmpdir,
+                           wait_until)
 from test_images import CACHE, CODENAME, PYTHON, build_store
 from test_images_custom import config as custom_config
 from test_images_custom import index  # noqa: F401 (a fixture)
@@ -199,6 +200,27 @@ def test_a_failed_build_is_reported_and_the_daemon_keeps_serving(
                 words=(PYTHON, "isol8ctl setup"))
     assert list((store / "tmp").glob("build-*")) == []
     assert mounts_under(store) == []
+    d.assert_clean_exit()
+
+
+def test_no_build_where_setuid_files_cannot_be_made(store, start_daemon):
+    """Under systemd's RestrictSUIDSGID= (the shipped unit's), whose filter
+    the builder would inherit, dpkg cannot install a Debian tree's setuid
+    programs: the builds are reported failed up front, saying why, and
+    nothing is started.  A filter failing fchmod stands in for it."""
+    d = start_daemon(config={"images": {"dir": str(store),
+                                        "build": ["python", "bash"]}},
+                     wrap=(WITH_ENOSYS, "fchmod"))
+    st = images(d)
+    assert st["state"] == "failed", st
+    for b in st["builds"]:
+        assert b["state"] == "failed", b
+        assert "setuid" in b["message"] and "isol8ctl setup" in \
+            b["message"], b
+    assert builder_pid(d) is None
+    assert "RestrictSUIDSGID" in d.stderr()
+    r = execute(d, {"code": "print(6 * 7)", "runtime": "python"})
+    assert r["stdout"] == "42\n"
     d.assert_clean_exit()
 
 
