@@ -150,6 +150,11 @@ static int on_builder_exit(sd_event_source *s, const siginfo_t *si,
 	struct build *t = b->current;
 	if (b->out_src)
 		drain(b);
+	if (b->len) { /* its last line, unterminated */
+		b->buf[b->len] = '\0';
+		on_line(b, b->buf);
+		b->len = 0;
+	}
 	/* The builder is gone; what it left holding the pipe is not
 	 * waited for. */
 	b->out_src = sd_event_source_disable_unref(b->out_src);
@@ -189,12 +194,18 @@ static int spawn(struct image_autobuild *b, struct build *t)
 		return r;
 	}
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		note(t, "cannot make a pipe for the builder's output");
+		return r;
+	}
 	_cleanup_close_ int rd = p[0];
 	_cleanup_close_ int wr = p[1];
-	if (fcntl(rd, F_SETFL, O_NONBLOCK) < 0)
-		return -errno;
+	if (fcntl(rd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		note(t, "cannot make a pipe for the builder's output");
+		return r;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
