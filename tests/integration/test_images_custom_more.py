@@ -42,12 +42,13 @@ def test_bash_image_with_debian_packages(daemon, store):
     # A box on it runs jq with no network, and dpkg knows it installed,
     # at the version recorded.
     r = ctl(daemon, "run", "-r", "bash", "--image", tag, "--net", "none",
-            "--cmd", "echo '{\"a\":1}' | jq .a; dpkg -s jq")
+            "--cmd", "echo '{\"a\":1}' | jq .a; dpkg -s jq; dpkg -L jq")
     assert r.returncode == 0, r.stderr
     out = r.stdout.splitlines()
     assert out[0] == "1"
     assert "Status: install ok installed" in out
     assert f"Version: {version}" in out
+    assert "/usr/bin/jq" in out
     # The base image has neither.
     r = ctl(daemon, "run", "-r", "bash", "--image", f"bash:{CODENAME}",
             "--cmd", "command -v jq || dpkg -s jq")
@@ -132,9 +133,13 @@ def test_prebuilt_bash_bun_and_deno_images(store):  # noqa: F811
             "pre-deno:v1"]
         assert "bc" in ok(d, "image.inspect", {"ref": "pre-bash:v1"})[
             "packages"]
+        # bc's libreadline8 ships in /lib, the base's symlink to
+        # /usr/lib: its files went there, the symlink stays.
         r = ctl(d, "run", "-r", "bash", "--image", "pre-bash:v1", "--cmd",
-                "echo 6*7 | bc")
-        assert r.stdout == "42\n", r.stderr
+                "echo 6*7 | bc; readlink /lib; "
+                "ls -d /usr/lib/*/libreadline.so.8")
+        assert re.fullmatch(r"42\nusr/lib\n/usr/lib/[^/]+/libreadline"
+                            r"\.so\.8\n", r.stdout), r.stdout + r.stderr
         r = run(d, "pre-deno:v1", "deno",
                 "import isOdd from 'npm:is-odd'; console.log(isOdd(7))")
         assert r.stdout == "true\n", r.stderr
