@@ -25,7 +25,8 @@
 static const char setup_help[] =
 	"Usage: isol8ctl setup [--runtime R]... [--env K=V]... [--force]\n"
 	"                      [--config FILE]\n"
-	"       isol8ctl setup [--python PKGS] [--node PKGS]\n"
+	"       isol8ctl setup [--python PKGS] [--node PKGS] [--bun PKGS]\n"
+	"                      [--deno PKGS] [--bash PKGS]\n"
 	"                      [--name NAME:TAG] [--setup-script FILE]\n"
 	"                      [--env K=V]... [--force]\n"
 	"\n"
@@ -38,16 +39,22 @@ static const char setup_help[] =
 	"RUNTIME:CODENAME (python:bookworm) and named by its digest; one line\n"
 	"per image says which, and how long it took.  Then it builds the\n"
 	"custom images of the daemon's prebuiltImages (of those runtimes,\n"
-	"with --runtime), as --python/--node with --name and --setup-script\n"
-	"would, and then those of isol8's own configuration file (--config\n"
-	"FILE, else ./isol8.config.json or ~/.isol8/config.json, as isol8\n"
-	"reads it), after a line naming the file.  Needs root.\n"
+	"with --runtime), as --python ... --bash with --name and\n"
+	"--setup-script would, and then those of isol8's own configuration\n"
+	"file (--config FILE, else ./isol8.config.json or\n"
+	"~/.isol8/config.json, as isol8 reads it), after a line naming the\n"
+	"file.  Needs root.\n"
 	"\n"
-	"With --python or --node, builds a custom image instead: the\n"
-	"runtime's base image (built first when missing) and a layer of the\n"
-	"packages, installed by the daemon in a box on the base image whose\n"
-	"network reaches only the runtime's registry\n"
-	"(network.registry.RUNTIME).  The image records the versions\n"
+	"With --python, --node, --bun, --deno or --bash, builds custom\n"
+	"images instead, one per runtime named: the runtime's base image\n"
+	"(built first when missing) and a layer of the packages, installed\n"
+	"by the daemon in a box on the base image whose network reaches only\n"
+	"the runtime's registry (network.registry.RUNTIME) or, for bash, the\n"
+	"Debian archive the image's apt sources name.  bun and deno code\n"
+	"imports the npm packages with no network (deno: \"npm:NAME\" or\n"
+	"NAME); bash gets Debian packages and the dependencies the base\n"
+	"lacks, which dpkg -s shows installed (unpacked: their maintainer\n"
+	"scripts do not run).  The image records the versions\n"
 	"installed (dependencies too) and is tagged NAME:TAG, by default\n"
 	"custom-RUNTIME:HASH (HASH from the base image, the package list and\n"
 	"the setup script); an image with the same recipe under that tag is\n"
@@ -58,6 +65,10 @@ static const char setup_help[] =
 	"      --python PKGS    a python image with these pip packages "
 	"(P1,P2)\n"
 	"      --node PKGS      a node image with these npm packages (P1,P2)\n"
+	"      --bun PKGS       a bun image with these npm packages (P1,P2)\n"
+	"      --deno PKGS      a deno image with these npm packages (P1,P2)\n"
+	"      --bash PKGS      a bash image with these Debian packages\n"
+	"                       (P1,P2; NAME or NAME=VERSION)\n"
 	"      --name NAME:TAG  the custom image's tag (one runtime only)\n"
 	"      --setup-script FILE\n"
 	"                       bash run before every execution on the custom\n"
@@ -73,7 +84,7 @@ static const char setup_help[] =
 struct setup_opts {
 	char *runtimes[MAX_RUNTIMES];
 	int nrt;
-	const char *custom[2]; /* packages for python, node */
+	const char *custom[5]; /* packages, as custom_runtimes */
 	const char *name, *script;
 	const char *env[MAX_ENV];
 	int nenv;
@@ -81,16 +92,40 @@ struct setup_opts {
 	const char *config; /* isol8's configuration file */
 };
 
-static const char *const custom_runtimes[] = { "python", "node" };
+static const char *const custom_runtimes[] = { "python", "node", "bun", "deno",
+					       "bash" };
+_Static_assert(ARRAY_SIZE(custom_runtimes) == MAX_RUNTIMES,
+	       "a custom image option per runtime");
+
+/* How many runtimes get a custom image. */
+static int count_custom(const struct setup_opts *o)
+{
+	int n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(custom_runtimes); i++)
+		n += o->custom[i] != NULL;
+	return n;
+}
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 {
-	enum { O_PYTHON = 256, O_NODE, O_NAME, O_SCRIPT, O_ENV };
+	enum {
+		O_PYTHON = 256,
+		O_NODE,
+		O_BUN,
+		O_DENO,
+		O_BASH,
+		O_NAME,
+		O_SCRIPT,
+		O_ENV
+	};
 	static const struct option opts[] = {
 		{ "runtime", required_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "python", required_argument, NULL, O_PYTHON },
 		{ "node", required_argument, NULL, O_NODE },
+		{ "bun", required_argument, NULL, O_BUN },
+		{ "deno", required_argument, NULL, O_DENO },
+		{ "bash", required_argument, NULL, O_BASH },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "setup-script", required_argument, NULL, O_SCRIPT },
 		{ "env", required_argument, NULL, O_ENV },
@@ -122,6 +157,9 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 			break;
 		case O_PYTHON:
 		case O_NODE:
+		case O_BUN:
+		case O_DENO:
+		case O_BASH:
 			o->custom[c - O_PYTHON] = optarg;
 			break;
 		case O_NAME:
@@ -159,7 +197,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 			argv[optind]);
 		return CTL_EXIT_USAGE;
 	}
-	bool custom = o->custom[0] || o->custom[1];
+	int ncustom = count_custom(o);
+	bool custom = ncustom > 0;
 	const char *wrong = custom && o->nrt ? "--runtime"
 			    : custom	     ? NULL
 			    : o->name	     ? "--name"
@@ -167,14 +206,15 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct setup_opts *o)
 					     : NULL;
 	if (wrong) {
 		fprintf(stderr,
-			"isol8ctl: setup: %s goes with --python or --node "
-			"alone\n",
+			"isol8ctl: setup: %s goes with --python, --node, "
+			"--bun, --deno or --bash alone\n",
 			wrong);
 		return CTL_EXIT_USAGE;
 	}
-	if (o->name && o->custom[0] && o->custom[1]) {
-		fputs("isol8ctl: setup: --name names one image: give --python "
-		      "or --node, not both\n",
+	if (o->name && ncustom > 1) {
+		fputs("isol8ctl: setup: --name names one image: give one of "
+		      "--python, --node, --bun, --deno and --bash, not "
+		      "several\n",
 		      stderr);
 		return CTL_EXIT_USAGE;
 	}
@@ -252,13 +292,13 @@ static int build_prebuilt(const struct setup_opts *o, json_object *list,
 static int load_isol8_images(const struct setup_opts *o, json_object **images,
 			     char **file)
 {
-	if (o->config && (o->custom[0] || o->custom[1])) {
+	if (o->config && count_custom(o)) {
 		fputs("isol8ctl: setup: --config goes with the base images, "
-		      "not with --python or --node\n",
+		      "not with --python ... --bash\n",
 		      stderr);
 		return CTL_EXIT_USAGE;
 	}
-	if (o->custom[0] || o->custom[1])
+	if (count_custom(o))
 		return CTL_EXIT_OK;
 	return setup_isol8_images(o->config, images, file);
 }
@@ -304,7 +344,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 	}
 	args[n++] = "--ctl";
 	args[n++] = self;
-	if (!o.custom[0] && !o.custom[1]) {
+	if (!count_custom(&o)) {
 		int common = n;
 		for (int i = 0; i < o.nrt; i++) {
 			args[n++] = "--runtime";
@@ -330,7 +370,7 @@ int cmd_setup(struct ctl *ctl, int argc, char **argv)
 		args[n++] = "--setup-script";
 		args[n++] = (char *)o.script;
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(custom_runtimes); i++) {
 		if (!o.custom[i])
 			continue;
 		args[n] = "--runtime";

@@ -34,7 +34,8 @@ static const struct ctl_command commands[] = {
 	  false },
 	{ "image", cmd_image, "the image store: ls, inspect, rm, prune, import",
 	  false },
-	{ "setup", cmd_setup, "build the base images the store lacks", false },
+	{ "setup", cmd_setup,
+	  "build base images, and custom ones with packages", false },
 };
 
 static void usage(FILE *out)

@@ -2,6 +2,7 @@
 
 #include "image_ref.h"
 #include "package_name.h"
+#include "runtimes/runtimes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@ static int bad(struct error *e, const char *at, const char *what,
 			 what, v ? json_object_to_json_string(v) : "nothing");
 }
 
-static int check_packages(const char *at, json_object *v, struct error *e)
+/* Package names, Debian's for bash. */
+static int check_packages(const char *at, json_object *v, bool debian,
+			  struct error *e)
 {
 	if (!json_object_is_type(v, json_type_array) ||
 	    json_object_array_length(v) == 0 ||
@@ -23,15 +26,19 @@ static int check_packages(const char *at, json_object *v, struct error *e)
 			   v);
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		json_object *p = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(p, json_type_string) ||
-		    !package_name_valid(json_object_get_string(p))) {
-			char name[200];
-			snprintf(name, sizeof(name), "%s[%zu]", at, i);
-			return bad(e, name,
-				   "must be a package name (letters, digits "
-				   "and @_./=-, not starting with -)",
-				   p);
-		}
+		const char *s = json_object_get_string(p);
+		if (json_object_is_type(p, json_type_string) &&
+		    (debian ? debian_package_valid(s) : package_name_valid(s)))
+			continue;
+		char name[200];
+		snprintf(name, sizeof(name), "%s[%zu]", at, i);
+		return bad(e, name,
+			   debian ? "must be a Debian package name (NAME or "
+				    "NAME=VERSION: a-z, 0-9 and +.-, starting "
+				    "with a letter or digit)"
+				  : "must be a package name (letters, digits "
+				    "and @_./=-, not starting with -)",
+			   p);
 	}
 	return 0;
 }
@@ -56,19 +63,14 @@ static int check_entry(const char *at, json_object *img, struct error *e)
 			if (r.kind != IMAGE_REF_TAG)
 				return bad(e, m, "must be NAME:TAG", val);
 		} else if (strcmp(key, "runtime") == 0) {
-			const char *rt = json_object_get_string(val);
 			if (!json_object_is_type(val, json_type_string) ||
-			    (strcmp(rt, "python") != 0 &&
-			     strcmp(rt, "node") != 0))
+			    !runtime_find(json_object_get_string(val)))
 				return bad(e, m,
-					   "must be \"python\" or \"node\" "
-					   "(the runtimes custom images are "
-					   "built for)",
+					   "must be \"python\", \"node\", "
+					   "\"bun\", \"deno\" or \"bash\"",
 					   val);
 		} else if (strcmp(key, "installPackages") == 0) {
-			int err = check_packages(m, val, e);
-			if (err < 0)
-				return err;
+			continue; /* below, with the runtime known */
 		} else if (strcmp(key, "setupScript") == 0) {
 			if (val &&
 			    (!json_object_is_type(val, json_type_string) ||
@@ -92,7 +94,11 @@ static int check_entry(const char *at, json_object *img, struct error *e)
 			snprintf(m, sizeof(m), "%s.%s", at, required[i]);
 			return bad(e, m, "is required", NULL);
 		}
-	return 0;
+	json_object *rt = json_object_object_get(img, "runtime");
+	snprintf(m, sizeof(m), "%s.installPackages", at);
+	return check_packages(m, json_object_object_get(img, "installPackages"),
+			      strcmp(json_object_get_string(rt), "bash") == 0,
+			      e);
 }
 
 int prebuilt_images_check(const char *path, json_object *v, struct error *e)

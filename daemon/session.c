@@ -1,4 +1,4 @@
-#include "session.h"
+#include "session_priv.h"
 
 #include "daemon.h"
 #include "execution_result.h"
@@ -6,7 +6,6 @@
 #include "log.h"
 #include "pool.h"
 #include "hibernation.h"
-#include "sandbox/criu_rpc.h"
 #include "sandbox/seccomp.h"
 #include "timestamp.h"
 #include "waiter.h"
@@ -17,67 +16,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define SESSION_ID_MAX 128
-/* How often, and for how long at most, session_pause looks whether the
- * kernel has stopped every process of the box. */
-#define FREEZE_POLL_USEC 5000
-#define FREEZE_TIMEOUT_USEC 5000000ULL
-
-/* HIBERNATED: no box; its processes and files wait on disk
- * (session_hibernate.c).  HIBERNATING and RESTORING: CRIU works on it. */
-enum pause_state {
-	RUNNING,
-	FREEZING,
-	PAUSED,
-	HIBERNATING,
-	HIBERNATED,
-	RESTORING
-};
-
-struct session {
-	struct sessions *set;
-	struct session *next;
-	struct tenant *owner;
-	char id[SESSION_ID_MAX + 1];
-	const struct runtime *rt;
-	struct box *box;
-	struct pool_key *pool_key; /* the box came from the pool */
-	bool ready, ending;
-	struct waiter *waiter;	/* an interpreter starting */
-	struct command *interp; /* one that waits */
-	struct session_job *running;
-	struct session_job *head, *tail;
-	unsigned queued;
-	struct session_job *side; /* concurrent jobs, started */
-	uint64_t executions;
-	bool persisted; /* kept after an ephemeral run (options.persist) */
-	struct session_usage usage;	  /* its executions' network bytes */
-	uint64_t created_usec;		  /* CLOCK_MONOTONIC */
-	uint64_t created_ms, accessed_ms; /* CLOCK_REALTIME */
-	uint64_t idle_ms;		  /* 0: no idle timeout */
-	uint64_t idle_deadline, life_deadline; /* CLOCK_MONOTONIC usec; 0 */
-	sd_event_source *idle_timer, *life_timer, *kick;
-	enum pause_state pause;
-	uint64_t paused_ms, freeze_deadline;
-	sd_event_source *freeze_timer;
-	session_paused_fn paused; /* the caller of session_pause, waiting */
-	void *paused_data;
-	struct hibernation *hib; /* while HIBERNATING or HIBERNATED */
-	struct criu_op *criu;	 /* while HIBERNATING or RESTORING */
-	session_cr_fn cr_done;	 /* the caller that waits for it */
-	void *cr_data;
-};
-
-struct sessions {
-	struct daemon *d;
-	struct session *list;
-	/* Deleted while CRIU worked on them: freed once it is done. */
-	struct session *limbo;
-	unsigned count;
-	bool stopping; /* hibernated sessions stay on disk */
-};
-
-static uint64_t mono_usec(const struct session *s)
+uint64_t session_mono_usec(const struct session *s)
 {
 	uint64_t t = 0;
 	sd_event_now(s->set->d->event, CLOCK_MONOTONIC, &t);
@@ -134,7 +73,7 @@ struct session *session_find(struct sessions *set, const struct caller *c,
 
 /* ---- timers ---- */
 
-static void arm(sd_event_source *src, uint64_t deadline)
+void session_arm(sd_event_source *src, uint64_t deadline)
 {
 	if (!deadline) {
 		sd_event_source_set_enabled(src, SD_EVENT_OFF);
@@ -146,14 +85,14 @@ static void arm(sd_event_source *src, uint64_t deadline)
 
 /* The idle timer runs only while nothing runs or waits in the session and
  * it is not paused. */
-static void arm_idle(struct session *s)
+void session_arm_idle(struct session *s)
 {
 	if (s->pause == HIBERNATED)
 		return; /* its timer counts sessions.hibernatedTtlMs */
 	bool idle = !s->running && !s->head && s->idle_ms > 0 &&
 		    s->pause == RUNNING;
-	s->idle_deadline = idle ? mono_usec(s) + s->idle_ms * 1000 : 0;
-	arm(s->idle_timer, s->idle_deadline);
+	s->idle_deadline = idle ? session_mono_usec(s) + s->idle_ms * 1000 : 0;
+	session_arm(s->idle_timer, s->idle_deadline);
 }
 
 static int on_idle(sd_event_source *src, uint64_t usec, void *userdata)
@@ -184,7 +123,7 @@ static int on_lifetime(sd_event_source *src, uint64_t usec, void *userdata)
 void session_touch(struct session *s)
 {
 	s->accessed_ms = timestamp_now_ms();
-	arm_idle(s);
+	session_arm_idle(s);
 }
 
 /* Every session expires: no idle timeout is the longest one. */
@@ -203,7 +142,7 @@ void session_set_idle(struct session *s, uint64_t idle_ms)
 
 /* ---- the interpreter started ahead ---- */
 
-static void kick(struct session *s)
+void session_kick(struct session *s)
 {
 	if (!s->ending)
 		sd_event_source_set_enabled(s->kick, SD_EVENT_ONESHOT);
@@ -221,10 +160,10 @@ static void on_waiter_ready(void *userdata, int err, const char *what)
 	} else
 		s->interp = waiter_take(s->waiter);
 	s->waiter = NULL;
-	kick(s);
+	session_kick(s);
 }
 
-static void start_interpreter(struct session *s)
+void session_start_interpreter(struct session *s)
 {
 	if (!s->rt->preload || s->interp || s->waiter || s->ending ||
 	    !s->ready || s->pause != RUNNING)
@@ -238,7 +177,7 @@ static void start_interpreter(struct session *s)
 	}
 }
 
-static void drop_interpreter(struct session *s)
+void session_stop_interpreter(struct session *s)
 {
 	command_discard(s->interp);
 	s->interp = NULL;
@@ -260,7 +199,8 @@ static int on_kick(sd_event_source *src, void *userdata)
 		if (!j->started) {
 			j->started = true;
 			j->start(j, s->box, NULL);
-			kick(s); /* the list may have changed: look again */
+			session_kick(
+				s); /* the list may have changed: look again */
 			return 0;
 		}
 	struct session_job *job = s->head;
@@ -277,13 +217,13 @@ static int on_kick(sd_event_source *src, void *userdata)
 	job->started = true;
 	s->running = job;
 	s->executions++;
-	arm_idle(s);
+	session_arm_idle(s);
 	struct command *interp = NULL;
 	if (job->wants_interpreter) {
 		interp = s->interp;
 		s->interp = NULL;
 	} else
-		drop_interpreter(s);
+		session_stop_interpreter(s);
 	job->start(job, s->box, interp);
 	return 0;
 }
@@ -298,7 +238,7 @@ int session_enqueue(struct session *s, struct session_job *job)
 		job->next = s->side;
 		s->side = job;
 		session_touch(s);
-		kick(s);
+		session_kick(s);
 		return 0;
 	}
 	if (s->queued >= s->set->d->cfg.session_max_queued)
@@ -311,8 +251,8 @@ int session_enqueue(struct session *s, struct session_job *job)
 	s->tail = job;
 	s->queued++;
 	s->accessed_ms = timestamp_now_ms();
-	arm_idle(s);
-	kick(s);
+	session_arm_idle(s);
+	session_kick(s);
 	return 0;
 }
 
@@ -351,13 +291,13 @@ void session_job_done(struct session_job *job)
 		s->queued--;
 	}
 	session_touch(s);
-	start_interpreter(s);
-	kick(s);
+	session_start_interpreter(s);
+	session_kick(s);
 }
 
 /* ---- lifecycle ---- */
 
-static void end_jobs(struct session *s, enum error_kind kind, const char *msg)
+void session_end_jobs(struct session *s, enum error_kind kind, const char *msg)
 {
 	struct session_job *job = s->running;
 	if (job) {
@@ -376,9 +316,9 @@ static void end_jobs(struct session *s, enum error_kind kind, const char *msg)
 	}
 }
 
-static void session_free(struct session *s)
+void session_free(struct session *s)
 {
-	drop_interpreter(s);
+	session_stop_interpreter(s);
 	box_destroy(s->box);
 	hibernation_free(s->hib, &s->set->d->boxes, !s->set->stopping);
 	if (s->pool_key)
@@ -414,7 +354,7 @@ void session_delete(struct session *s, const char *why)
 		j->session = NULL;
 	for (struct session_job *j = s->side; j; j = j->next)
 		j->session = NULL;
-	end_jobs(s, ERR_CONFLICT, msg);
+	session_end_jobs(s, ERR_CONFLICT, msg);
 	expose_session_ended(s->set->d->exposures, s);
 	session_paused_fn paused = s->paused;
 	s->paused = NULL;
@@ -435,7 +375,7 @@ void session_delete(struct session *s, const char *why)
 	session_free(s); /* box_destroy thaws a frozen box to kill it */
 }
 
-static void on_box_died(struct box *b, void *userdata)
+void session_box_died(struct box *b, void *userdata)
 {
 	(void)b;
 	session_delete(userdata, "its sandbox ended (killed or out of memory)");
@@ -454,8 +394,8 @@ static void on_box_ready(struct box *b, int err, const char *what,
 		return;
 	}
 	s->ready = true;
-	start_interpreter(s);
-	kick(s);
+	session_start_interpreter(s);
+	session_kick(s);
 }
 
 static bool valid_id(const char *id)
@@ -491,9 +431,8 @@ uint64_t session_default_idle_ms(const struct config *cfg)
 
 /* A session of c's tenant without its box yet, within the quotas; NULL
  * with e saying why. */
-static struct session *session_alloc(struct sessions *set,
-				     const struct caller *c, const char *id,
-				     uint64_t idle_ms, struct error *e)
+struct session *session_alloc(struct sessions *set, const struct caller *c,
+			      const char *id, uint64_t idle_ms, struct error *e)
 {
 	const struct caller own = { .tenant = c->tenant };
 	struct daemon *d = set->d;
@@ -538,7 +477,7 @@ static struct session *session_alloc(struct sessions *set,
 	else
 		r = make_id(s->id);
 	s->created_ms = s->accessed_ms = timestamp_now_ms();
-	s->created_usec = mono_usec(s);
+	s->created_usec = session_mono_usec(s);
 	s->idle_ms = clamp_idle(&d->cfg, idle_ms);
 	if (r >= 0)
 		r = sd_event_add_time(d->event, &s->idle_timer, CLOCK_MONOTONIC,
@@ -564,7 +503,7 @@ static struct session *session_alloc(struct sessions *set,
 
 static void session_link(struct session *s)
 {
-	arm_idle(s);
+	session_arm_idle(s);
 	s->next = s->set->list;
 	s->set->list = s;
 	s->set->count++;
@@ -591,7 +530,7 @@ int session_create(struct sessions *set, const struct caller *c, const char *id,
 	/* A pooled box serves a session made with the pooled boxes' options;
 	 * its waiting interpreter becomes the session's first one. */
 	if ((r = pool_get_box(d->pool, &d->boxes, req, &spec, on_box_ready,
-			      on_box_died, s, &claim, &s->box)) > 0) {
+			      session_box_died, s, &claim, &s->box)) > 0) {
 		s->interp = claim.cmd;
 		s->pool_key = claim.key;
 		s->ready = true;
@@ -623,9 +562,9 @@ int session_adopt(struct sessions *set, const struct caller *c, struct box *b,
 	s->persisted = true;
 	s->executions = 1;
 	s->usage = *usage;
-	box_set_died(b, on_box_died, s);
+	box_set_died(b, session_box_died, s);
 	session_link(s);
-	start_interpreter(s);
+	session_start_interpreter(s);
 	*out = s;
 	return 0;
 }
@@ -659,136 +598,6 @@ void sessions_free(struct sessions *set)
 	while (set->limbo)
 		session_criu_wait(set->limbo); /* its end frees it */
 	free(set);
-}
-
-/* ---- pause and resume ---- */
-
-bool session_paused(const struct session *s)
-{
-	return s->pause != RUNNING;
-}
-
-const char *session_state(const struct session *s)
-{
-	static const char *const states[] = {
-		[RUNNING] = "running",	     [FREEZING] = "running",
-		[PAUSED] = "paused",	     [HIBERNATING] = "hibernating",
-		[HIBERNATED] = "hibernated", [RESTORING] = "restoring"
-	};
-	return states[s->pause];
-}
-
-static void pause_done(struct session *s, int err)
-{
-	session_paused_fn paused = s->paused;
-	s->paused = NULL;
-	if (paused)
-		paused(s->paused_data, err);
-}
-
-static int on_freeze_poll(sd_event_source *src, uint64_t usec, void *userdata)
-{
-	(void)src;
-	struct session *s = userdata;
-	int r = box_frozen(s->box);
-	if (r == 0 && usec < s->freeze_deadline) {
-		sd_event_source_set_time_relative(s->freeze_timer,
-						  FREEZE_POLL_USEC);
-		sd_event_source_set_enabled(s->freeze_timer, SD_EVENT_ONESHOT);
-		return 0;
-	}
-	if (r <= 0) {
-		r = r < 0 ? r : -ETIMEDOUT;
-		log_errno(LOG_WARNING, r, "session %s: cannot freeze its box",
-			  s->id);
-		box_freeze(s->box, false);
-		s->pause = RUNNING;
-		session_touch(s);
-		start_interpreter(s);
-		kick(s);
-		pause_done(s, r);
-		return 0;
-	}
-	s->pause = PAUSED;
-	s->paused_ms = timestamp_now_ms();
-	log_info("session %s paused", s->id);
-	pause_done(s, 0);
-	return 0;
-}
-
-/* 0 when s stands still between executions, its box made and no pause
- * under way; else why not. */
-static int between_executions(const struct session *s)
-{
-	if (s->pause == FREEZING || s->criu)
-		return -EINPROGRESS;
-	if (!s->ready)
-		return -EAGAIN;
-	if (s->running || s->head || s->side)
-		return -EBUSY;
-	return 0;
-}
-
-int session_pause(struct session *s, session_paused_fn done, void *userdata)
-{
-	if (s->pause == PAUSED || s->pause == HIBERNATED)
-		return -EALREADY;
-	int r = between_executions(s);
-	if (r == 0)
-		r = box_freeze(s->box, true);
-	if (r < 0)
-		return r;
-	uint64_t now = mono_usec(s);
-	s->freeze_deadline = now + FREEZE_TIMEOUT_USEC;
-	if (!s->freeze_timer)
-		r = sd_event_add_time(s->set->d->event, &s->freeze_timer,
-				      CLOCK_MONOTONIC, now, 1000,
-				      on_freeze_poll, s);
-	else if ((r = sd_event_source_set_time(s->freeze_timer, now)) >= 0)
-		r = sd_event_source_set_enabled(s->freeze_timer,
-						SD_EVENT_ONESHOT);
-	if (r < 0) {
-		box_freeze(s->box, false);
-		return r;
-	}
-	/* An interpreter half started would miss its start-up deadline. */
-	waiter_free(s->waiter);
-	s->waiter = NULL;
-	s->pause = FREEZING;
-	s->paused = done;
-	s->paused_data = userdata;
-	arm_idle(s);
-	return 0;
-}
-
-void session_pause_forget(struct session *s)
-{
-	s->paused = NULL;
-}
-
-int session_resume(struct session *s)
-{
-	if (s->pause == RUNNING)
-		return -EALREADY;
-	if (s->pause == RESTORING)
-		return 0; /* it ends running: jobs wait for it */
-	if (s->pause == HIBERNATED)
-		return -ENOTCONN; /* session_restore() brings it back */
-	if (s->pause == HIBERNATING)
-		return -EINPROGRESS;
-	int r = box_freeze(s->box, false);
-	if (r < 0)
-		return r;
-	if (s->pause == FREEZING) {
-		sd_event_source_set_enabled(s->freeze_timer, SD_EVENT_OFF);
-		pause_done(s, -ECANCELED);
-	} else
-		log_info("session %s resumed", s->id);
-	s->pause = RUNNING;
-	session_touch(s);
-	start_interpreter(s);
-	kick(s);
-	return 0;
 }
 
 /* ---- views ---- */
@@ -836,7 +645,7 @@ json_object *session_to_json(const struct session *s)
 	if (s->life_deadline && (!deadline || s->life_deadline < deadline))
 		deadline = s->life_deadline;
 	if (deadline) {
-		uint64_t now = mono_usec(s);
+		uint64_t now = session_mono_usec(s);
 		uint64_t left = deadline > now ? (deadline - now) / 1000 : 0;
 		add_time(o, "expiresAt", timestamp_now_ms() + left);
 	} else
@@ -859,7 +668,7 @@ json_object *session_to_json(const struct session *s)
 		box_usage(s->box, &u);
 	json_object *ru = json_object_new_object();
 	exec_usage_json(ru, u.cpu_time_ns,
-			(mono_usec(s) - s->created_usec) / 1000, &u,
+			(session_mono_usec(s) - s->created_usec) / 1000, &u,
 			s->usage.net_in, s->usage.net_out);
 	json_object_object_add(ru, "oomKills",
 			       json_object_new_int64((int64_t)u.oom_kills));
@@ -875,210 +684,4 @@ json_object *sessions_to_json(const struct sessions *set,
 		if (c->admin || s->owner == c->tenant)
 			json_object_array_add(a, session_to_json(s));
 	return a;
-}
-
-/* ---- hibernation (session_hibernate.c) ---- */
-
-struct daemon *session_daemon(const struct session *s)
-{
-	return s->set->d;
-}
-
-struct daemon *sessions_daemon(const struct sessions *set)
-{
-	return set->d;
-}
-
-struct hibernation *session_hibernation(const struct session *s)
-{
-	return s->hib;
-}
-
-int session_may_hibernate(const struct session *s)
-{
-	return s->pause == HIBERNATED ? -EALREADY : between_executions(s);
-}
-
-void session_stop_interpreter(struct session *s)
-{
-	drop_interpreter(s);
-}
-
-/* The idle timer counts the hibernated session's time on disk. */
-static void arm_hibernated(struct session *s, uint64_t ttl_ms)
-{
-	s->idle_deadline = mono_usec(s) + ttl_ms * 1000;
-	arm(s->idle_timer, s->idle_deadline);
-}
-
-const char *session_busy_with(const struct session *s)
-{
-	switch (s->pause) {
-	case FREEZING:
-		return "being paused";
-	case HIBERNATING:
-		return "being hibernated";
-	case RESTORING:
-		return "being restored";
-	default:
-		return NULL;
-	}
-}
-
-void session_cr_done(struct session *s, const struct error *e)
-{
-	session_cr_fn done = s->cr_done;
-	s->cr_done = NULL;
-	if (done)
-		done(s->cr_data, e ? NULL : s, e);
-}
-
-void session_cr_forget(struct session *s)
-{
-	s->cr_done = NULL;
-}
-
-void session_set_hibernating(struct session *s, struct hibernation *h,
-			     struct criu_op *op, session_cr_fn done,
-			     void *userdata)
-{
-	drop_interpreter(s);
-	s->hib = h;
-	s->criu = op;
-	s->cr_done = done;
-	s->cr_data = userdata;
-	s->pause = HIBERNATING;
-	arm_idle(s);
-}
-
-void session_set_restoring(struct session *s, struct criu_op *op,
-			   session_cr_fn done, void *userdata)
-{
-	s->criu = op;
-	s->cr_done = done;
-	s->cr_data = userdata;
-	s->pause = RESTORING;
-}
-
-void session_criu_wait(struct session *s)
-{
-	if (s->criu)
-		criu_op_wait(s->criu);
-}
-
-bool session_criu_over(struct session *s, struct box *b)
-{
-	s->criu = NULL;
-	if (!s->ending)
-		return false;
-	/* Deleted meanwhile: its box and directory go with it. */
-	if (b)
-		s->box = b;
-	for (struct session **pp = &s->set->limbo; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	session_free(s);
-	return true;
-}
-
-void session_hibernation_failed(struct session *s, const struct error *e)
-{
-	s->hib = NULL;
-	s->pause = RUNNING;
-	session_touch(s);
-	start_interpreter(s);
-	kick(s);
-	session_cr_done(s, e);
-}
-
-void session_restore_failed(struct session *s, const struct error *e)
-{
-	s->pause = HIBERNATED;
-	/* Executions that waited for the restore. */
-	end_jobs(s, e->kind, e->message);
-	session_cr_done(s, e);
-}
-
-void session_set_hibernated(struct session *s, struct hibernation *h,
-			    uint64_t ttl_ms)
-{
-	drop_interpreter(s);
-	box_destroy(s->box);
-	s->box = NULL;
-	s->hib = h;
-	s->pause = HIBERNATED;
-	arm_hibernated(s, ttl_ms);
-	log_info("session %s hibernated", s->id);
-}
-
-void session_set_restored(struct session *s, struct box *b,
-			  struct hibernation **h)
-{
-	*h = s->hib;
-	s->hib = NULL;
-	s->box = b;
-	s->pause = RUNNING;
-	log_info("session %s restored in box %s", s->id, box_name(b));
-	session_touch(s);
-	start_interpreter(s);
-	kick(s);
-}
-
-void session_box_died(struct box *b, void *session)
-{
-	on_box_died(b, session);
-}
-
-int session_add_hibernated(struct sessions *set, struct tenant *t,
-			   const char *id, const struct runtime *rt,
-			   const struct session_saved *saved,
-			   struct hibernation *h, uint64_t ttl_ms,
-			   struct session **out, struct error *e)
-{
-	/* Within the quotas as any session, but never refused for them: it
-	 * exists already. */
-	const struct caller admin = { .tenant = t, .admin = true };
-	struct session *s = session_alloc(set, &admin, id, saved->idle_ms, e);
-	if (!s)
-		return -e->err;
-	s->rt = rt;
-	s->ready = true;
-	s->persisted = saved->persisted;
-	s->executions = saved->executions;
-	s->created_ms = saved->created_ms;
-	s->accessed_ms = saved->accessed_ms;
-	s->hib = h;
-	s->pause = HIBERNATED;
-	s->next = set->list;
-	set->list = s;
-	set->count++;
-	arm_hibernated(s, ttl_ms);
-	*out = s;
-	return 0;
-}
-
-void session_saved_of(const struct session *s, struct session_saved *out)
-{
-	*out = (struct session_saved){ .idle_ms = s->idle_ms,
-				       .created_ms = s->created_ms,
-				       .accessed_ms = s->accessed_ms,
-				       .executions = s->executions,
-				       .persisted = s->persisted };
-}
-
-struct session *sessions_first(const struct sessions *set)
-{
-	return set->list;
-}
-
-struct session *session_next(const struct session *s)
-{
-	return s->next;
-}
-
-bool session_hibernated(const struct session *s)
-{
-	return s->pause == HIBERNATED;
 }

@@ -72,24 +72,6 @@ static int write_meta(const struct hibernation *h, const struct session *s)
 	return rename(tmp, path) < 0 ? -errno : 0;
 }
 
-/* Whether this process runs under a seccomp filter: the kernel lets no
- * tracer that does suspend its tracees' filters (PTRACE_O_SUSPEND_SECCOMP),
- * and CRIU's code in a box would meet the box's own.  Read once: a filter
- * never goes. */
-static bool under_seccomp(void)
-{
-	static int mode = -1;
-	if (mode < 0) {
-		mode = 0;
-		_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
-		char line[128];
-		while (f && fgets(line, sizeof(line), f))
-			if (sscanf(line, "Seccomp: %d", &mode) == 1)
-				break;
-	}
-	return mode > 0;
-}
-
 /* A hibernation that failed: b is s's again, h and its directory go. */
 static void undo(struct session *s, struct box *b, struct hibernation *h, int r,
 		 const char *why)
@@ -166,7 +148,7 @@ static int hibernate(struct session *s, bool by_stop, session_cr_fn done,
 				 "Session %s runs on an image: only sessions "
 				 "on the host image can be hibernated",
 				 id);
-	if (under_seccomp())
+	if (d->features.self_filtered)
 		return error_set(e, ERR_UNSUPPORTED, EPERM,
 				 "Sessions cannot be hibernated while isol8d "
 				 "itself runs under a seccomp filter (as "
@@ -258,7 +240,7 @@ int session_restore(struct session *s, session_cr_fn done, void *userdata,
 	struct hibernation *h = session_hibernation(s);
 	if (!session_hibernated(s))
 		return -EALREADY;
-	if (under_seccomp())
+	if (d->features.self_filtered)
 		return error_set(e, ERR_UNSUPPORTED, EPERM,
 				 "Session %s cannot be restored while isol8d "
 				 "itself runs under a seccomp filter; see "

@@ -25,12 +25,16 @@
  * are kept in the images up to this size each. */
 #define CRIU_GHOST_LIMIT (64u << 20)
 
-/* A call under way: the socket its answer comes on, and CRIU's pid. */
+/* A call under way: the socket its answer comes on, and CRIU's pid.  Once
+ * the answer is in (r, resp), CRIU's exit is awaited on the loop (exit). */
 struct criu_op {
-	sd_event_source *io, *timer;
+	sd_event *event;
+	sd_event_source *io, *timer, *exit;
 	int sk, images_fd;
 	pid_t pid;
 	bool restore, timed_out;
+	int r;
+	CriuResponse *resp;
 	const char *criu, *log;
 	criu_done_fn done;
 	void *userdata;
@@ -153,31 +157,60 @@ static int check(const struct criu_op *op, int r, const CriuResponse *resp,
 	return -EBADMSG;
 }
 
-/* The answer (or its absence) read, CRIU reaped, done called, op freed.
- * criu swrk ends once its socket closes: the wait is short. */
-static void finish(struct criu_op *op)
+/* CRIU reaped (status as from waitpid): done called, op freed. */
+static void complete(struct criu_op *op, int status)
 {
-	CriuResponse *resp = NULL;
-	int r = op->timed_out ? -ETIMEDOUT : recv_response(op->sk, &resp);
-	sd_event_source_disable_unref(op->io);
-	sd_event_source_disable_unref(op->timer);
-	close(op->sk);
-	if (r < 0)
-		kill(op->pid, SIGKILL);
-	int status = 0;
-	while (waitpid(op->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int r = op->r;
 	if (r < 0 && WIFEXITED(status) && WEXITSTATUS(status) >= 126)
 		r = WEXITSTATUS(status) == 127 ? -ENOENT : -ECHILD;
 	char why[512] = "";
-	r = check(op, r, resp, why, sizeof(why));
-	if (resp)
-		criu_response__free_unpacked(resp, NULL);
+	r = check(op, r, op->resp, why, sizeof(why));
+	if (op->resp)
+		criu_response__free_unpacked(op->resp, NULL);
 	close(op->images_fd);
 	criu_done_fn done = op->done;
 	void *userdata = op->userdata;
 	free(op);
 	done(userdata, r, why);
+}
+
+static void reap_now(struct criu_op *op)
+{
+	int status = 0;
+	while (waitpid(op->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	complete(op, status);
+}
+
+static int on_criu_exit(sd_event_source *src, const siginfo_t *si,
+			void *userdata)
+{
+	(void)src;
+	struct criu_op *op = userdata;
+	/* sd-event keeps the source while it dispatches, and reaps. */
+	op->exit = sd_event_source_unref(op->exit);
+	int status = si->si_code == CLD_EXITED ? (si->si_status & 0xff) << 8
+					       : si->si_status & 0x7f;
+	complete(op, status);
+	return 0;
+}
+
+/* The answer (or its absence) read and CRIU told to go; its exit is
+ * awaited on the loop where there is one (criu swrk ends once its socket
+ * closes: a slow end must not stall other clients), here otherwise. */
+static void finish(struct criu_op *op, bool on_loop)
+{
+	op->r = op->timed_out ? -ETIMEDOUT : recv_response(op->sk, &op->resp);
+	op->io = sd_event_source_disable_unref(op->io);
+	op->timer = sd_event_source_disable_unref(op->timer);
+	close(op->sk);
+	op->sk = -1;
+	if (op->r < 0)
+		kill(op->pid, SIGKILL);
+	if (on_loop && sd_event_add_child(op->event, &op->exit, op->pid,
+					  WEXITED, on_criu_exit, op) >= 0)
+		return;
+	reap_now(op);
 }
 
 static int on_answer(sd_event_source *src, int fd, uint32_t revents,
@@ -186,7 +219,7 @@ static int on_answer(sd_event_source *src, int fd, uint32_t revents,
 	(void)src;
 	(void)fd;
 	(void)revents;
-	finish(userdata);
+	finish(userdata, true);
 	return 0;
 }
 
@@ -196,18 +229,23 @@ static int on_timeout(sd_event_source *src, uint64_t usec, void *userdata)
 	(void)usec;
 	struct criu_op *op = userdata;
 	op->timed_out = true;
-	finish(op);
+	finish(op, true);
 	return 0;
 }
 
 void criu_op_wait(struct criu_op *op)
 {
+	if (op->sk < 0) { /* answered: only its exit is awaited */
+		op->exit = sd_event_source_disable_unref(op->exit);
+		reap_now(op);
+		return;
+	}
 	struct pollfd p = { .fd = op->sk, .events = POLLIN };
 	int r;
 	while ((r = poll(&p, 1, CRIU_TIMEOUT_MS)) < 0 && errno == EINTR)
 		;
 	op->timed_out = r == 0;
-	finish(op);
+	finish(op, false);
 }
 
 /* Forks CRIU, sends req and leaves the answer to the event loop. */
@@ -217,7 +255,8 @@ static int start(const struct criu_call *c, const CriuRequest *req, int keep,
 	struct criu_op *op = calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;
-	*op = (struct criu_op){ .sk = -1,
+	*op = (struct criu_op){ .event = c->event,
+				.sk = -1,
 				.images_fd = -1,
 				.restore = req->kind ==
 					   CRIU_KIND__CRIU_KIND_RESTORE,

@@ -33,6 +33,18 @@ static bool file_positive(const char *path)
 	return f && fscanf(f, "%ld", &v) == 1 && v > 0;
 }
 
+/* The "Seccomp:" mode of /proc/self/status: 0 none, 2 a filter. */
+static bool self_filtered(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	int mode = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Seccomp: %d", &mode) == 1)
+			break;
+	return mode > 0;
+}
+
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;
@@ -81,6 +93,7 @@ void host_features_probe(struct host_features *f)
 		       syscall_exists(SYS_move_mount) &&
 		       syscall_exists(SYS_mount_setattr);
 	f->openat2 = open_beneath_probe();
+	f->self_filtered = self_filtered();
 	if (f->cgroup_mode == CGROUP_MODE_V2) {
 		/* cgroup.kill exists in non-root cgroups from Linux 5.14. */
 		unsigned maj = 0, min = 0;

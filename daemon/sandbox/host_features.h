@@ -27,6 +27,11 @@ struct host_features {
 	bool cgroup_kill; /* 5.14; else the box's PID 1 is killed */
 	bool overlayfs;
 	bool memory_swap_limit; /* memsw on v1, memory.swap.max on v2 */
+	/* isol8d itself runs under a seccomp filter (as its unit's
+	 * SystemCallFilter= makes one; a filter never goes): the kernel then
+	 * lets no tracer it starts suspend its tracees' filters
+	 * (PTRACE_O_SUSPEND_SECCOMP), which CRIU needs. */
+	bool self_filtered;
 };
 
 void host_features_probe(struct host_features *f);

@@ -170,8 +170,8 @@ def test_bad_requests_refused(daemon, tmp_path):
         (("--python", "ok", "--setup-script", tmp_path / "none"),
          "--setup-script"),
         (("--ruby", "x"), "unrecognized option"),
-        (("--name", "x:y"), "--python or --node"),
-        (("--python", "a", "--node", "b", "--name", "x:y"), "not both"),
+        (("--name", "x:y"), "--python, --node, --bun, --deno or --bash"),
+        (("--python", "a", "--node", "b", "--name", "x:y"), "not several"),
     ]
     for args, words in cases:
         out = ctl(daemon, "setup", *args)
