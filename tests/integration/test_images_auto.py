@@ -38,7 +38,10 @@ WAIT = 300
 def store():
     s = short_tmpdir("isol8-auto-")
     yield s
-    subprocess.run(["rm", "-rf", "--", str(s)], check=False)
+    for line in reversed(mounts_under(s)):
+        subprocess.run(["umount", "-l", line.split()[4]], check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(s)],
+                   check=False)
 
 
 @pytest.fixture
@@ -158,13 +161,21 @@ def test_serves_on_the_host_while_building_then_the_image_by_name(store,
 
 def test_stop_mid_build_leaves_no_builder_stage_or_mount(store, start,
                                                         tmp_path):
+    """The stand-in mounts in the tree it makes and, terminated, undoes
+    that before it exits, as mmdebstrap does: the stage must go after."""
     mark = tmp_path / "started"
-    env = fake_mmdebstrap(tmp_path, f'mkdir -p "$ROOT/proc"\n'
-                                    f': > {mark}\nexec sleep 600')
+    env = fake_mmdebstrap(tmp_path, f"""
+mkdir -p "$ROOT/proc"
+mount -t tmpfs isol8-test "$ROOT/proc"
+trap 'sleep 0.2; umount "$ROOT/proc"; exit 1' TERM
+: > {mark}
+sleep 600 & wait""")
+    mounts_before = len(open("/proc/self/mountinfo").readlines())
     d = start(store, ["python"], env=env)
     assert wait_until(mark.exists, WAIT)
     stages = list((store / "tmp").glob("build-python.*"))
     assert len(stages) == 1 and (stages[0] / "root" / "proc").is_dir()
+    assert len(mounts_under(stages[0])) == 1
     pgid = builder_pid(d)
     assert group_alive(pgid)
     assert images(d)["state"] == "building"
@@ -174,6 +185,7 @@ def test_stop_mid_build_leaves_no_builder_stage_or_mount(store, start,
     assert list((store / "images").glob("*.json")) == []
     assert not (store / "tags" / PYTHON).exists()
     assert mounts_under(store) == []
+    assert len(open("/proc/self/mountinfo").readlines()) <= mounts_before
     assert "stopping the builder" in d.stderr()
 
 
