@@ -227,7 +227,7 @@ def test_prebuilt_images_from_the_configuration(index, store):
     ({"tag": "a:latest", "runtime": "node", "installPackages": ["x"]},
      ["prebuiltImages[0].tag", "latest"]),
     ({"tag": "a:b", "runtime": "ruby", "installPackages": ["x"]},
-     ["prebuiltImages[0].runtime", "python"]),
+     ["prebuiltImages[0].runtime", "python", "\"bash\""]),
     ({"tag": "a:b", "runtime": "node", "installPackages": []},
      ["prebuiltImages[0].installPackages"]),
     ({"tag": "a:b", "runtime": "node", "installPackages": ["-x"]},
@@ -236,6 +236,12 @@ def test_prebuilt_images_from_the_configuration(index, store):
       "setupScript": 3}, ["prebuiltImages[0].setupScript"]),
     ({"tag": "a:b", "runtime": "node", "installPackages": ["x"],
       "extra": 1}, ["prebuiltImages[0].extra", "unknown key"]),
+    ({"tag": "a:b", "runtime": "bash", "installPackages": ["Jq"]},
+     ["prebuiltImages[0].installPackages[0]", "Debian package name"]),
+    ({"tag": "a:b", "runtime": "bash", "installPackages": ["@x/y"]},
+     ["prebuiltImages[0].installPackages[0]", "Debian package name"]),
+    ({"installPackages": ["x;y"], "tag": "a:b", "runtime": "bun"},
+     ["prebuiltImages[0].installPackages[0]", "package name"]),
 ])
 def test_bad_prebuilt_images_refused(tmp_path, entry, words):
     conf = tmp_path / "isol8d.json"
