@@ -31,6 +31,10 @@ extern char **environ;
 /* How long a terminated builder may take to clean up before it is
  * killed outright. */
 #define STOP_GRACE_MS 20000
+#define SYSTEMD_RUN "/usr/bin/systemd-run"
+#define SYSTEMCTL "/usr/bin/systemctl"
+/* The transient service of one runtime's build (BUILD_UNIT_FMT). */
+#define BUILD_UNIT_FMT "isol8d-image-build-%s.service"
 
 enum build_state { PRESENT, PENDING, BUILDING, BUILT, FAILED };
 
@@ -50,7 +54,11 @@ struct image_autobuild {
 	struct build builds[MAX_BUILDS];
 	size_t n;
 	struct build *current; /* NULL: no builder running */
-	pid_t pid;	       /* its process group too */
+	/* The builder runs as a transient service of its own, through
+	 * systemd-run (its pid below), not as the daemon's child. */
+	bool own_unit;
+	char unit[64];
+	pid_t pid; /* its process group too */
 	int pidfd;
 	sd_event_source *child_src, *out_src;
 	char buf[LINE_MAX_LEN];
@@ -67,6 +75,14 @@ static int may_make_setuid(void)
 	if (fd < 0)
 		return -errno;
 	return fchmod(fd, S_ISUID | 0700) < 0 ? -errno : 0;
+}
+
+/* Whether a service manager started this daemon as a service, whose
+ * transient services it can start: systemd sets INVOCATION_ID for each
+ * service it runs. */
+static bool under_service_manager(void)
+{
+	return getenv("INVOCATION_ID") && access(SYSTEMD_RUN, X_OK) == 0;
 }
 
 /* t's build is over, whichever way. */
@@ -224,22 +240,47 @@ static int spawn(struct image_autobuild *b, struct build *t)
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
-	char *argv[] = { (char *)IMAGE_BUILDER,
-			 (char *)"base",
-			 (char *)"--dir",
-			 b->cfg->images_dir,
-			 (char *)"--runtimes-dir",
-			 b->cfg->runtimes_dir,
-			 (char *)"--runtime",
-			 (char *)t->runtime,
-			 NULL };
+	snprintf(b->unit, sizeof(b->unit), BUILD_UNIT_FMT, t->runtime);
+	/* systemd-run --pipe hands its stdio to the service; --wait returns
+	 * the service's exit status. */
+	const char *via_unit[] = { SYSTEMD_RUN,
+				   "--quiet",
+				   "--collect",
+				   "--wait",
+				   "--pipe",
+				   "--service-type=exec",
+				   "--unit",
+				   b->unit,
+				   "--description",
+				   "isol8d base image build",
+				   "--property=TimeoutStopSec=20s",
+				   "--",
+				   exe };
+	const char *args[ARRAY_SIZE(via_unit) + 8];
+	size_t n = 0;
+	if (b->own_unit)
+		for (; n < ARRAY_SIZE(via_unit); n++)
+			args[n] = via_unit[n];
+	else
+		args[n++] = IMAGE_BUILDER;
+	const char *tail[] = { "base",
+			       "--dir",
+			       b->cfg->images_dir,
+			       "--runtimes-dir",
+			       b->cfg->runtimes_dir,
+			       "--runtime",
+			       t->runtime,
+			       NULL };
+	for (size_t i = 0; i < ARRAY_SIZE(tail); i++)
+		args[n++] = tail[i];
+	const char *prog = b->own_unit ? SYSTEMD_RUN : exe;
 	pid_t pid;
-	r = -posix_spawn(&pid, exe, &fa, &at, argv, environ);
+	r = -posix_spawn(&pid, prog, &fa, &at, (char *const *)args, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (r < 0) {
 		snprintf(t->message, sizeof(t->message),
-			 "cannot run %.200s: %s", exe, strerror(-r));
+			 "cannot run %.200s: %s", prog, strerror(-r));
 		return r;
 	}
 	b->pid = pid;
@@ -269,8 +310,9 @@ static int spawn(struct image_autobuild *b, struct build *t)
 	b->current = t;
 	t->state = BUILDING;
 	log_info("image build %s: building the base image of %s in %s "
-		 "(pid %d)",
-		 t->tag, t->runtime, b->cfg->images_dir, (int)pid);
+		 "(pid %d%s%s)",
+		 t->tag, t->runtime, b->cfg->images_dir, (int)pid,
+		 b->own_unit ? ", as " : "", b->own_unit ? b->unit : "");
 	return 0;
 }
 
@@ -329,18 +371,23 @@ int image_autobuild_start(sd_event *ev, const struct config *cfg,
 	}
 	*out = b;
 	int r = may_make_setuid();
+	/* Under a unit that forbids setuid files (the shipped one), the
+	 * builder runs as a service of its own, outside that sandbox. */
+	if (r < 0 && under_service_manager()) {
+		b->own_unit = true;
+		r = 0;
+	}
 	for (size_t i = 0; r < 0 && i < b->n; i++) {
 		struct build *t = &b->builds[i];
 		if (t->state != PENDING)
 			continue;
 		finish(t, FAILED);
-		snprintf(
-			t->message, sizeof(t->message),
-			"not built: this daemon may not make setuid files "
-			"(%s; systemd's RestrictSUIDSGID=, as the shipped unit "
-			"has), which a Debian tree holds; build it with "
-			"isol8ctl setup",
-			strerror(-r));
+		snprintf(t->message, sizeof(t->message),
+			 "not built: this daemon may not make setuid files "
+			 "(%s), which a Debian tree holds, and no service "
+			 "manager can run the builder for it; build it with "
+			 "isol8ctl setup",
+			 strerror(-r));
 		log_err("image build %s: %s", t->tag, t->message);
 	}
 	next(b);
@@ -354,6 +401,28 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Stops a transient build service (its builder cleans up as it would
+ * terminated) and waits for that, until deadline at most: systemd-run
+ * only watches the service, whose end it does not bring about. */
+static void stop_unit(const char *unit, long long deadline)
+{
+	const char *argv[] = { SYSTEMCTL, "stop", "--quiet", unit, NULL };
+	pid_t pid;
+	if (posix_spawn(&pid, SYSTEMCTL, NULL, NULL, (char *const *)argv,
+			environ) != 0) {
+		log_warn("image build: cannot run %s to stop %s", SYSTEMCTL,
+			 unit);
+		return;
+	}
+	int status;
+	while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() < deadline)
+		poll(NULL, 0, 20);
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+}
+
 /* Terminates the builder's group and waits (at most STOP_GRACE_MS, then
  * kills it) until none of it is left. */
 static void stop_builder(struct image_autobuild *b)
@@ -362,8 +431,10 @@ static void stop_builder(struct image_autobuild *b)
 		 b->current->tag, (int)b->pid);
 	b->child_src = sd_event_source_disable_unref(b->child_src);
 	b->out_src = sd_event_source_disable_unref(b->out_src);
-	kill(-b->pid, SIGTERM);
 	long long deadline = now_ms() + STOP_GRACE_MS;
+	if (b->own_unit)
+		stop_unit(b->unit, deadline);
+	kill(-b->pid, SIGTERM);
 	struct pollfd pfd = { .fd = b->pidfd, .events = POLLIN };
 	while (poll(&pfd, 1,
 		    (int)(deadline > now_ms() ? deadline - now_ms() : 0)) < 0 &&

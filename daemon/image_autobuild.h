@@ -9,7 +9,14 @@
  * is usable by name at once.  A failed build is logged and shown in
  * health, and tried again only at the next start.  Stopping kills the
  * builder's group and waits for it: the builder removes its staging
- * directories when terminated, so no half image is left. */
+ * directories when terminated, so no half image is left.
+ *
+ * A daemon that may not make setuid files, as under the shipped unit
+ * (RestrictSUIDSGID=, PrivateDevices=: a Debian tree holds setuid programs
+ * and mmdebstrap makes device nodes), runs the builder as a transient
+ * service of its own instead (systemd-run --wait --pipe, unit
+ * isol8d-image-build-RUNTIME.service), outside its sandbox, whose output
+ * and exit it reads the same way; stopping stops that unit. */
 #ifndef ISOL8D_IMAGE_AUTOBUILD_H
 #define ISOL8D_IMAGE_AUTOBUILD_H
 

@@ -501,7 +501,8 @@ class Daemon:
     def environment(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("LISTEN_", "WATCHDOG_", "NOTIFY_SOCKET",
-                                    "JOURNAL_STREAM", "ASAN_", "UBSAN_"))}
+                                    "JOURNAL_STREAM", "INVOCATION_ID",
+                                    "ASAN_", "UBSAN_"))}
         if self.notify:
             env["NOTIFY_SOCKET"] = self.notify.path
         if self.watchdog_usec:

@@ -218,8 +218,11 @@ def test_a_failed_build_is_reported_and_the_daemon_keeps_serving(
 def test_no_build_where_setuid_files_cannot_be_made(store, start_daemon):
     """Under systemd's RestrictSUIDSGID= (the shipped unit's), whose filter
     the builder would inherit, dpkg cannot install a Debian tree's setuid
-    programs: the builds are reported failed up front, saying why, and
-    nothing is started.  A filter failing fchmod stands in for it."""
+    programs.  A daemon that no service manager started (no INVOCATION_ID:
+    it cannot hand the build to a service of its own, as one under the
+    unit does; make vm-check shows that) reports the builds failed up
+    front, saying why, and starts nothing.  A filter failing fchmod stands
+    in for RestrictSUIDSGID=."""
     d = start_daemon(config={"images": {"dir": str(store),
                                         "build": ["python", "bash"]}},
                      wrap=(WITH_ENOSYS, "fchmod"))
@@ -227,10 +230,9 @@ def test_no_build_where_setuid_files_cannot_be_made(store, start_daemon):
     assert st["state"] == "failed", st
     for b in st["builds"]:
         assert b["state"] == "failed", b
-        assert "setuid" in b["message"] and "isol8ctl setup" in \
-            b["message"], b
+        for w in ("setuid", "no service manager", "isol8ctl setup"):
+            assert w in b["message"], b
     assert builder_pid(d) is None
-    assert "RestrictSUIDSGID" in d.stderr()
     r = execute(d, {"code": "print(6 * 7)", "runtime": "python"})
     assert r["stdout"] == "42\n"
     d.assert_clean_exit()

@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from vmlib import (CONFIG, SERVICE_CG, ctl, ctl_json, restart_daemon,
-                   run_json, show, systemctl, wait_until, pids_with)
+from vmlib import (CONFIG, SERVICE_CG, ctl, ctl_json, pids_with,
+                   restart_daemon, run_json, sh, show, systemctl, wait_until)
 
 RUNTIMES = {
     "python": 'print("hello")',
@@ -47,6 +47,31 @@ def test_health_sees_overlayfs():
     h = ctl_json("health")
     feats = h.get("features", {})
     assert feats.get("overlayfs") is True, h
+
+
+def _bash_build():
+    images = ctl_json("health").get("images", {})
+    done = [b for b in images.get("builds", [])
+            if b["runtime"] == "bash" and b["state"] in ("built", "failed")]
+    return done[0] if done else None
+
+
+def test_base_image_built_at_first_start_by_a_unit_of_its_own():
+    """The first start builds the missing base image (images.build, set to
+    bash by guest-run.sh, whose mmdebstrap stand-in needs to make a setuid
+    file) while serving: not under isol8d's unit, whose RestrictSUIDSGID=
+    forbids that, but as a transient service of its own."""
+    build = wait_until(_bash_build, 600, 2.0)
+    assert build and build["state"] == "built", ctl("health").stdout
+    r = sh("journalctl", "-b", "--no-pager", "-o", "cat",
+           "-u", "isol8d-image-build-bash.service")
+    assert "isol8d base image build" in r.stdout, r.stdout
+    # The box's root is the image: the guest's python3 is not in it.
+    r = run_json("--image", build["tag"], "-r", "bash", "-e",
+                 'echo on-image; for f in /usr/bin/*; do echo "${f##*/}"; done')
+    assert r.get("exitCode") == 0, r
+    assert r["stdout"].startswith("on-image\n"), r
+    assert "bash" in r["stdout"] and "python3" not in r["stdout"], r
 
 
 def test_watchdog_is_on():

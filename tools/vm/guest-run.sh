@@ -45,6 +45,12 @@ cp -a "$P/runtimes" /opt/isol8/runtimes
 systemd-sysusers
 systemd-tmpfiles --create
 systemctl daemon-reload
+# The daemon builds the base images its store lacks at its first start.
+# With no network here, mmdebstrap is stood in for by a script that makes
+# bash's tree from the guest's own files, and only bash's is asked for.
+install -m 0755 "$P/src/tools/vm/mmdebstrap-standin" /usr/local/bin/mmdebstrap
+mkdir -p /etc/isol8
+echo '{"images": {"build": ["bash"]}}' > /etc/isol8/isol8d.json
 stamp "systemctl enable --now isol8d.socket"
 systemctl enable --now isol8d.socket
 
