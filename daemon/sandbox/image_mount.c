@@ -145,12 +145,15 @@ int image_mount_get(struct image_mounts *m, const struct image_desc *img,
 	}
 	/* A detached copy of the shared mount for the box to move into its
 	 * own namespace: it may not clone a mount of the daemon's, nor walk
-	 * the store's directories to one. */
+	 * the store's directories to one.  The copy is private: a clone of a
+	 * mount that is shared (as all are on a systemd host) joins its peer
+	 * group, and pivot_root refuses a shared root. */
 	_cleanup_close_ int tree =
 		open_tree(AT_FDCWD, i->root,
 			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
 				  AT_SYMLINK_NOFOLLOW);
-	struct mount_attr attr = { .attr_set = ATTR_RO };
+	struct mount_attr attr = { .attr_set = ATTR_RO,
+				   .propagation = MS_PRIVATE };
 	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
 				      &attr, sizeof(attr)) < 0) {
 		int r = log_errno(LOG_ERR, -errno, "cannot clone the mount %s",

@@ -255,6 +255,22 @@ def test_default_image_configurable(store):
         d.cleanup_dir()
 
 
+def test_box_on_image_where_the_daemons_mounts_are_shared(store):
+    """On a systemd host every mount is shared, the image's too (in the
+    daemon's own namespace under its unit's PrivateMounts=): a box still
+    gets the image as its root, whose copy must not stay a peer of the
+    daemon's (pivot_root refuses a shared mount).  The daemon runs in a
+    mount namespace of its own whose mounts are all shared."""
+    d = Daemon(build=BUILD, config={"images": {"dir": str(store)}},
+               wrap=("unshare", "--mount", "--propagation", "shared"))
+    d.start()
+    try:
+        r = run_py(d, "print(6 * 7)", image=PYTHON)
+        assert r.get("stdout") == "42\n", r
+    finally:
+        d.assert_clean_exit()
+
+
 def test_no_mounts_or_cgroups_left(daemon):
     before = mount_count(daemon.pid)
     dirs = daemon_cgroup_dirs(daemon.pid)

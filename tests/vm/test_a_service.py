@@ -194,7 +194,9 @@ def private_network():
     """network.allowPrivate on (loopback servers are private addresses),
     restored afterwards."""
     old = CONFIG.read_text() if CONFIG.exists() else None
-    CONFIG.write_text(json.dumps({"network": {"allowPrivate": True}}))
+    cfg = json.loads(old) if old else {}
+    cfg.setdefault("network", {})["allowPrivate"] = True
+    CONFIG.write_text(json.dumps(cfg))
     restart_daemon()
     try:
         yield
