@@ -185,6 +185,14 @@ OTHERS = {
         "exit_code": "console.log('out'); Deno.exit(4);",
         "stdin": "console.log(JSON.stringify(await new Response("
                  "Deno.stdin.readable).text()));",
+        "meta": "console.log(import.meta.url, import.meta.filename, "
+                "import.meta.dirname, Deno.execPath(), Deno.ppid > 0);",
+        "unload": "addEventListener('unload', () => console.log('unload'));"
+                  "\nDeno.exitCode = 3;",
+        "unhandled_rejection": "Promise.reject(new Error('nope'));\n"
+                               "setTimeout(() => console.log('later'), 20);",
+        "large_output": "for (let i = 0; i < 20000; i++) "
+                        "console.log('line', i);",
     },
     "bash": {
         "hello": "echo hello",
