@@ -741,9 +741,8 @@ static void launch(struct execution *e)
 	if (r > 0) {
 		e->waiter = c.cmd;
 		e->pool_key = c.key;
-		struct cgroup_usage u = { 0 };
-		box_usage(e->box, &u);
-		e->out.cpu_before_ns = u.cpu_time_ns;
+		/* What the waiting interpreter used is not the program's. */
+		box_cpu_time(e->box, &e->out.cpu_before_ns);
 		execution_trace(e, "pooled box %s", box_name(e->box));
 		execution_begin(e);
 		return;
