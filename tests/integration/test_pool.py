@@ -161,6 +161,7 @@ OTHERS = {
                          "process.exit(6);",
         "large_output": "for (let i = 0; i < 20000; i++) "
                         "console.log('line', i);",
+        "code_over_file": "console.log('the code');",
         # Bun's nextTick queue, set up before the program starts, would
         # run 'tick' after 'micro'.
         "microtasks": "console.log(Object.keys(require.cache));\n"
@@ -223,7 +224,11 @@ EXTRA = {"stdin": {"stdin": "line one\nline two\n"},
                                      "helper.js": "exports.value = 42;\n",
                                      "helper.ts":
                                      "export const value = 42;\n"}},
-         "identity": {"env": {"FOO": "bar"}}}
+         "identity": {"env": {"FOO": "bar"}},
+         # A file of the program's name, longer than the program: the
+         # program replaces it whole.
+         "code_over_file": {"files": {
+             "main.ts": "console.log('a file named as the program');\n"}}}
 
 CASES = ([("python", n, c) for n, c in PYTHON.items()] +
          [("node", n, c) for n, c in NODE.items()] +
