@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 static void execution_start_phase(struct execution *e, enum phase ph);
 static void launch(struct execution *e);
@@ -65,6 +66,8 @@ static void execution_free(struct execution *e)
 				  e->duration_ms);
 	}
 	free(e->waiter_input);
+	if (e->entry_fd >= 0)
+		close(e->entry_fd);
 	if (e->pool_key)
 		pool_release(e->d->pool, e->pool_key);
 	sd_event_source_disable_unref(e->timer);
@@ -227,6 +230,7 @@ static void write_files(struct execution *e)
 	e->phase = PH_FILES;
 	e->files = (struct execution_files){ .box = e->box,
 					     .req = &e->req,
+					     .code_fd = &e->entry_fd,
 					     .done = on_files_written };
 	execution_files_write(&e->files);
 }
@@ -639,6 +643,7 @@ void execution_start(struct rpc_call *call)
 		return;
 	}
 	e->d = d;
+	e->entry_fd = -1;
 	make_uuid(e->id);
 	sd_event_now(d->event, CLOCK_MONOTONIC, &e->start_usec);
 	struct error err = { 0 };
@@ -741,9 +746,9 @@ static void launch(struct execution *e)
 	if (r > 0) {
 		e->waiter = c.cmd;
 		e->pool_key = c.key;
-		struct cgroup_usage u = { 0 };
-		box_usage(e->box, &u);
-		e->out.cpu_before_ns = u.cpu_time_ns;
+		e->entry_fd = c.entry_fd;
+		/* What the waiting interpreter used is not the program's. */
+		box_cpu_time(e->box, &e->out.cpu_before_ns);
 		execution_trace(e, "pooled box %s", box_name(e->box));
 		execution_begin(e);
 		return;

@@ -93,6 +93,20 @@ void execution_files_write(struct execution_files *f)
 	const char *path, *content;
 	size_t len;
 	int r;
+	if (f->next == f->req->nfiles && f->req->code && f->code_fd &&
+	    *f->code_fd >= 0) {
+		/* Truncated as box_open would: a request file may have been
+		 * written there. */
+		int fd = *f->code_fd;
+		*f->code_fd = -1;
+		r = ftruncate(fd, 0) < 0 ? -errno : 0;
+		if (r < 0) {
+			close(fd);
+			fd = -1;
+		}
+		on_file_opened(f->box, r, fd, f);
+		return;
+	}
 	if (file_at(f->req, f->next, &path, &content, &len))
 		r = box_open(f->box, path, BOX_OPEN_WRITE, 0644, on_file_opened,
 			     f);

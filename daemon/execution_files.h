@@ -28,6 +28,9 @@ struct execution_files {
 	const bool *stop;	    /* out: nothing more is read once true */
 	json_object **files;	    /* out: path → base64, made when needed */
 	size_t next;		    /* the next step: 0 to start */
+	/* in: the code file already open for writing (a pooled box's), or
+	 * NULL or -1: taken (closed, set to -1) when the code is written. */
+	int *code_fd;
 	/* Called once: msg is NULL when all is done, else the message for
 	 * the client. */
 	void (*done)(struct execution_files *f, enum error_kind kind,

@@ -38,6 +38,7 @@ struct execution {
 	 * time the box had used before the claim */
 	struct pool_key *pool_key;
 	struct command *waiter;
+	int entry_fd; /* the pooled box's code file, open; -1 */
 	char *waiter_input;
 	/* in a session: its box is lent for this execution only */
 	struct session_job job;

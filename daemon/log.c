@@ -89,8 +89,19 @@ void log_fields(int prio, const char *const *fields, const char *fmt, ...)
 		"emerg", "alert",  "crit", "error",
 		"warn",	 "notice", "info", "debug"
 	};
-	fprintf(stderr, "isol8d[%s]: %s", names[prio & 7], msg);
-	for (size_t i = 0; i < nfields; i++)
-		fprintf(stderr, "%s%s", i ? " " : " [", fields[i]);
-	fputs(nfields ? "]\n" : "\n", stderr);
+	/* One write a line (stderr is unbuffered): whole lines, and one
+	 * system call where a printf a piece made five. */
+	char line[4096];
+	size_t n = 0;
+	n += (size_t)snprintf(line, sizeof(line) - 2, "isol8d[%s]: %s",
+			      names[prio & 7], msg);
+	for (size_t i = 0; i < nfields && n < sizeof(line) - 2; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - 2 - n, "%s%s",
+				      i ? " " : " [", fields[i]);
+	if (n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	if (nfields)
+		line[n++] = ']';
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Keys are made on demand and kept: the defaults per runtime, plus
  * "unconfined" or "strict" where the other one is the default, up to this
@@ -569,10 +570,11 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 	unlink_pooled(b);
 	k->hits++;
 	k->in_use++;
-	*out = (struct pool_claim){ .key = k,
-				    .box = b->box,
-				    .cmd = b->waiter ? waiter_take(b->waiter)
-						     : NULL };
+	*out = (struct pool_claim){ .key = k, .box = b->box, .entry_fd = -1 };
+	if (b->waiter) {
+		out->entry_fd = waiter_take_entry(b->waiter);
+		out->cmd = waiter_take(b->waiter);
+	}
 	free(b);
 	/* Refilled once the execution is over (pool_release): building a box
 	 * on the loop now would delay this very execution. */
@@ -616,6 +618,8 @@ static bool pool_claim(struct pool *p, const struct exec_request *req,
 	log_info("pooled box %s cannot take %s (%s); a new box is made",
 		 box_name(out->box), what, strerror(-r));
 	command_discard(out->cmd);
+	if (out->entry_fd >= 0)
+		close(out->entry_fd);
 	box_destroy(out->box);
 	pool_release(p, out->key);
 	return false;

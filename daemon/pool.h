@@ -27,6 +27,7 @@ struct pool_claim {
 	struct pool_key *key;
 	struct box *box;
 	struct command *cmd;
+	int entry_fd; /* waiter_take_entry's, or -1: the caller closes it */
 };
 
 int pool_new(sd_event *event, const struct config *cfg, struct box_host *host,

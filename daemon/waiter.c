@@ -18,6 +18,7 @@ struct waiter {
 	const struct config *cfg;
 	const struct runtime *rt;
 	struct command *cmd;
+	int entry_fd; /* the placeholder of the program file, for writing */
 	bool waiting; /* the preload script said so */
 	bool ready;   /* ... and, where it stays, its file is gone */
 	waiter_ready_fn on_ready;
@@ -153,7 +154,7 @@ static void on_entry_made(struct box *box, int err, int fd, void *userdata)
 		report(w, err, "make the placeholder of the program file");
 		return;
 	}
-	close(fd);
+	w->entry_fd = fd;
 	start_or_report(w);
 }
 
@@ -193,6 +194,7 @@ int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 			      .box = box,
 			      .cfg = cfg,
 			      .rt = rt,
+			      .entry_fd = -1,
 			      .on_ready = ready,
 			      .on_ended = ended,
 			      .userdata = userdata };
@@ -207,11 +209,20 @@ int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 	return 0;
 }
 
+int waiter_take_entry(struct waiter *w)
+{
+	int fd = w->entry_fd;
+	w->entry_fd = -1;
+	return fd;
+}
+
 struct command *waiter_take(struct waiter *w)
 {
 	struct command *c = w->cmd;
 	command_set_callbacks(c, NULL, on_taken_done, NULL);
 	box_forget(w->box, w);
+	if (w->entry_fd >= 0)
+		close(w->entry_fd);
 	free(w);
 	return c;
 }
@@ -222,5 +233,7 @@ void waiter_free(struct waiter *w)
 		return;
 	box_forget(w->box, w);
 	command_discard(w->cmd);
+	if (w->entry_fd >= 0)
+		close(w->entry_fd);
 	free(w);
 }

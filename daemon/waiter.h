@@ -22,6 +22,11 @@ typedef void (*waiter_ended_fn)(void *userdata);
 int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 		 const struct runtime *rt, waiter_ready_fn ready,
 		 waiter_ended_fn ended, void *userdata, struct waiter **out);
+/* Before waiter_take: the program file's placeholder (entry_first),
+ * opened for writing by the box user, for the execution to write its code
+ * through without asking the box's init; -1 if none.  The caller closes
+ * it. */
+int waiter_take_entry(struct waiter *w);
 /* Hands over the waiting interpreter, for command_adopt(); frees w. */
 struct command *waiter_take(struct waiter *w);
 /* Kills the interpreter and frees w; no callback fires after this. */

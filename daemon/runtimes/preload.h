@@ -17,6 +17,8 @@ extern const char preload_python[];
 extern const size_t preload_python_len;
 extern const char preload_node[];
 extern const size_t preload_node_len;
+extern const char preload_bun[];
+extern const size_t preload_bun_len;
 extern const char preload_deno[];
 extern const size_t preload_deno_len;
 extern const char preload_bash[];

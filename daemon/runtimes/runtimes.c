@@ -45,7 +45,7 @@ static const char *const bash_warm_env[] = { "BASH_ENV=" PRELOAD_DIR
 					     "/bash_preload.sh",
 					     NULL };
 static const char *const bun_warm_args[] = { "--preload",
-					     PRELOAD_DIR "/node_preload.js",
+					     PRELOAD_DIR "/bun_preload.js",
 					     NULL };
 static const char *const deno_warm_args[] = { "--preload",
 					      PRELOAD_DIR "/deno_preload.js",
@@ -76,9 +76,8 @@ static const struct runtime runtimes[] = {
 	  python_warm_env, python_startup },
 	{ "node", "/usr/bin/node", ".js", none, none, npm_install, preload_node,
 	  "node_preload.js", false, node_warm_args, false, none, node_startup },
-	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install,
-	  preload_node, "node_preload.js", false, bun_warm_args, true, none,
-	  bun_startup },
+	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install, preload_bun,
+	  "bun_preload.js", false, bun_warm_args, true, none, bun_startup },
 	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install,
 	  preload_deno, "deno_preload.js", false, deno_warm_args, false, none,
 	  deno_startup },

@@ -179,6 +179,12 @@ int box_usage(const struct box *b, struct cgroup_usage *u)
 	return b->cg ? cgroup_box_usage(b->cg, u) : -ENOENT;
 }
 
+int box_cpu_time(const struct box *b, uint64_t *ns)
+{
+	*ns = 0;
+	return b->cg ? cgroup_box_cpu_time(b->cg, ns) : -ENOENT;
+}
+
 bool box_alive(const struct box *b)
 {
 	return b->ready && !b->dead && !b->destroyed;

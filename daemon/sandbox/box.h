@@ -70,6 +70,8 @@ void box_set_died(struct box *b, box_died_fn died, void *userdata);
 /* Rewrites the cgroup limits of a running box. */
 int box_set_limits(struct box *b, const struct cgroup_limits *lim);
 int box_usage(const struct box *b, struct cgroup_usage *u);
+/* box_usage's cpu_time_ns alone, read faster. */
+int box_cpu_time(const struct box *b, uint64_t *ns);
 /* Whether b shares the daemon's network namespace (network "host"). */
 bool box_host_network(const struct box *b);
 /* A TCP socket made in b's network namespace (non-blocking, CLOEXEC)

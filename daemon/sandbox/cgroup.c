@@ -448,6 +448,16 @@ int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u)
 	return 0;
 }
 
+int cgroup_box_cpu_time(const struct cgroup_box *box, uint64_t *ns)
+{
+	*ns = 0;
+	if (box->root->v2)
+		cg_v2_cpu_time(box, ns);
+	else
+		cg_v1_cpu_time(box, ns);
+	return 0;
+}
+
 int cgroup_box_destroy(struct cgroup_box *box)
 {
 	const struct cgroup_root *root = box->root;

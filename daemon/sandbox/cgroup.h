@@ -62,6 +62,8 @@ int cgroup_box_open_tasks(const struct cgroup_box *box, int *fds);
 /* The v2 directory for CLONE_INTO_CGROUP, or -1 on v1. */
 int cgroup_box_dirfd(const struct cgroup_box *box);
 int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u);
+/* Only usage's cpu_time_ns: one file read instead of four. */
+int cgroup_box_cpu_time(const struct cgroup_box *box, uint64_t *ns);
 /* Kills every process in the box at once (cgroup.kill); -EOPNOTSUPP where
  * the kernel has no such file, as on v1. */
 int cgroup_box_kill(struct cgroup_box *box);

@@ -59,6 +59,7 @@ int cg_same_dir_as(const struct cgroup_root *root, int c);
 int cg_v1_setup(const char *base, struct cgroup_root *root);
 int cg_v1_set_limits(struct cgroup_box *box, const struct cgroup_limits *lim);
 void cg_v1_usage(const struct cgroup_box *box, struct cgroup_usage *u);
+void cg_v1_cpu_time(const struct cgroup_box *box, uint64_t *ns);
 
 /* cgroup_v2.c */
 int cg_v2_setup(const char *base, struct cgroup_root *root);
@@ -66,5 +67,6 @@ int cg_v2_setup(const char *base, struct cgroup_root *root);
 void cg_v2_teardown(struct cgroup_root *root);
 int cg_v2_set_limits(struct cgroup_box *box, const struct cgroup_limits *lim);
 void cg_v2_usage(const struct cgroup_box *box, struct cgroup_usage *u);
+void cg_v2_cpu_time(const struct cgroup_box *box, uint64_t *ns);
 
 #endif

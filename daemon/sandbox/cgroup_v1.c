@@ -116,11 +116,15 @@ int cgroup_box_open_tasks(const struct cgroup_box *box, int *fds)
 	return n;
 }
 
-void cg_v1_usage(const struct cgroup_box *box, struct cgroup_usage *u)
+void cg_v1_cpu_time(const struct cgroup_box *box, uint64_t *ns)
 {
 	if (box->fd[CG_CPUACCT] >= 0)
-		cg_read_u64_at(box->fd[CG_CPUACCT], "cpuacct.usage",
-			       &u->cpu_time_ns);
+		cg_read_u64_at(box->fd[CG_CPUACCT], "cpuacct.usage", ns);
+}
+
+void cg_v1_usage(const struct cgroup_box *box, struct cgroup_usage *u)
+{
+	cg_v1_cpu_time(box, &u->cpu_time_ns);
 	cg_read_u64_at(box->fd[CG_MEMORY], "memory.max_usage_in_bytes",
 		       &u->peak_memory_bytes);
 	cg_read_u64_at(box->fd[CG_MEMORY], "memory.usage_in_bytes",

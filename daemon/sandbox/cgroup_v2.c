@@ -187,11 +187,16 @@ int cgroup_box_dirfd(const struct cgroup_box *box)
 	return box->root->v2 ? box->fd[0] : -1;
 }
 
-void cg_v2_usage(const struct cgroup_box *box, struct cgroup_usage *u)
+void cg_v2_cpu_time(const struct cgroup_box *box, uint64_t *ns)
 {
 	uint64_t usec = 0;
 	cg_read_key_at(box->fd[0], "cpu.stat", "usage_usec", &usec);
-	u->cpu_time_ns = usec * 1000;
+	*ns = usec * 1000;
+}
+
+void cg_v2_usage(const struct cgroup_box *box, struct cgroup_usage *u)
+{
+	cg_v2_cpu_time(box, &u->cpu_time_ns);
 	cg_read_u64_at(box->fd[0], "memory.current", &u->memory_bytes);
 	/* memory.peak appeared in 5.19; current is the best before. */
 	if (cg_read_u64_at(box->fd[0], "memory.peak", &u->peak_memory_bytes) <

@@ -266,10 +266,13 @@ def pool_key(st, runtime):
 
 
 def wait_pool_ready(conn, runtime, timeout=10.0):
+    """Waits until the runtime's pool has refilled: a box ready and none
+    being built, since a box still being built (its interpreter starting)
+    would compete with the timed run for the CPUs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         k = pool_key(conn.call("pool.status"), runtime)
-        if k["ready"] >= 1:
+        if k["ready"] >= 1 and k["building"] == 0:
             return
         time.sleep(0.002)
     raise RuntimeError(f"the {runtime} pool did not refill in {timeout}s")

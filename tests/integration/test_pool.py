@@ -116,6 +116,14 @@ NODE = {
              "process.stdin.on('end', () => console.log(JSON.stringify(s)));\n",
     "import_beside": "const h = require('./helper.js');\n"
                      "console.log(h.value, require.resolve('./helper.js'));\n",
+    "exit_event": "process.on('exit', (c) => console.log('exit', c));\n"
+                  "process.exitCode = 3;",
+    "flush_at_exit": "process.stdout.write('x'.repeat(200000));\n"
+                     "process.exitCode = 5;",
+    "microtasks": "queueMicrotask(() => console.log('micro'));\n"
+                  "process.nextTick(() => console.log('tick'));\n"
+                  "Promise.resolve().then(() => console.log('then'));\n"
+                  "console.log(Object.keys(require.cache));",
 }
 
 OTHERS = {
@@ -134,6 +142,33 @@ OTHERS = {
         "traceback": "throw new Error('boom');",
         "exit_code": "console.log('out'); process.exit(4);",
         "stdin": "console.log(JSON.stringify(await Bun.stdin.text()));",
+        "meta": "console.log(import.meta.path, import.meta.dir, "
+                "import.meta.file, import.meta.url, Bun.argv.slice(1), "
+                "process.argv0, process.title, process.ppid > 0, "
+                "Object.keys(require.cache), typeof require.main, "
+                "process.listenerCount('exit'), "
+                "process.listenerCount('unhandledRejection'));",
+        "exit_event": "process.on('exit', (c) => console.log('exit', c));\n"
+                      "process.exitCode = 3;",
+        "unhandled_rejection": "Promise.reject(new Error('nope'));\n"
+                               "setTimeout(() => console.log('later'), 20);",
+        "timer_throws": "setTimeout(() => { throw new Error('late'); }, 1);",
+        # process.exit() after process.stdout.write() keeps what a pipe
+        # took by then, which depends on how fast it is read: not here.
+        "flush_at_exit": "process.stdout.write('x'.repeat(200000));\n"
+                         "process.exitCode = 5;",
+        "log_then_exit": "console.log('y'.repeat(200000));\n"
+                         "process.exit(6);",
+        "large_output": "for (let i = 0; i < 20000; i++) "
+                        "console.log('line', i);",
+        "code_over_file": "console.log('the code');",
+        # Bun's nextTick queue, set up before the program starts, would
+        # run 'tick' after 'micro'.
+        "microtasks": "console.log(Object.keys(require.cache));\n"
+                      "queueMicrotask(() => console.log('micro'));\n"
+                      "process.nextTick(() => console.log('tick'));\n"
+                      "await 0;\n"
+                      "console.log(Object.keys(require.cache));",
     },
     "deno": {
         "hello": "console.log('hello')",
@@ -151,6 +186,14 @@ OTHERS = {
         "exit_code": "console.log('out'); Deno.exit(4);",
         "stdin": "console.log(JSON.stringify(await new Response("
                  "Deno.stdin.readable).text()));",
+        "meta": "console.log(import.meta.url, import.meta.filename, "
+                "import.meta.dirname, Deno.execPath(), Deno.ppid > 0);",
+        "unload": "addEventListener('unload', () => console.log('unload'));"
+                  "\nDeno.exitCode = 3;",
+        "unhandled_rejection": "Promise.reject(new Error('nope'));\n"
+                               "setTimeout(() => console.log('later'), 20);",
+        "large_output": "for (let i = 0; i < 20000; i++) "
+                        "console.log('line', i);",
     },
     "bash": {
         "hello": "echo hello",
@@ -181,7 +224,11 @@ EXTRA = {"stdin": {"stdin": "line one\nline two\n"},
                                      "helper.js": "exports.value = 42;\n",
                                      "helper.ts":
                                      "export const value = 42;\n"}},
-         "identity": {"env": {"FOO": "bar"}}}
+         "identity": {"env": {"FOO": "bar"}},
+         # A file of the program's name, longer than the program: the
+         # program replaces it whole.
+         "code_over_file": {"files": {
+             "main.ts": "console.log('a file named as the program');\n"}}}
 
 CASES = ([("python", n, c) for n, c in PYTHON.items()] +
          [("node", n, c) for n, c in NODE.items()] +

@@ -1,15 +1,13 @@
 // A pooled Node.js box starts `node --require <this> /sandbox/main.js`
 // before main.js exists: Node runs this before it resolves its main
-// module.  A pooled Bun box starts `bun run --preload <this>
-// /sandbox/main.ts` with an empty main.ts made first: Bun looks for its
-// entry point before its preloads run, but reads its text only after them.
-// It waits here for the execution: the daemon writes the program and
-// the other files, then sends on stdin "<8 hex digits: length><cwd>\0
-// <KEY=VALUE>\0...\0" (an empty entry ends it).  The rest of stdin is the
-// program's.  Then it removes
-// every trace of itself, so that Node (Bun) goes on exactly as `node
-// main.js` (`bun run main.ts`) would: require.main, process.argv and
-// execArgv, stack traces and exit codes are the runtime's own.
+// module.  It removes every trace of itself first, so that Node goes on
+// exactly as `node main.js` would: require.main, require.cache,
+// process.argv and execArgv, stack traces and exit codes are Node's own.
+// All of that is done before it says it waits, so that an execution does
+// not wait for it.  Then it waits for the execution: the daemon writes the
+// program and the other files, then sends on stdin "<8 hex digits: length>
+// <cwd>\0<KEY=VALUE>\0...\0" (an empty entry ends it).  The rest of stdin
+// is the program's.
 'use strict';
 (() => {
   const fs = require('fs');
@@ -30,22 +28,20 @@
     }
     return buf;
   };
+  fs.unlinkSync(__filename);
+  fs.rmdirSync(path.dirname(__filename));
+  delete require.cache[__filename];
+  const at = process.execArgv.indexOf('--require');
+  if (at >= 0) process.execArgv.splice(at, 2);
+  for (const key of Object.keys(process.env)) delete process.env[key];
   // Tells the pool this interpreter is ready; the daemon drops the line
   // from the output before the program's.
   fs.writeSync(1, 'isol8-waiting\n');
   const size = parseInt(readExact(8).toString('latin1'), 16);
   const parts = readExact(size).toString('utf8').split('\0');
-  fs.unlinkSync(__filename);
-  fs.rmdirSync(path.dirname(__filename));
   process.chdir(parts[0]);
-  for (const key of Object.keys(process.env)) delete process.env[key];
   for (const item of parts.slice(1)) {
     const eq = item.indexOf('=');
     if (eq > 0) process.env[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  delete require.cache[__filename];
-  for (const flag of ['--require', '--preload']) {
-    const at = process.execArgv.indexOf(flag);
-    if (at >= 0) process.execArgv.splice(at, 2);
   }
 })();
