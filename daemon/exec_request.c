@@ -536,6 +536,8 @@ static int parse_image(struct parse *p, json_object *opt,
 	if (ret < 0)
 		return ret;
 	r->has_image = ret > 0;
+	r->default_image =
+		!img || strcmp(json_object_get_string(img), "default") == 0;
 	return 0;
 }
 

@@ -63,6 +63,8 @@ struct exec_request {
 	/* options.image, resolved (image_store.h); else the host image */
 	bool has_image;
 	struct image_desc image;
+	/* no options.image (or "default"): what images.default gives */
+	bool default_image;
 	struct exec_compat compat; /* isol8's hints, debug and persist */
 };
 

@@ -546,14 +546,17 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
-/* img: the image's digest, NULL for the host's.  Keys for images come
- * from pool.images only. */
+/* img: the image, NULL for the host's.  Keys for other images than the
+ * default come from pool.images only; the default's is made at its first
+ * miss where there is none yet (another seccomp mode, or the base image
+ * images.default "auto" gives once it has been built). */
 static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
-		  const char *img, struct pool_claim *out)
+		  const struct image_desc *img, bool is_default,
+		  struct pool_claim *out)
 {
-	struct pool_key *k = find_key(p, rt, mode, img);
-	if (!k && !img && size_for(p, rt) > 0)
-		k = add_key(p, rt, mode, NULL);
+	struct pool_key *k = find_key(p, rt, mode, img ? img->digest : NULL);
+	if (!k && (!img || is_default) && size_for(p, rt) > 0)
+		k = add_key(p, rt, mode, img);
 	if (!k)
 		return false;
 	struct pooled *b = k->boxes;
@@ -598,8 +601,8 @@ static bool pool_claim(struct pool *p, const struct exec_request *req,
 	    spec->rootfs.tmp_size != cfg->default_tmp_size ||
 	    spec->rootfs.readonly_root != cfg->default_readonly_root ||
 	    req->net == BOX_NET_HOST || !strcmp(req->seccomp_mode, "custom") ||
-	    !claim(p, req->runtime, req->seccomp_mode,
-		   spec->image ? spec->image->digest : NULL, out))
+	    !claim(p, req->runtime, req->seccomp_mode, spec->image,
+		   req->default_image, out))
 		return false;
 	/* Pooled boxes are built with the default limits, and in a network
 	 * namespace of their own with nothing but loopback: a filtered one

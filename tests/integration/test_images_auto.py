@@ -24,7 +24,7 @@ import pytest
 from execute_helpers import execute, execute_raw
 from isol8_harness import (BUILD, WITH_ENOSYS, check_error, short_tmpdir,
                            wait_until)
-from test_images import CACHE, CODENAME, PYTHON, build_store
+from test_images import CACHE, CODENAME, PYTHON, build_store, ok
 from test_images_custom import config as custom_config
 from test_images_custom import index  # noqa: F401 (a fixture)
 
@@ -212,6 +212,32 @@ def test_a_failed_build_is_reported_and_the_daemon_keeps_serving(
                 words=(PYTHON, "isol8ctl setup"))
     assert list((store / "tmp").glob("build-*")) == []
     assert mounts_under(store) == []
+    d.assert_clean_exit()
+
+
+def test_base_image_built_later_gets_warm_boxes(store, start_daemon):
+    """With images.default "auto", the runtime's requests move to its base
+    image once it is built; the warm pool follows them there (a key for
+    that image, made at its first miss) instead of serving only the host
+    image's boxes it warmed at start."""
+    pool = {"size": {rt: 0 for rt in RUNTIMES}}
+    pool["size"]["python"] = 1
+    d = start_daemon(env={"ISOL8_IMAGE_CACHE": CACHE}, config={
+        "images": {"dir": str(store), "build": ["python"],
+                   "default": "auto"},
+        "pool": pool})
+    assert wait_until(lambda: images(d)["state"] == "ready", WAIT)
+    digest = build_of(d, PYTHON)["message"].split()[1]
+
+    def image_key():
+        keys = ok(d, "pool.status")["keys"]
+        return next((k for k in keys if k.get("image") == digest), None)
+
+    assert on_image(d) is True  # the first: a miss, which makes the key
+    assert wait_until(lambda: (image_key() or {}).get("ready", 0) >= 1, 60)
+    assert on_image(d) is True
+    k = image_key()
+    assert k["runtime"] == "python" and k["hits"] >= 1, k
     d.assert_clean_exit()
 
 
