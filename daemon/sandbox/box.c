@@ -1,12 +1,10 @@
-#include "box.h"
+#include "box_priv.h"
 
 #include "box_host.h"
-#include "box_init.h"
 #include "box_spec.h"
 #include "cgroup.h"
 #include "init_proto.h"
 #include "cleanup.h"
-#include "fault.h"
 #include "image_mount.h"
 #include "log.h"
 #include "net/egress.h"
@@ -15,66 +13,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 _Static_assert(EGRESS_WAYS == 4, "struct box_restored_parts holds them");
-
-#define MAX_PENDING 64
-#define MAX_RUNNING 64
-
-enum pending_kind { PENDING_RUN, PENDING_OPEN };
-
-struct pending {
-	enum pending_kind kind;
-	box_started_fn started;
-	box_exited_fn exited;
-	box_opened_fn opened;
-	void *userdata;
-};
-
-struct running {
-	pid_t pid;
-	box_exited_fn exited;
-	void *userdata;
-};
-
-struct box {
-	struct box_host *host;
-	char name[32];
-	pid_t pid;
-	int ctl;
-	int egress[EGRESS_WAYS]; /* all -1 unless filtered */
-	sd_event_source *ctl_src;
-	sd_event_source *child_src;
-	sd_event_source *cleanup_timer;
-	struct cgroup_box *cg;
-	int64_t uid_base;
-	uint64_t ctl_ino;     /* the init's end of the control socket */
-	struct box_spec spec; /* what it was made with */
-	bool ready, dead, destroyed;
-	bool frozen;   /* asked to freeze, not thawed since */
-	bool host_net; /* in the daemon's network namespace */
-	box_ready_fn on_ready;
-	box_died_fn on_died;
-	void *userdata;
-	/* the image whose mount the box holds a reference on; "": host */
-	char image[IMAGE_HEX_LEN + 1];
-	struct pending pending[MAX_PENDING];
-	unsigned pend_head, pend_len;
-	struct running running[MAX_RUNNING];
-};
 
 const char *box_name(const struct box *b)
 {
@@ -216,7 +164,7 @@ int box_set_limits(struct box *b, const struct cgroup_limits *lim)
 	return b->cg ? cgroup_box_set_limits(b->cg, lim) : -ENOENT;
 }
 
-static void box_free(struct box *b)
+void box_free(struct box *b)
 {
 	sd_event_source_disable_unref(b->ctl_src);
 	sd_event_source_disable_unref(b->child_src);
@@ -346,7 +294,7 @@ static void mark_dead(struct box *b)
 
 static bool read_ctl(struct box *b);
 
-static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+int box_on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
 	struct box *b = userdata;
@@ -457,7 +405,7 @@ static bool read_ctl(struct box *b)
 	return true;
 }
 
-static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+int box_on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	(void)s;
 	(void)fd;
@@ -466,8 +414,8 @@ static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-static int send_to_init(struct box *b, const struct init_msg *m,
-			const void *payload, const int *fds, int nfds)
+int box_send_to_init(struct box *b, const struct init_msg *m,
+		     const void *payload, const int *fds, int nfds)
 {
 	struct iovec iov[2] = { { (void *)m, sizeof(*m) },
 				{ (void *)payload, m->len } };
@@ -526,7 +474,7 @@ int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	if (r < 0)
 		return r;
 	struct init_msg m = { .op = INIT_RUN, .len = (uint32_t)len };
-	r = send_to_init(b, &m, buf, fds, 3);
+	r = box_send_to_init(b, &m, buf, fds, 3);
 	if (r < 0)
 		b->pend_len--; /* undo: nothing was sent */
 	return r;
@@ -557,7 +505,7 @@ int box_open(struct box *b, const char *path, enum box_open_how how,
 		return r;
 	struct init_msg m = { .op = INIT_OPEN,
 			      .len = (uint32_t)(sizeof(op) + plen) };
-	r = send_to_init(b, &m, buf, NULL, 0);
+	r = box_send_to_init(b, &m, buf, NULL, 0);
 	if (r < 0)
 		b->pend_len--;
 	return r;
@@ -631,7 +579,7 @@ int box_kill_command(struct box *b, pid_t pid)
 	if (b->dead || b->destroyed)
 		return -ESRCH;
 	struct init_msg m = { .op = INIT_KILL, .value = pid };
-	return send_to_init(b, &m, NULL, NULL, 0);
+	return box_send_to_init(b, &m, NULL, NULL, 0);
 }
 
 void box_destroy(struct box *b)
@@ -647,299 +595,5 @@ void box_destroy(struct box *b)
 	if (b->dead)
 		schedule_cleanup(b, 0);
 	else
-		box_kill(b); /* on_child finishes the job */
-}
-
-struct clone_ctx {
-	const struct box_host *host;
-	const struct box *box;
-	int *pidfd;
-};
-
-/* The network namespace is not new here: the daemon stands in a prepared
- * one while it clones (netns_clone_into). */
-static pid_t clone_box(void *arg)
-{
-	const struct clone_ctx *c = arg;
-	struct clone_args args = {
-		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)c->pidfd,
-		.exit_signal = SIGCHLD,
-	};
-	if (c->host->into_cgroup && cgroup_box_dirfd(c->box->cg) >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_box_dirfd(c->box->cg);
-	}
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-}
-
-static int on_refill(sd_event_source *s, void *userdata)
-{
-	(void)s;
-	struct box_host *host = userdata;
-	netns_refill(&host->net);
-	return 0;
-}
-
-/* The next box's network namespace is made once this event is handled,
- * while the box just cloned builds its root on another CPU. */
-void box_schedule_refill(struct box_host *host)
-{
-	int r = host->refill ? sd_event_source_set_enabled(host->refill,
-							   SD_EVENT_ONESHOT)
-			     : sd_event_add_defer(host->event, &host->refill,
-						  on_refill, host);
-	if (r < 0)
-		log_errno(LOG_WARNING, r,
-			  "cannot schedule a network namespace");
-}
-
-static int ctl_pair(void *sp)
-{
-	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0
-		       ? -errno
-		       : 0;
-}
-
-static struct box *box_alloc(struct box_host *host, box_died_fn died,
-			     void *userdata)
-{
-	struct box *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	host->live++;
-	b->host = host;
-	b->ctl = -1;
-	for (int i = 0; i < EGRESS_WAYS; i++)
-		b->egress[i] = -1;
-	b->uid_base = -1;
-	b->on_died = died;
-	b->userdata = userdata;
-	snprintf(b->name, sizeof(b->name), "%llu",
-		 (unsigned long long)++host->next_id);
-	return b;
-}
-
-int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
-		 uint64_t *peer_ino)
-{
-	int r = netns_call_in(&host->net, netfd, ctl_pair, sp);
-	struct stat st;
-	if (r == 0 && fstat(sp[1], &st) == 0)
-		*peer_ino = st.st_ino;
-	return r;
-}
-
-int box_restored(struct box_host *host, const struct box_restored_parts *p,
-		 box_died_fn died, void *userdata, struct box **out)
-{
-	struct box *b = box_alloc(host, died, userdata);
-	if (!b)
-		return -ENOMEM;
-	b->pid = p->pid;
-	b->spec = *p->spec;
-	b->host_net = p->spec->net == BOX_NET_HOST;
-	b->cg = p->cg;
-	b->uid_base = p->uid_base;
-	b->ctl = p->ctl;
-	b->ctl_ino = p->ctl_ino;
-	for (int i = 0; i < EGRESS_WAYS; i++)
-		b->egress[i] = p->egress[i];
-	b->ready = true;
-	int r = sd_event_add_child_pidfd(host->event, &b->child_src, p->pidfd,
-					 WEXITED, on_child, b);
-	if (r >= 0) {
-		sd_event_source_set_child_pidfd_own(b->child_src, true);
-		sd_event_source_set_child_process_own(b->child_src, true);
-		r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
-				    on_ctl, b);
-	}
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "box %s: cannot watch its restored init",
-			  b->name);
-		if (!b->child_src) {
-			/* Nobody else would reap it. */
-			syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL,
-				0);
-			waitpid(p->pid, NULL, 0);
-			close(p->pidfd);
-			b->dead = true;
-		}
-		b->on_died = NULL;
-		box_destroy(b);
-		return r;
-	}
-	struct init_msg m = { .op = INIT_DUMPABLE };
-	r = send_to_init(b, &m, NULL, NULL, 0);
-	if (r < 0)
-		log_errno(LOG_WARNING, r,
-			  "box %s: its init may not be hibernated again",
-			  b->name);
-	log_info("box %s: restored, init %d", b->name, (int)b->pid);
-	*out = b;
-	return 0;
-}
-
-int box_create(struct box_host *host, const struct box_spec *spec,
-	       box_ready_fn ready, box_died_fn died, void *userdata,
-	       struct box **out)
-{
-	struct box *b = box_alloc(host, died, userdata);
-	if (!b)
-		return -ENOMEM;
-	b->on_ready = ready;
-	b->spec = *spec;
-	b->host_net = spec->net == BOX_NET_HOST;
-
-	const char *step = "reserve a uid range";
-	int r = fault_inject(step);
-	if (r < 0)
-		goto fail;
-	b->uid_base = uid_slots_acquire(host->uids);
-	if (b->uid_base < 0) {
-		r = (int)b->uid_base;
-		goto fail;
-	}
-	step = "create the box cgroup";
-	if ((r = fault_inject(step)) < 0)
-		goto fail;
-	r = cgroup_box_create(host->cgroups, b->name, &spec->limits, &b->cg);
-	if (r < 0) {
-		b->cg = NULL;
-		goto fail;
-	}
-	int sp[2] = { -1, -1 };
-	int pidfd = -1;
-	struct box_init_args a = { .ctl_fd = -1,
-				   .init_exe = host->init_exe,
-				   .rootfs = spec->rootfs,
-				   .seccomp = spec->seccomp };
-	step = "mount the image";
-	a.rootfs.image_fd = -1;
-	if (spec->image) {
-		r = host->images ? image_mount_get(host->images, spec->image,
-						   &a.rootfs.image_fd)
-				 : -ENOTSUP;
-		if (r < 0)
-			goto fail;
-		memcpy(b->image, spec->image->digest, sizeof(b->image));
-	}
-	step = "open the box cgroup";
-	r = fault_inject(step);
-	a.ntasks_fds = r < 0 ? r : cgroup_box_open_tasks(b->cg, a.tasks_fds);
-	if (a.ntasks_fds < 0) {
-		r = a.ntasks_fds;
-		if (a.rootfs.image_fd >= 0)
-			close(a.rootfs.image_fd);
-		goto fail;
-	}
-	step = "bring up loopback";
-	int netfd = spec->net == BOX_NET_HOST
-			    ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
-			    : netns_take(&host->net);
-	if (netfd >= 0 && spec->net == BOX_NET_FILTERED) {
-		step = "open the ways out";
-		int err = egress_open(&host->net, netfd, b->egress);
-		if (err < 0) {
-			close(netfd);
-			netfd = err;
-		}
-	}
-	if (netfd >= 0) {
-		/* Made in the box's namespace, where CRIU finds sockets when
-		 * it hibernates the box. */
-		step = "create the control socket";
-		int err = fault_inject(step);
-		if (err == 0)
-			err = box_ctl_pair(host, netfd, sp, &b->ctl_ino);
-		if (err < 0) {
-			close(netfd);
-			netfd = err;
-		}
-		b->ctl = sp[0];
-		a.ctl_fd = sp[1];
-	}
-	pid_t pid = -1;
-	if (netfd < 0) {
-		r = netfd;
-	} else {
-		struct clone_ctx ctx = { host, b, &pidfd };
-		step = "clone the box";
-		r = fault_inject(step);
-		if (r == 0)
-			pid = netns_clone_into(&host->net, netfd, clone_box,
-					       &ctx);
-		if (pid == 0) {
-			close(sp[0]);
-			box_init_main(&a);
-		}
-		if (pid < 0 && r == 0)
-			r = pid;
-		close(netfd);
-		box_schedule_refill(host);
-	}
-	if (sp[1] >= 0)
-		close(sp[1]);
-	if (a.rootfs.image_fd >= 0)
-		close(a.rootfs.image_fd);
-	for (int i = 0; i < a.ntasks_fds; i++)
-		close(a.tasks_fds[i]);
-	if (pid < 0)
-		goto fail;
-	b->pid = pid;
-	step = "watch the box's init";
-	r = fault_inject(step);
-	if (r == 0)
-		r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
-					     WEXITED, on_child, b);
-	if (r < 0) {
-		/* Without a child source nobody would reap it. */
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
-		close(pidfd);
-		goto fail;
-	}
-	sd_event_source_set_child_pidfd_own(b->child_src, true);
-	sd_event_source_set_child_process_own(b->child_src, true);
-
-	step = "write the id maps";
-	if ((r = fault_inject(step)) < 0 ||
-	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
-		goto fail_child;
-	step = "watch the control socket";
-	if ((r = fault_inject(step)) < 0 ||
-	    (r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
-				 on_ctl, b)) < 0)
-		goto fail_child;
-	struct init_msg go = { .op = INIT_GO };
-	step = "start the box's init";
-	if ((r = fault_inject(step)) < 0 ||
-	    (r = send_to_init(b, &go, NULL, NULL, 0)) < 0)
-		goto fail_child;
-	*out = b;
-	return 0;
-
-fail_child:
-	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
-	/* The child source reaps it and removes the cgroup. */
-	b->on_ready = NULL;
-	b->on_died = NULL;
-	b->ready = true;
-	box_destroy(b);
-	return r;
-fail:
-	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
-	/* A just-reaped init may hold its cgroup a moment longer. */
-	for (int i = 0; b->cg && i < 100; i++) {
-		int d = cgroup_box_destroy(b->cg);
-		if (d != -EBUSY)
-			b->cg = NULL;
-		else
-			usleep(1000);
-	}
-	if (b->cg)
-		log_err("box %s: its cgroup stays behind", b->name);
-	box_free(b);
-	return r;
+		box_kill(b); /* box_on_child finishes the job */
 }

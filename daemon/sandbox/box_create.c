@@ -1,0 +1,322 @@
+/* Making a box: a uid range, a cgroup, the image's mount, a network
+ * namespace and the control socket, then clone3 into new namespaces with
+ * the init exec'd inside (box_init.h); or a box around an init CRIU
+ * restored. */
+#include "box_priv.h"
+
+#include "box_host.h"
+#include "box_init.h"
+#include "cgroup.h"
+#include "fault.h"
+#include "log.h"
+#include "netns.h"
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct clone_ctx {
+	const struct box_host *host;
+	const struct box *box;
+	int *pidfd;
+};
+
+/* The network namespace is not new here: the daemon stands in a prepared
+ * one while it clones (netns_clone_into). */
+static pid_t clone_box(void *arg)
+{
+	const struct clone_ctx *c = arg;
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)c->pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	if (c->host->into_cgroup && cgroup_box_dirfd(c->box->cg) >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_box_dirfd(c->box->cg);
+	}
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static int on_refill(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	struct box_host *host = userdata;
+	netns_refill(&host->net);
+	return 0;
+}
+
+/* The next box's network namespace is made once this event is handled,
+ * while the box just cloned builds its root on another CPU. */
+void box_schedule_refill(struct box_host *host)
+{
+	int r = host->refill ? sd_event_source_set_enabled(host->refill,
+							   SD_EVENT_ONESHOT)
+			     : sd_event_add_defer(host->event, &host->refill,
+						  on_refill, host);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "cannot schedule a network namespace");
+}
+
+static int ctl_pair(void *sp)
+{
+	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0
+		       ? -errno
+		       : 0;
+}
+
+static struct box *box_alloc(struct box_host *host, box_died_fn died,
+			     void *userdata)
+{
+	struct box *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	host->live++;
+	b->host = host;
+	b->ctl = -1;
+	for (int i = 0; i < EGRESS_WAYS; i++)
+		b->egress[i] = -1;
+	b->uid_base = -1;
+	b->on_died = died;
+	b->userdata = userdata;
+	snprintf(b->name, sizeof(b->name), "%llu",
+		 (unsigned long long)++host->next_id);
+	return b;
+}
+
+int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
+		 uint64_t *peer_ino)
+{
+	int r = netns_call_in(&host->net, netfd, ctl_pair, sp);
+	struct stat st;
+	if (r == 0 && fstat(sp[1], &st) == 0)
+		*peer_ino = st.st_ino;
+	return r;
+}
+
+int box_restored(struct box_host *host, const struct box_restored_parts *p,
+		 box_died_fn died, void *userdata, struct box **out)
+{
+	struct box *b = box_alloc(host, died, userdata);
+	if (!b)
+		return -ENOMEM;
+	b->pid = p->pid;
+	b->spec = *p->spec;
+	b->host_net = p->spec->net == BOX_NET_HOST;
+	b->cg = p->cg;
+	b->uid_base = p->uid_base;
+	b->ctl = p->ctl;
+	b->ctl_ino = p->ctl_ino;
+	for (int i = 0; i < EGRESS_WAYS; i++)
+		b->egress[i] = p->egress[i];
+	b->ready = true;
+	int r = sd_event_add_child_pidfd(host->event, &b->child_src, p->pidfd,
+					 WEXITED, box_on_child, b);
+	if (r >= 0) {
+		sd_event_source_set_child_pidfd_own(b->child_src, true);
+		sd_event_source_set_child_process_own(b->child_src, true);
+		r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
+				    box_on_ctl, b);
+	}
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "box %s: cannot watch its restored init",
+			  b->name);
+		if (!b->child_src) {
+			/* Nobody else would reap it. */
+			syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL,
+				0);
+			waitpid(p->pid, NULL, 0);
+			close(p->pidfd);
+			b->dead = true;
+		}
+		b->on_died = NULL;
+		box_destroy(b);
+		return r;
+	}
+	struct init_msg m = { .op = INIT_DUMPABLE };
+	r = box_send_to_init(b, &m, NULL, NULL, 0);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "box %s: its init may not be hibernated again",
+			  b->name);
+	log_info("box %s: restored, init %d", b->name, (int)b->pid);
+	*out = b;
+	return 0;
+}
+
+int box_create(struct box_host *host, const struct box_spec *spec,
+	       box_ready_fn ready, box_died_fn died, void *userdata,
+	       struct box **out)
+{
+	struct box *b = box_alloc(host, died, userdata);
+	if (!b)
+		return -ENOMEM;
+	b->on_ready = ready;
+	b->spec = *spec;
+	b->host_net = spec->net == BOX_NET_HOST;
+
+	const char *step = "reserve a uid range";
+	int r = fault_inject(step);
+	if (r < 0)
+		goto fail;
+	b->uid_base = uid_slots_acquire(host->uids);
+	if (b->uid_base < 0) {
+		r = (int)b->uid_base;
+		goto fail;
+	}
+	step = "create the box cgroup";
+	if ((r = fault_inject(step)) < 0)
+		goto fail;
+	r = cgroup_box_create(host->cgroups, b->name, &spec->limits, &b->cg);
+	if (r < 0) {
+		b->cg = NULL;
+		goto fail;
+	}
+	int sp[2] = { -1, -1 };
+	int pidfd = -1;
+	struct box_init_args a = { .ctl_fd = -1,
+				   .init_exe = host->init_exe,
+				   .rootfs = spec->rootfs,
+				   .seccomp = spec->seccomp };
+	step = "mount the image";
+	a.rootfs.image_fd = -1;
+	if (spec->image) {
+		r = host->images ? image_mount_get(host->images, spec->image,
+						   &a.rootfs.image_fd)
+				 : -ENOTSUP;
+		if (r < 0)
+			goto fail;
+		memcpy(b->image, spec->image->digest, sizeof(b->image));
+	}
+	step = "open the box cgroup";
+	r = fault_inject(step);
+	a.ntasks_fds = r < 0 ? r : cgroup_box_open_tasks(b->cg, a.tasks_fds);
+	if (a.ntasks_fds < 0) {
+		r = a.ntasks_fds;
+		if (a.rootfs.image_fd >= 0)
+			close(a.rootfs.image_fd);
+		goto fail;
+	}
+	step = "bring up loopback";
+	int netfd = spec->net == BOX_NET_HOST
+			    ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
+			    : netns_take(&host->net);
+	if (netfd >= 0 && spec->net == BOX_NET_FILTERED) {
+		step = "open the ways out";
+		int err = egress_open(&host->net, netfd, b->egress);
+		if (err < 0) {
+			close(netfd);
+			netfd = err;
+		}
+	}
+	if (netfd >= 0) {
+		/* Made in the box's namespace, where CRIU finds sockets when
+		 * it hibernates the box. */
+		step = "create the control socket";
+		int err = fault_inject(step);
+		if (err == 0)
+			err = box_ctl_pair(host, netfd, sp, &b->ctl_ino);
+		if (err < 0) {
+			close(netfd);
+			netfd = err;
+		}
+		b->ctl = sp[0];
+		a.ctl_fd = sp[1];
+	}
+	pid_t pid = -1;
+	if (netfd < 0) {
+		r = netfd;
+	} else {
+		struct clone_ctx ctx = { host, b, &pidfd };
+		step = "clone the box";
+		r = fault_inject(step);
+		if (r == 0)
+			pid = netns_clone_into(&host->net, netfd, clone_box,
+					       &ctx);
+		if (pid == 0) {
+			close(sp[0]);
+			box_init_main(&a);
+		}
+		if (pid < 0 && r == 0)
+			r = pid;
+		close(netfd);
+		box_schedule_refill(host);
+	}
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (a.rootfs.image_fd >= 0)
+		close(a.rootfs.image_fd);
+	for (int i = 0; i < a.ntasks_fds; i++)
+		close(a.tasks_fds[i]);
+	if (pid < 0)
+		goto fail;
+	b->pid = pid;
+	step = "watch the box's init";
+	r = fault_inject(step);
+	if (r == 0)
+		r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
+					     WEXITED, box_on_child, b);
+	if (r < 0) {
+		/* Without a child source nobody would reap it. */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		waitpid(pid, NULL, 0);
+		close(pidfd);
+		goto fail;
+	}
+	sd_event_source_set_child_pidfd_own(b->child_src, true);
+	sd_event_source_set_child_process_own(b->child_src, true);
+
+	step = "write the id maps";
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
+		goto fail_child;
+	step = "watch the control socket";
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
+				 box_on_ctl, b)) < 0)
+		goto fail_child;
+	struct init_msg go = { .op = INIT_GO };
+	step = "start the box's init";
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = box_send_to_init(b, &go, NULL, NULL, 0)) < 0)
+		goto fail_child;
+	*out = b;
+	return 0;
+
+fail_child:
+	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
+	/* The child source reaps it and removes the cgroup. */
+	b->on_ready = NULL;
+	b->on_died = NULL;
+	b->ready = true;
+	box_destroy(b);
+	return r;
+fail:
+	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
+	/* A just-reaped init may hold its cgroup a moment longer. */
+	for (int i = 0; b->cg && i < 100; i++) {
+		int d = cgroup_box_destroy(b->cg);
+		if (d != -EBUSY)
+			b->cg = NULL;
+		else
+			usleep(1000);
+	}
+	if (b->cg)
+		log_err("box %s: its cgroup stays behind", b->name);
+	box_free(b);
+	return r;
+}
