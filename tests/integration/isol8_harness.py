@@ -4,6 +4,7 @@ isol8ctl.  Used by conftest.py and the test modules.
 
 Everything here talks only to Unix sockets the tests create themselves."""
 
+import ctypes
 import errno
 import json
 import os
@@ -439,6 +440,16 @@ POOL_OFF = {"prewarm": False,
                                       "bash")}}
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test run that started it
+    dies (killed, or timed out), so that no daemon outlives it."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG,
+                                             signal.SIGTERM, 0, 0, 0)
+
+
 class Daemon:
     """One isol8d process on a temporary socket.
 
@@ -524,7 +535,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self._stderr_file,
             stderr=self._stderr_file, env=self.environment(),
-            start_new_session=True, close_fds=True)
+            start_new_session=True, close_fds=True,
+            preexec_fn=_die_with_parent)
         if wait:
             self.wait_ready()
         return self

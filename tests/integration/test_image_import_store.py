@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from execute_helpers import execute
-from isol8_harness import BUILD, Daemon, short_tmpdir, wait_until
+from isol8_harness import BUILD, Daemon, wait_until
 from test_image_import import entry, sandbox_processes, tar_bytes
+from test_images_custom import store  # noqa: F401 (a fixture)
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
@@ -51,13 +52,6 @@ def mini_rootfs():
                 entry("etc", kind=tarfile.DIRTYPE, mode=0o755),
                 entry("etc/motd", b"imported\n")]
     return entries
-
-
-@pytest.fixture
-def store():
-    s = short_tmpdir("isol8-imp-")
-    yield s
-    subprocess.run(["rm", "-rf", "--", str(s)], check=False)
 
 
 @pytest.fixture
