@@ -2,14 +2,15 @@
 layer of packages, installed by the daemon in a box on the runtime's base
 image whose network reaches only the registry, with the versions the
 package manager resolved; the same recipe reuses the image, --force builds
-it again.  pip reaches a package index the test serves on loopback; npm
-the real registry."""
+its layer again (not its base).  pip reaches a package index the test
+serves on loopback; npm the real registry."""
 
 import json
 import os
 import shutil
 import stat
 import subprocess
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,8 +51,8 @@ def daemon(store):
     yield from module_daemon(config=config(store))
 
 
-def build(d, *args):
-    out = ctl(d, "setup", *args)
+def build(d, *args, env=None):
+    out = ctl(d, "setup", *args, env=env)
     assert out.returncode == 0, out.stderr
     [line] = out.stdout.splitlines()
     return line.split()
@@ -88,10 +89,15 @@ def test_python_image_from_a_local_index(daemon, index):
     # Same packages (in another order, repeated): the same image.
     again = build(daemon, "--python", "isol8-img-mod,isol8-img-mod", *env)
     assert again == [tag, digest, "already", "present"]
-    # --force builds it again.
-    forced = build(daemon, "--python", "isol8-img-mod", "--force", *env)
+    # --force builds it again, on the same base, even on another day (the
+    # builder's default SOURCE_DATE_EPOCH is the start of the UTC day).
+    tomorrow = (int(time.time()) // 86400 + 1) * 86400
+    forced = build(daemon, "--python", "isol8-img-mod", "--force", *env,
+                   env={"SOURCE_DATE_EPOCH": str(tomorrow)})
     assert forced[0] == tag and forced[2:4] == ["built", "in"]
     assert forced[1] == digest  # the same files, byte for byte
+    assert ok(daemon, "image.inspect",
+              {"ref": f"python:{CODENAME}"})["digest"] == base["digest"]
     assert ok(daemon, "image.inspect", {"ref": tag})["created"] != \
         meta["created"]
     # Removed, it gives back its own layer alone: the base keeps its own.
