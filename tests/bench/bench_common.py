@@ -96,12 +96,16 @@ POOL_OFF = {"pool": {"prewarm": False, "size": {
 
 def start_isol8d(build, tmp, cpu, config=None):
     """config: a dict written as the config file; the built-in defaults
-    (warm pool included) otherwise."""
+    (warm pool included) otherwise, but for images: unless config names
+    its own, the daemon builds none at start (a build would take the CPU
+    being measured) and runs on the host's root, as the bare baselines
+    do, whatever the host's image store holds."""
     sock = tmp / "isol8.sock"
     argv = [str(build / "isol8d"), "--socket", str(sock)]
-    if config is not None or Path("/etc/isol8/isol8d.json").exists():
-        (tmp / "config.json").write_text(json.dumps(config or {}))
-        argv += ["--config", str(tmp / "config.json")]
+    config = dict(config or {})
+    config.setdefault("images", {"build": [], "default": "host"})
+    (tmp / "config.json").write_text(json.dumps(config))
+    argv += ["--config", str(tmp / "config.json")]
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("LISTEN_", "NOTIFY_", "WATCHDOG_"))}
     err = open(tmp / "isol8d.stderr", "wb")

@@ -56,7 +56,7 @@ def section_images(args):
         raise RuntimeError(f"isol8-image-build: {out.stderr.strip()}")
     prepared = (time.perf_counter() - t0) * 1000
     sizes = {"python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0}
-    config = {"images": {"dir": str(store)},
+    config = {"images": {"dir": str(store), "build": [], "default": "host"},
               "pool": {"images": [tag], "size": sizes,
                        "demand": {"grow": False}}}
     try:
