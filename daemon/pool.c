@@ -275,6 +275,9 @@ static int build_one(struct pool_key *k)
 			.memory_bytes = cfg->default_memory,
 			.pids = cfg->default_pids,
 			.cpus = cfg->default_cpus,
+			/* Built on CPU no running box wants, not taken from
+			 * the runs it is to serve. */
+			.background = true,
 		},
 	};
 	struct pooled *b = calloc(1, sizeof(*b));
@@ -584,8 +587,9 @@ static bool claim(struct pool *p, const struct runtime *rt, const char *mode,
 	return true;
 }
 
-/* A ready box for the request, with the limits of spec (its box, from
- * exec_request_box_spec) written to its cgroup.  False when the request
+/* A ready box for the request, with the default CPU share and the limits
+ * of spec (its box, from exec_request_box_spec) written to its cgroup.
+ * False when the request
  * wants a box unlike the pooled ones (network, sizes, readonlyRootFs, a
  * custom seccomp profile), on
  * a miss (counted; the key is then filled for next time), or when the
@@ -607,11 +611,14 @@ static bool pool_claim(struct pool *p, const struct exec_request *req,
 	/* Pooled boxes are built with the default limits, and in a network
 	 * namespace of their own with nothing but loopback: a filtered one
 	 * only adds the proxy's socket. */
-	int r = 0;
-	const char *what = "the limits asked for";
-	if (lim->memory_bytes != cfg->default_memory ||
-	    lim->pids != cfg->default_pids || lim->cpus != cfg->default_cpus)
+	const char *what = "the default CPU share";
+	int r = box_set_background(out->box, false);
+	if (r == 0 && (lim->memory_bytes != cfg->default_memory ||
+		       lim->pids != cfg->default_pids ||
+		       lim->cpus != cfg->default_cpus)) {
+		what = "the limits asked for";
 		r = box_set_limits(out->box, lim);
+	}
 	if (r == 0 && req->net == BOX_NET_FILTERED) {
 		what = "its ways out";
 		r = box_open_egress(out->box);

@@ -164,6 +164,11 @@ int box_set_limits(struct box *b, const struct cgroup_limits *lim)
 	return b->cg ? cgroup_box_set_limits(b->cg, lim) : -ENOENT;
 }
 
+int box_set_background(struct box *b, bool background)
+{
+	return b->cg ? cgroup_box_set_background(b->cg, background) : -ENOENT;
+}
+
 void box_free(struct box *b)
 {
 	sd_event_source_disable_unref(b->ctl_src);

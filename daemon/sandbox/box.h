@@ -69,6 +69,9 @@ int box_open(struct box *b, const char *path, enum box_open_how how,
 void box_set_died(struct box *b, box_died_fn died, void *userdata);
 /* Rewrites the cgroup limits of a running box. */
 int box_set_limits(struct box *b, const struct cgroup_limits *lim);
+/* A pooled box is built in the background (cgroup_limits.background) and
+ * brought to the foreground when claimed. */
+int box_set_background(struct box *b, bool background);
 int box_usage(const struct box *b, struct cgroup_usage *u);
 /* box_usage's cpu_time_ns alone, read faster. */
 int box_cpu_time(const struct box *b, uint64_t *ns);

@@ -412,6 +412,8 @@ int cgroup_box_create(struct cgroup_root *root, const char *name,
 	}
 	if (r == 0)
 		r = cgroup_box_set_limits(box, lim);
+	if (r == 0 && lim->background)
+		r = cgroup_box_set_background(box, true);
 	if (r < 0) {
 		if (cgroup_box_destroy(box) < 0)
 			box_close(box);
@@ -436,6 +438,15 @@ int cgroup_box_set_limits(struct cgroup_box *box,
 {
 	return box->root->v2 ? cg_v2_set_limits(box, lim)
 			     : cg_v1_set_limits(box, lim);
+}
+
+int cgroup_box_set_background(struct cgroup_box *box, bool background)
+{
+	if (box->root->v2)
+		return cg_set(box, 0, "cpu.weight", background ? "1" : "100");
+	if (box->fd[CG_CPU] < 0)
+		return 0;
+	return cg_set(box, CG_CPU, "cpu.shares", background ? "2" : "1024");
 }
 
 int cgroup_box_usage(const struct cgroup_box *box, struct cgroup_usage *u)

@@ -27,6 +27,8 @@ struct cgroup_limits {
 	uint64_t memory_bytes; /* 0: unlimited */
 	uint64_t pids;	       /* 0: unlimited */
 	double cpus;	       /* <= 0: unlimited */
+	/* The least CPU share (cgroup_box_set_background) from birth. */
+	bool background;
 };
 
 struct cgroup_usage {
@@ -52,6 +54,10 @@ int cgroup_box_create(struct cgroup_root *root, const char *name,
 		      const struct cgroup_limits *lim, struct cgroup_box **out);
 int cgroup_box_set_limits(struct cgroup_box *box,
 			  const struct cgroup_limits *lim);
+/* A box in the background gets the least CPU share there is (v2
+ * cpu.weight 1, v1 cpu.shares 2) beside its siblings: it runs on what
+ * CPU they leave.  Back in the foreground it has the default share. */
+int cgroup_box_set_background(struct cgroup_box *box, bool background);
 /* v1: opens the "tasks" file of each of the box's hierarchies for writing
  * (at most CGROUP_MAX_TASKS_FDS, one per controller).  A process that writes "0" to them moves
  * itself in, which spares it the global lock and RCU grace period that

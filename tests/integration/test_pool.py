@@ -8,7 +8,9 @@ nothing; isol8ctl pool shows it all."""
 
 import os
 import signal
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,8 @@ from execute_helpers import (REPLY_TIMEOUT, execute, execute_error,
                              execute_many, leak_snapshot, daemon_cgroup_dirs,
                              params_of)
 from pool_helpers import key_of, settled, status
-from isol8_harness import Daemon, children_of, run_ctl, wait_until
+from isol8_harness import (Daemon, box_cgroups, children_of, run_ctl,
+                           wait_until)
 
 RUNTIMES = ("python", "node", "bun", "deno", "bash")
 
@@ -291,6 +294,47 @@ def test_another_extension_bypasses_the_pool(pair, ext, code, want):
 
 # --------------------------------------------------------------------------
 # Limits are the request's
+
+
+def test_pooled_boxes_wait_with_the_least_cpu_share(pair):
+    """Pooled boxes are built and wait with the least CPU share beside the
+    running boxes, so that refilling takes only CPU no run wants; the box
+    an execution claims gets the default share back, the one a fresh box
+    has."""
+    warm, cold = pair
+    settled(warm)
+    dirs = daemon_cgroup_dirs(warm.pid)
+    ctl, name, least, default = (("unified", "cpu.weight", "1", "100")
+                                 if "unified" in dirs else
+                                 ("cpu", "cpu.shares", "2", "1024"))
+
+    def shares(d):
+        base = daemon_cgroup_dirs(d.pid)[ctl]
+        out = {}
+        for b in box_cgroups({ctl: base})[ctl]:
+            try:  # a box may go while the others are read
+                out[b] = Path(base, b, name).read_text().strip()
+            except FileNotFoundError:
+                pass
+        return out
+
+    waiting = shares(warm)
+    assert waiting and set(waiting.values()) == {least}, waiting
+    # A fresh box (no pool) and a claimed one run with the default share,
+    # and only the claimed one leaves the least share.
+    runs = [threading.Thread(target=execute, args=(d, {
+        "code": "sleep 3", "runtime": "bash"})) for d in (warm, cold)]
+    for t in runs:
+        t.start()
+    try:
+        assert wait_until(lambda: len(shares(cold)) == 1, 10.0)
+        assert set(shares(cold).values()) == {default}
+        assert wait_until(lambda: sorted(
+            v for b, v in shares(warm).items() if b in waiting) ==
+            [default] + [least] * (len(waiting) - 1), 10.0), shares(warm)
+    finally:
+        for t in runs:
+            t.join()
 
 
 def test_limits_apply_to_a_pooled_box(pair):

@@ -449,6 +449,33 @@ static void test_v2_delegation_layout(void **state)
 	destroy_after(box);
 }
 
+static void assert_file_is(const char *path, const char *want)
+{
+	char got[64] = "";
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	assert_non_null(fgets(got, sizeof(got), f));
+	fclose(f);
+	assert_string_equal(got, want);
+}
+
+static void test_v2_background_share(void **state)
+{
+	(void)state;
+	if (!root || cgroup_mode_detect(BASE) != CGROUP_MODE_V2)
+		skip();
+	struct cgroup_limits lim = { .background = true };
+	struct cgroup_box *box;
+	assert_int_equal(cgroup_box_create(root, "t-bg", &lim, &box), 0);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/t-bg/cpu.weight",
+		 cgroup_root_path(root));
+	assert_file_is(path, "1\n");
+	assert_int_equal(cgroup_box_set_background(box, false), 0);
+	assert_file_is(path, "100\n");
+	destroy_after(box);
+}
+
 /* A pid no process has now: a child's, once reaped. */
 static pid_t dead_pid(void)
 {
@@ -531,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_kill_takes_every_process),
 		cmocka_unit_test(test_freeze_and_thaw),
 		cmocka_unit_test(test_v2_delegation_layout),
+		cmocka_unit_test(test_v2_background_share),
 		cmocka_unit_test(test_trees_of_a_dead_daemon_are_swept),
 	};
 	return cmocka_run_group_tests_name("cgroup", tests, setup, teardown);
