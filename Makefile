@@ -16,8 +16,10 @@ PYTHON ?= /usr/bin/python3
 CC ?= cc
 BUILD ?= build
 SAN ?=
+# libcurl is not linked into isol8d: daemon/curl_loader.c loads it when
+# remote code is enabled (its headers come with CTL_HTTP_PKGS's flags).
 PKGS := libsystemd json-c libseccomp libnl-3.0 libnl-route-3.0 libpcre2-8 \
-	libcurl libcrypto libprotobuf-c
+	libcrypto libprotobuf-c
 # isol8ctl, the local client, links json-c alone, and statically, so that
 # it starts with no dynamic loading at all (a static-pie keeps ASLR; the
 # sanitizers need a dynamic program); isol8ctl-http, the part that speaks

@@ -1,9 +1,9 @@
 #include "code_url.h"
 
 #include "cleanup.h"
+#include "curl_loader.h"
 #include "net/resolver.h"
 
-#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

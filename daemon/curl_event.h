@@ -4,7 +4,7 @@
 #ifndef ISOL8D_CURL_EVENT_H
 #define ISOL8D_CURL_EVENT_H
 
-#include <curl/curl.h>
+#include "curl_loader.h"
 #include <systemd/sd-event.h>
 
 struct curl_event;

@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "code_fetch.h"
 #include "config.h"
+#include "curl_loader.h"
 #include "daemon.h"
 #include "expose.h"
 #include "image_autobuild.h"
@@ -18,7 +19,6 @@
 #include "server.h"
 #include "version.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -261,6 +261,8 @@ static int start_fetcher(struct daemon *d)
 {
 	if (!d->cfg.remote_code.enabled)
 		return 0;
+	if (curl_loader_open() < 0)
+		return -ENOENT;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("cannot initialise libcurl for remote code");
 		return -EIO;

@@ -6,6 +6,7 @@ a test checks the private-range guard, may reach loopback through
 remoteCode.allowPrivate.  Nothing connects beyond loopback: the URLs that
 name other hosts are refused before any lookup."""
 
+import glob
 import hashlib
 import http.server
 import json
@@ -22,7 +23,7 @@ from execute_helpers import (check_invalid, execute, execute_error,
                              params_of)
 from isol8_bridge import start_bridge  # noqa: F401
 from pki import make_pki
-from isol8_harness import (box_cgroups, daemon_cgroup_dirs, run_ctl,
+from isol8_harness import (BUILD, box_cgroups, daemon_cgroup_dirs, run_ctl,
                            wait_until)
 
 HOST = "127.0.0.2"
@@ -196,6 +197,46 @@ def test_disabled_by_default(daemon, https):
     check_invalid(msg, "Remote code fetching is disabled. Set "
                   "remoteCode.enabled=true to allow it.", "request.codeUrl")
     assert https.counts.get("/code.py", 0) == 0
+
+
+def libraries(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return {os.path.basename(line.split()[-1]) for line in f
+                if "/" in line}
+
+
+def test_libcurl_is_loaded_only_for_remote_code(daemon, rc_daemon):
+    """A daemon without remote code maps none of libcurl (nor its own
+    libraries); one with it has it loaded from its start."""
+    assert not any(lib.startswith("libcurl") for lib in
+                   libraries(daemon.pid)), sorted(libraries(daemon.pid))
+    assert any(lib.startswith("libcurl.so.4") for lib in
+               libraries(rc_daemon.pid)), sorted(libraries(rc_daemon.pid))
+
+
+def test_without_libcurl_it_does_not_start(pki, tmp_path):
+    """Remote code enabled where libcurl cannot be loaded: isol8d says so
+    and exits, leaving no cgroup behind."""
+    found = subprocess.run(["ldconfig", "-p"], capture_output=True,
+                           text=True, check=True).stdout
+    lib = next(line.split(" => ")[1] for line in found.splitlines()
+               if line.split()[0] == "libcurl.so.4")
+    conf = tmp_path / "isol8d.json"
+    conf.write_text(json.dumps(policy(pki)))
+    # Over the library, in a mount namespace of its own: an empty file.
+    with subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount --bind /dev/null "$1" && exec "$2" --socket "$3" '
+             '--config "$4"', "sh", lib, str(BUILD / "isol8d"),
+             str(tmp_path / "s.sock"), str(conf)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True) as p:
+        _, err = p.communicate(timeout=30)
+    assert p.returncode != 0
+    assert "cannot load libcurl.so.4 for remote code" in err, err
+    # The pid is isol8d's: unshare and sh exec it.
+    assert not glob.glob(f"/sys/fs/cgroup/**/isol8d-{p.pid}",
+                         recursive=True)
 
 
 def test_client_policy_does_not_enable_it(daemon, https):
