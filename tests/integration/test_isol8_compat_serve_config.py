@@ -183,6 +183,9 @@ def test_prune_before_stop_is_made(daemon, start_bridge, tmp_path):
     b = bridge_with(daemon, start_bridge, tmp_path,
                     {"cleanup": {"maxContainerAgeMs": 0}})
     assert execute(b, {"code": "print(1)"}, session="s")[0] == 200
+    # Stale means idle for longer than the age, in milliseconds: a pass
+    # made within the millisecond of the run would rightly keep it.
+    time.sleep(0.01)
     b.proc.send_signal(signal.SIGUSR1)
     assert b.stop() == 0
     assert "[INFO] Auto-pruned stale session: id=s\n" in b.stderr()
