@@ -10,7 +10,7 @@ RUNTIMES_PREFIX=${RUNTIMES_PREFIX:-/opt/isol8/runtimes}
 DEVTOOLS_PREFIX=${DEVTOOLS_PREFIX:-/opt/isol8/devtools}
 
 pkgs=(
-	build-essential pkg-config clang libclang-rt-14-dev
+	build-essential pkg-config clang libclang-rt-14-dev musl-tools
 	libsystemd-dev libjson-c-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
 	libssl-dev libpq-dev postgresql haproxy python3-kubernetes python3-yaml iproute2

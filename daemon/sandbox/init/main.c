@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,8 +127,9 @@ _Noreturn static void exec_command(const struct init_run *run, const char *cwd,
 			step = "set up stdio";
 			goto out;
 		}
-	close_range(3, (unsigned)errpipe - 1, 0);
-	close_range((unsigned)errpipe + 1, ~0u, 0);
+	/* By number: not every libc the init is built with wraps it. */
+	syscall(SYS_close_range, 3u, (unsigned)errpipe - 1, 0u);
+	syscall(SYS_close_range, (unsigned)errpipe + 1, ~0u, 0u);
 	err = -privileges_drop(&p, &step);
 	if (err)
 		goto out;
