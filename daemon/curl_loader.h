@@ -45,7 +45,8 @@ extern struct curl_loaded curl_loaded;
 int curl_loader_open(void);
 
 /* Calls go through the pointers (a variadic one passes its arguments as
- * a direct call does); curl's compile-time option checks go with them. */
+ * a direct call does).  curl's macros that check setopt and getinfo
+ * argument types at compile time are given up for it. */
 #undef curl_easy_getinfo
 #undef curl_easy_setopt
 #undef curl_multi_setopt
