@@ -311,17 +311,16 @@ def test_pooled_boxes_wait_with_the_least_cpu_share(pair):
     ctl, name, least, default = (("unified", "cpu.weight", "1", "100")
                                  if "unified" in dirs else
                                  ("cpu", "cpu.shares", "2", "1024"))
+    base = {d: daemon_cgroup_dirs(d.pid)[ctl] for d in (warm, cold)}
 
     def read(d, box, file):
         try:  # a box may go while it is read
-            return Path(daemon_cgroup_dirs(d.pid)[ctl], box,
-                        file).read_text().split()
+            return Path(base[d], box, file).read_text().split()
         except FileNotFoundError:
             return []
 
     def shares(d):
-        base = daemon_cgroup_dirs(d.pid)[ctl]
-        return {b: v[0] for b in box_cgroups({ctl: base})[ctl]
+        return {b: v[0] for b in box_cgroups({ctl: base[d]})[ctl]
                 if (v := read(d, b, name))}
 
     def sleeper(d):
@@ -367,6 +366,7 @@ def test_pooled_boxes_wait_with_the_least_cpu_share(pair):
         for t in runs:
             t.join()
     assert [r["exitCode"] for r in results] == [137, 137], results
+
 
 def test_limits_apply_to_a_pooled_box(pair):
     warm, _ = pair
