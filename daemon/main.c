@@ -245,9 +245,9 @@ static int setup_boxes(struct daemon *d)
 			  "cannot load the boxes' init into a memfd");
 		return h->init_exe;
 	}
-	if ((r = netns_spare_init(&h->net)) < 0) {
+	if ((r = netns_spare_init(&h->net, h->event)) < 0) {
 		log_errno(LOG_ERR, r,
-			  "cannot open the daemon's network namespace");
+			  "cannot set up network namespaces for boxes");
 		return r;
 	}
 	if ((r = image_mounts_new(d->cfg.images_dir, &h->images)) < 0)
@@ -368,7 +368,7 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
 	struct daemon d = { 0 };
-	d.boxes.net = (struct netns_spare){ .host = -1, .spare = -1 };
+	d.boxes.net = NETNS_SPARE_NONE;
 	d.boxes.init_exe = -1;
 	struct error err = { 0 };
 	int r = config_load(&d.cfg, o.config_path, o.config_path != NULL, &err);
@@ -404,11 +404,10 @@ int main(int argc, char **argv)
 	resolver_free(d.resolver);
 	if (o.pid_file)
 		unlink(o.pid_file);
-	sd_event_source_disable_unref(d.boxes.refill);
 	json_object_put(d.features_json);
+	netns_spare_free(&d.boxes.net);
 	sd_event_unref(d.event);
 	cgroup_root_free(d.boxes.cgroups);
-	netns_spare_free(&d.boxes.net);
 	uid_slots_free(d.boxes.uids);
 	image_mounts_free(d.boxes.images);
 	if (d.boxes.init_exe >= 0)

@@ -106,10 +106,6 @@ bool box_on_image(const struct box *b);
  * (CRIU) traces it, whose exit the daemon cannot reap before it lets go. */
 void box_watch_init(struct box *b, bool on);
 
-/* Makes the next spare network namespace once the event loop is free
- * (after one was taken). */
-void box_schedule_refill(struct box_host *host);
-
 /* A box's control socket, made in the network namespace netfd; *peer_ino
  * is the inode of sp[1], the init's end. */
 int box_ctl_pair(struct box_host *host, int netfd, int sp[2],

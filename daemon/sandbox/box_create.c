@@ -51,27 +51,6 @@ static pid_t clone_box(void *arg)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-static int on_refill(sd_event_source *s, void *userdata)
-{
-	(void)s;
-	struct box_host *host = userdata;
-	netns_refill(&host->net);
-	return 0;
-}
-
-/* The next box's network namespace is made once this event is handled,
- * while the box just cloned builds its root on another CPU. */
-void box_schedule_refill(struct box_host *host)
-{
-	int r = host->refill ? sd_event_source_set_enabled(host->refill,
-							   SD_EVENT_ONESHOT)
-			     : sd_event_add_defer(host->event, &host->refill,
-						  on_refill, host);
-	if (r < 0)
-		log_errno(LOG_WARNING, r,
-			  "cannot schedule a network namespace");
-}
-
 static int ctl_pair(void *sp)
 {
 	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0
@@ -254,7 +233,6 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		if (pid < 0 && r == 0)
 			r = pid;
 		close(netfd);
-		box_schedule_refill(host);
 	}
 	if (sp[1] >= 0)
 		close(sp[1]);

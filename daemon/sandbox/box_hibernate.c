@@ -312,10 +312,8 @@ int box_restore_start(struct box_host *host, const struct box_spec *spec,
 	step = "bring up loopback";
 	if (spec->net == BOX_NET_HOST)
 		a.netfd = fcntl(host->net.host, F_DUPFD_CLOEXEC, 3);
-	else {
+	else
 		a.netfd = netns_take(&host->net);
-		box_schedule_refill(host);
-	}
 	if (a.netfd < 0) {
 		r = a.netfd;
 		goto fail;

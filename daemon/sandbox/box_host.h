@@ -21,7 +21,6 @@ struct box_host {
 	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
 	int init_exe;	  /* the boxes' init program (init_exe.h) */
 	struct netns_spare net;
-	sd_event_source *refill; /* makes the next network namespace */
 	uint64_t next_id;
 	unsigned live;	/* boxes not yet fully torn down */
 	unsigned dying; /* of those, the ones destroyed by their owner */

@@ -841,3 +841,51 @@ threading.Event().wait()
     assert wait_until(lambda: leak_snapshot(d, dirs) == before, 15,
                       interval=0.1), (before, leak_snapshot(d, dirs))
     hang.close()
+
+
+def _net_links(pid, fds=True):
+    """The network namespaces pid's fds (or its threads) refer to."""
+    base = f"/proc/{pid}/fd" if fds else f"/proc/{pid}/task"
+    out = {}
+    for name in os.listdir(base):
+        path = f"{base}/{name}" if fds else f"{base}/{name}/ns/net"
+        try:
+            link = os.readlink(path)
+        except OSError:
+            continue
+        if link.startswith("net:["):
+            out[name] = link
+    return out
+
+
+def test_each_box_gets_a_fresh_namespace_from_the_maker_thread(
+        start_daemon):
+    """Network namespaces are made by a thread of the daemon beside the
+    event loop: each box has its own, the thread goes back to the daemon's
+    own namespace after each (it keeps no box's alive), and a spare is
+    ready for the next box."""
+    d = start_daemon()
+    own = os.readlink(f"/proc/{d.pid}/ns/net")
+    makers = [t for t in os.listdir(f"/proc/{d.pid}/task")
+              if open(f"/proc/{d.pid}/task/{t}/comm").read().strip()
+              == "isol8d-netns"]
+    assert len(makers) == 1
+    # Sessions keep their boxes alive: a namespace's inode number is
+    # unique only while it lives (a later one may reuse a freed one).
+    seen = []
+    for _ in range(4):
+        with d.client() as c:
+            msg = c.call("session.create", {"runtime": "bash"})
+        assert "error" not in msg, msg
+        r = execute(d, {"runtime": "bash",
+                        "code": "readlink /proc/self/ns/net"},
+                    sessionId=msg["result"]["id"])
+        seen.append(r["stdout"].strip())
+    assert len(set(seen)) == 4 and own not in seen, seen
+    threads = _net_links(d.pid, fds=False)
+    assert threads[makers[0]] == own
+
+    def spare():
+        return set(_net_links(d.pid).values()) - {own}
+    ready = wait_until(spare, 5)
+    assert len(ready) == 1 and not ready & set(seen), (ready, seen)
