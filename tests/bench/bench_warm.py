@@ -17,6 +17,7 @@ from bench_common import (
     log,
     pct,
     pool_key,
+    proc_cpu_seconds,
     timed,
     wait_pool_ready)
 
@@ -114,7 +115,8 @@ def section_throughput(args):
             "concurrency, raw RPC clients, built-in pool ==")
         log()
         log(f"   {'concurrency':>11} {'bare/s':>8} {'isol8/s':>8} "
-            f"{'isol8/bare':>11} {'pool hits':>10}")
+            f"{'isol8/bare':>11} {'pool hits':>10} {'loop ms/run':>12} "
+            f"{'loop busy':>10}")
 
         def bare_worker():
             def one():
@@ -138,18 +140,25 @@ def section_throughput(args):
             nb = _run_for(seconds, bare_worker, conc)
             time.sleep(1.0)  # let the pool refill
             k0 = pool_key(status.call("pool.status"), "python")
+            loop0 = proc_cpu_seconds(isol8d.proc.pid, main_thread=True)
             ni = _run_for(seconds, isol8_worker, conc)
+            loop = proc_cpu_seconds(isol8d.proc.pid,
+                                    main_thread=True) - loop0
             k1 = pool_key(status.call("pool.status"), "python")
             hits = k1["hits"] - k0["hits"]
             FIGURES[f"throughput_{conc}"] = {"bare": nb / seconds,
                                              "isol8": ni / seconds}
             log(f"   {conc:11} {nb / seconds:8.1f} {ni / seconds:8.1f} "
-                f"{ni / max(nb, 1):11.2f} {hits:>5}/{ni}")
+                f"{ni / max(nb, 1):11.2f} {hits:>5}/{ni} "
+                f"{1000 * loop / max(ni, 1):12.2f} "
+                f"{100 * loop / seconds:9.0f}%")
             time.sleep(1.0)
         status.close()
         log()
         log("   the pool's size is the built-in default; runs it cannot "
             "serve get a fresh box")
+        log("   loop: the CPU isol8d's event loop (its first thread) spent, "
+            "per run and as a share of one core")
         return isol8d.finish()
 
 
