@@ -2,9 +2,11 @@
  * The daemon makes them itself, ahead of need, so a box is cloned straight
  * into one that is ready; the box's own user namespace never owns it, so
  * nothing in the box can change its configuration.  A thread of the daemon
- * makes the spare: a new namespace costs the kernel about half a
- * millisecond, which the event loop would otherwise spend between two
- * requests. */
+ * makes the spare: a new namespace costs the kernel a few hundred
+ * microseconds, which the event loop would otherwise spend between two
+ * requests.  The daemon is thus never single-threaded: a setns() into a
+ * mount namespace or an unshare(CLONE_NEWUSER) has to be made in a child,
+ * as hibernation's are. */
 #ifndef ISOL8D_NETNS_H
 #define ISOL8D_NETNS_H
 
