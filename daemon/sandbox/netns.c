@@ -10,13 +10,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int loopback_up(void)
@@ -37,14 +42,15 @@ static int loopback_up(void)
 	return r;
 }
 
-/* A new namespace, which the calling thread is left in: its fd or -errno.
- * System calls only, no allocation and no log: the maker thread runs this
- * beside the event loop, whose clones must not inherit a lock it holds. */
+#define MAKER_START_TIMEOUT_MS 5000
+
+/* A new namespace, which the calling process is left in: its fd or
+ * -errno. */
 static int make_here(void)
 {
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
-	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int r = fd < 0 ? -errno : loopback_up();
 	if (r < 0 && fd >= 0)
 		close(fd);
@@ -61,107 +67,174 @@ static void go_home(const struct netns_spare *n)
 	}
 }
 
-static void *maker_main(void *arg)
+/* What the maker sends for each request: 0 with the namespace's fd, or
+ * -errno alone. */
+static int send_made(int sock, int ns)
 {
-	const struct netns_spare *n = arg;
+	int err = ns < 0 ? ns : 0;
+	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (ns >= 0) {
+		memset(&c, 0, sizeof(c));
+		msg.msg_control = c.buf;
+		msg.msg_controllen = sizeof(c.buf);
+		struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &ns, sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* The maker, a child of the daemon holding only its socket (fd 3) and the
+ * daemon's namespace (fd 4); it ends with the daemon, or when the daemon
+ * closes the socket. */
+static __attribute__((noreturn)) void maker_main(int sock, int host)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "isol8d-netns");
+	int s = fcntl(sock, F_DUPFD, 10), h = fcntl(host, F_DUPFD, 10);
+	if (s < 0 || h < 0 || dup2(s, 3) < 0 || dup2(h, 4) < 0)
+		_exit(1);
+	close_range(5, ~0U, 0);
 	for (;;) {
 		char c;
-		ssize_t k = read(n->maker_ask, &c, 1);
+		ssize_t k = recv(3, &c, 1, 0);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k != 1) /* the daemon closed its end: it stops */
-			return NULL;
-		int fd = make_here();
-		/* Not back home, the thread would keep the box's namespace
+		if (k != 1)
+			_exit(0);
+		int ns = make_here();
+		/* Not back home, the maker would keep the box's namespace
 		 * alive after the box: that one is not handed out. */
-		if (setns(n->host, CLONE_NEWNET) < 0 && fd >= 0) {
+		if (setns(4, CLONE_NEWNET) < 0 && ns >= 0) {
 			int err = -errno;
-			close(fd);
-			fd = err;
+			close(ns);
+			ns = err;
 		}
-		if (write(n->maker_made, &fd, sizeof(fd)) !=
-		    (ssize_t)sizeof(fd)) {
-			if (fd >= 0)
-				close(fd);
-			return NULL;
-		}
+		int r = send_made(3, ns);
+		if (ns >= 0)
+			close(ns);
+		if (r < 0)
+			_exit(1);
 	}
 }
 
 static void ask_maker(struct netns_spare *n)
 {
-	if (n->spare >= 0 || n->asked || !n->maker_runs)
+	if (n->spare >= 0 || n->asked || !n->maker_io)
 		return;
 	char c = 0;
-	n->asked = write(n->ask, &c, 1) == 1;
+	n->asked = send(sd_event_source_get_io_fd(n->maker_io), &c, 1,
+			MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
 }
 
-/* The maker's answer; at most one is on its way (n->asked). */
-static int read_made(struct netns_spare *n, int fd)
+/* Without the maker, namespaces are made in place. */
+static void maker_gone(struct netns_spare *n)
 {
-	int ns;
-	if (read(fd, &ns, sizeof(ns)) != (ssize_t)sizeof(ns))
-		return -EAGAIN;
+	n->maker_io = sd_event_source_disable_unref(n->maker_io);
+	n->maker_exit = sd_event_source_disable_unref(n->maker_exit);
 	n->asked = false;
-	if (ns >= 0 && n->spare >= 0)
-		close(ns);
-	else if (ns >= 0)
-		n->spare = ns;
-	return ns < 0 ? ns : 0;
 }
 
 static int on_made(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	(void)s, (void)revents;
-	int r = read_made(userdata, fd);
-	/* No new request: the next take makes one in place, and says why
-	 * that fails too if it does. */
-	if (r < 0 && r != -EAGAIN)
-		log_errno(LOG_WARNING, r,
+	struct netns_spare *n = userdata;
+	int err = 0;
+	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = c.buf,
+			      .msg_controllen = sizeof(c.buf) };
+	ssize_t k = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	int ns = -1;
+	struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+	if (k > 0 && h && h->cmsg_level == SOL_SOCKET &&
+	    h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&ns, CMSG_DATA(h), sizeof(int));
+	if (k != (ssize_t)sizeof(err)) {
+		if (ns >= 0)
+			close(ns);
+		/* It is ending: its exit source says how, and reaps it. */
+		n->maker_io = sd_event_source_disable_unref(n->maker_io);
+		n->asked = false;
+		return 0;
+	}
+	n->asked = false;
+	if (ns >= 0 && n->spare < 0)
+		n->spare = ns;
+	else if (ns >= 0)
+		close(ns);
+	else
+		/* No new request: the next take makes one in place, and says
+		 * why that fails too if it does. */
+		log_errno(LOG_WARNING, err < 0 ? err : -EIO,
 			  "cannot make a spare network namespace");
 	return 0;
 }
 
-static void close_pipe(int p[2])
+static int on_maker_exit(sd_event_source *s, const siginfo_t *si,
+			 void *userdata)
 {
-	for (int i = 0; i < 2; i++)
-		if (p[i] >= 0)
-			close(p[i]);
+	(void)s;
+	log_warn("the network namespace maker ended (%s %d); namespaces are "
+		 "made on the event loop from now on",
+		 si->si_code == CLD_EXITED ? "status" : "signal",
+		 si->si_status);
+	maker_gone(userdata);
+	return 0;
 }
 
 static int start_maker(struct netns_spare *n, sd_event *event)
 {
-	int ask[2] = { -1, -1 }, made[2] = { -1, -1 };
-	int r = pipe2(ask, O_CLOEXEC) < 0 ||
-				pipe2(made, O_CLOEXEC | O_NONBLOCK) < 0
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		return r;
+	}
+	if (pid == 0)
+		maker_main(sp[1], n->host);
+	close(sp[1]);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int r = pidfd < 0
 			? -errno
-			: sd_event_add_io(event, &n->made_src, made[0], EPOLLIN,
-					  on_made, n);
+			: sd_event_add_child_pidfd(event, &n->maker_exit, pidfd,
+						   WEXITED, on_maker_exit, n);
 	if (r < 0) {
-		close_pipe(ask);
-		close_pipe(made);
+		/* Not watched: stopped and reaped here. */
+		if (pidfd >= 0)
+			close(pidfd);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sp[0]);
 		return r;
 	}
-	sd_event_source_set_io_fd_own(n->made_src, true);
-	n->maker_ask = ask[0];
-	n->maker_made = made[1];
-	/* The thread takes no signal: the event loop's are blocked and
-	 * read from a signalfd. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&n->maker, NULL, maker_main, n);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sd_event_source_set_child_pidfd_own(n->maker_exit, true);
+	sd_event_source_set_child_process_own(n->maker_exit, true);
+	r = sd_event_add_io(event, &n->maker_io, sp[0], EPOLLIN, on_made, n);
 	if (r < 0) {
-		n->made_src = sd_event_source_disable_unref(n->made_src);
-		close_pipe(ask);
-		close(made[1]);
-		n->maker_ask = n->maker_made = -1;
+		close(sp[0]);
+		maker_gone(n);
 		return r;
 	}
-	pthread_setname_np(n->maker, "isol8d-netns");
-	n->ask = ask[1];
-	n->maker_runs = true;
+	sd_event_source_set_io_fd_own(n->maker_io, true);
 	return 0;
 }
 
@@ -175,26 +248,26 @@ int netns_spare_init(struct netns_spare *n, sd_event *event)
 	if (r < 0)
 		return r;
 	ask_maker(n);
+	/* The first spare is awaited here, before the daemon serves: the
+	 * maker has named itself by then (tests tell it from boxes by its
+	 * name), and the first box finds a namespace ready. */
+	struct pollfd p = { .fd = sd_event_source_get_io_fd(n->maker_io),
+			    .events = POLLIN };
+	if (poll(&p, 1, MAKER_START_TIMEOUT_MS) == 1)
+		on_made(n->maker_io, p.fd, (uint32_t)p.revents, n);
 	return 0;
 }
 
 void netns_spare_free(struct netns_spare *n)
 {
-	if (n->maker_runs) {
-		close(n->ask);
-		pthread_join(n->maker, NULL);
-		/* An answer the loop has not read yet. */
-		read_made(n, sd_event_source_get_io_fd(n->made_src));
-		close(n->maker_ask);
-		close(n->maker_made);
-		n->maker_runs = false;
-	}
-	n->made_src = sd_event_source_disable_unref(n->made_src);
+	/* The maker ends on the socket's close; a namespace still on its
+	 * way is closed with the socket. */
+	maker_gone(n);
 	if (n->spare >= 0)
 		close(n->spare);
 	if (n->host >= 0)
 		close(n->host);
-	n->spare = n->host = n->ask = -1;
+	n->spare = n->host = -1;
 }
 
 int netns_take(struct netns_spare *n)

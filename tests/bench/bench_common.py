@@ -38,12 +38,8 @@ def cpu_plan():
     return None, None
 
 
-def proc_cpu_seconds(pid, main_thread=False):
-    """CPU seconds of process pid, or of its first thread alone (isol8d's
-    event loop; its other threads make namespaces and resolve names)."""
-    path = f"/proc/{pid}/task/{pid}/stat" if main_thread else \
-        f"/proc/{pid}/stat"
-    with open(path) as f:
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

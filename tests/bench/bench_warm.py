@@ -140,10 +140,9 @@ def section_throughput(args):
             nb = _run_for(seconds, bare_worker, conc)
             time.sleep(1.0)  # let the pool refill
             k0 = pool_key(status.call("pool.status"), "python")
-            loop0 = proc_cpu_seconds(isol8d.proc.pid, main_thread=True)
+            loop0 = proc_cpu_seconds(isol8d.proc.pid)
             ni = _run_for(seconds, isol8_worker, conc)
-            loop = proc_cpu_seconds(isol8d.proc.pid,
-                                    main_thread=True) - loop0
+            loop = proc_cpu_seconds(isol8d.proc.pid) - loop0
             k1 = pool_key(status.call("pool.status"), "python")
             hits = k1["hits"] - k0["hits"]
             FIGURES[f"throughput_{conc}"] = {"bare": nb / seconds,
@@ -157,8 +156,8 @@ def section_throughput(args):
         log()
         log("   the pool's size is the built-in default; runs it cannot "
             "serve get a fresh box")
-        log("   loop: the CPU isol8d's event loop (its first thread) spent, "
-            "per run and as a share of one core")
+        log("   loop: the CPU isol8d's event loop spent (its own process, "
+            "not its helpers), per run and as a share of one core")
         return isol8d.finish()
 
 

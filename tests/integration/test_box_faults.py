@@ -7,7 +7,8 @@ import os
 import pytest
 
 from isol8_harness import (ConnectionClosed, box_cgroups, children_of,
-                           daemon_cgroup_dirs, pids_with_marker, wait_until)
+                           daemon_cgroup_dirs, daemon_fd_count,
+                           pids_with_marker, wait_until)
 
 # Every step box creation names, in order, then the box's init and the
 # command's exec inside it.
@@ -40,7 +41,7 @@ def box_cgroup_dirs(pid):
 def snapshot(pid):
     with open(f"/proc/{pid}/mountinfo") as f:
         mounts = len(f.readlines())
-    return {"fds": len(os.listdir(f"/proc/{pid}/fd")),
+    return {"fds": daemon_fd_count(pid),
             "children": len(children_of(pid)),
             "mounts": mounts,
             "cgroups": len(box_cgroup_dirs(pid))}

@@ -7,6 +7,7 @@ box and must fail."""
 import http.server
 import json
 import os
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -18,7 +19,7 @@ import pytest
 from execute_helpers import (check_invalid, execute, execute_error,
                              execute_many, execute_raw)
 from isol8_fixtures import _factory
-from isol8_harness import BUILD, run_ctl, wait_until
+from isol8_harness import BUILD, daemon_helpers, run_ctl, wait_until
 from pki import make_pki
 from pypi_index import start_pypi_index
 
@@ -843,32 +844,15 @@ threading.Event().wait()
     hang.close()
 
 
-def _net_links(pid, fds=True):
-    """The network namespaces pid's fds (or its threads) refer to."""
-    base = f"/proc/{pid}/fd" if fds else f"/proc/{pid}/task"
-    out = {}
-    for name in os.listdir(base):
-        path = f"{base}/{name}" if fds else f"{base}/{name}/ns/net"
-        try:
-            link = os.readlink(path)
-        except OSError:
-            continue
-        if link.startswith("net:["):
-            out[name] = link
-    return out
-
-
-def test_each_box_gets_a_fresh_namespace_from_the_maker_thread(
-        start_daemon):
-    """Network namespaces are made by a thread of the daemon beside the
-    event loop: each box has its own, the thread goes back to the daemon's
-    own namespace after each (it keeps no box's alive), and a spare is
-    ready for the next box."""
+def test_each_box_gets_a_fresh_namespace_from_the_maker(start_daemon):
+    """Network namespaces are made by a helper process of the daemon
+    beside the event loop: each box has its own, the helper goes back to
+    the daemon's own namespace after each (it keeps no box's alive), a
+    spare is ready for the next box, and the helper ends with the
+    daemon."""
     d = start_daemon()
     own = os.readlink(f"/proc/{d.pid}/ns/net")
-    makers = [t for t in os.listdir(f"/proc/{d.pid}/task")
-              if open(f"/proc/{d.pid}/task/{t}/comm").read().strip()
-              == "isol8d-netns"]
+    makers = daemon_helpers(d.pid)
     assert len(makers) == 1
     # Sessions keep their boxes alive: a namespace's inode number is
     # unique only while it lives (a later one may reuse a freed one).
@@ -882,10 +866,35 @@ def test_each_box_gets_a_fresh_namespace_from_the_maker_thread(
                     sessionId=msg["result"]["id"])
         seen.append(r["stdout"].strip())
     assert len(set(seen)) == 4 and own not in seen, seen
-    threads = _net_links(d.pid, fds=False)
-    assert threads[makers[0]] == own
+    assert os.readlink(f"/proc/{makers[0]}/ns/net") == own
 
     def spare():
-        return set(_net_links(d.pid).values()) - {own}
+        fds = f"/proc/{d.pid}/fd"
+        links = set()
+        for name in os.listdir(fds):
+            try:
+                links.add(os.readlink(f"{fds}/{name}"))
+            except OSError:
+                pass
+        return {link for link in links if link.startswith("net:[")} - {own}
     ready = wait_until(spare, 5)
     assert len(ready) == 1 and not ready & set(seen), (ready, seen)
+    d.stop()
+    assert wait_until(lambda: not os.path.exists(f"/proc/{makers[0]}"), 5)
+
+
+def test_boxes_go_on_when_the_namespace_maker_dies(start_daemon):
+    """Killed, the maker is reaped and said to be gone; boxes then get
+    namespaces made by the daemon itself."""
+    d = start_daemon()
+    maker, = daemon_helpers(d.pid)
+    os.kill(maker, signal.SIGKILL)
+    assert wait_until(lambda: not os.path.exists(f"/proc/{maker}"), 5), \
+        "the maker was not reaped"
+    assert wait_until(lambda: "the network namespace maker ended (signal 9)"
+                      in d.stderr(), 5), d.stderr()
+    outs = {execute(d, {"runtime": "bash",
+                        "code": "readlink /proc/self/ns/net"})["stdout"]
+            for _ in range(3)}
+    assert os.readlink(f"/proc/{d.pid}/ns/net") + "\n" not in outs
+    assert not daemon_helpers(d.pid)
