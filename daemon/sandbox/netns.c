@@ -24,6 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* How long the daemon waits at start for the maker's first namespace. */
+#define MAKER_START_TIMEOUT_MS 5000
+
 static int loopback_up(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -41,8 +44,6 @@ static int loopback_up(void)
 	close(fd);
 	return r;
 }
-
-#define MAKER_START_TIMEOUT_MS 5000
 
 /* A new namespace, which the calling process is left in: its fd or
  * -errno. */

@@ -381,17 +381,22 @@ def _comm(pid):
         return None
 
 
+def _children(pid, helpers):
+    """Pids of pid's children (zombies included) that are DAEMON_HELPERS
+    (helpers True) or are not (False)."""
+    return [p for p, _, ppid, _ in _live_stats()
+            if ppid == pid and (_comm(p) in DAEMON_HELPERS) == helpers]
+
+
 def children_of(pid):
     """Pids of the processes whose parent is pid (zombies included), but
     for isol8d's namespace maker."""
-    return [p for p, _, ppid, _ in _live_stats()
-            if ppid == pid and _comm(p) not in DAEMON_HELPERS]
+    return _children(pid, False)
 
 
 def daemon_helpers(pid):
     """Pids of isol8d pid's helpers (DAEMON_HELPERS) among its children."""
-    return [p for p, _, ppid, _ in _live_stats()
-            if ppid == pid and _comm(p) in DAEMON_HELPERS]
+    return _children(pid, True)
 
 
 def wait_until(pred, timeout, interval=0.02):
