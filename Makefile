@@ -32,7 +32,8 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c17 $(WARN) -D_GNU_SOURCE -fstack-protector-strong \
 	-Iproto -Idaemon -Ictl -DISOL8_INIT_EXE='"$(BUILD)/isol8-init"' \
-	-DISOL8_LIBEXECDIR='"$(LIBEXECDIR)"'
+	-DISOL8_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	-DISOL8_ZYGOTE_MODULE='"$(ZYGOTE_MODULE)"'
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -51,7 +52,7 @@ DAEMON_SRC := $(wildcard daemon/*.c daemon/net/*.c daemon/runtimes/*.c \
 	daemon/sandbox/*.c)
 # isol8-init, the boxes' PID 1: a static program of its own (libc and the
 # libc-only parts of the sandbox it shares), compiled into the daemon.
-INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c \
+INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c daemon/sandbox/fd_pass.c \
 	daemon/sandbox/open_beneath.c daemon/sandbox/privileges.c \
 	daemon/sandbox/seccomp_load.c
 CTL_SRC := $(wildcard ctl/*.c)
@@ -129,6 +130,23 @@ $(BUILD)/isol8-init: $(INIT_SRC) $(wildcard daemon/sandbox/init/*.h) \
 		-fstack-protector-strong -Iproto -Idaemon \
 		-idirafter $(KERNEL_HEADERS) -static -s -o $@ $(INIT_SRC)
 $(BUILD)/daemon/runtimes/preload.o: $(wildcard daemon/runtimes/preload/*)
+
+# The python zygote's module (daemon/sandbox/zygote.h): loaded into the
+# host's Python, so never under the sanitizers; Python's limited API, so
+# any Python 3 loads it.
+ZYGOTE_MODULE = $(BUILD)/_isol8_zygote.abi3.so
+ZYGOTE_SRC := daemon/sandbox/zygote/serve.c daemon/sandbox/box_init_prepare.c \
+	daemon/sandbox/rootfs.c daemon/fault.c daemon/sandbox/fd_pass.c \
+	daemon/sandbox/privileges.c daemon/sandbox/seccomp_load.c \
+	daemon/sandbox/init/command_enter.c
+$(ZYGOTE_MODULE): $(ZYGOTE_SRC) $(wildcard daemon/sandbox/*.h \
+		daemon/sandbox/init/*.h) daemon/fault.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 $(WARN) -D_GNU_SOURCE -O2 -D_FORTIFY_SOURCE=2 \
+		-fstack-protector-strong -fPIC -shared -fvisibility=hidden \
+		-Iproto -Idaemon $(shell $(PYTHON)-config --includes) \
+		-o $@ $(ZYGOTE_SRC)
+$(BUILD)/daemon/sandbox/zygote.o: $(ZYGOTE_MODULE)
 
 $(LIBPROTO): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)

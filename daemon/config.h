@@ -54,6 +54,7 @@ struct config {
 	uint64_t pool_max_boxes;
 	uint64_t pool_max_building;
 	uint64_t pool_max_retry_ms; /* the longest wait after failed builds */
+	bool pool_zygote; /* pooled python boxes from a zygote (zygote.h) */
 	/* pool.demand.*: how far a key's target follows its claims beyond
 	 * pool_size (pool_demand.h) */
 	struct config_pool_demand {

@@ -97,6 +97,7 @@ const struct key config_schema[] = {
 	K("pool.size.bash", T_UINT, pool_size[4], "2", 0, 64),
 	K("pool.maxBoxes", T_UINT, pool_max_boxes, "16", 0, 1024),
 	K("pool.maxBuilding", T_UINT, pool_max_building, "2", 1, 64),
+	K("pool.zygote", T_BOOL, pool_zygote, "true", 0, 0),
 	K("pool.maxRetryDelayMs", T_UINT, pool_max_retry_ms, "30000", 100,
 	  3600000),
 	/* The pool following demand (pool_demand.h). */

@@ -16,7 +16,10 @@
 #include "sandbox/init_exe.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
+#include "sandbox/zygote.h"
 #include "server.h"
+#include "environment.h"
+#include "waiter.h"
 #include "version.h"
 
 #include <errno.h>
@@ -275,6 +278,31 @@ static int start_fetcher(struct daemon *d)
 	return r;
 }
 
+/* Pooled boxes of a runtime with a zygote are made from it (zygote.h);
+ * without one they start their own interpreter, as they do when it
+ * fails. */
+static void start_zygote(struct daemon *d)
+{
+	const struct runtime *rt = NULL;
+	for (size_t i = 0; !rt && runtime_at(i); i++)
+		if (runtime_at(i)->zygote && d->cfg.pool_size[i] > 0)
+			rt = runtime_at(i);
+	if (!d->cfg.pool_zygote || !rt)
+		return;
+	struct waiter_command c;
+	int r = waiter_command(&d->cfg, rt, &c);
+	if (r == 0) {
+		r = zygote_start(d->event, c.argv,
+				 (const char *const *)c.envp, &d->boxes.zygote);
+		environment_free(c.envp);
+	}
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "cannot start the %s zygote; its boxes start their "
+			  "own interpreter",
+			  rt->name);
+}
+
 static int run(struct daemon *d, const struct options *o)
 {
 	int r = sd_event_default(&d->event);
@@ -323,6 +351,7 @@ static int run(struct daemon *d, const struct options *o)
 	}
 	if ((r = start_fetcher(d)) < 0)
 		return r;
+	start_zygote(d);
 	r = pool_new(d->event, &d->cfg, &d->boxes, &d->pool);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot set up the warm pool");
@@ -405,6 +434,7 @@ int main(int argc, char **argv)
 	if (o.pid_file)
 		unlink(o.pid_file);
 	json_object_put(d.features_json);
+	zygote_free(d.boxes.zygote);
 	netns_spare_free(&d.boxes.net);
 	sd_event_unref(d.event);
 	cgroup_root_free(d.boxes.cgroups);

@@ -270,6 +270,7 @@ static int build_one(struct pool_key *k)
 			.readonly_root = cfg->default_readonly_root,
 		},
 		.image = k->has_image ? &k->image : NULL,
+		.held = k->rt->zygote && !k->has_image,
 		.seccomp = prog,
 		.limits = {
 			.memory_bytes = cfg->default_memory,

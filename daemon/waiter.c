@@ -94,43 +94,47 @@ static void on_output(void *userdata, bool is_stderr, const char *data,
 		command_kill(w->cmd);
 }
 
+int waiter_command(const struct config *cfg, const struct runtime *rt,
+		   struct waiter_command *c)
+{
+	size_t n = 0;
+	runtime_path(rt->binary, cfg->runtimes_dir, c->bin, sizeof(c->bin));
+	snprintf(c->code, sizeof(c->code), "/sandbox/main%s", rt->ext);
+	c->argv[n++] = c->bin;
+	for (size_t i = 0; rt->run_args[i]; i++)
+		c->argv[n++] = rt->run_args[i];
+	for (size_t i = 0; rt->warm_args[i]; i++)
+		c->argv[n++] = rt->warm_args[i];
+	c->argv[n++] = c->code;
+	c->argv[n] = NULL;
+	return environment_build(cfg->runtimes_dir, rt, false, rt->warm_env,
+				 &c->envp);
+}
+
 static int start_interpreter(struct waiter *w)
 {
-	const struct runtime *rt = w->rt;
-	char bin[512], code[64];
-	const char *argv[16];
-	size_t n = 0;
-	runtime_path(rt->binary, w->cfg->runtimes_dir, bin, sizeof(bin));
-	snprintf(code, sizeof(code), "/sandbox/main%s", rt->ext);
-	argv[n++] = bin;
-	for (size_t i = 0; rt->run_args[i]; i++)
-		argv[n++] = rt->run_args[i];
-	for (size_t i = 0; rt->warm_args[i]; i++)
-		argv[n++] = rt->warm_args[i];
-	argv[n++] = code;
-	argv[n] = NULL;
-	char **envp;
-	int r = environment_build(w->cfg->runtimes_dir, rt, false, rt->warm_env,
-				  &envp);
+	struct waiter_command c;
+	int r = waiter_command(w->cfg, w->rt, &c);
 	if (r < 0)
 		return r;
 	struct command_spec spec = {
 		.cmd = {
-			.argv = argv,
-			.envp = (const char *const *)envp,
+			.argv = c.argv,
+			.envp = (const char *const *)c.envp,
 			.cwd = "/sandbox",
 			.limits = {
 				.rlimit_fsize = w->cfg->default_sandbox_size,
 				.rlimit_nofile = 1024,
 			},
 			.seccomp = true,
+			.held = box_holds_interpreter(w->box),
 		},
 		.max_output = 4096,
 		.hold_stdin = true,
 	};
 	r = command_start(w->event, w->box, &spec, on_output, on_done, w,
 			  &w->cmd);
-	environment_free(envp);
+	environment_free(c.envp);
 	if (r < 0)
 		w->cmd = NULL;
 	return r;
@@ -198,9 +202,17 @@ int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 			      .on_ready = ready,
 			      .on_ended = ended,
 			      .userdata = userdata };
-	char path[128];
-	snprintf(path, sizeof(path), PRELOAD_DIR "/%s", rt->preload_name);
-	int r = box_open(box, path, BOX_OPEN_WRITE, 0644, on_script_opened, w);
+	int r;
+	/* A held interpreter has read its script in the zygote. */
+	if (box_holds_interpreter(box))
+		r = start_interpreter(w);
+	else {
+		char path[128];
+		snprintf(path, sizeof(path), PRELOAD_DIR "/%s",
+			 rt->preload_name);
+		r = box_open(box, path, BOX_OPEN_WRITE, 0644,
+			     on_script_opened, w);
+	}
 	if (r < 0) {
 		free(w);
 		return r;

@@ -18,7 +18,19 @@ typedef void (*waiter_ready_fn)(void *userdata, int err, const char *what);
  * be NULL for an owner that takes it as soon as it is ready. */
 typedef void (*waiter_ended_fn)(void *userdata);
 
-/* For a runtime with a preload script (rt->preload). */
+/* The waiting interpreter's command: argv[0] is bin; free envp with
+ * environment_free. */
+struct waiter_command {
+	char bin[512];
+	char code[64];
+	const char *argv[16];
+	char **envp;
+};
+int waiter_command(const struct config *cfg, const struct runtime *rt,
+		   struct waiter_command *c);
+
+/* For a runtime with a preload script (rt->preload).  In a box that holds
+ * an interpreter (box_holds_interpreter), that one is the waiting one. */
 int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 		 const struct runtime *rt, waiter_ready_fn ready,
 		 waiter_ended_fn ended, void *userdata, struct waiter **out);

@@ -73,16 +73,17 @@ static const char *const bash_startup[] = {
 static const struct runtime runtimes[] = {
 	{ "python", "/usr/bin/python3", ".py", none, python_env, pip_install,
 	  preload_python, "usercustomize.py", false, none, false,
-	  python_warm_env, python_startup },
+	  python_warm_env, python_startup, true },
 	{ "node", "/usr/bin/node", ".js", none, none, npm_install, preload_node,
-	  "node_preload.js", false, node_warm_args, false, none, node_startup },
+	  "node_preload.js", false, node_warm_args, false, none, node_startup, false },
 	{ "bun", "@/bin/bun", ".ts", bun_run, bun_env, bun_install, preload_bun,
-	  "bun_preload.js", false, bun_warm_args, true, none, bun_startup },
+	  "bun_preload.js", false, bun_warm_args, true, none, bun_startup, false },
 	{ "deno", "@/bin/deno", ".ts", deno_run, deno_env, deno_install,
 	  preload_deno, "deno_preload.js", false, deno_warm_args, false, none,
-	  deno_startup },
+	  deno_startup, false },
 	{ "bash", "/usr/bin/bash", ".sh", none, none, NULL, preload_bash,
-	  "bash_preload.sh", true, none, false, bash_warm_env, bash_startup },
+	  "bash_preload.sh", true, none, false, bash_warm_env, bash_startup,
+	  false },
 };
 _Static_assert(ARRAY_SIZE(runtimes) == RUNTIME_COUNT,
 	       "RUNTIME_COUNT counts the table");

@@ -31,6 +31,9 @@ struct runtime {
 	/* Prefixes of variables the interpreter reads as it starts: a
 	 * request that sets one is not given a started interpreter. */
 	const char *const *startup_env;
+	/* Pooled boxes on the host's image are made from a zygote started
+	 * with the waiting interpreter's command (sandbox/zygote.h). */
+	bool zygote;
 };
 
 const struct runtime *runtime_find(const char *name);

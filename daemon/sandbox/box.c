@@ -446,9 +446,16 @@ int box_send_to_init(struct box *b, const struct init_msg *m,
 	return 0;
 }
 
+bool box_holds_interpreter(const struct box *b)
+{
+	return b->held;
+}
+
 int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	    box_started_fn started, box_exited_fn exited, void *userdata)
 {
+	if (cmd->held && !b->held)
+		return -ESRCH;
 	struct init_run run = { .rlimit_fsize = cmd->limits.rlimit_fsize,
 				.rlimit_nofile = cmd->limits.rlimit_nofile,
 				.rlimit_nproc = cmd->limits.rlimit_nproc,
@@ -478,10 +485,13 @@ int box_run(struct box *b, const struct box_cmd *cmd, const int fds[3],
 	int r = pending_push(b, &pe);
 	if (r < 0)
 		return r;
-	struct init_msg m = { .op = INIT_RUN, .len = (uint32_t)len };
+	struct init_msg m = { .op = cmd->held ? INIT_RUN_HELD : INIT_RUN,
+			      .len = (uint32_t)len };
 	r = box_send_to_init(b, &m, buf, fds, 3);
 	if (r < 0)
 		b->pend_len--; /* undo: nothing was sent */
+	else if (cmd->held)
+		b->held = false;
 	return r;
 }
 

@@ -37,6 +37,9 @@ struct box_cmd {
 	const char *cwd;
 	struct box_rlimits limits;
 	bool seccomp;
+	/* The interpreter the box holds (box_holds_interpreter) becomes the
+	 * command instead of argv: it keeps what it was started with. */
+	bool held;
 };
 
 /* What box_open does with its path. */
@@ -134,6 +137,9 @@ const int *box_egress_fds(const struct box *b);
  * are) into a filtered one: its ways out are made in its namespace.  0
  * (also when it has them already) or a negative errno. */
 int box_open_egress(struct box *b);
+/* Whether the box holds an interpreter (box_spec.held) that no box_run
+ * has taken yet. */
+bool box_holds_interpreter(const struct box *b);
 /* Whether the box's init still runs. */
 bool box_alive(const struct box *b);
 /* Kills everything in the box at once; the box stays until destroyed. */

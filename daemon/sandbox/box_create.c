@@ -11,6 +11,7 @@
 #include "log.h"
 #include "netns.h"
 #include "userns.h"
+#include "zygote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +50,29 @@ static pid_t clone_box(void *arg)
 		args.cgroup = (uint64_t)cgroup_box_dirfd(c->box->cg);
 	}
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static pid_t clone_from_zygote(struct box_host *host, const struct box *b,
+				const struct box_init_args *a, int netfd,
+				int *pidfd)
+{
+	struct zygote_box zb = {
+		.ctl = a->ctl_fd,
+		.net = netfd,
+		.init_exe = a->init_exe,
+		.cgroup = host->into_cgroup ? cgroup_box_dirfd(b->cg) : -1,
+		.tasks_fds = a->tasks_fds,
+		.ntasks_fds = a->ntasks_fds,
+		.seccomp = a->seccomp,
+		.rootfs = &a->rootfs,
+	};
+	pid_t pid = zygote_clone(host->zygote, &zb, pidfd);
+	if (pid < 0)
+		log_errno(LOG_WARNING, pid,
+			  "box %s: the python zygote cannot make it; made "
+			  "without",
+			  b->name);
+	return pid;
 }
 
 static int ctl_pair(void *sp)
@@ -146,6 +170,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		return -ENOMEM;
 	b->on_ready = ready;
 	b->spec = *spec;
+	b->held = spec->held && !spec->image && zygote_ready(host->zygote);
 	b->host_net = spec->net == BOX_NET_HOST;
 
 	const char *step = "reserve a uid range";
@@ -223,7 +248,12 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		struct clone_ctx ctx = { host, b, &pidfd };
 		step = "clone the box";
 		r = fault_inject(step);
-		if (r == 0)
+		if (r == 0 && b->held)
+			pid = clone_from_zygote(host, b, &a, netfd, &pidfd);
+		/* A zygote that cannot make it leaves it to the daemon. */
+		b->held = b->held && pid > 0;
+		b->spec.held = b->held;
+		if (r == 0 && !b->held)
 			pid = netns_clone_into(&host->net, netfd, clone_box,
 					       &ctx);
 		if (pid == 0) {

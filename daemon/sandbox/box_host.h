@@ -12,6 +12,7 @@
 struct cgroup_root;
 struct image_mounts;
 struct uid_slots;
+struct zygote;
 
 struct box_host {
 	sd_event *event;
@@ -21,6 +22,7 @@ struct box_host {
 	bool into_cgroup; /* v2: clone3 straight into the box cgroup */
 	int init_exe;	  /* the boxes' init program (init_exe.h) */
 	struct netns_spare net;
+	struct zygote *zygote; /* NULL: none; boxes for spec.held need it */
 	uint64_t next_id;
 	unsigned live;	/* boxes not yet fully torn down */
 	unsigned dying; /* of those, the ones destroyed by their owner */

@@ -22,7 +22,19 @@ struct box_init_args {
 	int ntasks_fds;
 };
 
-/* Never returns.  Runs in the cloned child. */
+/* Never returns.  Runs in the cloned child: box_init_prepare with the
+ * box's seccomp programs exported to a memfd, then box_init_exec. */
 _Noreturn void box_init_main(const struct box_init_args *a);
+
+/* The steps up to the exec, which a zygote's clone (zygote.h) takes too;
+ * only libc.  Waits for INIT_GO, joins the cgroup, builds the root and
+ * puts the init's fds in place (seccomp_fd at INIT_FD_SECCOMP unless -1;
+ * a->seccomp is not used).  The init's program, as an fd; on failure the
+ * error goes to the daemon and the process exits. */
+int box_init_prepare(const struct box_init_args *a, int seccomp_fd);
+/* Execs the init from exe (box_init_prepare's) with INIT_FD_CTL open. */
+_Noreturn void box_init_exec(int exe);
+/* An INIT_ERROR on the control socket fd, before the init runs. */
+void box_init_send_error(int fd, int err, const char *what);
 
 #endif

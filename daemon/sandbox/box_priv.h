@@ -48,6 +48,7 @@ struct box {
 	bool ready, dead, destroyed;
 	bool frozen;   /* asked to freeze, not thawed since */
 	bool host_net; /* in the daemon's network namespace */
+	bool held;     /* holds an interpreter from the zygote, not yet run */
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;

@@ -22,6 +22,10 @@ struct box_spec {
 	const struct image_desc *image;
 	const struct seccomp_prog *seccomp;
 	struct cgroup_limits limits;
+	/* Made from the host's zygote (zygote.h) where it serves: the box
+	 * holds an interpreter started there, for box_run's cmd.held.  Only
+	 * on the host's image. */
+	bool held;
 };
 
 #endif

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #ifndef MFD_EXEC
@@ -44,34 +43,4 @@ int init_exe_open(void)
 		  F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
 		return -errno;
 	return TAKE_FD(fd);
-}
-
-#define INSTALLED_NAME ".isol8-init"
-
-int init_exe_install(int exe, int dirfd)
-{
-	_cleanup_close_ int out = openat(
-		dirfd, INSTALLED_NAME,
-		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
-	if (out < 0)
-		return -errno;
-	/* An offset of our own: the memfd's is shared with every box. */
-	off_t off = 0;
-	while (off < (off_t)isol8_init_exe_len) {
-		ssize_t n = sendfile(out, exe, &off,
-				     isol8_init_exe_len - (size_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-	}
-	int fd = openat(dirfd, INSTALLED_NAME, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (unlinkat(dirfd, INSTALLED_NAME, 0) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
 }

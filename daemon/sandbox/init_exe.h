@@ -10,11 +10,4 @@
  * change, or a negative errno. */
 int init_exe_open(void);
 
-/* Copies the program from exe into a file of the box's root tmpfs (dirfd:
- * its root while being built), opens it O_PATH and unlinks it; returns
- * the fd to fexecve or a negative errno.  CRIU restores a process's
- * program from a file (a deleted one it keeps in its images), not from a
- * memfd; a per-box copy keeps every other box and the host out of reach. */
-int init_exe_install(int exe, int dirfd);
-
 #endif

@@ -24,6 +24,10 @@ enum init_fd {
 	/* The seccomp programs every command installs, in order, as
 	 * seccomp_load() reads them; not open when the box is unconfined. */
 	INIT_FD_SECCOMP = 6,
+	/* A box made from a zygote (zygote.h): the socket to the interpreter
+	 * it holds, the init's child, which INIT_RUN_HELD makes a command;
+	 * not open in other boxes. */
+	INIT_FD_HELD = 7,
 };
 
 enum init_op {
@@ -44,6 +48,11 @@ enum init_op {
 	 * that CRIU can hibernate it again; no answer.  Last, so that the
 	 * numbers above stay those of inits hibernated before it came. */
 	INIT_DUMPABLE,
+	/* daemon -> init: INIT_RUN for the held interpreter (INIT_FD_HELD),
+	 * which becomes the command as an exec'd one would, but for the
+	 * exec: argv and envp are not used (it runs as it was started).
+	 * Answered as INIT_RUN; once per box. */
+	INIT_RUN_HELD,
 };
 
 struct init_msg {

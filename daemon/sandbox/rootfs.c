@@ -1,7 +1,6 @@
 #include "rootfs.h"
 
 #include "cleanup.h"
-#include "init_exe.h"
 #include "init_proto.h"
 
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -281,9 +281,7 @@ static int bind_boot_id(int staged, int rootfd)
 	return 0;
 }
 
-/* An empty read-only /usr/local over the host's, with usr_local_keep bound
- * into it. */
-static int hide_usr_local(int rootfd, char *what, size_t what_len)
+int rootfs_hide_usr_local(int rootfd, char *what, size_t what_len)
 {
 	if (faccessat(rootfd, USR_LOCAL, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
@@ -364,6 +362,41 @@ static int mask_proc(int rootfd, int boot_id, char *what, size_t what_len)
 	return 0;
 }
 
+#define INSTALLED_NAME ".isol8-init"
+
+/* A copy of the init's program (exe: init_exe.h) in dirfd, opened O_PATH
+ * and unlinked: the fd to fexecve, or -errno.  CRIU restores a process's
+ * program from a file (a deleted one it keeps in its images), not from a
+ * memfd; a per-box copy keeps every other box and the host out of reach. */
+static int install_init(int exe, int dirfd)
+{
+	_cleanup_close_ int out = openat(
+		dirfd, INSTALLED_NAME,
+		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
+	if (out < 0)
+		return -errno;
+	/* An offset of our own: the memfd's is shared with every box. */
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = sendfile(out, exe, &off, 1 << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+	}
+	int fd = openat(dirfd, INSTALLED_NAME, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (unlinkat(dirfd, INSTALLED_NAME, 0) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /* Where the new root is assembled: any directory serves, because the tmpfs
  * mounted over it exists only in the box's private mount namespace. */
 #define STAGING "/tmp"
@@ -385,7 +418,7 @@ static int host_files(const struct rootfs_spec *spec, int rootfd, char *what,
 			FAIL(what, what_len, "bind %s", src);
 		}
 	}
-	int r = hide_usr_local(rootfd, what, what_len);
+	int r = rootfs_hide_usr_local(rootfd, what, what_len);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(usr_links); i++) {
@@ -543,7 +576,7 @@ int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 		image ? openat(rootfd, "sandbox",
 			       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 		      : -1;
-	*init_fd = init_exe_install(init_exe, image ? sandbox : rootfd);
+	*init_fd = install_init(init_exe, image ? sandbox : rootfd);
 	if (*init_fd < 0) {
 		errno = -*init_fd;
 		FAIL(what, what_len, "install the init's program");

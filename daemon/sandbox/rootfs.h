@@ -22,9 +22,15 @@ struct rootfs_spec {
 
 /* Runs in the box's init, as root of its user namespace, before any user
  * code.  The init's program (init_exe) is installed in the new root
- * (init_exe_install) and *init_fd set to it.  On failure returns -errno
+ * and *init_fd set to it (O_PATH, for fexecve).  On failure returns -errno
  * and describes the step in what. */
 int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 		 char *what, size_t what_len);
+
+/* An empty read-only /usr/local over the one below rootfd (the current
+ * directory), with the few directories images refer to bound into it:
+ * locally installed programs and packages stay out of boxes.  0, or -errno
+ * with the step in what. */
+int rootfs_hide_usr_local(int rootfd, char *what, size_t what_len);
 
 #endif

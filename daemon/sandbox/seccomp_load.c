@@ -4,6 +4,8 @@
 #include <linux/seccomp.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int seccomp_load(const void *blob, size_t len)
 {
@@ -28,4 +30,24 @@ int seccomp_load(const void *blob, size_t len)
 		p += n * sizeof(struct sock_filter);
 	}
 	return 0;
+}
+
+long seccomp_read(int fd, void *blob, size_t cap)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size <= 0 || (size_t)st.st_size > cap)
+		return -EINVAL;
+	size_t len = 0;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = pread(fd, (char *)blob + len,
+				  (size_t)st.st_size - len, (off_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		len += (size_t)n;
+	}
+	return (long)len;
 }

@@ -19,5 +19,9 @@
  * before exec, with no_new_privs set: only prctl, no allocation.  0, or
  * -EINVAL when blob is empty or malformed, or a negative errno. */
 int seccomp_load(const void *blob, size_t len);
+/* Reads an export from fd (a memfd, read with pread: its offset may be
+ * shared) into blob, of cap bytes.  The length, or a negative errno
+ * (-EINVAL: empty or larger than cap). */
+long seccomp_read(int fd, void *blob, size_t cap);
 
 #endif

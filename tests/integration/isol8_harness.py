@@ -370,7 +370,7 @@ def processes_in_group(pgid):
 
 # isol8d's helper that makes network namespaces lives as long as the
 # daemon: it is none of the processes a test counts.
-DAEMON_HELPERS = ("isol8d-netns",)
+DAEMON_HELPERS = ("isol8d-netns", "isol8d-zygote")
 
 
 def _comm(pid):

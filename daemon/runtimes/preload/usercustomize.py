@@ -29,14 +29,21 @@ def _isol8_wait():
             data += chunk
         return data
 
-    # Read and compiled, this script leaves before the execution comes.
+    # In a zygote, the daemon's module beside this script makes the boxes
+    # (serve(), below); it is not to be seen in sys.modules either.
     here = os.path.dirname(os.path.abspath(__file__))
+    zygote = None
+    if os.path.exists(os.path.join(here, "_isol8_zygote.abi3.so")):
+        import _isol8_zygote as zygote
+        del sys.modules["_isol8_zygote"]
+    # Read and compiled, this script leaves before the execution comes.
     cache = os.path.join(here, "__pycache__")
     for name in os.listdir(cache) if os.path.isdir(cache) else ():
         os.unlink(os.path.join(cache, name))
     if os.path.isdir(cache):
         os.rmdir(cache)
-    os.unlink(os.path.abspath(__file__))
+    for name in os.listdir(here):
+        os.unlink(os.path.join(here, name))
     os.rmdir(here)
     while here in sys.path:
         sys.path.remove(here)
@@ -48,6 +55,11 @@ def _isol8_wait():
     gc.freeze()
     gc.unfreeze()
     collections = [g["collections"] for g in gc.get_stats()][1:]
+    # The zygote never gets past this call: it returns in the interpreter
+    # a box made from it holds, now in the box as the box user, its stdio
+    # the daemon's pipes (daemon/sandbox/zygote/serve.c).
+    if zygote:
+        zygote.serve()
     # Tells the pool this interpreter is ready; the daemon drops the line
     # from the output before the program's.
     os.write(1, b"isol8-waiting\n")

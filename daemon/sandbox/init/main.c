@@ -1,10 +1,13 @@
 /* isol8-init's main loop: requests from the daemon, commands, exits. */
 #include "init.h"
 
+#include "command_enter.h"
+#include "held.h"
+
 #include "fault.h"
+#include "sandbox/fd_pass.h"
 #include "sandbox/init_proto.h"
 #include "sandbox/open_beneath.h"
-#include "sandbox/privileges.h"
 #include "sandbox/seccomp_load.h"
 
 #include <errno.h>
@@ -35,22 +38,8 @@ int init_send(uint32_t op, int32_t value, int32_t status, const void *payload,
 {
 	struct init_msg m = { op, value, status, len };
 	struct iovec iov[2] = { { &m, sizeof(m) }, { (void *)payload, len } };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	if (pass_fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
-	return sendmsg(INIT_FD_CTL, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return fd_pass_send(INIT_FD_CTL, iov, len ? 2 : 1, &pass_fd,
+			    pass_fd >= 0);
 }
 
 void init_send_error(int err, const char *what)
@@ -69,38 +58,19 @@ _Noreturn static void die(int err, const char *what)
 static ssize_t recv_msg(struct init_msg *m, char *payload, size_t cap,
 			int fds[3], int *nfds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
-	} u;
 	struct iovec iov[2] = { { m, sizeof(*m) }, { payload, cap } };
-	struct msghdr mh = { .msg_iov = iov,
-			     .msg_iovlen = 2,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n = recvmsg(INIT_FD_CTL, &mh, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
-	*nfds = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
-	     c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int i = 0; i < k; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nfds < 3)
-				fds[(*nfds)++] = f;
-			else
-				close(f);
-		}
-	}
+	size_t k = 0;
+	ssize_t n = fd_pass_recv(INIT_FD_CTL, iov, 2, fds, 3, &k, 0);
+	*nfds = (int)k;
 	if (n == 0)
 		return -EPIPE; /* the daemon has gone */
-	if ((size_t)n < sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	if (n > 0 && (size_t)n < sizeof(*m)) {
+		for (size_t i = 0; i < k; i++)
+			close(fds[i]);
+		*nfds = 0;
 		return -EBADMSG;
-	return n - (ssize_t)sizeof(*m);
+	}
+	return n < 0 ? n : n - (ssize_t)sizeof(*m);
 }
 
 /* In the forked command: become the box user and exec.  Failures go back
@@ -110,48 +80,16 @@ _Noreturn static void exec_command(const struct init_run *run, const char *cwd,
 				   int errpipe)
 {
 	const char *step = "start";
-	int err = 0;
-	struct privilege_drop p = {
-		.rlimit_fsize = run->rlimit_fsize,
-		.rlimit_nofile = run->rlimit_nofile,
-		.rlimit_nproc = run->rlimit_nproc,
-	};
-	if (setsid() < 0) {
-		err = errno;
-		step = "setsid";
-		goto out;
+	int err = -command_enter(run, cwd, fds, errpipe, seccomp_blob,
+				 seccomp_len, &step);
+	if (!err) {
+		step = "execute the command";
+		err = -fault_inject(step);
 	}
-	for (int i = 0; i < 3; i++)
-		if (dup2(fds[i], i) < 0) {
-			err = errno;
-			step = "set up stdio";
-			goto out;
-		}
-	/* By number: not every libc the init is built with wraps it. */
-	syscall(SYS_close_range, 3u, (unsigned)errpipe - 1, 0u);
-	syscall(SYS_close_range, (unsigned)errpipe + 1, ~0u, 0u);
-	err = -privileges_drop(&p, &step);
-	if (err)
-		goto out;
-	if (chdir(cwd) < 0) {
-		err = errno;
-		step = "change to the working directory";
-		goto out;
-	}
-	if (run->seccomp && seccomp_len) {
-		err = -seccomp_load(seccomp_blob, seccomp_len);
-		if (err) {
-			step = "install the seccomp filter";
-			goto out;
-		}
-	}
-	step = "execute the command";
-	err = -fault_inject(step);
 	if (!err) {
 		execve(argv[0], argv, envp);
 		err = errno;
 	}
-out:;
 	char buf[128];
 	int n = snprintf(buf, sizeof(buf), "%d %s", err, step);
 	(void)!write(errpipe, buf, (size_t)n);
@@ -251,6 +189,46 @@ static void handle_run(char *payload, size_t len, int fds[3], int nfds)
 	init_send(INIT_STARTED, pid, 0, NULL, 0, -1);
 }
 
+/* The held interpreter becomes the command, answering for itself; the
+ * socket to it closes whatever the outcome. */
+static void handle_run_held(char *payload, size_t len, int fds[3], int nfds)
+{
+	struct init_run run;
+	const char *cwd = NULL;
+	char **argv = NULL, **envp = NULL;
+	if (nfds != 3 || len < sizeof(run)) {
+		init_send_error(EINVAL, "malformed run request");
+		return;
+	}
+	memcpy(&run, payload, sizeof(run));
+	if (parse_run(payload + sizeof(run), len - sizeof(run), &run, &cwd,
+		      &argv, &envp) < 0) {
+		init_send_error(EINVAL, "malformed run request");
+		return;
+	}
+	free(argv);
+	struct iovec out[2] = { { &run, sizeof(run) },
+				{ (void *)cwd, strlen(cwd) + 1 } };
+	struct held_answer ans = { 0 };
+	struct iovec in = { &ans, sizeof(ans) };
+	size_t k = 0;
+	int r = fd_pass_send(INIT_FD_HELD, out, 2, fds, 3);
+	ssize_t n = r < 0 ? r : fd_pass_recv(INIT_FD_HELD, &in, 1, NULL, 0, &k, 0);
+	close(INIT_FD_HELD);
+	if (n != (ssize_t)sizeof(ans)) {
+		init_send_error(n < 0 ? (int)-n : ESRCH,
+				"reach the held interpreter");
+		return;
+	}
+	if (ans.err) {
+		ans.step[sizeof(ans.step) - 1] = '\0';
+		init_send_error(ans.err, ans.step);
+		return;
+	}
+	track(ans.pid);
+	init_send(INIT_STARTED, ans.pid, 0, NULL, 0, -1);
+}
+
 static void reap(void)
 {
 	int status;
@@ -299,6 +277,8 @@ _Noreturn static void serve(void)
 			continue;
 		if (m.op == INIT_RUN)
 			handle_run(payload, (size_t)n, fds, nfds);
+		else if (m.op == INIT_RUN_HELD)
+			handle_run_held(payload, (size_t)n, fds, nfds);
 		else if (m.op == INIT_OPEN)
 			init_open_file(payload, (size_t)n);
 		else if (m.op == INIT_KILL && m.value > 1) {
@@ -321,22 +301,13 @@ _Noreturn static void serve(void)
  * an unconfined box has none. */
 static void read_seccomp(void)
 {
-	struct stat st;
-	if (fstat(INIT_FD_SECCOMP, &st) < 0) {
-		if (errno != EBADF)
-			die(errno, "read the seccomp programs");
+	long n = seccomp_read(INIT_FD_SECCOMP, seccomp_blob,
+			      sizeof(seccomp_blob));
+	if (n == -EBADF)
 		return;
-	}
-	if (st.st_size <= 0 || (size_t)st.st_size > sizeof(seccomp_blob))
-		die(EINVAL, "read the seccomp programs");
-	while (seccomp_len < (size_t)st.st_size) {
-		ssize_t n = pread(INIT_FD_SECCOMP, seccomp_blob + seccomp_len,
-				  (size_t)st.st_size - seccomp_len,
-				  (off_t)seccomp_len);
-		if (n <= 0)
-			die(n < 0 ? errno : EIO, "read the seccomp programs");
-		seccomp_len += (size_t)n;
-	}
+	if (n < 0)
+		die((int)-n, "read the seccomp programs");
+	seccomp_len = (size_t)n;
 	close(INIT_FD_SECCOMP);
 }
 

@@ -1,0 +1,394 @@
+/* The Makefile builds the module first and states the dependency:
+ *   $(BUILD)/daemon/sandbox/zygote.o: $(ZYGOTE_MODULE)
+ * and names it in ISOL8_ZYGOTE_MODULE. */
+#include "zygote.h"
+
+#include "cleanup.h"
+#include "fd_pass.h"
+#include "incbin.h"
+#include "log.h"
+#include "runtimes/preload.h"
+#include "seccomp.h"
+#include "zygote_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern const char zygote_module[];
+extern const size_t zygote_module_len;
+INCBIN(zygote_module, ISOL8_ZYGOTE_MODULE);
+
+/* How long a box's clone may take the zygote: a few hundred microseconds
+ * normally; the event loop waits, so a zygote that does not answer in
+ * time is given up. */
+#define ZYGOTE_ANSWER_MS 2000
+/* How long the daemon waits at start for the zygote to serve. */
+#define ZYGOTE_START_MS 5000
+/* Seccomp programs exported once each (the pool's few modes). */
+#define MAX_EXPORTS 8
+
+struct zygote {
+	int sock;
+	bool ready;
+	sd_event_source *hello; /* its first message, until ready */
+	sd_event_source *output;
+	sd_event_source *exit;
+	struct {
+		const struct seccomp_prog *prog;
+		int fd;
+	} exports[MAX_EXPORTS];
+};
+
+static int write_all(int dirfd, const char *name, const char *data,
+		     size_t len, mode_t mode)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		       mode);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* The zygote's mount namespace: /usr read-only (Python, as root, would
+ * write its byte code there), /usr/local hidden, and a /tmp of its own
+ * holding the preload script and the module, in PRELOAD_DIR as a box's. */
+static int set_up_mounts(const char **step)
+{
+	char what[160];
+	*step = "make a mount namespace";
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	*step = "make /usr read-only";
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (mount("/usr", "/usr", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    syscall(SYS_mount_setattr, AT_FDCWD, "/usr", AT_RECURSIVE, &ro,
+		    sizeof(ro)) < 0)
+		return -errno;
+	*step = "hide /usr/local";
+	_cleanup_close_ int root =
+		open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int r = root < 0 || chdir("/") < 0
+			? -errno
+			: rootfs_hide_usr_local(root, what, sizeof(what));
+	if (r < 0)
+		return r;
+	*step = "write the preload script";
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+		  "mode=0755,size=4m") < 0 ||
+	    mkdir(PRELOAD_DIR, 0755) < 0)
+		return -errno;
+	_cleanup_close_ int dir =
+		open(PRELOAD_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	r = write_all(dir, "usercustomize.py", preload_python,
+		      preload_python_len, 0644);
+	if (r == 0)
+		r = write_all(dir, ZYGOTE_MODULE_FILE, zygote_module,
+			      zygote_module_len, 0755);
+	return r;
+}
+
+/* Only CAP_SYS_ADMIN stays, for entering the boxes' network namespaces
+ * (setns); the bounding set decides what the exec'd root gets. */
+static int keep_sys_admin(void)
+{
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (cap != CAP_SYS_ADMIN &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	return 0;
+}
+
+static __attribute__((noreturn)) void zygote_main(int sock, int out,
+						  const char *const *argv,
+						  const char *const *envp)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The daemon's dispositions and mask would outlive the exec. */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
+	int null = open("/dev/null", O_RDONLY);
+	if (s < 0 || o < 0 || null < 0 || dup2(null, 0) < 0 ||
+	    dup2(o, 1) < 0 || dup2(o, 2) < 0 || dup2(s, ZYGOTE_FD) < 0)
+		_exit(1);
+	close_range(ZYGOTE_FD + 1, ~0U, 0);
+	const char *step = "drop capabilities";
+	int r = set_up_mounts(&step);
+	if (r == 0 && (r = keep_sys_admin()) == 0) {
+		step = "execute the interpreter";
+		execve(argv[0], (char *const *)argv, (char *const *)envp);
+		r = -errno;
+	}
+	dprintf(2, "cannot %s: %s\n", step, strerror(-r));
+	_exit(1);
+}
+
+static int on_hello(sd_event_source *s, int fd, uint32_t revents,
+		    void *userdata)
+{
+	(void)revents;
+	struct zygote *z = userdata;
+	struct zygote_answer ans;
+	struct iovec iov = { &ans, sizeof(ans) };
+	size_t n = 0;
+	ssize_t k = fd_pass_recv(fd, &iov, 1, NULL, 0, &n, MSG_DONTWAIT);
+	if (k == -EAGAIN)
+		return 0;
+	/* Requests are answered in zygote_clone from now on. */
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (k == (ssize_t)sizeof(ans) && ans.pid == 0) {
+		z->ready = true;
+		log_info("the python zygote serves");
+	}
+	return 0;
+}
+
+/* What the interpreter writes (a traceback, say) goes to the log. */
+static int on_output(sd_event_source *s, int fd, uint32_t revents,
+		     void *userdata)
+{
+	(void)revents, (void)userdata;
+	char buf[2048];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			sd_event_source_set_enabled(s, SD_EVENT_OFF);
+		return 0;
+	}
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	log_warn("python zygote: %s", buf);
+	return 0;
+}
+
+static void stop(struct zygote *z)
+{
+	z->ready = false;
+	z->hello = sd_event_source_disable_unref(z->hello);
+	if (z->sock >= 0)
+		close(z->sock);
+	z->sock = -1;
+}
+
+static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	(void)s;
+	log_warn("the python zygote ended (%s %d); python boxes start their "
+		 "own interpreter from now on",
+		 si->si_code == CLD_EXITED ? "status" : "signal",
+		 si->si_status);
+	stop(userdata);
+	return 0;
+}
+
+int zygote_start(sd_event *event, const char *const *argv,
+		 const char *const *envp, struct zygote **out)
+{
+	struct zygote *z = calloc(1, sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	z->sock = -1;
+	for (int i = 0; i < MAX_EXPORTS; i++)
+		z->exports[i].fd = -1;
+	int sp[2], pp[2] = { -1, -1 };
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int r = -errno;
+		free(z);
+		return r;
+	}
+	z->sock = sp[0];
+	pid_t pid = fork();
+	if (pid == 0)
+		zygote_main(sp[1], pp[1], argv, envp);
+	int r = pid < 0 ? -errno : 0;
+	close(sp[1]);
+	close(pp[1]);
+	int pidfd = r < 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+	if (r == 0 && pidfd < 0)
+		r = -errno;
+	if (r == 0)
+		r = sd_event_add_child_pidfd(event, &z->exit, pidfd, WEXITED,
+					     on_ended, z);
+	if (r < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		close(pp[0]);
+		zygote_free(z);
+		return r;
+	}
+	sd_event_source_set_child_pidfd_own(z->exit, true);
+	sd_event_source_set_child_process_own(z->exit, true);
+	r = sd_event_add_io(event, &z->output, pp[0], EPOLLIN, on_output, z);
+	if (r >= 0)
+		sd_event_source_set_io_fd_own(z->output, true);
+	else
+		close(pp[0]);
+	if (r >= 0)
+		r = sd_event_add_io(event, &z->hello, z->sock, EPOLLIN,
+				    on_hello, z);
+	if (r < 0) {
+		zygote_free(z);
+		return r;
+	}
+	/* Python starts in tens of milliseconds: the first pooled boxes,
+	 * built as soon as the daemon serves, come from the zygote too. */
+	struct pollfd p = { .fd = z->sock, .events = POLLIN };
+	if (poll(&p, 1, ZYGOTE_START_MS) == 1)
+		on_hello(z->hello, z->sock, (uint32_t)p.revents, z);
+	*out = z;
+	return 0;
+}
+
+bool zygote_ready(const struct zygote *z)
+{
+	return z && z->ready;
+}
+
+/* The sealed memfd of prog's export (seccomp_load.h), made once. */
+static int export_of(struct zygote *z, const struct seccomp_prog *prog)
+{
+	int i = 0;
+	while (i < MAX_EXPORTS && z->exports[i].prog &&
+	       z->exports[i].prog != prog)
+		i++;
+	if (i == MAX_EXPORTS)
+		return -ENOSPC;
+	if (z->exports[i].prog)
+		return z->exports[i].fd;
+	_cleanup_close_ int fd = memfd_create(
+		"isol8-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	int r = seccomp_export(prog, fd);
+	if (r < 0)
+		return r;
+	/* Shared by every box it goes to: none may change it. */
+	if (fcntl(fd, F_ADD_SEALS,
+		  F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return -errno;
+	z->exports[i].prog = prog;
+	z->exports[i].fd = TAKE_FD(fd);
+	return z->exports[i].fd;
+}
+
+/* Sends the request and waits for the answer. */
+static pid_t ask(struct zygote *z, const struct zygote_request *rq,
+		 const int *fds, size_t nfds, int *pidfd)
+{
+	struct iovec out = { (void *)rq, sizeof(*rq) };
+	int r = fd_pass_send(z->sock, &out, 1, fds, nfds);
+	if (r < 0)
+		return r;
+	struct pollfd p = { .fd = z->sock, .events = POLLIN };
+	if (poll(&p, 1, ZYGOTE_ANSWER_MS) != 1)
+		return -ETIMEDOUT;
+	struct zygote_answer ans;
+	struct iovec in = { &ans, sizeof(ans) };
+	size_t n = 0;
+	ssize_t k = fd_pass_recv(z->sock, &in, 1, pidfd, 1, &n, MSG_DONTWAIT);
+	if (k != (ssize_t)sizeof(ans) || (ans.pid > 0) != (n == 1)) {
+		if (n == 1)
+			close(*pidfd);
+		return k < 0 ? (pid_t)k : -EBADMSG;
+	}
+	return ans.pid;
+}
+
+pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd)
+{
+	if (!zygote_ready(z))
+		return -ESRCH;
+	struct zygote_request rq = {
+		.sandbox_size = b->rootfs->sandbox_size,
+		.tmp_size = b->rootfs->tmp_size,
+		.flags = b->rootfs->readonly_root ? ZYGOTE_READONLY_ROOT : 0,
+		.ntasks = (uint32_t)b->ntasks_fds,
+	};
+	const char *dir = b->rootfs->runtimes_dir;
+	if (dir && strlen(dir) >= sizeof(rq.runtimes_dir))
+		return -ENAMETOOLONG;
+	snprintf(rq.runtimes_dir, sizeof(rq.runtimes_dir), "%s",
+		 dir ? dir : "");
+	int fds[FD_PASS_MAX];
+	size_t n = 0;
+	fds[n++] = b->ctl;
+	fds[n++] = b->net;
+	fds[n++] = b->init_exe;
+	if (b->seccomp) {
+		int fd = export_of(z, b->seccomp);
+		if (fd < 0)
+			return fd;
+		rq.flags |= ZYGOTE_SECCOMP;
+		fds[n++] = fd;
+	}
+	if (b->cgroup >= 0) {
+		rq.flags |= ZYGOTE_INTO_CGROUP;
+		fds[n++] = b->cgroup;
+	}
+	if (n + (size_t)b->ntasks_fds > FD_PASS_MAX)
+		return -E2BIG;
+	for (int i = 0; i < b->ntasks_fds; i++)
+		fds[n++] = b->tasks_fds[i];
+	pid_t pid = ask(z, &rq, fds, n, pidfd);
+	if (pid < 0 && pid != -EINVAL && pid != -ENOMEM && pid != -EAGAIN &&
+	    pid != -ENOSPC && pid != -EUSERS) {
+		/* No answer, or one out of step: the zygote is given up (its
+		 * exit source reaps it). */
+		log_errno(LOG_ERR, pid,
+			  "the python zygote does not answer; stopping it");
+		sd_event_source_send_child_signal(z->exit, SIGKILL, NULL, 0);
+		stop(z);
+	}
+	return pid;
+}
+
+void zygote_free(struct zygote *z)
+{
+	if (!z)
+		return;
+	stop(z);
+	z->output = sd_event_source_disable_unref(z->output);
+	z->exit = sd_event_source_disable_unref(z->exit);
+	for (int i = 0; i < MAX_EXPORTS; i++)
+		if (z->exports[i].fd >= 0)
+			close(z->exports[i].fd);
+	free(z);
+}

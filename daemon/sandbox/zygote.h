@@ -1,0 +1,63 @@
+/* A zygote: a Python interpreter started once, which boxes are cloned from
+ * instead of each starting its own.  The daemon forks it at start (named
+ * isol8d-zygote) and execs the runtime's interpreter in it exactly as a
+ * pooled box starts its waiting one, with the same arguments and
+ * environment; the preload script loads a module of the daemon's
+ * (zygote/serve.c) and serves there.  Each box it makes is a clone3 with
+ * the flags of box_create's own (new user, mount, pid, ipc and uts
+ * namespaces, into the box's network namespace and cgroup), made the
+ * daemon's child (CLONE_PARENT): the daemon writes its id maps and starts
+ * it as any box.  That first process builds the box's root, forks the
+ * interpreter the box holds (stopped in the preload script, as a pooled
+ * box's waits) and execs the box's init, which makes the held interpreter
+ * its first command (INIT_RUN_HELD): the box user, its rlimits, seccomp
+ * programs and stdio, without an exec.
+ *
+ * The zygote runs no user code: it reads the daemon's requests only.  It
+ * stands outside any box, as the daemon's root, because it clones boxes
+ * into namespaces and cgroups only that root may hand out; it keeps
+ * CAP_SYS_ADMIN alone, in a mount namespace of its own where /usr is
+ * read-only and /usr/local hidden as in a box, so that it sees and loads
+ * what a box's interpreter would.  What a held interpreter shares with its
+ * zygote, and so with other boxes made from it, is read-only memory at
+ * the same addresses and Python's start-up state (its hash seed among
+ * it): isol8d(8) says which properties differ from a fresh start. */
+#ifndef ISOL8D_ZYGOTE_H
+#define ISOL8D_ZYGOTE_H
+
+#include "rootfs.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+struct seccomp_prog;
+struct zygote;
+
+/* What a box made by the zygote gets: as box_init_args, and the network
+ * namespace and cgroup it is cloned into. */
+struct zygote_box {
+	int ctl;      /* the init's end of the control socket */
+	int net;      /* its network namespace */
+	int init_exe; /* the init's program (init_exe.h) */
+	int cgroup;   /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
+	const int *tasks_fds; /* v1 "tasks" files */
+	int ntasks_fds;
+	const struct seccomp_prog *seccomp; /* NULL: unconfined */
+	const struct rootfs_spec *rootfs;   /* the host's image only */
+};
+
+/* Forks the zygote, which execs argv (envp); it serves once it has said
+ * so, on the event loop (zygote_ready). */
+int zygote_start(sd_event *event, const char *const *argv,
+		 const char *const *envp, struct zygote **out);
+/* Whether it serves now: started, not ended. */
+bool zygote_ready(const struct zygote *z);
+/* Clones a box's first process: its pid with *pidfd, or -errno.  Waits
+ * for the zygote's answer, at most ZYGOTE_ANSWER_MS; a zygote that fails
+ * to answer is stopped. */
+pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd);
+/* Stops it (it ends when its socket closes) and frees z. */
+void zygote_free(struct zygote *z);
+
+#endif

@@ -1,0 +1,225 @@
+/* The zygote's side (zygote.h): a Python extension module, loaded by the
+ * preload script (runtimes/preload/usercustomize.py) once the interpreter
+ * has started.  serve() answers the daemon's requests (zygote_proto.h)
+ * and never returns in the zygote; each request clones a box's first
+ * process, which sets the box up as a box the daemon clones does
+ * (box_init_prepare), forks the interpreter the box is to hold and execs
+ * the init.  serve() returns in that interpreter only, once the init has
+ * made it a command (init/held.h): Python goes on in the box as the box
+ * user, under the box's seccomp programs, with stdio the daemon's pipes.
+ * Built with Python's limited API, so one build serves any Python 3. */
+#define Py_LIMITED_API 0x03070000
+#include <Python.h>
+
+#include "sandbox/box_init.h"
+#include "sandbox/fd_pass.h"
+#include "sandbox/init/command_enter.h"
+#include "sandbox/init/held.h"
+#include "sandbox/init_proto.h"
+#include "sandbox/seccomp_load.h"
+#include "sandbox/zygote_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The box's seccomp programs, read before the fork of the held
+ * interpreter, which installs them as it becomes the command. */
+static char seccomp_blob[SECCOMP_BLOB_MAX];
+static size_t seccomp_len;
+/* The interpreter's own name, given back to the held one (the zygote goes
+ * by ZYGOTE_NAME). */
+static char python_comm[16];
+
+/* In the held interpreter: waits for the init's run, becomes the command
+ * and answers.  0 once it is the command; it exits on failure. */
+static int become_command(int sock)
+{
+	struct init_run run;
+	char cwd[4096];
+	struct iovec in[2] = { { &run, sizeof(run) }, { cwd, sizeof(cwd) } };
+	int fds[3];
+	size_t nfds = 0;
+	ssize_t n = fd_pass_recv(sock, in, 2, fds, 3, &nfds, 0);
+	if (n <= (ssize_t)sizeof(run) || nfds != 3 ||
+	    !memchr(cwd, '\0', (size_t)n - sizeof(run)))
+		_exit(127);
+	/* Python's own handlers (SIGPIPE and SIGXFSZ ignored, SIGINT's) are
+	 * as its start made them, which no exec will redo here. */
+	static struct sigaction saved[NSIG];
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, NULL, &saved[sig]);
+	struct held_answer ans = { .pid = getpid() };
+	const char *step = "start";
+	prctl(PR_SET_NAME, python_comm);
+	ans.err = -command_enter(&run, cwd, fds, sock, seccomp_blob,
+				 seccomp_len, &step);
+	for (int sig = 1; sig < NSIG && !ans.err; sig++)
+		if (saved[sig].sa_handler != SIG_DFL)
+			sigaction(sig, &saved[sig], NULL);
+	snprintf(ans.step, sizeof(ans.step), "%s", step);
+	struct iovec out = { &ans, sizeof(ans) };
+	int r = fd_pass_send(sock, &out, 1, NULL, 0);
+	close(sock);
+	if (ans.err || r < 0)
+		_exit(127);
+	return 0;
+}
+
+/* The box's first process: returns in the held interpreter only. */
+static int box_child(const struct zygote_request *rq, const int *fds,
+		     size_t nfds)
+{
+	close(ZYGOTE_FD);
+	const int *tasks = fds + ZYGOTE_FD_INIT + 1;
+	int seccomp_fd = -1;
+	if (rq->flags & ZYGOTE_SECCOMP)
+		seccomp_fd = *tasks++;
+	if (rq->flags & ZYGOTE_INTO_CGROUP)
+		tasks++;
+	struct box_init_args a = {
+		.ctl_fd = fds[ZYGOTE_FD_CTL],
+		.init_exe = fds[ZYGOTE_FD_INIT],
+		.rootfs = {
+			.image_fd = -1,
+			.runtimes_dir = rq->runtimes_dir[0] ? rq->runtimes_dir
+							    : NULL,
+			.sandbox_size = rq->sandbox_size,
+			.tmp_size = rq->tmp_size,
+			.readonly_root = rq->flags & ZYGOTE_READONLY_ROOT,
+		},
+		.ntasks_fds = (int)(fds + nfds - tasks),
+	};
+	for (int i = 0; i < a.ntasks_fds; i++)
+		a.tasks_fds[i] = tasks[i];
+	int exe = box_init_prepare(&a, seccomp_fd);
+	if (seccomp_fd >= 0) {
+		long len = seccomp_read(INIT_FD_SECCOMP, seccomp_blob,
+					sizeof(seccomp_blob));
+		if (len < 0) {
+			box_init_send_error(INIT_FD_CTL, (int)-len,
+					    "read the seccomp programs");
+			_exit(1);
+		}
+		seccomp_len = (size_t)len;
+	}
+	int sp[2];
+	pid_t pid = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0)
+		pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		return become_command(sp[1]);
+	}
+	if (pid < 0 || dup2(sp[0], INIT_FD_HELD) < 0) {
+		box_init_send_error(INIT_FD_CTL, errno,
+				    "start the held interpreter");
+		_exit(1);
+	}
+	box_init_exec(exe);
+}
+
+static size_t fds_wanted(const struct zygote_request *rq)
+{
+	return ZYGOTE_FD_INIT + 1 + !!(rq->flags & ZYGOTE_SECCOMP) +
+	       !!(rq->flags & ZYGOTE_INTO_CGROUP) + rq->ntasks;
+}
+
+/* The box's first process, in its namespaces, as the daemon's child: its
+ * pid (0 in it) with *pidfd, or -errno. */
+static pid_t clone_box(const struct zygote_request *rq, const int *fds,
+		       int home, int *pidfd)
+{
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
+			 CLONE_PARENT,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+	};
+	if (rq->flags & ZYGOTE_INTO_CGROUP) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)fds[ZYGOTE_FD_INIT + 1 +
+					    !!(rq->flags & ZYGOTE_SECCOMP)];
+	}
+	if (setns(fds[ZYGOTE_FD_NET], CLONE_NEWNET) < 0)
+		return -errno;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		return 0;
+	int err = errno;
+	/* Left in the box's namespace, the zygote would put the next box
+	 * there: it ends instead, and the daemon makes boxes without it. */
+	if (setns(home, CLONE_NEWNET) < 0)
+		_exit(1);
+	return pid < 0 ? -err : pid;
+}
+
+static PyObject *serve(PyObject *self, PyObject *unused)
+{
+	(void)self, (void)unused;
+	prctl(PR_GET_NAME, python_comm);
+	prctl(PR_SET_NAME, ZYGOTE_NAME);
+	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct zygote_answer ans = { 0 };
+	struct iovec out = { &ans, sizeof(ans) };
+	if (home < 0 || fd_pass_send(ZYGOTE_FD, &out, 1, NULL, 0) < 0)
+		_exit(1);
+	for (;;) {
+		struct zygote_request rq;
+		struct iovec in = { &rq, sizeof(rq) };
+		int fds[FD_PASS_MAX];
+		size_t nfds = 0;
+		ssize_t n =
+			fd_pass_recv(ZYGOTE_FD, &in, 1, fds, FD_PASS_MAX, &nfds, 0);
+		if (n == 0 || (n < 0 && n != -EBADMSG))
+			_exit(0); /* the daemon has gone */
+		int pidfd = -1;
+		ans.pid = -EINVAL;
+		if (n == (ssize_t)sizeof(rq) && nfds == fds_wanted(&rq) &&
+		    rq.ntasks <= CGROUP_MAX_TASKS_FDS &&
+		    memchr(rq.runtimes_dir, '\0', sizeof(rq.runtimes_dir))) {
+			PyOS_BeforeFork();
+			ans.pid = clone_box(&rq, fds, home, &pidfd);
+			if (ans.pid == 0) {
+				close(home);
+				box_child(&rq, fds, nfds);
+				PyOS_AfterFork_Child();
+				Py_RETURN_NONE;
+			}
+			PyOS_AfterFork_Parent();
+		}
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		int r = fd_pass_send(ZYGOTE_FD, &out, 1, &pidfd, pidfd >= 0);
+		if (pidfd >= 0)
+			close(pidfd);
+		if (r < 0)
+			_exit(1);
+	}
+}
+
+static PyMethodDef methods[] = {
+	{ "serve", serve, METH_NOARGS,
+	  "Serve the daemon; returns only in a box's held interpreter." },
+	{ NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef module = {
+	PyModuleDef_HEAD_INIT, ZYGOTE_MODULE, NULL, -1, methods,
+	NULL,		       NULL,	      NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__isol8_zygote(void);
+PyMODINIT_FUNC PyInit__isol8_zygote(void)
+{
+	return PyModule_Create(&module);
+}
