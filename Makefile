@@ -259,6 +259,8 @@ lint: $(CRIU_PB).h
 		$(filter daemon/image_import/%,$(IMAGE_SRC)) \
 		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
 		$(CFLAGS) -I$(GEN) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
+	clang-tidy --quiet daemon/sandbox/zygote/serve.c -- $(CFLAGS) \
+		$(shell $(PYTHON)-config --includes)
 
 install: all
 	install -Dm755 $(BUILD)/isol8d $(DESTDIR)$(SBINDIR)/isol8d

@@ -292,8 +292,8 @@ static void start_zygote(struct daemon *d)
 	struct waiter_command c;
 	int r = waiter_command(&d->cfg, rt, &c);
 	if (r == 0) {
-		r = zygote_start(d->event, c.argv,
-				 (const char *const *)c.envp, &d->boxes.zygote);
+		r = zygote_start(d->event, c.argv, (const char *const *)c.envp,
+				 &d->boxes.zygote);
 		environment_free(c.envp);
 	}
 	if (r < 0)

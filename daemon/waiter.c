@@ -210,8 +210,8 @@ int waiter_start(sd_event *event, struct box *box, const struct config *cfg,
 		char path[128];
 		snprintf(path, sizeof(path), PRELOAD_DIR "/%s",
 			 rt->preload_name);
-		r = box_open(box, path, BOX_OPEN_WRITE, 0644,
-			     on_script_opened, w);
+		r = box_open(box, path, BOX_OPEN_WRITE, 0644, on_script_opened,
+			     w);
 	}
 	if (r < 0) {
 		free(w);

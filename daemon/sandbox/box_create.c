@@ -53,8 +53,8 @@ static pid_t clone_box(void *arg)
 }
 
 static pid_t clone_from_zygote(struct box_host *host, const struct box *b,
-				const struct box_init_args *a, int netfd,
-				int *pidfd)
+			       const struct box_init_args *a, int netfd,
+			       int *pidfd)
 {
 	struct zygote_box zb = {
 		.ctl = a->ctl_fd,

@@ -10,8 +10,8 @@ union fd_cmsg {
 	char buf[CMSG_SPACE(FD_PASS_MAX * sizeof(int))];
 };
 
-int fd_pass_send(int sock, const struct iovec *iov, size_t niov,
-		 const int *fds, size_t nfds)
+int fd_pass_send(int sock, const struct iovec *iov, size_t niov, const int *fds,
+		 size_t nfds)
 {
 	union fd_cmsg u;
 	struct msghdr mh = { .msg_iov = (struct iovec *)iov,

@@ -56,12 +56,11 @@ struct zygote {
 	} exports[MAX_EXPORTS];
 };
 
-static int write_all(int dirfd, const char *name, const char *data,
-		     size_t len, mode_t mode)
+static int write_all(int dirfd, const char *name, const char *data, size_t len,
+		     mode_t mode)
 {
-	_cleanup_close_ int fd =
-		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		       mode);
+	_cleanup_close_ int fd = openat(
+		dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	for (size_t off = 0; off < len;) {
@@ -92,8 +91,7 @@ static int set_up_mounts(const char **step)
 		    sizeof(ro)) < 0)
 		return -errno;
 	*step = "hide /usr/local";
-	_cleanup_close_ int root =
-		open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r = root < 0 || chdir("/") < 0
 			? -errno
 			: rootfs_hide_usr_local(root, what, sizeof(what));
@@ -127,9 +125,8 @@ static int keep_sys_admin(void)
 	return 0;
 }
 
-static __attribute__((noreturn)) void zygote_main(int sock, int out,
-						  const char *const *argv,
-						  const char *const *envp)
+static __attribute__((noreturn)) void
+zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The daemon's dispositions and mask would outlive the exec. */
@@ -140,8 +137,8 @@ static __attribute__((noreturn)) void zygote_main(int sock, int out,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
 	int null = open("/dev/null", O_RDONLY);
-	if (s < 0 || o < 0 || null < 0 || dup2(null, 0) < 0 ||
-	    dup2(o, 1) < 0 || dup2(o, 2) < 0 || dup2(s, ZYGOTE_FD) < 0)
+	if (s < 0 || o < 0 || null < 0 || dup2(null, 0) < 0 || dup2(o, 1) < 0 ||
+	    dup2(o, 2) < 0 || dup2(s, ZYGOTE_FD) < 0)
 		_exit(1);
 	close_range(ZYGOTE_FD + 1, ~0U, 0);
 	const char *step = "drop capabilities";
@@ -293,8 +290,8 @@ static int export_of(struct zygote *z, const struct seccomp_prog *prog)
 		return -ENOSPC;
 	if (z->exports[i].prog)
 		return z->exports[i].fd;
-	_cleanup_close_ int fd = memfd_create(
-		"isol8-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	_cleanup_close_ int fd =
+		memfd_create("isol8-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	int r = seccomp_export(prog, fd);

@@ -37,10 +37,10 @@ struct zygote;
 /* What a box made by the zygote gets: as box_init_args, and the network
  * namespace and cgroup it is cloned into. */
 struct zygote_box {
-	int ctl;      /* the init's end of the control socket */
-	int net;      /* its network namespace */
-	int init_exe; /* the init's program (init_exe.h) */
-	int cgroup;   /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
+	int ctl;	      /* the init's end of the control socket */
+	int net;	      /* its network namespace */
+	int init_exe;	      /* the init's program (init_exe.h) */
+	int cgroup;	      /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
 	const int *tasks_fds; /* v1 "tasks" files */
 	int ntasks_fds;
 	const struct seccomp_prog *seccomp; /* NULL: unconfined */

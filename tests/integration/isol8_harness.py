@@ -368,8 +368,8 @@ def processes_in_group(pgid):
             if pgrp == pgid and state != "Z"]
 
 
-# isol8d's helper that makes network namespaces lives as long as the
-# daemon: it is none of the processes a test counts.
+# isol8d's helpers that make network namespaces and python boxes live as
+# long as the daemon: they are none of the processes a test counts.
 DAEMON_HELPERS = ("isol8d-netns", "isol8d-zygote")
 
 
@@ -381,22 +381,24 @@ def _comm(pid):
         return None
 
 
-def _children(pid, helpers):
-    """Pids of pid's children (zombies included) that are DAEMON_HELPERS
-    (helpers True) or are not (False)."""
+def _children(pid, names):
+    """Pids of pid's children (zombies included) whose name is in names
+    (names a tuple) or is not a helper's (names None)."""
     return [p for p, _, ppid, _ in _live_stats()
-            if ppid == pid and (_comm(p) in DAEMON_HELPERS) == helpers]
+            if ppid == pid and (_comm(p) in (names or DAEMON_HELPERS)) ==
+            (names is not None)]
 
 
 def children_of(pid):
     """Pids of the processes whose parent is pid (zombies included), but
-    for isol8d's namespace maker."""
-    return _children(pid, False)
+    for isol8d's helpers."""
+    return _children(pid, None)
 
 
-def daemon_helpers(pid):
-    """Pids of isol8d pid's helpers (DAEMON_HELPERS) among its children."""
-    return _children(pid, True)
+def daemon_helpers(pid, names=DAEMON_HELPERS):
+    """Pids of isol8d pid's helpers among its children: those named in
+    names (DAEMON_HELPERS: all)."""
+    return _children(pid, names)
 
 
 def wait_until(pred, timeout, interval=0.02):

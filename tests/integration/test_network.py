@@ -852,7 +852,7 @@ def test_each_box_gets_a_fresh_namespace_from_the_maker(start_daemon):
     daemon."""
     d = start_daemon()
     own = os.readlink(f"/proc/{d.pid}/ns/net")
-    makers = daemon_helpers(d.pid)
+    makers = daemon_helpers(d.pid, ("isol8d-netns",))
     assert len(makers) == 1
     # Sessions keep their boxes alive: a namespace's inode number is
     # unique only while it lives (a later one may reuse a freed one).
@@ -887,7 +887,7 @@ def test_boxes_go_on_when_the_namespace_maker_dies(start_daemon):
     """Killed, the maker is reaped and said to be gone; boxes then get
     namespaces made by the daemon itself."""
     d = start_daemon()
-    maker, = daemon_helpers(d.pid)
+    maker, = daemon_helpers(d.pid, ("isol8d-netns",))
     os.kill(maker, signal.SIGKILL)
     assert wait_until(lambda: not os.path.exists(f"/proc/{maker}"), 5), \
         "the maker was not reaped"
@@ -897,4 +897,4 @@ def test_boxes_go_on_when_the_namespace_maker_dies(start_daemon):
                         "code": "readlink /proc/self/ns/net"})["stdout"]
             for _ in range(3)}
     assert os.readlink(f"/proc/{d.pid}/ns/net") + "\n" not in outs
-    assert not daemon_helpers(d.pid)
+    assert not daemon_helpers(d.pid, ("isol8d-netns",))

@@ -526,8 +526,9 @@ def test_failing_builds_back_off(start_daemon):
     of failures in seconds, not thousands, little CPU, one warning, the
     cause in pool.status and isol8ctl pool, and the other runtimes still
     fill the pool's single build slot."""
+    # Without the zygote, which starts python boxes without a script.
     d = start_daemon(pool=True, env=PYTHON_FAULT, config={"pool": {
-        "maxBuilding": 1,
+        "maxBuilding": 1, "zygote": False,
         "size": {"python": 2, "node": 1, "bun": 0, "deno": 0, "bash": 1}}})
     assert wait_until(lambda: key_of(status(d), "python")["failures"] >= 1,
                       10.0), status(d)
@@ -577,7 +578,7 @@ def test_pool_recovers_after_failures(any_start_daemon):
     says so once."""
     d = any_start_daemon(pool=True, env=dict(PYTHON_FAULT,
                                              ISOL8D_FAULT_COUNT="3"),
-                         config={"pool": {"size": {
+                         config={"pool": {"zygote": False, "size": {
                              "python": 1, "node": 0, "bun": 0, "deno": 0,
                              "bash": 0}}})
     k = key_of(settled(d), "python")

@@ -8,9 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int command_enter(const struct init_run *run, const char *cwd,
-		  const int fds[3], int keep, const void *blob, size_t len,
-		  const char **step)
+int command_enter(const struct init_run *run, const char *cwd, const int fds[3],
+		  int keep, const void *blob, size_t len, const char **step)
 {
 	struct privilege_drop p = {
 		.rlimit_fsize = run->rlimit_fsize,

@@ -14,8 +14,7 @@
  * dumpable, cwd,
  * and the box's seccomp programs (blob, len; none when len is 0) if the
  * run asks for them.  0, or -errno with the failed step in *step. */
-int command_enter(const struct init_run *run, const char *cwd,
-		  const int fds[3], int keep, const void *blob, size_t len,
-		  const char **step);
+int command_enter(const struct init_run *run, const char *cwd, const int fds[3],
+		  int keep, const void *blob, size_t len, const char **step);
 
 #endif

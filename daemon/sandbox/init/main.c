@@ -213,7 +213,8 @@ static void handle_run_held(char *payload, size_t len, int fds[3], int nfds)
 	struct iovec in = { &ans, sizeof(ans) };
 	size_t k = 0;
 	int r = fd_pass_send(INIT_FD_HELD, out, 2, fds, 3);
-	ssize_t n = r < 0 ? r : fd_pass_recv(INIT_FD_HELD, &in, 1, NULL, 0, &k, 0);
+	ssize_t n =
+		r < 0 ? r : fd_pass_recv(INIT_FD_HELD, &in, 1, NULL, 0, &k, 0);
 	close(INIT_FD_HELD);
 	if (n != (ssize_t)sizeof(ans)) {
 		init_send_error(n < 0 ? (int)-n : ESRCH,

@@ -80,6 +80,8 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 		     size_t nfds)
 {
 	close(ZYGOTE_FD);
+	/* Named as the daemon's own clones are until the init's exec. */
+	prctl(PR_SET_NAME, "isol8d");
 	const int *tasks = fds + ZYGOTE_FD_INIT + 1;
 	int seccomp_fd = -1;
 	if (rq->flags & ZYGOTE_SECCOMP)
@@ -178,8 +180,8 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 		struct iovec in = { &rq, sizeof(rq) };
 		int fds[FD_PASS_MAX];
 		size_t nfds = 0;
-		ssize_t n =
-			fd_pass_recv(ZYGOTE_FD, &in, 1, fds, FD_PASS_MAX, &nfds, 0);
+		ssize_t n = fd_pass_recv(ZYGOTE_FD, &in, 1, fds, FD_PASS_MAX,
+					 &nfds, 0);
 		if (n == 0 || (n < 0 && n != -EBADMSG))
 			_exit(0); /* the daemon has gone */
 		int pidfd = -1;
@@ -214,8 +216,15 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-	PyModuleDef_HEAD_INIT, ZYGOTE_MODULE, NULL, -1, methods,
-	NULL,		       NULL,	      NULL, NULL,
+	PyModuleDef_HEAD_INIT,
+	ZYGOTE_MODULE,
+	NULL,
+	-1,
+	methods,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
 };
 
 PyMODINIT_FUNC PyInit__isol8_zygote(void);

@@ -1,0 +1,191 @@
+"""Pooled python boxes made from the zygote (isol8d(8), "Python boxes from
+a zygote"): each is a box of its own in every respect a fresh one is, its
+interpreter the zygote's copy; attacks on what it shares fail; the daemon
+goes on without the zygote when it dies or is turned off."""
+
+import json
+import os
+import signal
+
+from execute_helpers import execute
+from isol8_harness import children_of, daemon_helpers, wait_until
+from pool_helpers import key_of, settled, status
+
+ZYGOTE = ("isol8d-zygote",)
+POOL = {"pool": {"size": {"python": 2, "node": 0, "bun": 0, "deno": 0,
+                          "bash": 0}}}
+NAMESPACES = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup")
+
+# What a box's interpreter says of itself.
+SELF = r"""
+import json, os, sys
+st = dict(l.split(":", 1) for l in open("/proc/self/status"))
+maps = open("/proc/self/maps").read().splitlines()
+print(json.dumps({
+    "pid": os.getpid(), "ppid": os.getppid(),
+    "ids": [os.getuid(), os.getgid()],
+    "ns": {n: os.readlink(f"/proc/self/ns/{n}") for n in %r},
+    "seccomp": st["Seccomp"].strip(), "capeff": st["CapEff"].strip(),
+    "nnp": st["NoNewPrivs"].strip(),
+    "zygote": any("_isol8_zygote" in l for l in maps),
+    "shared_writable": [l for l in maps if l.split()[1][1] == "w" and
+                        l.split()[1][3] == "s"],
+    "modules": sorted(m for m in sys.modules if "isol8" in m),
+    "comm": open("/proc/self/comm").read().strip(),
+    "cwd": os.getcwd(), "argv": sys.argv, "path0": sys.path[0],
+    "dumpable": os.access("/proc/self/environ", os.R_OK),
+    "hash": hash("isol8"),
+    "uid_map": open("/proc/self/uid_map").read().split(),
+    "cgroup": open("/proc/self/cgroup").read().splitlines()[-1],
+}))
+""" % (NAMESPACES,)
+
+
+def zygote_of(d):
+    pids = daemon_helpers(d.pid, ZYGOTE)
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def session(d):
+    with d.client() as c:
+        msg = c.call("session.create", {"runtime": "python"})
+    assert "error" not in msg, msg
+    return msg["result"]["id"]
+
+
+def test_pooled_python_boxes_come_from_the_zygote(start_daemon):
+    """Two boxes made from the zygote, alive together: each has its own
+    namespaces, none the zygote's, its own uid range and cgroup, the box
+    user without capabilities under seccomp, no shared writable memory;
+    its interpreter is pid 2 under the box's init, looks like a fresh
+    `python3 /sandbox/main.py`, and is a copy of the zygote's (its module
+    in the maps, the shared hash seed)."""
+    d = start_daemon(pool=True, config=POOL)
+    z = zygote_of(d)
+    with open(f"/proc/{z}/status") as f:
+        zst = dict(ln.split(":", 1) for ln in f)
+    # Root of the host with CAP_SYS_ADMIN alone (bit 21).
+    assert zst["Uid"].split()[0] == "0"
+    assert int(zst["CapBnd"], 16) == 1 << 21, zst["CapBnd"]
+    zns = {n: os.readlink(f"/proc/{z}/ns/{n}") for n in NAMESPACES}
+    settled(d)
+    before = key_of(status(d), "python")
+    ids = [session(d) for _ in range(2)]
+    seen = [json.loads(execute(d, {"runtime": "python", "code": SELF},
+                               sessionId=i)["stdout"]) for i in ids]
+    after = key_of(status(d), "python")
+    assert after["hits"] == before["hits"] + 2, (before, after)
+    for s in seen:
+        assert s["zygote"], s
+        assert (s["pid"], s["ppid"], s["ids"]) == (2, 1, [1000, 1000]), s
+        assert s["seccomp"] == "2" and s["nnp"] == "1", s
+        assert int(s["capeff"], 16) == 0, s
+        assert s["shared_writable"] == [], s
+        assert s["modules"] == [] and s["comm"] == "python3", s
+        assert (s["cwd"], s["argv"], s["path0"]) == \
+            ("/sandbox", ["/sandbox/main.py"], "/sandbox"), s
+        assert s["dumpable"], s
+        for n in NAMESPACES:
+            assert s["ns"][n] != zns[n], (n, s["ns"][n])
+    for n in NAMESPACES:
+        assert seen[0]["ns"][n] != seen[1]["ns"][n], n
+    # The seed is the zygote's (documented), the same in both.
+    assert seen[0]["hash"] == seen[1]["hash"]
+    # Each has a uid range of its own on the host, and sits at the root
+    # of its cgroup namespace, its box's cgroup: from the host, the box
+    # inits' (where their interpreters were) differ, and are not the
+    # daemon's.
+    bases = {s["uid_map"][1] for s in seen}
+    assert len(bases) == 2 and "0" not in bases, seen
+    assert all(s["uid_map"][0] == "0" for s in seen), seen
+    assert all(s["cgroup"] == "0::/" for s in seen), seen
+    cgroups = set()
+    for init in children_of(d.pid):
+        with open(f"/proc/{init}/cgroup") as f:
+            cgroups.add(f.read())
+    with open(f"/proc/{d.pid}/cgroup") as f:
+        assert f.read() not in cgroups
+    assert len(cgroups) == len(children_of(d.pid)) >= 2, cgroups
+
+
+def test_what_boxes_share_with_the_zygote_stays_out_of_reach(start_daemon):
+    """Attacks on what a held interpreter shares with its zygote fail:
+    a change one box makes to the interpreter's state is not seen by the
+    next; the zygote's files and memory are not reachable; the box sees
+    no process but its own."""
+    d = start_daemon(pool=True, config=POOL)
+    z = zygote_of(d)
+    settled(d)
+    probe = r"""
+import ctypes, errno, json, os
+# An escape probe: only inside a box's user namespace.
+if open("/proc/self/uid_map").read().split()[:3] == ["0", "0", "4294967295"]:
+    raise SystemExit("not in a user namespace: refusing to probe")
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+def attempt(name, fn):
+    try:
+        fn()
+        out[name] = "ok"
+    except OSError as e:
+        out[name] = errno.errorcode[e.errno]
+def mount():
+    if libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount")
+out["marked"] = hasattr(json, "isol8_marker")
+json.isol8_marker = True
+attempt("exe_write", lambda: open("/proc/self/exe", "r+b"))
+# The zygote's module, in a file of the zygote's /tmp, deleted.
+span = next(l.split()[0] for l in open("/proc/self/maps")
+            if "_isol8_zygote" in l)
+attempt("map_files", lambda: os.open(f"/proc/self/map_files/{span}",
+                                     os.O_RDONLY))
+attempt("zygote_pid", lambda: os.kill(%d, 0))
+attempt("mount", mount)
+out["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+print(json.dumps(out))
+""" % z
+    for _ in range(2):
+        r = json.loads(execute(d, {"runtime": "python",
+                                   "code": probe})["stdout"])
+        assert r["marked"] is False, r
+        assert r["exe_write"] in ("EROFS", "EACCES", "ETXTBSY"), r
+        assert r["map_files"] in ("EPERM", "EACCES"), r
+        assert r["zygote_pid"] == "ESRCH", r
+        assert r["mount"] in ("EPERM", "EACCES"), r
+        assert r["pids"] == [1, 2], r
+    assert os.path.exists(f"/proc/{z}")
+
+
+def test_boxes_go_on_when_the_zygote_dies(start_daemon):
+    """Killed, the zygote is reaped and said to be gone; pooled python
+    boxes then start their own interpreter, and runs go on."""
+    d = start_daemon(pool=True, config=POOL)
+    z = zygote_of(d)
+    settled(d)
+    os.kill(z, signal.SIGKILL)
+    assert wait_until(lambda: not os.path.exists(f"/proc/{z}"), 5), \
+        "the zygote was not reaped"
+    assert wait_until(lambda: "the python zygote ended (signal 9)"
+                      in d.stderr(), 5), d.stderr()
+    for i in range(4):
+        r = execute(d, {"runtime": "python", "code": SELF})
+        assert json.loads(r["stdout"])["pid"] == 2
+    st = settled(d)
+    assert key_of(st, "python")["consecutiveFailures"] == 0, st
+    r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
+    assert not r["zygote"], r
+    assert not daemon_helpers(d.pid, ZYGOTE)
+
+
+def test_no_zygote_when_turned_off(start_daemon):
+    """pool.zygote false: no zygote; pooled python boxes start their own
+    interpreter."""
+    cfg = {"pool": dict(POOL["pool"], zygote=False)}
+    d = start_daemon(pool=True, config=cfg)
+    assert not daemon_helpers(d.pid, ZYGOTE)
+    settled(d)
+    r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
+    assert not r["zygote"] and r["pid"] == 2, r
+    assert key_of(status(d), "python")["hits"] == 1
