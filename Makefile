@@ -135,12 +135,13 @@ $(BUILD)/daemon/runtimes/preload.o: $(wildcard daemon/runtimes/preload/*)
 # host's Python, so never under the sanitizers; Python's limited API, so
 # any Python 3 loads it.
 ZYGOTE_MODULE = $(BUILD)/_isol8_zygote.abi3.so
-ZYGOTE_SRC := daemon/sandbox/zygote/serve.c daemon/sandbox/box_init_prepare.c \
+ZYGOTE_SRC := $(wildcard daemon/sandbox/zygote/*.c) \
+	daemon/sandbox/box_init_prepare.c daemon/sandbox/memfd_sealed.c \
 	daemon/sandbox/rootfs.c daemon/fault.c daemon/sandbox/fd_pass.c \
 	daemon/sandbox/privileges.c daemon/sandbox/seccomp_load.c \
 	daemon/sandbox/init/command_enter.c
 $(ZYGOTE_MODULE): $(ZYGOTE_SRC) $(wildcard daemon/sandbox/*.h \
-		daemon/sandbox/init/*.h) daemon/fault.h
+		daemon/sandbox/init/*.h daemon/sandbox/zygote/*.h) daemon/fault.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 $(WARN) -D_GNU_SOURCE -O2 -D_FORTIFY_SOURCE=2 \
 		-fstack-protector-strong -fPIC -shared -fvisibility=hidden \
@@ -259,7 +260,7 @@ lint: $(CRIU_PB).h
 		$(filter daemon/image_import/%,$(IMAGE_SRC)) \
 		$(wildcard daemon/sandbox/init/*.c) $(CTL_SRC) -- \
 		$(CFLAGS) -I$(GEN) $(call pkg_cflags,$(PKGS) $(CTL_HTTP_PKGS))
-	clang-tidy --quiet daemon/sandbox/zygote/serve.c -- $(CFLAGS) \
+	clang-tidy --quiet $(wildcard daemon/sandbox/zygote/*.c) -- $(CFLAGS) \
 		$(shell $(PYTHON)-config --includes)
 
 install: all

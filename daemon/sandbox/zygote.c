@@ -7,6 +7,7 @@
 #include "fd_pass.h"
 #include "incbin.h"
 #include "log.h"
+#include "memfd_sealed.h"
 #include "runtimes/preload.h"
 #include "seccomp.h"
 #include "zygote_proto.h"
@@ -76,7 +77,7 @@ static int write_all(int dirfd, const char *name, const char *data, size_t len,
 
 /* The zygote's mount namespace: /usr read-only (Python, as root, would
  * write its byte code there), /usr/local hidden, and a /tmp of its own
- * holding the preload script and the module, in PRELOAD_DIR as a box's. */
+ * holding the preload script, in PRELOAD_DIR as a box's. */
 static int set_up_mounts(const char **step)
 {
 	char what[160];
@@ -106,12 +107,8 @@ static int set_up_mounts(const char **step)
 		open(PRELOAD_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	r = write_all(dir, "usercustomize.py", preload_python,
-		      preload_python_len, 0644);
-	if (r == 0)
-		r = write_all(dir, ZYGOTE_MODULE_FILE, zygote_module,
-			      zygote_module_len, 0755);
-	return r;
+	return write_all(dir, "usercustomize.py", preload_python,
+			 preload_python_len, 0644);
 }
 
 /* Only CAP_SYS_ADMIN stays, for entering the boxes' network namespaces
@@ -135,12 +132,18 @@ zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its module is mapped from a memfd: a box's interpreter maps no
+	 * file of the zygote's mounts, which CRIU could not find in the
+	 * box's (zygote/rebase.c). */
 	int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
+	int m = memfd_sealed(ZYGOTE_MODULE_FILE, zygote_module,
+			     zygote_module_len, true);
 	int null = open("/dev/null", O_RDONLY);
-	if (s < 0 || o < 0 || null < 0 || dup2(null, 0) < 0 || dup2(o, 1) < 0 ||
-	    dup2(o, 2) < 0 || dup2(s, ZYGOTE_FD) < 0)
+	if (s < 0 || o < 0 || m < 0 || null < 0 || dup2(null, 0) < 0 ||
+	    dup2(o, 1) < 0 || dup2(o, 2) < 0 || dup2(s, ZYGOTE_FD) < 0 ||
+	    dup2(m, ZYGOTE_MODULE_FD) < 0)
 		_exit(1);
-	close_range(ZYGOTE_FD + 1, ~0U, 0);
+	close_range(ZYGOTE_MODULE_FD + 1, ~0U, 0);
 	const char *step = "drop capabilities";
 	int r = set_up_mounts(&step);
 	if (r == 0 && (r = keep_sys_admin()) == 0) {
@@ -295,12 +298,11 @@ static int export_of(struct zygote *z, const struct seccomp_prog *prog)
 	if (fd < 0)
 		return -errno;
 	int r = seccomp_export(prog, fd);
+	/* Shared by every box it goes to: none may change it. */
+	if (r == 0)
+		r = memfd_seal(fd);
 	if (r < 0)
 		return r;
-	/* Shared by every box it goes to: none may change it. */
-	if (fcntl(fd, F_ADD_SEALS,
-		  F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-		return -errno;
 	z->exports[i].prog = prog;
 	z->exports[i].fd = TAKE_FD(fd);
 	return z->exports[i].fd;

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #define ZYGOTE_FD 3
+/* The module, a memfd the preload script loads it from and closes. */
+#define ZYGOTE_MODULE_FD 4
 /* The zygote's name in ps, and the module that serves in it. */
 #define ZYGOTE_NAME "isol8d-zygote"
 #define ZYGOTE_MODULE "_isol8_zygote"

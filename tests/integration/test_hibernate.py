@@ -18,6 +18,7 @@ import pytest
 from execute_helpers import (box_cgroups, daemon_cgroup_dirs, execute,
                              execute_raw, leak_snapshot)
 from isol8_bridge import start_bridge  # noqa: F401
+from pool_helpers import settled
 from isol8_harness import (WITH_ENOSYS, check_error, run_ctl, short_tmpdir,
                            wait_until)
 from tenant_client import OtherUid, open_socket_to_all
@@ -482,3 +483,42 @@ def test_restore_refused_while_the_daemon_is_under_seccomp(tmp, start_daemon):
     assert ok(d2, "session.get", {"sessionId": sid})["state"] == "hibernated"
     ok(d2, "session.delete", {"sessionId": sid})
     assert hib_entries(tmp) == []
+
+
+# Forks of the interpreter a pooled box held (isol8d(8), "Python boxes
+# from a zygote"): their memory maps files of the zygote's mounts.
+FORKER = (
+    "import os, time\n"
+    "open('/sandbox/f.txt', 'w').write('kept\\n')\n"
+    "open('/tmp/t.txt', 'w').write('tmp\\n')\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    fd = os.open('/dev/null', os.O_RDWR)\n"
+    "    for k in range(3):\n"
+    "        os.dup2(fd, k)\n"
+    "    t, i = os.urandom(8).hex(), 0\n"
+    "    while True:\n"
+    "        i += 1\n"
+    "        open('/sandbox/count.new', 'w').write(f'{t} {i}\\n')\n"
+    "        os.replace('/sandbox/count.new', '/sandbox/count')\n"
+    "        time.sleep(0.1)\n")
+
+
+def test_hibernate_a_fork_of_a_zygote_interpreter(tmp, start_daemon):
+    """A session on a pooled python box made from the zygote, whose
+    program forked a process that runs on: hibernated and resumed, that
+    process counts on."""
+    d = start_daemon(pool=True, config=dict(config(tmp), pool={"size": {
+        "python": 1, "node": 0, "bun": 0, "deno": 0, "bash": 0}}))
+    settled(d)
+    sid = create_session(d, runtime="python")
+    r = execute(d, {"runtime": "python", "code": FORKER +
+                    "print(any('_isol8_zygote' in ln "
+                    "for ln in open('/proc/self/maps')))"}, sessionId=sid)
+    assert r["stdout"] == "True\n", r
+    assert wait_until(lambda: read_count(d, sid) is not None, 20)
+    before = read_count(d, sid)
+    hibernate(d, sid)
+    ok(d, "session.resume", {"sessionId": sid})
+    assert_came_back(d, sid, before, "python")
+    ok(d, "session.delete", {"sessionId": sid})

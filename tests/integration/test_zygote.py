@@ -68,8 +68,11 @@ def test_pooled_python_boxes_come_from_the_zygote(start_daemon):
     # Root of the host with CAP_SYS_ADMIN alone (bit 21).
     assert zst["Uid"].split()[0] == "0"
     assert int(zst["CapBnd"], 16) == 1 << 21, zst["CapBnd"]
-    zns = {n: os.readlink(f"/proc/{z}/ns/{n}") for n in NAMESPACES}
     settled(d)
+    # Read while it builds none: it enters each box's network namespace
+    # to clone it, and is back in the daemon's after.
+    zns = {n: os.readlink(f"/proc/{z}/ns/{n}") for n in NAMESPACES}
+    assert zns["net"] == os.readlink(f"/proc/{d.pid}/ns/net")
     before = key_of(status(d), "python")
     ids = [session(d) for _ in range(2)]
     seen = [json.loads(execute(d, {"runtime": "python", "code": SELF},

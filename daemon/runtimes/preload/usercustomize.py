@@ -29,21 +29,31 @@ def _isol8_wait():
             data += chunk
         return data
 
-    # In a zygote, the daemon's module beside this script makes the boxes
-    # (serve(), below); it is not to be seen in sys.modules either.
-    here = os.path.dirname(os.path.abspath(__file__))
+    # In a zygote, the daemon's module, a memfd at fd 4, makes the boxes
+    # (serve(), below; the boxes copy it from fd 4); loaded with the
+    # machinery start-up loaded, it is in no module list.
     zygote = None
-    if os.path.exists(os.path.join(here, "_isol8_zygote.abi3.so")):
-        import _isol8_zygote as zygote
-        del sys.modules["_isol8_zygote"]
+    try:
+        module = os.readlink("/proc/self/fd/4")
+    except OSError:
+        module = None
+    if module == "/memfd:_isol8_zygote.abi3.so (deleted)":
+        machinery = sys.modules["_frozen_importlib_external"]
+        loader = machinery.ExtensionFileLoader("_isol8_zygote",
+                                               "/proc/self/fd/4")
+        zygote = sys.modules["_frozen_importlib"].module_from_spec(
+            machinery.spec_from_file_location("_isol8_zygote",
+                                              "/proc/self/fd/4",
+                                              loader=loader))
+        sys.modules.pop("_isol8_zygote", None)
+    here = os.path.dirname(os.path.abspath(__file__))
     # Read and compiled, this script leaves before the execution comes.
     cache = os.path.join(here, "__pycache__")
     for name in os.listdir(cache) if os.path.isdir(cache) else ():
         os.unlink(os.path.join(cache, name))
     if os.path.isdir(cache):
         os.rmdir(cache)
-    for name in os.listdir(here):
-        os.unlink(os.path.join(here, name))
+    os.unlink(os.path.abspath(__file__))
     os.rmdir(here)
     while here in sys.path:
         sys.path.remove(here)

@@ -18,6 +18,7 @@
 #include "sandbox/init_proto.h"
 #include "sandbox/seccomp_load.h"
 #include "sandbox/zygote_proto.h"
+#include "rebase.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +42,9 @@ static size_t seccomp_len;
 static char python_comm[16];
 
 /* In the held interpreter: waits for the init's run, becomes the command
- * and answers.  0 once it is the command; it exits on failure. */
-static int become_command(int sock)
+ * and answers (with err, the error of a step before, if not 0).  0 once
+ * it is the command; it exits on failure. */
+static int become_command(int sock, int err, const char *step)
 {
 	struct init_run run;
 	char cwd[4096];
@@ -58,11 +60,11 @@ static int become_command(int sock)
 	static struct sigaction saved[NSIG];
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, NULL, &saved[sig]);
-	struct held_answer ans = { .pid = getpid() };
-	const char *step = "start";
+	struct held_answer ans = { .pid = getpid(), .err = -err };
 	prctl(PR_SET_NAME, python_comm);
-	ans.err = -command_enter(&run, cwd, fds, sock, seccomp_blob,
-				 seccomp_len, &step);
+	if (!ans.err)
+		ans.err = -command_enter(&run, cwd, fds, sock, seccomp_blob,
+					 seccomp_len, &step);
 	for (int sig = 1; sig < NSIG && !ans.err; sig++)
 		if (saved[sig].sa_handler != SIG_DFL)
 			sigaction(sig, &saved[sig], NULL);
@@ -103,6 +105,8 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 	};
 	for (int i = 0; i < a.ntasks_fds; i++)
 		a.tasks_fds[i] = tasks[i];
+	/* Out of the way of the init's fds, placed next. */
+	int module = fcntl(ZYGOTE_MODULE_FD, F_DUPFD_CLOEXEC, INIT_FD_HELD + 1);
 	int exe = box_init_prepare(&a, seccomp_fd);
 	if (seccomp_fd >= 0) {
 		long len = seccomp_read(INIT_FD_SECCOMP, seccomp_blob,
@@ -120,7 +124,11 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 		pid = fork();
 	if (pid == 0) {
 		close(sp[0]);
-		return become_command(sp[1]);
+		const char *step = "start";
+		/* Its own /proc/self/pagemap is closed to it otherwise. */
+		prctl(PR_SET_DUMPABLE, 1);
+		int err = zygote_rebase(module, &step);
+		return become_command(sp[1], err, step);
 	}
 	if (pid < 0 || dup2(sp[0], INIT_FD_HELD) < 0) {
 		box_init_send_error(INIT_FD_CTL, errno,

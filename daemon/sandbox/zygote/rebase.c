@@ -1,0 +1,342 @@
+#include "rebase.h"
+
+#include "sandbox/memfd_sealed.h"
+#include "sandbox/zygote_proto.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <linux/prctl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define MAX_MAPS 512
+/* /proc/self/pagemap: the page is present; it is a file page (or shared
+ * anonymous); it is swapped. */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)
+
+struct remap {
+	uintptr_t start, end;
+	int prot;
+	int flags; /* MAP_PRIVATE, or MAP_SHARED for a read-only one */
+	off_t off;
+	int fd;
+	size_t first, count; /* its changed pages in the saved ones */
+};
+
+static struct remap maps[MAX_MAPS];
+static size_t nmaps;
+static char text[256 * 1024];
+
+/* Phase two runs while libc's own data may be the file's again: system
+ * calls and copies of its own, nothing through a PLT. */
+static inline long raw6(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+			   "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory");
+	return x0;
+#else
+#error "zygote/rebase.c knows the system call instruction of x86-64 and arm64 only"
+#endif
+}
+
+static void copy_page(volatile uint64_t *to, const volatile uint64_t *from)
+{
+	for (size_t i = 0; i < PAGE / sizeof(uint64_t); i++)
+		to[i] = from[i];
+}
+
+static int read_maps(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(fd, text + len, sizeof(text) - 1 - len)) > 0)
+		len += (size_t)n;
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err == 0 && len == sizeof(text) - 1)
+		err = -E2BIG;
+	text[len] = '\0';
+	return err;
+}
+
+/* The zygote's module, as /proc/self/maps names it. */
+#define MODULE_MAPPED "/memfd:" ZYGOTE_MODULE_FILE " (deleted)"
+
+/* A copy of the zygote's module (its memfd, module_fd) in a memfd
+ * of the box's own: CRIU restores a memfd with its owner, which the
+ * zygote's (the host's root) is not in the box. */
+static int module_copy(int module_fd, unsigned long ino)
+{
+	struct stat st;
+	if (fstat(module_fd, &st) < 0)
+		return -errno;
+	if (st.st_ino != ino || st.st_size <= 0)
+		return -ESTALE;
+	void *src = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+			 module_fd, 0);
+	if (src == MAP_FAILED)
+		return -errno;
+	int fd = memfd_holding(ZYGOTE_MODULE_FILE, src, (size_t)st.st_size,
+			       true);
+	munmap(src, (size_t)st.st_size);
+	return fd;
+}
+
+/* The mappings of files outside memfds (but for the module's), each opened again by its path in
+ * the box, which must give the same file. */
+static int collect(int module_fd, const char **step)
+{
+	*step = "read the interpreter's mappings";
+	int r = read_maps();
+	if (r < 0)
+		return r;
+	int last_fd = -1;
+	const char *last_path = NULL;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned long start, end, off, ino;
+		unsigned maj, min;
+		char perms[5];
+		int path = 0;
+		if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &start, &end,
+			   perms, &off, &maj, &min, &ino, &path) < 7 ||
+		    !path || line[path] != '/')
+			continue;
+		bool module = !strcmp(line + path, MODULE_MAPPED);
+		if (!module && !strncmp(line + path, "/memfd:", 7))
+			continue;
+		static char what[160];
+		snprintf(what, sizeof(what), "map %s from the box", line + path);
+		*step = what;
+		/* A shared one is read-only data (gconv's cache): the file
+		 * alone, nothing to keep. */
+		if ((perms[3] == 's' && perms[1] == 'w') ||
+		    (!module && strstr(line + path, " (deleted)")) ||
+		    nmaps == MAX_MAPS)
+			return -ENOTSUP;
+		if (!last_path || strcmp(last_path, line + path)) {
+			last_fd = module ? module_copy(module_fd, ino)
+					 : open(line + path,
+						O_RDONLY | O_CLOEXEC);
+			struct stat st;
+			if (last_fd < 0 || fstat(last_fd, &st) < 0)
+				return last_fd < 0 && module ? last_fd : -errno;
+			/* The box's /usr is the zygote's, bound again. */
+			if (!module &&
+			    (st.st_ino != ino || major(st.st_dev) != maj ||
+			     minor(st.st_dev) != min))
+				return -ESTALE;
+			last_path = line + path;
+		}
+		maps[nmaps++] = (struct remap){
+			.start = start,
+			.end = end,
+			.prot = (perms[0] == 'r' ? PROT_READ : 0) |
+				(perms[1] == 'w' ? PROT_WRITE : 0) |
+				(perms[2] == 'x' ? PROT_EXEC : 0),
+			.flags = perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE,
+			.off = (off_t)off,
+			.fd = last_fd,
+		};
+	}
+	return 0;
+}
+
+/* The pages of each mapping that are no longer the file's (relocated,
+ * written), saved in *saved with their addresses in *where. */
+static int save_changed(uint8_t **saved, uintptr_t **where, const char **step)
+{
+	*step = "save the interpreter's changed pages";
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return -errno;
+	static uint64_t entries[8192];
+	size_t total = 0;
+	/* Counted first, copied then. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t k = 0;
+		for (size_t i = 0; i < nmaps; i++) {
+			struct remap *m = &maps[i];
+			m->first = k;
+			for (uintptr_t a = m->start; a < m->end;) {
+				size_t n = (m->end - a) / PAGE;
+				if (n > sizeof(entries) / sizeof(entries[0]))
+					n = sizeof(entries) /
+					    sizeof(entries[0]);
+				ssize_t got = pread(pm, entries, n * 8,
+						    (off_t)(a / PAGE * 8));
+				if (got != (ssize_t)(n * 8)) {
+					close(pm);
+					return got < 0 ? -errno : -EIO;
+				}
+				for (size_t j = 0; j < n; j++, a += PAGE) {
+					uint64_t e = entries[j];
+					if (!(e & (PM_PRESENT | PM_SWAPPED)) ||
+					    (e & PM_FILE))
+						continue;
+					if (pass == 1 && k == total)
+						return -EAGAIN;
+					if (pass == 1) {
+						(*where)[k] = a;
+						copy_page(
+							(uint64_t *)(*saved +
+								     k * PAGE),
+							(const uint64_t *)a);
+					}
+					k++;
+				}
+			}
+			m->count = k - m->first;
+		}
+		if (pass == 0) {
+			total = k;
+			size_t bytes = total * (PAGE + sizeof(uintptr_t)) + 1;
+			void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED) {
+				close(pm);
+				return -errno;
+			}
+			*saved = p;
+			*where = (uintptr_t *)(*saved + total * PAGE);
+		}
+	}
+	close(pm);
+	return (int)total;
+}
+
+/* Each mapping again from the box's file, its changed pages put back. */
+static int remap_all(const uint8_t *saved, const uintptr_t *where)
+{
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct remap *m = &maps[i];
+		long r = raw6(SYS_mmap, (long)m->start,
+			      (long)(m->end - m->start), m->prot,
+			      m->flags | MAP_FIXED, m->fd, m->off);
+		if (r != (long)m->start)
+			return r < 0 ? (int)r : -EIO;
+		for (size_t k = m->first; k < m->first + m->count; k++) {
+			bool ro = !(m->prot & PROT_WRITE) ||
+				  !(m->prot & PROT_READ);
+			if (ro &&
+			    (r = raw6(SYS_mprotect, (long)where[k], PAGE,
+				      PROT_READ | PROT_WRITE, 0, 0, 0)) < 0)
+				return (int)r;
+			copy_page((uint64_t *)where[k],
+				  (const uint64_t *)(saved + k * PAGE));
+			if (ro && (r = raw6(SYS_mprotect, (long)where[k], PAGE,
+					    m->prot, 0, 0, 0)) < 0)
+				return (int)r;
+		}
+	}
+	return 0;
+}
+
+/* PR_SET_MM_EXE_FILE alone wants CAP_SYS_RESOURCE of the host;
+ * PR_SET_MM_MAP, which CRIU restores with, only the user namespace's: the
+ * layout it asks for is the current one, from /proc/self/stat. */
+static int set_exe(int fd)
+{
+	int sf = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (sf < 0)
+		return -errno;
+	char buf[2048];
+	ssize_t n = read(sf, buf, sizeof(buf) - 1);
+	close(sf);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	unsigned long long v[53] = { 0 };
+	/* Fields from 3 (the state) on, after the name. */
+	for (int f = 3; p && f < 53; f++) {
+		p = strchr(p + 1, ' ');
+		if (p)
+			v[f] = strtoull(p + 1, NULL, 10);
+	}
+	struct prctl_mm_map m = {
+		.start_code = v[26],
+		.end_code = v[27],
+		.start_stack = v[28],
+		.start_data = v[45],
+		.end_data = v[46],
+		.start_brk = v[47],
+		.brk = (uint64_t)syscall(SYS_brk, 0),
+		.arg_start = v[48],
+		.arg_end = v[49],
+		.env_start = v[50],
+		.env_end = v[51],
+		.exe_fd = (uint32_t)fd,
+	};
+	if (!p && !v[51])
+		return -EIO;
+	return prctl(PR_SET_MM, PR_SET_MM_MAP, &m, sizeof(m), 0) < 0 ? -errno
+								     : 0;
+}
+
+int zygote_rebase(int module_fd, const char **step)
+{
+	uint8_t *saved = NULL;
+	uintptr_t *where = NULL;
+	int r = collect(module_fd, step);
+	int total = r < 0 ? r : save_changed(&saved, &where, step);
+	if (total >= 0) {
+		*step = "map the interpreter's files from the box";
+		r = remap_all(saved, where);
+		munmap(saved, (size_t)total * (PAGE + sizeof(uintptr_t)) + 1);
+	} else
+		r = total;
+	/* /proc/self/exe: the box's file too, now that the zygote's is no
+	 * longer mapped. */
+	struct stat exe;
+	if (r == 0) {
+		*step = "make the box's interpreter file its program";
+		r = stat("/proc/self/exe", &exe) < 0 ? -errno : -ENOENT;
+	}
+	for (size_t i = 0; r == -ENOENT && i < nmaps; i++) {
+		struct stat st;
+		if (fstat(maps[i].fd, &st) == 0 && st.st_ino == exe.st_ino &&
+		    st.st_dev == exe.st_dev)
+			r = set_exe(maps[i].fd);
+	}
+	int last = -1;
+	for (size_t i = 0; i < nmaps; i++)
+		if (maps[i].fd != last)
+			close(last = maps[i].fd);
+	return r;
+}
