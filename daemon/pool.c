@@ -4,7 +4,10 @@
 #include "image_store.h"
 #include "log.h"
 #include "pool_demand.h"
+#include "sandbox/box_spec.h"
+#include "sandbox/box_host.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/zygote.h"
 #include "waiter.h"
 
 #include <errno.h>
@@ -220,6 +223,10 @@ static void on_box_died(struct box *box, void *userdata)
 
 static void on_waiter_ready(void *userdata, int err, const char *what)
 {
+	struct pooled *b = userdata;
+	/* A zygote whose boxes fail would fail every one. */
+	if (err < 0 && box_spec_of(b->box)->held)
+		zygote_give_up(b->key->pool->host->zygote, err, what);
 	if (err < 0)
 		build_failed(userdata, err, what);
 	else

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
 extern const char zygote_module[];
 extern const size_t zygote_module_len;
 INCBIN(zygote_module, ISOL8_ZYGOTE_MODULE);
@@ -203,6 +204,13 @@ static void stop(struct zygote *z)
 	z->sock = -1;
 }
 
+static void kill_it(struct zygote *z)
+{
+	/* Its exit source reaps it. */
+	sd_event_source_send_child_signal(z->exit, SIGKILL, NULL, 0);
+	stop(z);
+}
+
 static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
@@ -217,6 +225,17 @@ static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 int zygote_start(sd_event *event, const char *const *argv,
 		 const char *const *envp, struct zygote **out)
 {
+	/* The fault injection of tests (fault.h) reaches the boxes' set-up
+	 * there too, as it reaches the daemon's own clones. */
+	const char *env[64];
+	size_t n = 0;
+	for (; envp[n] && n < 60; n++)
+		env[n] = envp[n];
+	for (char **e = environ; *e && n < 63; e++)
+		if (!strncmp(*e, "ISOL8D_FAULT", 12))
+			env[n++] = *e;
+	env[n] = NULL;
+	envp = env;
 	struct zygote *z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
@@ -369,14 +388,23 @@ pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd)
 	pid_t pid = ask(z, &rq, fds, n, pidfd);
 	if (pid < 0 && pid != -EINVAL && pid != -ENOMEM && pid != -EAGAIN &&
 	    pid != -ENOSPC && pid != -EUSERS) {
-		/* No answer, or one out of step: the zygote is given up (its
-		 * exit source reaps it). */
+		/* No answer, or one out of step. */
 		log_errno(LOG_ERR, pid,
 			  "the python zygote does not answer; stopping it");
-		sd_event_source_send_child_signal(z->exit, SIGKILL, NULL, 0);
-		stop(z);
+		kill_it(z);
 	}
 	return pid;
+}
+
+void zygote_give_up(struct zygote *z, int err, const char *what)
+{
+	if (!zygote_ready(z))
+		return;
+	log_errno(LOG_ERR, err,
+		  "a python box made from the zygote failed (%s); stopping "
+		  "the zygote",
+		  what ? what : "its interpreter");
+	kill_it(z);
 }
 
 void zygote_free(struct zygote *z)

@@ -9,9 +9,10 @@
  * daemon's child (CLONE_PARENT): the daemon writes its id maps and starts
  * it as any box.  That first process builds the box's root, forks the
  * interpreter the box holds (stopped in the preload script, as a pooled
- * box's waits) and execs the box's init, which makes the held interpreter
- * its first command (INIT_RUN_HELD): the box user, its rlimits, seccomp
- * programs and stdio, without an exec.
+ * box's waits; it maps its files again from the box's mounts,
+ * zygote/rebase.h) and execs the box's init, which makes the held
+ * interpreter its first command (INIT_RUN_HELD): the box user, its
+ * rlimits, seccomp programs and stdio, without an exec.
  *
  * The zygote runs no user code: it reads the daemon's requests only.  It
  * stands outside any box, as the daemon's root, because it clones boxes
@@ -57,6 +58,9 @@ bool zygote_ready(const struct zygote *z);
  * for the zygote's answer, at most ZYGOTE_ANSWER_MS; a zygote that fails
  * to answer is stopped. */
 pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd);
+/* Boxes made from it fail (their interpreter did not start, for what:
+ * err): it is stopped, and later boxes start their own interpreter. */
+void zygote_give_up(struct zygote *z, int err, const char *what);
 /* Stops it (it ends when its socket closes) and frees z. */
 void zygote_free(struct zygote *z);
 

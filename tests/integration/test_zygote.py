@@ -192,3 +192,23 @@ def test_no_zygote_when_turned_off(start_daemon):
     r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
     assert not r["zygote"] and r["pid"] == 2, r
     assert key_of(status(d), "python")["hits"] == 1
+
+
+def test_zygote_is_given_up_when_its_boxes_fail(start_daemon):
+    """A box whose interpreter cannot be made from the zygote (here a
+    fault injected where it maps the interpreter's files from the box, as
+    after the host's Python was upgraded under a running zygote) stops the
+    zygote: the failure and the stop are logged, and the pool fills with
+    boxes that start their own interpreter."""
+    d = start_daemon(pool=True, config=POOL, env={
+        "ISOL8D_FAULT": "map the interpreter's files from the box"})
+    z = zygote_of(d)
+    assert wait_until(lambda: "a python box made from the zygote failed "
+                      "(map the interpreter's files from the box)"
+                      in d.stderr(), 10), d.stderr()
+    assert wait_until(lambda: not os.path.exists(f"/proc/{z}"), 5)
+    st = settled(d)
+    k = key_of(st, "python")
+    assert k["consecutiveFailures"] == 0 and k["failures"] >= 1, k
+    r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
+    assert not r["zygote"] and r["pid"] == 2, r

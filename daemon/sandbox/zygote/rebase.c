@@ -1,5 +1,6 @@
 #include "rebase.h"
 
+#include "fault.h"
 #include "sandbox/memfd_sealed.h"
 #include "sandbox/zygote_proto.h"
 
@@ -141,7 +142,8 @@ static int collect(int module_fd, const char **step)
 		if (!module && !strncmp(line + path, "/memfd:", 7))
 			continue;
 		static char what[160];
-		snprintf(what, sizeof(what), "map %s from the box", line + path);
+		snprintf(what, sizeof(what), "map %s from the box",
+			 line + path);
 		*step = what;
 		/* A shared one is read-only data (gconv's cache): the file
 		 * alone, nothing to keep. */
@@ -313,7 +315,10 @@ int zygote_rebase(int module_fd, const char **step)
 {
 	uint8_t *saved = NULL;
 	uintptr_t *where = NULL;
-	int r = collect(module_fd, step);
+	*step = "map the interpreter's files from the box";
+	int r = fault_inject(*step);
+	if (r == 0)
+		r = collect(module_fd, step);
 	int total = r < 0 ? r : save_changed(&saved, &where, step);
 	if (total >= 0) {
 		*step = "map the interpreter's files from the box";
