@@ -137,39 +137,26 @@ static int parse_run(char *p, size_t len, const struct init_run *run,
 	return 0;
 }
 
-static void handle_run(char *payload, size_t len, int fds[3], int nfds)
+/* A forked command: its pid, or -1 with the error sent. */
+static pid_t run_forked(const struct init_run *run, const char *cwd,
+			char **argv, char **envp, const int fds[3])
 {
-	struct init_run run;
-	const char *cwd = NULL;
-	char **argv = NULL, **envp = NULL;
-	if (nfds != 3 || len < sizeof(run)) {
-		init_send_error(EINVAL, "malformed run request");
-		return;
-	}
-	memcpy(&run, payload, sizeof(run));
-	if (parse_run(payload + sizeof(run), len - sizeof(run), &run, &cwd,
-		      &argv, &envp) < 0) {
-		init_send_error(EINVAL, "malformed run request");
-		return;
-	}
 	int errpipe[2];
 	if (pipe2(errpipe, O_CLOEXEC) < 0) {
 		init_send_error(errno, "pipe");
-		free(argv);
-		return;
+		return -1;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(errpipe[0]);
-		exec_command(&run, cwd, argv, envp, fds, errpipe[1]);
+		exec_command(run, cwd, argv, envp, fds, errpipe[1]);
 	}
 	int fork_err = errno;
 	close(errpipe[1]);
-	free(argv);
 	if (pid < 0) {
 		close(errpipe[0]);
 		init_send_error(fork_err, "fork the command");
-		return;
+		return -1;
 	}
 	char buf[160];
 	ssize_t n;
@@ -183,15 +170,41 @@ static void handle_run(char *payload, size_t len, int fds[3], int nfds)
 		const char *step = strchr(buf, ' ');
 		waitpid(pid, NULL, 0);
 		init_send_error(err ? err : EIO, step ? step + 1 : buf);
-		return;
+		return -1;
 	}
-	track(pid);
-	init_send(INIT_STARTED, pid, 0, NULL, 0, -1);
+	return pid;
 }
 
-/* The held interpreter becomes the command, answering for itself; the
- * socket to it closes whatever the outcome. */
-static void handle_run_held(char *payload, size_t len, int fds[3], int nfds)
+/* The held interpreter, which becomes the command and answers for itself:
+ * its pid, or -1 with the error sent.  The socket to it closes whatever
+ * the outcome. */
+static pid_t run_held(const struct init_run *run, const char *cwd,
+		      const int fds[3])
+{
+	struct iovec out[2] = { { (void *)run, sizeof(*run) },
+				{ (void *)cwd, strlen(cwd) + 1 } };
+	struct held_answer ans = { 0 };
+	struct iovec in = { &ans, sizeof(ans) };
+	size_t k = 0;
+	int r = fd_pass_send(INIT_FD_HELD, out, 2, fds, 3);
+	ssize_t n =
+		r < 0 ? r : fd_pass_recv(INIT_FD_HELD, &in, 1, NULL, 0, &k, 0);
+	close(INIT_FD_HELD);
+	if (n != (ssize_t)sizeof(ans)) {
+		init_send_error(n < 0 ? (int)-n : ESRCH,
+				"reach the held interpreter");
+		return -1;
+	}
+	if (ans.err) {
+		ans.step[sizeof(ans.step) - 1] = '\0';
+		init_send_error(ans.err, ans.step);
+		return -1;
+	}
+	return ans.pid;
+}
+
+static void handle_run(char *payload, size_t len, int fds[3], int nfds,
+		       bool held)
 {
 	struct init_run run;
 	const char *cwd = NULL;
@@ -206,28 +219,13 @@ static void handle_run_held(char *payload, size_t len, int fds[3], int nfds)
 		init_send_error(EINVAL, "malformed run request");
 		return;
 	}
+	pid_t pid = held ? run_held(&run, cwd, fds)
+			 : run_forked(&run, cwd, argv, envp, fds);
 	free(argv);
-	struct iovec out[2] = { { &run, sizeof(run) },
-				{ (void *)cwd, strlen(cwd) + 1 } };
-	struct held_answer ans = { 0 };
-	struct iovec in = { &ans, sizeof(ans) };
-	size_t k = 0;
-	int r = fd_pass_send(INIT_FD_HELD, out, 2, fds, 3);
-	ssize_t n =
-		r < 0 ? r : fd_pass_recv(INIT_FD_HELD, &in, 1, NULL, 0, &k, 0);
-	close(INIT_FD_HELD);
-	if (n != (ssize_t)sizeof(ans)) {
-		init_send_error(n < 0 ? (int)-n : ESRCH,
-				"reach the held interpreter");
-		return;
+	if (pid > 0) {
+		track(pid);
+		init_send(INIT_STARTED, pid, 0, NULL, 0, -1);
 	}
-	if (ans.err) {
-		ans.step[sizeof(ans.step) - 1] = '\0';
-		init_send_error(ans.err, ans.step);
-		return;
-	}
-	track(ans.pid);
-	init_send(INIT_STARTED, ans.pid, 0, NULL, 0, -1);
 }
 
 static void reap(void)
@@ -276,10 +274,9 @@ _Noreturn static void serve(void)
 			_exit(0); /* the daemon has gone: so does the box */
 		if (n < 0)
 			continue;
-		if (m.op == INIT_RUN)
-			handle_run(payload, (size_t)n, fds, nfds);
-		else if (m.op == INIT_RUN_HELD)
-			handle_run_held(payload, (size_t)n, fds, nfds);
+		if (m.op == INIT_RUN || m.op == INIT_RUN_HELD)
+			handle_run(payload, (size_t)n, fds, nfds,
+				   m.op == INIT_RUN_HELD);
 		else if (m.op == INIT_OPEN)
 			init_open_file(payload, (size_t)n);
 		else if (m.op == INIT_KILL && m.value > 1) {
