@@ -229,7 +229,7 @@ int zygote_start(sd_event *event, const char *const *argv,
 	 * there too, as it reaches the daemon's own clones. */
 	const char *env[64];
 	size_t n = 0;
-	for (; envp[n] && n < 60; n++)
+	for (; n < 60 && envp[n]; n++)
 		env[n] = envp[n];
 	for (char **e = environ; *e && n < 63; e++)
 		if (!strncmp(*e, "ISOL8D_FAULT", 12))

@@ -69,7 +69,9 @@ static inline long raw6(long n, long a, long b, long c, long d, long e, long f)
 			 : "memory");
 	return x0;
 #else
-#error "zygote/rebase.c knows the system call instruction of x86-64 and arm64 only"
+	/* libc's wrapper: its text is the file's, and it touches libc's data
+	 * (errno) only on failure. */
+	return syscall(n, a, b, c, d, e, f);
 #endif
 }
 
@@ -151,7 +153,7 @@ static int collect(int module_fd, const char **step)
 		    (!module && strstr(line + path, " (deleted)")) ||
 		    nmaps == MAX_MAPS)
 			return -ENOTSUP;
-		if (!last_path || strcmp(last_path, line + path)) {
+		if (!last_path || strcmp(last_path, line + path) != 0) {
 			last_fd = module ? module_copy(module_fd, ino)
 					 : open(line + path,
 						O_RDONLY | O_CLOEXEC);
@@ -252,7 +254,8 @@ static int remap_all(const uint8_t *saved, const uintptr_t *where)
 			      m->flags | MAP_FIXED, m->fd, m->off);
 		if (r != (long)m->start)
 			return r < 0 ? (int)r : -EIO;
-		for (size_t k = m->first; k < m->first + m->count; k++) {
+		for (size_t k = m->first; where && k < m->first + m->count;
+		     k++) {
 			bool ro = !(m->prot & PROT_WRITE) ||
 				  !(m->prot & PROT_READ);
 			if (ro &&
@@ -305,10 +308,27 @@ static int set_exe(int fd)
 		.env_end = v[51],
 		.exe_fd = (uint32_t)fd,
 	};
-	if (!p && !v[51])
-		return -EIO;
+	if (!v[51])
+		return -EIO; /* not all the fields */
 	return prctl(PR_SET_MM, PR_SET_MM_MAP, &m, sizeof(m), 0) < 0 ? -errno
 								     : 0;
+}
+
+/* /proc/self/exe: the box's file too, now that the zygote's is no longer
+ * mapped. */
+static int rebase_exe(const char **step)
+{
+	*step = "make the box's interpreter file its program";
+	struct stat exe;
+	if (stat("/proc/self/exe", &exe) < 0)
+		return -errno;
+	for (size_t i = 0; i < nmaps; i++) {
+		struct stat st;
+		if (fstat(maps[i].fd, &st) == 0 && st.st_ino == exe.st_ino &&
+		    st.st_dev == exe.st_dev)
+			return set_exe(maps[i].fd);
+	}
+	return -ENOENT;
 }
 
 int zygote_rebase(int module_fd, const char **step)
@@ -326,19 +346,8 @@ int zygote_rebase(int module_fd, const char **step)
 		munmap(saved, (size_t)total * (PAGE + sizeof(uintptr_t)) + 1);
 	} else
 		r = total;
-	/* /proc/self/exe: the box's file too, now that the zygote's is no
-	 * longer mapped. */
-	struct stat exe;
-	if (r == 0) {
-		*step = "make the box's interpreter file its program";
-		r = stat("/proc/self/exe", &exe) < 0 ? -errno : -ENOENT;
-	}
-	for (size_t i = 0; r == -ENOENT && i < nmaps; i++) {
-		struct stat st;
-		if (fstat(maps[i].fd, &st) == 0 && st.st_ino == exe.st_ino &&
-		    st.st_dev == exe.st_dev)
-			r = set_exe(maps[i].fd);
-	}
+	if (r == 0)
+		r = rebase_exe(step);
 	int last = -1;
 	for (size_t i = 0; i < nmaps; i++)
 		if (maps[i].fd != last)
