@@ -23,6 +23,7 @@
 #include "rpc_call.h"
 #include "secret_mask.h"
 #include "session.h"
+#include "waiter.h"
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ static const char *const phase_names[] = {
 
 static void execution_free(struct execution *e)
 {
+	waiter_free(e->held);
 	code_fetch_cancel(e->fetch);
 	execution_files_stop(&e->files);
 	proxy_free(e->proxy);
@@ -578,10 +580,32 @@ void execution_begin(struct execution *e)
 	write_files(e);
 }
 
+/* The interpreter of a new box made from the zygote waits, as a pooled
+ * box's does; one that failed leaves the box to start its own. */
+static void on_held_ready(void *userdata, int err, const char *what)
+{
+	struct execution *e = userdata;
+	if (err == 0) {
+		e->entry_fd = waiter_take_entry(e->held);
+		e->waiter = waiter_take(e->held);
+		/* What the interpreter used is not the program's. */
+		box_cpu_time(e->box, &e->out.cpu_before_ns);
+		execution_trace(e, "box %s holds an interpreter from the zygote",
+				box_name(e->box));
+	} else {
+		waiter_free(e->held);
+		log_warn("execution %s: the held interpreter of box %s did not "
+			 "start (%s: %s); the box starts its own",
+			 e->id, box_name(e->box), what ?: "start",
+			 strerror(-err));
+	}
+	e->held = NULL;
+	execution_begin(e);
+}
+
 static void on_box_ready(struct box *b, int err, const char *what,
 			 void *userdata)
 {
-	(void)b;
 	struct execution *e = userdata;
 	if (err < 0) {
 		execution_fail(e, ERR_INTERNAL,
@@ -589,6 +613,10 @@ static void on_box_ready(struct box *b, int err, const char *what,
 			       what ?: "set-up", strerror(-err));
 		return;
 	}
+	if (box_holds_interpreter(b) &&
+	    waiter_start(e->d->event, b, &e->d->cfg, e->req.runtime,
+			 on_held_ready, NULL, e, &e->held) == 0)
+		return;
 	execution_begin(e);
 }
 
@@ -737,6 +765,11 @@ static void launch(struct execution *e)
 		return;
 	}
 	struct box_spec spec = exec_request_box_spec(&e->req, &d->cfg, e->prog);
+	/* Missed by the pool, a box made from the zygote still spares the
+	 * interpreter's start. */
+	spec.held = exec_request_runs_as_started(&e->req) &&
+		    e->req.runtime->zygote &&
+		    strcmp(e->req.seccomp_mode, "custom") != 0;
 	int r;
 	/* A pooled box when one serves the request as a fresh box would. */
 	struct pool_claim c;

@@ -7,7 +7,7 @@ import json
 import os
 import signal
 
-from execute_helpers import execute
+from execute_helpers import execute, execute_many
 from isol8_harness import children_of, daemon_helpers, wait_until
 from pool_helpers import key_of, settled, status
 
@@ -212,3 +212,25 @@ def test_zygote_is_given_up_when_its_boxes_fail(start_daemon):
     assert k["consecutiveFailures"] == 0 and k["failures"] >= 1, k
     r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
     assert not r["zygote"] and r["pid"] == 2, r
+
+
+def test_runs_the_pool_misses_get_boxes_from_the_zygote(start_daemon):
+    """Runs the pool cannot serve get a new box made from the zygote, its
+    interpreter a copy of the zygote's as a pooled one's, with the
+    program's output, exit code and environment its own."""
+    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
+                    "demand": {"grow": False}}}
+    d = start_daemon(pool=True, config=cfg)
+    settled(d)
+    code = SELF + "import os, sys\nprint(os.environ['WHO'])\nsys.exit(3)\n"
+    results = execute_many(d, [({"runtime": "python", "code": code,
+                                 "env": {"WHO": f"run{i}"}}, None)
+                               for i in range(4)])
+    k = key_of(status(d), "python")
+    assert k["misses"] >= 3, k
+    for i, msg in enumerate(results):
+        r = msg["result"]
+        out = r["stdout"].splitlines()
+        s = json.loads(out[0])
+        assert s["zygote"] and s["pid"] == 2 and s["ids"] == [1000, 1000]
+        assert out[1] == f"run{i}" and r["exitCode"] == 3, r

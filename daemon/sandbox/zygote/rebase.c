@@ -33,10 +33,21 @@ struct remap {
 	int flags; /* MAP_PRIVATE, or MAP_SHARED for a read-only one */
 	off_t off;
 	int fd;
-	size_t first, count; /* its changed pages in the saved ones */
+	size_t first, count; /* its pages in changed[] */
 };
 
-static struct remap maps[MAX_MAPS];
+/* In memory of its own (rebase_memory): remap_all reads them while this
+ * module's data may be moved aside. */
+struct rebase_memory {
+	struct remap maps[MAX_MAPS];
+	/* The addresses of the pages of each mapping that are no longer
+	 * the file's (relocated, written). */
+	uintptr_t changed[16384];
+};
+static struct remap *maps;
+static uintptr_t *changed;
+#define MAX_CHANGED                                                            \
+	(sizeof(((struct rebase_memory *)0)->changed) / sizeof(uintptr_t))
 static size_t nmaps;
 static char text[256 * 1024];
 
@@ -181,93 +192,84 @@ static int collect(int module_fd, const char **step)
 	return 0;
 }
 
-/* The pages of each mapping that are no longer the file's (relocated,
- * written), saved in *saved with their addresses in *where. */
-static int save_changed(uint8_t **saved, uintptr_t **where, const char **step)
+static int find_changed(const char **step)
 {
-	*step = "save the interpreter's changed pages";
+	*step = "find the interpreter's changed pages";
 	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		return -errno;
 	static uint64_t entries[8192];
-	size_t total = 0;
-	/* Counted first, copied then. */
-	for (int pass = 0; pass < 2; pass++) {
-		size_t k = 0;
-		for (size_t i = 0; i < nmaps; i++) {
-			struct remap *m = &maps[i];
-			m->first = k;
-			for (uintptr_t a = m->start; a < m->end;) {
-				size_t n = (m->end - a) / PAGE;
-				if (n > sizeof(entries) / sizeof(entries[0]))
-					n = sizeof(entries) /
-					    sizeof(entries[0]);
-				ssize_t got = pread(pm, entries, n * 8,
-						    (off_t)(a / PAGE * 8));
-				if (got != (ssize_t)(n * 8)) {
-					close(pm);
-					return got < 0 ? -errno : -EIO;
-				}
-				for (size_t j = 0; j < n; j++, a += PAGE) {
-					uint64_t e = entries[j];
-					if (!(e & (PM_PRESENT | PM_SWAPPED)) ||
-					    (e & PM_FILE))
-						continue;
-					if (pass == 1 && k == total)
-						return -EAGAIN;
-					if (pass == 1) {
-						(*where)[k] = a;
-						copy_page(
-							(uint64_t *)(*saved +
-								     k * PAGE),
-							(const uint64_t *)a);
-					}
-					k++;
-				}
+	size_t k = 0;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < nmaps; i++) {
+		struct remap *m = &maps[i];
+		m->first = k;
+		for (uintptr_t a = m->start; r == 0 && a < m->end;) {
+			size_t n = (m->end - a) / PAGE;
+			if (n > sizeof(entries) / sizeof(entries[0]))
+				n = sizeof(entries) / sizeof(entries[0]);
+			ssize_t got = pread(pm, entries, n * 8,
+					    (off_t)(a / PAGE * 8));
+			if (got != (ssize_t)(n * 8)) {
+				r = got < 0 ? -errno : -EIO;
+				break;
 			}
-			m->count = k - m->first;
-		}
-		if (pass == 0) {
-			total = k;
-			size_t bytes = total * (PAGE + sizeof(uintptr_t)) + 1;
-			void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED) {
-				close(pm);
-				return -errno;
+			for (size_t j = 0; j < n; j++, a += PAGE) {
+				uint64_t e = entries[j];
+				if (!(e & (PM_PRESENT | PM_SWAPPED)) ||
+				    (e & PM_FILE))
+					continue;
+				if (k == MAX_CHANGED) {
+					r = -E2BIG;
+					break;
+				}
+				changed[k++] = a;
 			}
-			*saved = p;
-			*where = (uintptr_t *)(*saved + total * PAGE);
 		}
+		m->count = k - m->first;
 	}
 	close(pm);
-	return (int)total;
+	return r;
 }
 
-/* Each mapping again from the box's file, its changed pages put back. */
-static int remap_all(const uint8_t *saved, const uintptr_t *where)
+/* Each mapping again from the box's file.  One with changed pages is
+ * first moved aside whole (its page tables, not its pages), then its
+ * changed pages are copied back from there.  Only arguments and locals:
+ * this module's own data may be aside. */
+static int remap_all(const struct remap *all, size_t n, const uintptr_t *pages)
 {
-	for (size_t i = 0; i < nmaps; i++) {
-		const struct remap *m = &maps[i];
-		long r = raw6(SYS_mmap, (long)m->start,
-			      (long)(m->end - m->start), m->prot,
-			      m->flags | MAP_FIXED, m->fd, m->off);
+	for (size_t i = 0; i < n; i++) {
+		const struct remap *m = &all[i];
+		long len = (long)(m->end - m->start), r, old = 0;
+		/* Onto a place taken for it: mremap does not move a mapping
+		 * to a size it has already. */
+		if (m->count) {
+			old = raw6(SYS_mmap, 0, len, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (old >= 0)
+				old = raw6(SYS_mremap, (long)m->start, len, len,
+					   MREMAP_MAYMOVE | MREMAP_FIXED, old,
+					   0);
+			if (old < 0)
+				return (int)old;
+		}
+		bool ro = m->count &&
+			  (!(m->prot & PROT_WRITE) || !(m->prot & PROT_READ));
+		r = raw6(SYS_mmap, (long)m->start, len,
+			 ro ? PROT_READ | PROT_WRITE : m->prot,
+			 m->flags | MAP_FIXED, m->fd, m->off);
 		if (r != (long)m->start)
 			return r < 0 ? (int)r : -EIO;
-		for (size_t k = m->first; where && k < m->first + m->count;
-		     k++) {
-			bool ro = !(m->prot & PROT_WRITE) ||
-				  !(m->prot & PROT_READ);
-			if (ro &&
-			    (r = raw6(SYS_mprotect, (long)where[k], PAGE,
-				      PROT_READ | PROT_WRITE, 0, 0, 0)) < 0)
-				return (int)r;
-			copy_page((uint64_t *)where[k],
-				  (const uint64_t *)(saved + k * PAGE));
-			if (ro && (r = raw6(SYS_mprotect, (long)where[k], PAGE,
-					    m->prot, 0, 0, 0)) < 0)
-				return (int)r;
-		}
+		for (size_t k = m->first; k < m->first + m->count; k++)
+			copy_page((uint64_t *)pages[k],
+				  (const uint64_t *)(old + (long)(pages[k] -
+								  m->start)));
+		if (ro && (r = raw6(SYS_mprotect, (long)m->start, len, m->prot,
+				    0, 0, 0)) < 0)
+			return (int)r;
+		if (m->count &&
+		    (r = raw6(SYS_munmap, old, len, 0, 0, 0, 0)) < 0)
+			return (int)r;
 	}
 	return 0;
 }
@@ -333,24 +335,29 @@ static int rebase_exe(const char **step)
 
 int zygote_rebase(int module_fd, const char **step)
 {
-	uint8_t *saved = NULL;
-	uintptr_t *where = NULL;
 	*step = "map the interpreter's files from the box";
+	struct rebase_memory *mem =
+		mmap(NULL, sizeof(*mem), PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	maps = mem->maps;
+	changed = mem->changed;
 	int r = fault_inject(*step);
 	if (r == 0)
 		r = collect(module_fd, step);
-	int total = r < 0 ? r : save_changed(&saved, &where, step);
-	if (total >= 0) {
+	if (r == 0)
+		r = find_changed(step);
+	if (r == 0) {
 		*step = "map the interpreter's files from the box";
-		r = remap_all(saved, where);
-		munmap(saved, (size_t)total * (PAGE + sizeof(uintptr_t)) + 1);
-	} else
-		r = total;
+		r = remap_all(mem->maps, nmaps, mem->changed);
+	}
 	if (r == 0)
 		r = rebase_exe(step);
 	int last = -1;
 	for (size_t i = 0; i < nmaps; i++)
 		if (maps[i].fd != last)
 			close(last = maps[i].fd);
+	munmap(mem, sizeof(*mem));
 	return r;
 }
