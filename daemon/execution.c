@@ -590,7 +590,8 @@ static void on_held_ready(void *userdata, int err, const char *what)
 		e->waiter = waiter_take(e->held);
 		/* What the interpreter used is not the program's. */
 		box_cpu_time(e->box, &e->out.cpu_before_ns);
-		execution_trace(e, "box %s holds an interpreter from the zygote",
+		execution_trace(e,
+				"box %s holds an interpreter from the zygote",
 				box_name(e->box));
 	} else {
 		waiter_free(e->held);
