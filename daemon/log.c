@@ -105,3 +105,10 @@ void log_fields(int prio, const char *const *fields, const char *fmt, ...)
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 }
+
+void log_helper_ended(const siginfo_t *si, const char *who, const char *then)
+{
+	log_warn("%s ended (%s %d); %s", who,
+		 si->si_code == CLD_EXITED ? "status" : "signal", si->si_status,
+		 then);
+}

@@ -3,6 +3,7 @@
 #ifndef ISOL8D_LOG_H
 #define ISOL8D_LOG_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <syslog.h>
 
@@ -23,5 +24,9 @@ void log_fields(int prio, const char *const *fields, const char *fmt, ...)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* A helper process of the daemon ended: "<who> ended (status N|signal
+ * N); <then>", a warning. */
+void log_helper_ended(const siginfo_t *si, const char *who, const char *then);
 
 #endif

@@ -190,10 +190,8 @@ static int on_maker_exit(sd_event_source *s, const siginfo_t *si,
 			 void *userdata)
 {
 	(void)s;
-	log_warn("the network namespace maker ended (%s %d); namespaces are "
-		 "made on the event loop from now on",
-		 si->si_code == CLD_EXITED ? "status" : "signal",
-		 si->si_status);
+	log_helper_ended(si, "the network namespace maker",
+			 "namespaces are made on the event loop from now on");
 	maker_gone(userdata);
 	return 0;
 }

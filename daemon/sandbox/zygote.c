@@ -214,10 +214,9 @@ static void kill_it(struct zygote *z)
 static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
-	log_warn("the python zygote ended (%s %d); python boxes start their "
-		 "own interpreter from now on",
-		 si->si_code == CLD_EXITED ? "status" : "signal",
-		 si->si_status);
+	log_helper_ended(
+		si, "the python zygote",
+		"python boxes start their own interpreter from now on");
 	stop(userdata);
 	return 0;
 }
