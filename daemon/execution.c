@@ -46,6 +46,7 @@ static const char *const phase_names[] = {
 static void execution_free(struct execution *e)
 {
 	waiter_free(e->held);
+	sd_event_source_disable_unref(e->begin);
 	code_fetch_cancel(e->fetch);
 	execution_files_stop(&e->files);
 	proxy_free(e->proxy);
@@ -580,19 +581,38 @@ void execution_begin(struct execution *e)
 	write_files(e);
 }
 
+/* The execution takes a waiting interpreter (a pooled box's, or one
+ * from the zygote) for its program. */
+static void take_waiting(struct execution *e, struct command *cmd, int entry_fd,
+			 const char *where)
+{
+	e->waiter = cmd;
+	e->entry_fd = entry_fd;
+	/* What the waiting interpreter used is not the program's. */
+	box_cpu_time(e->box, &e->out.cpu_before_ns);
+	execution_trace(e, "%s box %s", where, box_name(e->box));
+}
+
+static int on_begin(sd_event_source *s, void *userdata)
+{
+	struct execution *e = userdata;
+	(void)s;
+	e->begin = sd_event_source_disable_unref(e->begin);
+	execution_begin(e);
+	return 0;
+}
+
 /* The interpreter of a new box made from the zygote waits, as a pooled
- * box's does; one that failed leaves the box to start its own. */
+ * box's does; one that failed leaves the box to start its own.  Called
+ * from its output: the execution, which may end at once, begins from the
+ * loop. */
 static void on_held_ready(void *userdata, int err, const char *what)
 {
 	struct execution *e = userdata;
 	if (err == 0) {
-		e->entry_fd = waiter_take_entry(e->held);
-		e->waiter = waiter_take(e->held);
-		/* What the interpreter used is not the program's. */
-		box_cpu_time(e->box, &e->out.cpu_before_ns);
-		execution_trace(e,
-				"box %s holds an interpreter from the zygote",
-				box_name(e->box));
+		int entry = waiter_take_entry(e->held);
+		take_waiting(e, waiter_take(e->held), entry,
+			     "interpreter from the zygote in");
 	} else {
 		waiter_free(e->held);
 		log_warn("execution %s: the held interpreter of box %s did not "
@@ -601,7 +621,10 @@ static void on_held_ready(void *userdata, int err, const char *what)
 			 strerror(-err));
 	}
 	e->held = NULL;
-	execution_begin(e);
+	int r = sd_event_add_defer(e->d->event, &e->begin, on_begin, e);
+	if (r < 0)
+		execution_fail(e, ERR_INTERNAL,
+			       "Cannot start the execution: %s", strerror(-r));
 }
 
 static void on_box_ready(struct box *b, int err, const char *what,
@@ -770,7 +793,9 @@ static void launch(struct execution *e)
 	 * interpreter's start. */
 	spec.held = exec_request_runs_as_started(&e->req) &&
 		    e->req.runtime->zygote &&
-		    strcmp(e->req.seccomp_mode, "custom") != 0;
+		    strcmp(e->req.seccomp_mode, "custom") != 0 &&
+		    /* the waiting interpreter's file size limit */
+		    spec.rootfs.sandbox_size == d->cfg.default_sandbox_size;
 	int r;
 	/* A pooled box when one serves the request as a fresh box would. */
 	struct pool_claim c;
@@ -778,12 +803,8 @@ static void launch(struct execution *e)
 			 &d->boxes, &e->req, &spec, on_box_ready, on_box_died,
 			 e, &c, &e->box);
 	if (r > 0) {
-		e->waiter = c.cmd;
 		e->pool_key = c.key;
-		e->entry_fd = c.entry_fd;
-		/* What the waiting interpreter used is not the program's. */
-		box_cpu_time(e->box, &e->out.cpu_before_ns);
-		execution_trace(e, "pooled box %s", box_name(e->box));
+		take_waiting(e, c.cmd, c.entry_fd, "pooled");
 		execution_begin(e);
 		return;
 	}

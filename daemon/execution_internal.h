@@ -39,8 +39,10 @@ struct execution {
 	struct pool_key *pool_key;
 	struct command *waiter;
 	int entry_fd; /* the pooled box's code file, open; -1 */
-	/* a new box's interpreter from the zygote, until it waits */
+	/* a new box's interpreter from the zygote, until it waits; then
+	 * the execution begins from the loop (begin) */
 	struct waiter *held;
+	sd_event_source *begin;
 	char *waiter_input;
 	/* in a session: its box is lent for this execution only */
 	struct session_job job;

@@ -224,8 +224,9 @@ static void on_box_died(struct box *box, void *userdata)
 static void on_waiter_ready(void *userdata, int err, const char *what)
 {
 	struct pooled *b = userdata;
-	/* A zygote whose boxes fail would fail every one. */
-	if (err < 0 && box_spec_of(b->box)->held)
+	/* A zygote whose boxes fail (a third time in a row: not for a box
+	 * the OOM killer took) would fail every one. */
+	if (err < 0 && box_spec_of(b->box)->held && b->key->streak >= 2)
 		zygote_give_up(b->key->pool->host->zygote, err, what);
 	if (err < 0)
 		build_failed(userdata, err, what);

@@ -250,7 +250,11 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		r = fault_inject(step);
 		if (r == 0 && b->held)
 			pid = clone_from_zygote(host, b, &a, netfd, &pidfd);
-		/* A zygote that cannot make it leaves it to the daemon. */
+		/* A zygote that cannot make it leaves it to the daemon, but
+		 * for one lost with the request: what it may have cloned
+		 * waits on this control socket. */
+		if (pid == -ECONNABORTED)
+			r = pid;
 		b->held = b->held && pid > 0;
 		b->spec.held = b->held;
 		if (r == 0 && !b->held)

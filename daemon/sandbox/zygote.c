@@ -76,21 +76,24 @@ static int write_all(int dirfd, const char *name, const char *data, size_t len,
 	return 0;
 }
 
-/* The zygote's mount namespace: /usr read-only (Python, as root, would
- * write its byte code there), /usr/local hidden, and a /tmp of its own
- * holding the preload script, in PRELOAD_DIR as a box's. */
+/* The zygote's mount namespace: / and /usr read-only (Python, as root,
+ * would write its byte code there), /usr/local hidden, and a /tmp of its
+ * own holding the preload script, in PRELOAD_DIR as a box's.  A slave of
+ * the host's, so that what the host unmounts is not kept here.  /proc
+ * stays as it is: a box's /proc is mounted while it is visible whole. */
 static int set_up_mounts(const char **step)
 {
 	char what[160];
 	*step = "make a mount namespace";
 	if (unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return -errno;
-	*step = "make /usr read-only";
+	*step = "make / and /usr read-only";
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	if (mount("/usr", "/usr", NULL, MS_BIND | MS_REC, NULL) < 0 ||
 	    syscall(SYS_mount_setattr, AT_FDCWD, "/usr", AT_RECURSIVE, &ro,
-		    sizeof(ro)) < 0)
+		    sizeof(ro)) < 0 ||
+	    syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &ro, sizeof(ro)) < 0)
 		return -errno;
 	*step = "hide /usr/local";
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -113,13 +116,25 @@ static int set_up_mounts(const char **step)
 }
 
 /* Only CAP_SYS_ADMIN stays, for entering the boxes' network namespaces
- * (setns); the bounding set decides what the exec'd root gets. */
+ * (setns): the bounding set decides what the exec'd root gets, and no
+ * inheritable or ambient capability passes the exec. */
 static int keep_sys_admin(void)
 {
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (cap != CAP_SYS_ADMIN &&
 		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	data[0].inheritable = data[1].inheritable = 0;
+	if (syscall(SYS_capset, &hdr, data) < 0 ||
+	    (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	     errno != EINVAL))
+		return -errno;
 	return 0;
 }
 
@@ -135,14 +150,16 @@ zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Its module is mapped from a memfd: a box's interpreter maps no
 	 * file of the zygote's mounts, which CRIU could not find in the
-	 * box's (zygote/rebase.c). */
+	 * box's (zygote/rebase.c).  Its stdin is a pipe, as a box's
+	 * interpreter's is: Python notes at start whether stdin seeks. */
 	int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
-	int m = memfd_sealed(ZYGOTE_MODULE_FILE, zygote_module,
-			     zygote_module_len, true);
-	int null = open("/dev/null", O_RDONLY);
-	if (s < 0 || o < 0 || m < 0 || null < 0 || dup2(null, 0) < 0 ||
-	    dup2(o, 1) < 0 || dup2(o, 2) < 0 || dup2(s, ZYGOTE_FD) < 0 ||
-	    dup2(m, ZYGOTE_MODULE_FD) < 0)
+	int mf = memfd_sealed(ZYGOTE_MODULE_FILE, zygote_module,
+			      zygote_module_len, true);
+	int m = mf < 0 ? mf : fcntl(mf, F_DUPFD, 10);
+	int in[2];
+	if (pipe(in) < 0 || close(in[1]) < 0 || s < 0 || o < 0 || m < 0 ||
+	    dup2(in[0], 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0 ||
+	    dup2(s, ZYGOTE_FD) < 0 || dup2(m, ZYGOTE_MODULE_FD) < 0)
 		_exit(1);
 	close_range(ZYGOTE_MODULE_FD + 1, ~0U, 0);
 	const char *step = "drop capabilities";
@@ -326,25 +343,26 @@ static int export_of(struct zygote *z, const struct seccomp_prog *prog)
 	return z->exports[i].fd;
 }
 
-/* Sends the request and waits for the answer. */
+/* Sends the request and waits for the answer: the zygote's (a pid, or its
+ * -errno), or -ECONNABORTED when none came in time or in shape. */
 static pid_t ask(struct zygote *z, const struct zygote_request *rq,
 		 const int *fds, size_t nfds, int *pidfd)
 {
 	struct iovec out = { (void *)rq, sizeof(*rq) };
-	int r = fd_pass_send(z->sock, &out, 1, fds, nfds);
-	if (r < 0)
-		return r;
+	if (fd_pass_send(z->sock, &out, 1, fds, nfds) < 0)
+		return -ECONNABORTED;
 	struct pollfd p = { .fd = z->sock, .events = POLLIN };
 	if (poll(&p, 1, ZYGOTE_ANSWER_MS) != 1)
-		return -ETIMEDOUT;
+		return -ECONNABORTED;
 	struct zygote_answer ans;
 	struct iovec in = { &ans, sizeof(ans) };
 	size_t n = 0;
 	ssize_t k = fd_pass_recv(z->sock, &in, 1, pidfd, 1, &n, MSG_DONTWAIT);
-	if (k != (ssize_t)sizeof(ans) || (ans.pid > 0) != (n == 1)) {
+	if (k != (ssize_t)sizeof(ans) || (ans.pid > 0) != (n == 1) ||
+	    ans.pid == 0) {
 		if (n == 1)
 			close(*pidfd);
-		return k < 0 ? (pid_t)k : -EBADMSG;
+		return -ECONNABORTED;
 	}
 	return ans.pid;
 }
@@ -385,11 +403,8 @@ pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd)
 	for (int i = 0; i < b->ntasks_fds; i++)
 		fds[n++] = b->tasks_fds[i];
 	pid_t pid = ask(z, &rq, fds, n, pidfd);
-	if (pid < 0 && pid != -EINVAL && pid != -ENOMEM && pid != -EAGAIN &&
-	    pid != -ENOSPC && pid != -EUSERS) {
-		/* No answer, or one out of step. */
-		log_errno(LOG_ERR, pid,
-			  "the python zygote does not answer; stopping it");
+	if (pid == -ECONNABORTED) {
+		log_err("the python zygote does not answer; stopping it");
 		kill_it(z);
 	}
 	return pid;

@@ -56,7 +56,9 @@ int zygote_start(sd_event *event, const char *const *argv,
 bool zygote_ready(const struct zygote *z);
 /* Clones a box's first process: its pid with *pidfd, or -errno.  Waits
  * for the zygote's answer, at most ZYGOTE_ANSWER_MS; a zygote that fails
- * to answer is stopped. */
+ * to answer is stopped, and -ECONNABORTED returned: it may have cloned a
+ * process that waits on b->ctl, which the caller is then not to hand to
+ * another. */
 pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd);
 /* Boxes made from it fail (their interpreter did not start, for what:
  * err): it is stopped, and later boxes start their own interpreter. */

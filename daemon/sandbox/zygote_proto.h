@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #define ZYGOTE_FD 3
-/* The module, a memfd the preload script loads it from and closes. */
+/* The module, a memfd the preload script loads it from; each box's first
+ * process copies it (zygote/rebase.c).  The preload script names it by
+ * this number and ZYGOTE_MODULE_FILE. */
 #define ZYGOTE_MODULE_FD 4
 /* The zygote's name in ps, and the module that serves in it. */
 #define ZYGOTE_NAME "isol8d-zygote"

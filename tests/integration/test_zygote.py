@@ -37,6 +37,7 @@ print(json.dumps({
     "hash": hash("isol8"),
     "uid_map": open("/proc/self/uid_map").read().split(),
     "cgroup": open("/proc/self/cgroup").read().splitlines()[-1],
+    "stdin_seekable": sys.stdin.seekable(),
 }))
 """ % (NAMESPACES,)
 
@@ -89,6 +90,8 @@ def test_pooled_python_boxes_come_from_the_zygote(start_daemon):
         assert (s["cwd"], s["argv"], s["path0"]) == \
             ("/sandbox", ["/sandbox/main.py"], "/sandbox"), s
         assert s["dumpable"], s
+        # stdin is a pipe, as Python saw it at start.
+        assert s["stdin_seekable"] is False, s
         for n in NAMESPACES:
             assert s["ns"][n] != zns[n], (n, s["ns"][n])
     for n in NAMESPACES:

@@ -4,7 +4,6 @@
 #include "sandbox/seccomp_load.h"
 
 #include <errno.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,10 +28,6 @@ int command_enter(const struct init_run *run, const char *cwd, const int fds[3],
 	int r = privileges_drop(&p, step);
 	if (r < 0)
 		return r;
-	/* As an exec makes it; the uid change cleared it. */
-	*step = "become dumpable";
-	if (prctl(PR_SET_DUMPABLE, 1) < 0)
-		return -errno;
 	*step = "change to the working directory";
 	if (chdir(cwd) < 0)
 		return -errno;

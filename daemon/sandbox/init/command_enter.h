@@ -10,8 +10,7 @@
 #include <stddef.h>
 
 /* A session of its own, fds[] as stdin, stdout and stderr, every other fd
- * but keep closed, the box user without privileges (privileges.h) but
- * dumpable, cwd,
+ * but keep closed, the box user without privileges (privileges.h), cwd,
  * and the box's seccomp programs (blob, len; none when len is 0) if the
  * run asks for them.  0, or -errno with the failed step in *step. */
 int command_enter(const struct init_run *run, const char *cwd, const int fds[3],

@@ -80,13 +80,15 @@ static inline long raw6(long n, long a, long b, long c, long d, long e, long f)
 			 : "memory");
 	return x0;
 #else
-	/* libc's wrapper: its text is the file's, and it touches libc's data
-	 * (errno) only on failure. */
-	return syscall(n, a, b, c, d, e, f);
+	/* libc's wrapper would go through this module's moved data: the
+	 * rebase fails, and the daemon stops the zygote. */
+	(void)n, (void)a, (void)b, (void)c, (void)d, (void)e, (void)f;
+	return -ENOSYS;
 #endif
 }
 
-static void copy_page(volatile uint64_t *to, const volatile uint64_t *from)
+__attribute__((no_stack_protector)) static void
+copy_page(volatile uint64_t *to, const volatile uint64_t *from)
 {
 	for (size_t i = 0; i < PAGE / sizeof(uint64_t); i++)
 		to[i] = from[i];
@@ -147,9 +149,15 @@ static int collect(int module_fd, const char **step)
 		unsigned maj, min;
 		char perms[5];
 		int path = 0;
-		if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &start, &end,
-			   perms, &off, &maj, &min, &ino, &path) < 7 ||
-		    !path || line[path] != '/')
+		int fields =
+			sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &start,
+			       &end, perms, &off, &maj, &min, &ino, &path);
+		/* No memory the box shares writable with another process,
+		 * whatever it maps. */
+		*step = "map the interpreter's files from the box";
+		if (fields < 7 || (perms[3] == 's' && perms[1] == 'w'))
+			return -ENOTSUP;
+		if (!path || line[path] != '/')
 			continue;
 		bool module = !strcmp(line + path, MODULE_MAPPED);
 		if (!module && !strncmp(line + path, "/memfd:", 7))
@@ -160,8 +168,7 @@ static int collect(int module_fd, const char **step)
 		*step = what;
 		/* A shared one is read-only data (gconv's cache): the file
 		 * alone, nothing to keep. */
-		if ((perms[3] == 's' && perms[1] == 'w') ||
-		    (!module && strstr(line + path, " (deleted)")) ||
+		if ((!module && strstr(line + path, " (deleted)")) ||
 		    nmaps == MAX_MAPS)
 			return -ENOTSUP;
 		if (!last_path || strcmp(last_path, line + path) != 0) {
@@ -236,7 +243,8 @@ static int find_changed(const char **step)
  * first moved aside whole (its page tables, not its pages), then its
  * changed pages are copied back from there.  Only arguments and locals:
  * this module's own data may be aside. */
-static int remap_all(const struct remap *all, size_t n, const uintptr_t *pages)
+__attribute__((no_stack_protector)) static int
+remap_all(const struct remap *all, size_t n, const uintptr_t *pages)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct remap *m = &all[i];

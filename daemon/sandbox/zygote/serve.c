@@ -68,6 +68,11 @@ static int become_command(int sock, int err, const char *step)
 	for (int sig = 1; sig < NSIG && !ans.err; sig++)
 		if (saved[sig].sa_handler != SIG_DFL)
 			sigaction(sig, &saved[sig], NULL);
+	/* Dumpable, as an exec would have made it, only now that its seccomp
+	 * programs hold: another process of the box's user could otherwise
+	 * write its memory (/proc/pid/mem) before they do. */
+	if (!ans.err && prctl(PR_SET_DUMPABLE, 1) < 0)
+		ans.err = errno, step = "become dumpable";
 	snprintf(ans.step, sizeof(ans.step), "%s", step);
 	struct iovec out = { &ans, sizeof(ans) };
 	int r = fd_pass_send(sock, &out, 1, NULL, 0);
@@ -130,7 +135,10 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 		int err = zygote_rebase(module, &step);
 		return become_command(sp[1], err, step);
 	}
-	if (pid < 0 || dup2(sp[0], INIT_FD_HELD) < 0) {
+	/* dup2 onto itself would leave close-on-exec set. */
+	if (pid < 0 ||
+	    (sp[0] == INIT_FD_HELD ? fcntl(sp[0], F_SETFD, 0)
+				   : dup2(sp[0], INIT_FD_HELD)) < 0) {
 		box_init_send_error(INIT_FD_CTL, errno,
 				    "start the held interpreter");
 		_exit(1);
