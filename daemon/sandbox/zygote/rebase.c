@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -368,4 +372,23 @@ int zygote_rebase(int module_fd, const char **step)
 			close(last = maps[i].fd);
 	munmap(mem, sizeof(*mem));
 	return r;
+}
+
+void zygote_own_memory(void)
+{
+	if (read_maps() < 0)
+		return;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned long start, end, ino;
+		char perms[5];
+		int path = 0;
+		if (sscanf(line, "%lx-%lx %4s %*x %*x:%*x %lu %n", &start, &end,
+			   perms, &ino, &path) < 4 ||
+		    strcmp(perms, "rw-p") != 0 || ino != 0 ||
+		    (path && line[path] == '[' &&
+		     strncmp(line + path, "[heap]", 6) != 0))
+			continue;
+		/* Before Linux 5.14 the pages stay shared until written. */
+		madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	}
 }

@@ -14,4 +14,9 @@
  * box's file is not the one the zygote maps). */
 int zygote_rebase(int module_fd, const char **step);
 
+/* The interpreter's heap, shared copy-on-write with the zygote, is copied
+ * now (MADV_POPULATE_WRITE), while the box is built in the background,
+ * rather than page by page as the program writes it. */
+void zygote_own_memory(void);
+
 #endif
