@@ -76,6 +76,9 @@ void execution_trace(const struct execution *e, const char *fmt, ...)
 /* The box is the execution's: its proxy, then its files. */
 void execution_begin(struct execution *e);
 
+/* Gets the execution its box (execution_box.c), then begins it. */
+void execution_launch(struct execution *e);
+
 /* options.persist: the box that ran is kept as a session of the caller's
  * tenant, named in the result, unless it is dead or over a quota. */
 void execution_keep_box(struct execution *e, json_object *result);

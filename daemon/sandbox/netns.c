@@ -2,6 +2,7 @@
 
 #include "fault.h"
 #include "cleanup.h"
+#include "helper_proc.h"
 #include "log.h"
 
 #include <netlink/route/route.h>
@@ -19,9 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* How long the daemon waits at start for the maker's first namespace. */
@@ -196,40 +195,22 @@ static int on_maker_exit(sd_event_source *s, const siginfo_t *si,
 	return 0;
 }
 
+static void run_maker(int sock, void *arg)
+{
+	const struct netns_spare *n = arg;
+	maker_main(sock, n->host);
+}
+
 static int start_maker(struct netns_spare *n, sd_event *event)
 {
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-		close(sp[0]);
-		close(sp[1]);
+	int sock;
+	int r = helper_proc_fork(event, run_maker, n, on_maker_exit, n, &sock,
+				 &n->maker_exit);
+	if (r < 0)
 		return r;
-	}
-	if (pid == 0)
-		maker_main(sp[1], n->host);
-	close(sp[1]);
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int r = pidfd < 0
-			? -errno
-			: sd_event_add_child_pidfd(event, &n->maker_exit, pidfd,
-						   WEXITED, on_maker_exit, n);
+	r = sd_event_add_io(event, &n->maker_io, sock, EPOLLIN, on_made, n);
 	if (r < 0) {
-		/* Not watched: stopped and reaped here. */
-		if (pidfd >= 0)
-			close(pidfd);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		close(sp[0]);
-		return r;
-	}
-	sd_event_source_set_child_pidfd_own(n->maker_exit, true);
-	sd_event_source_set_child_process_own(n->maker_exit, true);
-	r = sd_event_add_io(event, &n->maker_io, sp[0], EPOLLIN, on_made, n);
-	if (r < 0) {
-		close(sp[0]);
+		close(sock);
 		maker_gone(n);
 		return r;
 	}

@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "fd_pass.h"
+#include "helper_proc.h"
 #include "incbin.h"
 #include "log.h"
 #include "memfd_sealed.h"
@@ -29,7 +30,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -173,6 +173,18 @@ zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 	_exit(1);
 }
 
+struct zygote_args {
+	int out;
+	const char *const *argv;
+	const char *const *envp;
+};
+
+static void run_zygote(int sock, void *arg)
+{
+	const struct zygote_args *a = arg;
+	zygote_main(sock, a->out, a->argv, a->envp);
+}
+
 static int on_hello(sd_event_source *s, int fd, uint32_t revents,
 		    void *userdata)
 {
@@ -258,39 +270,21 @@ int zygote_start(sd_event *event, const char *const *argv,
 	z->sock = -1;
 	for (int i = 0; i < MAX_EXPORTS; i++)
 		z->exports[i].fd = -1;
-	int sp[2], pp[2] = { -1, -1 };
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
-	    pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0) {
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int r = -errno;
 		free(z);
 		return r;
 	}
-	z->sock = sp[0];
-	pid_t pid = fork();
-	if (pid == 0)
-		zygote_main(sp[1], pp[1], argv, envp);
-	int r = pid < 0 ? -errno : 0;
-	close(sp[1]);
+	struct zygote_args a = { pp[1], argv, envp };
+	int r = helper_proc_fork(event, run_zygote, &a, on_ended, z, &z->sock,
+				 &z->exit);
 	close(pp[1]);
-	int pidfd = r < 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
-	if (r == 0 && pidfd < 0)
-		r = -errno;
-	if (r == 0)
-		r = sd_event_add_child_pidfd(event, &z->exit, pidfd, WEXITED,
-					     on_ended, z);
 	if (r < 0) {
-		if (pidfd >= 0)
-			close(pidfd);
-		if (pid > 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
 		close(pp[0]);
 		zygote_free(z);
 		return r;
 	}
-	sd_event_source_set_child_pidfd_own(z->exit, true);
-	sd_event_source_set_child_process_own(z->exit, true);
 	r = sd_event_add_io(event, &z->output, pp[0], EPOLLIN, on_output, z);
 	if (r >= 0)
 		sd_event_source_set_io_fd_own(z->output, true);
