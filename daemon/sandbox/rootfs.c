@@ -89,8 +89,8 @@ static const char *const box_etc[][2] = {
 	{ "resolv.conf", "" },
 };
 
-static int write_file_at(int dirfd, const char *name, const char *text,
-			 mode_t mode)
+int rootfs_write_file(int dirfd, const char *name, const char *text,
+		      mode_t mode)
 {
 	_cleanup_close_ int fd = openat(
 		dirfd, name,
@@ -171,7 +171,8 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 	if (etc < 0)
 		FAIL(what, what_len, "open /etc");
 	for (size_t i = 0; i < ARRAY_SIZE(box_etc); i++)
-		if (write_file_at(etc, box_etc[i][0], box_etc[i][1], 0644) < 0)
+		if (rootfs_write_file(etc, box_etc[i][0], box_etc[i][1], 0644) <
+		    0)
 			FAIL(what, what_len, "write /etc/%s", box_etc[i][0]);
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		char src[64];
@@ -259,7 +260,7 @@ static int stage_boot_id(int rootfd, const char *staged)
 		 "%02x%02x%02x%02x%02x%02x\n",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
-	int r = write_file_at(rootfd, staged, text, 0444);
+	int r = rootfs_write_file(rootfd, staged, text, 0444);
 	if (r < 0)
 		return r;
 	int fd = openat(rootfd, staged, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -493,7 +494,7 @@ static int image_etc(int rootfd, char *what, size_t what_len)
 			FAIL(what, what_len,
 			     "find the file /etc/%s in the image", name);
 		}
-		int r = write_file_at(rootfd, staged, box_etc[i][1], 0644);
+		int r = rootfs_write_file(rootfd, staged, box_etc[i][1], 0644);
 		if (r == 0)
 			r = bind_at(staged, etc, name, ATTR_IMAGE);
 		if (unlinkat(rootfd, staged, 0) < 0 && r == 0)

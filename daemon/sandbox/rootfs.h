@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct rootfs_spec {
 	/* A detached read-only copy of the image's shared mount
@@ -26,6 +27,11 @@ struct rootfs_spec {
  * and describes the step in what. */
 int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 		 char *what, size_t what_len);
+
+/* A new file name below dirfd (never through a symlink) holding text,
+ * with mode.  0 or -errno. */
+int rootfs_write_file(int dirfd, const char *name, const char *text,
+		      mode_t mode);
 
 /* An empty read-only /usr/local over the one below rootfd (the current
  * directory), with the few directories images refer to bound into it:

@@ -58,24 +58,6 @@ struct zygote {
 	} exports[MAX_EXPORTS];
 };
 
-static int write_all(int dirfd, const char *name, const char *data, size_t len,
-		     mode_t mode)
-{
-	_cleanup_close_ int fd = openat(
-		dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 /* The zygote's mount namespace: / and /usr read-only (Python, as root,
  * would write its byte code there), /usr/local hidden, and a /tmp of its
  * own holding the preload script, in PRELOAD_DIR as a box's.  A slave of
@@ -111,8 +93,7 @@ static int set_up_mounts(const char **step)
 		open(PRELOAD_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	return write_all(dir, "usercustomize.py", preload_python,
-			 preload_python_len, 0644);
+	return rootfs_write_file(dir, "usercustomize.py", preload_python, 0644);
 }
 
 /* Only CAP_SYS_ADMIN stays, for entering the boxes' network namespaces
