@@ -136,7 +136,7 @@ $(BUILD)/daemon/runtimes/preload.o: $(wildcard daemon/runtimes/preload/*)
 # any Python 3 loads it.
 ZYGOTE_MODULE = $(BUILD)/_isol8_zygote.abi3.so
 ZYGOTE_SRC := $(wildcard daemon/sandbox/zygote/*.c) \
-	daemon/sandbox/box_init_prepare.c daemon/sandbox/memfd_sealed.c \
+	daemon/sandbox/box_init.c daemon/sandbox/memfd_sealed.c \
 	daemon/sandbox/rootfs.c daemon/fault.c daemon/sandbox/fd_pass.c \
 	daemon/sandbox/privileges.c daemon/sandbox/seccomp_load.c \
 	daemon/sandbox/init/command_enter.c

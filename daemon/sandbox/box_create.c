@@ -10,6 +10,7 @@
 #include "fault.h"
 #include "log.h"
 #include "netns.h"
+#include "seccomp.h"
 #include "userns.h"
 #include "zygote.h"
 
@@ -63,7 +64,7 @@ static pid_t clone_from_zygote(struct box_host *host, const struct box *b,
 		.cgroup = host->into_cgroup ? cgroup_box_dirfd(b->cg) : -1,
 		.tasks_fds = a->tasks_fds,
 		.ntasks_fds = a->ntasks_fds,
-		.seccomp = a->seccomp,
+		.seccomp_fd = a->seccomp_fd,
 		.rootfs = &a->rootfs,
 	};
 	pid_t pid = zygote_clone(host->zygote, &zb, pidfd);
@@ -195,7 +196,11 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	struct box_init_args a = { .ctl_fd = -1,
 				   .init_exe = host->init_exe,
 				   .rootfs = spec->rootfs,
-				   .seccomp = spec->seccomp };
+				   .seccomp_fd = -1 };
+	step = "export the seccomp programs";
+	if (spec->seccomp &&
+	    (r = a.seccomp_fd = seccomp_export_shared(spec->seccomp)) < 0)
+		goto fail;
 	step = "mount the image";
 	a.rootfs.image_fd = -1;
 	if (spec->image) {
@@ -262,7 +267,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 					       &ctx);
 		if (pid == 0) {
 			close(sp[0]);
-			box_init_main(&a);
+			box_init_exec(box_init_prepare(&a));
 		}
 		if (pid < 0 && r == 0)
 			r = pid;

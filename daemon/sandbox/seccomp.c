@@ -3,6 +3,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "memfd_sealed.h"
 #include "seccomp_build.h"
 #include "seccomp_named.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -329,6 +331,16 @@ int seccomp_lookup(const char *mode, const char *custom_name,
 	return 0;
 }
 
+/* Exports shared by the boxes of each program, by serial (the mandatory
+ * denials alone, "unconfined", have 0): a recompiled profile gets its
+ * own, the oldest one makes room. */
+#define SHARED_EXPORTS 8
+static struct {
+	uint64_t serial;
+	int fd; /* 0: none */
+} shared[SHARED_EXPORTS];
+static unsigned shared_next;
+
 void seccomp_cache_clear(void)
 {
 	while (cache) {
@@ -339,6 +351,10 @@ void seccomp_cache_clear(void)
 	seccomp_prog_free(&mandatory);
 	free(profile_dir);
 	profile_dir = NULL;
+	for (unsigned i = 0; i < SHARED_EXPORTS; i++)
+		if (shared[i].fd > 0)
+			close(shared[i].fd);
+	memset(shared, 0, sizeof(shared));
 }
 
 static int write_prog(int fd, const struct seccomp_prog *p)
@@ -365,4 +381,27 @@ int seccomp_export(const struct seccomp_prog *p, int fd)
 	/* Installed last, the denials' errno also wins among actions of
 	 * the same rank. */
 	return r < 0 ? r : write_prog(fd, &mandatory);
+}
+
+int seccomp_export_shared(const struct seccomp_prog *p)
+{
+	for (unsigned i = 0; i < SHARED_EXPORTS; i++)
+		if (shared[i].fd > 0 && shared[i].serial == p->serial)
+			return shared[i].fd;
+	_cleanup_close_ int fd =
+		memfd_create("isol8-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	int r = seccomp_export(p, fd);
+	/* Read by every box it goes to: none may change it. */
+	if (r == 0)
+		r = memfd_seal(fd);
+	if (r < 0)
+		return r;
+	unsigned i = shared_next++ % SHARED_EXPORTS;
+	if (shared[i].fd > 0)
+		close(shared[i].fd);
+	shared[i].serial = p->serial;
+	shared[i].fd = TAKE_FD(fd);
+	return shared[i].fd;
 }

@@ -62,5 +62,9 @@ void seccomp_cache_clear(void);
  * seccomp_lookup() (-EINVAL if the denials have not been built).  Only
  * writev: safe in a cloned child.  0 or a negative errno. */
 int seccomp_export(const struct seccomp_prog *p, int fd);
+/* p's export in a sealed memfd, made once and shared by the boxes that
+ * install it (each init reads it with pread and closes its copy); the
+ * fd stays the cache's.  The fd, or a negative errno. */
+int seccomp_export_shared(const struct seccomp_prog *p);
 
 #endif

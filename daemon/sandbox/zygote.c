@@ -10,7 +10,6 @@
 #include "log.h"
 #include "memfd_sealed.h"
 #include "runtimes/preload.h"
-#include "seccomp.h"
 #include "zygote_proto.h"
 
 #include <errno.h>
@@ -43,8 +42,6 @@ INCBIN(zygote_module, ISOL8_ZYGOTE_MODULE);
 #define ZYGOTE_ANSWER_MS 2000
 /* How long the daemon waits at start for the zygote to serve. */
 #define ZYGOTE_START_MS 5000
-/* Seccomp programs exported once each (the pool's few modes). */
-#define MAX_EXPORTS 8
 
 struct zygote {
 	int sock;
@@ -52,10 +49,6 @@ struct zygote {
 	sd_event_source *hello; /* its first message, until ready */
 	sd_event_source *output;
 	sd_event_source *exit;
-	struct {
-		const struct seccomp_prog *prog;
-		int fd;
-	} exports[MAX_EXPORTS];
 };
 
 /* The zygote's mount namespace: / and /usr read-only (Python, as root,
@@ -249,8 +242,6 @@ int zygote_start(sd_event *event, const char *const *argv,
 	if (!z)
 		return -ENOMEM;
 	z->sock = -1;
-	for (int i = 0; i < MAX_EXPORTS; i++)
-		z->exports[i].fd = -1;
 	int pp[2];
 	if (pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int r = -errno;
@@ -290,32 +281,6 @@ int zygote_start(sd_event *event, const char *const *argv,
 bool zygote_ready(const struct zygote *z)
 {
 	return z && z->ready;
-}
-
-/* The sealed memfd of prog's export (seccomp_load.h), made once. */
-static int export_of(struct zygote *z, const struct seccomp_prog *prog)
-{
-	int i = 0;
-	while (i < MAX_EXPORTS && z->exports[i].prog &&
-	       z->exports[i].prog != prog)
-		i++;
-	if (i == MAX_EXPORTS)
-		return -ENOSPC;
-	if (z->exports[i].prog)
-		return z->exports[i].fd;
-	_cleanup_close_ int fd =
-		memfd_create("isol8-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	int r = seccomp_export(prog, fd);
-	/* Shared by every box it goes to: none may change it. */
-	if (r == 0)
-		r = memfd_seal(fd);
-	if (r < 0)
-		return r;
-	z->exports[i].prog = prog;
-	z->exports[i].fd = TAKE_FD(fd);
-	return z->exports[i].fd;
 }
 
 /* Sends the request and waits for the answer: the zygote's (a pid, or its
@@ -362,12 +327,9 @@ pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd)
 	fds[n++] = b->ctl;
 	fds[n++] = b->net;
 	fds[n++] = b->init_exe;
-	if (b->seccomp) {
-		int fd = export_of(z, b->seccomp);
-		if (fd < 0)
-			return fd;
+	if (b->seccomp_fd >= 0) {
 		rq.flags |= ZYGOTE_SECCOMP;
-		fds[n++] = fd;
+		fds[n++] = b->seccomp_fd;
 	}
 	if (b->cgroup >= 0) {
 		rq.flags |= ZYGOTE_INTO_CGROUP;
@@ -403,8 +365,5 @@ void zygote_free(struct zygote *z)
 	stop(z);
 	z->output = sd_event_source_disable_unref(z->output);
 	z->exit = sd_event_source_disable_unref(z->exit);
-	for (int i = 0; i < MAX_EXPORTS; i++)
-		if (z->exports[i].fd >= 0)
-			close(z->exports[i].fd);
 	free(z);
 }

@@ -32,7 +32,6 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-struct seccomp_prog;
 struct zygote;
 
 /* What a box made by the zygote gets: as box_init_args, and the network
@@ -44,8 +43,8 @@ struct zygote_box {
 	int cgroup;	      /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
 	const int *tasks_fds; /* v1 "tasks" files */
 	int ntasks_fds;
-	const struct seccomp_prog *seccomp; /* NULL: unconfined */
-	const struct rootfs_spec *rootfs;   /* the host's image only */
+	int seccomp_fd; /* its seccomp programs' export; -1: unconfined */
+	const struct rootfs_spec *rootfs; /* the host's image only */
 };
 
 /* Forks the zygote, which execs argv (envp); it serves once it has said

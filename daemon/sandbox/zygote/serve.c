@@ -106,13 +106,14 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 			.tmp_size = rq->tmp_size,
 			.readonly_root = rq->flags & ZYGOTE_READONLY_ROOT,
 		},
+		.seccomp_fd = seccomp_fd,
 		.ntasks_fds = (int)(fds + nfds - tasks),
 	};
 	for (int i = 0; i < a.ntasks_fds; i++)
 		a.tasks_fds[i] = tasks[i];
 	/* Out of the way of the init's fds, placed next. */
 	int module = fcntl(ZYGOTE_MODULE_FD, F_DUPFD_CLOEXEC, INIT_FD_HELD + 1);
-	int exe = box_init_prepare(&a, seccomp_fd);
+	int exe = box_init_prepare(&a);
 	if (seccomp_fd >= 0) {
 		long len = seccomp_read(INIT_FD_SECCOMP, seccomp_blob,
 					sizeof(seccomp_blob));
