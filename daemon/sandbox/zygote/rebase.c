@@ -161,6 +161,15 @@ static int collect(int module_fd, const char **step)
 		*step = "map the interpreter's files from the box";
 		if (fields < 7 || (perms[3] == 's' && perms[1] == 'w'))
 			return -ENOTSUP;
+		/* The heap, shared copy-on-write with the zygote, is copied
+		 * now, while the box is built in the background, rather than
+		 * page by page as the program writes it (before Linux 5.14
+		 * its pages stay shared until written). */
+		if (ino == 0 && !strcmp(perms, "rw-p") &&
+		    (!path || line[path] != '[' ||
+		     !strncmp(line + path, "[heap]", 6)))
+			madvise((void *)start, end - start,
+				MADV_POPULATE_WRITE);
 		if (!path || line[path] != '/')
 			continue;
 		bool module = !strcmp(line + path, MODULE_MAPPED);
@@ -372,23 +381,4 @@ int zygote_rebase(int module_fd, const char **step)
 			close(last = maps[i].fd);
 	munmap(mem, sizeof(*mem));
 	return r;
-}
-
-void zygote_own_memory(void)
-{
-	if (read_maps() < 0)
-		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		unsigned long start, end, ino;
-		char perms[5];
-		int path = 0;
-		if (sscanf(line, "%lx-%lx %4s %*x %*x:%*x %lu %n", &start, &end,
-			   perms, &ino, &path) < 4 ||
-		    strcmp(perms, "rw-p") != 0 || ino != 0 ||
-		    (path && line[path] == '[' &&
-		     strncmp(line + path, "[heap]", 6) != 0))
-			continue;
-		/* Before Linux 5.14 the pages stay shared until written. */
-		madvise((void *)start, end - start, MADV_POPULATE_WRITE);
-	}
 }

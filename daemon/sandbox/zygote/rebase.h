@@ -4,8 +4,9 @@
  * again from the same file as the box's own mounts show it, keeping the
  * pages the process changed (relocations, data), and makes the box's file
  * its program (/proc/self/exe): nothing of it then refers to a mount
- * outside the box, as CRIU requires of what it hibernates.  Root of the
- * box's user namespace (PR_SET_MM), single-threaded. */
+ * outside the box, as CRIU requires of what it hibernates.  Its heap,
+ * shared copy-on-write with the zygote, becomes its own on the way.  Root
+ * of the box's user namespace (PR_SET_MM), single-threaded. */
 #ifndef ISOL8D_ZYGOTE_REBASE_H
 #define ISOL8D_ZYGOTE_REBASE_H
 
@@ -13,10 +14,5 @@
  * copy of.  0, or -errno with the failed step in *step (-ESTALE: the
  * box's file is not the one the zygote maps). */
 int zygote_rebase(int module_fd, const char **step);
-
-/* The interpreter's heap, shared copy-on-write with the zygote, is copied
- * now (MADV_POPULATE_WRITE), while the box is built in the background,
- * rather than page by page as the program writes it. */
-void zygote_own_memory(void);
 
 #endif

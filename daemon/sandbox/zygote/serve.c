@@ -134,8 +134,6 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 		/* Its own /proc/self/pagemap is closed to it otherwise. */
 		prctl(PR_SET_DUMPABLE, 1);
 		int err = zygote_rebase(module, &step);
-		if (err == 0)
-			zygote_own_memory();
 		return become_command(sp[1], err, step);
 	}
 	/* dup2 onto itself would leave close-on-exec set. */
