@@ -9,14 +9,13 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <linux/prctl.h>
+#include <linux/userfaultfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,7 +33,9 @@
 struct remap {
 	uintptr_t start, end;
 	int prot;
-	int flags; /* MAP_PRIVATE, or MAP_SHARED for a read-only one */
+	/* MAP_PRIVATE, or MAP_SHARED for a read-only one, or
+	 * MAP_PRIVATE | MAP_ANONYMOUS for memory of no file (fd -1) */
+	int flags;
 	off_t off;
 	int fd;
 	size_t first, count; /* its pages in changed[] */
@@ -91,11 +92,21 @@ static inline long raw6(long n, long a, long b, long c, long d, long e, long f)
 #endif
 }
 
-__attribute__((no_stack_protector)) static void
-copy_page(volatile uint64_t *to, const volatile uint64_t *from)
+__attribute__((no_stack_protector)) static void copy_page(uint64_t *to,
+							  const uint64_t *from)
 {
+#if defined(__x86_64__)
+	size_t n = PAGE;
+	__asm__ volatile("rep movsb"
+			 : "+D"(to), "+S"(from), "+c"(n)
+			 :
+			 : "memory");
+#else
+	const volatile uint64_t *f = from;
+	volatile uint64_t *t = to;
 	for (size_t i = 0; i < PAGE / sizeof(uint64_t); i++)
-		to[i] = from[i];
+		t[i] = f[i];
+#endif
 }
 
 static int read_maps(void)
@@ -161,15 +172,26 @@ static int collect(int module_fd, const char **step)
 		*step = "map the interpreter's files from the box";
 		if (fields < 7 || (perms[3] == 's' && perms[1] == 'w'))
 			return -ENOTSUP;
-		/* The heap, shared copy-on-write with the zygote, is copied
-		 * now, while the box is built in the background, rather than
-		 * page by page as the program writes it (before Linux 5.14
-		 * its pages stay shared until written). */
+		/* The heap and other private memory, shared copy-on-write
+		 * with the zygote: its pages are copied now, while the box is
+		 * built in the background, into memory of the box's own (one
+		 * batch, cheaper than breaking the sharing page by page, and
+		 * not paid for by the program as it runs).  Not the memory
+		 * this copying reads its list from. */
 		if (ino == 0 && !strcmp(perms, "rw-p") &&
-		    (!path || line[path] != '[' ||
-		     !strncmp(line + path, "[heap]", 6)))
-			madvise((void *)start, end - start,
-				MADV_POPULATE_WRITE);
+		    (!line[path] || !strcmp(line + path, "[heap]")) &&
+		    !((uintptr_t)maps >= start && (uintptr_t)maps < end)) {
+			if (nmaps == MAX_MAPS)
+				return -ENOTSUP;
+			maps[nmaps++] = (struct remap){
+				.start = start,
+				.end = end,
+				.prot = PROT_READ | PROT_WRITE,
+				.flags = MAP_PRIVATE | MAP_ANONYMOUS,
+				.fd = -1,
+			};
+			continue;
+		}
 		if (!path || line[path] != '/')
 			continue;
 		bool module = !strcmp(line + path, MODULE_MAPPED);
@@ -252,16 +274,59 @@ static int find_changed(const char **step)
 	return r;
 }
 
-/* Each mapping again from the box's file.  One with changed pages is
- * first moved aside whole (its page tables, not its pages), then its
- * changed pages are copied back from there.  Only arguments and locals:
- * this module's own data may be aside. */
+/* Memory of no file, through a userfaultfd (uffd): the kernel copies its
+ * pages into a mapping made for them, without zeroing them first or a
+ * fault per page, and that mapping takes the old one's place. */
 __attribute__((no_stack_protector)) static int
-remap_all(const struct remap *all, size_t n, const uintptr_t *pages)
+copy_anon(int uffd, const struct remap *m, const uintptr_t *pages)
+{
+	long len = (long)(m->end - m->start);
+	long to = raw6(SYS_mmap, 0, len, m->prot, m->flags, -1, 0);
+	if (to < 0)
+		return (int)to;
+	struct uffdio_register reg = {
+		.range = { .start = (uint64_t)to, .len = (uint64_t)len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	long r = raw6(SYS_ioctl, uffd, UFFDIO_REGISTER, (long)&reg, 0, 0, 0);
+	size_t end = m->first + m->count;
+	for (size_t k = m->first; r >= 0 && k < end;) {
+		size_t run = 1;
+		while (k + run < end && pages[k + run] == pages[k] + run * PAGE)
+			run++;
+		struct uffdio_copy c = {
+			.dst = (uint64_t)to + (pages[k] - m->start),
+			.src = pages[k],
+			.len = run * PAGE,
+		};
+		r = raw6(SYS_ioctl, uffd, UFFDIO_COPY, (long)&c, 0, 0, 0);
+		k += run;
+	}
+	if (r >= 0)
+		r = raw6(SYS_ioctl, uffd, UFFDIO_UNREGISTER, (long)&reg.range,
+			 0, 0, 0);
+	if (r >= 0)
+		r = raw6(SYS_mremap, to, len, len,
+			 MREMAP_MAYMOVE | MREMAP_FIXED, (long)m->start, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+/* Each mapping again from the box's file, or, memory of no file, its
+ * own.  One with changed pages is first moved aside whole (its page
+ * tables, not its pages), then its changed pages are copied back from
+ * there.  Only arguments and locals: this module's own data may be
+ * aside. */
+__attribute__((no_stack_protector)) static int
+remap_all(const struct remap *all, size_t n, const uintptr_t *pages, int uffd)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct remap *m = &all[i];
 		long len = (long)(m->end - m->start), r, old = 0;
+		if (m->fd < 0 && uffd >= 0) {
+			if ((r = copy_anon(uffd, m, pages)) < 0)
+				return (int)r;
+			continue;
+		}
 		/* Onto a place taken for it: mremap does not move a mapping
 		 * to a size it has already. */
 		if (m->count) {
@@ -293,6 +358,22 @@ remap_all(const struct remap *all, size_t n, const uintptr_t *pages)
 			return (int)r;
 	}
 	return 0;
+}
+
+/* A userfaultfd for copy_anon, or -1 where the kernel has none or keeps
+ * it from the box (remap_all then copies page by page). */
+static int uffd_open(void)
+{
+	if (fault_inject("copy memory through a userfaultfd") < 0)
+		return -1;
+	int fd = (int)syscall(SYS_userfaultfd,
+			      O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	struct uffdio_api api = { .api = UFFD_API };
+	if (fd >= 0 && ioctl(fd, UFFDIO_API, &api) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /* PR_SET_MM_EXE_FILE alone wants CAP_SYS_RESOURCE of the host;
@@ -371,13 +452,16 @@ int zygote_rebase(int module_fd, const char **step)
 		r = find_changed(step);
 	if (r == 0) {
 		*step = "map the interpreter's files from the box";
-		r = remap_all(mem->maps, nmaps, mem->changed);
+		int uffd = uffd_open();
+		r = remap_all(mem->maps, nmaps, mem->changed, uffd);
+		if (uffd >= 0)
+			close(uffd);
 	}
 	if (r == 0)
 		r = rebase_exe(step);
 	int last = -1;
 	for (size_t i = 0; i < nmaps; i++)
-		if (maps[i].fd != last)
+		if (maps[i].fd >= 0 && maps[i].fd != last)
 			close(last = maps[i].fd);
 	munmap(mem, sizeof(*mem));
 	return r;
