@@ -169,15 +169,18 @@ print(json.dumps(out))
 # Every page of the interpreter's private writable memory that is there
 # (pagemap's bit 63) is the process's alone (bit 56) or the file's
 # (bit 61): none is still the zygote's, shared until written.  The stack,
-# which the copying runs on, is left out.
+# which the copying runs on, is left out.  Also how many private writable
+# mappings are of the interpreter's file.
 OWN_MEMORY = r"""
 import struct
+exe = os.readlink("/proc/self/exe")
 pm = open("/proc/self/pagemap", "rb")
-seen = shared = 0
+seen = shared = files = 0
 for line in open("/proc/self/maps"):
     f = line.split()
     if f[1] != "rw-p" or f[-1] == "[stack]":
         continue
+    files += f[-1] == exe
     start, end = (int(x, 16) for x in f[0].split("-"))
     pm.seek(start // 4096 * 8)
     n = (end - start) // 4096
@@ -185,7 +188,7 @@ for line in open("/proc/self/maps"):
         if e >> 63 & 1:
             seen += 1
             shared += not (e >> 56 & 1 or e >> 61 & 1)
-print(seen, shared)
+print(seen, shared, files)
 """
 
 
@@ -195,7 +198,9 @@ def test_a_box_interpreter_memory_is_its_own(start_daemon, fault):
     the box before its program runs: no page of it is shared with the
     zygote or another box, whether the kernel copies it (through a
     userfaultfd) or, where that is not to be had (a fault injected), the
-    box does page by page."""
+    box does page by page.  The interpreter's private writable data is a
+    copy in memory of no file when the kernel copies, and stays the
+    file's (with the changed pages copied) when the box does."""
     d = start_daemon(pool=True, config=POOL,
                      env={"ISOL8D_FAULT": fault} if fault else None)
     settled(d)
@@ -203,8 +208,9 @@ def test_a_box_interpreter_memory_is_its_own(start_daemon, fault):
         r = execute(d, {"runtime": "python", "code": SELF + OWN_MEMORY})
         out = r["stdout"].splitlines()
         assert json.loads(out[0])["zygote"], r
-        seen, shared = map(int, out[1].split())
+        seen, shared, files = map(int, out[1].split())
         assert seen > 500 and shared == 0, (seen, shared)
+        assert (files == 0) == (fault is None), files
     assert daemon_helpers(d.pid, ZYGOTE)
 
 

@@ -39,6 +39,8 @@ struct remap {
 	off_t off;
 	int fd;
 	size_t first, count; /* its pages in changed[] */
+	/* Of a file, made memory of no file: every page is copied. */
+	bool whole;
 };
 
 /* In memory of its own (rebase_memory): remap_all reads them while this
@@ -149,9 +151,11 @@ static int module_copy(int module_fd, unsigned long ino)
 	return fd;
 }
 
-/* The mappings of files outside memfds (but for the module's), each opened again by its path in
- * the box, which must give the same file. */
-static int collect(int module_fd, const char **step)
+/* The mappings to make again: memory of no file, to copy; those of files
+ * outside memfds (but for the module's), each opened again by its path in
+ * the box, which must give the same file; with uffd, files' private
+ * writable data is copied as memory of no file. */
+static int collect(int module_fd, bool uffd, const char **step)
 {
 	*step = "read the interpreter's mappings";
 	int r = read_maps();
@@ -178,8 +182,15 @@ static int collect(int module_fd, const char **step)
 		 * batch, cheaper than breaking the sharing page by page, and
 		 * not paid for by the program as it runs).  Not the memory
 		 * this copying reads its list from. */
-		if (ino == 0 && !strcmp(perms, "rw-p") &&
-		    (!line[path] || !strcmp(line + path, "[heap]")) &&
+		bool anon = ino == 0 &&
+			    (!line[path] || !strcmp(line + path, "[heap]"));
+		/* So is a file's private writable data (the interpreter's
+		 * static objects, nearly every page of them changed) where
+		 * the kernel copies: then memory of no file, which costs less
+		 * than a copy of each page out of the file first. */
+		bool data = uffd && line[path] == '/' &&
+			    strcmp(line + path, MODULE_MAPPED) != 0;
+		if (!strcmp(perms, "rw-p") && (anon || data) &&
 		    !((uintptr_t)maps >= start && (uintptr_t)maps < end)) {
 			if (nmaps == MAX_MAPS)
 				return -ENOTSUP;
@@ -189,6 +200,7 @@ static int collect(int module_fd, const char **step)
 				.prot = PROT_READ | PROT_WRITE,
 				.flags = MAP_PRIVATE | MAP_ANONYMOUS,
 				.fd = -1,
+				.whole = !anon,
 			};
 			continue;
 		}
@@ -246,7 +258,8 @@ static int find_changed(const char **step)
 	for (size_t i = 0; r == 0 && i < nmaps; i++) {
 		struct remap *m = &maps[i];
 		m->first = k;
-		for (uintptr_t a = m->start; r == 0 && a < m->end;) {
+		for (uintptr_t a = m->start;
+		     r == 0 && !m->whole && a < m->end;) {
 			size_t n = (m->end - a) / PAGE;
 			if (n > sizeof(entries) / sizeof(entries[0]))
 				n = sizeof(entries) / sizeof(entries[0]);
@@ -289,6 +302,14 @@ copy_anon(int uffd, const struct remap *m, const uintptr_t *pages)
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	long r = raw6(SYS_ioctl, uffd, UFFDIO_REGISTER, (long)&reg, 0, 0, 0);
+	if (r >= 0 && m->whole) {
+		struct uffdio_copy c = {
+			.dst = (uint64_t)to,
+			.src = m->start,
+			.len = (uint64_t)len,
+		};
+		r = raw6(SYS_ioctl, uffd, UFFDIO_COPY, (long)&c, 0, 0, 0);
+	}
 	size_t end = m->first + m->count;
 	for (size_t k = m->first; r >= 0 && k < end;) {
 		size_t run = 1;
@@ -446,17 +467,17 @@ int zygote_rebase(int module_fd, const char **step)
 	maps = mem->maps;
 	changed = mem->changed;
 	int r = fault_inject(*step);
+	int uffd = uffd_open();
 	if (r == 0)
-		r = collect(module_fd, step);
+		r = collect(module_fd, uffd >= 0, step);
 	if (r == 0)
 		r = find_changed(step);
 	if (r == 0) {
 		*step = "map the interpreter's files from the box";
-		int uffd = uffd_open();
 		r = remap_all(mem->maps, nmaps, mem->changed, uffd);
-		if (uffd >= 0)
-			close(uffd);
 	}
+	if (uffd >= 0)
+		close(uffd);
 	if (r == 0)
 		r = rebase_exe(step);
 	int last = -1;
