@@ -1,9 +1,10 @@
 /* Fault injection for the test suite: with ISOL8D_FAULT=<step> in the
  * daemon's environment, the step of that name fails with EIO, so tests can
  * show that a failure at any step leaks nothing.  Steps are the phrases
- * box creation logs ("clone the box", "write the id maps", ...), and
+ * box creation logs ("clone the box", "write the id maps", ...),
  * "write the preload script" of a pooled or session box's waiting
- * interpreter.
+ * interpreter, and "copy memory through a userfaultfd" of a box made from
+ * the python zygote (not a failure: the box then copies page by page).
  *
  * Two more variables narrow the fault, so that tests can fail one runtime's
  * pooled boxes and watch the pool recover:
