@@ -127,11 +127,11 @@ static __attribute__((noreturn)) void maker_main(int sock, int host)
 
 static void ask_maker(struct netns_spare *n)
 {
-	if (n->spare >= 0 || n->asked || !n->maker_io)
-		return;
 	char c = 0;
-	n->asked = send(sd_event_source_get_io_fd(n->maker_io), &c, 1,
-			MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+	while (n->maker_io && n->nspares + n->asked < NETNS_SPARES &&
+	       send(sd_event_source_get_io_fd(n->maker_io), &c, 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+		n->asked++;
 }
 
 /* Without the maker, namespaces are made in place. */
@@ -139,7 +139,7 @@ static void maker_gone(struct netns_spare *n)
 {
 	n->maker_io = sd_event_source_disable_unref(n->maker_io);
 	n->maker_exit = sd_event_source_disable_unref(n->maker_exit);
-	n->asked = false;
+	n->asked = 0;
 }
 
 static int on_made(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -169,12 +169,13 @@ static int on_made(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			close(ns);
 		/* It is ending: its exit source says how, and reaps it. */
 		n->maker_io = sd_event_source_disable_unref(n->maker_io);
-		n->asked = false;
+		n->asked = 0;
 		return 0;
 	}
-	n->asked = false;
-	if (ns >= 0 && n->spare < 0)
-		n->spare = ns;
+	if (n->asked > 0)
+		n->asked--;
+	if (ns >= 0 && n->nspares < NETNS_SPARES)
+		n->spares[n->nspares++] = ns;
 	else if (ns >= 0)
 		close(ns);
 	else
@@ -243,11 +244,11 @@ void netns_spare_free(struct netns_spare *n)
 	/* The maker ends on the socket's close; a namespace still on its
 	 * way is closed with the socket. */
 	maker_gone(n);
-	if (n->spare >= 0)
-		close(n->spare);
+	while (n->nspares > 0)
+		close(n->spares[--n->nspares]);
 	if (n->host >= 0)
 		close(n->host);
-	n->spare = n->host = -1;
+	n->host = -1;
 }
 
 int netns_take(struct netns_spare *n)
@@ -255,8 +256,7 @@ int netns_take(struct netns_spare *n)
 	int r = fault_inject("bring up loopback");
 	if (r < 0)
 		return r;
-	int fd = n->spare;
-	n->spare = -1;
+	int fd = n->nspares > 0 ? n->spares[--n->nspares] : -1;
 	if (fd < 0) {
 		fd = make_here();
 		go_home(n);

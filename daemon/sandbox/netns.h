@@ -2,36 +2,40 @@
  * The daemon makes them itself, ahead of need, so a box is cloned straight
  * into one that is ready; the box's own user namespace never owns it, so
  * nothing in the box can change its configuration.  A helper process
- * forked at start (isol8d-netns) makes the spare: a new namespace costs
+ * forked at start (isol8d-netns) makes the spares: a new namespace costs
  * the kernel a few hundred microseconds, which the event loop would
  * otherwise spend between two requests. */
 #ifndef ISOL8D_NETNS_H
 #define ISOL8D_NETNS_H
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+/* Ready namespaces kept: boxes built at once (the pool's builds beside
+ * runs it missed) each find one. */
+#define NETNS_SPARES 4
+
 struct netns_spare {
-	int host;  /* the daemon's own namespace, to come back to */
-	int spare; /* a ready namespace, or -1 */
+	int host; /* the daemon's own namespace, to come back to */
+	int spares[NETNS_SPARES]; /* the first nspares are ready */
+	unsigned nspares;
 	/* The maker: a byte on its socket asks for a namespace, which comes
 	 * back as an fd (or an errno); NULL sources when it is not running. */
 	sd_event_source *maker_io, *maker_exit;
-	bool asked; /* a namespace is being made */
+	unsigned asked; /* namespaces being made */
 };
 
 /* Nothing open: what netns_spare_free may be given before init. */
-#define NETNS_SPARE_NONE ((struct netns_spare){ .host = -1, .spare = -1 })
+#define NETNS_SPARE_NONE ((struct netns_spare){ .host = -1 })
 
 /* Opens the daemon's namespace, starts the maker and asks it for the
- * first spare. */
+ * spares, waiting for the first. */
 int netns_spare_init(struct netns_spare *n, sd_event *event);
 /* Stops the maker and closes the namespaces it made. */
 void netns_spare_free(struct netns_spare *n);
-/* A new namespace with loopback up: the spare if there is one, else made
- * in place.  The fd is the caller's; the maker is asked for the next. */
+/* A new namespace with loopback up: a spare if there is one, else made
+ * in place.  The fd is the caller's; the maker is asked for another. */
 int netns_take(struct netns_spare *n);
 /* Every address becomes local to the namespace the caller is in: a
  * connection to any address and port stays inside.  0 or -EIO. */

@@ -847,9 +847,9 @@ threading.Event().wait()
 def test_each_box_gets_a_fresh_namespace_from_the_maker(start_daemon):
     """Network namespaces are made by a helper process of the daemon
     beside the event loop: each box has its own, the helper goes back to
-    the daemon's own namespace after each (it keeps no box's alive), a
-    spare is ready for the next box, and the helper ends with the
-    daemon."""
+    the daemon's own namespace after each (it keeps no box's alive), four
+    spares are ready for the next boxes, none a box's, and the helper ends
+    with the daemon."""
     d = start_daemon()
     own = os.readlink(f"/proc/{d.pid}/ns/net")
     makers = daemon_helpers(d.pid, ("isol8d-netns",))
@@ -877,8 +877,8 @@ def test_each_box_gets_a_fresh_namespace_from_the_maker(start_daemon):
             except OSError:
                 pass
         return {link for link in links if link.startswith("net:[")} - {own}
-    ready = wait_until(spare, 5)
-    assert len(ready) == 1 and not ready & set(seen), (ready, seen)
+    assert wait_until(lambda: len(spare()) == 4, 5), spare()
+    assert not spare() & set(seen), (spare(), seen)
     d.stop()
     assert wait_until(lambda: not os.path.exists(f"/proc/{makers[0]}"), 5)
 
