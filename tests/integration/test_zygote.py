@@ -172,7 +172,7 @@ print(json.dumps(out))
 # which the copying runs on, is left out.  Also how many private writable
 # mappings are of the interpreter's file.
 OWN_MEMORY = r"""
-import struct
+import os, struct
 exe = os.readlink("/proc/self/exe")
 pm = open("/proc/self/pagemap", "rb")
 seen = shared = files = 0

@@ -184,12 +184,12 @@ static int collect(int module_fd, bool uffd, const char **step)
 		 * this copying reads its list from. */
 		bool anon = ino == 0 &&
 			    (!line[path] || !strcmp(line + path, "[heap]"));
+		bool module = !strcmp(line + path, MODULE_MAPPED);
 		/* So is a file's private writable data (the interpreter's
 		 * static objects, nearly every page of them changed) where
 		 * the kernel copies: then memory of no file, which costs less
 		 * than a copy of each page out of the file first. */
-		bool data = uffd && line[path] == '/' &&
-			    strcmp(line + path, MODULE_MAPPED) != 0;
+		bool data = uffd && line[path] == '/' && !module;
 		if (!strcmp(perms, "rw-p") && (anon || data) &&
 		    !((uintptr_t)maps >= start && (uintptr_t)maps < end)) {
 			if (nmaps == MAX_MAPS)
@@ -204,9 +204,8 @@ static int collect(int module_fd, bool uffd, const char **step)
 			};
 			continue;
 		}
-		if (!path || line[path] != '/')
+		if (line[path] != '/')
 			continue;
-		bool module = !strcmp(line + path, MODULE_MAPPED);
 		if (!module && !strncmp(line + path, "/memfd:", 7))
 			continue;
 		static char what[160];
