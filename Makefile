@@ -146,7 +146,7 @@ $(ZYGOTE_MODULE): $(ZYGOTE_SRC) $(wildcard daemon/sandbox/*.h \
 	$(CC) -std=c17 $(WARN) -D_GNU_SOURCE -O2 -D_FORTIFY_SOURCE=2 \
 		-fstack-protector-strong -fPIC -shared -fvisibility=hidden \
 		-Iproto -Idaemon $(shell $(PYTHON)-config --includes) \
-		-o $@ $(ZYGOTE_SRC)
+		-static-libgcc -o $@ $(ZYGOTE_SRC)
 $(BUILD)/daemon/sandbox/zygote.o: $(ZYGOTE_MODULE)
 
 $(LIBPROTO): $(PROTO_OBJ)

@@ -15,7 +15,7 @@ pkgs=(
 	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libpcre2-dev libsqlite3-dev
 	libssl-dev libpq-dev postgresql haproxy python3-kubernetes python3-yaml iproute2
 	libprotobuf-c-dev protobuf-c-compiler
-	python3 python3-dev python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk cppcheck clang-tidy clang-format
+	python3 python3-dev python3-pip python3-pytest python3-websockets bubblewrap systemd curl wrk strace cppcheck clang-tidy clang-format
 	golang-github-containers-common skopeo umoci jq
 	mmdebstrap
 )

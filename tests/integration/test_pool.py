@@ -87,6 +87,12 @@ PYTHON = {
     "traceback": "def f():\n    raise ValueError('boom')\n\nf()\n",
     "syntax_error": "print('x'\n",
     "exit_code": "import sys\nprint('out')\nsys.exit(3)\n",
+    "exit_zero": "import sys\nprint('out')\nsys.exit(0)\n",
+    "exit_without_file": "import sys\ndel __file__, __cached__\n"
+                         "print('out')\nsys.exit(4)\n",
+    "end_without_file": "del __file__, __cached__\nprint('out', end='')\n",
+    "unflushed_end": "class A:\n    pass\na = [A()]\nprint('out', end='')\n",
+    "stdout_closed": "import os\nprint('out')\nos.close(1)\n",
     "exit_message": "raise SystemExit('bye')\n",
     "keyboard_interrupt": "raise KeyboardInterrupt\n",
     "signal": "import os, signal\nprint('x', flush=True)\n"

@@ -5,7 +5,9 @@ goes on without the zygote when it dies or is turned off."""
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 
 import pytest
 
@@ -289,3 +291,65 @@ def test_runs_the_pool_misses_get_boxes_from_the_zygote(start_daemon):
         s = json.loads(out[0])
         assert s["zygote"] and s["pid"] == 2 and s["ids"] == [1000, 1000]
         assert out[1] == f"run{i}" and r["exitCode"] == 3, r
+
+
+# Programs by whether the interpreter may skip the rest of its end: it ran
+# to its end, with only plain objects made; or not.
+ENDS = {
+    "hello": ("print(1)\n", True),
+    "plain_unflushed": ("class A:\n    pass\na = [A(), {1: (2,)}]\n"
+                        "print(1, end='')\n", True),
+    "exit_zero": ("import sys\nprint(1)\nsys.exit(0)\n", False),
+    "exit_without_file": ("import sys\ndel __file__, __cached__\nprint(1)\n"
+                          "sys.exit(3)\n", False),
+    "finalizer": ("class A:\n    def __del__(self):\n        print(2)\n"
+                  "a = A()\nprint(1)\n", False),
+    "traceback": ("print(1)\nraise ValueError\n", False),
+}
+
+
+def held_interpreters(d):
+    """Pids of the interpreters the pooled boxes hold."""
+    return [p for init in children_of(d.pid) for p in children_of(init)]
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace")
+@pytest.mark.parametrize("name", list(ENDS))
+def test_a_program_that_ran_to_its_end_skips_the_interpreter_end(
+        start_daemon, tmp_path, name):
+    """An interpreter made from the zygote whose program ran to its end,
+    making only plain objects, exits without Python's finalization (which
+    restores SIGINT's handler as it goes); after a SystemExit, even with
+    __file__ dropped, an exception or with a finalizer to run, Python ends
+    as always.  Either way output and exit code are a fresh python's."""
+    code, skips = ENDS[name]
+    (tmp_path / "main.py").write_text(code)
+    want = subprocess.run(["/usr/bin/python3", "main.py"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin"})
+    d = start_daemon(pool=True, config=POOL)
+    settled(d)
+    held = held_interpreters(d)
+    assert len(held) == 2, held
+    tracers = [subprocess.Popen(
+        ["strace", "-qq", "-p", str(p), "-o", str(tmp_path / f"{p}.trace"),
+         "-e", "trace=rt_sigaction,exit_group"],
+        stderr=subprocess.DEVNULL) for p in held]
+    try:
+        assert wait_until(lambda: all(_traced(p) for p in held), 10)
+        r = execute(d, {"runtime": "python", "code": code})
+    finally:
+        for t in tracers:
+            t.terminate()
+            t.wait(10)
+    assert (r["stdout"], r["exitCode"]) == (want.stdout, want.returncode), r
+    ended = [(tmp_path / f"{p}.trace").read_text() for p in held]
+    ended = [t for t in ended if "exit_group" in t]
+    assert len(ended) == 1, ended
+    assert ("rt_sigaction(SIGINT" not in ended[0]) == skips, ended[0]
+
+
+def _traced(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return any(ln.startswith("TracerPid:") and ln.split()[1] != "0"
+                   for ln in f)

@@ -107,18 +107,24 @@ def _isol8_wait():
         # pops the key (its own hooks are not to see this module's calls).
         watch = {"sys.addaudithook": None}
         sys.addaudithook(watch.pop)
-        atexit.register(_isol8_exit_cheaply(sys, gc, collections, watch))
+        end = zygote and (zygote.end_if_normal, vars(sys.modules["__main__"]),
+                          sys.stdout, sys.stderr)
+        atexit.register(_isol8_exit_cheaply(sys, gc, collections, watch,
+                                            end))
 
 
-def _isol8_exit_cheaply(sys, gc, collections, watch):
+def _isol8_exit_cheaply(sys, gc, collections, watch, end):
     """Registered before the program runs, the callback runs after all of
     its atexit handlers, as the interpreter ends.  Python then flushes
     stdout and stderr, collects garbage, clears the modules and frees what
     is left.  When all the program made is inert (plain containers,
     functions, classes without __del__ and their instances: nothing whose
     end runs code or shows), freezing the heap first lets that end skip
-    the collections and the freeing of cycles.  Output, exit code,
-    tracebacks and finalizers stay Python's own."""
+    the collections and the freeing of cycles.  In a box made from the
+    zygote (end given), such an interpreter after a program that ran to
+    its end skips the rest of its end: it flushes stdout and stderr and
+    exits 0.  Output, exit code, tracebacks and finalizers stay Python's
+    own."""
     inert_types = {
         dict, list, tuple, set, frozenset, type, property, classmethod,
         staticmethod, type(sys), type(len), type(type.__dict__),
@@ -156,7 +162,31 @@ def _isol8_exit_cheaply(sys, gc, collections, watch):
         young = gc.get_objects(0)
         young += gc.get_objects(1)
         if len(young) <= 10000 and all(inert(o) for o in young):
+            if end:
+                end_if_ran_to_its_end(*end)
             gc.freeze()
+
+    def end_if_ran_to_its_end(end_if_normal, main, stdout, stderr):
+        # Python drops __main__'s __file__ and __cached__ once a program
+        # ran to its end or raised (and shows the exception, kept in sys);
+        # a SystemExit ends it with both still there.  Only the C stack
+        # tells a SystemExit from the normal end where the program dropped
+        # them itself (daemon/sandbox/zygote/main_end.h).
+        if "__file__" in main or "__cached__" in main or \
+                any(hasattr(sys, "last_" + n)
+                    for n in ("type", "value", "traceback", "exc")):
+            return
+        # Python's flush of the streams, which it would redo and report
+        # failing on its own end.
+        if sys.stdout is not stdout or sys.stderr is not stderr:
+            return
+        try:
+            for stream in (stdout, stderr):
+                if not stream.closed:
+                    stream.flush()
+        except Exception:
+            return
+        end_if_normal()
     return exit_cheaply
 
 

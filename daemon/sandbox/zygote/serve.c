@@ -18,6 +18,7 @@
 #include "sandbox/init_proto.h"
 #include "sandbox/seccomp_load.h"
 #include "sandbox/zygote_proto.h"
+#include "main_end.h"
 #include "rebase.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -187,6 +189,7 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 	(void)self, (void)unused;
 	prctl(PR_GET_NAME, python_comm);
 	prctl(PR_SET_NAME, ZYGOTE_NAME);
+	main_end_learn();
 	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	struct zygote_answer ans = { 0 };
 	struct iovec out = { &ans, sizeof(ans) };
@@ -226,9 +229,23 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 	}
 }
 
+/* Called by the preload script as the interpreter ends, when the rest of
+ * its end would show nothing: skips it for a program that ran to its end,
+ * as exit(0) after Python's end would. */
+static PyObject *end_if_normal(PyObject *self, PyObject *unused)
+{
+	(void)self, (void)unused;
+	if (main_end_is_normal())
+		exit(0);
+	Py_INCREF(Py_None);
+	return Py_None;
+}
+
 static PyMethodDef methods[] = {
 	{ "serve", serve, METH_NOARGS,
 	  "Serve the daemon; returns only in a box's held interpreter." },
+	{ "end_if_normal", end_if_normal, METH_NOARGS,
+	  "Exit 0 if Python is ending a program that ran to its end." },
 	{ NULL, NULL, 0, NULL },
 };
 
