@@ -4,6 +4,7 @@
 #include "zygote.h"
 
 #include "cleanup.h"
+#include "environment.h"
 #include "fd_pass.h"
 #include "helper_proc.h"
 #include "incbin.h"
@@ -42,13 +43,24 @@ INCBIN(zygote_module, ISOL8_ZYGOTE_MODULE);
 #define ZYGOTE_ANSWER_MS 2000
 /* How long the daemon waits at start for the zygote to serve. */
 #define ZYGOTE_START_MS 5000
+/* A zygote that ends is started again after AGAIN_FIRST_S, twice as long
+ * each time it ends within AGAIN_RESET_S of its start, up to AGAIN_MAX_S. */
+#define AGAIN_FIRST_S 1
+#define AGAIN_MAX_S 300
+#define AGAIN_RESET_S 60
 
 struct zygote {
+	sd_event *event;
+	char **argv, **envp; /* what it execs, each time */
 	int sock;
 	bool ready;
+	bool given_up; /* its boxes failed: not started again */
+	uint64_t started_usec;
+	unsigned again_s;	/* the wait before the next start */
 	sd_event_source *hello; /* its first message, until ready */
 	sd_event_source *output;
 	sd_event_source *exit;
+	sd_event_source *again; /* the next start, while it waits */
 };
 
 /* The zygote's mount namespace: / and /usr read-only (Python, as root,
@@ -179,22 +191,29 @@ static int on_hello(sd_event_source *s, int fd, uint32_t revents,
 	return 0;
 }
 
-/* What the interpreter writes (a traceback, say) goes to the log. */
+/* What the interpreter writes (a traceback, say) goes to the log: the
+ * length of a piece logged, 0 at the end, or -errno. */
+static ssize_t log_output(int fd)
+{
+	char buf[2048];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	ssize_t len = n;
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	log_warn("python zygote: %s", buf);
+	return n;
+}
+
 static int on_output(sd_event_source *s, int fd, uint32_t revents,
 		     void *userdata)
 {
 	(void)revents, (void)userdata;
-	char buf[2048];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			sd_event_source_set_enabled(s, SD_EVENT_OFF);
-		return 0;
-	}
-	while (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
-	log_warn("python zygote: %s", buf);
+	ssize_t n = log_output(fd);
+	if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	return 0;
 }
 
@@ -214,14 +233,108 @@ static void kill_it(struct zygote *z)
 	stop(z);
 }
 
+static int on_again(sd_event_source *s, uint64_t usec, void *userdata);
+static int spawn(struct zygote *z, bool wait);
+
+/* Between two starts boxes start their own interpreter. */
+static void start_later(struct zygote *z)
+{
+	uint64_t now = 0;
+	sd_event_now(z->event, CLOCK_MONOTONIC, &now);
+	if (now - z->started_usec >= AGAIN_RESET_S * 1000000ULL)
+		z->again_s = AGAIN_FIRST_S;
+	unsigned wait = z->again_s;
+	z->again_s = wait * 2 > AGAIN_MAX_S ? AGAIN_MAX_S : wait * 2;
+	int r = sd_event_add_time_relative(z->event, &z->again, CLOCK_MONOTONIC,
+					   wait * 1000000ULL, 0, on_again, z);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "cannot start the python zygote again");
+	else
+		log_info("the python zygote starts again in %u s", wait);
+}
+
 static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
-	log_helper_ended(
-		si, "the python zygote",
-		"python boxes start their own interpreter from now on");
-	stop(userdata);
+	struct zygote *z = userdata;
+	log_helper_ended(si, "the python zygote",
+			 z->given_up ? "python boxes start their own "
+				       "interpreter from now on"
+				     : "python boxes start their own "
+				       "interpreter until it starts again");
+	stop(z);
+	/* Its last words first. */
+	if (z->output)
+		while (log_output(sd_event_source_get_io_fd(z->output)) > 0)
+			;
+	z->output = sd_event_source_disable_unref(z->output);
+	z->exit = sd_event_source_disable_unref(z->exit);
+	if (!z->given_up)
+		start_later(z);
 	return 0;
+}
+
+static int on_again(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s, (void)usec;
+	struct zygote *z = userdata;
+	z->again = sd_event_source_disable_unref(z->again);
+	int r = spawn(z, false);
+	if (r < 0) {
+		log_errno(LOG_WARNING, r, "cannot start the python zygote");
+		start_later(z);
+	}
+	return 0;
+}
+
+/* Forks the zygote; with wait, waits for it to serve (at most
+ * ZYGOTE_START_MS), else it serves once it says so (on_hello). */
+static int spawn(struct zygote *z, bool wait)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	sd_event_now(z->event, CLOCK_MONOTONIC, &z->started_usec);
+	struct zygote_args a = { pp[1], (const char *const *)z->argv,
+				 (const char *const *)z->envp };
+	int r = helper_proc_fork(z->event, run_zygote, &a, on_ended, z,
+				 &z->sock, &z->exit);
+	close(pp[1]);
+	if (r < 0) {
+		close(pp[0]);
+		return r;
+	}
+	r = sd_event_add_io(z->event, &z->output, pp[0], EPOLLIN, on_output, z);
+	if (r >= 0)
+		sd_event_source_set_io_fd_own(z->output, true);
+	else
+		close(pp[0]);
+	if (r >= 0)
+		r = sd_event_add_io(z->event, &z->hello, z->sock, EPOLLIN,
+				    on_hello, z);
+	if (r < 0) {
+		kill_it(z);
+		return r;
+	}
+	struct pollfd p = { .fd = z->sock, .events = POLLIN };
+	if (wait && poll(&p, 1, ZYGOTE_START_MS) == 1)
+		on_hello(z->hello, z->sock, (uint32_t)p.revents, z);
+	return 0;
+}
+
+static char **copy_strv(const char *const *v)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	char **c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c && i < n; i++)
+		if (!(c[i] = strdup(v[i]))) {
+			environment_free(c);
+			return NULL;
+		}
+	return c;
 }
 
 int zygote_start(sd_event *event, const char *const *argv,
@@ -237,43 +350,21 @@ int zygote_start(sd_event *event, const char *const *argv,
 		if (!strncmp(*e, "ISOL8D_FAULT", 12))
 			env[n++] = *e;
 	env[n] = NULL;
-	envp = env;
 	struct zygote *z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
+	z->event = event;
 	z->sock = -1;
-	int pp[2];
-	if (pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0) {
-		int r = -errno;
-		free(z);
-		return r;
-	}
-	struct zygote_args a = { pp[1], argv, envp };
-	int r = helper_proc_fork(event, run_zygote, &a, on_ended, z, &z->sock,
-				 &z->exit);
-	close(pp[1]);
-	if (r < 0) {
-		close(pp[0]);
-		zygote_free(z);
-		return r;
-	}
-	r = sd_event_add_io(event, &z->output, pp[0], EPOLLIN, on_output, z);
-	if (r >= 0)
-		sd_event_source_set_io_fd_own(z->output, true);
-	else
-		close(pp[0]);
-	if (r >= 0)
-		r = sd_event_add_io(event, &z->hello, z->sock, EPOLLIN,
-				    on_hello, z);
-	if (r < 0) {
-		zygote_free(z);
-		return r;
-	}
+	z->again_s = AGAIN_FIRST_S;
+	z->argv = copy_strv(argv);
+	z->envp = copy_strv(env);
 	/* Python starts in tens of milliseconds: the first pooled boxes,
 	 * built as soon as the daemon serves, come from the zygote too. */
-	struct pollfd p = { .fd = z->sock, .events = POLLIN };
-	if (poll(&p, 1, ZYGOTE_START_MS) == 1)
-		on_hello(z->hello, z->sock, (uint32_t)p.revents, z);
+	int r = z->argv && z->envp ? spawn(z, true) : -ENOMEM;
+	if (r < 0) {
+		zygote_free(z);
+		return r;
+	}
 	*out = z;
 	return 0;
 }
@@ -355,6 +446,7 @@ void zygote_give_up(struct zygote *z, int err, const char *what)
 		  "a python box made from the zygote failed (%s); stopping "
 		  "the zygote",
 		  what ? what : "its interpreter");
+	z->given_up = true;
 	kill_it(z);
 }
 
@@ -365,5 +457,8 @@ void zygote_free(struct zygote *z)
 	stop(z);
 	z->output = sd_event_source_disable_unref(z->output);
 	z->exit = sd_event_source_disable_unref(z->exit);
+	z->again = sd_event_source_disable_unref(z->again);
+	environment_free(z->argv);
+	environment_free(z->envp);
 	free(z);
 }

@@ -48,7 +48,9 @@ struct zygote_box {
 };
 
 /* Forks the zygote, which execs argv (envp); it serves once it has said
- * so, on the event loop (zygote_ready). */
+ * so, on the event loop (zygote_ready).  One that ends (killed, say) is
+ * started again after a wait that doubles while it keeps ending soon
+ * after its start (1 s up to 300 s). */
 int zygote_start(sd_event *event, const char *const *argv,
 		 const char *const *envp, struct zygote **out);
 /* Whether it serves now: started, not ended. */
@@ -60,7 +62,8 @@ bool zygote_ready(const struct zygote *z);
  * another. */
 pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd);
 /* Boxes made from it fail (their interpreter did not start, for what:
- * err): it is stopped, and later boxes start their own interpreter. */
+ * err): it is stopped for good, and later boxes start their own
+ * interpreter. */
 void zygote_give_up(struct zygote *z, int err, const char *what);
 /* Stops it (it ends when its socket closes) and frees z. */
 void zygote_free(struct zygote *z);

@@ -218,23 +218,38 @@ def test_a_box_interpreter_memory_is_its_own(start_daemon, fault):
 
 def test_boxes_go_on_when_the_zygote_dies(start_daemon):
     """Killed, the zygote is reaped and said to be gone; pooled python
-    boxes then start their own interpreter, and runs go on."""
+    boxes then start their own interpreter, and runs go on.  A second
+    later the daemon starts it again, and boxes come from the new one;
+    killed again soon after its start, it waits twice as long."""
     d = start_daemon(pool=True, config=POOL)
     z = zygote_of(d)
     settled(d)
     os.kill(z, signal.SIGKILL)
     assert wait_until(lambda: not os.path.exists(f"/proc/{z}"), 5), \
         "the zygote was not reaped"
-    assert wait_until(lambda: "the python zygote ended (signal 9)"
-                      in d.stderr(), 5), d.stderr()
+    assert wait_until(lambda: "the python zygote ended (signal 9); python "
+                      "boxes start their own interpreter until it starts "
+                      "again" in d.stderr(), 5), d.stderr()
+    assert "the python zygote starts again in 1 s" in d.stderr()
     for i in range(4):
         r = execute(d, {"runtime": "python", "code": SELF})
         assert json.loads(r["stdout"])["pid"] == 2
     st = settled(d)
     assert key_of(st, "python")["consecutiveFailures"] == 0, st
-    r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
-    assert not r["zygote"], r
-    assert not daemon_helpers(d.pid, ZYGOTE)
+    # Whether this run's box came before the new zygote or after it.
+    json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
+    assert wait_until(lambda: daemon_helpers(d.pid, ZYGOTE), 5), d.stderr()
+    z2 = zygote_of(d)
+    assert z2 != z
+    assert wait_until(lambda: d.stderr().count("the python zygote serves")
+                      == 2, 10), d.stderr()
+    # The boxes built before it serves start their own interpreter; those
+    # built after come from it.
+    assert wait_until(lambda: json.loads(execute(
+        d, {"runtime": "python", "code": SELF})["stdout"])["zygote"], 10)
+    os.kill(z2, signal.SIGKILL)
+    assert wait_until(lambda: "the python zygote starts again in 2 s"
+                      in d.stderr(), 5), d.stderr()
 
 
 def test_no_zygote_when_turned_off(start_daemon):
@@ -269,6 +284,11 @@ def test_zygote_is_given_up_when_its_boxes_fail(start_daemon):
     assert k["consecutiveFailures"] == 0 and k["failures"] >= 1, k
     r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
     assert not r["zygote"] and r["pid"] == 2, r
+    # Given up, it is not started again.
+    assert "python boxes start their own interpreter from now on" \
+        in d.stderr(), d.stderr()
+    assert "the python zygote starts again" not in d.stderr()
+    assert not daemon_helpers(d.pid, ZYGOTE)
 
 
 def test_runs_the_pool_misses_get_boxes_from_the_zygote(start_daemon):
