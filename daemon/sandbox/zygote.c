@@ -233,6 +233,17 @@ static void kill_it(struct zygote *z)
 	stop(z);
 }
 
+/* Stops it and reaps it, its output logged to the end. */
+static void forget(struct zygote *z)
+{
+	stop(z);
+	if (z->output)
+		while (log_output(sd_event_source_get_io_fd(z->output)) > 0)
+			;
+	z->output = sd_event_source_disable_unref(z->output);
+	z->exit = sd_event_source_disable_unref(z->exit);
+}
+
 static int on_again(sd_event_source *s, uint64_t usec, void *userdata);
 static int spawn(struct zygote *z, bool wait);
 
@@ -263,13 +274,7 @@ static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 				       "interpreter from now on"
 				     : "python boxes start their own "
 				       "interpreter until it starts again");
-	stop(z);
-	/* Its last words first. */
-	if (z->output)
-		while (log_output(sd_event_source_get_io_fd(z->output)) > 0)
-			;
-	z->output = sd_event_source_disable_unref(z->output);
-	z->exit = sd_event_source_disable_unref(z->exit);
+	forget(z);
 	if (!z->given_up)
 		start_later(z);
 	return 0;
@@ -314,7 +319,7 @@ static int spawn(struct zygote *z, bool wait)
 		r = sd_event_add_io(z->event, &z->hello, z->sock, EPOLLIN,
 				    on_hello, z);
 	if (r < 0) {
-		kill_it(z);
+		forget(z);
 		return r;
 	}
 	struct pollfd p = { .fd = z->sock, .events = POLLIN };
@@ -454,9 +459,7 @@ void zygote_free(struct zygote *z)
 {
 	if (!z)
 		return;
-	stop(z);
-	z->output = sd_event_source_disable_unref(z->output);
-	z->exit = sd_event_source_disable_unref(z->exit);
+	forget(z);
 	z->again = sd_event_source_disable_unref(z->again);
 	environment_free(z->argv);
 	environment_free(z->envp);
