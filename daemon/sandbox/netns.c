@@ -2,6 +2,7 @@
 
 #include "fault.h"
 #include "cleanup.h"
+#include "fd_pass.h"
 #include "helper_proc.h"
 #include "log.h"
 
@@ -73,22 +74,7 @@ static int send_made(int sock, int ns)
 {
 	int err = ns < 0 ? ns : 0;
 	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (ns >= 0) {
-		memset(&c, 0, sizeof(c));
-		msg.msg_control = c.buf;
-		msg.msg_controllen = sizeof(c.buf);
-		struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-		h->cmsg_level = SOL_SOCKET;
-		h->cmsg_type = SCM_RIGHTS;
-		h->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(h), &ns, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return fd_pass_send(sock, &iov, 1, &ns, ns >= 0);
 }
 
 /* The maker, a child of the daemon holding only its socket (fd 3) and the
@@ -148,22 +134,11 @@ static int on_made(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	struct netns_spare *n = userdata;
 	int err = 0;
 	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = c.buf,
-			      .msg_controllen = sizeof(c.buf) };
-	ssize_t k = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (k < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
 	int ns = -1;
-	struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-	if (k > 0 && h && h->cmsg_level == SOL_SOCKET &&
-	    h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&ns, CMSG_DATA(h), sizeof(int));
+	size_t nfds = 0;
+	ssize_t k = fd_pass_recv(fd, &iov, 1, &ns, 1, &nfds, MSG_DONTWAIT);
+	if (k == -EAGAIN)
+		return 0;
 	if (k != (ssize_t)sizeof(err)) {
 		if (ns >= 0)
 			close(ns);
