@@ -317,10 +317,14 @@ def pids_with_marker(mark):
     return found
 
 
+# The spare network namespaces isol8d keeps (NETNS_SPARES, netns.h).
+NETNS_SPARES = 4
+
+
 def daemon_fd_count(pid):
-    """isol8d's fds, its network namespaces counted as two: its own and the
-    spare, which its helper makes in the background and which may be on
-    its way (a third one is one too many)."""
+    """isol8d's fds, its network namespaces counted as its own and all the
+    spares, which its helper makes in the background and which may be on
+    their way (one more is one too many)."""
     base = f"/proc/{pid}/fd"
     nets = others = 0
     for name in os.listdir(base):
@@ -330,7 +334,7 @@ def daemon_fd_count(pid):
             continue
         nets += net
         others += not net
-    return others + max(nets, 2)
+    return others + max(nets, 1 + NETNS_SPARES)
 
 
 def proc_status_kb(pid, field="VmRSS"):
