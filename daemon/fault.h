@@ -3,8 +3,8 @@
  * show that a failure at any step leaks nothing.  Steps are the phrases
  * box creation logs ("clone the box", "write the id maps", ...),
  * "write the preload script" of a pooled or session box's waiting
- * interpreter, and "copy memory through a userfaultfd" of a box made from
- * the python zygote (not a failure: the box then copies page by page).
+ * interpreter, and "copy memory in the kernel" of a box made from the
+ * python zygote (not a failure: the box then copies page by page).
  *
  * Two more variables narrow the fault, so that tests can fail one runtime's
  * pooled boxes and watch the pool recover:

@@ -194,15 +194,16 @@ print(seen, shared, files)
 """
 
 
-@pytest.mark.parametrize("fault", [None, "copy memory through a userfaultfd"])
+@pytest.mark.parametrize("fault", [None, "copy memory in the kernel"])
 def test_a_box_interpreter_memory_is_its_own(start_daemon, fault):
     """The memory a box's interpreter has from the zygote is copied into
     the box before its program runs: no page of it is shared with the
-    zygote or another box, whether the kernel copies it (through a
-    userfaultfd) or, where that is not to be had (a fault injected), the
-    box does page by page.  The interpreter's private writable data is a
-    copy in memory of no file when the kernel copies, and stays the
-    file's (with the changed pages copied) when the box does."""
+    zygote or another box, whether the kernel copies it (in place, and
+    the files' data through a userfaultfd) or, where that is not to be had
+    (a fault injected), the box does page by page.  The interpreter's
+    private writable data is a copy in memory of no file when the kernel
+    copies, and stays the file's (with the changed pages copied) when the
+    box does."""
     d = start_daemon(pool=True, config=POOL,
                      env={"ISOL8D_FAULT": fault} if fault else None)
     settled(d)

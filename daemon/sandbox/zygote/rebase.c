@@ -178,10 +178,8 @@ static int collect(int module_fd, bool uffd, const char **step)
 			return -ENOTSUP;
 		/* The heap and other private memory, shared copy-on-write
 		 * with the zygote: its pages are copied now, while the box is
-		 * built in the background, into memory of the box's own (one
-		 * batch, cheaper than breaking the sharing page by page, and
-		 * not paid for by the program as it runs).  Not the memory
-		 * this copying reads its list from. */
+		 * built in the background, not paid for by the program as it
+		 * runs.  Not the memory this copying reads its list from. */
 		bool anon = ino == 0 &&
 			    (!line[path] || !strcmp(line + path, "[heap]"));
 		bool module = !strcmp(line + path, MODULE_MAPPED);
@@ -286,11 +284,33 @@ static int find_changed(const char **step)
 	return r;
 }
 
-/* Memory of no file, through a userfaultfd (uffd): the kernel copies its
- * pages into a mapping made for them, without zeroing them first or a
- * fault per page, and that mapping takes the old one's place. */
-__attribute__((no_stack_protector)) static int
-copy_anon(int uffd, const struct remap *m, const uintptr_t *pages)
+/* Memory of no file, in place: the kernel breaks the sharing of each
+ * changed page, reading it through its own mapping.  A copy out of the
+ * box's addresses (a userfaultfd's) costs more where the first touch of
+ * each page of a new address space traps, as in a VM with shadow page
+ * tables.  -EINVAL: a kernel before 5.14, without MADV_POPULATE_WRITE. */
+__attribute__((no_stack_protector)) static long
+populate_anon(const struct remap *m, const uintptr_t *pages)
+{
+	size_t end = m->first + m->count;
+	long r = 0;
+	for (size_t k = m->first; r >= 0 && k < end;) {
+		size_t run = 1;
+		while (k + run < end && pages[k + run] == pages[k] + run * PAGE)
+			run++;
+		r = raw6(SYS_madvise, (long)pages[k], (long)(run * PAGE),
+			 MADV_POPULATE_WRITE, 0, 0, 0);
+		k += run;
+	}
+	return r;
+}
+
+/* A file's private writable data as memory of no file, through a
+ * userfaultfd (uffd): the kernel copies its pages into a mapping made for
+ * them, without zeroing them first or a fault per page, and that mapping
+ * takes the old one's place. */
+__attribute__((no_stack_protector)) static int copy_whole(int uffd,
+							  const struct remap *m)
 {
 	long len = (long)(m->end - m->start);
 	long to = raw6(SYS_mmap, 0, len, m->prot, m->flags, -1, 0);
@@ -301,26 +321,13 @@ copy_anon(int uffd, const struct remap *m, const uintptr_t *pages)
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	long r = raw6(SYS_ioctl, uffd, UFFDIO_REGISTER, (long)&reg, 0, 0, 0);
-	if (r >= 0 && m->whole) {
+	if (r >= 0) {
 		struct uffdio_copy c = {
 			.dst = (uint64_t)to,
 			.src = m->start,
 			.len = (uint64_t)len,
 		};
 		r = raw6(SYS_ioctl, uffd, UFFDIO_COPY, (long)&c, 0, 0, 0);
-	}
-	size_t end = m->first + m->count;
-	for (size_t k = m->first; r >= 0 && k < end;) {
-		size_t run = 1;
-		while (k + run < end && pages[k + run] == pages[k] + run * PAGE)
-			run++;
-		struct uffdio_copy c = {
-			.dst = (uint64_t)to + (pages[k] - m->start),
-			.src = pages[k],
-			.len = run * PAGE,
-		};
-		r = raw6(SYS_ioctl, uffd, UFFDIO_COPY, (long)&c, 0, 0, 0);
-		k += run;
 	}
 	if (r >= 0)
 		r = raw6(SYS_ioctl, uffd, UFFDIO_UNREGISTER, (long)&reg.range,
@@ -337,13 +344,20 @@ copy_anon(int uffd, const struct remap *m, const uintptr_t *pages)
  * there.  Only arguments and locals: this module's own data may be
  * aside. */
 __attribute__((no_stack_protector)) static int
-remap_all(const struct remap *all, size_t n, const uintptr_t *pages, int uffd)
+remap_all(const struct remap *all, size_t n, const uintptr_t *pages,
+	  bool populate, int uffd)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct remap *m = &all[i];
 		long len = (long)(m->end - m->start), r, old = 0;
-		if (m->fd < 0 && uffd >= 0) {
-			if ((r = copy_anon(uffd, m, pages)) < 0)
+		if (m->fd < 0 && !m->whole && populate &&
+		    (r = populate_anon(m, pages)) != -EINVAL) {
+			if (r < 0)
+				return (int)r;
+			continue;
+		}
+		if (m->whole) {
+			if ((r = copy_whole(uffd, m)) < 0)
 				return (int)r;
 			continue;
 		}
@@ -380,12 +394,10 @@ remap_all(const struct remap *all, size_t n, const uintptr_t *pages, int uffd)
 	return 0;
 }
 
-/* A userfaultfd for copy_anon, or -1 where the kernel has none or keeps
+/* A userfaultfd for copy_whole, or -1 where the kernel has none or keeps
  * it from the box (remap_all then copies page by page). */
 static int uffd_open(void)
 {
-	if (fault_inject("copy memory through a userfaultfd") < 0)
-		return -1;
 	int fd = (int)syscall(SYS_userfaultfd,
 			      O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	struct uffdio_api api = { .api = UFFD_API };
@@ -466,14 +478,17 @@ int zygote_rebase(int module_fd, const char **step)
 	maps = mem->maps;
 	changed = mem->changed;
 	int r = fault_inject(*step);
-	int uffd = uffd_open();
+	/* Not a failure: the box then copies page by page. */
+	bool kernel_copies = fault_inject("copy memory in the kernel") == 0;
+	int uffd = kernel_copies ? uffd_open() : -1;
 	if (r == 0)
 		r = collect(module_fd, uffd >= 0, step);
 	if (r == 0)
 		r = find_changed(step);
 	if (r == 0) {
 		*step = "map the interpreter's files from the box";
-		r = remap_all(mem->maps, nmaps, mem->changed, uffd);
+		r = remap_all(mem->maps, nmaps, mem->changed, kernel_copies,
+			      uffd);
 	}
 	if (uffd >= 0)
 		close(uffd);
