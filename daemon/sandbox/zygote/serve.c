@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -190,6 +191,9 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 	prctl(PR_GET_NAME, python_comm);
 	prctl(PR_SET_NAME, ZYGOTE_NAME);
 	main_end_learn();
+	/* The heap's free pages back to the kernel: each box copies every
+	 * page the zygote has written. */
+	malloc_trim(0);
 	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	struct zygote_answer ans = { 0 };
 	struct iovec out = { &ans, sizeof(ans) };
