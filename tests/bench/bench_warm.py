@@ -188,7 +188,7 @@ def _target_rows():
     rows = []
     h = f.get("health_minus_true")
     rows.append(("isol8ctl health within 1.5 ms of /bin/true (loop)",
-                 None if h is None else f"+{h:.2f} ms", h is not None and
+                 None if h is None else f"{h:+.2f} ms", h is not None and
                  h <= 1.5))
     b = f.get("loop_bash")
     rows.append(("bash hello through isol8ctl < 4 ms p50 (loop)",
@@ -251,7 +251,7 @@ def section_loop(args):
         h50 = pct(health, .5)
         FIGURES["health_minus_true"] = h50 - true50
         log(f"   /bin/true p50 {true50:.2f}, isol8ctl health p50 {h50:.2f} "
-            f"(+{h50 - true50:.2f})")
+            f"({h50 - true50:+.2f})")
         log()
         log(f"   {'runtime':8} {'bare p50':>9} {'bwrap p50':>10} "
             f"{'ctl p50':>8} {'ctl p90':>8} {'ctl/bare':>9} "
