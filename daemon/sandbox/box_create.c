@@ -102,6 +102,30 @@ static struct box *box_alloc(struct box_host *host, box_died_fn died,
 	return b;
 }
 
+/* A box whose init is gone or never was: its cgroup is removed once the
+ * kernel lets go of it (a just-reaped init may hold it a moment longer),
+ * from the event loop, and the box with it. */
+static void discard(struct box *b)
+{
+	b->on_ready = NULL;
+	b->on_died = NULL;
+	b->dead = true;
+	b->ready = true;
+	box_destroy(b);
+}
+
+void box_drop_cgroup(struct box_host *host, struct cgroup_box *cg)
+{
+	struct box *b = box_alloc(host, NULL, NULL);
+	if (!b) {
+		if (cgroup_box_destroy(cg) < 0)
+			log_err("a box cgroup stays behind: out of memory");
+		return;
+	}
+	b->cg = cg;
+	discard(b);
+}
+
 int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
 		 uint64_t *peer_ino)
 {
@@ -324,16 +348,6 @@ fail_child:
 	return r;
 fail:
 	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
-	/* A just-reaped init may hold its cgroup a moment longer. */
-	for (int i = 0; b->cg && i < 100; i++) {
-		int d = cgroup_box_destroy(b->cg);
-		if (d != -EBUSY)
-			b->cg = NULL;
-		else
-			usleep(1000);
-	}
-	if (b->cg)
-		log_err("box %s: its cgroup stays behind", b->name);
-	box_free(b);
+	discard(b);
 	return r;
 }

@@ -212,7 +212,7 @@ struct restore_op {
 	void *userdata;
 };
 
-static void release_parts(struct box_restored_parts *p)
+static void release_parts(struct box_host *host, struct box_restored_parts *p)
 {
 	if (p->ctl >= 0)
 		close(p->ctl);
@@ -220,12 +220,9 @@ static void release_parts(struct box_restored_parts *p)
 		if (p->egress[i] >= 0)
 			close(p->egress[i]);
 	/* CRIU killed what it had restored; the cgroup may need a moment. */
-	for (int i = 0; p->cg && i < 100; i++) {
-		if (cgroup_box_destroy(p->cg) != -EBUSY)
-			p->cg = NULL;
-		else
-			usleep(1000);
-	}
+	if (p->cg)
+		box_drop_cgroup(host, p->cg);
+	p->cg = NULL;
 }
 
 static void on_restored(void *userdata, int r, const char *why)
@@ -255,7 +252,7 @@ static void on_restored(void *userdata, int r, const char *why)
 			why = msg;
 		}
 	} else
-		release_parts(&o->p);
+		release_parts(o->host, &o->p);
 	box_restored_fn done = o->done;
 	void *done_data = o->userdata;
 	free(o);
@@ -359,7 +356,7 @@ fail:
 		close(a.netfd);
 	for (int i = 0; i < a.ntasks; i++)
 		close(a.tasks[i]);
-	release_parts(p);
+	release_parts(host, p);
 	free(o);
 	return r;
 }
