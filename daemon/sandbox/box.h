@@ -130,8 +130,8 @@ struct box_restored_parts {
  * error everything in p is released (the init killed). */
 int box_restored(struct box_host *host, const struct box_restored_parts *p,
 		 box_died_fn died, void *userdata, struct box **out);
-/* Removes cg, which no box holds, once the kernel lets go of it: at once
- * or later, from the event loop. */
+/* Removes cg (if not NULL), which no box holds, once the kernel lets go
+ * of it: at once or later, from the event loop. */
 void box_drop_cgroup(struct box_host *host, struct cgroup_box *cg);
 /* BOX_NET_FILTERED: the sockets made inside the box's namespace for its
  * ways out, indexed by EGRESS_PROXY... (the box keeps them); else NULL. */

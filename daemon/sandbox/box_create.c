@@ -102,20 +102,13 @@ static struct box *box_alloc(struct box_host *host, box_died_fn died,
 	return b;
 }
 
-/* A box whose init is gone or never was: its cgroup is removed once the
+/* A dead box holding only cg: box_destroy removes the cgroup once the
  * kernel lets go of it (a just-reaped init may hold it a moment longer),
  * from the event loop, and the box with it. */
-static void discard(struct box *b)
-{
-	b->on_ready = NULL;
-	b->on_died = NULL;
-	b->dead = true;
-	b->ready = true;
-	box_destroy(b);
-}
-
 void box_drop_cgroup(struct box_host *host, struct cgroup_box *cg)
 {
+	if (!cg)
+		return;
 	struct box *b = box_alloc(host, NULL, NULL);
 	if (!b) {
 		if (cgroup_box_destroy(cg) < 0)
@@ -123,7 +116,9 @@ void box_drop_cgroup(struct box_host *host, struct cgroup_box *cg)
 		return;
 	}
 	b->cg = cg;
-	discard(b);
+	b->dead = true;
+	b->ready = true;
+	box_destroy(b);
 }
 
 int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
@@ -348,6 +343,7 @@ fail_child:
 	return r;
 fail:
 	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
-	discard(b);
+	box_drop_cgroup(host, b->cg);
+	box_free(b);
 	return r;
 }

@@ -220,8 +220,7 @@ static void release_parts(struct box_host *host, struct box_restored_parts *p)
 		if (p->egress[i] >= 0)
 			close(p->egress[i]);
 	/* CRIU killed what it had restored; the cgroup may need a moment. */
-	if (p->cg)
-		box_drop_cgroup(host, p->cg);
+	box_drop_cgroup(host, p->cg);
 	p->cg = NULL;
 }
 
