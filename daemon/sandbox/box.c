@@ -297,6 +297,23 @@ static void mark_dead(struct box *b)
 		b->on_died(b, b->userdata);
 }
 
+void box_set_up_failed(struct box *b, int err, const char *what)
+{
+	if (b->child_src)
+		box_kill(b); /* its child source reaps it */
+	else
+		b->dead = true;
+	if (b->destroyed) {
+		if (b->dead)
+			schedule_cleanup(b, 0);
+		return;
+	}
+	if (!b->ready && b->on_ready) {
+		b->ready = true;
+		b->on_ready(b, err, what, b->userdata);
+	}
+}
+
 static bool read_ctl(struct box *b);
 
 int box_on_child(sd_event_source *s, const siginfo_t *si, void *userdata)

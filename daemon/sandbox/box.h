@@ -4,6 +4,8 @@
 #ifndef ISOL8D_BOX_H
 #define ISOL8D_BOX_H
 
+#include "box_spec.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -109,6 +111,11 @@ bool box_on_image(const struct box *b);
  * (CRIU) traces it, whose exit the daemon cannot reap before it lets go. */
 void box_watch_init(struct box *b, bool on);
 
+/* A box's network namespace, as a new fd: the daemon's for BOX_NET_HOST,
+ * else a spare one with loopback up, and for BOX_NET_FILTERED the ways out
+ * opened into egress[EGRESS_WAYS].  -errno, *step naming what failed. */
+int box_take_net(struct box_host *host, enum box_net net, int *egress,
+		 const char **step);
 /* A box's control socket, made in the network namespace netfd; *peer_ino
  * is the inode of sp[1], the init's end. */
 int box_ctl_pair(struct box_host *host, int netfd, int sp[2],

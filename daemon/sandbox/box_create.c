@@ -53,29 +53,6 @@ static pid_t clone_box(void *arg)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-static pid_t clone_from_zygote(struct box_host *host, const struct box *b,
-			       const struct box_init_args *a, int netfd,
-			       int *pidfd)
-{
-	struct zygote_box zb = {
-		.ctl = a->ctl_fd,
-		.net = netfd,
-		.init_exe = a->init_exe,
-		.cgroup = host->into_cgroup ? cgroup_box_dirfd(b->cg) : -1,
-		.tasks_fds = a->tasks_fds,
-		.ntasks_fds = a->ntasks_fds,
-		.seccomp_fd = a->seccomp_fd,
-		.rootfs = &a->rootfs,
-	};
-	pid_t pid = zygote_clone(host->zygote, &zb, pidfd);
-	if (pid < 0)
-		log_errno(LOG_WARNING, pid,
-			  "box %s: the python zygote cannot make it; made "
-			  "without",
-			  b->name);
-	return pid;
-}
-
 static int ctl_pair(void *sp)
 {
 	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0
@@ -119,6 +96,25 @@ void box_drop_cgroup(struct box_host *host, struct cgroup_box *cg)
 	b->dead = true;
 	b->ready = true;
 	box_destroy(b);
+}
+
+int box_take_net(struct box_host *host, enum box_net net, int *egress,
+		 const char **step)
+{
+	*step = "bring up loopback";
+	int fd = net == BOX_NET_HOST ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
+				     : netns_take(&host->net);
+	if (fd < 0)
+		return net == BOX_NET_HOST ? -errno : fd;
+	if (net == BOX_NET_FILTERED) {
+		*step = "open the ways out";
+		int r = egress_open(&host->net, fd, egress);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
 }
 
 int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
@@ -181,6 +177,137 @@ int box_restored(struct box_host *host, const struct box_restored_parts *p,
 	return 0;
 }
 
+/* What a box's first process is cloned with, kept while the zygote clones
+ * it: the daemon clones it itself when the zygote cannot. */
+struct box_clone {
+	struct box_init_args a;
+	int netfd;
+};
+
+static void release_clone(struct box_clone *c)
+{
+	if (c->netfd >= 0)
+		close(c->netfd);
+	if (c->a.ctl_fd >= 0)
+		close(c->a.ctl_fd);
+	if (c->a.rootfs.image_fd >= 0)
+		close(c->a.rootfs.image_fd);
+	for (int i = 0; i < c->a.ntasks_fds; i++)
+		close(c->a.tasks_fds[i]);
+}
+
+/* The daemon's own clone: the child execs the init, the parent returns
+ * its pid (pidfd in *pidfd) or -errno. */
+static pid_t clone_here(struct box *b, struct box_clone *c, int *pidfd)
+{
+	struct clone_ctx ctx = { b->host, b, pidfd };
+	pid_t pid = netns_clone_into(&b->host->net, c->netfd, clone_box, &ctx);
+	if (pid == 0) {
+		close(b->ctl);
+		box_init_exec(box_init_prepare(&c->a));
+	}
+	return pid;
+}
+
+static void kill_and_reap(pid_t pid, int pidfd)
+{
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	waitpid(pid, NULL, 0);
+	close(pidfd);
+}
+
+/* From the first process cloned to the init started: the box is watched
+ * and told to go.  On failure *step names what failed; a child the box
+ * does not watch yet is killed and reaped here, one it watches is the
+ * caller's to kill. */
+static int start_init(struct box *b, pid_t pid, int pidfd, const char **step)
+{
+	struct box_host *host = b->host;
+	b->pid = pid;
+	*step = "watch the box's init";
+	int r = fault_inject(*step);
+	if (r == 0)
+		r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
+					     WEXITED, box_on_child, b);
+	if (r < 0) {
+		/* Without a child source nobody would reap it. */
+		kill_and_reap(pid, pidfd);
+		return r;
+	}
+	sd_event_source_set_child_pidfd_own(b->child_src, true);
+	sd_event_source_set_child_process_own(b->child_src, true);
+
+	*step = "write the id maps";
+	if ((r = fault_inject(*step)) < 0 ||
+	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
+		return r;
+	*step = "watch the control socket";
+	if ((r = fault_inject(*step)) < 0 ||
+	    (r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
+				 box_on_ctl, b)) < 0)
+		return r;
+	struct init_msg go = { .op = INIT_GO };
+	*step = "start the box's init";
+	if ((r = fault_inject(*step)) < 0 ||
+	    (r = box_send_to_init(b, &go, NULL, NULL, 0)) < 0)
+		return r;
+	return 0;
+}
+
+/* The daemon makes it, its interpreter to be started in it. */
+static void without_zygote(struct box *b, int err)
+{
+	log_errno(LOG_WARNING, err,
+		  "box %s: the python zygote cannot make it; made without",
+		  b->name);
+	b->held = b->spec.held = false;
+}
+
+/* A control socket in place of one a lost request handed the zygote: a
+ * process it may have cloned waits on the old one, and ends when it
+ * closes. */
+static int replace_ctl(struct box *b, struct box_clone *c)
+{
+	int sp[2];
+	int r = box_ctl_pair(b->host, c->netfd, sp, &b->ctl_ino);
+	if (r < 0)
+		return r;
+	close(b->ctl);
+	close(c->a.ctl_fd);
+	b->ctl = sp[0];
+	c->a.ctl_fd = sp[1];
+	return 0;
+}
+
+/* The zygote's answer.  A box the zygote cannot make, or whose request was
+ * lost (the zygote ended or stopped answering), the daemon makes. */
+static void on_cloned(pid_t pid, int pidfd, void *userdata)
+{
+	struct box *b = userdata;
+	struct box_clone *c = b->cloning;
+	b->cloning = NULL;
+	if (pid < 0 && !b->destroyed) {
+		without_zygote(b, pid);
+		pid = pid == -ECONNABORTED ? replace_ctl(b, c) : 0;
+		if (pid == 0)
+			pid = clone_here(b, c, &pidfd);
+	}
+	release_clone(c);
+	free(c);
+	const char *step = "clone the box";
+	int r = pid < 0 ? pid : 0;
+	if (r == 0 && b->destroyed) {
+		kill_and_reap(pid, pidfd);
+		r = -ECANCELED;
+	} else if (r == 0) {
+		r = start_init(b, pid, pidfd, &step);
+	}
+	if (r < 0 && r != -ECANCELED)
+		log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
+	if (r < 0)
+		box_set_up_failed(b, r, step);
+}
+
 int box_create(struct box_host *host, const struct box_spec *spec,
 	       box_ready_fn ready, box_died_fn died, void *userdata,
 	       struct box **out)
@@ -191,6 +318,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	b->on_ready = ready;
 	b->spec = *spec;
 	b->held = spec->held && !spec->image && zygote_ready(host->zygote);
+	b->spec.held = b->held;
 	b->host_net = spec->net == BOX_NET_HOST;
 
 	const char *step = "reserve a uid range";
@@ -211,20 +339,20 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		goto fail;
 	}
 	int sp[2] = { -1, -1 };
-	int pidfd = -1;
-	struct box_init_args a = { .ctl_fd = -1,
-				   .init_exe = host->init_exe,
-				   .rootfs = spec->rootfs,
-				   .seccomp_fd = -1 };
+	struct box_clone c = { .a = { .ctl_fd = -1,
+				      .init_exe = host->init_exe,
+				      .rootfs = spec->rootfs,
+				      .seccomp_fd = -1 },
+			       .netfd = -1 };
+	c.a.rootfs.image_fd = -1;
 	step = "export the seccomp programs";
 	if (spec->seccomp &&
-	    (r = a.seccomp_fd = seccomp_export_shared(spec->seccomp)) < 0)
+	    (r = c.a.seccomp_fd = seccomp_export_shared(spec->seccomp)) < 0)
 		goto fail;
 	step = "mount the image";
-	a.rootfs.image_fd = -1;
 	if (spec->image) {
 		r = host->images ? image_mount_get(host->images, spec->image,
-						   &a.rootfs.image_fd)
+						   &c.a.rootfs.image_fd)
 				 : -ENOTSUP;
 		if (r < 0)
 			goto fail;
@@ -232,104 +360,66 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	}
 	step = "open the box cgroup";
 	r = fault_inject(step);
-	a.ntasks_fds = r < 0 ? r : cgroup_box_open_tasks(b->cg, a.tasks_fds);
-	if (a.ntasks_fds < 0) {
-		r = a.ntasks_fds;
-		if (a.rootfs.image_fd >= 0)
-			close(a.rootfs.image_fd);
-		goto fail;
+	c.a.ntasks_fds =
+		r < 0 ? r : cgroup_box_open_tasks(b->cg, c.a.tasks_fds);
+	if (c.a.ntasks_fds < 0) {
+		r = c.a.ntasks_fds;
+		c.a.ntasks_fds = 0;
+		goto fail_clone;
 	}
-	step = "bring up loopback";
-	int netfd = spec->net == BOX_NET_HOST
-			    ? fcntl(host->net.host, F_DUPFD_CLOEXEC, 3)
-			    : netns_take(&host->net);
-	if (netfd >= 0 && spec->net == BOX_NET_FILTERED) {
-		step = "open the ways out";
-		int err = egress_open(&host->net, netfd, b->egress);
-		if (err < 0) {
-			close(netfd);
-			netfd = err;
-		}
+	c.netfd = box_take_net(host, spec->net, b->egress, &step);
+	if (c.netfd < 0) {
+		r = c.netfd;
+		goto fail_clone;
 	}
-	if (netfd >= 0) {
-		/* Made in the box's namespace, where CRIU finds sockets when
-		 * it hibernates the box. */
-		step = "create the control socket";
-		int err = fault_inject(step);
-		if (err == 0)
-			err = box_ctl_pair(host, netfd, sp, &b->ctl_ino);
-		if (err < 0) {
-			close(netfd);
-			netfd = err;
-		}
-		b->ctl = sp[0];
-		a.ctl_fd = sp[1];
-	}
-	pid_t pid = -1;
-	if (netfd < 0) {
-		r = netfd;
-	} else {
-		struct clone_ctx ctx = { host, b, &pidfd };
-		step = "clone the box";
-		r = fault_inject(step);
-		if (r == 0 && b->held)
-			pid = clone_from_zygote(host, b, &a, netfd, &pidfd);
-		/* A zygote that cannot make it leaves it to the daemon, but
-		 * for one lost with the request: what it may have cloned
-		 * waits on this control socket. */
-		if (pid == -ECONNABORTED)
-			r = pid;
-		b->held = b->held && pid > 0;
-		b->spec.held = b->held;
-		if (r == 0 && !b->held)
-			pid = netns_clone_into(&host->net, netfd, clone_box,
-					       &ctx);
-		if (pid == 0) {
-			close(sp[0]);
-			box_init_exec(box_init_prepare(&a));
-		}
-		if (pid < 0 && r == 0)
-			r = pid;
-		close(netfd);
-	}
-	if (sp[1] >= 0)
-		close(sp[1]);
-	if (a.rootfs.image_fd >= 0)
-		close(a.rootfs.image_fd);
-	for (int i = 0; i < a.ntasks_fds; i++)
-		close(a.tasks_fds[i]);
-	if (pid < 0)
-		goto fail;
-	b->pid = pid;
-	step = "watch the box's init";
-	r = fault_inject(step);
-	if (r == 0)
-		r = sd_event_add_child_pidfd(host->event, &b->child_src, pidfd,
-					     WEXITED, box_on_child, b);
-	if (r < 0) {
-		/* Without a child source nobody would reap it. */
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
-		close(pidfd);
-		goto fail;
-	}
-	sd_event_source_set_child_pidfd_own(b->child_src, true);
-	sd_event_source_set_child_process_own(b->child_src, true);
+	/* Made in the box's namespace, where CRIU finds sockets when it
+	 * hibernates the box. */
+	step = "create the control socket";
+	if ((r = fault_inject(step)) < 0 ||
+	    (r = box_ctl_pair(host, c.netfd, sp, &b->ctl_ino)) < 0)
+		goto fail_clone;
+	b->ctl = sp[0];
+	c.a.ctl_fd = sp[1];
 
-	step = "write the id maps";
-	if ((r = fault_inject(step)) < 0 ||
-	    (r = userns_write_maps(pid, (uint32_t)b->uid_base)) < 0)
+	step = "clone the box";
+	if ((r = fault_inject(step)) < 0)
+		goto fail_clone;
+	if (b->held) {
+		struct box_clone *kept = malloc(sizeof(*kept));
+		struct zygote_box zb = {
+			.ctl = c.a.ctl_fd,
+			.net = c.netfd,
+			.init_exe = c.a.init_exe,
+			.cgroup = host->into_cgroup ? cgroup_box_dirfd(b->cg)
+						    : -1,
+			.tasks_fds = c.a.tasks_fds,
+			.ntasks_fds = c.a.ntasks_fds,
+			.seccomp_fd = c.a.seccomp_fd,
+			.rootfs = &c.a.rootfs,
+		};
+		r = kept ? zygote_clone(host->zygote, &zb, on_cloned, b)
+			 : -ENOMEM;
+		if (r == 0) {
+			*kept = c;
+			b->cloning = kept;
+			*out = b;
+			return 0;
+		}
+		free(kept);
+		without_zygote(b, r);
+	}
+	int pidfd = -1;
+	pid_t pid = clone_here(b, &c, &pidfd);
+	release_clone(&c);
+	if (pid < 0) {
+		r = pid;
+		goto fail;
+	}
+	r = start_init(b, pid, pidfd, &step);
+	if (r < 0 && b->child_src)
 		goto fail_child;
-	step = "watch the control socket";
-	if ((r = fault_inject(step)) < 0 ||
-	    (r = sd_event_add_io(host->event, &b->ctl_src, b->ctl, EPOLLIN,
-				 box_on_ctl, b)) < 0)
-		goto fail_child;
-	struct init_msg go = { .op = INIT_GO };
-	step = "start the box's init";
-	if ((r = fault_inject(step)) < 0 ||
-	    (r = box_send_to_init(b, &go, NULL, NULL, 0)) < 0)
-		goto fail_child;
+	if (r < 0)
+		goto fail;
 	*out = b;
 	return 0;
 
@@ -341,6 +431,8 @@ fail_child:
 	b->ready = true;
 	box_destroy(b);
 	return r;
+fail_clone:
+	release_clone(&c);
 fail:
 	log_errno(LOG_ERR, r, "box %s: cannot %s", b->name, step);
 	box_drop_cgroup(host, b->cg);

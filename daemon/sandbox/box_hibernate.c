@@ -305,19 +305,10 @@ int box_restore_start(struct box_host *host, const struct box_spec *spec,
 		a.ntasks = 0;
 		goto fail;
 	}
-	step = "bring up loopback";
-	if (spec->net == BOX_NET_HOST)
-		a.netfd = fcntl(host->net.host, F_DUPFD_CLOEXEC, 3);
-	else
-		a.netfd = netns_take(&host->net);
+	a.netfd = box_take_net(host, spec->net, p->egress, &step);
 	if (a.netfd < 0) {
 		r = a.netfd;
 		goto fail;
-	}
-	if (spec->net == BOX_NET_FILTERED) {
-		step = "open the ways out";
-		if ((r = egress_open(&host->net, a.netfd, p->egress)) < 0)
-			goto fail;
 	}
 	step = "create the control socket";
 	if ((r = box_ctl_pair(host, a.netfd, sp, &p->ctl_ino)) < 0)

@@ -49,6 +49,8 @@ struct box {
 	bool frozen;   /* asked to freeze, not thawed since */
 	bool host_net; /* in the daemon's network namespace */
 	bool held;     /* holds an interpreter from the zygote, not yet run */
+	/* while the zygote clones its first process (box_create.c) */
+	struct box_clone *cloning;
 	box_ready_fn on_ready;
 	box_died_fn on_died;
 	void *userdata;
@@ -65,6 +67,11 @@ void box_free(struct box *b);
 int box_on_child(sd_event_source *s, const siginfo_t *si, void *userdata);
 /* A message from the init on the control socket. */
 int box_on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+/* Its set-up failed after box_create returned: a first process it watches
+ * is killed, and the owner hears of it as of any set-up failure
+ * (box_ready_fn); with no process, a box its owner has destroyed already
+ * goes now. */
+void box_set_up_failed(struct box *b, int err, const char *what);
 int box_send_to_init(struct box *b, const struct init_msg *m,
 		     const void *payload, const int *fds, int nfds);
 

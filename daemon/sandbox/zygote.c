@@ -37,9 +37,9 @@ extern const char zygote_module[];
 extern const size_t zygote_module_len;
 INCBIN(zygote_module, ISOL8_ZYGOTE_MODULE);
 
-/* How long a box's clone may take the zygote: a few hundred microseconds
- * normally; the event loop waits, so a zygote that does not answer in
- * time is given up. */
+/* How long the oldest request may wait for its answer: a clone takes the
+ * zygote a millisecond or two; one that does not answer in time is given
+ * up. */
 #define ZYGOTE_ANSWER_MS 2000
 /* How long the daemon waits at start for the zygote to serve. */
 #define ZYGOTE_START_MS 5000
@@ -56,11 +56,21 @@ struct zygote {
 	bool ready;
 	bool given_up; /* its boxes failed: not started again */
 	uint64_t started_usec;
-	unsigned again_s;	/* the wait before the next start */
-	sd_event_source *hello; /* its first message, until ready */
+	unsigned again_s; /* the wait before the next start */
+	/* its socket: the first message says it serves, then the answers */
+	sd_event_source *sock_src;
 	sd_event_source *output;
 	sd_event_source *exit;
-	sd_event_source *again; /* the next start, while it waits */
+	sd_event_source *again;	   /* the next start, while it waits */
+	sd_event_source *deadline; /* the oldest request's answer is late */
+	/* the requests sent, oldest first: it answers them in that order */
+	struct zygote_wait *waiting, **waiting_end;
+};
+
+struct zygote_wait {
+	struct zygote_wait *next;
+	zygote_cloned_fn done;
+	void *userdata;
 };
 
 /* The zygote's mount namespace: / and /usr read-only (Python, as root,
@@ -171,22 +181,106 @@ static void run_zygote(int sock, void *arg)
 	zygote_main(sock, a->out, a->argv, a->envp);
 }
 
-static int on_hello(sd_event_source *s, int fd, uint32_t revents,
-		    void *userdata)
+static void kill_it(struct zygote *z);
+
+/* The deadline counts from the last answer, or from the request sent to a
+ * zygote that had none to answer. */
+static void arm_deadline(struct zygote *z)
+{
+	int r = z->waiting ? sd_event_source_set_time_relative(
+				     z->deadline, ZYGOTE_ANSWER_MS * 1000ULL)
+			   : 0;
+	if (r >= 0)
+		r = sd_event_source_set_enabled(z->deadline,
+						z->waiting ? SD_EVENT_ONESHOT
+							   : SD_EVENT_OFF);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot time the python zygote");
+		kill_it(z);
+	}
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s, (void)usec;
+	log_err("the python zygote does not answer; stopping it");
+	kill_it(userdata);
+	return 0;
+}
+
+static struct zygote_wait *oldest_request(struct zygote *z)
+{
+	struct zygote_wait *w = z->waiting;
+	if (w)
+		z->waiting = w->next;
+	if (!z->waiting)
+		z->waiting_end = &z->waiting;
+	return w;
+}
+
+/* Every request still waiting fails: the zygote ended, or was stopped.
+ * What it may have cloned waits on its box's control socket. */
+static void fail_waiting(struct zygote *z)
+{
+	struct zygote_wait *w;
+	while ((w = oldest_request(z))) {
+		w->done(-ECONNABORTED, -1, w->userdata);
+		free(w);
+	}
+}
+
+/* One answer for the oldest request; false when there is none to read or
+ * the zygote was stopped. */
+static bool take_answer(struct zygote *z)
+{
+	struct zygote_answer ans;
+	struct iovec in = { &ans, sizeof(ans) };
+	size_t n = 0;
+	int pidfd = -1;
+	ssize_t k = fd_pass_recv(z->sock, &in, 1, &pidfd, 1, &n, MSG_DONTWAIT);
+	if (k == -EAGAIN || k == -EINTR)
+		return false;
+	if (k != (ssize_t)sizeof(ans) || (ans.pid > 0) != (n == 1) ||
+	    ans.pid == 0 || !z->waiting) {
+		if (n == 1)
+			close(pidfd);
+		/* An end of file is the zygote's end: its exit source fails
+		 * what waits. */
+		if (k != 0)
+			log_err("the python zygote answers out of turn or in "
+				"bad shape; stopping it");
+		kill_it(z);
+		return false;
+	}
+	struct zygote_wait *w = oldest_request(z);
+	w->done(ans.pid, ans.pid > 0 ? pidfd : -1, w->userdata);
+	free(w);
+	return z->sock >= 0;
+}
+
+static int on_sock(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	(void)revents;
 	struct zygote *z = userdata;
+	if (z->ready) {
+		while (take_answer(z))
+			;
+		if (z->sock >= 0)
+			arm_deadline(z);
+		return 0;
+	}
 	struct zygote_answer ans;
 	struct iovec iov = { &ans, sizeof(ans) };
 	size_t n = 0;
 	ssize_t k = fd_pass_recv(fd, &iov, 1, NULL, 0, &n, MSG_DONTWAIT);
 	if (k == -EAGAIN)
 		return 0;
-	/* Requests are answered in zygote_clone from now on. */
-	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	if (k == (ssize_t)sizeof(ans) && ans.pid == 0) {
 		z->ready = true;
 		log_info("the python zygote serves");
+	} else {
+		/* Its exit source follows. */
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	}
 	return 0;
 }
@@ -217,10 +311,14 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents,
 	return 0;
 }
 
+/* What still waits is failed by the exit source (on_ended), from the
+ * loop, not from inside a caller. */
 static void stop(struct zygote *z)
 {
 	z->ready = false;
-	z->hello = sd_event_source_disable_unref(z->hello);
+	z->sock_src = sd_event_source_disable_unref(z->sock_src);
+	if (z->deadline)
+		sd_event_source_set_enabled(z->deadline, SD_EVENT_OFF);
 	if (z->sock >= 0)
 		close(z->sock);
 	z->sock = -1;
@@ -275,6 +373,7 @@ static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 				     : "python boxes start their own "
 				       "interpreter until it starts again");
 	forget(z);
+	fail_waiting(z);
 	if (!z->given_up)
 		start_later(z);
 	return 0;
@@ -294,7 +393,7 @@ static int on_again(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Forks the zygote; with wait, waits for it to serve (at most
- * ZYGOTE_START_MS), else it serves once it says so (on_hello). */
+ * ZYGOTE_START_MS), else it serves once it says so (on_sock). */
 static int spawn(struct zygote *z, bool wait)
 {
 	int pp[2];
@@ -315,16 +414,19 @@ static int spawn(struct zygote *z, bool wait)
 		sd_event_source_set_io_fd_own(z->output, true);
 	else
 		close(pp[0]);
+	/* A full socket is a busy zygote: the box is made without it. */
+	if (r >= 0 && fcntl(z->sock, F_SETFL, O_NONBLOCK) < 0)
+		r = -errno;
 	if (r >= 0)
-		r = sd_event_add_io(z->event, &z->hello, z->sock, EPOLLIN,
-				    on_hello, z);
+		r = sd_event_add_io(z->event, &z->sock_src, z->sock, EPOLLIN,
+				    on_sock, z);
 	if (r < 0) {
 		forget(z);
 		return r;
 	}
 	struct pollfd p = { .fd = z->sock, .events = POLLIN };
 	if (wait && poll(&p, 1, ZYGOTE_START_MS) == 1)
-		on_hello(z->hello, z->sock, (uint32_t)p.revents, z);
+		on_sock(z->sock_src, z->sock, (uint32_t)p.revents, z);
 	return 0;
 }
 
@@ -361,11 +463,20 @@ int zygote_start(sd_event *event, const char *const *argv,
 	z->event = event;
 	z->sock = -1;
 	z->again_s = AGAIN_FIRST_S;
+	z->waiting_end = &z->waiting;
 	z->argv = copy_strv(argv);
 	z->envp = copy_strv(env);
+	int r = z->argv && z->envp ? 0 : -ENOMEM;
+	if (r == 0)
+		r = sd_event_add_time_relative(
+			event, &z->deadline, CLOCK_MONOTONIC,
+			ZYGOTE_ANSWER_MS * 1000ULL, 0, on_deadline, z);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(z->deadline, SD_EVENT_OFF);
 	/* Python starts in tens of milliseconds: the first pooled boxes,
 	 * built as soon as the daemon serves, come from the zygote too. */
-	int r = z->argv && z->envp ? spawn(z, true) : -ENOMEM;
+	if (r >= 0)
+		r = spawn(z, true);
 	if (r < 0) {
 		zygote_free(z);
 		return r;
@@ -379,31 +490,8 @@ bool zygote_ready(const struct zygote *z)
 	return z && z->ready;
 }
 
-/* Sends the request and waits for the answer: the zygote's (a pid, or its
- * -errno), or -ECONNABORTED when none came in time or in shape. */
-static pid_t ask(struct zygote *z, const struct zygote_request *rq,
-		 const int *fds, size_t nfds, int *pidfd)
-{
-	struct iovec out = { (void *)rq, sizeof(*rq) };
-	if (fd_pass_send(z->sock, &out, 1, fds, nfds) < 0)
-		return -ECONNABORTED;
-	struct pollfd p = { .fd = z->sock, .events = POLLIN };
-	if (poll(&p, 1, ZYGOTE_ANSWER_MS) != 1)
-		return -ECONNABORTED;
-	struct zygote_answer ans;
-	struct iovec in = { &ans, sizeof(ans) };
-	size_t n = 0;
-	ssize_t k = fd_pass_recv(z->sock, &in, 1, pidfd, 1, &n, MSG_DONTWAIT);
-	if (k != (ssize_t)sizeof(ans) || (ans.pid > 0) != (n == 1) ||
-	    ans.pid == 0) {
-		if (n == 1)
-			close(*pidfd);
-		return -ECONNABORTED;
-	}
-	return ans.pid;
-}
-
-pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd)
+int zygote_clone(struct zygote *z, const struct zygote_box *b,
+		 zygote_cloned_fn done, void *userdata)
 {
 	if (!zygote_ready(z))
 		return -ESRCH;
@@ -435,12 +523,23 @@ pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd)
 		return -E2BIG;
 	for (int i = 0; i < b->ntasks_fds; i++)
 		fds[n++] = b->tasks_fds[i];
-	pid_t pid = ask(z, &rq, fds, n, pidfd);
-	if (pid == -ECONNABORTED) {
-		log_err("the python zygote does not answer; stopping it");
-		kill_it(z);
+	struct zygote_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	struct iovec out = { &rq, sizeof(rq) };
+	int r = fd_pass_send(z->sock, &out, 1, fds, n);
+	if (r < 0) {
+		free(w);
+		return r;
 	}
-	return pid;
+	w->done = done;
+	w->userdata = userdata;
+	bool first = !z->waiting;
+	*z->waiting_end = w;
+	z->waiting_end = &w->next;
+	if (first)
+		arm_deadline(z);
+	return 0;
 }
 
 void zygote_give_up(struct zygote *z, int err, const char *what)
@@ -460,7 +559,12 @@ void zygote_free(struct zygote *z)
 	if (!z)
 		return;
 	forget(z);
+	/* At the daemon's end: their boxes go with it. */
+	struct zygote_wait *w;
+	while ((w = oldest_request(z)))
+		free(w);
 	z->again = sd_event_source_disable_unref(z->again);
+	z->deadline = sd_event_source_disable_unref(z->deadline);
 	environment_free(z->argv);
 	environment_free(z->envp);
 	free(z);

@@ -55,12 +55,19 @@ int zygote_start(sd_event *event, const char *const *argv,
 		 const char *const *envp, struct zygote **out);
 /* Whether it serves now: started, not ended. */
 bool zygote_ready(const struct zygote *z);
-/* Clones a box's first process: its pid with *pidfd, or -errno.  Waits
- * for the zygote's answer, at most ZYGOTE_ANSWER_MS; a zygote that fails
- * to answer is stopped, and -ECONNABORTED returned: it may have cloned a
- * process that waits on b->ctl, which the caller is then not to hand to
- * another. */
-pid_t zygote_clone(struct zygote *z, const struct zygote_box *b, int *pidfd);
+/* The answer to zygote_clone, from the event loop: the box's first
+ * process (pid and its pidfd, which done owns), or pid -errno and pidfd
+ * -1.  -ECONNABORTED: the zygote gave no answer in time or in shape, or
+ * ended; it may have cloned a process that waits on the box's control
+ * socket, which is then not to be handed to another. */
+typedef void (*zygote_cloned_fn)(pid_t pid, int pidfd, void *userdata);
+/* Asks the zygote to clone a box's first process.  0: sent, and done is
+ * called once with the answer (answers come in the order asked; one 2 s
+ * late stops the zygote), unless zygote_free comes first.
+ * -errno: nothing was sent (-EAGAIN: the zygote has too many requests
+ * waiting), and done is not called. */
+int zygote_clone(struct zygote *z, const struct zygote_box *b,
+		 zygote_cloned_fn done, void *userdata);
 /* Boxes made from it fail (their interpreter did not start, for what:
  * err): it is stopped for good, and later boxes start their own
  * interpreter. */

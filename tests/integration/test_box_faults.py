@@ -90,6 +90,37 @@ def test_failed_step_leaks_nothing(start_daemon, step):
     assert d.health()["status"] == "ok"
 
 
+# What makes a python box once the zygote has cloned its first process:
+# the daemon goes on from the zygote's answer, on the event loop.
+AFTER_ZYGOTE = ["watch the box's init", "write the id maps",
+                "watch the control socket", "start the box's init"]
+ZYGOTE_POOL = {"pool": {"size": {"python": 1, "node": 0, "bun": 0,
+                                 "deno": 0, "bash": 0},
+                        "demand": {"grow": False}}}
+
+
+@pytest.mark.parametrize("step", AFTER_ZYGOTE)
+def test_failed_step_after_the_zygote_leaks_nothing(start_daemon, step):
+    d = start_daemon(pool=True, config=ZYGOTE_POOL,
+                     env={"ISOL8D_FAULT": step})
+    assert wait_until(lambda: "the python zygote serves" in d.stderr(), 10)
+    with d.client(timeout=30) as c:
+        msg = c.call("execute", {"request": {"runtime": "python",
+                                              "code": "print(1)"}})
+    assert "error" in msg, msg
+    before = settled_snapshot(d.pid)
+    for _ in range(3):
+        with d.client(timeout=30) as c:
+            msg = c.call("execute", {"request": {"runtime": "python",
+                                                  "code": "print(1)"}})
+        err = msg["error"]
+        assert err["code"] == -32603, err
+        assert f"{step}: Input/output error" in err["message"], err
+    assert wait_until(lambda: snapshot(d.pid) == before, 5), \
+        (before, snapshot(d.pid))
+    assert d.health()["status"] == "ok"
+
+
 def test_healthy_runs_leak_nothing(daemon):
     assert execute(daemon)["result"]["stdout"] == "hi\n"
     before = settled_snapshot(daemon.pid)

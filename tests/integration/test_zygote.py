@@ -8,11 +8,13 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 
 import pytest
 
 from execute_helpers import execute, execute_many
-from isol8_harness import children_of, daemon_helpers, wait_until
+from isol8_harness import (box_cgroups, children_of, daemon_cgroup_dirs,
+                           daemon_helpers, wait_until)
 from pool_helpers import key_of, settled, status
 
 ZYGOTE = ("isol8d-zygote",)
@@ -50,6 +52,12 @@ def zygote_of(d):
     pids = daemon_helpers(d.pid, ZYGOTE)
     assert len(pids) == 1, pids
     return pids[0]
+
+
+def box_count(d):
+    """The boxes whose cgroups are below the daemon's."""
+    return len({b for bs in box_cgroups(daemon_cgroup_dirs(d.pid)).values()
+                for b in bs if "/" not in b})
 
 
 def session(d):
@@ -251,6 +259,50 @@ def test_boxes_go_on_when_the_zygote_dies(start_daemon):
     os.kill(z2, signal.SIGKILL)
     assert wait_until(lambda: "the python zygote starts again in 2 s"
                       in d.stderr(), 5), d.stderr()
+
+
+def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
+    """The daemon asks the zygote for a box and goes on serving: with the
+    zygote stopped (SIGSTOP), a python run waits for its box while a bash
+    run is served.  Given no answer for 2 s, the zygote is stopped, and the
+    daemon makes the waiting run's box itself: the run succeeds with an
+    interpreter of its own.  Nothing of the lost request stays; the zygote
+    starts again, and python runs get boxes from it."""
+    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
+                    "demand": {"grow": False}}}
+    d = start_daemon(pool=True, config=cfg)
+    settled(d)
+    z = zygote_of(d)
+    os.kill(z, signal.SIGSTOP)
+    # Served by the pool, whose new box then waits for the zygote.
+    assert execute(d, {"runtime": "python", "code": "print(1)"})[
+        "stdout"] == "1\n"
+    waiting = {}
+
+    def python_run():
+        waiting["result"] = execute(d, {"runtime": "python", "code": SELF})
+
+    t = threading.Thread(target=python_run)
+    t.start()
+    try:
+        # The pool's new box and the run's.
+        assert wait_until(lambda: box_count(d) == 2, 10)
+        r = execute(d, {"runtime": "bash", "code": "echo hi"})
+        assert r["stdout"] == "hi\n"
+        assert "result" not in waiting, "the python run ended before bash's"
+    finally:
+        t.join(30)
+    s = json.loads(waiting["result"]["stdout"])
+    assert not s["zygote"] and s["pid"] == 2, s
+    assert "the python zygote does not answer; stopping it" in d.stderr()
+    assert wait_until(lambda: not os.path.exists(f"/proc/{z}"), 5)
+    assert wait_until(lambda: d.stderr().count("the python zygote serves")
+                      == 2, 10), d.stderr()
+    assert wait_until(lambda: json.loads(execute(
+        d, {"runtime": "python", "code": SELF})["stdout"])["zygote"], 10)
+    # Left: the box the pool holds, no other.
+    assert key_of(settled(d), "python")["ready"] == 1
+    assert wait_until(lambda: box_count(d) == 1, 5)
 
 
 def test_no_zygote_when_turned_off(start_daemon):
