@@ -7,6 +7,7 @@
 #include "log.h"
 #include "rpc.h"
 #include "rpc_call.h"
+#include "sandbox/fd_pass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,26 +102,6 @@ static int outbuf_reserve(struct outbuf *o, size_t more)
 	return 0;
 }
 
-/* Sends len bytes of data with fd attached to the first of them. */
-static ssize_t send_with_fd(int sock, const uint8_t *data, size_t len, int fd)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u = { 0 };
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
 static void drop_pass_fd(struct outbuf *o)
 {
 	if (o->pass_fd >= 0)
@@ -138,17 +119,13 @@ static int flush_output(struct connection *c)
 		if (o->pass_fd >= 0 && o->pass_at > o->off &&
 		    o->pass_at - o->off < len)
 			len = o->pass_at - o->off;
-		ssize_t n = with_fd ? send_with_fd(c->fd, o->data + o->off, len,
-						   o->pass_fd)
-				    : send(c->fd, o->data + o->off, len,
-					   MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return 0;
-			return -errno;
-		}
+		/* The socket does not block (server.c's accept4). */
+		struct iovec iov = { o->data + o->off, len };
+		ssize_t n = fd_pass_send(c->fd, &iov, 1, &o->pass_fd, with_fd);
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return (int)n;
 		if (with_fd && n > 0)
 			drop_pass_fd(o);
 		o->off += (size_t)n;

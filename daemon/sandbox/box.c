@@ -5,6 +5,7 @@
 #include "cgroup.h"
 #include "init_proto.h"
 #include "cleanup.h"
+#include "fd_pass.h"
 #include "image_mount.h"
 #include "log.h"
 #include "net/egress.h"
@@ -395,24 +396,20 @@ static bool read_ctl(struct box *b)
 {
 	struct init_msg m;
 	char payload[512];
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
 	struct iovec iov[2] = { { &m, sizeof(m) },
 				{ payload, sizeof(payload) } };
-	struct msghdr mh = { .msg_iov = iov,
-			     .msg_iovlen = 2,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n = recvmsg(b->ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return false;
 	int passed = -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c;
-	     c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&passed, CMSG_DATA(c), sizeof(int));
+	size_t nfds = 0;
+	ssize_t n =
+		fd_pass_recv(b->ctl, iov, 2, &passed, 1, &nfds, MSG_DONTWAIT);
+	if (n == -EAGAIN)
+		return false;
+	if (n == -EBADMSG) {
+		log_warn("box %s: a message from its init did not fit; "
+			 "dropped",
+			 b->name);
+		return true;
+	}
 	if (n < (ssize_t)sizeof(m)) {
 		/* The init closed its end: it is exiting; the child source
 		 * reports the death. */
@@ -441,26 +438,12 @@ int box_send_to_init(struct box *b, const struct init_msg *m,
 {
 	struct iovec iov[2] = { { (void *)m, sizeof(*m) },
 				{ (void *)payload, m->len } };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
-	} u;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = m->len ? 2 : 1 };
-	if (nfds > 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-	}
 	/* The init answers promptly and the socket buffer holds many
-	 * requests, so a full buffer means the box is wedged. */
-	if (sendmsg(b->ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
+	 * requests, so a full buffer (the daemon's end does not block)
+	 * means the box is wedged. */
+	ssize_t n =
+		fd_pass_send(b->ctl, iov, m->len ? 2 : 1, fds, (size_t)nfds);
+	return n < 0 ? (int)n : 0;
 }
 
 bool box_holds_interpreter(const struct box *b)

@@ -121,10 +121,19 @@ int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
 		 uint64_t *peer_ino)
 {
 	int r = netns_call_in(&host->net, netfd, ctl_pair, sp);
+	if (r < 0)
+		return r;
+	/* The daemon's end never blocks the event loop. */
 	struct stat st;
-	if (r == 0 && fstat(sp[1], &st) == 0)
-		*peer_ino = st.st_ino;
-	return r;
+	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0 || fstat(sp[1], &st) < 0) {
+		r = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		sp[0] = sp[1] = -1;
+		return r;
+	}
+	*peer_ino = st.st_ino;
+	return 0;
 }
 
 int box_restored(struct box_host *host, const struct box_restored_parts *p,

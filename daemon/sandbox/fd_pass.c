@@ -10,8 +10,8 @@ union fd_cmsg {
 	char buf[CMSG_SPACE(FD_PASS_MAX * sizeof(int))];
 };
 
-int fd_pass_send(int sock, const struct iovec *iov, size_t niov, const int *fds,
-		 size_t nfds)
+ssize_t fd_pass_send(int sock, const struct iovec *iov, size_t niov,
+		     const int *fds, size_t nfds)
 {
 	union fd_cmsg u;
 	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
@@ -32,7 +32,7 @@ int fd_pass_send(int sock, const struct iovec *iov, size_t niov, const int *fds,
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	return n < 0 ? -errno : n;
 }
 
 ssize_t fd_pass_recv(int sock, const struct iovec *iov, size_t niov, int *fds,

@@ -10,9 +10,11 @@
 /* The most fds one message carries. */
 #define FD_PASS_MAX 16
 
-/* Sends iov with nfds fds (none: nfds 0), without SIGPIPE.  0 or -errno. */
-int fd_pass_send(int sock, const struct iovec *iov, size_t niov, const int *fds,
-		 size_t nfds);
+/* Sends iov with nfds fds (none: nfds 0), without SIGPIPE.  The bytes sent
+ * (on a stream socket, maybe fewer than iov holds; the fds go with the
+ * first of them), or -errno. */
+ssize_t fd_pass_send(int sock, const struct iovec *iov, size_t niov,
+		     const int *fds, size_t nfds);
 /* Receives into iov; up to max fds land in fds[] (close-on-exec), *nfds
  * says how many; fds beyond max are closed.  The bytes read (0: the peer
  * has gone), or -errno: -EBADMSG, all fds closed, when the message did not

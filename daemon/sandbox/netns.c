@@ -74,7 +74,8 @@ static int send_made(int sock, int ns)
 {
 	int err = ns < 0 ? ns : 0;
 	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-	return fd_pass_send(sock, &iov, 1, &ns, ns >= 0);
+	ssize_t n = fd_pass_send(sock, &iov, 1, &ns, ns >= 0);
+	return n < 0 ? (int)n : 0;
 }
 
 /* The maker, a child of the daemon holding only its socket (fd 3) and the

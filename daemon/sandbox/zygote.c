@@ -527,10 +527,10 @@ int zygote_clone(struct zygote *z, const struct zygote_box *b,
 	if (!w)
 		return -ENOMEM;
 	struct iovec out = { &rq, sizeof(rq) };
-	int r = fd_pass_send(z->sock, &out, 1, fds, n);
-	if (r < 0) {
+	ssize_t sent = fd_pass_send(z->sock, &out, 1, fds, n);
+	if (sent < 0) {
 		free(w);
-		return r;
+		return (int)sent;
 	}
 	w->done = done;
 	w->userdata = userdata;

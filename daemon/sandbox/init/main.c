@@ -38,8 +38,9 @@ int init_send(uint32_t op, int32_t value, int32_t status, const void *payload,
 {
 	struct init_msg m = { op, value, status, len };
 	struct iovec iov[2] = { { &m, sizeof(m) }, { (void *)payload, len } };
-	return fd_pass_send(INIT_FD_CTL, iov, len ? 2 : 1, &pass_fd,
-			    pass_fd >= 0);
+	ssize_t n = fd_pass_send(INIT_FD_CTL, iov, len ? 2 : 1, &pass_fd,
+				 pass_fd >= 0);
+	return n < 0 ? (int)n : 0;
 }
 
 void init_send_error(int err, const char *what)
@@ -186,7 +187,7 @@ static pid_t run_held(const struct init_run *run, const char *cwd,
 	struct held_answer ans = { 0 };
 	struct iovec in = { &ans, sizeof(ans) };
 	size_t k = 0;
-	int r = fd_pass_send(INIT_FD_HELD, out, 2, fds, 3);
+	ssize_t r = fd_pass_send(INIT_FD_HELD, out, 2, fds, 3);
 	ssize_t n =
 		r < 0 ? r : fd_pass_recv(INIT_FD_HELD, &in, 1, NULL, 0, &k, 0);
 	close(INIT_FD_HELD);

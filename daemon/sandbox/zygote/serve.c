@@ -78,7 +78,7 @@ static int become_command(int sock, int err, const char *step)
 		ans.err = errno, step = "become dumpable";
 	snprintf(ans.step, sizeof(ans.step), "%s", step);
 	struct iovec out = { &ans, sizeof(ans) };
-	int r = fd_pass_send(sock, &out, 1, NULL, 0);
+	ssize_t r = fd_pass_send(sock, &out, 1, NULL, 0);
 	close(sock);
 	if (ans.err || r < 0)
 		_exit(127);
@@ -225,7 +225,8 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 		}
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
-		int r = fd_pass_send(ZYGOTE_FD, &out, 1, &pidfd, pidfd >= 0);
+		ssize_t r =
+			fd_pass_send(ZYGOTE_FD, &out, 1, &pidfd, pidfd >= 0);
 		if (pidfd >= 0)
 			close(pidfd);
 		if (r < 0)
