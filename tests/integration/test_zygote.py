@@ -305,6 +305,43 @@ def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
     assert wait_until(lambda: box_count(d) == 1, 5)
 
 
+def test_a_box_given_up_while_the_zygote_clones_it_leaves_nothing(
+        start_daemon):
+    """A run whose client leaves while the zygote is still to clone its
+    box: when the answer comes, the process cloned for it is killed and
+    reaped and its cgroup removed; the zygote goes on serving."""
+    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
+                    "demand": {"grow": False}}}
+    d = start_daemon(pool=True, config=cfg)
+    settled(d)
+    z = zygote_of(d)
+    os.kill(z, signal.SIGSTOP)
+    # Served by the pool, whose new box then waits for the zygote.
+    assert execute(d, {"runtime": "python", "code": "print(1)"})[
+        "stdout"] == "1\n"
+    with d.client() as c:
+        c.send("execute", {"request": {"runtime": "python",
+                                       "code": "print(1)"}}, id=1)
+        # The pool's new box and the run's, both waiting.
+        assert wait_until(lambda: box_count(d) == 2, 10)
+    # The client has gone: the run's box is given up, its making not yet
+    # answered.  Then the zygote answers both.
+    assert wait_until(
+        lambda: d.health()["capacity"]["executions"] == 0, 10)
+    assert box_count(d) == 2
+    os.kill(z, signal.SIGCONT)
+    assert key_of(settled(d), "python")["ready"] == 1
+    assert wait_until(lambda: box_count(d) == 1, 5)
+    zombies = [p for p in children_of(d.pid)
+               if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
+               == "Z"]
+    assert zombies == []
+    assert "does not answer" not in d.stderr(), d.stderr()
+    assert zygote_of(d) == z
+    r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
+    assert r["zygote"], r
+
+
 def test_no_zygote_when_turned_off(start_daemon):
     """pool.zygote false: no zygote; pooled python boxes start their own
     interpreter."""
