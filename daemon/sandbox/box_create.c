@@ -136,6 +136,13 @@ int box_ctl_pair(struct box_host *host, int netfd, int sp[2],
 	return 0;
 }
 
+static void kill_and_reap(pid_t pid, int pidfd)
+{
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	waitpid(pid, NULL, 0);
+	close(pidfd);
+}
+
 int box_restored(struct box_host *host, const struct box_restored_parts *p,
 		 box_died_fn died, void *userdata, struct box **out)
 {
@@ -165,10 +172,7 @@ int box_restored(struct box_host *host, const struct box_restored_parts *p,
 			  b->name);
 		if (!b->child_src) {
 			/* Nobody else would reap it. */
-			syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL,
-				0);
-			waitpid(p->pid, NULL, 0);
-			close(p->pidfd);
+			kill_and_reap(p->pid, p->pidfd);
 			b->dead = true;
 		}
 		b->on_died = NULL;
@@ -216,13 +220,6 @@ static pid_t clone_here(struct box *b, struct box_clone *c, int *pidfd)
 		box_init_exec(box_init_prepare(&c->a));
 	}
 	return pid;
-}
-
-static void kill_and_reap(pid_t pid, int pidfd)
-{
-	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	waitpid(pid, NULL, 0);
-	close(pidfd);
 }
 
 /* From the first process cloned to the init started: the box is watched

@@ -261,13 +261,9 @@ def test_boxes_go_on_when_the_zygote_dies(start_daemon):
                       in d.stderr(), 5), d.stderr()
 
 
-def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
-    """The daemon asks the zygote for a box and goes on serving: with the
-    zygote stopped (SIGSTOP), a python run waits for its box while a bash
-    run is served.  Given no answer for 2 s, the zygote is stopped, and the
-    daemon makes the waiting run's box itself: the run succeeds with an
-    interpreter of its own.  Nothing of the lost request stays; the zygote
-    starts again, and python runs get boxes from it."""
+def zygote_stopped_with_a_box_to_make(start_daemon):
+    """A daemon whose pool holds one python box, and its zygote, stopped
+    (SIGSTOP) once asked for the box that replaces the one a run took."""
     cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
                     "demand": {"grow": False}}}
     d = start_daemon(pool=True, config=cfg)
@@ -277,6 +273,17 @@ def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
     # Served by the pool, whose new box then waits for the zygote.
     assert execute(d, {"runtime": "python", "code": "print(1)"})[
         "stdout"] == "1\n"
+    return d, z
+
+
+def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
+    """The daemon asks the zygote for a box and goes on serving: with the
+    zygote stopped (SIGSTOP), a python run waits for its box while a bash
+    run is served.  Given no answer for 2 s, the zygote is stopped, and the
+    daemon makes the waiting run's box itself: the run succeeds with an
+    interpreter of its own.  Nothing of the lost request stays; the zygote
+    starts again, and python runs get boxes from it."""
+    d, z = zygote_stopped_with_a_box_to_make(start_daemon)
     waiting = {}
 
     def python_run():
@@ -310,15 +317,7 @@ def test_a_box_given_up_while_the_zygote_clones_it_leaves_nothing(
     """A run whose client leaves while the zygote is still to clone its
     box: when the answer comes, the process cloned for it is killed and
     reaped and its cgroup removed; the zygote goes on serving."""
-    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
-                    "demand": {"grow": False}}}
-    d = start_daemon(pool=True, config=cfg)
-    settled(d)
-    z = zygote_of(d)
-    os.kill(z, signal.SIGSTOP)
-    # Served by the pool, whose new box then waits for the zygote.
-    assert execute(d, {"runtime": "python", "code": "print(1)"})[
-        "stdout"] == "1\n"
+    d, z = zygote_stopped_with_a_box_to_make(start_daemon)
     with d.client() as c:
         c.send("execute", {"request": {"runtime": "python",
                                        "code": "print(1)"}}, id=1)
