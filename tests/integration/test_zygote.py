@@ -276,6 +276,13 @@ def zygote_stopped_with_a_box_to_make(start_daemon):
     return d, z
 
 
+def a_run_waits_for_its_box(d):
+    """The run has begun, and its box waits beside the pool's new one (the
+    box the run before used is gone)."""
+    return (d.health()["capacity"]["executions"] == 1 and
+            box_count(d) == 2)
+
+
 def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
     """The daemon asks the zygote for a box and goes on serving: with the
     zygote stopped (SIGSTOP), a python run waits for its box while a bash
@@ -292,8 +299,7 @@ def test_a_zygote_that_does_not_answer_holds_up_no_other_run(start_daemon):
     t = threading.Thread(target=python_run)
     t.start()
     try:
-        # The pool's new box and the run's.
-        assert wait_until(lambda: box_count(d) == 2, 10)
+        assert wait_until(lambda: a_run_waits_for_its_box(d), 10)
         r = execute(d, {"runtime": "bash", "code": "echo hi"})
         assert r["stdout"] == "hi\n"
         assert "result" not in waiting, "the python run ended before bash's"
@@ -321,8 +327,7 @@ def test_a_box_given_up_while_the_zygote_clones_it_leaves_nothing(
     with d.client() as c:
         c.send("execute", {"request": {"runtime": "python",
                                        "code": "print(1)"}}, id=1)
-        # The pool's new box and the run's, both waiting.
-        assert wait_until(lambda: box_count(d) == 2, 10)
+        assert wait_until(lambda: a_run_waits_for_its_box(d), 10)
     # The client has gone: the run's box is given up, its making not yet
     # answered.  Then the zygote answers both.
     assert wait_until(
