@@ -20,13 +20,6 @@ extern char **environ;
 
 #define MAX_IMAGES 4096
 
-static void cleanup_closedir(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define _cleanup_dir_ __attribute__((cleanup(cleanup_closedir)))
-
 /* Reads the one-line file at path into buf (its newline dropped). */
 static int read_line(const char *path, char *buf, size_t len)
 {

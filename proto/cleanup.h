@@ -4,6 +4,7 @@
 #ifndef ISOL8_CLEANUP_H
 #define ISOL8_CLEANUP_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,11 @@ static inline void cleanup_fclose(FILE **f)
 	if (*f)
 		fclose(*f);
 }
+static inline void cleanup_closedir(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
 static inline void cleanup_json(struct json_object **o)
 {
 	if (*o)
@@ -38,6 +44,7 @@ static inline void cleanup_json(struct json_object **o)
 #define _cleanup_free_ __attribute__((cleanup(cleanup_free)))
 #define _cleanup_close_ __attribute__((cleanup(cleanup_close)))
 #define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclose)))
+#define _cleanup_dir_ __attribute__((cleanup(cleanup_closedir)))
 #define _cleanup_json_ __attribute__((cleanup(cleanup_json)))
 
 #define TAKE_PTR(p)                                                            \

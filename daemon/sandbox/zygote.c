@@ -10,6 +10,7 @@
 #include "incbin.h"
 #include "log.h"
 #include "memfd_sealed.h"
+#include "orphans.h"
 #include "runtimes/preload.h"
 #include "zygote_proto.h"
 
@@ -71,6 +72,7 @@ struct zygote_wait {
 	struct zygote_wait *next;
 	zygote_cloned_fn done;
 	void *userdata;
+	ino_t ctl; /* the inode of the control socket's end sent */
 };
 
 /* The zygote's mount namespace: / and /usr read-only (Python, as root,
@@ -363,6 +365,29 @@ static void start_later(struct zygote *z)
 		log_info("the python zygote starts again in %u s", wait);
 }
 
+/* The processes the zygote cloned for requests it did not answer: the
+ * daemon's children, whose pids only the zygote knew. */
+static void reap_unanswered(const struct zygote *z)
+{
+	size_t n = 0, k = 0;
+	for (const struct zygote_wait *w = z->waiting; w; w = w->next)
+		n++;
+	_cleanup_free_ ino_t *socks = n ? calloc(n, sizeof(*socks)) : NULL;
+	if (!socks) {
+		if (n)
+			log_err("out of memory: processes the python zygote "
+				"cloned before it ended may stay zombies");
+		return;
+	}
+	for (const struct zygote_wait *w = z->waiting; w; w = w->next)
+		socks[k++] = w->ctl;
+	unsigned reaped = orphans_reap(socks, n);
+	if (reaped)
+		log_info("killed and reaped %u process%s the python zygote "
+			 "cloned before it ended",
+			 reaped, reaped == 1 ? "" : "es");
+}
+
 static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
@@ -373,6 +398,7 @@ static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 				     : "python boxes start their own "
 				       "interpreter until it starts again");
 	forget(z);
+	reap_unanswered(z);
 	fail_waiting(z);
 	if (!z->given_up)
 		start_later(z);
@@ -523,9 +549,13 @@ int zygote_clone(struct zygote *z, const struct zygote_box *b,
 		return -E2BIG;
 	for (int i = 0; i < b->ntasks_fds; i++)
 		fds[n++] = b->tasks_fds[i];
+	struct stat ctl;
+	if (fstat(b->ctl, &ctl) < 0)
+		return -errno;
 	struct zygote_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	w->ctl = ctl.st_ino;
 	struct iovec out = { &rq, sizeof(rq) };
 	ssize_t sent = fd_pass_send(z->sock, &out, 1, fds, n);
 	if (sent < 0) {

@@ -60,6 +60,13 @@ def box_count(d):
                 for b in bs if "/" not in b})
 
 
+def zombies_of(d):
+    """The daemon's children that ended and were not reaped."""
+    return [p for p in children_of(d.pid)
+            if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
+            == "Z"]
+
+
 def session(d):
     with d.client() as c:
         msg = c.call("session.create", {"runtime": "python"})
@@ -336,14 +343,34 @@ def test_a_box_given_up_while_the_zygote_clones_it_leaves_nothing(
     os.kill(z, signal.SIGCONT)
     assert key_of(settled(d), "python")["ready"] == 1
     assert wait_until(lambda: box_count(d) == 1, 5)
-    zombies = [p for p in children_of(d.pid)
-               if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
-               == "Z"]
-    assert zombies == []
+    assert zombies_of(d) == []
     assert "does not answer" not in d.stderr(), d.stderr()
     assert zygote_of(d) == z
     r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
     assert r["zygote"], r
+
+
+def test_a_process_the_zygote_cloned_before_it_ended_is_reaped(
+        start_daemon):
+    """A zygote that ends between cloning a box's first process and telling
+    the daemon its pid (ended there by the fault injected, as the OOM
+    killer might end it): the daemon finds that process by the control
+    socket it waits on, kills and reaps it, and makes the box itself.  No
+    zombie is left, and python runs go on."""
+    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
+                    "demand": {"grow": False}}}
+    d = start_daemon(pool=True, config=cfg,
+                     env={"ISOL8D_FAULT": "answer the daemon"})
+    assert wait_until(lambda: "killed and reaped 1 process the python "
+                      "zygote cloned before it ended" in d.stderr(), 10), \
+        d.stderr()
+    assert "the python zygote ended (status 1)" in d.stderr(), \
+        d.stderr()
+    assert key_of(settled(d), "python")["ready"] == 1
+    assert zombies_of(d) == []
+    r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
+    assert not r["zygote"] and r["pid"] == 2, r
+    assert zombies_of(d) == []
 
 
 def test_no_zygote_when_turned_off(start_daemon):

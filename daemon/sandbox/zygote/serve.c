@@ -11,6 +11,7 @@
 #define Py_LIMITED_API 0x03070000
 #include <Python.h>
 
+#include "fault.h"
 #include "sandbox/box_init.h"
 #include "sandbox/fd_pass.h"
 #include "sandbox/init/command_enter.h"
@@ -222,6 +223,10 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 				Py_RETURN_NONE;
 			}
 			PyOS_AfterFork_Parent();
+			/* Tests end it here, as the OOM killer might. */
+			if (ans.pid > 0 &&
+			    fault_inject("answer the daemon") < 0)
+				_exit(1);
 		}
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
