@@ -44,6 +44,15 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds():
+    """CPU seconds every core together has spent busy since boot
+    (/proc/stat: all but idle, iowait and steal)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _, _, irq, softirq = map(
+            int, f.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def raw_call(path, method, rid=1, timeout=5.0, params=None):
     """One request on a fresh connection; returns the response body bytes."""
     req = {"jsonrpc": "2.0", "id": rid, "method": method}

@@ -15,6 +15,7 @@ from bench_common import (
     bare_argv,
     bwrap_argv,
     log,
+    machine_busy_seconds,
     pct,
     pool_key,
     proc_cpu_seconds,
@@ -181,6 +182,19 @@ def back_to_back(argv, n, want=None, env=None):
     return times
 
 
+def loop_cost(argv, n, want=None, env=None):
+    """back_to_back's wall times, and the CPU the whole machine spent per
+    run in ms: the command's, and for isol8ctl the daemon's and its boxes'
+    as well."""
+    busy0 = machine_busy_seconds()
+    times = back_to_back(argv, n, want, env)
+    return times, (machine_busy_seconds() - busy0) * 1000 / n
+
+
+def mean(values):
+    return sum(values) / len(values)
+
+
 def _target_rows():
     """(target, figure text or None, met) per speed target, from
     FIGURES; None: the section measuring it did not run."""
@@ -259,24 +273,33 @@ def section_loop(args):
         for rt, run_args, bare, want in LOOP_CASES:
             ctl = isol8d.ctl("run", *run_args)
             back_to_back(bare, warm, want, CLEAN_ENV)
-            tb = back_to_back(bare, n, want, CLEAN_ENV)
-            tw = [float("nan")]
+            tb, cb = loop_cost(bare, n, want, CLEAN_ENV)
+            tw, cw = [float("nan")], float("nan")
             if have_bwrap:
                 back_to_back(bwrap_argv(bare), warm, want, CLEAN_ENV)
-                tw = back_to_back(bwrap_argv(bare), n, want, CLEAN_ENV)
+                tw, cw = loop_cost(bwrap_argv(bare), n, want, CLEAN_ENV)
             back_to_back(ctl, warm, want)
             k0 = pool_key(conn.call("pool.status"), rt)
-            tc = back_to_back(ctl, n, want)
+            tc, cc = loop_cost(ctl, n, want)
             k1 = pool_key(conn.call("pool.status"), rt)
             hits = k1["hits"] - k0["hits"]
             b50, w50, c50 = pct(tb, .5), pct(tw, .5), pct(tc, .5)
             FIGURES[f"loop_{rt}"] = {"bare": b50, "bwrap": w50, "ctl": c50,
-                                     "hit_rate": hits / n}
+                                     "hit_rate": hits / n,
+                                     "ctl_mean": mean(tc), "ctl_cpu": cc,
+                                     "bare_cpu": cb}
             log(f"   {rt:8} {b50:9.1f} {w50:10.1f} {c50:8.1f} "
                 f"{pct(tc, .9):8.1f} {c50 / b50:9.2f} {c50 / w50:10.2f} "
                 f"{hits:>4}/{n} ({100 * hits / n:.0f}%)")
+            log(f"   {'':8} mean {mean(tb):.1f} / {mean(tw):.1f} / "
+                f"{mean(tc):.1f} ms; CPU per run {cb:.1f} / {cw:.1f} / "
+                f"{cc:.1f} ms (bare / bwrap / isol8ctl)")
             log(f"   {'':8} pool after: target {k1.get('target', '-')}, "
                 f"ready {k1['ready']}, building {k1['building']}")
         log()
         log("   hits: the runs the pool served, from pool.status.")
+        log("   CPU per run: the busy time of all cores over the loop "
+            "(/proc/stat), per run: the daemon's and the boxes' work with "
+            "the command's.  Near cores x mean, the loop is bound by CPU, "
+            "and only less work per run makes it faster.")
         return isol8d.finish()
