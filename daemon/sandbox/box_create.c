@@ -394,6 +394,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 		struct box_clone *kept = malloc(sizeof(*kept));
 		struct zygote_box zb = {
 			.ctl = c.a.ctl_fd,
+			.ctl_ino = b->ctl_ino,
 			.net = c.netfd,
 			.init_exe = c.a.init_exe,
 			.cgroup = host->into_cgroup ? cgroup_box_dirfd(b->cg)

@@ -549,13 +549,10 @@ int zygote_clone(struct zygote *z, const struct zygote_box *b,
 		return -E2BIG;
 	for (int i = 0; i < b->ntasks_fds; i++)
 		fds[n++] = b->tasks_fds[i];
-	struct stat ctl;
-	if (fstat(b->ctl, &ctl) < 0)
-		return -errno;
 	struct zygote_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->ctl = ctl.st_ino;
+	w->ctl = (ino_t)b->ctl_ino;
 	struct iovec out = { &rq, sizeof(rq) };
 	ssize_t sent = fd_pass_send(z->sock, &out, 1, fds, n);
 	if (sent < 0) {

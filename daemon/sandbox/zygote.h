@@ -29,6 +29,7 @@
 #include "rootfs.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -38,6 +39,7 @@ struct zygote;
  * namespace and cgroup it is cloned into. */
 struct zygote_box {
 	int ctl;	      /* the init's end of the control socket */
+	uint64_t ctl_ino;     /* its inode */
 	int net;	      /* its network namespace */
 	int init_exe;	      /* the init's program (init_exe.h) */
 	int cgroup;	      /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
