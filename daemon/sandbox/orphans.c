@@ -46,7 +46,7 @@ static DIR *open_dir(int at, const char *path)
 	return d;
 }
 
-static bool holds_socket(int proc, pid_t pid, const ino_t *socks, size_t n)
+static bool holds_socket(int proc, pid_t pid, const uint64_t *socks, size_t n)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%d/fd", (int)pid);
@@ -57,20 +57,20 @@ static bool holds_socket(int proc, pid_t pid, const ino_t *socks, size_t n)
 		char link[64];
 		ssize_t len = readlinkat(dirfd(fds), e->d_name, link,
 					 sizeof(link) - 1);
-		uintmax_t ino;
+		uint64_t ino;
 		if (len <= 0)
 			continue;
 		link[len] = '\0';
-		if (sscanf(link, "socket:[%" SCNuMAX "]", &ino) != 1)
+		if (sscanf(link, "socket:[%" SCNu64 "]", &ino) != 1)
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (socks[i] == (ino_t)ino)
+			if (socks[i] == ino)
 				return true;
 	}
 	return false;
 }
 
-unsigned orphans_reap(const ino_t *socks, size_t n)
+unsigned orphans_reap(const uint64_t *socks, size_t n)
 {
 	if (n == 0)
 		return 0;

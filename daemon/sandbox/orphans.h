@@ -7,10 +7,10 @@
 #define ISOL8D_ORPHANS_H
 
 #include <stddef.h>
-#include <sys/types.h>
+#include <stdint.h>
 
 /* Kills and reaps each child of this process that holds one of the n
  * sockets (by inode), reading /proc.  The number reaped. */
-unsigned orphans_reap(const ino_t *socks, size_t n);
+unsigned orphans_reap(const uint64_t *socks, size_t n);
 
 #endif

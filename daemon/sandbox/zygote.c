@@ -72,7 +72,7 @@ struct zygote_wait {
 	struct zygote_wait *next;
 	zygote_cloned_fn done;
 	void *userdata;
-	ino_t ctl; /* the inode of the control socket's end sent */
+	uint64_t ctl_ino; /* the control socket's end sent (zygote_box) */
 };
 
 /* The zygote's mount namespace: / and /usr read-only (Python, as root,
@@ -372,7 +372,7 @@ static void reap_unanswered(const struct zygote *z)
 	size_t n = 0, k = 0;
 	for (const struct zygote_wait *w = z->waiting; w; w = w->next)
 		n++;
-	_cleanup_free_ ino_t *socks = n ? calloc(n, sizeof(*socks)) : NULL;
+	_cleanup_free_ uint64_t *socks = n ? calloc(n, sizeof(*socks)) : NULL;
 	if (!socks) {
 		if (n)
 			log_err("out of memory: processes the python zygote "
@@ -380,7 +380,7 @@ static void reap_unanswered(const struct zygote *z)
 		return;
 	}
 	for (const struct zygote_wait *w = z->waiting; w; w = w->next)
-		socks[k++] = w->ctl;
+		socks[k++] = w->ctl_ino;
 	unsigned reaped = orphans_reap(socks, n);
 	if (reaped)
 		log_info("killed and reaped %u process%s the python zygote "
@@ -552,7 +552,7 @@ int zygote_clone(struct zygote *z, const struct zygote_box *b,
 	struct zygote_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->ctl = (ino_t)b->ctl_ino;
+	w->ctl_ino = b->ctl_ino;
 	struct iovec out = { &rq, sizeof(rq) };
 	ssize_t sent = fd_pass_send(z->sock, &out, 1, fds, n);
 	if (sent < 0) {

@@ -5,6 +5,7 @@ import contextlib
 import shutil
 import subprocess
 import time
+from statistics import mean
 
 from bench_common import (
     CLEAN_ENV,
@@ -189,10 +190,6 @@ def loop_cost(argv, n, want=None, env=None):
     busy0 = machine_busy_seconds()
     times = back_to_back(argv, n, want, env)
     return times, (machine_busy_seconds() - busy0) * 1000 / n
-
-
-def mean(values):
-    return sum(values) / len(values)
 
 
 def _target_rows():

@@ -20,6 +20,10 @@ from pool_helpers import key_of, settled, status
 ZYGOTE = ("isol8d-zygote",)
 POOL = {"pool": {"size": {"python": 2, "node": 0, "bun": 0, "deno": 0,
                           "bash": 0}}}
+# One pooled python box, the pool not growing: a run's box is the one the
+# pool asks the zygote for next.
+ONE_PYTHON_BOX = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
+                           "demand": {"grow": False}}}
 NAMESPACES = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup")
 
 # What a box's interpreter says of itself.
@@ -271,9 +275,7 @@ def test_boxes_go_on_when_the_zygote_dies(start_daemon):
 def zygote_stopped_with_a_box_to_make(start_daemon):
     """A daemon whose pool holds one python box, and its zygote, stopped
     (SIGSTOP) once asked for the box that replaces the one a run took."""
-    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
-                    "demand": {"grow": False}}}
-    d = start_daemon(pool=True, config=cfg)
+    d = start_daemon(pool=True, config=ONE_PYTHON_BOX)
     settled(d)
     z = zygote_of(d)
     os.kill(z, signal.SIGSTOP)
@@ -357,9 +359,7 @@ def test_a_process_the_zygote_cloned_before_it_ended_is_reaped(
     killer might end it): the daemon finds that process by the control
     socket it waits on, kills and reaps it, and makes the box itself.  No
     zombie is left, and python runs go on."""
-    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
-                    "demand": {"grow": False}}}
-    d = start_daemon(pool=True, config=cfg,
+    d = start_daemon(pool=True, config=ONE_PYTHON_BOX,
                      env={"ISOL8D_FAULT": "answer the daemon"})
     assert wait_until(lambda: "killed and reaped 1 process the python "
                       "zygote cloned before it ended" in d.stderr(), 10), \
@@ -417,9 +417,7 @@ def test_runs_the_pool_misses_get_boxes_from_the_zygote(start_daemon):
     """Runs the pool cannot serve get a new box made from the zygote, its
     interpreter a copy of the zygote's as a pooled one's, with the
     program's output, exit code and environment its own."""
-    cfg = {"pool": {"size": dict(POOL["pool"]["size"], python=1),
-                    "demand": {"grow": False}}}
-    d = start_daemon(pool=True, config=cfg)
+    d = start_daemon(pool=True, config=ONE_PYTHON_BOX)
     settled(d)
     code = SELF + "import os, sys\nprint(os.environ['WHO'])\nsys.exit(3)\n"
     results = execute_many(d, [({"runtime": "python", "code": code,
