@@ -54,7 +54,8 @@ DAEMON_SRC := $(wildcard daemon/*.c daemon/net/*.c daemon/runtimes/*.c \
 # libc-only parts of the sandbox it shares), compiled into the daemon.
 INIT_SRC := $(wildcard daemon/sandbox/init/*.c) daemon/fault.c daemon/sandbox/fd_pass.c \
 	daemon/sandbox/open_beneath.c daemon/sandbox/privileges.c \
-	daemon/sandbox/seccomp_load.c
+	daemon/sandbox/seccomp_load.c daemon/sandbox/box_init.c \
+	daemon/sandbox/rootfs.c daemon/sandbox/zygote/requests.c
 CTL_SRC := $(wildcard ctl/*.c)
 # Only in isol8ctl-http (ctl/side.h); side_local.c only in isol8ctl.
 CTL_HTTP_SRC := ctl/serve.c ctl/serve_prune.c ctl/remote.c \
@@ -123,8 +124,8 @@ $(KERNEL_HEADERS):
 	ln -sfn /usr/include/asm-generic $@/asm-generic
 	ln -sfn /usr/include/$(shell $(CC) -print-multiarch)/asm $@/asm
 
-$(BUILD)/isol8-init: $(INIT_SRC) $(wildcard daemon/sandbox/init/*.h) \
-		| $(KERNEL_HEADERS)
+$(BUILD)/isol8-init: $(INIT_SRC) $(wildcard daemon/sandbox/init/*.h \
+		daemon/sandbox/zygote/*.h daemon/sandbox/*.h) | $(KERNEL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(INIT_CC) -std=c17 $(WARN) -D_GNU_SOURCE -O2 -D_FORTIFY_SOURCE=2 \
 		-fstack-protector-strong -Iproto -Idaemon \

@@ -352,6 +352,11 @@ static int run(struct daemon *d, const struct options *o)
 	if ((r = start_fetcher(d)) < 0)
 		return r;
 	start_zygote(d);
+	r = zygote_start_forker(d->event, d->boxes.init_exe, &d->boxes.forker);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "cannot start the box forker; the daemon clones "
+			  "boxes itself");
 	r = pool_new(d->event, &d->cfg, &d->boxes, &d->pool);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot set up the warm pool");
@@ -435,6 +440,7 @@ int main(int argc, char **argv)
 		unlink(o.pid_file);
 	json_object_put(d.features_json);
 	zygote_free(d.boxes.zygote);
+	zygote_free(d.boxes.forker);
 	netns_spare_free(&d.boxes.net);
 	sd_event_unref(d.event);
 	cgroup_root_free(d.boxes.cgroups);

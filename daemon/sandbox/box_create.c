@@ -263,9 +263,16 @@ static int start_init(struct box *b, pid_t pid, int pidfd, const char **step)
 /* The daemon makes it, its interpreter to be started in it. */
 static void without_zygote(struct box *b, int err)
 {
-	log_errno(LOG_WARNING, err,
-		  "box %s: the python zygote cannot make it; made without",
-		  b->name);
+	if (b->held)
+		log_errno(LOG_WARNING, err,
+			  "box %s: the python zygote cannot make it; made "
+			  "without",
+			  b->name);
+	else
+		log_errno(LOG_WARNING, err,
+			  "box %s: the box forker cannot make it; the daemon "
+			  "clones it",
+			  b->name);
 	b->held = b->spec.held = false;
 }
 
@@ -390,7 +397,8 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	step = "clone the box";
 	if ((r = fault_inject(step)) < 0)
 		goto fail_clone;
-	if (b->held) {
+	struct zygote *z = b->held ? host->zygote : host->forker;
+	if (zygote_ready(z)) {
 		struct box_clone *kept = malloc(sizeof(*kept));
 		struct zygote_box zb = {
 			.ctl = c.a.ctl_fd,
@@ -404,8 +412,7 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 			.seccomp_fd = c.a.seccomp_fd,
 			.rootfs = &c.a.rootfs,
 		};
-		r = kept ? zygote_clone(host->zygote, &zb, on_cloned, b)
-			 : -ENOMEM;
+		r = kept ? zygote_clone(z, &zb, on_cloned, b) : -ENOMEM;
 		if (r == 0) {
 			*kept = c;
 			b->cloning = kept;

@@ -23,6 +23,7 @@ struct box_host {
 	int init_exe;	  /* the boxes' init program (init_exe.h) */
 	struct netns_spare net;
 	struct zygote *zygote; /* NULL: none; boxes for spec.held need it */
+	struct zygote *forker; /* NULL: none; the others' (zygote.h) */
 	uint64_t next_id;
 	unsigned live;	/* boxes not yet fully torn down */
 	unsigned dying; /* of those, the ones destroyed by their owner */

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -45,7 +46,8 @@ static int place_fds(const int *from, const int *to, int n)
 	for (int i = 0; i < n; i++)
 		if (dup2(high[i], to[i]) < 0)
 			return -errno;
-	return close_range(3 + (unsigned)n, ~0u, CLOSE_RANGE_CLOEXEC) < 0
+	return syscall(SYS_close_range, 3 + (unsigned)n, ~0u,
+		       CLOSE_RANGE_CLOEXEC) < 0
 		       ? -errno
 		       : 0;
 }

@@ -16,6 +16,9 @@
 #define BOX_USER_GID 1000
 
 #define INIT_NAME "isol8-init"
+/* argv[1] of the init's program exec'd as the box forker (zygote.h), which
+ * serves the daemon on ZYGOTE_FD (zygote_proto.h) instead. */
+#define INIT_FORKER_ARG "--fork-boxes"
 /* The fds the init starts with. */
 enum init_fd {
 	INIT_FD_CTL = 3,     /* its end of the control socket */

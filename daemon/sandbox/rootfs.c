@@ -103,6 +103,8 @@ int rootfs_write_file(int dirfd, const char *name, const char *text,
 	return 0;
 }
 
+/* The new mount API goes by number: musl, which the init (the box forker)
+ * is built with where it is installed, has no wrappers for it. */
 #define ATTR_IMAGE (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_DEVICE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)
 
@@ -112,18 +114,19 @@ static int bind_at(const char *src, int dirfd, const char *name,
 		   uint64_t attr_set)
 {
 	_cleanup_close_ int tree =
-		open_tree(AT_FDCWD, src,
-			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-				  AT_SYMLINK_NOFOLLOW);
+		(int)syscall(SYS_open_tree, AT_FDCWD, src,
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+				     AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
 	if (tree < 0)
 		return -errno;
 	struct mount_attr attr = {
 		.attr_set = attr_set,
 	};
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-			  sizeof(attr)) < 0)
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
+		    &attr, sizeof(attr)) < 0)
 		return -errno;
-	if (move_mount(tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (syscall(SYS_move_mount, tree, "", dirfd, name,
+		    MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
 }
@@ -269,15 +272,17 @@ static int stage_boot_id(int rootfd, const char *staged)
 
 static int bind_boot_id(int staged, int rootfd)
 {
-	_cleanup_close_ int tree =
-		open_tree(staged, "",
-			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	_cleanup_close_ int tree = (int)syscall(
+		SYS_open_tree, staged, "",
+		OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return -errno;
 	struct mount_attr attr = { .attr_set =
 					   ATTR_DEVICE | MOUNT_ATTR_RDONLY };
-	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
-	    move_mount(tree, "", rootfd, BOOT_ID, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr,
+		    sizeof(attr)) < 0 ||
+	    syscall(SYS_move_mount, tree, "", rootfd, BOOT_ID,
+		    MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
 }
@@ -514,8 +519,8 @@ int rootfs_build(const struct rootfs_spec *spec, int init_exe, int *init_fd,
 	bool image = spec->image_fd >= 0;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL(what, what_len, "make / rprivate");
-	int r = image ? (move_mount(spec->image_fd, "", AT_FDCWD, STAGING,
-				    MOVE_MOUNT_F_EMPTY_PATH) < 0
+	int r = image ? (syscall(SYS_move_mount, spec->image_fd, "", AT_FDCWD,
+				 STAGING, MOVE_MOUNT_F_EMPTY_PATH) < 0
 				 ? -errno
 				 : 0)
 		      : tmpfs_at(STAGING, MS_NOSUID | MS_NODEV,

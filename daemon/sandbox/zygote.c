@@ -7,6 +7,7 @@
 #include "environment.h"
 #include "fd_pass.h"
 #include "helper_proc.h"
+#include "init_proto.h"
 #include "incbin.h"
 #include "log.h"
 #include "memfd_sealed.h"
@@ -52,7 +53,10 @@ INCBIN(zygote_module, ISOL8_ZYGOTE_MODULE);
 
 struct zygote {
 	sd_event *event;
+	const char *name;    /* in the log: "python zygote" */
+	const char *without; /* what boxes do while it does not serve */
 	char **argv, **envp; /* what it execs, each time */
+	int exe; /* the box forker's program; -1: the python zygote */
 	int sock;
 	bool ready;
 	bool given_up; /* its boxes failed: not started again */
@@ -136,8 +140,8 @@ static int keep_sys_admin(void)
 	return 0;
 }
 
-static __attribute__((noreturn)) void
-zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
+static __attribute__((noreturn)) void zygote_main(int sock, int out,
+						  const struct zygote *z)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The daemon's dispositions and mask would outlive the exec. */
@@ -151,8 +155,11 @@ zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 	 * box's (zygote/rebase.c).  Its stdin is a pipe, as a box's
 	 * interpreter's is: Python notes at start whether stdin seeks. */
 	int s = fcntl(sock, F_DUPFD, 10), o = fcntl(out, F_DUPFD, 10);
-	int mf = memfd_sealed(ZYGOTE_MODULE_FILE, zygote_module,
-			      zygote_module_len, true);
+	/* The box forker's program takes the module's place, until its
+	 * exec. */
+	int mf = z->exe >= 0 ? z->exe
+			     : memfd_sealed(ZYGOTE_MODULE_FILE, zygote_module,
+					    zygote_module_len, true);
 	int m = mf < 0 ? mf : fcntl(mf, F_DUPFD, 10);
 	int in[2];
 	if (pipe(in) < 0 || close(in[1]) < 0 || s < 0 || o < 0 || m < 0 ||
@@ -161,10 +168,16 @@ zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 		_exit(1);
 	close_range(ZYGOTE_MODULE_FD + 1, ~0U, 0);
 	const char *step = "drop capabilities";
-	int r = set_up_mounts(&step);
+	/* The box forker sees the mounts the daemon sees, as the daemon's
+	 * own clones did. */
+	int r = z->exe >= 0 ? 0 : set_up_mounts(&step);
 	if (r == 0 && (r = keep_sys_admin()) == 0) {
 		step = "execute the interpreter";
-		execve(argv[0], (char *const *)argv, (char *const *)envp);
+		if (z->exe >= 0 &&
+		    fcntl(ZYGOTE_MODULE_FD, F_SETFD, FD_CLOEXEC) == 0)
+			fexecve(ZYGOTE_MODULE_FD, z->argv, z->envp);
+		else if (z->exe < 0)
+			execve(z->argv[0], z->argv, z->envp);
 		r = -errno;
 	}
 	dprintf(2, "cannot %s: %s\n", step, strerror(-r));
@@ -173,14 +186,13 @@ zygote_main(int sock, int out, const char *const *argv, const char *const *envp)
 
 struct zygote_args {
 	int out;
-	const char *const *argv;
-	const char *const *envp;
+	const struct zygote *z;
 };
 
 static void run_zygote(int sock, void *arg)
 {
 	const struct zygote_args *a = arg;
-	zygote_main(sock, a->out, a->argv, a->envp);
+	zygote_main(sock, a->out, a->z);
 }
 
 static void kill_it(struct zygote *z);
@@ -197,7 +209,7 @@ static void arm_deadline(struct zygote *z)
 						z->waiting ? SD_EVENT_ONESHOT
 							   : SD_EVENT_OFF);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot time the python zygote");
+		log_errno(LOG_ERR, r, "cannot time the %s", z->name);
 		kill_it(z);
 	}
 }
@@ -205,8 +217,9 @@ static void arm_deadline(struct zygote *z)
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	(void)s, (void)usec;
-	log_err("the python zygote does not answer; stopping it");
-	kill_it(userdata);
+	struct zygote *z = userdata;
+	log_err("the %s does not answer; stopping it", z->name);
+	kill_it(z);
 	return 0;
 }
 
@@ -249,8 +262,9 @@ static bool take_answer(struct zygote *z)
 		/* An end of file is the zygote's end: its exit source fails
 		 * what waits. */
 		if (k != 0)
-			log_err("the python zygote answers out of turn or in "
-				"bad shape; stopping it");
+			log_err("the %s answers out of turn or in bad shape; "
+				"stopping it",
+				z->name);
 		kill_it(z);
 		return false;
 	}
@@ -279,7 +293,7 @@ static int on_sock(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		return 0;
 	if (k == (ssize_t)sizeof(ans) && ans.pid == 0) {
 		z->ready = true;
-		log_info("the python zygote serves");
+		log_info("the %s serves", z->name);
 	} else {
 		/* Its exit source follows. */
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -287,9 +301,9 @@ static int on_sock(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-/* What the interpreter writes (a traceback, say) goes to the log: the
- * length of a piece logged, 0 at the end, or -errno. */
-static ssize_t log_output(int fd)
+/* What the zygote writes (a traceback, say) goes to the log: the length
+ * of a piece logged, 0 at the end, or -errno. */
+static ssize_t log_output(const struct zygote *z, int fd)
 {
 	char buf[2048];
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -299,15 +313,15 @@ static ssize_t log_output(int fd)
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
 	buf[len] = '\0';
-	log_warn("python zygote: %s", buf);
+	log_warn("%s: %s", z->name, buf);
 	return n;
 }
 
 static int on_output(sd_event_source *s, int fd, uint32_t revents,
 		     void *userdata)
 {
-	(void)revents, (void)userdata;
-	ssize_t n = log_output(fd);
+	(void)revents;
+	ssize_t n = log_output(userdata, fd);
 	if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	return 0;
@@ -338,7 +352,7 @@ static void forget(struct zygote *z)
 {
 	stop(z);
 	if (z->output)
-		while (log_output(sd_event_source_get_io_fd(z->output)) > 0)
+		while (log_output(z, sd_event_source_get_io_fd(z->output)) > 0)
 			;
 	z->output = sd_event_source_disable_unref(z->output);
 	z->exit = sd_event_source_disable_unref(z->exit);
@@ -359,10 +373,9 @@ static void start_later(struct zygote *z)
 	int r = sd_event_add_time_relative(z->event, &z->again, CLOCK_MONOTONIC,
 					   wait * 1000000ULL, 0, on_again, z);
 	if (r < 0)
-		log_errno(LOG_WARNING, r,
-			  "cannot start the python zygote again");
+		log_errno(LOG_WARNING, r, "cannot start the %s again", z->name);
 	else
-		log_info("the python zygote starts again in %u s", wait);
+		log_info("the %s starts again in %u s", z->name, wait);
 }
 
 /* The processes the zygote cloned for requests it did not answer: the
@@ -375,28 +388,29 @@ static void reap_unanswered(const struct zygote *z)
 	_cleanup_free_ uint64_t *socks = n ? calloc(n, sizeof(*socks)) : NULL;
 	if (!socks) {
 		if (n)
-			log_err("out of memory: processes the python zygote "
-				"cloned before it ended may stay zombies");
+			log_err("out of memory: processes the %s cloned "
+				"before it ended may stay zombies",
+				z->name);
 		return;
 	}
 	for (const struct zygote_wait *w = z->waiting; w; w = w->next)
 		socks[k++] = w->ctl_ino;
 	unsigned reaped = orphans_reap(socks, n);
 	if (reaped)
-		log_info("killed and reaped %u process%s the python zygote "
-			 "cloned before it ended",
-			 reaped, reaped == 1 ? "" : "es");
+		log_info("killed and reaped %u process%s the %s cloned "
+			 "before it ended",
+			 reaped, reaped == 1 ? "" : "es", z->name);
 }
 
 static int on_ended(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	(void)s;
 	struct zygote *z = userdata;
-	log_helper_ended(si, "the python zygote",
-			 z->given_up ? "python boxes start their own "
-				       "interpreter from now on"
-				     : "python boxes start their own "
-				       "interpreter until it starts again");
+	char who[48], then[96];
+	snprintf(who, sizeof(who), "the %s", z->name);
+	snprintf(then, sizeof(then), "%s %s", z->without,
+		 z->given_up ? "from now on" : "until it starts again");
+	log_helper_ended(si, who, then);
 	forget(z);
 	reap_unanswered(z);
 	fail_waiting(z);
@@ -412,7 +426,7 @@ static int on_again(sd_event_source *s, uint64_t usec, void *userdata)
 	z->again = sd_event_source_disable_unref(z->again);
 	int r = spawn(z, false);
 	if (r < 0) {
-		log_errno(LOG_WARNING, r, "cannot start the python zygote");
+		log_errno(LOG_WARNING, r, "cannot start the %s", z->name);
 		start_later(z);
 	}
 	return 0;
@@ -426,8 +440,7 @@ static int spawn(struct zygote *z, bool wait)
 	if (pipe2(pp, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	sd_event_now(z->event, CLOCK_MONOTONIC, &z->started_usec);
-	struct zygote_args a = { pp[1], (const char *const *)z->argv,
-				 (const char *const *)z->envp };
+	struct zygote_args a = { pp[1], z };
 	int r = helper_proc_fork(z->event, run_zygote, &a, on_ended, z,
 				 &z->sock, &z->exit);
 	close(pp[1]);
@@ -470,11 +483,13 @@ static char **copy_strv(const char *const *v)
 	return c;
 }
 
-int zygote_start(sd_event *event, const char *const *argv,
-		 const char *const *envp, struct zygote **out)
+/* A zygote that execs argv (with envp and ISOL8D_FAULT*: the fault
+ * injection of tests, fault.h, reaches the boxes' set-up there too), from
+ * exe where exe >= 0. */
+static int start(sd_event *event, const char *name, const char *without,
+		 int exe, const char *const *argv, const char *const *envp,
+		 struct zygote **out)
 {
-	/* The fault injection of tests (fault.h) reaches the boxes' set-up
-	 * there too, as it reaches the daemon's own clones. */
 	const char *env[64];
 	size_t n = 0;
 	for (; n < 60 && envp[n]; n++)
@@ -487,6 +502,9 @@ int zygote_start(sd_event *event, const char *const *argv,
 	if (!z)
 		return -ENOMEM;
 	z->event = event;
+	z->name = name;
+	z->without = without;
+	z->exe = exe;
 	z->sock = -1;
 	z->again_s = AGAIN_FIRST_S;
 	z->waiting_end = &z->waiting;
@@ -509,6 +527,22 @@ int zygote_start(sd_event *event, const char *const *argv,
 	}
 	*out = z;
 	return 0;
+}
+
+int zygote_start(sd_event *event, const char *const *argv,
+		 const char *const *envp, struct zygote **out)
+{
+	return start(event, "python zygote",
+		     "python boxes start their own interpreter", -1, argv, envp,
+		     out);
+}
+
+int zygote_start_forker(sd_event *event, int exe, struct zygote **out)
+{
+	static const char *const argv[] = { INIT_NAME, INIT_FORKER_ARG, NULL };
+	static const char *const envp[] = { NULL };
+	return start(event, "box forker", "the daemon clones boxes itself", exe,
+		     argv, envp, out);
 }
 
 bool zygote_ready(const struct zygote *z)
@@ -544,6 +578,10 @@ int zygote_clone(struct zygote *z, const struct zygote_box *b,
 	if (b->cgroup >= 0) {
 		rq.flags |= ZYGOTE_INTO_CGROUP;
 		fds[n++] = b->cgroup;
+	}
+	if (b->rootfs->image_fd >= 0) {
+		rq.flags |= ZYGOTE_IMAGE;
+		fds[n++] = b->rootfs->image_fd;
 	}
 	if (n + (size_t)b->ntasks_fds > FD_PASS_MAX)
 		return -E2BIG;

@@ -22,7 +22,15 @@
  * what a box's interpreter would.  What a held interpreter shares with its
  * zygote, and so with other boxes made from it, is read-only memory at
  * the same addresses and Python's start-up state (its hash seed among
- * it): isol8d(8) says which properties differ from a fresh start. */
+ * it): isol8d(8) says which properties differ from a fresh start.
+ *
+ * The box forker is a zygote of the same kind for every other box: the
+ * boxes' init program (isol8d-forker), which keeps CAP_SYS_ADMIN alone
+ * too, in the daemon's mount namespace.  Its clone of a box's first
+ * process copies a few pages instead of the daemon's whole address space;
+ * that process sets the box up and execs the init as the daemon's own
+ * clone does, which the daemon falls back on while the forker does not
+ * serve. */
 #ifndef ISOL8D_ZYGOTE_H
 #define ISOL8D_ZYGOTE_H
 
@@ -46,7 +54,8 @@ struct zygote_box {
 	const int *tasks_fds; /* v1 "tasks" files */
 	int ntasks_fds;
 	int seccomp_fd; /* its seccomp programs' export; -1: unconfined */
-	const struct rootfs_spec *rootfs; /* the host's image only */
+	/* the python zygote's boxes: the host's image only */
+	const struct rootfs_spec *rootfs;
 };
 
 /* Forks the zygote, which execs argv (envp); it serves once it has said
@@ -55,6 +64,11 @@ struct zygote_box {
  * after its start (1 s up to 300 s). */
 int zygote_start(sd_event *event, const char *const *argv,
 		 const char *const *envp, struct zygote **out);
+/* The same for the box forker: isol8-init exec'd from exe (init_exe.h)
+ * with INIT_FORKER_ARG, which answers requests as the python zygote does
+ * but makes boxes that hold no interpreter, from its own small address
+ * space instead of the daemon's. */
+int zygote_start_forker(sd_event *event, int exe, struct zygote **out);
 /* Whether it serves now: started, not ended. */
 bool zygote_ready(const struct zygote *z);
 /* The answer to zygote_clone, from the event loop: the box's first

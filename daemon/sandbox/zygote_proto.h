@@ -17,8 +17,10 @@
  * process copies it (zygote/rebase.c).  The preload script names it by
  * this number and ZYGOTE_MODULE_FILE. */
 #define ZYGOTE_MODULE_FD 4
-/* The zygote's name in ps, and the module that serves in it. */
+/* The python zygote's name in ps, and the module that serves in it. */
 #define ZYGOTE_NAME "isol8d-zygote"
+/* The box forker's (init/forker.h). */
+#define FORKER_NAME "isol8d-forker"
 #define ZYGOTE_MODULE "_isol8_zygote"
 #define ZYGOTE_MODULE_FILE ZYGOTE_MODULE ".abi3.so"
 
@@ -26,6 +28,7 @@ enum zygote_flags {
 	ZYGOTE_INTO_CGROUP = 1,	  /* a cgroup dir fd comes: CLONE_INTO_CGROUP */
 	ZYGOTE_READONLY_ROOT = 2, /* rootfs_spec.readonly_root */
 	ZYGOTE_SECCOMP = 4,	  /* a seccomp export comes (seccomp_load.h) */
+	ZYGOTE_IMAGE = 8, /* an image's mount comes (rootfs_spec.image_fd) */
 };
 
 /* The fds of a request, in this order; then ntasks cgroup "tasks" files. */
@@ -35,6 +38,7 @@ enum zygote_req_fd {
 	ZYGOTE_FD_INIT,	   /* the init's program (init_exe.h) */
 	ZYGOTE_FD_SECCOMP, /* if ZYGOTE_SECCOMP */
 	ZYGOTE_FD_CGROUP,  /* if ZYGOTE_INTO_CGROUP */
+	ZYGOTE_FD_IMAGE,   /* if ZYGOTE_IMAGE */
 };
 
 struct zygote_request {

@@ -2,6 +2,7 @@
 #include "init.h"
 
 #include "command_enter.h"
+#include "forker.h"
 #include "held.h"
 
 #include "fault.h"
@@ -310,8 +311,10 @@ static void read_seccomp(void)
 	close(INIT_FD_SECCOMP);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], INIT_FORKER_ARG) == 0)
+		init_fork_boxes();
 	/* Dumpable, as the exec made it: CRIU, which hibernates the box,
 	 * inspects it from the box's user namespace, and a restored init
 	 * that is not dumpable is closed to that namespace for good.  The

@@ -1,8 +1,8 @@
 /* The zygote's side (zygote.h): a Python extension module, loaded by the
  * preload script (runtimes/preload/usercustomize.py) once the interpreter
- * has started.  serve() answers the daemon's requests (zygote_proto.h)
- * and never returns in the zygote; each request clones a box's first
- * process, which sets the box up as a box the daemon clones does
+ * has started.  serve() answers the daemon's requests (requests.h) and
+ * never returns in the zygote; each request clones a box's first process,
+ * which sets the box up as a box the daemon clones does
  * (box_init_prepare), forks the interpreter the box is to hold and execs
  * the init.  serve() returns in that interpreter only, once the init has
  * made it a command (init/held.h): Python goes on in the box as the box
@@ -21,6 +21,7 @@
 #include "sandbox/zygote_proto.h"
 #include "main_end.h"
 #include "rebase.h"
+#include "requests.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,37 +88,15 @@ static int become_command(int sock, int err, const char *step)
 }
 
 /* The box's first process: returns in the held interpreter only. */
-static int box_child(const struct zygote_request *rq, const int *fds,
-		     size_t nfds)
+static int box_child(const struct box_init_args *a)
 {
-	close(ZYGOTE_FD);
-	/* Named as the daemon's own clones are until the init's exec. */
+	/* Not to be taken for the zygote in ps: named as the daemon, whose
+	 * child it is, until the init's exec. */
 	prctl(PR_SET_NAME, "isol8d");
-	const int *tasks = fds + ZYGOTE_FD_INIT + 1;
-	int seccomp_fd = -1;
-	if (rq->flags & ZYGOTE_SECCOMP)
-		seccomp_fd = *tasks++;
-	if (rq->flags & ZYGOTE_INTO_CGROUP)
-		tasks++;
-	struct box_init_args a = {
-		.ctl_fd = fds[ZYGOTE_FD_CTL],
-		.init_exe = fds[ZYGOTE_FD_INIT],
-		.rootfs = {
-			.image_fd = -1,
-			.runtimes_dir = rq->runtimes_dir[0] ? rq->runtimes_dir
-							    : NULL,
-			.sandbox_size = rq->sandbox_size,
-			.tmp_size = rq->tmp_size,
-			.readonly_root = rq->flags & ZYGOTE_READONLY_ROOT,
-		},
-		.seccomp_fd = seccomp_fd,
-		.ntasks_fds = (int)(fds + nfds - tasks),
-	};
-	for (int i = 0; i < a.ntasks_fds; i++)
-		a.tasks_fds[i] = tasks[i];
+	int seccomp_fd = a->seccomp_fd;
 	/* Out of the way of the init's fds, placed next. */
 	int module = fcntl(ZYGOTE_MODULE_FD, F_DUPFD_CLOEXEC, INIT_FD_HELD + 1);
-	int exe = box_init_prepare(&a);
+	int exe = box_init_prepare(a);
 	if (seccomp_fd >= 0) {
 		long len = seccomp_read(INIT_FD_SECCOMP, seccomp_blob,
 					sizeof(seccomp_blob));
@@ -151,39 +130,14 @@ static int box_child(const struct zygote_request *rq, const int *fds,
 	box_init_exec(exe);
 }
 
-static size_t fds_wanted(const struct zygote_request *rq)
+static void before_clone(void)
 {
-	return ZYGOTE_FD_INIT + 1 + !!(rq->flags & ZYGOTE_SECCOMP) +
-	       !!(rq->flags & ZYGOTE_INTO_CGROUP) + rq->ntasks;
+	PyOS_BeforeFork();
 }
 
-/* The box's first process, in its namespaces, as the daemon's child: its
- * pid (0 in it) with *pidfd, or -errno. */
-static pid_t clone_box(const struct zygote_request *rq, const int *fds,
-		       int home, int *pidfd)
+static void after_clone(void)
 {
-	struct clone_args args = {
-		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
-			 CLONE_PARENT,
-		.pidfd = (uint64_t)(uintptr_t)pidfd,
-	};
-	if (rq->flags & ZYGOTE_INTO_CGROUP) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)fds[ZYGOTE_FD_INIT + 1 +
-					    !!(rq->flags & ZYGOTE_SECCOMP)];
-	}
-	if (setns(fds[ZYGOTE_FD_NET], CLONE_NEWNET) < 0)
-		return -errno;
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid == 0)
-		return 0;
-	int err = errno;
-	/* Left in the box's namespace, the zygote would put the next box
-	 * there: it ends instead, and the daemon makes boxes without it. */
-	if (setns(home, CLONE_NEWNET) < 0)
-		_exit(1);
-	return pid < 0 ? -err : pid;
+	PyOS_AfterFork_Parent();
 }
 
 static PyObject *serve(PyObject *self, PyObject *unused)
@@ -195,48 +149,12 @@ static PyObject *serve(PyObject *self, PyObject *unused)
 	/* The heap's free pages back to the kernel: each box copies every
 	 * page the zygote has written. */
 	malloc_trim(0);
-	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	struct zygote_answer ans = { 0 };
-	struct iovec out = { &ans, sizeof(ans) };
-	if (home < 0 || fd_pass_send(ZYGOTE_FD, &out, 1, NULL, 0) < 0)
-		_exit(1);
-	for (;;) {
-		struct zygote_request rq;
-		struct iovec in = { &rq, sizeof(rq) };
-		int fds[FD_PASS_MAX];
-		size_t nfds = 0;
-		ssize_t n = fd_pass_recv(ZYGOTE_FD, &in, 1, fds, FD_PASS_MAX,
-					 &nfds, 0);
-		if (n == 0 || (n < 0 && n != -EBADMSG))
-			_exit(0); /* the daemon has gone */
-		int pidfd = -1;
-		ans.pid = -EINVAL;
-		if (n == (ssize_t)sizeof(rq) && nfds == fds_wanted(&rq) &&
-		    rq.ntasks <= CGROUP_MAX_TASKS_FDS &&
-		    memchr(rq.runtimes_dir, '\0', sizeof(rq.runtimes_dir))) {
-			PyOS_BeforeFork();
-			ans.pid = clone_box(&rq, fds, home, &pidfd);
-			if (ans.pid == 0) {
-				close(home);
-				box_child(&rq, fds, nfds);
-				PyOS_AfterFork_Child();
-				Py_RETURN_NONE;
-			}
-			PyOS_AfterFork_Parent();
-			/* Tests end it here, as the OOM killer might. */
-			if (ans.pid > 0 &&
-			    fault_inject("answer the daemon") < 0)
-				_exit(1);
-		}
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-		ssize_t r =
-			fd_pass_send(ZYGOTE_FD, &out, 1, &pidfd, pidfd >= 0);
-		if (pidfd >= 0)
-			close(pidfd);
-		if (r < 0)
-			_exit(1);
-	}
+	static const struct zygote_hooks hooks = { before_clone, after_clone };
+	struct box_init_args a;
+	zygote_requests_serve(&hooks, &a);
+	box_child(&a);
+	PyOS_AfterFork_Child();
+	Py_RETURN_NONE;
 }
 
 /* Called by the preload script as the interpreter ends, when the rest of
