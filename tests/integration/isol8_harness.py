@@ -372,9 +372,9 @@ def processes_in_group(pgid):
             if pgrp == pgid and state != "Z"]
 
 
-# isol8d's helpers that make network namespaces and python boxes live as
+# isol8d's helpers that make network namespaces and boxes live as
 # long as the daemon: they are none of the processes a test counts.
-DAEMON_HELPERS = ("isol8d-netns", "isol8d-zygote")
+DAEMON_HELPERS = ("isol8d-netns", "isol8d-zygote", "isol8d-forker")
 
 
 def _comm(pid):
