@@ -1,7 +1,8 @@
 /* Making a box: a uid range, a cgroup, the image's mount, a network
  * namespace and the control socket, then clone3 into new namespaces with
- * the init exec'd inside (box_init.h); or a box around an init CRIU
- * restored. */
+ * the init exec'd inside (box_init.h), by the python zygote for a box to
+ * hold its interpreter, else by the box forker (zygote.h), else by the
+ * daemon itself; or a box around an init CRIU restored. */
 #include "box_priv.h"
 
 #include "box_host.h"
@@ -190,7 +191,7 @@ int box_restored(struct box_host *host, const struct box_restored_parts *p,
 	return 0;
 }
 
-/* What a box's first process is cloned with, kept while the zygote clones
+/* What a box's first process is cloned with, kept while a zygote clones
  * it: the daemon clones it itself when the zygote cannot. */
 struct box_clone {
 	struct box_init_args a;

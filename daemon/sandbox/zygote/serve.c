@@ -11,7 +11,6 @@
 #define Py_LIMITED_API 0x03070000
 #include <Python.h>
 
-#include "fault.h"
 #include "sandbox/box_init.h"
 #include "sandbox/fd_pass.h"
 #include "sandbox/init/command_enter.h"
@@ -25,17 +24,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <malloc.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The box's seccomp programs, read before the fork of the held
