@@ -399,6 +399,12 @@ def children_of(pid):
     return _children(pid, None)
 
 
+def zombies_of(d):
+    """The daemon's children that ended and were not reaped."""
+    return [p for p, state, ppid, _ in _live_stats()
+            if ppid == d.pid and state == "Z"]
+
+
 def daemon_helpers(pid, names=DAEMON_HELPERS):
     """Pids of isol8d pid's helpers among its children: those named in
     names (DAEMON_HELPERS: all)."""

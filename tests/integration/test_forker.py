@@ -9,8 +9,8 @@ import signal
 import threading
 
 from execute_helpers import execute
-from isol8_harness import children_of, daemon_helpers, wait_until
-from pool_helpers import key_of, settled
+from isol8_harness import daemon_helpers, wait_until, zombies_of
+from pool_helpers import key_of, lost_clone_reaped, settled
 
 FORKER = ("isol8d-forker",)
 # One pooled bash box, the pool not growing: a run's box is the one the
@@ -33,13 +33,6 @@ def forker_of(d):
 def status_of(pid):
     with open(f"/proc/{pid}/status") as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f)
-
-
-def zombies_of(d):
-    """The daemon's children that ended and were not reaped."""
-    return [p for p in children_of(d.pid)
-            if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
-            == "Z"]
 
 
 def a_box_run(d):
@@ -147,11 +140,6 @@ def test_a_process_the_forker_cloned_before_it_ended_is_reaped(
     zombie is left, and bash runs go on."""
     d = start_daemon(pool=True, config=ONE_BASH_BOX,
                      env={"ISOL8D_FAULT": "answer the daemon"})
-    assert wait_until(lambda: "killed and reaped 1 process the box forker "
-                      "cloned before it ended" in d.stderr(), 10), \
-        d.stderr()
-    assert "the box forker ended (status 1)" in d.stderr(), d.stderr()
-    assert key_of(settled(d), "bash")["ready"] == 1
-    assert wait_until(lambda: zombies_of(d) == [], 5), zombies_of(d)
+    lost_clone_reaped(d, "box forker", "bash")
     a_box_run(d)
     assert wait_until(lambda: zombies_of(d) == [], 5), zombies_of(d)

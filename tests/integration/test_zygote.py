@@ -14,8 +14,8 @@ import pytest
 
 from execute_helpers import execute, execute_many
 from isol8_harness import (box_cgroups, children_of, daemon_cgroup_dirs,
-                           daemon_helpers, wait_until)
-from pool_helpers import key_of, settled, status
+                           daemon_helpers, wait_until, zombies_of)
+from pool_helpers import key_of, lost_clone_reaped, settled, status
 
 ZYGOTE = ("isol8d-zygote",)
 POOL = {"pool": {"size": {"python": 2, "node": 0, "bun": 0, "deno": 0,
@@ -62,13 +62,6 @@ def box_count(d):
     """The boxes whose cgroups are below the daemon's."""
     return len({b for bs in box_cgroups(daemon_cgroup_dirs(d.pid)).values()
                 for b in bs if "/" not in b})
-
-
-def zombies_of(d):
-    """The daemon's children that ended and were not reaped."""
-    return [p for p in children_of(d.pid)
-            if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
-            == "Z"]
 
 
 def session(d):
@@ -361,14 +354,7 @@ def test_a_process_the_zygote_cloned_before_it_ended_is_reaped(
     zombie is left, and python runs go on."""
     d = start_daemon(pool=True, config=ONE_PYTHON_BOX,
                      env={"ISOL8D_FAULT": "answer the daemon"})
-    assert wait_until(lambda: "killed and reaped 1 process the python "
-                      "zygote cloned before it ended" in d.stderr(), 10), \
-        d.stderr()
-    assert "the python zygote ended (status 1)" in d.stderr(), \
-        d.stderr()
-    assert key_of(settled(d), "python")["ready"] == 1
-    # A box's init that ended is reaped from the loop, a moment later.
-    assert wait_until(lambda: zombies_of(d) == [], 5), zombies_of(d)
+    lost_clone_reaped(d, "python zygote", "python")
     r = json.loads(execute(d, {"runtime": "python", "code": SELF})["stdout"])
     assert not r["zygote"] and r["pid"] == 2, r
     assert wait_until(lambda: zombies_of(d) == [], 5), zombies_of(d)
