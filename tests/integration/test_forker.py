@@ -133,11 +133,9 @@ def test_a_forker_that_does_not_answer_holds_up_no_other_run(start_daemon):
 
 def test_a_process_the_forker_cloned_before_it_ended_is_reaped(
         start_daemon):
-    """A forker that ends between cloning a box's first process and telling
-    the daemon its pid (ended there by the fault injected, as the OOM
-    killer might end it): the daemon finds that process by the control
-    socket it waits on, kills and reaps it, and clones the box itself.  No
-    zombie is left, and bash runs go on."""
+    """The forker, ended by the fault injected right after a clone, before
+    its answer: the daemon kills and reaps the process it cloned, clones
+    the box itself, and bash runs go on with no zombie left."""
     d = start_daemon(pool=True, config=ONE_BASH_BOX,
                      env={"ISOL8D_FAULT": "answer the daemon"})
     lost_clone_reaped(d, "box forker", "bash")
