@@ -131,15 +131,10 @@ static int bind_at(const char *src, int dirfd, const char *name,
 	return 0;
 }
 
-/* Makes an empty mount point of the same kind as the host path. */
-static int mountpoint_like(const char *src, int dirfd, const char *name,
-			   bool *is_dir)
+/* Makes an empty mount point of the same kind as the host file st. */
+static int mountpoint_like(const struct stat *st, int dirfd, const char *name)
 {
-	struct stat st;
-	if (stat(src, &st) < 0)
-		return -errno;
-	*is_dir = S_ISDIR(st.st_mode);
-	if (*is_dir)
+	if (S_ISDIR(st->st_mode))
 		return mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST
 			       ? -errno
 			       : 0;
@@ -165,6 +160,19 @@ static int mkdirs(int dirfd, const char *const *names, size_t n)
 	return 0;
 }
 
+/* What /etc's src stands for, in *st: the file itself, or what a symlink
+ * (localtime) leads to, its path in target (PATH_MAX bytes), which is bound
+ * instead of the link: CRIU restores no mount whose root is a symlink.
+ * The path to bind, or NULL with errno set. */
+static const char *etc_source(const char *src, char *target, struct stat *st)
+{
+	if (lstat(src, st) < 0)
+		return NULL;
+	if (!S_ISLNK(st->st_mode))
+		return src;
+	return realpath(src, target) && stat(target, st) == 0 ? target : NULL;
+}
+
 static int build_etc(int rootfd, char *what, size_t what_len)
 {
 	if (mkdirat(rootfd, "etc", 0755) < 0)
@@ -179,15 +187,15 @@ static int build_etc(int rootfd, char *what, size_t what_len)
 			FAIL(what, what_len, "write /etc/%s", box_etc[i][0]);
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		char src[64];
-		bool dir;
 		char target[PATH_MAX];
+		struct stat st;
 		snprintf(src, sizeof(src), "/etc/%s", etc_binds[i]);
-		/* What a symlink (localtime) leads to is bound, not the link
-		 * itself: CRIU restores no mount whose root is a symlink. */
-		if (!realpath(src, target) ||
-		    mountpoint_like(target, etc, etc_binds[i], &dir) == -ENOENT)
-			continue;
-		int r = bind_at(target, etc, etc_binds[i], ATTR_IMAGE);
+		const char *from = etc_source(src, target, &st);
+		if (!from && errno == ENOENT)
+			continue; /* not on this host */
+		int r = from ? mountpoint_like(&st, etc, etc_binds[i]) : -errno;
+		if (r == 0)
+			r = bind_at(from, etc, etc_binds[i], ATTR_IMAGE);
 		if (r < 0) {
 			errno = -r;
 			FAIL(what, what_len, "bind %s", src);
@@ -208,9 +216,11 @@ static int build_dev(int rootfd, char *what, size_t what_len)
 		FAIL(what, what_len, "open /dev");
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
 		char src[32];
-		bool dir;
+		struct stat st;
 		snprintf(src, sizeof(src), "/dev/%s", dev_nodes[i]);
-		int r = mountpoint_like(src, dev, dev_nodes[i], &dir);
+		int r = stat(src, &st) < 0
+				? -errno
+				: mountpoint_like(&st, dev, dev_nodes[i]);
 		if (r == 0)
 			r = bind_at(src, dev, dev_nodes[i], ATTR_DEVICE);
 		if (r < 0) {

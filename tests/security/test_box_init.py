@@ -178,3 +178,38 @@ def test_usr_local_shows_only_what_runtimes_need(daemon):
     # The image's links to local CAs resolve in the box as on the host.
     for name, resolves in seen["links"].items():
         assert resolves == os.path.exists(f"/etc/ssl/certs/{name}"), name
+
+
+# The host's /etc entries a box on the host image sees (daemon/sandbox/
+# rootfs.c), each where the host has it, beside the files made for the box.
+ETC_FROM_HOST = ("alternatives", "ssl", "ca-certificates", "ld.so.cache",
+                 "ld.so.conf", "ld.so.conf.d", "localtime", "python3",
+                 "python3.11", "protocols", "services", "mime.types",
+                 "gai.conf", "nsswitch.conf")
+ETC_MADE = ("passwd", "group", "hosts", "hostname", "resolv.conf")
+
+
+def test_etc_holds_its_own_files_and_chosen_host_entries(daemon):
+    """A box's /etc: the files made for it and, of the host's, only the
+    chosen entries the host has, read-only; a symbolic link among them
+    (localtime) is there as the file it leads to."""
+    seen = in_box(daemon, (
+        "import json, os\n"
+        "lt = '/etc/localtime'\n"
+        "try:\n"
+        "    open('/etc/services', 'a')\n"
+        "    writable = True\n"
+        "except OSError:\n"
+        "    writable = False\n"
+        "print(json.dumps({'names': sorted(os.listdir('/etc')),\n"
+        "    'link': os.path.islink(lt),\n"
+        "    'zone': open(lt, 'rb').read().hex() if os.path.exists(lt)\n"
+        "            else None,\n"
+        "    'writable': writable}))\n"))
+    host = [n for n in ETC_FROM_HOST if os.path.exists(f"/etc/{n}")]
+    assert "localtime" in host
+    assert seen["names"] == sorted(host + list(ETC_MADE)), seen["names"]
+    assert not seen["link"], seen
+    with open("/etc/localtime", "rb") as f:
+        assert seen["zone"] == f.read().hex()
+    assert not seen["writable"]
