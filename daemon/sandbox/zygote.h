@@ -54,7 +54,7 @@ struct zygote_box {
 	const int *tasks_fds; /* v1 "tasks" files */
 	int ntasks_fds;
 	int seccomp_fd; /* its seccomp programs' export; -1: unconfined */
-	/* the python zygote's boxes: the host's image only */
+	/* the box's root: the host's image for the python zygote's boxes */
 	const struct rootfs_spec *rootfs;
 };
 
