@@ -103,13 +103,13 @@ int rootfs_write_file(int dirfd, const char *name, const char *text,
 	return 0;
 }
 
-/* The new mount API goes by number: musl, which the init (the box forker)
- * is built with where it is installed, has no wrappers for it. */
 #define ATTR_IMAGE (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_DEVICE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)
 
 /* Clones the tree at src (recursively), applies attr to every mount in it
- * and attaches it at name below dirfd. */
+ * and attaches it at name below dirfd.  The new mount API goes by number
+ * here: musl, which the init (the box forker, which builds boxes too) is
+ * built with where it is installed, has no wrappers for it. */
 static int bind_at(const char *src, int dirfd, const char *name,
 		   uint64_t attr_set)
 {
