@@ -402,16 +402,11 @@ int box_create(struct box_host *host, const struct box_spec *spec,
 	if (zygote_ready(z)) {
 		struct box_clone *kept = malloc(sizeof(*kept));
 		struct zygote_box zb = {
-			.ctl = c.a.ctl_fd,
+			.a = &c.a,
 			.ctl_ino = b->ctl_ino,
 			.net = c.netfd,
-			.init_exe = c.a.init_exe,
 			.cgroup = host->into_cgroup ? cgroup_box_dirfd(b->cg)
 						    : -1,
-			.tasks_fds = c.a.tasks_fds,
-			.ntasks_fds = c.a.ntasks_fds,
-			.seccomp_fd = c.a.seccomp_fd,
-			.rootfs = &c.a.rootfs,
 		};
 		r = kept ? zygote_clone(z, &zb, on_cloned, b) : -ENOMEM;
 		if (r == 0) {

@@ -556,37 +556,37 @@ int zygote_clone(struct zygote *z, const struct zygote_box *b,
 	if (!zygote_ready(z))
 		return -ESRCH;
 	struct zygote_request rq = {
-		.sandbox_size = b->rootfs->sandbox_size,
-		.tmp_size = b->rootfs->tmp_size,
-		.flags = b->rootfs->readonly_root ? ZYGOTE_READONLY_ROOT : 0,
-		.ntasks = (uint32_t)b->ntasks_fds,
+		.sandbox_size = b->a->rootfs.sandbox_size,
+		.tmp_size = b->a->rootfs.tmp_size,
+		.flags = b->a->rootfs.readonly_root ? ZYGOTE_READONLY_ROOT : 0,
+		.ntasks = (uint32_t)b->a->ntasks_fds,
 	};
-	const char *dir = b->rootfs->runtimes_dir;
+	const char *dir = b->a->rootfs.runtimes_dir;
 	if (dir && strlen(dir) >= sizeof(rq.runtimes_dir))
 		return -ENAMETOOLONG;
 	snprintf(rq.runtimes_dir, sizeof(rq.runtimes_dir), "%s",
 		 dir ? dir : "");
 	int fds[FD_PASS_MAX];
 	size_t n = 0;
-	fds[n++] = b->ctl;
+	fds[n++] = b->a->ctl_fd;
 	fds[n++] = b->net;
-	fds[n++] = b->init_exe;
-	if (b->seccomp_fd >= 0) {
+	fds[n++] = b->a->init_exe;
+	if (b->a->seccomp_fd >= 0) {
 		rq.flags |= ZYGOTE_SECCOMP;
-		fds[n++] = b->seccomp_fd;
+		fds[n++] = b->a->seccomp_fd;
 	}
 	if (b->cgroup >= 0) {
 		rq.flags |= ZYGOTE_INTO_CGROUP;
 		fds[n++] = b->cgroup;
 	}
-	if (b->rootfs->image_fd >= 0) {
+	if (b->a->rootfs.image_fd >= 0) {
 		rq.flags |= ZYGOTE_IMAGE;
-		fds[n++] = b->rootfs->image_fd;
+		fds[n++] = b->a->rootfs.image_fd;
 	}
-	if (n + (size_t)b->ntasks_fds > FD_PASS_MAX)
+	if (n + (size_t)b->a->ntasks_fds > FD_PASS_MAX)
 		return -E2BIG;
-	for (int i = 0; i < b->ntasks_fds; i++)
-		fds[n++] = b->tasks_fds[i];
+	for (int i = 0; i < b->a->ntasks_fds; i++)
+		fds[n++] = b->a->tasks_fds[i];
 	struct zygote_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;

@@ -34,7 +34,7 @@
 #ifndef ISOL8D_ZYGOTE_H
 #define ISOL8D_ZYGOTE_H
 
-#include "rootfs.h"
+#include "box_init.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,19 +43,15 @@
 
 struct zygote;
 
-/* What a box made by the zygote gets: as box_init_args, and the network
- * namespace and cgroup it is cloned into. */
+/* What a box made by a zygote gets: how its first process sets it up
+ * (a->ctl_fd, the init's end of the control socket; a->rootfs, the
+ * host's image for the python zygote's boxes), and the network namespace
+ * and cgroup it is cloned into. */
 struct zygote_box {
-	int ctl;	      /* the init's end of the control socket */
-	uint64_t ctl_ino;     /* its inode */
-	int net;	      /* its network namespace */
-	int init_exe;	      /* the init's program (init_exe.h) */
-	int cgroup;	      /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
-	const int *tasks_fds; /* v1 "tasks" files */
-	int ntasks_fds;
-	int seccomp_fd; /* its seccomp programs' export; -1: unconfined */
-	/* the box's root: the host's image for the python zygote's boxes */
-	const struct rootfs_spec *rootfs;
+	const struct box_init_args *a;
+	uint64_t ctl_ino; /* a->ctl_fd's inode */
+	int net;	  /* its network namespace */
+	int cgroup;	  /* -1, or the cgroup dir for CLONE_INTO_CGROUP */
 };
 
 /* Forks the zygote, which execs argv (envp); it serves once it has said

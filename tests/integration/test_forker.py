@@ -9,7 +9,8 @@ import signal
 import threading
 
 from execute_helpers import execute
-from isol8_harness import daemon_helpers, wait_until, zombies_of
+from isol8_harness import (daemon_helpers, proc_status_kb, wait_until,
+                           zombies_of)
 from pool_helpers import key_of, lost_clone_reaped, settled
 
 FORKER = ("isol8d-forker",)
@@ -59,8 +60,7 @@ def test_the_forker_is_a_small_helper_with_sys_admin_alone(start_daemon):
     assert "isol8-init" in os.readlink(f"/proc/{f}/exe")
     assert os.readlink(f"/proc/{f}/ns/mnt") == \
         os.readlink(f"/proc/{d.pid}/ns/mnt")
-    rss = int(st["VmRSS"].split()[0])
-    assert rss * 4 < int(status_of(d.pid)["VmRSS"].split()[0]), st
+    assert proc_status_kb(f) * 4 < proc_status_kb(d.pid), st
     for _ in range(3):
         a_box_run(d)
     assert forker_of(d) == f
